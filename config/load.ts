@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { HubError } from '../core/types/errors';
+import { type HubConfig, hubConfigSchema } from './schema';
+
+const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
+
+/** Replace `${VAR}` and `${VAR:-default}` in every string of the parsed tree (never in keys). */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new HubError(
+        'config.env_missing',
+        `${path.join('.') || '(root)'}: environment variable ${name} is not set. Fix: export ${name}=... or write \${${name}:-default}.`,
+      );
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, [...path, key])]),
+    );
+  }
+  return value;
+}
+
+function describeIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(root)';
+    return `  - ${key}: ${issue.message}`;
+  });
+  return `${source} is not a valid hub config:\n${lines.join('\n')}\nFix the keys above; config/hub.yaml shows every key with a comment.`;
+}
+
+/** Validate an already-parsed config object (env interpolation included). */
+export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): HubConfig {
+  const interpolated = interpolateEnv(input ?? {}, env);
+  const result = hubConfigSchema.safeParse(interpolated);
+  if (!result.success) throw new HubError('config.invalid', describeIssues(source, result.error));
+  const config = result.data;
+  // PORT and HOST from the environment win over the file: the usual contract of hosting platforms.
+  if (env.PORT) config.server.port = hubConfigSchema.shape.server.parse({ port: env.PORT }).port;
+  if (env.HOST) config.server.host = env.HOST;
+  return config;
+}
+
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
+  if (!file) return parseConfig({}, env, 'defaults');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new HubError('config.unreadable', `Cannot read config file ${file}. Fix: check the path.`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0].line}` : '';
+    throw new HubError('config.yaml', `${file} is not valid YAML${where}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfig(parsed, env, file);
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { ChannelConfig, HubConfig } from '../config/schema';
+import type { Logger } from '../core/log';
+import type { HubStore, InboundEvent, OutboundFeed, OutboundMessage, PublishResult } from '../core/types';
+
+/** What a connector gets from the hub: a way to publish, the reply feed and the transcript. Nothing else. */
+export interface ChannelContext {
+  config: ChannelConfig;
+  hub: HubConfig;
+  /** Dedupe, enqueue, count. Resolves once the event is durable on the bus. */
+  publish(event: InboundEvent): Promise<PublishResult>;
+  /** Replies as the dialog workers produce them (any process). */
+  feed: OutboundFeed;
+  store: HubStore;
+  logger: Logger;
+}
+
+/**
+ * A channel's transport: verify, normalize, publish, ack (style rule 1). Routes go under
+ * `/webhooks/<id>` or the connector's own prefix (`/webchat/<id>` for the web chat).
+ */
+export interface Connector {
+  readonly id: string;
+  readonly type: string;
+  /** Register HTTP routes on the shared server. */
+  register(app: FastifyInstance): Promise<void>;
+  /** Deliver a reply to the platform (push channels); web chat and REST pick replies from the feed. */
+  deliver?(message: OutboundMessage): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export type ConnectorFactory = (context: ChannelContext) => Connector;

@@ -1,0 +1,77 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The process's Prometheus registry and the hub's own series. */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'hub_process_' });
+
+export const messagesIn = new Counter({
+  name: 'hub_messages_in_total',
+  help: 'Inbound events accepted, by channel and kind',
+  labelNames: ['channel', 'kind'] as const,
+  registers: [registry],
+});
+
+export const messagesOut = new Counter({
+  name: 'hub_messages_out_total',
+  help: 'Outbound messages produced, by channel and source (llm, extractive, flow, system)',
+  labelNames: ['channel', 'source'] as const,
+  registers: [registry],
+});
+
+export const duplicatesDropped = new Counter({
+  name: 'hub_duplicates_dropped_total',
+  help: 'Inbound events dropped as duplicates of an event already accepted',
+  labelNames: ['channel'] as const,
+  registers: [registry],
+});
+
+export const stageLatency = new Histogram({
+  name: 'hub_stage_latency_seconds',
+  help: 'Latency per pipeline stage (ingress, queue, retrieve, generate, turn)',
+  labelNames: ['stage'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+export const errors = new Counter({
+  name: 'hub_errors_total',
+  help: 'Errors by stage and code',
+  labelNames: ['stage', 'code'] as const,
+  registers: [registry],
+});
+
+export const llmFallbacks = new Counter({
+  name: 'hub_llm_fallbacks_total',
+  help: 'Answers given extractively instead of by the LLM, by reason (disabled, circuit_open, error, timeout)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const llmRequests = new Counter({
+  name: 'hub_llm_requests_total',
+  help: 'LLM requests by outcome (ok, error, retry)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const busDeadLetters = new Counter({
+  name: 'hub_bus_dead_letters_total',
+  help: 'Events moved to the dead-letter queue after exhausting retries',
+  registers: [registry],
+});
+
+export const circuitState = new Gauge({
+  name: 'hub_llm_circuit_open',
+  help: '1 while the LLM circuit breaker is open',
+  registers: [registry],
+});
+
+/** Measure an async stage into the stage histogram. */
+export async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+  const end = stageLatency.startTimer({ stage });
+  try {
+    return await fn();
+  } finally {
+    end();
+  }
+}

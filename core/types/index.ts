@@ -1,0 +1,5 @@
+export * from './conversation';
+export * from './errors';
+export * from './events';
+export * from './outbound';
+export * from './ports';

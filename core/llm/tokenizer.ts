@@ -12,7 +12,7 @@ function qwen3(): Tokenizer {
 /** Number of Qwen3 tokens in `text`, without special tokens. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
-  return qwen3().encode(text, null, { add_special_tokens: false }).length;
+  return qwen3().encode(text, { add_special_tokens: false }).length;
 }
 
 /**

@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
+const flag = z.union([z.boolean(), z.stringbool()]);
 
 export const channelSchema = z
   .object({
@@ -9,7 +11,7 @@ export const channelSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes, e.g. "telegram-support"'),
     type: z.string().min(1),
-    enabled: z.boolean().default(true),
+    enabled: flag.default(true),
     tenant: z.string().default('default'),
   })
   .loose();
@@ -61,7 +63,7 @@ export const hubConfigSchema = z.object({
     }),
   llm: z
     .object({
-      enabled: z.boolean().default(false),
+      enabled: flag.default(false),
       baseUrl: z.string().default('http://127.0.0.1:8000/v1'),
       model: z.string().default('Qwen/Qwen3-14B'),
       apiKey: z.string().default('EMPTY'),
@@ -70,7 +72,7 @@ export const hubConfigSchema = z.object({
       maxTokens: positiveInt.default(512),
       temperature: z.coerce.number().min(0).max(2).default(0.3),
       /** Qwen3 thinking mode; off keeps latency low for customer service. */
-      enableThinking: z.boolean().default(false),
+      enableThinking: flag.default(false),
       breaker: z
         .object({
           failureThreshold: positiveInt.default(5),

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load';
+import type { HubConfig } from '../config/schema';
+import { HubError } from './types';
+
+const DEFAULT_CONFIG = 'config/hub.yaml';
+
+/** `--config`, else $HUB_CONFIG, else config/hub.yaml when present, else built-in embedded defaults. */
+function configPath(option: string | undefined): string | undefined {
+  if (option) return option;
+  if (process.env.HUB_CONFIG) return process.env.HUB_CONFIG;
+  return existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined;
+}
+
+async function withConfig(option: string | undefined): Promise<HubConfig> {
+  return loadConfig(configPath(option));
+}
+
+function fail(error: unknown): never {
+  if (error instanceof HubError) console.error(`hub: ${error.message}`);
+  else console.error(error);
+  process.exit(1);
+}
+
+const program = new Command('hub').description('Omnichannel customer-service hub').showHelpAfterError();
+
+program
+  .command('start')
+  .description('Start the hub: HTTP channels and dialog workers')
+  .option('-c, --config <file>', 'hub config (YAML)')
+  .addOption(new Option('--role <role>', 'run the HTTP side, the workers, or both').choices(['all', 'api', 'worker']))
+  .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
+    const config = await withConfig(options.config);
+    if (options.role) config.server.role = options.role;
+    const { startHub } = await import('./app');
+    const hub = await startHub(config);
+    if (hub.url) {
+      console.log(`Hub listening on ${hub.url}`);
+      if (hub.webchatUrl) console.log(`Web chat: ${hub.webchatUrl}`);
+    } else {
+      console.log('Hub workers running');
+    }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`${signal}: finishing in-flight work`);
+      await hub.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('validate')
+  .description('Check a config file without starting anything')
+  .argument('<file>', 'hub config (YAML)')
+  .action(async (file: string) => {
+    const config = await loadConfig(file);
+    const { validateChannels } = await import('./app');
+    validateChannels(config);
+    const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
+    console.log(`${file} is valid.`);
+    console.log(
+      `bus=${config.bus.driver} state=${config.state.driver} database=${config.database.driver} llm=${config.llm.enabled ? config.llm.model : 'off (extractive answers)'}`,
+    );
+    console.log(`channels: ${channels.join(', ') || 'none'}`);
+  });
+
+program
+  .command('dlq')
+  .description('List the dead-letter queue, or replay it')
+  .option('-c, --config <file>', 'hub config (YAML)')
+  .option('--replay [eventIds...]', 're-enqueue all dead letters, or those with these event ids')
+  .action(async (options: { config?: string; replay?: true | string[] }) => {
+    const config = await withConfig(options.config);
+    const { createBus } = await import('./bus');
+    const bus = await createBus(config);
+    try {
+      if (options.replay) {
+        const ids = options.replay === true ? undefined : options.replay;
+        console.log(`replayed ${await bus.replayDeadLetters(ids)} event(s)`);
+      } else {
+        for (const letter of await bus.deadLetters(100)) {
+          console.log(`${letter.failedAt}  ${letter.event.id}  attempts=${letter.attempts}  ${letter.error}`);
+        }
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch(fail);

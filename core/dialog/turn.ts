@@ -1,0 +1,80 @@
+import { messagesOut, stageLatency } from '../metrics';
+import {
+  conversationKey,
+  type DialogState,
+  type EventHandler,
+  type HubStore,
+  type InboundEvent,
+  type OutboundFeed,
+  type OutboundMessage,
+  renderAsText,
+  type StateStore,
+} from '../types';
+import { type DialogEngine, emptyState } from './engine';
+
+export interface TurnDeps {
+  engine: DialogEngine;
+  states: StateStore;
+  store: HubStore;
+  feed: OutboundFeed;
+  /** Push the reply to its platform. Must be idempotent on `message.id`: a redelivered turn calls it again. */
+  deliver?: (message: OutboundMessage) => Promise<void>;
+}
+
+/**
+ * The bus consumer: one conversation turn. The transcript is the source of truth for "was this
+ * event answered": replies are stored (idempotent on their id) before the state is saved and before
+ * anything is sent, so a worker that dies anywhere in here leaves a redelivery that answers once.
+ */
+export function createTurnHandler(deps: TurnDeps): EventHandler {
+  return async (event, ctx) => {
+    const endTurn = stageLatency.startTimer({ stage: 'turn' });
+    stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
+    const key = conversationKey(event.ref);
+    const customerId = await deps.store.upsertCustomer({
+      channel: event.ref.channel,
+      tenant: event.ref.tenant,
+      userId: event.sender.id,
+      displayName: event.sender.name,
+    });
+    await deps.store.recordInbound(event, customerId);
+
+    const state = (await deps.states.load(key)) ?? emptyState(key);
+    let replies = await deps.store.repliesTo(event.id);
+    if (!state.handledEventIds.includes(event.id)) {
+      const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
+      if (next) {
+        await deps.states.save(next, { fencingToken: ctx.fencingToken });
+      } else {
+        const turn = await deps.engine.respond(event, state);
+        for (const reply of turn.replies) {
+          const { inserted } = await deps.store.recordOutbound(reply);
+          if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
+        }
+        // A concurrent, fenced-out worker may have stored its replies first: what is stored is what is sent.
+        replies = await deps.store.repliesTo(event.id);
+        await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
+      }
+    }
+    for (const reply of replies) {
+      await deps.feed.publish(reply);
+      await deps.deliver?.(reply);
+    }
+    endTurn();
+  };
+}
+
+/** The replies were stored but the worker died before saving the state: finish the turn from them. */
+function completeFromTranscript(state: DialogState, event: InboundEvent, replies: OutboundMessage[]): DialogState {
+  const at = new Date().toISOString();
+  return {
+    ...state,
+    history: [
+      ...state.history,
+      { role: 'user' as const, text: event.text ?? '', at: event.receivedAt, eventId: event.id },
+      ...replies.map((reply) => ({ role: 'assistant' as const, text: renderAsText(reply.content), at })),
+    ],
+    handledEventIds: [...state.handledEventIds, event.id].slice(-200),
+    updatedAt: at,
+  };
+}

@@ -1,0 +1,71 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { HubConfig } from '../../config/schema';
+import type { Connector } from '../../connectors/types';
+import { logger } from '../log';
+import { errors, registry } from '../metrics';
+import { HubError } from '../types';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface ServerDeps {
+  config: HubConfig;
+  connectors: Connector[];
+  readiness: ReadinessCheck[];
+}
+
+/** One HTTP server for every channel, health, readiness and metrics. */
+export async function buildServer({ config, connectors, readiness }: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: config.server.bodyLimitBytes,
+    // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
+    const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
+    const code = error instanceof HubError ? error.code : (error.code ?? 'internal');
+    errors.inc({ stage: 'http', code });
+    if (status >= 500) request.log.error({ err: { code, name: error.name } }, 'request failed');
+    else request.log.info({ code, status, url: request.routeOptions.url }, 'request rejected');
+    // Client errors say what was wrong; server errors say nothing about internals.
+    const message = status >= 500 ? 'Internal error' : error.message;
+    void reply.code(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } });
+  });
+
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const results = await Promise.all(
+      readiness.map(async ({ name, check }) => {
+        try {
+          await check();
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, `down: ${(error as Error).message}`] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, status]) => status === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  app.get('/', async (_request, reply) => {
+    const webchat = connectors.find((c) => c.type === 'webchat');
+    return webchat ? reply.redirect(webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`) : { service: 'hub' };
+  });
+
+  for (const connector of connectors) await connector.register(app);
+  return app;
+}

@@ -1,0 +1,31 @@
+import type { HubConfig } from '../../config/schema';
+import { openDatabase } from './connect';
+import { KyselyStore } from './kysely-store';
+
+export { IN_MEMORY, redactUrl, type StoreDriver } from './connect';
+export {
+  type AuditEntry,
+  type AuditRecord,
+  DEFAULT_AUDIT_LIMIT,
+  DEFAULT_TRANSCRIPT_LIMIT,
+  KyselyStore,
+} from './kysely-store';
+export { MIGRATION_TABLE, migrateToLatest } from './migrate';
+export { migrations } from './migrations/index';
+export type { Database } from './schema';
+
+/**
+ * Open the configured database (PostgreSQL, or embedded PGlite), bring its schema up to date and
+ * return the store. Throws HubError `store.unavailable` / `store.migration_failed` with the fix in
+ * the message, so a misconfigured hub stops at start-up rather than at the first customer message.
+ */
+export async function createStore(config: Pick<HubConfig, 'database'>): Promise<KyselyStore> {
+  const store = new KyselyStore(await openDatabase(config.database), config.database.driver);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './0001_initial';
+
+/**
+ * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
+ * scan. Add the next one as `NNNN_name.ts` and one line here (tickets and the outbox come next).
+ * Names sort lexically, which is the order Kysely's Migrator applies them in.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

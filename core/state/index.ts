@@ -1,0 +1,33 @@
+import type { HubConfig } from '../../config/schema';
+import type { LockManager, StateStore } from '../types/ports';
+import { MemoryLockManager, MemoryStateStore } from './memory';
+import { RedisStateStore } from './redis';
+import { connectRedis } from './redis-client';
+import { RedisLockManager } from './redis-lock';
+
+export { MemoryLockManager, MemoryStateStore } from './memory';
+export { RedisStateStore } from './redis';
+export { connectRedis, redactRedisUrl } from './redis-client';
+export { RedisLockManager } from './redis-lock';
+
+export interface StateDeps {
+  /** Namespace of every Redis key; tests use a unique one. Default "hub". */
+  keyPrefix?: string;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The dialog state store chosen by `state.driver`; with "redis" it fails fast when Redis is unreachable. */
+export async function createStateStore(config: HubConfig, deps: StateDeps = {}): Promise<StateStore> {
+  const ttlMs = Math.max(1, Math.round(config.state.ttlHours * HOUR_MS));
+  if (config.state.driver === 'memory') return new MemoryStateStore({ ttlMs });
+  const redis = await connectRedis(config.redis.url, 'state.driver "redis"');
+  return new RedisStateStore(redis, { ttlMs, keyPrefix: deps.keyPrefix ?? 'hub', ownsConnection: true });
+}
+
+/** Conversation locks, on the same driver as the state they guard. */
+export async function createLockManager(config: HubConfig, deps: StateDeps = {}): Promise<LockManager> {
+  if (config.state.driver === 'memory') return new MemoryLockManager();
+  const redis = await connectRedis(config.redis.url, 'state.driver "redis" (locks)');
+  return new RedisLockManager(redis, { keyPrefix: `${deps.keyPrefix ?? 'hub'}:locks`, ownsConnection: true });
+}

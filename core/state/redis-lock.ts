@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ConversationLock, LockManager } from '../types/ports';
+import { LuaScript } from './lua';
+
+/**
+ * Take the lease and issue the next fencing token atomically, so tokens are ordered exactly like
+ * acquisitions. The token is INCR-like (last + 1) but never below the Redis clock in microseconds:
+ * the counter key may then expire without a later token going backwards (see MonotonicTokens).
+ */
+const ACQUIRE = new LuaScript(`
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local now = redis.call('TIME')
+local seed = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local token = string.format('%.0f', math.max(seed, last + 1))
+redis.call('SET', KEYS[2], token, 'PX', ARGV[3])
+return token
+`);
+
+/** Only the owner may extend or release: a holder whose lease expired must not cut short its successor. */
+const EXTEND = new LuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`);
+
+const RELEASE = new LuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`);
+
+/** How long the last token is remembered; the clock seed covers anything older. */
+const FENCE_MEMORY_MS = 24 * 3_600_000;
+
+export interface RedisLockManagerOptions {
+  /** Namespace of the lock keys, e.g. "hub:lock". */
+  keyPrefix: string;
+  ownsConnection?: boolean;
+}
+
+/** Leases with SET NX PX and a random owner; fencing tokens from a per-key counter. */
+export class RedisLockManager implements LockManager {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisLockManagerOptions,
+  ) {}
+
+  lockKey(key: string): string {
+    return `${this.options.keyPrefix}:lock:${key}`;
+  }
+
+  /** Holds the last token issued for `key`; equal to a holder's token while nobody newer took the lock. */
+  fenceKey(key: string): string {
+    return `${this.options.keyPrefix}:fence:${key}`;
+  }
+
+  async tryAcquire(key: string, ttlMs: number): Promise<ConversationLock | undefined> {
+    const owner = randomUUID();
+    const lockKey = this.lockKey(key);
+    const token = await ACQUIRE.run(
+      this.redis,
+      [lockKey, this.fenceKey(key)],
+      [owner, ttlMs, FENCE_MEMORY_MS],
+    );
+    if (typeof token !== 'string') return undefined;
+    return {
+      token: Number(token),
+      extend: async (ms: number) => (await EXTEND.run(this.redis, [lockKey], [owner, ms])) === 1,
+      release: async () => {
+        await RELEASE.run(this.redis, [lockKey], [owner]);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.options.ownsConnection) await this.redis.quit();
+  }
+}

@@ -1,0 +1,212 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { z } from 'zod';
+import { errors } from '../../core/metrics';
+import {
+  type ConversationRef,
+  conversationKey,
+  HubError,
+  isRetryable,
+  type OutboundMessage,
+} from '../../core/types';
+import type { ChannelContext, Connector, ConnectorFactory } from '../types';
+import { preferredLocale, toHistory, toInboundEvent } from './normalize';
+import { loadWidget, type WidgetPage } from './page';
+import { parseClientFrame, SESSION_PATTERN, type ServerFrame } from './protocol';
+import { SessionHub } from './sessions';
+
+const optionsSchema = z.object({
+  title: z.string().min(1).max(80).optional(),
+  typingTimeoutMs: z.coerce.number().int().positive().default(30_000),
+  historyLimit: z.coerce.number().int().min(0).max(200).default(50),
+  embedOrigins: z
+    .array(
+      z
+        .string()
+        .regex(/^(https?:\/\/[^\s;,']+|'self')$/, "use origins like https://shop.example.com or 'self'"),
+    )
+    .default([]),
+  /** Frames per socket per 10 s; a person does not type faster. */
+  maxFramesPer10s: z.coerce.number().int().positive().default(20),
+});
+
+type WebchatOptions = z.infer<typeof optionsSchema>;
+
+function parseOptions(context: ChannelContext): WebchatOptions {
+  const parsed = optionsSchema.safeParse(context.config);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new HubError(
+    'config.invalid',
+    `channel "${context.config.id}" (webchat): ${issue?.path.join('.')}: ${issue?.message}; fix it in the channels section of the hub config`,
+    { status: 500 },
+  );
+}
+
+const toBuffer = (data: RawData): Buffer =>
+  Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+
+function frameLimiter(perWindow: number, windowMs = 10_000): () => boolean {
+  let windowStart = 0;
+  let count = 0;
+  return () => {
+    const now = Date.now();
+    if (now - windowStart >= windowMs) {
+      windowStart = now;
+      count = 0;
+    }
+    count += 1;
+    return count <= perWindow;
+  };
+}
+
+export const createWebchatConnector: ConnectorFactory = (context) => {
+  const options = parseOptions(context);
+  const channelId = context.config.id;
+  const tenant = context.config.tenant;
+  const prefix = `/webchat/${channelId}`;
+  const sessions = new SessionHub({
+    typingTimeoutMs: options.typingTimeoutMs,
+    maxSocketsPerSession: 8,
+    heartbeatMs: 30_000,
+  });
+  let unsubscribe: (() => Promise<void>) | undefined;
+
+  const sendTo = (socket: WebSocket, frame: ServerFrame): void => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+  };
+
+  const relay = (message: OutboundMessage): void => {
+    if (message.ref.channel !== channelId || message.ref.tenant !== tenant) return;
+    const session = message.ref.conversation;
+    if (message.content.type === 'typing') {
+      sessions.typingOn(session);
+      return;
+    }
+    sessions.settle(session);
+    sessions.send(session, { type: 'reply', message });
+  };
+
+  interface SocketState {
+    socket: WebSocket;
+    ref: ConversationRef;
+    locale: string | undefined;
+    allowFrame: () => boolean;
+  }
+
+  async function handleFrame(
+    { socket, ref, locale, allowFrame }: SocketState,
+    data: Buffer,
+    isBinary: boolean,
+  ) {
+    const parsed = parseClientFrame(data, isBinary);
+    // Parsed first so a throttled message's id goes back and the widget knows what to resend.
+    if (!allowFrame()) {
+      const id = parsed.ok ? { id: parsed.frame.id } : {};
+      return sendTo(socket, {
+        type: 'error',
+        code: 'rate_limited',
+        ...id,
+        retryable: true,
+        message: 'slow down',
+      });
+    }
+    if (!parsed.ok) {
+      errors.inc({ stage: 'ingress', code: `webchat.${parsed.error.code}` });
+      return sendTo(socket, parsed.error);
+    }
+    const frame = parsed.frame;
+    const event = toInboundEvent(frame, ref, locale);
+    try {
+      const result = await context.publish(event);
+      sendTo(socket, { type: 'ack', id: frame.id, duplicate: !result.accepted });
+      if (result.accepted) sessions.typingOn(ref.conversation);
+    } catch (error) {
+      context.logger.error({ err: error, channel: channelId, eventId: event.id }, 'webchat publish failed');
+      const message = 'the message could not be accepted; it will be retried';
+      sendTo(socket, {
+        type: 'error',
+        code: 'publish_failed',
+        id: frame.id,
+        retryable: isRetryable(error),
+        message,
+      });
+    }
+  }
+
+  async function sendHistory(socket: WebSocket, ref: ConversationRef): Promise<void> {
+    if (options.historyLimit === 0) return sendTo(socket, { type: 'history', entries: [] });
+    try {
+      const entries = await context.store.transcript(conversationKey(ref), { limit: options.historyLimit });
+      sendTo(socket, { type: 'history', entries: toHistory(entries) });
+    } catch (error) {
+      context.logger.warn({ err: error, channel: channelId }, 'webchat history unavailable');
+    }
+  }
+
+  function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {
+    const session = (query as { session?: unknown } | undefined)?.session;
+    if (typeof session !== 'string' || !SESSION_PATTERN.test(session)) {
+      socket.close(1008, 'invalid session');
+      return;
+    }
+    if (!sessions.add(session, socket)) {
+      socket.close(1013, 'too many connections for this session');
+      return;
+    }
+    const state: SocketState = {
+      socket,
+      ref: { channel: channelId, tenant, conversation: session },
+      locale: preferredLocale(acceptLanguage),
+      allowFrame: frameLimiter(options.maxFramesPer10s),
+    };
+    // Listeners go on before any await, or frames sent right after the handshake would be lost.
+    socket.on('message', (data, isBinary) => void handleFrame(state, toBuffer(data), isBinary));
+    socket.on('close', () => sessions.remove(session, socket));
+    socket.on('error', (error) =>
+      context.logger.debug({ err: error, channel: channelId }, 'webchat socket error'),
+    );
+    void sendHistory(socket, state.ref);
+  }
+
+  function serveWidget(app: FastifyInstance, page: WidgetPage): void {
+    const send = (reply: FastifyReply, contentType: string, body: string) =>
+      reply.headers(page.headers).type(contentType).send(body);
+    const servePage = (_: unknown, reply: FastifyReply) => send(reply, 'text/html; charset=utf-8', page.html);
+    app.get(prefix, servePage);
+    try {
+      app.get(`${prefix}/`, servePage);
+    } catch {
+      // The server ignores trailing slashes, so the route above already answers here.
+    }
+    if (channelId === 'webchat') app.get('/chat', servePage);
+    for (const [name, asset] of page.assets) {
+      app.get(`${prefix}/${name}`, (_, reply) => send(reply, asset.contentType, asset.body));
+    }
+  }
+
+  const connector: Connector = {
+    id: channelId,
+    type: 'webchat',
+    async register(app) {
+      const page = await loadWidget({
+        channelId,
+        prefix,
+        title: options.title,
+        embedOrigins: options.embedOrigins,
+      });
+      serveWidget(app, page);
+      app.get(`${prefix}/ws`, { websocket: true }, (socket, request) =>
+        onSocket(socket, request.query, request.headers['accept-language']),
+      );
+      unsubscribe = await context.feed.subscribe(relay);
+    },
+    async close() {
+      await unsubscribe?.();
+      unsubscribe = undefined;
+      // 1012 "service restart": the widget reconnects with backoff and resends what was not acknowledged.
+      sessions.closeAll(1012, 'server restarting');
+    },
+  };
+  return connector;
+};

@@ -1,0 +1,115 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { HubError } from '../types/errors';
+import type { KnowledgeChunk } from '../types/ports';
+import { type ChunkLimits, DEFAULT_CHUNK_LIMITS, splitByTokens } from './chunk';
+import { splitFrontMatter } from './front-matter';
+import { detectLanguage } from './language';
+import { type Section, splitSections } from './sections';
+
+export interface LoadOptions extends Partial<ChunkLimits> {
+  /** Tenant for files whose front matter names none; leave unset to share them with every tenant. */
+  tenant?: string;
+}
+
+/**
+ * Every `*.md` under `dir` (recursively, `README.md` files excepted: they document the folder), as
+ * chunks. Files are read in sorted path order so ids and order are the same on every machine.
+ */
+export async function loadKnowledge(dir: string, options: LoadOptions = {}): Promise<KnowledgeChunk[]> {
+  const files = await markdownFiles(dir).catch((cause) => {
+    throw new HubError('knowledge.dir', `Cannot read knowledge folder ${dir}. Fix: check knowledge.dir.`, {
+      cause,
+    });
+  });
+  const chunks: KnowledgeChunk[] = [];
+  const docFiles = new Map<string, string>();
+  for (const file of files) {
+    const source = path.relative(dir, file).split(path.sep).join('/');
+    const fileChunks = parseKnowledgeFile(await readFile(file, 'utf8'), source, options);
+    const docId = fileChunks[0]?.docId;
+    if (docId === undefined) continue;
+    const other = docFiles.get(docId);
+    if (other) {
+      throw new HubError(
+        'knowledge.duplicate_id',
+        `${source}: id "${docId}" is already used by ${other}; ids must be unique`,
+      );
+    }
+    docFiles.set(docId, source);
+    chunks.push(...fileChunks);
+  }
+  return chunks;
+}
+
+/**
+ * One Markdown file → chunks: one per `##` section, more when a section exceeds `maxTokens`.
+ * Ids are `docId#slug` (docId = front matter `id`, else the path without `.md`), and `docId#slug~2`,
+ * `~3`... for the later parts of a split section, so editing one entry never renames another.
+ */
+export function parseKnowledgeFile(
+  text: string,
+  source: string,
+  options: LoadOptions = {},
+): KnowledgeChunk[] {
+  const limits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...definedOnly(options) };
+  const { frontMatter, body, bodyLine } = splitFrontMatter(text, source);
+  const { h1, sections } = splitSections(body, bodyLine);
+  const docId = frontMatter.id ?? source.replace(/\.md$/i, '');
+  const docTitle = frontMatter.title ?? h1 ?? path.basename(source, '.md');
+  const language = frontMatter.language ?? detectLanguage(body);
+  const tenant = frontMatter.tenant ?? options.tenant;
+  const seen = new Map<string, number>();
+  const chunks: KnowledgeChunk[] = [];
+  for (const section of sections) {
+    const baseId = section.slug ? `${docId}#${section.slug}` : docId;
+    claim(seen, baseId, section, source);
+    splitByTokens(section.text, limits).forEach((part, i) => {
+      chunks.push({
+        id: i === 0 ? baseId : `${baseId}~${i + 1}`,
+        docId,
+        title: section.heading ?? docTitle,
+        ...(section.slug ? { section: section.slug } : {}),
+        text: part,
+        language,
+        source,
+        tags: frontMatter.tags,
+        ...(tenant ? { tenant } : {}),
+      });
+    });
+  }
+  return chunks;
+}
+
+function claim(seen: Map<string, number>, id: string, section: Section, source: string): void {
+  const first = seen.get(id);
+  if (first !== undefined) {
+    throw new HubError(
+      'knowledge.duplicate_id',
+      `${source}:${section.line}: entry id "${id}" repeats the one on line ${first}; give one heading a {#other-anchor}`,
+    );
+  }
+  seen.set(id, section.line);
+}
+
+function definedOnly(options: LoadOptions): Partial<ChunkLimits> {
+  const limits: Partial<ChunkLimits> = {};
+  if (options.maxTokens !== undefined) limits.maxTokens = options.maxTokens;
+  if (options.overlapTokens !== undefined) limits.overlapTokens = options.overlapTokens;
+  return limits;
+}
+
+async function markdownFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && /\.md$/i.test(e.name) && e.name.toLowerCase() !== 'readme.md')
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter(
+      (file) =>
+        !path
+          .relative(dir, file)
+          .split(path.sep)
+          .some((part) => part.startsWith('.')),
+    )
+    .sort();
+}

@@ -70,7 +70,8 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
         };
         await ctx.publish(event);
         const replies = await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs);
-        reply.header('x-hub-event-id', event.id);
+        // Sender ids may be any Unicode; a header value may not.
+        reply.header('x-hub-event-id', encodeURIComponent(event.id));
         if (replies.length === 0) reply.code(202);
         return replies.map((message) => toRestReply(body.sender, message));
       });

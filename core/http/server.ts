@@ -19,13 +19,14 @@ export interface ServerDeps {
 
 /** One HTTP server for every channel, health, readiness and metrics. */
 export async function buildServer({ config, connectors, readiness }: ServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
+  const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
     disableRequestLogging: true,
     bodyLimit: config.server.bodyLimitBytes,
     // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
     genReqId: () => crypto.randomUUID(),
-  });
+  }) as unknown as FastifyInstance;
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
     const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
     const code = error instanceof HubError ? error.code : (error.code ?? 'internal');

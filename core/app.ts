@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import type { HubConfig } from '../config/schema';
+import { connectorFactories } from '../connectors/registry';
+import type { Connector } from '../connectors/types';
+import { createBus, createFeed } from './bus';
+import { DialogEngine } from './dialog/engine';
+import { createTurnHandler } from './dialog/turn';
+import { buildServer, type ReadinessCheck } from './http/server';
+import { createLlmClient } from './llm';
+import { warmTokenizer } from './llm/tokenizer';
+import { logger } from './log';
+import { duplicatesDropped, messagesIn } from './metrics';
+import { createKnowledge } from './rag';
+import { createStateStore } from './state';
+import { createStore } from './store';
+import { type EventBus, HubError, type HubStore, type InboundEvent, type OutboundFeed } from './types';
+
+export interface RunningHub {
+  /** Base URL of the HTTP server; undefined for a worker-only process. */
+  url?: string;
+  webchatUrl?: string;
+  app?: FastifyInstance;
+  bus: EventBus;
+  store: HubStore;
+  stop(): Promise<void>;
+}
+
+/** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
+export function validateChannels(config: HubConfig): void {
+  const seen = new Set<string>();
+  for (const [index, channel] of config.channels.entries()) {
+    if (!connectorFactories[channel.type]) {
+      throw new HubError(
+        'config.channel_type',
+        `channels.${index}.type: unknown channel type "${channel.type}". Fix: use one of ${Object.keys(connectorFactories).join(', ')}.`,
+      );
+    }
+    if (seen.has(channel.id)) {
+      throw new HubError('config.channel_id', `channels.${index}.id: "${channel.id}" is used twice. Fix: give each channel its own id.`);
+    }
+    seen.add(channel.id);
+  }
+}
+
+/** Start everything the config asks for; `stop()` drains in-flight turns before closing connections. */
+export async function startHub(config: HubConfig): Promise<RunningHub> {
+  validateChannels(config);
+  const { role } = config.server;
+  const closers: Array<() => Promise<void>> = [];
+  const store = await createStore(config);
+  closers.push(() => store.close());
+  const bus = await createBus(config);
+  const feed: OutboundFeed = await createFeed(config);
+
+  let workers: { close(): Promise<void> } | undefined;
+  if (role !== 'api') workers = await startWorkers(config, bus, feed, store);
+
+  let app: FastifyInstance | undefined;
+  let connectors: Connector[] = [];
+  if (role !== 'worker') {
+    const publish = async (event: InboundEvent) => {
+      const result = await bus.publish(event);
+      if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
+      else duplicatesDropped.inc({ channel: event.ref.channel });
+      return result;
+    };
+    connectors = config.channels
+      .filter((channel) => channel.enabled)
+      .map((channel) => {
+        const factory = connectorFactories[channel.type];
+        if (!factory) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
+        return factory({ config: channel, hub: config, publish, feed, store, logger: logger.child({ channel: channel.id }) });
+      });
+    const readiness: ReadinessCheck[] = [
+      { name: 'database', check: () => store.ping() },
+      { name: 'bus', check: () => bus.ping() },
+    ];
+    app = await buildServer({ config, connectors, readiness });
+    await app.listen({ host: config.server.host, port: config.server.port });
+  }
+
+  const address = app?.server.address();
+  const url =
+    address && typeof address === 'object'
+      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : undefined;
+  const webchat = connectors.find((c) => c.type === 'webchat');
+  const webchatUrl = url && webchat ? `${url}${webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`}` : undefined;
+  logger.info({ url, role, bus: config.bus.driver, database: config.database.driver, llm: config.llm.enabled }, 'hub started');
+
+  return {
+    url,
+    webchatUrl,
+    app,
+    bus,
+    store,
+    async stop() {
+      // Order matters: stop accepting, let in-flight turns finish, then close what they write to.
+      await app?.close();
+      for (const connector of connectors) await connector.close?.();
+      await bus.close();
+      await workers?.close();
+      await feed.close();
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+async function startWorkers(config: HubConfig, bus: EventBus, feed: OutboundFeed, store: HubStore) {
+  warmTokenizer();
+  const knowledge = await createKnowledge(config);
+  const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
+  const states = await createStateStore(config);
+  const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm });
+  await bus.consume(createTurnHandler({ engine, states, store, feed }));
+  logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
+  return { close: () => states.close() };
+}

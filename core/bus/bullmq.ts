@@ -1,0 +1,253 @@
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { logger } from '../log';
+import { busDeadLetters } from '../metrics';
+import { RedisLockManager } from '../state/redis-lock';
+import { conversationKey } from '../types/conversation';
+import { HubError } from '../types/errors';
+import type { InboundEvent } from '../types/events';
+import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types/ports';
+import { Lease } from './lease';
+import { type DeliveryPolicy, describeError, retryDelayMs } from './policy';
+import { RedisInbox } from './redis-inbox';
+
+/** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
+interface JobData {
+  conversation: string;
+}
+
+/** Drained to empty, or come back after this delay (lock busy, backoff, lease lost, shutting down). */
+type DrainOutcome = { done: true } | { retryInMs: number };
+
+export interface BullmqBusOptions extends DeliveryPolicy {
+  /** BullMQ queue name (no ":"). */
+  queue: string;
+  /** Namespace of every Redis key, e.g. "hub". */
+  keyPrefix: string;
+  ownsConnection?: boolean;
+}
+
+/**
+ * EventBus on BullMQ. Open-source BullMQ has no per-group ordering, so order comes from Redis: each
+ * conversation has an inbox list, and a job for a conversation drains it head first while holding the
+ * conversation lock. A job that finds the lock taken comes back later instead of finishing, because the
+ * holder may be a dead worker; every event therefore keeps a live job until some lock holder saw it.
+ */
+export class BullmqBus implements EventBus {
+  private readonly queue: Queue<JobData>;
+  private readonly inbox: RedisInbox;
+  private readonly locks: RedisLockManager;
+  private readonly lockRetryMs: number;
+  private worker?: Worker<JobData>;
+  private workerConnection?: Redis;
+  private sweeper?: NodeJS.Timeout;
+  private handler?: EventHandler;
+  private closing = false;
+  private closed?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: BullmqBusOptions,
+  ) {
+    const base = `${options.keyPrefix}:bus:${options.queue}`;
+    this.locks = new RedisLockManager(redis, { keyPrefix: base });
+    this.inbox = new RedisInbox(redis, base, (conversation) => this.locks.fenceKey(conversation));
+    this.lockRetryMs = Math.min(250, Math.max(25, Math.floor(options.lockTtlMs / 10)));
+    this.queue = new Queue<JobData>(options.queue, {
+      connection: redis,
+      prefix: `${options.keyPrefix}:bull`,
+      defaultJobOptions: {
+        removeOnComplete: true,
+        removeOnFail: true,
+        // Only infrastructure errors fail a job (handler errors are retried in the inbox); the sweeper covers the rest.
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1_000 },
+      },
+    });
+    this.queue.on('error', (error) => logger.error({ err: error }, 'bus queue error'));
+  }
+
+  async publish(event: InboundEvent): Promise<PublishResult> {
+    this.assertOpen();
+    const conversation = conversationKey(event.ref);
+    if (!(await this.inbox.append(conversation, event, this.options.dedupeWindowMs))) {
+      return { accepted: false };
+    }
+    try {
+      await this.queue.add('deliver', { conversation }, { jobId: `e_${encodeURIComponent(event.id)}` });
+    } catch (error) {
+      // The event is safe in its inbox; a consumer's sweep will find the conversation and deliver it.
+      logger.warn({ err: error, eventId: event.id }, 'bus job not added; left to the sweeper');
+    }
+    return { accepted: true };
+  }
+
+  async consume(handler: EventHandler): Promise<void> {
+    this.assertOpen();
+    if (this.handler)
+      throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
+    this.handler = handler;
+    // BullMQ blocks on its worker connections, which therefore must retry commands forever.
+    this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.workerConnection.on('error', (error) => logger.warn({ err: error }, 'bus worker connection error'));
+    this.worker = new Worker<JobData>(this.options.queue, (job, token) => this.process(job, handler, token), {
+      connection: this.workerConnection,
+      prefix: `${this.options.keyPrefix}:bull`,
+      concurrency: this.options.concurrency,
+      // A dead worker's job is stalled and redelivered once its BullMQ lock lapses, like the conversation lock.
+      lockDuration: this.options.lockTtlMs,
+      stalledInterval: Math.max(500, Math.floor(this.options.lockTtlMs / 2)),
+      // Redelivering a job is always safe here (it only drains an inbox), so never fail it for stalling.
+      maxStalledCount: 1_000_000,
+    });
+    this.worker.on('error', (error) => logger.error({ err: error }, 'bus worker error'));
+    await this.worker.waitUntilReady();
+    this.sweeper = setInterval(() => void this.sweep(), this.options.lockTtlMs);
+    this.sweeper.unref();
+  }
+
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return this.inbox.deadLetters(limit);
+  }
+
+  async replayDeadLetters(eventIds?: string[]): Promise<number> {
+    this.assertOpen();
+    let replayed = 0;
+    for (const id of eventIds ?? (await this.inbox.deadLetterIds())) {
+      const letter = await this.inbox.replay(id, (dead) => conversationKey(dead.event.ref));
+      if (!letter) continue;
+      const conversation = conversationKey(letter.event.ref);
+      // A fresh job id: the event's first job may still exist, and BullMQ ignores an add with a known id.
+      await this.queue.add(
+        'deliver',
+        { conversation },
+        { jobId: `r_${encodeURIComponent(id)}_${Date.now()}` },
+      );
+      replayed++;
+    }
+    return replayed;
+  }
+
+  pending(): Promise<number> {
+    return this.inbox.pending();
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    this.closed ??= (async () => {
+      clearInterval(this.sweeper);
+      // Waits for running jobs; their drain loops stop after the current handler and hand the rest back.
+      await this.worker?.close();
+      await this.queue.close();
+      await this.workerConnection?.quit();
+      if (this.options.ownsConnection) await this.redis.quit();
+    })();
+    return this.closed;
+  }
+
+  private async process(job: Job<JobData>, handler: EventHandler, token?: string): Promise<void> {
+    let outcome: DrainOutcome;
+    try {
+      outcome = await this.drain(job.data.conversation, handler);
+    } catch (error) {
+      logger.error({ err: error }, 'bus drain failed; retrying the conversation');
+      outcome = { retryInMs: this.lockRetryMs };
+    }
+    if ('done' in outcome) return;
+    await job.moveToDelayed(Date.now() + Math.max(0, outcome.retryInMs), token);
+    throw new DelayedError();
+  }
+
+  private async drain(conversation: string, handler: EventHandler): Promise<DrainOutcome> {
+    const lock = await this.locks.tryAcquire(conversation, this.options.lockTtlMs);
+    // The holder may be a worker that died: keep this job alive until it gets the lock itself.
+    if (!lock) return { retryInMs: this.lockRetryMs };
+    const lease = new Lease(lock, this.options.lockTtlMs);
+    try {
+      for (;;) {
+        if (this.closing) return { retryInMs: 0 };
+        if (lease.lost) return { retryInMs: this.lockRetryMs };
+        const raw = await this.inbox.head(conversation);
+        if (raw === null) return { done: true };
+        const event = JSON.parse(raw) as InboundEvent;
+        const start = await this.inbox.beginAttempt(event.id);
+        if ('retryAt' in start) return { retryInMs: start.retryAt - Date.now() };
+        const stop = await this.deliver(conversation, raw, event, start.attempt, lease, handler);
+        if (stop) return stop;
+      }
+    } finally {
+      await lease.end();
+    }
+  }
+
+  /** Runs the handler once; undefined means "go on with the next event". */
+  private async deliver(
+    conversation: string,
+    raw: string,
+    event: InboundEvent,
+    attempt: number,
+    lease: Lease,
+    handler: EventHandler,
+  ): Promise<DrainOutcome | undefined> {
+    const { maxAttempts } = this.options;
+    if (attempt > maxAttempts) {
+      // Every allowed attempt started and none finished: the event keeps killing its worker.
+      const error = 'the worker stopped during every attempt (crash or lost lock)';
+      return this.settle(conversation, raw, event, lease, deadLetter(event, error, maxAttempts));
+    }
+    try {
+      await handler(event, { attempt, fencingToken: lease.lock.token, signal: lease.signal });
+    } catch (error) {
+      if (attempt >= maxAttempts) {
+        return this.settle(conversation, raw, event, lease, deadLetter(event, describeError(error), attempt));
+      }
+      const delay = retryDelayMs(this.options, attempt);
+      logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
+      await this.inbox.scheduleRetry(event.id, Date.now() + delay);
+      return { retryInMs: delay };
+    }
+    return this.settle(conversation, raw, event, lease);
+  }
+
+  private async settle(
+    conversation: string,
+    raw: string,
+    event: InboundEvent,
+    lease: Lease,
+    letter?: DeadLetter,
+  ): Promise<DrainOutcome | undefined> {
+    if (!(await this.inbox.removeHead(conversation, raw, event.id, lease.lock.token, letter))) {
+      // A newer lock holder owns the conversation now and will see this event again.
+      return { retryInMs: this.lockRetryMs };
+    }
+    if (letter) {
+      busDeadLetters.inc();
+      logger.error({ eventId: event.id, attempts: letter.attempts }, 'bus event dead-lettered');
+    }
+    return undefined;
+  }
+
+  /** Re-kick conversations with events but no progress for two lock TTLs (a lost job, a publisher that died). */
+  private async sweep(): Promise<void> {
+    try {
+      const stale = await this.inbox.claimStale(Date.now() - 2 * this.options.lockTtlMs, 100);
+      for (const conversation of stale) {
+        await this.queue.add('deliver', { conversation }, { jobId: `k_${encodeURIComponent(conversation)}` });
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'bus sweep failed');
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new HubError('bus.closed', 'The bus is closed.');
+  }
+}
+
+function deadLetter(event: InboundEvent, error: string, attempts: number): DeadLetter {
+  return { event, error, attempts, failedAt: new Date().toISOString() };
+}

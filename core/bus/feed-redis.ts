@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import { logger } from '../log';
+import type { OutboundMessage } from '../types/outbound';
+import type { OutboundFeed } from '../types/ports';
+import { deliver } from './feed-memory';
+
+type Listener = (message: OutboundMessage) => void;
+
+export interface RedisFeedOptions {
+  /** Pub/sub channel, e.g. "hub:feed:hub-inbound". */
+  channel: string;
+  ownsConnection?: boolean;
+}
+
+/**
+ * Fan-out across processes over Redis pub/sub: lossy by design (a process that is down misses
+ * messages; the store holds the truth). A connection in subscriber mode can run no other command, so
+ * subscribing opens a second connection, once, shared by all local listeners.
+ */
+export class RedisFeed implements OutboundFeed {
+  private readonly listeners = new Set<Listener>();
+  private subscriber?: Promise<Redis>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisFeedOptions,
+  ) {}
+
+  async publish(message: OutboundMessage): Promise<void> {
+    await this.redis.publish(this.options.channel, JSON.stringify(message));
+  }
+
+  async subscribe(listener: Listener): Promise<() => Promise<void>> {
+    const subscription: Listener = (message) => listener(message);
+    this.listeners.add(subscription);
+    try {
+      await this.subscribed();
+    } catch (error) {
+      this.listeners.delete(subscription);
+      throw error;
+    }
+    return async () => {
+      this.listeners.delete(subscription);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber) await (await subscriber.catch(() => undefined))?.quit();
+    if (this.options.ownsConnection) await this.redis.quit();
+  }
+
+  /** Resolves once SUBSCRIBE is acknowledged, so a message published right after is not missed. */
+  private subscribed(): Promise<Redis> {
+    this.subscriber ??= (async () => {
+      const subscriber = this.redis.duplicate();
+      subscriber.on('error', (error) => logger.warn({ err: error }, 'outbound feed subscriber error'));
+      subscriber.on('message', (channel: string, json: string) => {
+        if (channel !== this.options.channel) return;
+        // Parsed per listener, as the memory feed copies: one listener cannot change what the next sees.
+        for (const listener of [...this.listeners]) {
+          const message = parse(json);
+          if (message) deliver(listener, message);
+        }
+      });
+      await subscriber.subscribe(this.options.channel);
+      return subscriber;
+    })();
+    return this.subscriber;
+  }
+}
+
+function parse(json: string): OutboundMessage | undefined {
+  try {
+    return JSON.parse(json) as OutboundMessage;
+  } catch (error) {
+    logger.warn({ err: error }, 'outbound feed message is not JSON');
+    return undefined;
+  }
+}

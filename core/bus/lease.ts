@@ -1,0 +1,44 @@
+import { logger } from '../log';
+import { HubError } from '../types/errors';
+import type { ConversationLock } from '../types/ports';
+
+/**
+ * Keeps a conversation lock alive while its events are handled, renewing at a third of the TTL. When
+ * a renewal is refused (the lease lapsed and may belong to someone else now) the signal aborts, so the
+ * handler can stop early, and the drain loop stops taking events.
+ */
+export class Lease {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly lock: ConversationLock,
+    ttlMs: number,
+  ) {
+    this.timer = setInterval(() => void this.renew(ttlMs), Math.max(10, Math.floor(ttlMs / 3)));
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get lost(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  private async renew(ttlMs: number): Promise<void> {
+    try {
+      if (this.lost || (await this.lock.extend(ttlMs))) return;
+      clearInterval(this.timer);
+      this.controller.abort(new HubError('bus.lock_lost', 'The conversation lock was lost mid-delivery.'));
+    } catch (error) {
+      // A Redis blip: keep trying until the lease really lapses; REMOVE_HEAD's fence check stays the guard.
+      logger.warn({ err: error }, 'conversation lock renewal failed');
+    }
+  }
+
+  async end(): Promise<void> {
+    clearInterval(this.timer);
+    await this.lock.release();
+  }
+}

@@ -1,0 +1,182 @@
+import { logger } from '../log';
+import { busDeadLetters } from '../metrics';
+import { MonotonicTokens } from '../state/tokens';
+import { conversationKey } from '../types/conversation';
+import { HubError } from '../types/errors';
+import type { InboundEvent } from '../types/events';
+import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types/ports';
+import { type DeliveryPolicy, describeError, retryDelayMs } from './policy';
+
+interface Conversation {
+  key: string;
+  /** Head first; the head stays here until it is handled or dead-lettered. */
+  events: InboundEvent[];
+  running: boolean;
+  queued: boolean;
+  retryTimer?: NodeJS.Timeout;
+}
+
+/**
+ * The embedded bus: one process, nothing durable, but the same contract as the BullMQ bus (dedupe,
+ * order per conversation, bounded concurrency, retries with backoff, dead letters).
+ */
+export class MemoryBus implements EventBus {
+  /** Event id -> end of its dedupe window; insertion order is expiry order (one window length). */
+  private readonly seen = new Map<string, number>();
+  private readonly conversations = new Map<string, Conversation>();
+  /** Conversations with an event ready to run, in the order they became ready (fair across conversations). */
+  private readonly ready: Conversation[] = [];
+  private readonly attempts = new Map<string, number>();
+  private readonly dead = new Map<string, DeadLetter>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly tokens = new MonotonicTokens();
+  private handler?: EventHandler;
+  private pendingCount = 0;
+  private closed = false;
+
+  constructor(private readonly policy: DeliveryPolicy) {}
+
+  async publish(event: InboundEvent): Promise<PublishResult> {
+    this.assertOpen();
+    this.forgetExpiredIds();
+    if (this.seen.has(event.id)) {
+      return { accepted: false };
+    }
+    // A JSON copy, as Redis would hold: the publisher cannot change what the handler sees.
+    const copy = JSON.parse(JSON.stringify(event)) as InboundEvent;
+    this.seen.set(event.id, Date.now() + this.policy.dedupeWindowMs);
+    this.enqueue(copy);
+    this.pump();
+    return { accepted: true };
+  }
+
+  async consume(handler: EventHandler): Promise<void> {
+    this.assertOpen();
+    if (this.handler)
+      throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
+    this.handler = handler;
+    this.pump();
+  }
+
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return [...this.dead.values()].slice(0, limit);
+  }
+
+  async replayDeadLetters(eventIds?: string[]): Promise<number> {
+    let replayed = 0;
+    for (const id of eventIds ?? [...this.dead.keys()]) {
+      const letter = this.dead.get(id);
+      if (!letter) continue;
+      this.dead.delete(id);
+      this.enqueue(letter.event);
+      replayed++;
+    }
+    this.pump();
+    return replayed;
+  }
+
+  async pending(): Promise<number> {
+    return this.pendingCount;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const conversation of this.conversations.values()) clearTimeout(conversation.retryTimer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private enqueue(event: InboundEvent): void {
+    const key = conversationKey(event.ref);
+    let conversation = this.conversations.get(key);
+    if (!conversation) {
+      conversation = { key, events: [], running: false, queued: false };
+      this.conversations.set(key, conversation);
+    }
+    conversation.events.push(event);
+    this.pendingCount++;
+    this.markReady(conversation);
+  }
+
+  /** A conversation runs one event at a time: it is ready only when idle, not backing off, and not empty. */
+  private markReady(conversation: Conversation): void {
+    if (conversation.running || conversation.queued || conversation.retryTimer) return;
+    if (conversation.events.length === 0) {
+      this.conversations.delete(conversation.key);
+      return;
+    }
+    conversation.queued = true;
+    this.ready.push(conversation);
+  }
+
+  private pump(): void {
+    const handler = this.handler;
+    while (handler && !this.closed && this.running.size < this.policy.concurrency) {
+      const conversation = this.ready.shift();
+      if (!conversation) return;
+      conversation.queued = false;
+      conversation.running = true;
+      const run = this.deliverHead(conversation, handler).finally(() => {
+        this.running.delete(run);
+        conversation.running = false;
+        this.markReady(conversation);
+        this.pump();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async deliverHead(conversation: Conversation, handler: EventHandler): Promise<void> {
+    const event = conversation.events[0];
+    if (!event) return;
+    const attempt = (this.attempts.get(event.id) ?? 0) + 1;
+    this.attempts.set(event.id, attempt);
+    const ctx = {
+      attempt,
+      fencingToken: this.tokens.next(conversation.key),
+      signal: new AbortController().signal,
+    };
+    try {
+      await handler(event, ctx);
+    } catch (error) {
+      if (attempt < this.policy.maxAttempts) {
+        const delay = retryDelayMs(this.policy, attempt);
+        logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
+        if (!this.closed) conversation.retryTimer = setTimeout(() => this.endBackoff(conversation), delay);
+        return;
+      }
+      this.dead.set(event.id, {
+        event,
+        error: describeError(error),
+        attempts: attempt,
+        failedAt: new Date().toISOString(),
+      });
+      busDeadLetters.inc();
+      logger.error({ eventId: event.id, attempt, err: error }, 'bus event dead-lettered');
+    }
+    conversation.events.shift();
+    this.attempts.delete(event.id);
+    this.pendingCount--;
+  }
+
+  private endBackoff(conversation: Conversation): void {
+    conversation.retryTimer = undefined;
+    this.markReady(conversation);
+    this.pump();
+  }
+
+  private forgetExpiredIds(): void {
+    const now = Date.now();
+    for (const [id, expiresAt] of this.seen) {
+      if (expiresAt > now) return;
+      this.seen.delete(id);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HubError('bus.closed', 'The bus is closed.');
+  }
+}

@@ -1,0 +1,197 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../state/lua';
+import type { DeadLetter } from '../types/ports';
+
+/**
+ * Accept an event: claim its id for the dedupe window, append it to its conversation's inbox, count
+ * it pending and mark the conversation active. One script, so a duplicate can never be half-accepted.
+ * KEYS: dedupe, inbox, pending, active. ARGV: event JSON, window ms, now ms, conversation key.
+ */
+const APPEND = new LuaScript(`
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[4])
+return 1
+`);
+
+/**
+ * Start an attempt on the head event: refuse while it is backing off, else count the attempt. The
+ * count lives in Redis so a crash mid-handler still uses up an attempt (a poison event that kills
+ * workers ends in the dead-letter queue instead of looping).
+ * KEYS: attempts, retry-at. ARGV: event id, now ms. Returns {attempt} or {0, retryAt}.
+ */
+const BEGIN_ATTEMPT = new LuaScript(`
+local retryAt = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if retryAt > tonumber(ARGV[2]) then return {0, retryAt} end
+return {redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
+`);
+
+/**
+ * Remove the head after it was handled (or dead-letter it), only if no newer lock holder exists: the
+ * fence counter still equals our token. A holder whose lease lapsed while nobody took over may still
+ * finish; one that was overtaken leaves the head to its successor.
+ * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order.
+ * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or ''.
+ */
+const REMOVE_HEAD = new LuaScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '-1') ~= tonumber(ARGV[1]) then return 0 end
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return 0 end
+redis.call('LPOP', KEYS[2])
+redis.call('HDEL', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
+redis.call('DECR', KEYS[5])
+if redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[6], ARGV[5])
+else
+  redis.call('ZADD', KEYS[6], ARGV[4], ARGV[5])
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[7], ARGV[3], ARGV[6])
+  redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
+end
+return 1
+`);
+
+/**
+ * Move a dead letter back to the tail of its conversation's inbox.
+ * KEYS: dlq, dlq-order, inbox, pending, active. ARGV: event id, event JSON, now ms, conversation key.
+ */
+const REPLAY = new LuaScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[4])
+return 1
+`);
+
+export type AttemptStart = { attempt: number } | { retryAt: number };
+
+/**
+ * The Redis side of the BullMQ bus: per-conversation inboxes (lists, head first), attempt counts,
+ * backoff deadlines, the dead-letter queue, and the set of conversations that still have events.
+ */
+export class RedisInbox {
+  constructor(
+    private readonly redis: Redis,
+    /** e.g. "hub:bus:hub-inbound". */
+    private readonly base: string,
+    private readonly fenceKeyOf: (conversation: string) => string,
+  ) {}
+
+  private inboxKey(conversation: string): string {
+    return `${this.base}:inbox:${conversation}`;
+  }
+
+  private key(name: 'attempts' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order'): string {
+    return `${this.base}:${name}`;
+  }
+
+  async append(conversation: string, event: { id: string }, dedupeWindowMs: number): Promise<boolean> {
+    const result = await APPEND.run(
+      this.redis,
+      [
+        `${this.base}:dedupe:${event.id}`,
+        this.inboxKey(conversation),
+        this.key('pending'),
+        this.key('active'),
+      ],
+      [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation],
+    );
+    return result === 1;
+  }
+
+  head(conversation: string): Promise<string | null> {
+    return this.redis.lindex(this.inboxKey(conversation), 0);
+  }
+
+  async beginAttempt(eventId: string): Promise<AttemptStart> {
+    const [attempt, retryAt] = (await BEGIN_ATTEMPT.run(
+      this.redis,
+      [this.key('attempts'), this.key('retry-at')],
+      [eventId, Date.now()],
+    )) as [number, number?];
+    return attempt > 0 ? { attempt } : { retryAt: retryAt ?? 0 };
+  }
+
+  async scheduleRetry(eventId: string, retryAt: number): Promise<void> {
+    await this.redis.hset(this.key('retry-at'), eventId, retryAt);
+  }
+
+  /** False when a newer lock holder exists: the head is theirs now. */
+  async removeHead(
+    conversation: string,
+    raw: string,
+    eventId: string,
+    token: number,
+    deadLetter?: DeadLetter,
+  ): Promise<boolean> {
+    const keys = [
+      this.fenceKeyOf(conversation),
+      this.inboxKey(conversation),
+      this.key('attempts'),
+      this.key('retry-at'),
+      this.key('pending'),
+      this.key('active'),
+      this.key('dlq'),
+      this.key('dlq-order'),
+    ];
+    const letter = deadLetter ? JSON.stringify(deadLetter) : '';
+    return (
+      (await REMOVE_HEAD.run(this.redis, keys, [token, raw, eventId, Date.now(), conversation, letter])) === 1
+    );
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    const ids = await this.redis.zrange(this.key('dlq-order'), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const letters = await this.redis.hmget(this.key('dlq'), ...ids);
+    return letters
+      .filter((json): json is string => json !== null)
+      .map((json) => JSON.parse(json) as DeadLetter);
+  }
+
+  async deadLetterIds(): Promise<string[]> {
+    return this.redis.zrange(this.key('dlq-order'), 0, -1);
+  }
+
+  /** The dead letter moved back to its inbox, or undefined when it was not (or no longer) there. */
+  async replay(
+    eventId: string,
+    conversationOf: (letter: DeadLetter) => string,
+  ): Promise<DeadLetter | undefined> {
+    const json = await this.redis.hget(this.key('dlq'), eventId);
+    if (json === null) return undefined;
+    const letter = JSON.parse(json) as DeadLetter;
+    const conversation = conversationOf(letter);
+    const moved = await REPLAY.run(
+      this.redis,
+      [
+        this.key('dlq'),
+        this.key('dlq-order'),
+        this.inboxKey(conversation),
+        this.key('pending'),
+        this.key('active'),
+      ],
+      [eventId, JSON.stringify(letter.event), Date.now(), conversation],
+    );
+    return moved === 1 ? letter : undefined;
+  }
+
+  async pending(): Promise<number> {
+    return Number((await this.redis.get(this.key('pending'))) ?? 0);
+  }
+
+  /**
+   * Conversations that still hold events but made no progress since `before`, re-marked as of now so
+   * the next sweep leaves them alone for a while (a kick that two replicas send at once is one job id).
+   */
+  async claimStale(before: number, limit: number): Promise<string[]> {
+    const stale = await this.redis.zrangebyscore(this.key('active'), '-inf', before, 'LIMIT', 0, limit);
+    if (stale.length === 0) return [];
+    const now = Date.now();
+    await this.redis.zadd(this.key('active'), 'XX', ...stale.flatMap((conversation) => [now, conversation]));
+    return stale;
+  }
+}

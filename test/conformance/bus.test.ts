@@ -1,0 +1,550 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Counter } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load';
+import type { HubConfig } from '../../config/schema';
+import { createBus, createFeed } from '../../core/bus';
+import { busDeadLetters } from '../../core/metrics';
+import { conversationKey } from '../../core/types/conversation';
+import type { InboundEvent } from '../../core/types/events';
+import type { OutboundMessage } from '../../core/types/outbound';
+import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types/ports';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CRASH_WORKER = fileURLToPath(new URL('./bus-crash-worker.ts', import.meta.url));
+
+type BusSettings = Partial<HubConfig['bus']>;
+
+let admin: Redis;
+beforeAll(() => {
+  admin = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await admin.quit();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function inbound(conversation: string, n: number, text = `message ${n}`): InboundEvent {
+  return {
+    // A colon in the id exercises the BullMQ job id encoding.
+    id: `${conversation}:${n}`,
+    kind: 'message',
+    ref: { channel: 'test', tenant: 'default', conversation },
+    sender: { id: 'customer-1' },
+    receivedAt: new Date().toISOString(),
+    text,
+  };
+}
+
+async function total(counter: Counter): Promise<number> {
+  return (await counter.get()).values.reduce((sum, value) => sum + value.value, 0);
+}
+
+/** Records what handlers saw: order per conversation, and how many ran at once overall and per conversation. */
+class Recorder {
+  readonly handled = new Map<string, string[]>();
+  readonly deliveries: Array<{ id: string; ctx: DeliveryContext; at: number }> = [];
+  maxInFlight = 0;
+  maxInFlightPerConversation = 0;
+  private inFlight = 0;
+  private readonly perConversation = new Map<string, number>();
+
+  handler(work: (event: InboundEvent, ctx: DeliveryContext) => Promise<unknown> = async () => {}) {
+    return async (event: InboundEvent, ctx: DeliveryContext) => {
+      const key = conversationKey(event.ref);
+      this.deliveries.push({ id: event.id, ctx, at: Date.now() });
+      this.inFlight++;
+      this.perConversation.set(key, (this.perConversation.get(key) ?? 0) + 1);
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      this.maxInFlightPerConversation = Math.max(
+        this.maxInFlightPerConversation,
+        this.perConversation.get(key) ?? 0,
+      );
+      try {
+        await work(event, ctx);
+        this.handled.set(key, [...(this.handled.get(key) ?? []), event.id]);
+      } finally {
+        this.inFlight--;
+        this.perConversation.set(key, (this.perConversation.get(key) ?? 1) - 1);
+      }
+    };
+  }
+
+  count(): number {
+    return [...this.handled.values()].reduce((sum, ids) => sum + ids.length, 0);
+  }
+
+  ids(conversation: string): string[] {
+    return this.handled.get(conversationKey(inbound(conversation, 0).ref)) ?? [];
+  }
+
+  attempts(id: string): number[] {
+    return this.deliveries.filter((delivery) => delivery.id === id).map((delivery) => delivery.ctx.attempt);
+  }
+}
+
+/** One isolated bus world per test: its own key prefix and queue, removed afterwards. */
+class World {
+  readonly keyPrefix = `test-bus-${randomUUID()}`;
+  readonly queue = `q-${randomUUID()}`;
+  private readonly opened: Array<{ close(): Promise<void> }> = [];
+
+  constructor(readonly driver: 'memory' | 'bullmq') {}
+
+  configInput(settings: BusSettings = {}) {
+    return {
+      redis: { url: REDIS_URL },
+      bus: {
+        driver: this.driver,
+        queue: this.queue,
+        maxAttempts: 3,
+        backoffMs: 20,
+        concurrency: 4,
+        lockTtlMs: 1_000,
+        ...settings,
+      },
+    };
+  }
+
+  async bus(settings: BusSettings = {}): Promise<EventBus> {
+    const bus = await createBus(parseConfig(this.configInput(settings)), { keyPrefix: this.keyPrefix });
+    this.opened.push(bus);
+    return bus;
+  }
+
+  async feed(): Promise<OutboundFeed> {
+    const feed = await createFeed(parseConfig(this.configInput()), { keyPrefix: this.keyPrefix });
+    this.opened.push(feed);
+    return feed;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.opened.splice(0).map((part) => part.close()));
+    const keys = await admin.keys(`${this.keyPrefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+  }
+}
+
+describe.each(['memory', 'bullmq'] as const)('EventBus conformance: %s', (driver) => {
+  let world: World;
+  beforeAll(() => {
+    world = new World(driver);
+  });
+  afterEach(async () => {
+    await world.dispose();
+    world = new World(driver);
+  });
+
+  it('delivers each event in order within its conversation, in parallel across conversations', async () => {
+    const bus = await world.bus({ concurrency: 4 });
+    const recorder = new Recorder();
+    await bus.consume(recorder.handler(() => sleep(Math.random() * 4)));
+    const conversations = ['a', 'b', 'c', 'd'];
+    for (let n = 1; n <= 12; n++) {
+      for (const conversation of conversations)
+        expect(await bus.publish(inbound(conversation, n))).toEqual({ accepted: true });
+    }
+    await waitFor(() => recorder.count() === 48, 'all 48 events');
+    for (const conversation of conversations) {
+      expect(recorder.ids(conversation)).toEqual(
+        Array.from({ length: 12 }, (_, i) => `${conversation}:${i + 1}`),
+      );
+    }
+    expect(recorder.maxInFlightPerConversation).toBe(1);
+    expect(recorder.maxInFlight).toBeGreaterThan(1);
+    expect(recorder.maxInFlight).toBeLessThanOrEqual(4);
+    expect(recorder.deliveries.every(({ ctx }) => ctx.attempt === 1)).toBe(true);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('runs at most `concurrency` handlers at once', async () => {
+    const bus = await world.bus({ concurrency: 2 });
+    const recorder = new Recorder();
+    await bus.consume(recorder.handler(() => sleep(60)));
+    for (const conversation of ['a', 'b', 'c', 'd', 'e', 'f']) await bus.publish(inbound(conversation, 1));
+    await waitFor(() => recorder.count() === 6, 'six events');
+    expect(recorder.maxInFlight).toBe(2);
+  });
+
+  it('refuses an event id already accepted within the dedupe window', async () => {
+    const bus = await world.bus();
+    const recorder = new Recorder();
+    expect(await bus.publish(inbound('a', 1))).toEqual({ accepted: true });
+    expect(await bus.publish(inbound('a', 1, 'the platform retried'))).toEqual({ accepted: false });
+    await bus.consume(recorder.handler());
+    await waitFor(() => recorder.count() === 1, 'the event');
+    expect(await bus.publish(inbound('a', 1))).toEqual({ accepted: false });
+    await sleep(50);
+    expect(recorder.deliveries).toHaveLength(1);
+  });
+
+  it('accepts the same id again once the dedupe window is over', async () => {
+    const bus = await world.bus({ dedupeWindowHours: 150 / 3_600_000 });
+    expect(await bus.publish(inbound('a', 1))).toEqual({ accepted: true });
+    expect(await bus.publish(inbound('a', 1))).toEqual({ accepted: false });
+    await sleep(250);
+    expect(await bus.publish(inbound('a', 1))).toEqual({ accepted: true });
+  });
+
+  it('retries a failing handler with exponential backoff, holding back only its conversation', async () => {
+    const bus = await world.bus({ backoffMs: 60, maxAttempts: 4 });
+    const recorder = new Recorder();
+    await bus.consume(
+      recorder.handler(async (event, ctx) => {
+        if (event.id === 'a:1' && ctx.attempt < 3) throw new Error('ERP timed out');
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await bus.publish(inbound('b', 1));
+    await waitFor(() => recorder.count() === 3, 'three events');
+    expect(recorder.attempts('a:1')).toEqual([1, 2, 3]);
+    expect(recorder.ids('a')).toEqual(['a:1', 'a:2']);
+    const times = recorder.deliveries.filter((d) => d.id === 'a:1').map((d) => d.at);
+    const [first = 0, second = 0, third = 0] = times;
+    expect(second - first).toBeGreaterThanOrEqual(55);
+    expect(third - second).toBeGreaterThanOrEqual(115);
+    // The other conversation did not wait for the backoff.
+    const bAt = recorder.deliveries.find((d) => d.id === 'b:1')?.at ?? Number.POSITIVE_INFINITY;
+    expect(bAt).toBeLessThan(third);
+    expect(recorder.attempts('a:2')).toEqual([1]);
+  });
+
+  it('dead-letters an event after maxAttempts, goes on with the conversation, and replays it', async () => {
+    const bus = await world.bus({ maxAttempts: 3, backoffMs: 10 });
+    const recorder = new Recorder();
+    const deadBefore = await total(busDeadLetters);
+    let poisoned = true;
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (poisoned && event.id === 'a:1') throw new Error('cannot parse order number');
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await waitFor(() => recorder.ids('a').includes('a:2'), 'the next event of the conversation');
+    expect(recorder.attempts('a:1')).toEqual([1, 2, 3]);
+    const letters = await bus.deadLetters();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ event: { id: 'a:1', text: 'message 1' }, attempts: 3 });
+    expect(letters[0]?.error).toContain('cannot parse order number');
+    expect(Number.isNaN(Date.parse(letters[0]?.failedAt ?? ''))).toBe(false);
+    expect(await total(busDeadLetters)).toBe(deadBefore + 1);
+    expect(await bus.pending()).toBe(0);
+
+    poisoned = false;
+    expect(await bus.replayDeadLetters()).toBe(1);
+    await waitFor(() => recorder.ids('a').includes('a:1'), 'the replayed event');
+    expect(recorder.attempts('a:1')).toEqual([1, 2, 3, 1]);
+    expect(await bus.deadLetters()).toEqual([]);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('replays only the dead letters asked for', async () => {
+    const bus = await world.bus({ maxAttempts: 1 });
+    const recorder = new Recorder();
+    let failing = true;
+    await bus.consume(
+      recorder.handler(async () => {
+        if (failing) throw new Error('down');
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('b', 1));
+    await waitFor(async () => (await bus.deadLetters()).length === 2, 'two dead letters');
+    expect(await bus.deadLetters(1)).toHaveLength(1);
+    failing = false;
+    expect(await bus.replayDeadLetters(['b:1', 'no-such-event'])).toBe(1);
+    await waitFor(() => recorder.count() === 1, 'the replayed event');
+    expect(recorder.ids('b')).toEqual(['b:1']);
+    expect((await bus.deadLetters()).map((letter) => letter.event.id)).toEqual(['a:1']);
+  });
+
+  it('counts accepted events until they are handled', async () => {
+    const bus = await world.bus();
+    const recorder = new Recorder();
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await bus.publish(inbound('b', 1));
+    await bus.publish(inbound('b', 1));
+    expect(await bus.pending()).toBe(3);
+    await bus.consume(recorder.handler());
+    await waitFor(() => recorder.count() === 3, 'three events');
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('gives each delivery a fencing token that grows per conversation and a live signal', async () => {
+    const bus = await world.bus({ maxAttempts: 2, backoffMs: 10 });
+    const recorder = new Recorder();
+    await bus.consume(
+      recorder.handler(async (event, ctx) => {
+        if (event.id === 'a:2' && ctx.attempt === 1) throw new Error('once');
+      }),
+    );
+    for (let n = 1; n <= 5; n++) await bus.publish(inbound('a', n));
+    await waitFor(() => recorder.count() === 5, 'five events');
+    const tokens = recorder.deliveries.map(({ ctx }) => ctx.fencingToken);
+    expect(tokens.every((token) => Number.isSafeInteger(token) && token > 0)).toBe(true);
+    expect(tokens).toEqual([...tokens].sort((x, y) => x - y));
+    // A retry after backoff is a new lease, so a stalled earlier holder is fenced off.
+    const [firstTry, secondTry] = recorder.deliveries
+      .filter((d) => d.id === 'a:2')
+      .map(({ ctx }) => ctx.fencingToken);
+    expect(secondTry).toBeGreaterThan(firstTry ?? Number.POSITIVE_INFINITY);
+    expect(recorder.deliveries.every(({ ctx }) => !ctx.signal.aborted)).toBe(true);
+  });
+
+  it('closes gracefully: finishes the running handler, then takes no more work', async () => {
+    const bus = await world.bus();
+    const recorder = new Recorder();
+    let finished = false;
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id !== 'a:1') return;
+        await sleep(200);
+        finished = true;
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await waitFor(() => recorder.deliveries.length === 1, 'the first delivery');
+    await bus.close();
+    expect(finished).toBe(true);
+    await sleep(100);
+    expect(recorder.deliveries.map((d) => d.id)).toEqual(['a:1']);
+    await expect(bus.publish(inbound('a', 3))).rejects.toMatchObject({ code: 'bus.closed' });
+  });
+
+  it('answers ping while open', async () => {
+    const bus = await world.bus();
+    await expect(bus.ping()).resolves.toBeUndefined();
+  });
+
+  it('fans outbound messages out to every subscriber of the feed', async () => {
+    const publisher = await world.feed();
+    const receiver = await world.feed();
+    const first: OutboundMessage[] = [];
+    const second: OutboundMessage[] = [];
+    const unsubscribeFirst = await receiver.subscribe((message) => first.push(message));
+    await receiver.subscribe(() => {
+      throw new Error('a broken listener must not stop the others');
+    });
+    await receiver.subscribe((message) => second.push(message));
+    const message: OutboundMessage = {
+      id: 'a:1#0',
+      ref: { channel: 'webchat', tenant: 'default', conversation: 'a' },
+      inReplyTo: 'a:1',
+      content: { type: 'choices', text: '请选择 / choose', choices: [{ id: 'yes', title: 'Yes' }] },
+      createdAt: new Date().toISOString(),
+      source: 'flow',
+    };
+    await publisher.publish(message);
+    await waitFor(() => first.length === 1 && second.length === 1, 'both subscribers');
+    expect(first[0]).toEqual(message);
+    expect(second[0]).toEqual(message);
+    await unsubscribeFirst();
+    await publisher.publish({ ...message, id: 'a:1#1' });
+    await waitFor(() => second.length === 2, 'the second message');
+    await sleep(30);
+    expect(first).toHaveLength(1);
+  });
+});
+
+describe('BullMQ bus across processes', () => {
+  let world: World;
+  beforeAll(() => {
+    world = new World('bullmq');
+  });
+  afterEach(async () => {
+    await world.dispose();
+    world = new World('bullmq');
+  });
+
+  it('remembers accepted event ids across restarts and replicas', async () => {
+    const first = await world.bus();
+    expect(await first.publish(inbound('a', 1))).toEqual({ accepted: true });
+    await first.close();
+    const second = await world.bus();
+    const replica = await world.bus();
+    expect(await second.publish(inbound('a', 1))).toEqual({ accepted: false });
+    expect(await replica.publish(inbound('a', 1))).toEqual({ accepted: false });
+    expect(await second.pending()).toBe(1);
+  });
+
+  it('keeps order per conversation with several consumers on the same queue', async () => {
+    const recorder = new Recorder();
+    const consumers = await Promise.all([1, 2, 3].map(() => world.bus({ concurrency: 2 })));
+    const workedBy = new Set<number>();
+    await Promise.all(
+      consumers.map((bus, index) =>
+        bus.consume(
+          recorder.handler(async () => {
+            workedBy.add(index);
+            await sleep(Math.random() * 5);
+          }),
+        ),
+      ),
+    );
+    const conversations = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const publisher = consumers[0] as EventBus;
+    for (let n = 1; n <= 15; n++) {
+      await Promise.all(conversations.map((conversation) => publisher.publish(inbound(conversation, n))));
+    }
+    await waitFor(() => recorder.count() === 90, 'all 90 events', 20_000);
+    for (const conversation of conversations) {
+      expect(recorder.ids(conversation)).toEqual(
+        Array.from({ length: 15 }, (_, i) => `${conversation}:${i + 1}`),
+      );
+    }
+    expect(recorder.maxInFlightPerConversation).toBe(1);
+    expect(workedBy.size).toBeGreaterThan(1);
+  });
+
+  it('delivers events whose BullMQ job was lost (e.g. the publisher died before adding it)', async () => {
+    const publisher = await world.bus();
+    await publisher.publish(inbound('a', 1));
+    await publisher.publish(inbound('a', 2));
+    const queue = new Queue(world.queue, {
+      connection: { url: REDIS_URL },
+      prefix: `${world.keyPrefix}:bull`,
+    });
+    await queue.obliterate({ force: true });
+    await queue.close();
+    const consumer = await world.bus({ lockTtlMs: 300 });
+    const recorder = new Recorder();
+    await consumer.consume(recorder.handler());
+    await waitFor(() => recorder.count() === 2, 'the stranded events', 5_000);
+    expect(recorder.ids('a')).toEqual(['a:1', 'a:2']);
+  });
+
+  it('aborts the signal when the conversation lock is lost, and the next holder redelivers in order', async () => {
+    const bus = await world.bus({ lockTtlMs: 300, backoffMs: 10 });
+    const recorder = new Recorder();
+    let abortedAt = 0;
+    await bus.consume(
+      recorder.handler(async (event, ctx) => {
+        if (event.id !== 'a:1' || ctx.attempt > 1) return;
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+        abortedAt = Date.now();
+        throw ctx.signal.reason;
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await waitFor(() => recorder.deliveries.length === 1, 'the first delivery');
+    // As if the lease had lapsed (a long GC pause): the holder must notice at its next renewal and stop.
+    const lostAt = Date.now();
+    await admin.del(`${world.keyPrefix}:bus:${world.queue}:lock:${conversationKey(inbound('a', 1).ref)}`);
+    await waitFor(() => abortedAt > 0 && recorder.count() === 2, 'the abort and both events', 5_000);
+    expect(abortedAt - lostAt).toBeLessThan(300);
+    expect(recorder.attempts('a:1')).toEqual([1, 2]);
+    expect(recorder.ids('a')).toEqual(['a:1', 'a:2']);
+    const tokens = recorder.deliveries.filter((d) => d.id === 'a:1').map(({ ctx }) => ctx.fencingToken);
+    expect(tokens[1]).toBeGreaterThan(tokens[0] ?? Number.POSITIVE_INFINITY);
+  });
+
+  async function runUntilKilled(settings: BusSettings, hangOn: string): Promise<void> {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CRASH_WORKER], {
+      env: {
+        ...process.env,
+        BUS_CONFIG: JSON.stringify(world.configInput(settings)),
+        KEY_PREFIX: world.keyPrefix,
+        HANG_ON: hangOn,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => output.includes(`HANG ${hangOn}`), `the child to hang on ${hangOn}`, 15_000);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}; child output:\n${output}`);
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async function handledLog(): Promise<Array<{ id: string; attempt: number; by: string }>> {
+    return (await admin.lrange(`${world.keyPrefix}:handled`, 0, -1)).map((json) => JSON.parse(json));
+  }
+
+  function firstSeen(log: Array<{ id: string }>, conversation: string): string[] {
+    return [...new Set(log.map((entry) => entry.id).filter((id) => id.startsWith(`${conversation}:`)))];
+  }
+
+  it('redelivers the event of a worker killed mid-handler, keeping order and losing nothing', async () => {
+    const settings = { lockTtlMs: 1_000, concurrency: 2, maxAttempts: 3 };
+    const publisher = await world.bus(settings);
+    for (let n = 1; n <= 6; n++) await publisher.publish(inbound('a', n));
+    for (let n = 1; n <= 4; n++) await publisher.publish(inbound('b', n));
+    await runUntilKilled(settings, 'a:3');
+
+    const restarted = await world.bus(settings);
+    const log = new Redis(REDIS_URL);
+    await restarted.consume(async (event, ctx) => {
+      await log.rpush(
+        `${world.keyPrefix}:handled`,
+        JSON.stringify({ id: event.id, attempt: ctx.attempt, by: 'parent' }),
+      );
+    });
+    try {
+      await waitFor(async () => (await restarted.pending()) === 0, 'every event to be handled', 15_000);
+    } finally {
+      await log.quit();
+    }
+    const handled = await handledLog();
+    expect(firstSeen(handled, 'a')).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5', 'a:6']);
+    expect(firstSeen(handled, 'b')).toEqual(['b:1', 'b:2', 'b:3', 'b:4']);
+    // The attempt that died with the child counts: the redelivery is attempt 2.
+    expect(handled.find((entry) => entry.id === 'a:3')).toEqual({ id: 'a:3', attempt: 2, by: 'parent' });
+    expect(await restarted.deadLetters()).toEqual([]);
+  });
+
+  it('dead-letters an event that killed its worker on every attempt, and goes on', async () => {
+    const settings = { lockTtlMs: 1_000, maxAttempts: 1 };
+    const publisher = await world.bus(settings);
+    for (let n = 1; n <= 3; n++) await publisher.publish(inbound('a', n));
+    await runUntilKilled(settings, 'a:2');
+
+    const restarted = await world.bus(settings);
+    const recorder = new Recorder();
+    await restarted.consume(recorder.handler());
+    await waitFor(() => recorder.ids('a').includes('a:3'), 'the event after the poison one', 15_000);
+    expect(recorder.attempts('a:2')).toEqual([]);
+    const letters = await restarted.deadLetters();
+    expect(letters.map((letter) => [letter.event.id, letter.attempts])).toEqual([['a:2', 1]]);
+    expect(letters[0]?.error).toMatch(/worker stopped/);
+  });
+
+  it('fails fast with a config error when Redis is unreachable', async () => {
+    const config = parseConfig({ redis: { url: 'redis://:secret@127.0.0.1:1' }, bus: { driver: 'bullmq' } });
+    const failure = createBus(config);
+    await expect(failure).rejects.toMatchObject({ code: 'config.redis_unreachable' });
+    await expect(failure).rejects.not.toThrow(/secret/);
+    await expect(createFeed(config)).rejects.toMatchObject({ code: 'config.redis_unreachable' });
+  });
+});

@@ -1,5 +1,5 @@
-import { HubError } from '../types/errors';
 import type { ConversationLock, DialogState, LockManager, StateStore } from '../types/ports';
+import { fenced } from './fenced';
 import { MonotonicTokens } from './tokens';
 
 interface Expiring<T> {
@@ -63,14 +63,6 @@ function live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | unde
     return undefined;
   }
   return entry;
-}
-
-export function fenced(key: string, token: number, highest: number | string): HubError {
-  return new HubError(
-    'state.fenced',
-    `State of ${key} was written with fencing token ${highest}; refusing token ${token} from an older lock holder.`,
-    { retryable: false, status: 409 },
-  );
 }
 
 /** Per-process locks with the same contract as the Redis ones: lease, owner-only extend/release, growing tokens. */

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DialogState, StateStore } from '../types/ports';
+import { fenced } from './fenced';
 import { LuaScript } from './lua';
-import { fenced } from './memory';
 
 /**
  * Save state and keep the highest fencing token seen for the conversation, in one step: a check in

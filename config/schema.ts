@@ -29,7 +29,16 @@ export const hubConfigSchema = z.object({
       role: z.enum(['all', 'api', 'worker']).default('all'),
     })
     .prefault({}),
-  redis: z.object({ url: z.string().default('redis://127.0.0.1:6379') }).prefault({}),
+  redis: z
+    .object({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      /** Every key the hub writes starts with this: two hubs can share one Redis. */
+      keyPrefix: z
+        .string()
+        .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
+        .default('hub'),
+    })
+    .prefault({}),
   bus: z
     .object({
       driver: z.enum(['memory', 'bullmq']).default('memory'),

@@ -49,8 +49,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const closers: Array<() => Promise<void>> = [];
   const store = await createStore(config);
   closers.push(() => store.close());
-  const bus = await createBus(config);
-  const feed: OutboundFeed = await createFeed(config);
+  const redisKeys = { keyPrefix: config.redis.keyPrefix };
+  const bus = await createBus(config, redisKeys);
+  const feed: OutboundFeed = await createFeed(config, redisKeys);
 
   let workers: { close(): Promise<void> } | undefined;
   if (role !== 'api') workers = await startWorkers(config, bus, feed, store);
@@ -110,7 +111,7 @@ async function startWorkers(config: HubConfig, bus: EventBus, feed: OutboundFeed
   warmTokenizer();
   const knowledge = await createKnowledge(config);
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
-  const states = await createStateStore(config);
+  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm });
   await bus.consume(createTurnHandler({ engine, states, store, feed }));
   logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');

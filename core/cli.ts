@@ -77,7 +77,7 @@ program
   .action(async (options: { config?: string; replay?: true | string[] }) => {
     const config = await withConfig(options.config);
     const { createBus } = await import('./bus');
-    const bus = await createBus(config);
+    const bus = await createBus(config, { keyPrefix: config.redis.keyPrefix });
     try {
       if (options.replay) {
         const ids = options.replay === true ? undefined : options.replay;

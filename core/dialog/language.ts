@@ -1,18 +1,12 @@
-const HAN = /\p{Script=Han}/gu;
-const LATIN = /\p{Script=Latin}/gu;
+import { baseLanguage, detectLanguage as detectByScript } from '../rag/language';
 
 /** The languages the hub answers in. Anything that is not Chinese is answered in English for now. */
 export type Language = 'zh' | 'en';
 
-/**
- * Language of a message. Han characters count more than Latin letters because a Chinese sentence
- * carries far fewer characters for the same content ("我的订单 XX12345678 到哪了" is Chinese).
- */
+/** The language to answer in: from the letters of the message, else from the locale hint. */
 export function detectLanguage(text: string, hint?: string): Language {
-  const han = text.match(HAN)?.length ?? 0;
-  const latin = text.match(LATIN)?.length ?? 0;
-  if (han === 0 && latin === 0) return hint?.toLowerCase().startsWith('zh') ? 'zh' : 'en';
-  return han * 3 >= latin ? 'zh' : 'en';
+  const fallback = hint && baseLanguage(hint) === 'zh' ? 'zh' : 'en';
+  return detectByScript(text, fallback) === 'zh' ? 'zh' : 'en';
 }
 
 /** Unicode NFKC folds full-width forms (ＡＢＣ１２３, full-width space) into their usual shapes. */

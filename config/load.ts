@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { HubError } from '../core/types/errors';
 import { type HubConfig, hubConfigSchema } from './schema';
 
@@ -37,7 +37,11 @@ function describeIssues(source: string, error: z.ZodError): string {
 }
 
 /** Validate an already-parsed config object (env interpolation included). */
-export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): HubConfig {
+export function parseConfig(
+  input: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
+): HubConfig {
   const interpolated = interpolateEnv(input ?? {}, env);
   const result = hubConfigSchema.safeParse(interpolated);
   if (!result.success) throw new HubError('config.invalid', describeIssues(source, result.error));
@@ -48,20 +52,27 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = process.env
   return config;
 }
 
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
+export async function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<HubConfig> {
   if (!file) return parseConfig({}, env, 'defaults');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new HubError('config.unreadable', `Cannot read config file ${file}. Fix: check the path.`, { cause });
+    throw new HubError('config.unreadable', `Cannot read config file ${file}. Fix: check the path.`, {
+      cause,
+    });
   }
   let parsed: unknown;
   try {
     parsed = parseYaml(text);
   } catch (cause) {
     const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0].line}` : '';
-    throw new HubError('config.yaml', `${file} is not valid YAML${where}: ${(cause as Error).message}`, { cause });
+    throw new HubError('config.yaml', `${file} is not valid YAML${where}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   return parseConfig(parsed, env, file);
 }

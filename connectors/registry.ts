@@ -1,5 +1,5 @@
-import type { ConnectorFactory } from './types';
 import { createRestConnector } from './rest/connector';
+import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
 
 /** Channel types by name: a new channel is one folder and one line here. */

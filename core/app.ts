@@ -9,7 +9,7 @@ import { buildServer, type ReadinessCheck } from './http/server';
 import { createLlmClient } from './llm';
 import { warmTokenizer } from './llm/tokenizer';
 import { logger } from './log';
-import { duplicatesDropped, messagesIn } from './metrics';
+import { duplicatesDropped, messagesIn, timed } from './metrics';
 import { createKnowledge } from './rag';
 import { createStateStore } from './state';
 import { createStore } from './store';
@@ -36,7 +36,10 @@ export function validateChannels(config: HubConfig): void {
       );
     }
     if (seen.has(channel.id)) {
-      throw new HubError('config.channel_id', `channels.${index}.id: "${channel.id}" is used twice. Fix: give each channel its own id.`);
+      throw new HubError(
+        'config.channel_id',
+        `channels.${index}.id: "${channel.id}" is used twice. Fix: give each channel its own id.`,
+      );
     }
     seen.add(channel.id);
   }
@@ -60,7 +63,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   let connectors: Connector[] = [];
   if (role !== 'worker') {
     const publish = async (event: InboundEvent) => {
-      const result = await bus.publish(event);
+      const result = await timed('ingress', () => bus.publish(event));
       if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
       else duplicatesDropped.inc({ channel: event.ref.channel });
       return result;
@@ -70,7 +73,14 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       .map((channel) => {
         const factory = connectorFactories[channel.type];
         if (!factory) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
-        return factory({ config: channel, hub: config, publish, feed, store, logger: logger.child({ channel: channel.id }) });
+        return factory({
+          config: channel,
+          hub: config,
+          publish,
+          feed,
+          store,
+          logger: logger.child({ channel: channel.id }),
+        });
       });
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: () => store.ping() },
@@ -86,8 +96,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
       : undefined;
   const webchat = connectors.find((c) => c.type === 'webchat');
-  const webchatUrl = url && webchat ? `${url}${webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`}` : undefined;
-  logger.info({ url, role, bus: config.bus.driver, database: config.database.driver, llm: config.llm.enabled }, 'hub started');
+  const webchatUrl =
+    url && webchat ? `${url}${webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`}` : undefined;
+  logger.info(
+    { url, role, bus: config.bus.driver, database: config.database.driver, llm: config.llm.enabled },
+    'hub started',
+  );
 
   return {
     url,

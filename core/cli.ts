@@ -29,7 +29,9 @@ program
   .command('start')
   .description('Start the hub: HTTP channels and dialog workers')
   .option('-c, --config <file>', 'hub config (YAML)')
-  .addOption(new Option('--role <role>', 'run the HTTP side, the workers, or both').choices(['all', 'api', 'worker']))
+  .addOption(
+    new Option('--role <role>', 'run the HTTP side, the workers, or both').choices(['all', 'api', 'worker']),
+  )
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
     const config = await withConfig(options.config);
     if (options.role) config.server.role = options.role;

@@ -23,7 +23,9 @@ export function toRestReply(recipientId: string, message: OutboundMessage) {
     recipient_id: recipientId,
     id: message.id,
     text: renderAsText(content),
-    ...(content.type === 'choices' ? { buttons: content.choices.map((c) => ({ title: c.title, payload: c.id })) } : {}),
+    ...(content.type === 'choices'
+      ? { buttons: content.choices.map((c) => ({ title: c.title, payload: c.id })) }
+      : {}),
     ...(message.citations?.length ? { citations: message.citations } : {}),
     ...(message.locale ? { locale: message.locale } : {}),
     source: message.source,

@@ -31,7 +31,14 @@ export interface TurnResult {
 const HANDLED_IDS_KEPT = 200;
 
 export function emptyState(conversationKey: string): DialogState {
-  return { conversationKey, slots: {}, history: [], handoff: 'bot', handledEventIds: [], updatedAt: new Date(0).toISOString() };
+  return {
+    conversationKey,
+    slots: {},
+    history: [],
+    handoff: 'bot',
+    handledEventIds: [],
+    updatedAt: new Date(0).toISOString(),
+  };
 }
 
 interface Answer {
@@ -60,7 +67,9 @@ export class DialogEngine {
     const text = cleanText(event.text ?? event.action?.title ?? '');
     const language = detectLanguage(text, event.locale ?? state.locale);
     next.locale = language;
-    const answer = text ? await this.answer(text, language, state.history) : this.fixedAnswer(event, language);
+    const answer = text
+      ? await this.answer(text, language, state.history)
+      : this.fixedAnswer(event, language);
 
     const userTurn: Turn = { role: 'user', text, at: event.receivedAt, eventId: event.id, locale: language };
     const botTurn: Turn = { role: 'assistant', text: answer.text, at: now, locale: language };

@@ -65,7 +65,11 @@ export function createTurnHandler(deps: TurnDeps): EventHandler {
 }
 
 /** The replies were stored but the worker died before saving the state: finish the turn from them. */
-function completeFromTranscript(state: DialogState, event: InboundEvent, replies: OutboundMessage[]): DialogState {
+function completeFromTranscript(
+  state: DialogState,
+  event: InboundEvent,
+  replies: OutboundMessage[],
+): DialogState {
   const at = new Date().toISOString();
   return {
     ...state,

@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { HubConfig } from '../../config/schema';
 import type { Connector } from '../../connectors/types';
 import { logger } from '../log';
@@ -22,7 +22,7 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
     // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
     genReqId: () => crypto.randomUUID(),
@@ -38,7 +38,9 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
     void reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } });
+    void reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url}` } });
   });
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -56,7 +58,9 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
       }),
     );
     const ready = results.every(([, status]) => status === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', registry.contentType);
@@ -64,7 +68,9 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
   });
   app.get('/', async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
-    return webchat ? reply.redirect(webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`) : { service: 'hub' };
+    return webchat
+      ? reply.redirect(webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`)
+      : { service: 'hub' };
   });
 
   for (const connector of connectors) await connector.register(app);

@@ -49,7 +49,12 @@ export function renderAsText(content: OutboundContent): string {
     case 'choices':
       return [content.text, ...content.choices.map((c, i) => `${i + 1}. ${c.title}`)].join('\n');
     case 'card':
-      return [content.title, content.subtitle, content.text, ...(content.buttons ?? []).map((b) => `- ${b.title}`)]
+      return [
+        content.title,
+        content.subtitle,
+        content.text,
+        ...(content.buttons ?? []).map((b) => `- ${b.title}`),
+      ]
         .filter(Boolean)
         .join('\n');
     case 'file':

@@ -61,7 +61,9 @@ describe('hub on embedded defaults', () => {
   });
 
   it('chats over the web chat with a typing indicator and cited replies', async () => {
-    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/webchat/webchat/ws?session=e2e-session-0001`);
+    const socket = new WebSocket(
+      `${hub.url.replace('http', 'ws')}/webchat/webchat/ws?session=e2e-session-0001`,
+    );
     const frames: Array<{ type: string; [key: string]: unknown }> = [];
     socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => {
@@ -70,12 +72,15 @@ describe('hub on embedded defaults', () => {
     });
     socket.send(JSON.stringify({ type: 'message', id: 'c-1', text: '可以开发票吗？', locale: 'zh-CN' }));
     const deadline = Date.now() + 15_000;
-    while (!frames.some((f) => f.type === 'reply') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!frames.some((f) => f.type === 'reply') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     socket.close();
     const types = frames.map((f) => f.type);
     expect(types).toContain('ack');
     expect(types).toContain('typing');
-    const reply = frames.find((f) => f.type === 'reply') as unknown as { message: { content: { text: string }; citations: unknown[]; locale: string } };
+    const reply = frames.find((f) => f.type === 'reply') as unknown as {
+      message: { content: { text: string }; citations: unknown[]; locale: string };
+    };
     expect(reply.message.locale).toBe('zh');
     expect(reply.message.content.text).toMatch(/发票/);
     expect(reply.message.citations.length).toBeGreaterThan(0);

@@ -25,12 +25,26 @@ export function writeConfig(config: Record<string, unknown>): string {
  * Start `hub start` as a child process, the way a user does, and wait until it prints where it
  * listens (or, for a worker-only process, that its workers run).
  */
-export async function startHubProcess(configFile: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'hub.mjs'), 'start', '--config', configFile, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.HUB_TEST_LOG_LEVEL ?? 'warn', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startHubProcess(
+  configFile: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HubProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'hub.mjs'), 'start', '--config', configFile, ...args],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env.HUB_TEST_LOG_LEVEL ?? 'warn',
+        PORT: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;

@@ -44,7 +44,9 @@ describe('answers through an OpenAI-compatible model server', () => {
     expect(replies[0]?.source).toBe('llm');
     expect(replies[0]?.text).toMatch(/\[1\]/);
     expect(replies[0]?.citations?.length).toBeGreaterThan(0);
-    const request = llm.chatRequests().at(-1) as Record<string, unknown> & { messages: Array<{ content: string }> };
+    const request = llm.chatRequests().at(-1) as Record<string, unknown> & {
+      messages: Array<{ content: string }>;
+    };
     expect(request.chat_template_kwargs).toEqual({ enable_thinking: false });
     const prompt = request.messages.map((m) => m.content).join('\n');
     expect(prompt).toMatch(/\[1\]/);
@@ -55,7 +57,8 @@ describe('answers through an OpenAI-compatible model server', () => {
   it('keeps the conversation history in the prompt', async () => {
     await ask(hub.url, 'erin', 'Do you ship to Hong Kong?');
     await ask(hub.url, 'erin', 'And how much does it cost?');
-    const messages = (llm.chatRequests().at(-1) as { messages: Array<{ role: string; content: string }> }).messages;
+    const messages = (llm.chatRequests().at(-1) as { messages: Array<{ role: string; content: string }> })
+      .messages;
     expect(messages.some((m) => m.role === 'user' && m.content.includes('Hong Kong'))).toBe(true);
   });
 

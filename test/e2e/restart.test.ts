@@ -11,7 +11,14 @@ const database = `hub_e2e_${suffix}`;
 const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
 const CONVERSATIONS = 4;
 const MESSAGES_EACH = 6;
-const questions = ['How long does shipping take?', '怎么退货？', 'Can I get an invoice?', '退款多久到账？', 'Which payment methods do you accept?', '怎么修改收货地址？'];
+const questions = [
+  'How long does shipping take?',
+  '怎么退货？',
+  'Can I get an invoice?',
+  '退款多久到账？',
+  'Which payment methods do you accept?',
+  '怎么修改收货地址？',
+];
 
 let llm: OpenAiEmulator;
 let api: HubProcess;
@@ -107,7 +114,9 @@ describe('BullMQ bus on Redis, PostgreSQL transcripts, separate API and worker p
     expect(rows).toHaveLength(total);
     expect(rows.every((row) => row.n === '1')).toBe(true);
     for (let c = 0; c < CONVERSATIONS; c++) {
-      const answeredInOrder = rows.filter((row) => row.conversation_key === `rest:default:customer-${c}`).map((row) => row.in_reply_to);
+      const answeredInOrder = rows
+        .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+        .map((row) => row.in_reply_to);
       expect(answeredInOrder).toEqual(sent[c]);
     }
     expect(await countRows('in')).toBe(total);

@@ -96,8 +96,62 @@ export const hubConfigSchema = z.object({
       topK: positiveInt.default(4),
       /** Tokens (Qwen3) the prompt may use for system text, history and passages together. */
       promptBudgetTokens: positiveInt.default(6000),
+      /** Where the passages are searched: in-process (Orama) or Elasticsearch. */
+      retriever: z.enum(['embedded', 'elasticsearch']).default('embedded'),
+      /** What `hub kb ingest` keeps (manifest and chunks); the embedded retriever serves it with `dir`. */
+      storeDir: z.string().default('.hub-data/knowledge'),
+      /**
+       * Best-passage score below which the bot says it does not know and offers a human. Unset: the
+       * measured default of the retriever in use (see core/rag/answer.ts); with a reranker, its score.
+       */
+      minScore: z.coerce.number().min(0).optional(),
+      /** OpenAI-compatible /v1/embeddings server; unset: the offline hashed embedder (see README). */
+      embeddings: z
+        .object({
+          baseUrl: z.string(),
+          model: z.string().default('BAAI/bge-m3'),
+          dimensions: positiveInt.default(1024),
+          apiKey: z.string().default('EMPTY'),
+          /** Send `dimensions` in the request: only for Matryoshka models (Qwen3-Embedding, text-embedding-3). */
+          matryoshka: flag.default(false),
+          batchSize: positiveInt.default(64),
+          timeoutMs: positiveInt.default(30_000),
+          maxRetries: z.coerce.number().int().min(0).default(3),
+        })
+        .optional(),
+      elasticsearch: z
+        .object({
+          url: z.string().default('http://127.0.0.1:9200'),
+          /** The alias queries go to; blue/green indices are named `<alias>-<timestamp>`. */
+          alias: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "_" and "-"')
+            .default('hub-knowledge'),
+          /** Analysis plugin for Chinese BM25: analysis-smartcn or analysis-icu (see docker-compose.yml). */
+          analyzer: z.enum(['smartcn', 'icu']).default('smartcn'),
+          apiKey: z.string().optional(),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          /** Documents per bulk request; the next request waits for this one (backpressure). */
+          bulkSize: positiveInt.default(500),
+        })
+        .prefault({}),
+      /** Optional cross-encoder rerank endpoint (TEI `/rerank` or Jina/Cohere-style `/v1/rerank`). */
+      rerank: z
+        .object({
+          baseUrl: z.string(),
+          model: z.string().default('BAAI/bge-reranker-v2-m3'),
+          apiKey: z.string().default('EMPTY'),
+          style: z.enum(['tei', 'openai']).default('tei'),
+          /** Passages fetched before reranking down to topK. */
+          candidates: positiveInt.default(20),
+          timeoutMs: positiveInt.default(10_000),
+        })
+        .optional(),
     })
     .prefault({}),
+  erp: erpConfigSchema,
+  ticketing: ticketingConfigSchema,
   channels: z.array(channelSchema).default([
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },

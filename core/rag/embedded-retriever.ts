@@ -1,10 +1,11 @@
 import { type AnyOrama, create, insertMultiple, search } from '@orama/orama';
 import { HubError } from '../types/errors';
-import type { KnowledgeChunk, Passage, Retriever, SearchOptions } from '../types/ports';
+import type { KnowledgeChunk, Passage, SearchOptions } from '../types/ports';
 import { createBilingualTokenizer } from './bilingual-tokenizer';
 import type { Embedder } from './embedder';
 import { DEFAULT_FUSION, type FusionWeights, fuseScores, type ScoredId } from './fusion';
 import { HashEmbedder } from './hash-embedder';
+import type { KnowledgeIndex } from './knowledge-index';
 import { baseLanguage, detectLanguage } from './language';
 
 export interface EmbeddedRetrieverOptions {
@@ -37,7 +38,8 @@ interface Generation {
  * with Orama's own tokenizers (test/unit/rag-measure.ts), and a single index keeps the language
  * fallback a filter change rather than a second engine.
  */
-export class EmbeddedRetriever implements Retriever {
+export class EmbeddedRetriever implements KnowledgeIndex {
+  readonly name = 'embedded';
   private readonly embedder: Embedder;
   private readonly fusion: FusionWeights;
   private readonly candidates: number;
@@ -62,6 +64,23 @@ export class EmbeddedRetriever implements Retriever {
     return this.update(chunks, true);
   }
 
+  /** Remove chunks by id. */
+  remove(ids: string[]): Promise<void> {
+    const gone = new Set(ids);
+    const run = this.updates.then(() =>
+      this.rebuild(
+        [...this.current.entries.values()]
+          .filter(({ chunk }) => !gone.has(chunk.id))
+          .map(({ chunk }) => chunk),
+        true,
+      ),
+    );
+    this.updates = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {}
+
   async count(): Promise<number> {
     return this.current.entries.size;
   }
@@ -78,15 +97,18 @@ export class EmbeddedRetriever implements Retriever {
     const language = options.language ? baseLanguage(options.language) : detectLanguage(query);
     const tenants = options.tenant ? [options.tenant, SHARED] : [SHARED];
     const vector = (await this.embedder.embed([query]))[0] ?? [];
+    const tags = options.tags?.length ? { tags: { containsAny: options.tags } } : {};
     const preferred = await this.fused(db, query, vector, {
       language: { eq: language },
       tenant: { in: tenants },
+      ...tags,
     });
     let hits = preferred.slice(0, k);
     if (hits.length < k) {
       const others = await this.fused(db, query, vector, {
         language: { nin: [language] },
         tenant: { in: tenants },
+        ...tags,
       });
       hits = hits.concat(others.slice(0, k - hits.length));
     }
@@ -150,6 +172,7 @@ export class EmbeddedRetriever implements Retriever {
         text: chunk.text,
         language: chunk.language,
         tenant: chunk.tenant ?? SHARED,
+        tags: chunk.tags,
         embedding: [...vector],
       })),
     );
@@ -164,6 +187,7 @@ export class EmbeddedRetriever implements Retriever {
         text: 'string',
         language: 'enum',
         tenant: 'enum',
+        tags: 'enum[]',
         embedding: `vector[${this.embedder.dimensions}]`,
       },
       components: { tokenizer: createBilingualTokenizer() },

@@ -8,6 +8,7 @@ export interface FrontMatter {
   language?: string;
   tags: string[];
   tenant?: string;
+  url?: string;
 }
 
 export interface ParsedFile {
@@ -77,6 +78,7 @@ function validate(data: unknown, file: string, yamlLines: string[]): FrontMatter
     language: language === undefined ? undefined : baseLanguage(language),
     tags: tags(record.tags, file, lineOf('tags')),
     tenant: text('tenant'),
+    url: text('url'),
   };
 }
 

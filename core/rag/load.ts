@@ -3,7 +3,7 @@ import path from 'node:path';
 import { HubError } from '../types/errors';
 import type { KnowledgeChunk } from '../types/ports';
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS, splitByTokens } from './chunk';
-import { splitFrontMatter } from './front-matter';
+import { type FrontMatter, splitFrontMatter } from './front-matter';
 import { detectLanguage } from './language';
 import { type Section, splitSections } from './sections';
 
@@ -52,13 +52,30 @@ export function parseKnowledgeFile(
   source: string,
   options: LoadOptions = {},
 ): KnowledgeChunk[] {
-  const limits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...definedOnly(options) };
   const { frontMatter, body, bodyLine } = splitFrontMatter(text, source);
-  const { h1, sections } = splitSections(body, bodyLine);
-  const docId = frontMatter.id ?? source.replace(/\.md$/i, '');
-  const docTitle = frontMatter.title ?? h1 ?? path.basename(source, '.md');
-  const language = frontMatter.language ?? detectLanguage(body);
-  const tenant = frontMatter.tenant ?? options.tenant;
+  return chunkMarkdown({ ...frontMatter, body, bodyLine }, source, options);
+}
+
+/** What any format (Markdown, HTML, text, PDF) becomes before chunking: metadata and a Markdown body. */
+export interface MarkdownDocument extends Partial<FrontMatter> {
+  body: string;
+  /** 1-based line of the source on which `body` starts, for error messages. */
+  bodyLine?: number;
+  updatedAt?: string;
+}
+
+/** A Markdown body → chunks, one per `##` section (more when one exceeds `maxTokens`). */
+export function chunkMarkdown(
+  doc: MarkdownDocument,
+  source: string,
+  options: LoadOptions = {},
+): KnowledgeChunk[] {
+  const limits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...definedOnly(options) };
+  const { h1, sections } = splitSections(doc.body, doc.bodyLine ?? 1);
+  const docId = doc.id ?? source.replace(/\.[a-z0-9]+$/i, '');
+  const docTitle = doc.title ?? h1 ?? path.basename(source).replace(/\.[a-z0-9]+$/i, '');
+  const language = doc.language ?? detectLanguage(doc.body);
+  const tenant = doc.tenant ?? options.tenant;
   const seen = new Map<string, number>();
   const chunks: KnowledgeChunk[] = [];
   for (const section of sections) {
@@ -73,8 +90,10 @@ export function parseKnowledgeFile(
         text: part,
         language,
         source,
-        tags: frontMatter.tags,
+        tags: doc.tags ?? [],
         ...(tenant ? { tenant } : {}),
+        ...(doc.url ? { url: doc.url } : {}),
+        ...(doc.updatedAt ? { updatedAt: doc.updatedAt } : {}),
       });
     });
   }

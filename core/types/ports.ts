@@ -195,6 +195,8 @@ export interface KnowledgeChunk {
   source: string;
   tags: string[];
   tenant?: string;
+  /** Only chunks carrying at least one of these tags. */
+  tags?: string[];
 }
 
 export interface Passage extends KnowledgeChunk {
@@ -205,6 +207,10 @@ export interface SearchOptions {
   k?: number;
   language?: string;
   tenant?: string;
+  /** Link a channel can render as the citation (front matter `url`, an HTML page's canonical link). */
+  url?: string;
+  /** When the source document last changed (ISO 8601). */
+  updatedAt?: string;
 }
 
 export interface Retriever {
@@ -214,5 +220,10 @@ export interface Retriever {
 }
 
 export function citationOf(passage: KnowledgeChunk): Citation {
-  return { id: passage.id, title: passage.title, source: passage.source };
+  return {
+    id: passage.id,
+    title: passage.title,
+    source: passage.source,
+    ...(passage.url ? { url: passage.url } : {}),
+  };
 }

@@ -1,0 +1,351 @@
+import { createRequire } from 'node:module';
+import { Client } from '@elastic/elasticsearch';
+import Mock from '@elastic/elasticsearch-mock';
+import { bilingualTerms } from '../../core/rag/bilingual-tokenizer';
+
+/**
+ * Elasticsearch on `@elastic/elasticsearch-mock`: the real client's requests (paths, methods,
+ * bodies) are recorded for exact assertions, and a small in-memory engine answers them the way
+ * Elasticsearch does for the subset the hub uses — index templates, indices, aliases (atomic
+ * `_aliases`), `_bulk` with per-item results, `_count`, `_refresh`, and `_search` with an `rrf`
+ * retriever over a `standard` (bool: multi_match + filters) and a `knn` (cosine) leg. BM25 here uses
+ * the hub's bilingual tokenizer, not smartcn: rankings are close to, not equal to, a real cluster's;
+ * the integration suite (ELASTICSEARCH_URL) covers the real analyzer.
+ */
+/** The mock recognises errors by `instanceof` against the CommonJS build it loads itself. */
+const { errors } = createRequire(import.meta.url)(
+  '@elastic/elasticsearch',
+) as typeof import('@elastic/elasticsearch');
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  querystring: Record<string, unknown>;
+  body: unknown;
+}
+
+interface Doc {
+  _id: string;
+  _source: Record<string, unknown>;
+}
+
+export interface ElasticsearchEmulator {
+  client: Client;
+  requests: RecordedRequest[];
+  indices: Map<string, Map<string, Doc>>;
+  aliases: Map<string, Set<string>>;
+  templates: Map<string, unknown>;
+  /** The next bulk items for these ids fail with this status (429 retried by the hub, others reported). */
+  failBulkItem(id: string, status: number, times?: number): void;
+}
+
+export function createElasticsearchEmulator(): ElasticsearchEmulator {
+  const mock = new Mock();
+  const requests: RecordedRequest[] = [];
+  const indices = new Map<string, Map<string, Doc>>();
+  const aliases = new Map<string, Set<string>>();
+  const templates = new Map<string, unknown>();
+  const bulkFailures = new Map<string, { status: number; times: number }>();
+
+  const record = (params: {
+    method: string | string[];
+    path: string | string[];
+    querystring?: unknown;
+    body?: unknown;
+  }) => {
+    requests.push({
+      method: String(params.method),
+      path: decodeURIComponent(String(params.path)),
+      querystring: (params.querystring ?? {}) as Record<string, unknown>,
+      body: params.body ?? null,
+    });
+  };
+  const notFound = (type: string, reason: string) =>
+    new errors.ResponseError({
+      body: { error: { type, reason }, status: 404 },
+      statusCode: 404,
+      headers: {},
+      warnings: null,
+      meta: {} as never,
+    });
+  /** Concrete indices behind a name (alias or index, comma lists allowed). */
+  const resolve = (name: string): string[] | undefined => {
+    const out: string[] = [];
+    for (const part of name.split(',')) {
+      const alias = aliases.get(part);
+      if (alias && alias.size > 0) out.push(...alias);
+      else if (indices.has(part)) out.push(part);
+      else return undefined;
+    }
+    return out;
+  };
+  const param = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
+
+  mock.add({ method: 'PUT', path: '/_index_template/:name' }, (params) => {
+    record(params);
+    templates.set(param(params.path as string, 2), params.body);
+    return { acknowledged: true };
+  });
+  mock.add({ method: 'GET', path: '/_alias/:name' }, (params) => {
+    record(params);
+    const name = param(params.path as string, 2);
+    const targets = aliases.get(name);
+    if (!targets || targets.size === 0)
+      return notFound('aliases_not_found_exception', `alias [${name}] missing`);
+    return Object.fromEntries([...targets].map((index) => [index, { aliases: { [name]: {} } }]));
+  });
+  mock.add({ method: 'POST', path: '/_aliases' }, (params) => {
+    record(params);
+    const { actions } = params.body as { actions: Array<Record<string, { index: string; alias: string }>> };
+    // Atomic: validate first, then apply every action.
+    for (const action of actions) {
+      const [, spec] = Object.entries(action)[0] ?? [];
+      if (spec && !indices.has(spec.index))
+        return notFound('index_not_found_exception', `no such index [${spec.index}]`);
+    }
+    for (const action of actions) {
+      const [kind, spec] = Object.entries(action)[0] ?? [];
+      if (!spec) continue;
+      const set = aliases.get(spec.alias) ?? new Set<string>();
+      if (kind === 'add') set.add(spec.index);
+      if (kind === 'remove') set.delete(spec.index);
+      aliases.set(spec.alias, set);
+    }
+    return { acknowledged: true };
+  });
+  mock.add({ method: 'POST', path: '/_bulk' }, (params) => {
+    record(params);
+    const lines = params.body as Array<Record<string, unknown>>;
+    const items: object[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const [action, meta] = Object.entries(lines[i] ?? {})[0] as [string, { _index: string; _id: string }];
+      const source = action === 'index' ? (lines[++i] as Record<string, unknown>) : undefined;
+      const failure = bulkFailures.get(meta._id);
+      if (failure && failure.times > 0) {
+        failure.times--;
+        items.push({
+          [action]: {
+            _index: meta._index,
+            _id: meta._id,
+            status: failure.status,
+            error: {
+              type: failure.status === 429 ? 'es_rejected_execution_exception' : 'document_parsing_exception',
+              reason: 'injected failure',
+            },
+          },
+        });
+        continue;
+      }
+      const [target] = resolve(meta._index) ?? [];
+      if (!target) {
+        items.push({
+          [action]: {
+            _index: meta._index,
+            _id: meta._id,
+            status: 404,
+            error: { type: 'index_not_found_exception', reason: 'no such index' },
+          },
+        });
+        continue;
+      }
+      const docs = indices.get(target) ?? new Map();
+      if (action === 'delete') {
+        const existed = docs.delete(meta._id);
+        items.push({
+          delete: {
+            _index: target,
+            _id: meta._id,
+            status: existed ? 200 : 404,
+            result: existed ? 'deleted' : 'not_found',
+          },
+        });
+      } else {
+        docs.set(meta._id, { _id: meta._id, _source: source ?? {} });
+        items.push({ index: { _index: target, _id: meta._id, status: 201, result: 'created' } });
+      }
+    }
+    const failed = items.some((item) => (Object.values(item)[0] as { error?: unknown }).error);
+    return { took: 1, errors: failed, items };
+  });
+  mock.add({ method: ['POST', 'GET'], path: '/:index/_refresh' }, (params) => {
+    record(params);
+    return { _shards: { total: 1, successful: 1, failed: 0 } };
+  });
+  mock.add({ method: ['POST', 'GET'], path: '/:index/_count' }, (params) => {
+    record(params);
+    const targets = resolve(param(params.path as string, 1));
+    if (!targets) return notFound('index_not_found_exception', 'no such index');
+    return { count: targets.reduce((sum, index) => sum + (indices.get(index)?.size ?? 0), 0) };
+  });
+  mock.add({ method: ['POST', 'GET'], path: '/:index/_search' }, (params) => {
+    record(params);
+    const targets = resolve(param(params.path as string, 1));
+    if (!targets) return notFound('index_not_found_exception', 'no such index');
+    const docs = targets.flatMap((index) => [...(indices.get(index)?.values() ?? [])]);
+    const hits = search(docs, params.body as SearchBody);
+    return {
+      took: 1,
+      timed_out: false,
+      hits: { total: { value: hits.length, relation: 'eq' }, max_score: hits[0]?._score ?? null, hits },
+    };
+  });
+  mock.add({ method: 'PUT', path: '/:index' }, (params) => {
+    record(params);
+    const index = param(params.path as string, 1);
+    indices.set(index, new Map());
+    return { acknowledged: true, index };
+  });
+  mock.add({ method: 'DELETE', path: '/:index' }, (params) => {
+    record(params);
+    for (const index of param(params.path as string, 1).split(',')) {
+      indices.delete(index);
+      for (const set of aliases.values()) set.delete(index);
+    }
+    return { acknowledged: true };
+  });
+
+  // The mock's connection throws on close(); a real client closes its sockets there.
+  class Connection extends mock.getConnection() {
+    override async close(): Promise<void> {}
+  }
+  const client = new Client({ node: 'http://elasticsearch.test:9200', Connection });
+  return {
+    client,
+    requests,
+    indices,
+    aliases,
+    templates,
+    failBulkItem(id, status, times = 1) {
+      bulkFailures.set(id, { status, times });
+    },
+  };
+}
+
+interface SearchBody {
+  size?: number;
+  _source?: { excludes?: string[] };
+  retriever: {
+    rrf: {
+      retrievers: Array<{
+        standard?: {
+          query: {
+            bool: { must: Array<{ multi_match: { query: string; fields: string[] } }>; filter: Filter[] };
+          };
+        };
+        knn?: { field: string; query_vector: number[]; k: number; num_candidates: number; filter: Filter[] };
+      }>;
+      rank_window_size: number;
+      rank_constant: number;
+    };
+  };
+}
+
+type Filter = Record<string, unknown>;
+
+function search(docs: Doc[], body: SearchBody) {
+  const { retrievers, rank_window_size: window, rank_constant: constant } = body.retriever.rrf;
+  const fused = new Map<string, number>();
+  for (const leg of retrievers) {
+    const ranked = leg.standard
+      ? bm25(
+          docs.filter((d) => leg.standard?.query.bool.filter.every((f) => matches(d, f))),
+          leg.standard.query.bool.must[0]?.multi_match.query ?? '',
+        )
+      : knn(
+          docs.filter((d) => leg.knn?.filter.every((f) => matches(d, f))),
+          leg.knn?.query_vector ?? [],
+          leg.knn?.field ?? 'embedding',
+        ).slice(0, leg.knn?.k ?? window);
+    for (const [rank, doc] of ranked.slice(0, window).entries()) {
+      fused.set(doc._id, (fused.get(doc._id) ?? 0) + 1 / (constant + rank + 1));
+    }
+  }
+  const byId = new Map(docs.map((d) => [d._id, d]));
+  const excludes = new Set(body._source?.excludes ?? []);
+  return [...fused]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, body.size ?? 10)
+    .map(([id, score]) => ({
+      _id: id,
+      _score: score,
+      _source: Object.fromEntries(
+        Object.entries(byId.get(id)?._source ?? {}).filter(([key]) => !excludes.has(key)),
+      ),
+    }));
+}
+
+function matches(doc: Doc, filter: Filter): boolean {
+  const [kind, spec] = Object.entries(filter)[0] as [string, Record<string, unknown>];
+  const values = (field: string) => {
+    const value = doc._source[field];
+    return Array.isArray(value) ? value : [value];
+  };
+  if (kind === 'term') {
+    const [field, value] = Object.entries(spec)[0] ?? [];
+    return field !== undefined && values(field).includes(value);
+  }
+  if (kind === 'terms') {
+    const [field, wanted] = Object.entries(spec)[0] as [string, unknown[]];
+    return values(field).some((v) => wanted.includes(v));
+  }
+  if (kind === 'bool') {
+    const bool = spec as { filter?: Filter[]; must_not?: Filter[] };
+    return (
+      (bool.filter ?? []).every((f) => matches(doc, f)) && !(bool.must_not ?? []).some((f) => matches(doc, f))
+    );
+  }
+  throw new Error(`emulator: unsupported filter ${kind}`);
+}
+
+/** BM25 (k1 1.2, b 0.75) over title (boost 2) and text, the best field per document as multi_match does. */
+function bm25(docs: Doc[], query: string): Doc[] {
+  const terms = bilingualTerms(query);
+  const fields: Array<[string, number]> = [
+    ['title', 2],
+    ['text', 1],
+  ];
+  const tokenized = docs.map((doc) =>
+    fields.map(([field]) => bilingualTerms(String(doc._source[field] ?? ''))),
+  );
+  const scores = docs.map((doc, i) => {
+    let best = 0;
+    fields.forEach(([, boost], f) => {
+      const lengths = tokenized.map((t) => t[f]?.length ?? 0);
+      const avg = lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length);
+      const tokens = tokenized[i]?.[f] ?? [];
+      let score = 0;
+      for (const term of terms) {
+        const tf = tokens.filter((t) => t === term).length;
+        if (tf === 0) continue;
+        const df = tokenized.filter((t) => t[f]?.includes(term)).length;
+        const idf = Math.log(1 + (docs.length - df + 0.5) / (df + 0.5));
+        score += (idf * tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * tokens.length) / Math.max(1, avg)));
+      }
+      best = Math.max(best, score * boost);
+    });
+    return { doc, score: best };
+  });
+  return scores
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .map((s) => s.doc);
+}
+
+function knn(docs: Doc[], vector: number[], field: string): Doc[] {
+  const cosine = (a: number[]) => {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    a.forEach((x, i) => {
+      const y = vector[i] ?? 0;
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+    });
+    return na && nb ? dot / Math.sqrt(na * nb) : 0;
+  };
+  return docs
+    .map((doc) => ({ doc, score: (1 + cosine((doc._source[field] as number[]) ?? [])) / 2 }))
+    .sort((a, b) => b.score - a.score)
+    .map((s) => s.doc);
+}

@@ -37,6 +37,8 @@ export interface ProfileSummary {
   selfByFunction: Ranked[];
   /** Self time of Node internals and native code, charged to the nearest frame of a package or of this repository. */
   selfByCaller: Ranked[];
+  /** The same, by the area (package or repository folder) of that frame. */
+  byCallerArea: Ranked[];
   inclusiveOwn: Ranked[];
 }
 
@@ -126,6 +128,7 @@ export function summarizeProfile(
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const caller = new Map<string, number>();
+  const callerArea = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
   for (const [id, ms] of samples) {
@@ -141,6 +144,8 @@ export function summarizeProfile(
     const label = labelOf(node.callFrame, root);
     self.set(label, (self.get(label) ?? 0) + ms);
     let charged = false;
+    // Nothing of ours or of a package on the stack: Node's own work (timers, socket reads, GC).
+    const unowned = () => (node.callFrame.url ? 'node internals' : areaOf(node.callFrame, root));
     const seen = new Set<string>();
     for (let cursor: number | undefined = id; cursor !== undefined; cursor = parent.get(cursor)) {
       const frame = byId.get(cursor)?.callFrame;
@@ -149,6 +154,8 @@ export function summarizeProfile(
         charged = true;
         const by = labelOf(frame, root);
         caller.set(by, (caller.get(by) ?? 0) + ms);
+        const owner = areaOf(frame, root);
+        callerArea.set(owner, (callerArea.get(owner) ?? 0) + ms);
       }
       const path = pathOf(frame.url);
       if (path.includes('/node_modules/') || relative(root, path).startsWith('..')) continue;
@@ -157,6 +164,7 @@ export function summarizeProfile(
       seen.add(own);
       inclusive.set(own, (inclusive.get(own) ?? 0) + ms);
     }
+    if (!charged) callerArea.set(unowned(), (callerArea.get(unowned()) ?? 0) + ms);
   }
   const busyMs = totalMs - idleMs;
   return {
@@ -166,6 +174,7 @@ export function summarizeProfile(
     byArea: rank(area, busyMs, limit),
     selfByFunction: rank(self, busyMs, limit),
     selfByCaller: rank(caller, busyMs, limit),
+    byCallerArea: rank(callerArea, busyMs, limit),
     inclusiveOwn: rank(inclusive, busyMs, limit),
   };
 }

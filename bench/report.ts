@@ -236,6 +236,8 @@ export function profileReport(summary: ProfileSummary): string {
     `sampled ${fixed(summary.totalMs, 0)} ms of the hub's main thread during its load windows${summary.windowed ? '' : ' (no sample matched the windows: whole profile)'}, ${fixed(summary.busyMs, 0)} ms busy; shares are of busy time`,
     'self time by area:',
     list(summary.byArea),
+    'self time by the area that asked for it (native and Node-internal work charged to the nearest package or repository frame):',
+    list(summary.byCallerArea),
     'self time by function:',
     list(summary.selfByFunction),
     'self time charged to the nearest package or repository frame (who calls the native and Node-internal work):',

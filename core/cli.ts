@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load';
 import type { HubConfig } from '../config/schema';
+import { registerIntentCommands } from './dialog/intent/cli';
 import { HubError } from './types';
 
 const DEFAULT_CONFIG = 'config/hub.yaml';
@@ -93,5 +94,7 @@ program
       await bus.close();
     }
   });
+
+registerIntentCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

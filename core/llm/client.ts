@@ -7,7 +7,13 @@ import { HubError } from '../types/errors';
 import type { ChatRequest, ChatResult, LlmClient } from '../types/ports';
 import { CircuitBreaker } from './breaker';
 import { isServerFailure, retriesInternally, retryAfterMs, toLlmError } from './errors';
-import { fromCompletion, StreamAssembler, toOpenAiMessages, toOpenAiTools } from './openai-mapping';
+import {
+  fromCompletion,
+  StreamAssembler,
+  toOpenAiMessages,
+  toOpenAiResponseFormat,
+  toOpenAiTools,
+} from './openai-mapping';
 
 export type LlmConfig = HubConfig['llm'];
 
@@ -69,6 +75,7 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
       max_tokens: request.maxTokens ?? config.maxTokens,
       temperature: request.temperature ?? config.temperature,
       ...(request.tools?.length ? { tools: toOpenAiTools(request.tools) } : {}),
+      ...(request.responseFormat ? { response_format: toOpenAiResponseFormat(request.responseFormat) } : {}),
       chat_template_kwargs: { enable_thinking: config.enableThinking },
     };
     try {

@@ -4,7 +4,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import type { ChatMessage, ChatResult, ToolCall, ToolDefinition } from '../types/ports';
+import type { ChatMessage, ChatResult, ResponseFormat, ToolCall, ToolDefinition } from '../types/ports';
 import { ThinkStripper } from './think';
 
 export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
@@ -35,6 +35,13 @@ export function toOpenAiTools(tools: ToolDefinition[]): ChatCompletionTool[] {
     type: 'function',
     function: { name: tool.name, description: tool.description, parameters: tool.parameters },
   }));
+}
+
+export function toOpenAiResponseFormat(format: ResponseFormat) {
+  return {
+    type: 'json_schema' as const,
+    json_schema: { name: format.name, schema: format.schema, strict: format.strict ?? true },
+  };
 }
 
 export function fromCompletion(completion: ChatCompletion, fallbackModel: string): ChatResult {

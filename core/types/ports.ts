@@ -157,9 +157,21 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * Constrain the answer to JSON that follows `schema`: OpenAI's `response_format: json_schema`,
+ * which vLLM serves by guided decoding.
+ */
+export interface ResponseFormat {
+  type: 'json_schema';
+  name: string;
+  schema: Record<string, unknown>;
+  strict?: boolean;
+}
+
 export interface ChatRequest {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
+  responseFormat?: ResponseFormat;
   maxTokens?: number;
   temperature?: number;
   /** Called with each streamed text delta. */

@@ -59,11 +59,71 @@ function firstPassage(body: ChatBody): string | undefined {
 export function defaultReply(body: ChatBody): ScriptedReply {
   const messages = body.messages ?? [];
   const last = messages[messages.length - 1];
+  const format = body.response_format as { type?: string; json_schema?: { schema?: JsonSchema } } | undefined;
+  if (format?.type === 'json_schema' && format.json_schema?.schema) {
+    const lastUser = [...messages].reverse().find((message) => message.role === 'user');
+    return {
+      text: JSON.stringify(instanceOf(format.json_schema.schema, lastUser ? messageText(lastUser) : '')),
+    };
+  }
   if (last?.role === 'tool') return { text: `Tool result: ${messageText(last)}` };
   const passage = firstPassage(body);
   if (passage) return { text: `${passage} [1]` };
   const lastUser = [...messages].reverse().find((message) => message.role === 'user');
   return { text: `Echo: ${lastUser ? messageText(lastUser) : ''}` };
+}
+
+interface JsonSchema {
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+}
+
+/**
+ * What guided decoding guarantees: an instance of the schema. An enum takes the first value that
+ * the user's message names (so zero-shot classification tests get a sensible default), else its first.
+ */
+export function instanceOf(schema: JsonSchema, hint: string): unknown {
+  if (schema.enum?.length) {
+    const named = schema.enum.find(
+      (value) => typeof value === 'string' && hint.toLowerCase().includes(value.toLowerCase()),
+    );
+    return named ?? schema.enum[0];
+  }
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([key, value]) => [key, instanceOf(value, hint)]),
+      );
+    case 'array':
+      return schema.items ? [instanceOf(schema.items, hint)] : [];
+    case 'number':
+    case 'integer':
+      return schema.maximum ?? schema.minimum ?? 0;
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    default:
+      return '';
+  }
+}
+
+/** OpenAI answers 400 to a malformed `response_format`; so does the emulator. */
+export function responseFormatError(format: unknown): string | undefined {
+  if (format === undefined) return undefined;
+  const value = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } };
+  if (value.type === 'text' || value.type === 'json_object') return undefined;
+  if (value.type !== 'json_schema')
+    return `response_format.type: unsupported value ${JSON.stringify(value.type)}`;
+  if (typeof value.json_schema?.name !== 'string') return 'response_format.json_schema.name: field required';
+  if (!value.json_schema.schema || typeof value.json_schema.schema !== 'object') {
+    return 'response_format.json_schema.schema: field required';
+  }
+  return undefined;
 }
 
 export function resolveReply(script: ReplyScript, body: ChatBody): ScriptedReply {

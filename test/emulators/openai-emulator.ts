@@ -10,6 +10,7 @@ import {
   embed,
   type ReplyScript,
   resolveReply,
+  responseFormatError,
   streamChunksOf,
   toBase64,
 } from './openai-emulator-replies';
@@ -133,6 +134,8 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
 
   async function chat(body: ChatBody, res: ServerResponse): Promise<void> {
     if (!Array.isArray(body?.messages)) return sendError(res, 400, 'messages: field required');
+    const formatError = responseFormatError(body.response_format);
+    if (formatError) return sendError(res, 400, formatError);
     const failure = takeFailure('chat');
     const stallAfter = failure && 'hang' in failure ? (failure.afterChunks ?? 0) : undefined;
     if (!(body.stream && stallAfter !== undefined) && serveFailure(res, failure)) return;

@@ -1,0 +1,532 @@
+import type { Language } from '../language';
+import { anyPhrase, CANCEL_WORDS, containsPhrase, RESTART_WORDS, yesOrNo } from '../policy/lexicon';
+import { nextMissingSlot, requiresConfirmation } from '../policy/rules';
+import type { Entity } from '../preprocess/entities';
+import type { ActionRequest } from './actions';
+import type { FlowSet } from './load';
+import type { Reply } from './messages';
+import { CANCEL, END, type FlowDefinition, type SlotDefinition, type StepDefinition } from './schema';
+
+/** One flow in progress. Plain JSON: it is saved with the dialog state between turns. */
+export interface FlowFrame {
+  flow: string;
+  step: string;
+  slots: Record<string, string>;
+  /** Saved action results (`saveAs`) and the message that started the flow (`text`). */
+  vars: Record<string, unknown>;
+  /** Failed attempts at the current step. */
+  attempts: number;
+  /** The step a yes unlocked: the only irreversible action allowed to run next. */
+  confirmed?: string;
+  pendingAction?: { id: string; step: string };
+  /** Counts actions emitted, for unique request ids. */
+  actionCount: number;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** The flow stack: the last frame is active, the ones below were suspended by a change of topic. */
+export interface FlowState {
+  stack: FlowFrame[];
+}
+
+export const emptyFlowState = (): FlowState => ({ stack: [] });
+
+export type TurnInput =
+  | {
+      kind: 'message';
+      /** Cleaned message text (preprocess().text). */
+      text: string;
+      language: Language;
+      entities: Entity[];
+      /** The recognized intent when confident; absent or `unknown` otherwise. */
+      intent?: { name: string; confidence: number };
+      now: string;
+    }
+  | {
+      kind: 'action_result';
+      requestId: string;
+      ok: boolean;
+      data?: Record<string, unknown>;
+      error?: string;
+      now: string;
+    };
+
+export type FlowSignal =
+  | 'started'
+  | 'completed'
+  | 'cancelled'
+  | 'restarted'
+  | 'expired'
+  | 'suspended'
+  | 'resumed'
+  | 'slot_filled'
+  | 'slot_invalid'
+  | 'slot_failed'
+  | 'action_failed'
+  | 'handoff'
+  | 'not_handled';
+
+export interface AdvanceResult {
+  state: FlowState;
+  replies: Reply[];
+  /** Run these (in order) and feed each outcome back as an `action_result` input. */
+  actions: ActionRequest[];
+  signals: FlowSignal[];
+  /** False when no flow took the message: the policy answers it another way. */
+  handled: boolean;
+}
+
+interface Turn {
+  stack: FlowFrame[];
+  replies: Reply[];
+  actions: ActionRequest[];
+  signals: FlowSignal[];
+  now: string;
+  input: TurnInput;
+}
+
+/** Dotted path into slots and vars: `order_id`, `order.status`, `slots.kind`. */
+function lookup(frame: FlowFrame, path: string): unknown {
+  const parts = path.split('.');
+  if (parts[0] === 'slots') return frame.slots[parts[1] ?? ''];
+  let value: unknown =
+    parts[0] && parts[0] in frame.slots ? frame.slots[parts[0]] : frame.vars[parts[0] ?? ''];
+  for (const part of parts.slice(1))
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
+
+function fill(template: string, frame: FlowFrame): string {
+  return template.replace(/\{([\w.]+)\}/g, (_whole, path: string) => {
+    const value = lookup(frame, path);
+    return value === undefined || value === null ? '' : String(value);
+  });
+}
+
+/** Slots and one level of saved results, flattened for message templates: `order.status`. */
+function paramsOf(frame: FlowFrame, title: string): Record<string, string> {
+  const params: Record<string, string> = { flow: title, ...frame.slots };
+  for (const [name, value] of Object.entries(frame.vars)) {
+    if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (inner === null || typeof inner !== 'object') params[`${name}.${key}`] = String(inner);
+      }
+    } else if (value !== undefined) {
+      params[name] = String(value);
+    }
+  }
+  return params;
+}
+
+/**
+ * Runs flows defined in YAML as state machines. `advance` is pure: state and input in, the next
+ * state, the replies (message keys and params), the actions to run and what happened out. It does
+ * no I/O and reads no clock (`input.now`).
+ */
+export class FlowRuntime {
+  constructor(private readonly flows: FlowSet) {}
+
+  /** The flow an intent starts, if any. */
+  flowFor(intent: string | undefined): FlowDefinition | undefined {
+    return intent ? this.flows.byIntent.get(intent) : undefined;
+  }
+
+  advance(state: FlowState, input: TurnInput, language: Language): AdvanceResult {
+    const turn: Turn = {
+      stack: state.stack.map((f) => structuredClone(f)),
+      replies: [],
+      actions: [],
+      signals: [],
+      now: input.now,
+      input,
+    };
+    const handled =
+      input.kind === 'action_result' ? this.onActionResult(turn, input) : this.onMessage(turn, input);
+    void language; // replies are keys; the renderer picks the language
+    return {
+      state: { stack: turn.stack },
+      replies: turn.replies,
+      actions: turn.actions,
+      signals: handled ? turn.signals : [...turn.signals, 'not_handled'],
+      handled,
+    };
+  }
+
+  /** Start a flow directly (the policy's handoff does this), suspending any active one. */
+  start(state: FlowState, flowName: string, input: Extract<TurnInput, { kind: 'message' }>): AdvanceResult {
+    const turn: Turn = {
+      stack: state.stack.map((f) => structuredClone(f)),
+      replies: [],
+      actions: [],
+      signals: [],
+      now: input.now,
+      input,
+    };
+    const flow = this.flows.flows.get(flowName);
+    if (!flow) throw new Error(`no flow named ${flowName}`);
+    this.push(turn, flow, input);
+    return {
+      state: { stack: turn.stack },
+      replies: turn.replies,
+      actions: turn.actions,
+      signals: turn.signals,
+      handled: true,
+    };
+  }
+
+  private definition(frame: FlowFrame): FlowDefinition {
+    const flow = this.flows.flows.get(frame.flow);
+    if (!flow) throw new Error(`flow ${frame.flow} is no longer defined`);
+    return flow;
+  }
+
+  private title(flow: FlowDefinition, turn: Turn): string {
+    const language = turn.input.kind === 'message' ? turn.input.language : 'en';
+    return flow.title[language];
+  }
+
+  private say(turn: Turn, key: string, frame: FlowFrame, flow: FlowDefinition): void {
+    turn.replies.push({ key, params: paramsOf(frame, this.title(flow, turn)) });
+  }
+
+  private onMessage(turn: Turn, input: Extract<TurnInput, { kind: 'message' }>): boolean {
+    this.dropExpired(turn, input.now);
+    const frame = turn.stack.at(-1);
+    const target = this.flowFor(input.intent?.name);
+    const folded = input.text.toLowerCase();
+
+    if (!frame) {
+      if (!target) return false;
+      this.push(turn, target, input);
+      return true;
+    }
+    const flow = this.definition(frame);
+    frame.updatedAt = input.now;
+
+    if (input.intent?.name === 'cancel' || isCommand(folded, CANCEL_WORDS)) {
+      // "不用了" also answers a confirm step with no; a cancel word ends the flow either way.
+      this.say(turn, 'flow.cancelled', frame, flow);
+      turn.signals.push('cancelled');
+      this.pop(turn);
+      return true;
+    }
+    if (input.intent?.name === 'restart' || isCommand(folded, RESTART_WORDS)) {
+      Object.assign(frame, {
+        step: flow.steps[0]?.id ?? END,
+        slots: {},
+        vars: { text: frame.vars.text },
+        attempts: 0,
+        confirmed: undefined,
+        pendingAction: undefined,
+      });
+      this.say(turn, 'flow.restarted', frame, flow);
+      turn.signals.push('restarted');
+      this.run(turn);
+      return true;
+    }
+    if (frame.pendingAction) {
+      turn.replies.push({ key: 'flow.pleaseWait', params: {} });
+      return true;
+    }
+
+    const step = this.step(flow, frame.step);
+    const fillsStep = step.type === 'ask' && this.fillFromMessage(frame, flow, step.slots, input, true);
+    if (!fillsStep && target && target.name !== frame.flow && (step.type !== 'confirm' || !yesOrNo(folded))) {
+      this.switchTo(turn, target, input);
+      return true;
+    }
+    if (step.type === 'ask') {
+      if (fillsStep) {
+        frame.attempts = 0;
+        turn.signals.push('slot_filled');
+        this.run(turn);
+      } else {
+        this.failAttempt(turn, frame, flow, step.slots);
+      }
+      return true;
+    }
+    if (step.type === 'confirm') {
+      const answer = yesOrNo(folded);
+      if (answer === 'yes') {
+        frame.confirmed = step.yes;
+        this.goto(turn, frame, step.yes);
+      } else if (answer === 'no') {
+        this.goto(turn, frame, step.no);
+      } else {
+        frame.attempts++;
+        if (frame.attempts >= 3) {
+          this.say(turn, 'flow.tooManyAttempts', frame, flow);
+          turn.signals.push('slot_failed');
+          this.pop(turn);
+        } else {
+          turn.signals.push('slot_invalid');
+          turn.replies.push({ key: 'flow.yesOrNo', params: {} });
+          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+        }
+      }
+      return true;
+    }
+    // A frame resting on any other step is waiting for nothing: run it on.
+    this.run(turn);
+    return true;
+  }
+
+  private onActionResult(turn: Turn, input: Extract<TurnInput, { kind: 'action_result' }>): boolean {
+    const frame = turn.stack.at(-1);
+    if (!frame?.pendingAction || frame.pendingAction.id !== input.requestId) return false;
+    const flow = this.definition(frame);
+    const step = this.step(flow, frame.pendingAction.step);
+    frame.pendingAction = undefined;
+    frame.updatedAt = input.now;
+    if (step.type !== 'action') return false;
+    if (input.ok) {
+      if (step.saveAs) frame.vars[step.saveAs] = input.data ?? {};
+      this.goto(turn, frame, this.nextOf(flow, step));
+      return true;
+    }
+    turn.signals.push('action_failed');
+    if (step.onError) {
+      this.goto(turn, frame, step.onError);
+    } else {
+      this.say(turn, 'flow.actionFailed', frame, flow);
+      this.pop(turn);
+    }
+    return true;
+  }
+
+  private dropExpired(turn: Turn, now: string): void {
+    const at = Date.parse(now);
+    let expired = false;
+    while (turn.stack.length) {
+      const frame = turn.stack.at(-1) as FlowFrame;
+      const flow = this.definition(frame);
+      if (at - Date.parse(frame.updatedAt) <= flow.timeoutMinutes * 60_000) break;
+      this.say(turn, 'flow.expired', frame, flow);
+      turn.stack.pop();
+      expired = true;
+    }
+    if (expired) turn.signals.push('expired');
+  }
+
+  private push(turn: Turn, flow: FlowDefinition, input: Extract<TurnInput, { kind: 'message' }>): void {
+    const frame: FlowFrame = {
+      flow: flow.name,
+      step: flow.steps[0]?.id ?? END,
+      slots: {},
+      vars: { text: input.text },
+      attempts: 0,
+      actionCount: 0,
+      startedAt: input.now,
+      updatedAt: input.now,
+    };
+    // The message that starts a flow often carries its slots already ("where is AB12345678").
+    this.fillFromMessage(
+      frame,
+      flow,
+      flow.slots.map((s) => s.name),
+      input,
+      false,
+    );
+    turn.stack.push(frame);
+    turn.signals.push('started');
+    this.run(turn);
+  }
+
+  private switchTo(turn: Turn, target: FlowDefinition, input: Extract<TurnInput, { kind: 'message' }>): void {
+    const existing = turn.stack.findIndex((f) => f.flow === target.name);
+    if (existing >= 0) {
+      // Back to a suspended flow: bring it up rather than starting it twice.
+      const [frame] = turn.stack.splice(existing, 1) as [FlowFrame];
+      turn.stack.push(frame);
+      turn.signals.push('resumed');
+      this.say(turn, 'flow.resume', frame, target);
+      this.run(turn, true);
+      return;
+    }
+    turn.signals.push('suspended');
+    this.push(turn, target, input);
+  }
+
+  private pop(turn: Turn): void {
+    turn.stack.pop();
+    const below = turn.stack.at(-1);
+    if (!below) return;
+    below.updatedAt = turn.now;
+    turn.signals.push('resumed');
+    this.say(turn, 'flow.resume', below, this.definition(below));
+    this.run(turn, true);
+  }
+
+  private step(flow: FlowDefinition, id: string): StepDefinition {
+    const step = flow.steps.find((s) => s.id === id);
+    if (!step) throw new Error(`flow ${flow.name} has no step ${id}`);
+    return step;
+  }
+
+  private nextOf(flow: FlowDefinition, step: StepDefinition): string {
+    if (step.type !== 'end' && step.next) return step.next;
+    const index = flow.steps.indexOf(step);
+    return flow.steps[index + 1]?.id ?? END;
+  }
+
+  private goto(turn: Turn, frame: FlowFrame, target: string): void {
+    frame.attempts = 0;
+    if (target === CANCEL) {
+      const flow = this.definition(frame);
+      this.say(turn, 'flow.cancelled', frame, flow);
+      turn.signals.push('cancelled');
+      this.pop(turn);
+      return;
+    }
+    if (target === END) {
+      turn.signals.push('completed');
+      this.pop(turn);
+      return;
+    }
+    frame.step = target;
+    this.run(turn);
+  }
+
+  /** Execute steps until one waits for the customer or an action result, or the flow ends. */
+  private run(turn: Turn, reprompt = false): void {
+    const frame = turn.stack.at(-1);
+    if (!frame) return;
+    const flow = this.definition(frame);
+    for (let guard = 0; guard < 100; guard++) {
+      const step = this.step(flow, frame.step);
+      switch (step.type) {
+        case 'ask': {
+          const missing = nextMissingSlot(step.slots, frame.slots);
+          if (missing) {
+            this.say(turn, `flows.${flow.name}.slots.${missing}.prompt`, frame, flow);
+            return;
+          }
+          frame.step = this.nextOf(flow, step);
+          break;
+        }
+        case 'confirm':
+          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+          return;
+        case 'say':
+          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+          frame.step = this.nextOf(flow, step);
+          break;
+        case 'branch': {
+          const value = lookup(frame, step.on);
+          frame.step = step.cases[String(value)] ?? step.default;
+          break;
+        }
+        case 'action': {
+          if (reprompt && frame.pendingAction) return;
+          const spec = this.flows.actions.get(step.action);
+          if (!spec || requiresConfirmation(spec, frame.confirmed, step.id)) {
+            // Load-time checks make this unreachable for valid flows; refuse rather than act unconfirmed.
+            this.say(turn, 'flow.notConfirmed', frame, flow);
+            turn.signals.push('action_failed');
+            this.pop(turn);
+            return;
+          }
+          frame.confirmed = undefined;
+          frame.actionCount++;
+          const id = `${flow.name}:${step.id}:${frame.actionCount}`;
+          const params = Object.fromEntries(Object.entries(step.params).map(([k, v]) => [k, fill(v, frame)]));
+          turn.actions.push({
+            id,
+            action: step.action,
+            params,
+            irreversible: spec.irreversible,
+            flow: flow.name,
+            step: step.id,
+          });
+          frame.pendingAction = { id, step: step.id };
+          return;
+        }
+        case 'end':
+          if (step.message) this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+          turn.signals.push(step.outcome === 'handoff' ? 'handoff' : 'completed');
+          this.pop(turn);
+          return;
+      }
+      if (frame.step === END) {
+        turn.signals.push('completed');
+        this.pop(turn);
+        return;
+      }
+      if (frame.step === CANCEL) {
+        this.goto(turn, frame, CANCEL);
+        return;
+      }
+    }
+    throw new Error(`flow ${flow.name} loops without waiting for the customer`);
+  }
+
+  private failAttempt(turn: Turn, frame: FlowFrame, flow: FlowDefinition, slots: string[]): void {
+    const missing = nextMissingSlot(slots, frame.slots) as string;
+    const slot = flow.slots.find((s) => s.name === missing) as SlotDefinition;
+    frame.attempts++;
+    if (frame.attempts >= slot.maxAttempts) {
+      this.say(turn, 'flow.tooManyAttempts', frame, flow);
+      turn.signals.push('slot_failed');
+      this.pop(turn);
+      return;
+    }
+    turn.signals.push('slot_invalid');
+    if (slot.invalid) this.say(turn, `flows.${flow.name}.slots.${slot.name}.invalid`, frame, flow);
+    this.say(turn, `flows.${flow.name}.slots.${slot.name}.prompt`, frame, flow);
+  }
+
+  /**
+   * Fill slots from the message. `strict` (answering a question): the asked slot may take free
+   * text; otherwise (prefill) only typed validators fill, and free text never does.
+   * Returns true when the first missing slot of `names` got filled.
+   */
+  private fillFromMessage(
+    frame: FlowFrame,
+    flow: FlowDefinition,
+    names: string[],
+    input: Extract<TurnInput, { kind: 'message' }>,
+    strict: boolean,
+  ): boolean {
+    const asked = nextMissingSlot(names, frame.slots);
+    let filledAsked = false;
+    for (const slot of flow.slots) {
+      if (frame.slots[slot.name] !== undefined) continue;
+      const isAsked = strict && slot.name === asked;
+      const value = valueFor(slot, input, isAsked);
+      if (value === undefined) continue;
+      frame.slots[slot.name] = value;
+      if (slot.name === asked) filledAsked = true;
+    }
+    // Other typed slots fill opportunistically too: "AB12345678, 电话 13812345678" answers two questions.
+    return filledAsked;
+  }
+}
+
+/** A command word counts in a short message only: "how do I exit the app?" is a question, not "exit". */
+function isCommand(folded: string, words: { zh: string[]; en: string[] }): boolean {
+  return Array.from(folded).length <= 20 && anyPhrase(folded, words) !== undefined;
+}
+
+function valueFor(
+  slot: SlotDefinition,
+  input: Extract<TurnInput, { kind: 'message' }>,
+  asked: boolean,
+): string | undefined {
+  if (slot.entity) return input.entities.find((e) => e.type === slot.entity)?.value;
+  if (slot.pattern) {
+    const match = new RegExp(slot.pattern, 'iu').exec(input.text);
+    return match ? (match.groups?.value ?? match[0]) : undefined;
+  }
+  if (slot.choices) {
+    const folded = input.text.toLowerCase();
+    return slot.choices.find((c) =>
+      [...c.words.zh, ...c.words.en, c.value].some((w) => containsPhrase(folded, w.toLowerCase())),
+    )?.value;
+  }
+  if (slot.freeText && asked) {
+    const text = input.text.trim();
+    return Array.from(text).length >= slot.minLength && !yesOrNo(text.toLowerCase()) ? text : undefined;
+  }
+  return undefined;
+}

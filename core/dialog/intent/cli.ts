@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+
+/** Where the shared BANKING77 split lives when the repository sits beside `shared/`. */
+export const DEFAULT_EVAL_DATA = '../shared/data/banking77/train.csv';
+
+/** `hub intents eval`: k-fold cross-validation of the in-process classifier on a `text,category` CSV. */
+export function registerIntentCommands(program: Command): void {
+  const intents = program.command('intents').description('Intent recognition tools');
+  intents
+    .command('eval')
+    .description('Cross-validate the in-process intent classifier (accuracy, macro-F1, latency)')
+    .option('--data <file>', 'CSV with columns text,category', DEFAULT_EVAL_DATA)
+    .option('--folds <n>', 'number of stratified folds', '5')
+    .option('--seed <n>', 'fold assignment seed', '7')
+    .option('--threshold <p>', 'confidence threshold to report coverage at', '0.6')
+    .option('--limit <n>', 'use only the first n rows (quick runs)')
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (options: {
+        data: string;
+        folds: string;
+        seed: string;
+        threshold: string;
+        limit?: string;
+        json?: boolean;
+      }) => {
+        const { crossValidate, formatReport, loadLabelledCsv } = await import('./eval');
+        let examples = await loadLabelledCsv(resolve(options.data));
+        if (options.limit) examples = examples.slice(0, Number(options.limit));
+        const report = crossValidate(examples, {
+          folds: Number(options.folds),
+          seed: Number(options.seed),
+          threshold: Number(options.threshold),
+        });
+        console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      },
+    );
+}

@@ -1,0 +1,105 @@
+import type { LlmClient } from '../../types/ports';
+import { type ClassifierOptions, IntentClassifier } from './classifier';
+import type { IntentConfig } from './config';
+import { classifyWithLlm, UNKNOWN_INTENT } from './llm';
+import { IntentRules } from './rules';
+
+export type IntentTier = 'rules' | 'classifier' | 'llm' | 'none';
+
+export interface IntentCandidate {
+  name: string;
+  confidence: number;
+  tier: Exclude<IntentTier, 'none'>;
+}
+
+export interface IntentResult {
+  /** An intent from config, or `unknown` when no tier was confident enough. */
+  name: string;
+  confidence: number;
+  tier: IntentTier;
+  /** What every tier that ran proposed, in the order they ran (for logs, metrics and "did you mean"). */
+  candidates: IntentCandidate[];
+}
+
+export interface RecognizerInput {
+  /** The cleaned message (preprocess().text): the LLM sees what the customer wrote. */
+  text: string;
+  /** preprocess().folded: what rules and classifier read. */
+  folded: string;
+}
+
+/**
+ * Intent recognition in tiers, cheapest first: rules and keywords, then the in-process classifier,
+ * then (when configured and its circuit is closed) the LLM. The first tier that reaches its
+ * threshold decides; if none does, the intent is `unknown` — never a forced guess.
+ */
+export class IntentRecognizer {
+  private constructor(
+    private readonly config: IntentConfig,
+    private readonly rules: IntentRules,
+    private readonly classifier: IntentClassifier | undefined,
+    private readonly llm: LlmClient | undefined,
+  ) {}
+
+  /** Trains the classifier from the config's examples (needs examples of two intents or more). */
+  static create(
+    config: IntentConfig,
+    deps: { llm?: LlmClient; classifier?: ClassifierOptions } = {},
+  ): IntentRecognizer {
+    const examples = config.intents.flatMap((intent) =>
+      intent.examples.map((text) => ({ text, label: intent.name })),
+    );
+    const labels = new Set(examples.map((e) => e.label));
+    const classifier = labels.size >= 2 ? IntentClassifier.train(examples, deps.classifier) : undefined;
+    return new IntentRecognizer(config, new IntentRules(config), classifier, deps.llm);
+  }
+
+  async recognize(
+    input: RecognizerInput,
+    options: { signal?: AbortSignal; useLlm?: boolean } = {},
+  ): Promise<IntentResult> {
+    const { thresholds } = this.config;
+    const candidates: IntentCandidate[] = [];
+    const decided = (candidate: IntentCandidate): IntentResult => ({ ...candidate, candidates });
+
+    const [rule] = this.rules.match(input.folded);
+    if (rule) {
+      const candidate: IntentCandidate = { name: rule.name, confidence: rule.confidence, tier: 'rules' };
+      candidates.push(candidate);
+      if (rule.confidence >= thresholds.rules) return decided(candidate);
+    }
+
+    if (this.classifier) {
+      const result = this.classifier.classify(input.folded);
+      const candidate: IntentCandidate = {
+        name: result.label,
+        confidence: result.confidence,
+        tier: 'classifier',
+      };
+      candidates.push(candidate);
+      if (result.confidence >= thresholds.classifier) return decided(candidate);
+    }
+
+    const llm = this.llm;
+    if (llm && options.useLlm !== false && llm.available()) {
+      try {
+        const answer = await classifyWithLlm(llm, this.config.intents, input.text, options.signal);
+        if (answer && answer.name !== UNKNOWN_INTENT) {
+          const candidate: IntentCandidate = { ...answer, tier: 'llm' };
+          candidates.push(candidate);
+          if (answer.confidence >= thresholds.llm) return decided(candidate);
+        }
+      } catch {
+        // The LLM tier is an optional refinement: its failure leaves the intent unknown, not the turn failed.
+      }
+    }
+
+    const best = candidates.reduce((a, b) => Math.max(a, b.confidence), 0);
+    return { name: UNKNOWN_INTENT, confidence: best, tier: 'none', candidates };
+  }
+
+  /** Intent names this recognizer can return (besides `unknown`). */
+  get intentNames(): string[] {
+    return this.config.intents.map((i) => i.name);
+  }
+}

@@ -1,0 +1,74 @@
+import type { ActionSpec } from '../flows/actions';
+import { ANGER_WORDS, anyPhrase, containsPhrase, HANDOFF_PHRASES } from './lexicon';
+
+/**
+ * The policy's rules, one function each, each unit-tested on its own. `decide` (./policy.ts)
+ * composes them in a fixed order of priority; the flow runtime uses the slot and confirmation rules.
+ */
+
+export type HandoffReason = 'explicit' | 'anger' | 'repeated_failure' | 'low_confidence';
+
+/** R1 — while a human owns the conversation the bot says nothing at all. */
+export function botIsSilent(handoff: 'bot' | 'waiting' | 'human'): boolean {
+  return handoff === 'human';
+}
+
+/** R2 — the customer asks for a person: by intent, or by a phrase of the lexicon. */
+export function asksForHuman(
+  folded: string,
+  intent: { name: string } | undefined,
+  handoffIntent = 'handoff',
+): boolean {
+  return intent?.name === handoffIntent || anyPhrase(folded, HANDOFF_PHRASES) !== undefined;
+}
+
+/**
+ * R3 — anger score: lexicon weights, plus one for shouting (three or more "!" in the raw text, or
+ * three or more upper-case English words). Measured on the raw text: cleaning collapses "!!!".
+ */
+export function angerScore(raw: string, folded: string): number {
+  let score = 0;
+  for (const [word, weight] of Object.entries(ANGER_WORDS.zh)) if (folded.includes(word)) score += weight;
+  for (const [word, weight] of Object.entries(ANGER_WORDS.en))
+    if (containsPhrase(folded, word)) score += weight;
+  const normalized = raw.normalize('NFKC');
+  if (/!{3,}/u.test(normalized) || /\?!|!\?/u.test(normalized)) score += 1;
+  if ((normalized.match(/\b[A-Z]{2,}\b/gu) ?? []).length >= 3) score += 1;
+  return score;
+}
+
+export function isAngry(raw: string, folded: string, threshold: number): boolean {
+  return angerScore(raw, folded) >= threshold;
+}
+
+/** R4 — consecutive failed turns (invalid slot values, failed actions, unanswered questions). */
+export function failedTooOften(consecutiveFailures: number, maxFailures: number): boolean {
+  return consecutiveFailures >= maxFailures;
+}
+
+/** R6 — intent unknown for this many messages in a row (this one included). */
+export function lowConfidenceTooLong(unknownStreak: number, limit: number): boolean {
+  return unknownStreak >= limit;
+}
+
+/** Clarify rule — the one slot to ask for: the first required slot not yet filled, or none. */
+export function nextMissingSlot(required: string[], filled: Record<string, unknown>): string | undefined {
+  return required.find((slot) => filled[slot] === undefined || filled[slot] === '');
+}
+
+/** Confirm rule — an irreversible action needs the customer's yes for exactly this step. */
+export function requiresConfirmation(
+  spec: ActionSpec,
+  confirmedStep: string | undefined,
+  step: string,
+): boolean {
+  return spec.irreversible && confirmedStep !== step;
+}
+
+/**
+ * Who may start an action: flows (after the confirm rule) may run any; the LLM (a tool call) only
+ * reversible ones. An irreversible action the LLM asks for is turned into a question to the customer.
+ */
+export function mayRun(spec: ActionSpec, origin: 'flow' | 'llm'): boolean {
+  return origin === 'flow' || !spec.irreversible;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { erpConfigSchema, ticketingConfigSchema } from './adapters-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -150,6 +151,8 @@ export const hubConfigSchema = z.object({
         .optional(),
     })
     .prefault({}),
+  erp: erpConfigSchema,
+  ticketing: ticketingConfigSchema,
   erp: erpConfigSchema,
   ticketing: ticketingConfigSchema,
   channels: z.array(channelSchema).default([

@@ -12,7 +12,8 @@ import { logger } from './log';
 import { duplicatesDropped, messagesIn, timed } from './metrics';
 import { createKnowledge } from './rag';
 import { createStateStore } from './state';
-import { createStore } from './store';
+import { createStore, type KyselyStore } from './store';
+import { startBackOffice } from './tickets';
 import { type EventBus, HubError, type HubStore, type InboundEvent, type OutboundFeed } from './types';
 
 export interface RunningHub {
@@ -121,13 +122,19 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   };
 }
 
-async function startWorkers(config: HubConfig, bus: EventBus, feed: OutboundFeed, store: HubStore) {
+async function startWorkers(config: HubConfig, bus: EventBus, feed: OutboundFeed, store: KyselyStore) {
   warmTokenizer();
   const knowledge = await createKnowledge(config);
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
-  const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm });
+  const backOffice = await startBackOffice(config, store);
+  const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm, commands: backOffice.commands });
   await bus.consume(createTurnHandler({ engine, states, store, feed }));
   logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
-  return { close: () => states.close() };
+  return {
+    close: async () => {
+      await backOffice.close();
+      await states.close();
+    },
+  };
 }

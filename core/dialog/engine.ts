@@ -13,6 +13,7 @@ import {
   type Retriever,
   type Turn,
 } from '../types';
+import type { DialogCommands } from './commands';
 import { cleanText, detectLanguage, type Language } from './language';
 import { say } from './messages';
 
@@ -21,6 +22,8 @@ export interface EngineDeps {
   retriever: Retriever;
   /** Absent on the embedded default: answers are then extractive. */
   llm?: LlmClient;
+  /** Order and handoff commands, checked before retrieval. */
+  commands?: DialogCommands;
 }
 
 export interface TurnResult {
@@ -67,9 +70,12 @@ export class DialogEngine {
     const text = cleanText(event.text ?? event.action?.title ?? '');
     const language = detectLanguage(text, event.locale ?? state.locale);
     next.locale = language;
-    const answer = text
-      ? await this.answer(text, language, state.history)
-      : this.fixedAnswer(event, language);
+    const command = text ? await this.deps.commands?.handle({ event, text, language, state: next }) : undefined;
+    const answer: Answer = command
+      ? { text: command.text, citations: [], source: 'flow' }
+      : text
+        ? await this.answer(text, language, state.history)
+        : this.fixedAnswer(event, language);
 
     const userTurn: Turn = { role: 'user', text, at: event.receivedAt, eventId: event.id, locale: language };
     const botTurn: Turn = { role: 'assistant', text: answer.text, at: now, locale: language };

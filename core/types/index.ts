@@ -1,3 +1,4 @@
+export * from './adapters';
 export * from './conversation';
 export * from './errors';
 export * from './events';

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001_initial';
+import * as tickets from './0002_tickets';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -8,6 +9,7 @@ import * as initial from './0001_initial';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_tickets': tickets,
 };
 
 export const migrationProvider: MigrationProvider = {

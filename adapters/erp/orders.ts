@@ -1,0 +1,68 @@
+import {
+  AdapterError,
+  AdapterErrorCodes,
+  type Order,
+  type OrderStatus,
+  type ReturnEligibility,
+} from '../../core/types';
+
+const STATUSES: readonly OrderStatus[] = [
+  'pending',
+  'confirmed',
+  'processing',
+  'shipped',
+  'delivered',
+  'cancelled',
+  'returned',
+];
+
+/** Map an ERP's own status word through `statusMap`, then onto the hub's statuses. */
+export function toOrderStatus(raw: unknown, statusMap: Record<string, string> = {}): OrderStatus {
+  const word = String(raw ?? '').trim();
+  const mapped = (statusMap[word] ?? statusMap[word.toLowerCase()] ?? word).toLowerCase();
+  if ((STATUSES as readonly string[]).includes(mapped)) return mapped as OrderStatus;
+  throw new AdapterError(
+    AdapterErrorCodes.invalid,
+    `ERP order status "${word}" is not one the hub knows. Fix: map it in erp.rest.statusMap to one of ${STATUSES.join(', ')}`,
+  );
+}
+
+/** Return rule for ERPs that do not decide it themselves: delivered, and within the window. */
+export function returnEligibilityOf(order: Order, windowDays: number, now = Date.now()): ReturnEligibility {
+  if (order.status === 'returned') return { eligible: false, reason: 'already_returned' };
+  if (order.status === 'cancelled') return { eligible: false, reason: 'cancelled' };
+  if (order.status !== 'delivered') return { eligible: false, reason: 'not_delivered' };
+  const delivered = Date.parse(order.deliveredAt ?? order.shipment?.shippedAt ?? order.placedAt);
+  const until = delivered + windowDays * 86_400_000;
+  if (Number.isNaN(delivered) || now > until) return { eligible: false, reason: 'window_closed' };
+  return { eligible: true, reason: 'eligible', until: new Date(until).toISOString().slice(0, 10) };
+}
+
+/** Digits only, so "+1 (555) 0100" and "15550100" compare equal. */
+export function normalizePhone(phone: string | undefined): string | undefined {
+  const digits = phone?.replace(/\D/g, '');
+  return digits && digits.length >= 6 ? digits : undefined;
+}
+
+export function normalizeEmail(email: string | undefined): string | undefined {
+  const trimmed = email?.trim().toLowerCase();
+  return trimmed?.includes('@') ? trimmed : undefined;
+}
+
+/**
+ * Phone numbers match when equal, or when one is the other with a country prefix (a customer
+ * types "555 0100" for "+1 555 0100"); at least 7 digits must agree so short guesses never match.
+ */
+export function phonesMatch(a: string | undefined, b: string | undefined): boolean {
+  const x = normalizePhone(a);
+  const y = normalizePhone(b);
+  if (!x || !y) return false;
+  if (x === y) return true;
+  const [short, long] = x.length < y.length ? [x, y] : [y, x];
+  return short.length >= 7 && long.endsWith(short);
+}
+
+export function emailsMatch(a: string | undefined, b: string | undefined): boolean {
+  const x = normalizeEmail(a);
+  return x !== undefined && x === normalizeEmail(b);
+}

@@ -1,0 +1,120 @@
+import { AdapterError, AdapterErrorCodes } from '../core/types';
+
+export interface HttpRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Serialized as JSON unless it is already a string or URLSearchParams. */
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Per-request cap, combined with the caller's signal. */
+  timeoutMs: number;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * One HTTP call from an adapter to a back office. Every failure becomes an AdapterError with a
+ * code the outbox understands: 401/403 auth, 404 not found, 409 conflict, 400/422 invalid,
+ * 429 rate limited (Retry-After kept), 5xx/network unavailable, deadline timeout. The message
+ * names the system and the status, never the request body (it can hold customer data).
+ */
+export async function requestJson<T = unknown>(
+  system: string,
+  url: string,
+  request: HttpRequest,
+): Promise<HttpResponse<T>> {
+  const timeout = AbortSignal.timeout(request.timeoutMs);
+  const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  let body: string | URLSearchParams | undefined;
+  if (request.body instanceof URLSearchParams || typeof request.body === 'string') body = request.body;
+  else if (request.body !== undefined) {
+    body = JSON.stringify(request.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, { method: request.method ?? 'GET', headers, body, signal });
+  } catch (error) {
+    if (signal.aborted) {
+      throw new AdapterError(AdapterErrorCodes.timeout, `${system}: no answer before the deadline`, {
+        cause: error,
+        retryable: true,
+        status: 504,
+      });
+    }
+    throw new AdapterError(AdapterErrorCodes.unavailable, `${system} is unreachable: ${messageOf(error)}`, {
+      cause: error,
+      retryable: true,
+      status: 503,
+    });
+  }
+  const text = await response.text().catch(() => '');
+  if (!response.ok) throw statusError(system, response, text);
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch (error) {
+    throw new AdapterError(
+      AdapterErrorCodes.unavailable,
+      `${system} answered ${response.status} with non-JSON`,
+      {
+        cause: error,
+        retryable: true,
+        status: 502,
+      },
+    );
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+function statusError(system: string, response: Response, text: string): AdapterError {
+  const status = response.status;
+  const detail = text.slice(0, 200).replace(/\s+/g, ' ');
+  const message = `${system} answered ${status}${detail ? `: ${detail}` : ''}`;
+  if (status === 401 || status === 403) {
+    return new AdapterError(
+      AdapterErrorCodes.auth,
+      `${message}. Fix: check the ${system} credentials in the environment`,
+      { status },
+    );
+  }
+  if (status === 404) return new AdapterError(AdapterErrorCodes.notFound, message, { status });
+  if (status === 409)
+    return new AdapterError(AdapterErrorCodes.conflict, message, { status, retryable: true });
+  if (status === 429) {
+    return new AdapterError(AdapterErrorCodes.rateLimited, message, {
+      status,
+      retryable: true,
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+    });
+  }
+  if (status >= 500)
+    return new AdapterError(AdapterErrorCodes.unavailable, message, { status, retryable: true });
+  return new AdapterError(AdapterErrorCodes.invalid, message, { status });
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import type { TicketingConfig } from '../../config/adapters-schema';
+import type { TicketDatabase } from '../../core/tickets/schema';
+import { HubError, type TicketingAdapter } from '../../core/types';
+import { DemoTicketing } from './demo';
+import { RtTicketing } from './rt';
+import { ZendeskTicketing } from './zendesk';
+
+export { DemoTicketing } from './demo';
+export { describeTicket } from './describe';
+export { RtTicketing } from './rt';
+export { ZendeskTicketing } from './zendesk';
+
+export interface TicketingDeps {
+  db: Kysely<TicketDatabase>;
+}
+
+type Factory = (config: TicketingConfig, deps: TicketingDeps) => TicketingAdapter;
+
+/** Helpdesks by driver name: a new one is one file plus one line here. */
+export const ticketingFactories: Record<TicketingConfig['driver'], Factory> = {
+  demo: (_config, deps) => new DemoTicketing(deps.db),
+  zendesk: (config) =>
+    new ZendeskTicketing({ ...required(config.zendesk, 'zendesk'), timeoutMs: config.timeoutMs }),
+  rt: (config) => new RtTicketing({ ...required(config.rt, 'rt'), timeoutMs: config.timeoutMs }),
+};
+
+export function createTicketing(config: TicketingConfig, deps: TicketingDeps): TicketingAdapter {
+  return ticketingFactories[config.driver](config, deps);
+}
+
+function required<T>(section: T | undefined, name: string): T {
+  if (!section) {
+    throw new HubError(
+      'config.ticketing',
+      `ticketing.driver is "${name}" but ticketing.${name} is missing. Fix: add it (see config/hub.yaml).`,
+    );
+  }
+  return section;
+}

@@ -1,0 +1,64 @@
+import { emailsMatch, phonesMatch } from '../../adapters/erp/orders';
+import type { ErpAdapter, Order } from '../types';
+
+/** What the customer has shown: contact details verified by the channel, or typed and checked. */
+export interface OwnershipProof {
+  email?: string;
+  phone?: string;
+}
+
+export type OrderLookup =
+  | { outcome: 'shown'; order: Order; matchedBy: 'email' | 'phone' }
+  /** No such order, or the proof does not match it: the caller must not tell the two apart. */
+  | { outcome: 'denied' }
+  | { outcome: 'needs_proof' };
+
+/** Whether the contact details prove ownership of the order. */
+export function proves(order: Order, proof: OwnershipProof): 'email' | 'phone' | undefined {
+  if (proof.email && emailsMatch(proof.email, order.customer.email)) return 'email';
+  if (proof.phone && phonesMatch(proof.phone, order.customer.phone)) return 'phone';
+  return undefined;
+}
+
+/**
+ * The one door to order data for the dialog: an order is returned only to a customer whose phone
+ * or e-mail matches the one on the order. "Not found" and "not yours" look the same from outside,
+ * so order ids cannot be probed for existence. ERP errors propagate (HubError) for the caller to
+ * answer honestly.
+ */
+export class OrderAccess {
+  constructor(
+    private readonly erp: ErpAdapter,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {
+    if (!proof.email && !proof.phone) return { outcome: 'needs_proof' };
+    const order = await this.erp.getOrder(orderId, {
+      tenant,
+      idempotencyKey: `order:${orderId}`,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const matchedBy = order ? proves(order, proof) : undefined;
+    return order && matchedBy ? { outcome: 'shown', order, matchedBy } : { outcome: 'denied' };
+  }
+
+  /** The verified customer's orders (newest first); nothing without proof. */
+  async listMine(proof: OwnershipProof, tenant: string): Promise<Order[]> {
+    if (!proof.email && !proof.phone) return [];
+    const orders = await this.erp.listOrders(proof, {
+      tenant,
+      idempotencyKey: 'orders:list',
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    // The ERP's own filter is not trusted to be exact (a REST search may match loosely).
+    return orders.filter((order) => proves(order, proof) !== undefined);
+  }
+}
+
+/** Contact details typed in a message: the first e-mail address and the first phone-like number. */
+export function proofFromText(text: string): OwnershipProof {
+  const email = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/.exec(text)?.[0];
+  const phone = /\+?\d[\d ()-]{5,}\d/.exec(text.replace(/\b[A-Z]{2}\d{8}\b/g, ' '))?.[0];
+  return { email, phone };
+}

@@ -1,0 +1,67 @@
+import { createErp } from '../../adapters/erp';
+import { createTicketing } from '../../adapters/ticketing';
+import type { HubConfig } from '../../config/schema';
+import { DialogCommands } from '../dialog/commands';
+import { logger } from '../log';
+import { OrderAccess } from '../orders/access';
+import type { KyselyStore } from '../store';
+import type { ErpAdapter, TicketingAdapter } from '../types';
+import { TicketOutbox } from './outbox';
+import { ticketDb } from './schema';
+import { TicketService } from './service';
+import { crashHookFromEnv, TicketDeliveryWorker } from './worker';
+
+export { buildTicketDraft, extractEntities } from './draft';
+export { type DeadTicket, newTicketReference, TicketOutbox, type TicketRequest } from './outbox';
+export { TicketService } from './service';
+export { crashHookFromEnv, TicketDeliveryWorker } from './worker';
+
+export interface BackOffice {
+  erp: ErpAdapter;
+  ticketing: TicketingAdapter;
+  outbox: TicketOutbox;
+  tickets: TicketService;
+  worker: TicketDeliveryWorker;
+  commands: DialogCommands;
+  close(): Promise<void>;
+}
+
+/**
+ * The ERP and helpdesk side of a worker process: adapters from config, the ticket outbox and its
+ * delivery worker, and the dialog commands that use them.
+ */
+export async function startBackOffice(config: HubConfig, store: KyselyStore): Promise<BackOffice> {
+  const erp = await createErp(config.erp);
+  const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) });
+  const outbox = new TicketOutbox(store.db);
+  const crashHook = crashHookFromEnv();
+  const worker = new TicketDeliveryWorker({
+    outbox,
+    adapters: { [ticketing.name]: ticketing },
+    config: config.ticketing,
+    crashHook,
+  });
+  const tickets = new TicketService({ outbox, adapter: ticketing.name, worker, crashHook });
+  const commands = new DialogCommands({
+    orders: new OrderAccess(erp, config.erp.timeoutMs),
+    tickets,
+    store,
+    maxVerificationAttempts: config.erp.maxVerificationAttempts,
+    ticketOnErpFailure: config.erp.ticketOnFailure,
+  });
+  worker.start();
+  logger.info({ erp: erp.name, ticketing: ticketing.name }, 'back office ready');
+  return {
+    erp,
+    ticketing,
+    outbox,
+    tickets,
+    worker,
+    commands,
+    async close() {
+      await worker.stop();
+      await ticketing.close?.();
+      await erp.close?.();
+    },
+  };
+}

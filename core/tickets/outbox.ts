@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../store/schema';
+import type { TicketDraft, TicketRef } from '../types';
+import { type TicketDatabase, ticketDb } from './schema';
+
+export interface TicketRequest {
+  /** Customer-facing reference and the idempotency key sent to the helpdesk. */
+  id: string;
+  dedupeKey: string;
+  conversationKey: string;
+  tenant: string;
+  adapter: string;
+  draft: TicketDraft;
+  externalId?: string;
+  externalUrl?: string;
+  createdAt: string;
+  deliveredAt?: string;
+}
+
+export interface ClaimedDelivery {
+  outboxId: string;
+  /** Including this one. */
+  attempt: number;
+  request: TicketRequest;
+}
+
+export interface DeadTicket {
+  requestId: string;
+  conversationKey: string;
+  adapter: string;
+  subject: string;
+  attempts: number;
+  lastError: string;
+  deadAt: string;
+}
+
+export interface NewTicketRequest {
+  dedupeKey: string;
+  conversationKey: string;
+  tenant: string;
+  adapter: string;
+  draft: TicketDraft;
+}
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32: no I, L, O, U to misread
+
+/** A reference a customer can read over the phone: HUB- and 8 base32 characters (40 bits). */
+export function newTicketReference(): string {
+  const bytes = randomBytes(8);
+  let out = '';
+  for (const byte of bytes) out += ALPHABET[byte & 31];
+  return `HUB-${out}`;
+}
+
+/**
+ * The transactional outbox of ticket requests. `enqueue` writes the request and its outbox row in
+ * one transaction, so a request either exists with a pending delivery or not at all; `claim`
+ * leases due rows (SKIP LOCKED, lease lapses when a worker dies); delivery outcomes move a row to
+ * delivered, back to pending with a later `next_attempt_at`, or to dead.
+ */
+export class TicketOutbox {
+  private readonly db: Kysely<TicketDatabase>;
+
+  constructor(db: Kysely<Database>) {
+    this.db = ticketDb(db);
+  }
+
+  /** Idempotent on `dedupeKey`: a repeat returns the first request with `created: false`. */
+  async enqueue(input: NewTicketRequest): Promise<{ request: TicketRequest; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const id = newTicketReference();
+      const inserted = await trx
+        .insertInto('ticket_requests')
+        .values({
+          id,
+          dedupe_key: input.dedupeKey,
+          conversation_key: input.conversationKey,
+          tenant: input.tenant,
+          adapter: input.adapter,
+          draft: JSON.stringify(input.draft),
+        })
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (inserted) await trx.insertInto('ticket_outbox').values({ request_id: id }).execute();
+      const row = await trx
+        .selectFrom('ticket_requests')
+        .selectAll()
+        .where('dedupe_key', '=', input.dedupeKey)
+        .executeTakeFirstOrThrow();
+      return { request: toRequest(row), created: inserted !== undefined };
+    });
+  }
+
+  async get(requestId: string): Promise<TicketRequest | undefined> {
+    const row = await this.db
+      .selectFrom('ticket_requests')
+      .selectAll()
+      .where('id', '=', requestId)
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
+  /** Lease up to `limit` due deliveries for `leaseMs`; each claim counts as an attempt. */
+  async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const result = await sql<{
+      outbox_id: string;
+      attempts: number;
+      id: string;
+      dedupe_key: string;
+      conversation_key: string;
+      tenant: string;
+      adapter: string;
+      draft: TicketDraft | string;
+      external_id: string | null;
+      external_url: string | null;
+      created_at: Date;
+      delivered_at: Date | null;
+    }>`
+      update ticket_outbox o
+         set locked_until = now() + (${leaseMs}::integer * interval '1 millisecond'),
+             attempts = o.attempts + 1
+        from ticket_requests r
+       where r.id = o.request_id
+         and o.id in (
+           select id from ticket_outbox
+            where delivered_at is null and dead_at is null and next_attempt_at <= now()
+              and (locked_until is null or locked_until < now())
+            order by next_attempt_at, id
+            limit ${limit}
+            for update skip locked)
+      returning o.id::text as outbox_id, o.attempts, r.id, r.dedupe_key, r.conversation_key, r.tenant,
+                r.adapter, r.draft, r.external_id, r.external_url, r.created_at, r.delivered_at`.execute(
+      this.db,
+    );
+    return result.rows.map((row) => ({
+      outboxId: row.outbox_id,
+      attempt: Number(row.attempts),
+      request: toRequest(row),
+    }));
+  }
+
+  async markDelivered(delivery: ClaimedDelivery, ref: TicketRef): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('ticket_requests')
+        .set({ external_id: ref.externalId, external_url: ref.url ?? null, delivered_at: sql`now()` })
+        .where('id', '=', delivery.request.id)
+        .execute();
+      await trx
+        .updateTable('ticket_outbox')
+        .set({ delivered_at: sql`now()`, locked_until: null, last_error: null })
+        .where('id', '=', delivery.outboxId)
+        .execute();
+    });
+  }
+
+  /** Back to pending after `retryInMs`, or dead when `dead`. */
+  async markFailed(
+    delivery: ClaimedDelivery,
+    error: string,
+    outcome: { dead: true } | { dead: false; retryInMs: number },
+  ): Promise<void> {
+    await this.db
+      .updateTable('ticket_outbox')
+      .set({
+        locked_until: null,
+        last_error: error.slice(0, 1000),
+        ...(outcome.dead
+          ? { dead_at: sql`now()` }
+          : {
+              next_attempt_at: sql`now() + (${Math.round(outcome.retryInMs)}::integer * interval '1 millisecond')`,
+            }),
+      })
+      .where('id', '=', delivery.outboxId)
+      .execute();
+  }
+
+  /** Not tried (e.g. the circuit is open): release the lease without spending an attempt. */
+  async defer(delivery: ClaimedDelivery, retryInMs: number): Promise<void> {
+    await this.db
+      .updateTable('ticket_outbox')
+      .set({
+        locked_until: null,
+        attempts: sql`greatest(attempts - 1, 0)`,
+        next_attempt_at: sql`now() + (${Math.round(retryInMs)}::integer * interval '1 millisecond')`,
+      })
+      .where('id', '=', delivery.outboxId)
+      .execute();
+  }
+
+  async deadLetters(limit = 100): Promise<DeadTicket[]> {
+    const rows = await this.db
+      .selectFrom('ticket_outbox as o')
+      .innerJoin('ticket_requests as r', 'r.id', 'o.request_id')
+      .select([
+        'r.id',
+        'r.conversation_key',
+        'r.adapter',
+        'r.draft',
+        'o.attempts',
+        'o.last_error',
+        'o.dead_at',
+      ])
+      .where('o.dead_at', 'is not', null)
+      .orderBy('o.dead_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      requestId: row.id,
+      conversationKey: row.conversation_key,
+      adapter: row.adapter,
+      subject: parseDraft(row.draft).subject,
+      attempts: row.attempts,
+      lastError: row.last_error ?? '',
+      deadAt: new Date(row.dead_at as Date).toISOString(),
+    }));
+  }
+
+  /** Dead deliveries (all, or these request ids) go back to pending with fresh attempts; returns how many. */
+  async replay(requestIds?: string[]): Promise<number> {
+    if (requestIds && requestIds.length === 0) return 0;
+    let query = this.db
+      .updateTable('ticket_outbox')
+      .set({ dead_at: null, attempts: 0, next_attempt_at: sql`now()`, locked_until: null })
+      .where('dead_at', 'is not', null);
+    if (requestIds) query = query.where('request_id', 'in', requestIds);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Deliveries not yet delivered and not dead. */
+  async pending(): Promise<number> {
+    const row = await this.db
+      .selectFrom('ticket_outbox')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('delivered_at', 'is', null)
+      .where('dead_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+function parseDraft(draft: TicketDraft | string): TicketDraft {
+  return typeof draft === 'string' ? (JSON.parse(draft) as TicketDraft) : draft;
+}
+
+function toRequest(row: {
+  id: string;
+  dedupe_key: string;
+  conversation_key: string;
+  tenant: string;
+  adapter: string;
+  draft: TicketDraft | string;
+  external_id: string | null;
+  external_url: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}): TicketRequest {
+  return {
+    id: row.id,
+    dedupeKey: row.dedupe_key,
+    conversationKey: row.conversation_key,
+    tenant: row.tenant,
+    adapter: row.adapter,
+    draft: parseDraft(row.draft),
+    externalId: row.external_id ?? undefined,
+    externalUrl: row.external_url ?? undefined,
+    createdAt: new Date(row.created_at).toISOString(),
+    deliveredAt: row.delivered_at ? new Date(row.delivered_at).toISOString() : undefined,
+  };
+}

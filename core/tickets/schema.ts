@@ -1,0 +1,69 @@
+import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { Database } from '../store/schema';
+import type { TicketDraft } from '../types';
+
+/** Row types of migration 0002_tickets, kept beside the code that owns those tables. */
+
+type Json<T> = ColumnType<T, string, string>;
+type CreatedAt = ColumnType<Date, string | undefined, never>;
+type Timestamp = ColumnType<Date | null, string | null | undefined, string | null>;
+
+export interface TicketRequestsTable {
+  id: string;
+  dedupe_key: string;
+  conversation_key: string;
+  tenant: string;
+  adapter: string;
+  draft: Json<TicketDraft>;
+  external_id: string | null;
+  external_url: string | null;
+  created_at: CreatedAt;
+  delivered_at: Timestamp;
+}
+
+export interface TicketOutboxTable {
+  id: Generated<string>;
+  request_id: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, string | undefined, string>;
+  locked_until: Timestamp;
+  last_error: string | null;
+  created_at: CreatedAt;
+  delivered_at: Timestamp;
+  dead_at: Timestamp;
+}
+
+export interface DemoTicketsTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  tenant: string;
+  subject: string;
+  status: string;
+  priority: string;
+  category: string;
+  tags: Json<string[]>;
+  draft: Json<TicketDraft>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
+
+export interface DemoTicketCommentsTable {
+  id: Generated<string>;
+  ticket_id: string;
+  author: string;
+  text: string;
+  public: boolean;
+  at: CreatedAt;
+}
+
+export interface TicketDatabase extends Database {
+  ticket_requests: TicketRequestsTable;
+  ticket_outbox: TicketOutboxTable;
+  demo_tickets: DemoTicketsTable;
+  demo_ticket_comments: DemoTicketCommentsTable;
+}
+
+/** The store's connection, seen with the ticket tables (they exist once migration 0002 ran). */
+export function ticketDb(db: Kysely<Database>): Kysely<TicketDatabase> {
+  return db as unknown as Kysely<TicketDatabase>;
+}

@@ -1,0 +1,181 @@
+import type { TicketingConfig } from '../../config/adapters-schema';
+import { CircuitBreaker } from '../llm/breaker';
+import { logger } from '../log';
+import { AdapterError, type TicketingAdapter } from '../types';
+import { HubError } from '../types/errors';
+import type { ClaimedDelivery, TicketOutbox } from './outbox';
+
+/** Test-only crash points: the delivery worker SIGKILLs its own process there (see crashHookFromEnv). */
+export type CrashPoint = 'ticket-after-enqueue' | 'ticket-after-claim' | 'ticket-after-create';
+
+export interface DeliveryWorkerOptions {
+  outbox: TicketOutbox;
+  /** By adapter name; a request names the adapter it was made for. */
+  adapters: Record<string, TicketingAdapter>;
+  config: Pick<TicketingConfig, 'outbox' | 'breaker' | 'timeoutMs'>;
+  batchSize?: number;
+  crashHook?: (point: CrashPoint) => void;
+  onDelivered?: (delivery: ClaimedDelivery, externalId: string) => void;
+  random?: () => number;
+}
+
+/**
+ * Moves ticket requests from the outbox to their helpdesk. At-least-once towards the adapter;
+ * exactly-once in the helpdesk because every call carries the request id as idempotency key.
+ * Retryable failures back off exponentially (or as long as Retry-After says); others, and a
+ * request out of attempts, go to the dead-letter list. One circuit breaker per adapter.
+ */
+export class TicketDeliveryWorker {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private again = false;
+  private stopped = false;
+  private readonly random: () => number;
+
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Deliver now (e.g. right after enqueue) instead of at the next poll. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  breaker(adapter: string): CircuitBreaker {
+    let breaker = this.breakers.get(adapter);
+    if (!breaker) {
+      breaker = new CircuitBreaker({
+        ...this.options.config.breaker,
+        onChange: (phase) => logger.warn({ adapter, phase }, 'ticketing circuit changed'),
+      });
+      this.breakers.set(adapter, breaker);
+    }
+    return breaker;
+  }
+
+  /** One pass over due deliveries; returns how many were delivered. */
+  async runOnce(): Promise<number> {
+    const { outbox, config } = this.options;
+    const claimed = await outbox.claim(this.options.batchSize ?? 10, config.outbox.leaseMs);
+    let delivered = 0;
+    for (const delivery of claimed) {
+      if (await this.deliver(delivery)) delivered += 1;
+    }
+    return delivered;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.loop(), delayMs);
+    this.timer.unref?.();
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped || this.running) return;
+    this.running = this.runOnce();
+    try {
+      await this.running;
+    } catch (error) {
+      logger.warn({ err: error }, 'ticket outbox pass failed');
+    } finally {
+      this.running = undefined;
+    }
+    if (this.stopped) return;
+    const again = this.again;
+    this.again = false;
+    this.schedule(again ? 0 : this.options.config.outbox.pollMs);
+  }
+
+  private async deliver(delivery: ClaimedDelivery): Promise<boolean> {
+    const { outbox, config } = this.options;
+    const { request } = delivery;
+    this.options.crashHook?.('ticket-after-claim');
+    const adapter = this.options.adapters[request.adapter];
+    if (!adapter) {
+      await outbox.markFailed(
+        delivery,
+        `ticketing adapter "${request.adapter}" is not configured in this hub. Fix: configure it, then replay`,
+        { dead: true },
+      );
+      return false;
+    }
+    const breaker = this.breaker(request.adapter);
+    if (!breaker.tryAcquire()) {
+      await outbox.defer(delivery, config.breaker.resetMs);
+      return false;
+    }
+    try {
+      const ref = await adapter.createTicket(request.draft, {
+        tenant: request.tenant,
+        idempotencyKey: request.id,
+        signal: AbortSignal.timeout(config.timeoutMs),
+      });
+      breaker.recordSuccess();
+      this.options.crashHook?.('ticket-after-create');
+      await outbox.markDelivered(delivery, ref);
+      this.options.onDelivered?.(delivery, ref.externalId);
+      logger.info(
+        { ticket: request.id, adapter: request.adapter, externalId: ref.externalId },
+        'ticket delivered',
+      );
+      return true;
+    } catch (error) {
+      const retryable = error instanceof HubError ? error.retryable : true;
+      // A refused payload or bad credentials say nothing about the helpdesk's health.
+      if (retryable) breaker.recordFailure();
+      else breaker.release();
+      const message = error instanceof Error ? error.message : String(error);
+      const dead = !retryable || delivery.attempt >= config.outbox.maxAttempts;
+      const retryInMs = this.backoff(delivery.attempt, error);
+      await outbox.markFailed(delivery, message, dead ? { dead: true } : { dead: false, retryInMs });
+      logger.warn(
+        {
+          ticket: request.id,
+          adapter: request.adapter,
+          attempt: delivery.attempt,
+          dead,
+          code: (error as HubError).code,
+        },
+        dead ? 'ticket delivery failed for good: dead-lettered' : 'ticket delivery failed; will retry',
+      );
+      return false;
+    }
+  }
+
+  /** Exponential with ±20 % jitter, capped; a server's Retry-After wins when it asks for longer. */
+  backoff(attempt: number, error?: unknown): number {
+    const { backoffMs, maxBackoffMs } = this.options.config.outbox;
+    const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attempt - 1));
+    const jittered = exponential * (0.8 + 0.4 * this.random());
+    const retryAfter = error instanceof AdapterError ? error.retryAfterMs : undefined;
+    return retryAfter !== undefined ? Math.min(maxBackoffMs, Math.max(retryAfter, jittered)) : jittered;
+  }
+}
+
+/**
+ * `HUB_CRASH_POINT=ticket-after-claim` (or `ticket-after-create`) makes a test hub SIGKILL itself
+ * there: the closest thing to pulling the plug. Honoured only when NODE_ENV is "test".
+ */
+export function crashHookFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): ((point: CrashPoint) => void) | undefined {
+  const wanted = env.HUB_CRASH_POINT;
+  if (!wanted || env.NODE_ENV !== 'test') return undefined;
+  return (point) => {
+    if (point === wanted) process.kill(process.pid, 'SIGKILL');
+  };
+}

@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load';
 import type { HubConfig } from '../config/schema';
 import { registerIntentCommands } from './dialog/intent/cli';
+import { registerKnowledgeCommands } from './rag/cli';
+import { registerTicketCommands } from './tickets/cli';
 import { HubError } from './types';
 
 const DEFAULT_CONFIG = 'config/hub.yaml';
@@ -96,5 +98,7 @@ program
   });
 
 registerIntentCommands(program);
+registerKnowledgeCommands(program);
+registerTicketCommands(program, withConfig);
 
 program.parseAsync(process.argv).catch(fail);

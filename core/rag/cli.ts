@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load';
+import type { HubConfig } from '../../config/schema';
+
+async function config(option: string | undefined): Promise<HubConfig> {
+  const file =
+    option ?? process.env.HUB_CONFIG ?? (existsSync('config/hub.yaml') ? 'config/hub.yaml' : undefined);
+  return loadConfig(file);
+}
+
+/** `hub kb ingest | reindex | search | eval`. */
+export function registerKnowledgeCommands(program: Command): void {
+  const kb = program.command('kb').description('Knowledge base: ingest, reindex, search, evaluate');
+
+  kb.command('ingest')
+    .description(
+      'Ingest files or folders (Markdown, HTML, text, CSV/JSON FAQ, PDF); unchanged files are skipped, removed ones deleted',
+    )
+    .argument('<paths...>', 'files or folders')
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .option('--tenant <tenant>', 'tenant for documents that name none (default: shared by every tenant)')
+    .option('--force', 'parse every file again even when unchanged')
+    .action(async (paths: string[], options: { config?: string; tenant?: string; force?: boolean }) => {
+      const hub = await config(options.config);
+      const { ingest, formatSummary } = await import('./ingest/ingest');
+      const { KnowledgeStore } = await import('./ingest/store');
+      const { progressBar } = await import('./ingest/progress');
+      const { createIndex, loadAllChunks } = await import('./index');
+      const store = new KnowledgeStore(path.resolve(hub.knowledge.storeDir));
+      const es =
+        hub.knowledge.retriever === 'elasticsearch' ? await import('./elasticsearch/retriever') : undefined;
+      const index = es ? (createIndex(hub) as InstanceType<typeof es.ElasticsearchRetriever>) : undefined;
+      try {
+        // A cluster without the alias gets everything (blue/green) after the store is written, not just this delta.
+        const live = index ? (await index.liveIndices()).length > 0 : false;
+        let failed = 0;
+        for (const target of paths) {
+          const summary = await ingest(target, store, {
+            ...(options.tenant ? { tenant: options.tenant } : {}),
+            force: options.force,
+            ...(index && live ? { index } : {}),
+            onProgress: progressBar(),
+          });
+          console.log(`${target}:\n${formatSummary(summary)}`);
+          failed += summary.failed.length;
+        }
+        if (index && !live) {
+          const chunks = await loadAllChunks(hub);
+          await index.replaceAll(chunks);
+          console.log(
+            `elasticsearch: built alias ${hub.knowledge.elasticsearch.alias} with ${chunks.length} chunks`,
+          );
+        }
+        if (hub.knowledge.retriever === 'embedded')
+          console.log(`store: ${store.dir} (a running hub reloads it within seconds)`);
+        if (failed > 0) process.exitCode = 1;
+      } finally {
+        await index?.close();
+      }
+    });
+
+  kb.command('reindex')
+    .description(
+      'Rebuild the index from knowledge.dir and the ingest store; Elasticsearch swaps its alias only when the new index is complete',
+    )
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .action(async (options: { config?: string }) => {
+      const hub = await config(options.config);
+      const { createIndex, loadAllChunks } = await import('./index');
+      const index = createIndex(hub);
+      try {
+        const started = performance.now();
+        const chunks = await loadAllChunks(hub);
+        await index.replaceAll(chunks);
+        console.log(
+          `${index.name}: ${await index.count()} chunks indexed in ${Math.round(performance.now() - started)} ms`,
+        );
+      } finally {
+        await index.close();
+      }
+    });
+
+  kb.command('search')
+    .description('Show the passages a question retrieves, with scores, as the bot would see them')
+    .argument('<query>', 'the question')
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .option('-k <k>', 'passages', '5')
+    .option('--language <lang>', 'zh or en (default: detected)')
+    .option('--tenant <tenant>', 'tenant')
+    .action(
+      async (query: string, options: { config?: string; k: string; language?: string; tenant?: string }) => {
+        const hub = await config(options.config);
+        const { createKnowledge } = await import('./index');
+        const knowledge = await createKnowledge(hub, { watchMs: 0 });
+        try {
+          const passages = await knowledge.retriever.search(query, {
+            k: Number(options.k),
+            ...(options.language ? { language: options.language } : {}),
+            ...(options.tenant ? { tenant: options.tenant } : {}),
+          });
+          if (passages.length === 0)
+            console.log(
+              '(nothing above the relevance threshold: the bot would say it does not know and offer a human)',
+            );
+          for (const p of passages)
+            console.log(`${p.score.toFixed(3)}  ${p.id}  ${p.title}${p.url ? `  <${p.url}>` : ''}`);
+        } finally {
+          await knowledge.close();
+        }
+      },
+    );
+
+  kb.command('eval')
+    .description(
+      'Recall@1/5/10 and MRR over labelled queries (JSONL: {"query", "relevant": [ids], "language"})',
+    )
+    .argument('<labelled>', 'labelled JSONL file')
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .option('--json', 'print the rows as JSON')
+    .action(async (file: string, options: { config?: string; json?: boolean }) => {
+      const hub = await config(options.config);
+      const { createKnowledge, AnsweringRetriever } = await import('./index');
+      const { evaluate, formatEval, readLabelled } = await import('./eval');
+      const { progressBar } = await import('./ingest/progress');
+      const queries = await readLabelled(file);
+      const knowledge = await createKnowledge(hub, { watchMs: 0 });
+      try {
+        // Ranking is measured without the threshold; `refused` shows what the threshold would do.
+        const minScore = (knowledge.retriever as InstanceType<typeof AnsweringRetriever>).minScore;
+        const ranking = (knowledge.retriever as InstanceType<typeof AnsweringRetriever>).withMinScore(0);
+        const rows = await evaluate(ranking, queries, { minScore, onProgress: progressBar() });
+        console.log(options.json ? JSON.stringify(rows, null, 2) : formatEval(rows));
+        console.log(
+          `retriever=${knowledge.index.name} embedder=${hub.knowledge.embeddings?.model ?? 'hash-ngram (offline)'} rerank=${hub.knowledge.rerank?.model ?? 'off'} threshold=${minScore}`,
+        );
+      } finally {
+        await knowledge.close();
+      }
+    });
+}

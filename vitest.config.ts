@@ -6,7 +6,9 @@ export default defineConfig({
     environment: 'node',
     pool: 'forks',
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Suites that start hub processes boot them in beforeAll; a loaded 2-core machine needs time.
+    hookTimeout: 180_000,
+    maxWorkers: 2,
     env: { NODE_ENV: 'test' },
   },
 });

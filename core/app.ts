@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from '../config/schema';
 import { connectorFactories } from '../connectors/registry';
 import type { Connector } from '../connectors/types';
+import { validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from './bus';
 import { DialogEngine } from './dialog/engine';
 import { createTurnHandler } from './dialog/turn';
@@ -10,11 +11,19 @@ import { createLlmClient } from './llm';
 import { warmTokenizer } from './llm/tokenizer';
 import { logger } from './log';
 import { duplicatesDropped, messagesIn, timed } from './metrics';
+import { createOutbound } from './outbound';
 import { createKnowledge } from './rag';
 import { createStateStore } from './state';
 import { createStore, type KyselyStore } from './store';
 import { startBackOffice } from './tickets';
-import { type EventBus, HubError, type HubStore, type InboundEvent, type OutboundFeed } from './types';
+import {
+  type EventBus,
+  HubError,
+  type HubStore,
+  type InboundEvent,
+  type OutboundFeed,
+  type OutboundMessage,
+} from './types';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -24,26 +33,6 @@ export interface RunningHub {
   bus: EventBus;
   store: HubStore;
   stop(): Promise<void>;
-}
-
-/** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
-export function validateChannels(config: HubConfig): void {
-  const seen = new Set<string>();
-  for (const [index, channel] of config.channels.entries()) {
-    if (!connectorFactories[channel.type]) {
-      throw new HubError(
-        'config.channel_type',
-        `channels.${index}.type: unknown channel type "${channel.type}". Fix: use one of ${Object.keys(connectorFactories).join(', ')}.`,
-      );
-    }
-    if (seen.has(channel.id)) {
-      throw new HubError(
-        'config.channel_id',
-        `channels.${index}.id: "${channel.id}" is used twice. Fix: give each channel its own id.`,
-      );
-    }
-    seen.add(channel.id);
-  }
 }
 
 /** Start everything the config asks for; `stop()` drains in-flight turns before closing connections. */
@@ -57,35 +46,47 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const bus = await createBus(config, redisKeys);
   const feed: OutboundFeed = await createFeed(config, redisKeys);
 
+  const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
+  closers.push(() => outbound.close());
+
+  // Built in every role: a worker-only process delivers replies through the connectors' send side.
+  const publish = async (event: InboundEvent) => {
+    const result = await timed('ingress', () => bus.publish(event));
+    if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
+    else duplicatesDropped.inc({ channel: event.ref.channel });
+    return result;
+  };
+  const connectors: Connector[] = config.channels
+    .filter((channel) => channel.enabled)
+    .map((channel) => {
+      const factory = connectorFactories[channel.type];
+      if (!factory) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
+      return factory({
+        config: channel,
+        hub: config,
+        publish,
+        feed,
+        store,
+        logger: logger.child({ channel: channel.id }),
+        outbound: outbound.scheduler,
+      });
+    });
+  const byId = new Map(connectors.map((connector) => [connector.id, connector]));
+  const deliver = async (message: OutboundMessage) => {
+    await byId.get(message.ref.channel)?.deliver?.(message);
+  };
+
   let workers: { close(): Promise<void> } | undefined;
-  if (role !== 'api') workers = await startWorkers(config, bus, feed, store);
+  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver);
 
   let app: FastifyInstance | undefined;
-  let connectors: Connector[] = [];
   if (role !== 'worker') {
-    const publish = async (event: InboundEvent) => {
-      const result = await timed('ingress', () => bus.publish(event));
-      if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
-      else duplicatesDropped.inc({ channel: event.ref.channel });
-      return result;
-    };
-    connectors = config.channels
-      .filter((channel) => channel.enabled)
-      .map((channel) => {
-        const factory = connectorFactories[channel.type];
-        if (!factory) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
-        return factory({
-          config: channel,
-          hub: config,
-          publish,
-          feed,
-          store,
-          logger: logger.child({ channel: channel.id }),
-        });
-      });
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: () => store.ping() },
       { name: 'bus', check: () => bus.ping() },
+      ...connectors.flatMap((c) =>
+        c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
+      ),
     ];
     app = await buildServer({ config, connectors, readiness });
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -122,14 +123,20 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   };
 }
 
-async function startWorkers(config: HubConfig, bus: EventBus, feed: OutboundFeed, store: KyselyStore) {
+async function startWorkers(
+  config: HubConfig,
+  bus: EventBus,
+  feed: OutboundFeed,
+  store: KyselyStore,
+  deliver: (message: OutboundMessage) => Promise<void>,
+) {
   warmTokenizer();
   const knowledge = await createKnowledge(config);
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store);
   const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm, commands: backOffice.commands });
-  await bus.consume(createTurnHandler({ engine, states, store, feed }));
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver }));
   logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
   return {
     close: async () => {

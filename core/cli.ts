@@ -64,7 +64,7 @@ program
   .argument('<file>', 'hub config (YAML)')
   .action(async (file: string) => {
     const config = await loadConfig(file);
-    const { validateChannels } = await import('./app');
+    const { validateChannels } = await import('../connectors/validate');
     validateChannels(config);
     const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
     console.log(`${file} is valid.`);

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  expect(await hub.stop()).toBe(0);
+  expect(await hub?.stop()).toBe(0);
 });
 
 describe('hub on embedded defaults', () => {

@@ -53,7 +53,8 @@ export async function startHubProcess(
     output += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in time:\n${output}`)), 45_000);
+    // Generous: on a loaded 2-core machine the first start transpiles the sources and boots PGlite.
+    const timer = setTimeout(() => reject(new Error(`hub did not start in time:\n${output}`)), 120_000);
     const check = () => {
       const listening = /Hub listening on (\S+)/.exec(output);
       if (listening?.[1] || /Hub workers running/.test(output)) {

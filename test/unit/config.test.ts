@@ -102,5 +102,5 @@ describe('config', () => {
     const failed = await run(process.execPath, [hub, 'validate', bad]).catch((error) => error);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/channels\.0\.type: unknown channel type "carrier-pigeon"/);
-  }, 30_000);
+  }, 120_000);
 });

@@ -91,6 +91,19 @@ export const hubConfigSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  /** Replies pushed to platforms (Telegram, Slack, ...): rate limits, retries, idempotency. */
+  outbound: z
+    .object({
+      /** Where rate-limit windows and idempotency records live; auto = Redis when the bus or state is on Redis. */
+      driver: z.enum(['auto', 'memory', 'redis']).default('auto'),
+      maxAttempts: positiveInt.default(5),
+      backoffMs: positiveInt.default(500),
+      maxBackoffMs: positiveInt.default(10_000),
+      /** Longest wait in line (rate limit, Retry-After) before the turn goes back to the bus. */
+      maxWaitMs: positiveInt.default(30_000),
+      idempotencyHours: z.coerce.number().positive().default(72),
+    })
+    .prefault({}),
   knowledge: z
     .object({
       dir: z.string().default('knowledge'),

@@ -207,7 +207,7 @@ describe('recognizer tiers', () => {
   it('the shipped config/dialog.yaml trains and recognizes both languages', async () => {
     const dialog = await loadDialogConfig('config/dialog.yaml');
     const recognizer = IntentRecognizer.create(dialog.intents);
-    expect((await recognizer.recognize(input('where is my parcel AB12345678'))).name).toBe('order_status');
+    expect((await recognizer.recognize(input('where is my order AB12345678'))).name).toBe('order_status');
     expect((await recognizer.recognize(input('我要转人工'))).name).toBe('handoff');
     expect((await recognizer.recognize(input('我想退货'))).name).toBe('return_exchange');
   });

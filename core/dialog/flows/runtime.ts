@@ -1,6 +1,6 @@
 import type { Language } from '../language';
 import { anyPhrase, CANCEL_WORDS, containsPhrase, RESTART_WORDS, yesOrNo } from '../policy/lexicon';
-import { nextMissingSlot, requiresConfirmation } from '../policy/rules';
+import { maySwitchTopic, nextMissingSlot, requiresConfirmation } from '../policy/rules';
 import type { Entity } from '../preprocess/entities';
 import type { ActionRequest } from './actions';
 import type { FlowSet } from './load';
@@ -37,10 +37,12 @@ export type TurnInput =
       kind: 'message';
       /** Cleaned message text (preprocess().text). */
       text: string;
+      /** The standalone rewrite of a follow-up (core/dialog/context/rewrite.ts); default `text`. */
+      query?: string;
       language: Language;
       entities: Entity[];
       /** The recognized intent when confident; absent or `unknown` otherwise. */
-      intent?: { name: string; confidence: number };
+      intent?: { name: string; confidence: number; tier?: string };
       now: string;
     }
   | {
@@ -84,6 +86,8 @@ interface Turn {
   signals: FlowSignal[];
   now: string;
   input: TurnInput;
+  /** Only for titles inside message params; the reply texts themselves are rendered later. */
+  language: Language;
 }
 
 /** Dotted path into slots and vars: `order_id`, `order.status`, `slots.kind`. */
@@ -132,6 +136,10 @@ export class FlowRuntime {
     return intent ? this.flows.byIntent.get(intent) : undefined;
   }
 
+  /**
+   * One step of the conversation for the flows. `language` is the conversation's current language,
+   * used for flow titles inside params when the input is an action result.
+   */
   advance(state: FlowState, input: TurnInput, language: Language): AdvanceResult {
     const turn: Turn = {
       stack: state.stack.map((f) => structuredClone(f)),
@@ -140,10 +148,10 @@ export class FlowRuntime {
       signals: [],
       now: input.now,
       input,
+      language: input.kind === 'message' ? input.language : language,
     };
     const handled =
       input.kind === 'action_result' ? this.onActionResult(turn, input) : this.onMessage(turn, input);
-    void language; // replies are keys; the renderer picks the language
     return {
       state: { stack: turn.stack },
       replies: turn.replies,
@@ -154,7 +162,12 @@ export class FlowRuntime {
   }
 
   /** Start a flow directly (the policy's handoff does this), suspending any active one. */
-  start(state: FlowState, flowName: string, input: Extract<TurnInput, { kind: 'message' }>): AdvanceResult {
+  start(
+    state: FlowState,
+    flowName: string,
+    input: Extract<TurnInput, { kind: 'message' }>,
+    vars: Record<string, unknown> = {},
+  ): AdvanceResult {
     const turn: Turn = {
       stack: state.stack.map((f) => structuredClone(f)),
       replies: [],
@@ -162,10 +175,11 @@ export class FlowRuntime {
       signals: [],
       now: input.now,
       input,
+      language: input.language,
     };
     const flow = this.flows.flows.get(flowName);
     if (!flow) throw new Error(`no flow named ${flowName}`);
-    this.push(turn, flow, input);
+    this.push(turn, flow, input, vars);
     return {
       state: { stack: turn.stack },
       replies: turn.replies,
@@ -182,8 +196,7 @@ export class FlowRuntime {
   }
 
   private title(flow: FlowDefinition, turn: Turn): string {
-    const language = turn.input.kind === 'message' ? turn.input.language : 'en';
-    return flow.title[language];
+    return flow.title[turn.language];
   }
 
   private say(turn: Turn, key: string, frame: FlowFrame, flow: FlowDefinition): void {
@@ -215,7 +228,7 @@ export class FlowRuntime {
       Object.assign(frame, {
         step: flow.steps[0]?.id ?? END,
         slots: {},
-        vars: { text: frame.vars.text },
+        vars: { text: frame.vars.text, query: frame.vars.query },
         attempts: 0,
         confirmed: undefined,
         pendingAction: undefined,
@@ -231,11 +244,17 @@ export class FlowRuntime {
     }
 
     const step = this.step(flow, frame.step);
-    const fillsStep = step.type === 'ask' && this.fillFromMessage(frame, flow, step.slots, input, true);
-    if (!fillsStep && target && target.name !== frame.flow && (step.type !== 'confirm' || !yesOrNo(folded))) {
+    const switching =
+      target !== undefined &&
+      target.name !== frame.flow &&
+      input.intent !== undefined &&
+      maySwitchTopic(input.intent) &&
+      !(step.type === 'confirm' && yesOrNo(folded));
+    if (switching) {
       this.switchTo(turn, target, input);
       return true;
     }
+    const fillsStep = step.type === 'ask' && this.fillFromMessage(frame, flow, step.slots, input, true);
     if (step.type === 'ask') {
       if (fillsStep) {
         frame.attempts = 0;
@@ -309,12 +328,17 @@ export class FlowRuntime {
     if (expired) turn.signals.push('expired');
   }
 
-  private push(turn: Turn, flow: FlowDefinition, input: Extract<TurnInput, { kind: 'message' }>): void {
+  private push(
+    turn: Turn,
+    flow: FlowDefinition,
+    input: Extract<TurnInput, { kind: 'message' }>,
+    vars: Record<string, unknown> = {},
+  ): void {
     const frame: FlowFrame = {
       flow: flow.name,
       step: flow.steps[0]?.id ?? END,
       slots: {},
-      vars: { text: input.text },
+      vars: { ...vars, text: input.text, query: input.query ?? input.text },
       attempts: 0,
       actionCount: 0,
       startedAt: input.now,
@@ -520,9 +544,11 @@ function valueFor(
   }
   if (slot.choices) {
     const folded = input.text.toLowerCase();
-    return slot.choices.find((c) =>
+    const named = slot.choices.filter((c) =>
       [...c.words.zh, ...c.words.en, c.value].some((w) => containsPhrase(folded, w.toLowerCase())),
-    )?.value;
+    );
+    // "退换货" names both: ask rather than pick one.
+    return named.length === 1 ? named[0]?.value : undefined;
   }
   if (slot.freeText && asked) {
     const text = input.text.trim();

@@ -13,7 +13,7 @@ export const ANGER_WORDS: { zh: Record<string, number>; en: Record<string, numbe
     滚: 2,
     妈的: 2,
     他妈: 2,
-    投诉你们: 2,
+
     太差劲: 2,
     什么破: 2,
     欺骗: 2,
@@ -62,7 +62,24 @@ export const HANDOFF_PHRASES = {
 };
 
 export const YES = {
-  zh: ['是', '是的', '对', '对的', '好', '好的', '可以', '确认', '确定', '没问题', '嗯', '行', '要'],
+  zh: [
+    '是',
+    '是的',
+    '对',
+    '对的',
+    '好',
+    '好的',
+    '可以',
+    '确认',
+    '确定',
+    '没问题',
+    '嗯',
+    '行',
+    '要',
+    '有帮助',
+    '有用',
+    '解决了',
+  ],
   en: [
     'yes',
     'y',
@@ -79,7 +96,7 @@ export const YES = {
   ],
 };
 export const NO = {
-  zh: ['不', '不是', '不对', '否', '不用', '不要', '算了', '不行', '没有', '别'],
+  zh: ['不', '不是', '不对', '否', '不用', '不要', '算了', '不行', '没有', '没用', '没帮助', '别'],
   en: ['no', 'n', 'nope', 'nah', "don't", 'do not', 'not now', 'negative', 'wrong'],
 };
 export const CANCEL_WORDS = {

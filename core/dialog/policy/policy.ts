@@ -39,18 +39,21 @@ export interface PolicyInput {
 
 export type Decision =
   | { type: 'silent' }
+  /** Queued for a human who has not taken over yet: say so, start nothing. */
+  | { type: 'wait' }
   | { type: 'handoff'; reason: HandoffReason }
   | { type: 'flow' }
   | { type: 'answer' };
 
 /**
  * The next move, deterministically, by the first rule that applies:
- * silent (a human owns it) → hand off (asked for, anger, repeated failure) → flow (one is active
+ * silent (a human owns it) → wait (queued for one) → hand off (asked for, anger, repeated failure) → flow (one is active
  * or the intent starts one; the flow clarifies missing slots and confirms before irreversible
  * actions) → hand off (intent unknown too long) → answer from the knowledge base.
  */
 export function decide(input: PolicyInput, config: PolicyConfig): Decision {
   if (botIsSilent(input.handoff)) return { type: 'silent' };
+  if (input.handoff === 'waiting') return { type: 'wait' };
   if (asksForHuman(input.folded, input.intent, config.handoffIntent))
     return { type: 'handoff', reason: 'explicit' };
   if (isAngry(input.raw, input.folded, config.angerThreshold)) return { type: 'handoff', reason: 'anger' };

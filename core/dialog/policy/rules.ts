@@ -51,6 +51,15 @@ export function lowConfidenceTooLong(unknownStreak: number, limit: number): bool
   return unknownStreak >= limit;
 }
 
+/**
+ * Topic-switch rule — mid-flow, a message answers the flow's question unless it clearly asks for
+ * something else: a keyword rule or the LLM said so, or the classifier is very sure. A classifier
+ * trained on a few examples is often fairly sure about a plain answer ("他态度非常不好").
+ */
+export function maySwitchTopic(intent: { confidence: number; tier?: string }, classifierMin = 0.9): boolean {
+  return intent.tier === 'rules' || intent.tier === 'llm' || intent.confidence >= classifierMin;
+}
+
 /** Clarify rule — the one slot to ask for: the first required slot not yet filled, or none. */
 export function nextMissingSlot(required: string[], filled: Record<string, unknown>): string | undefined {
   return required.find((slot) => filled[slot] === undefined || filled[slot] === '');

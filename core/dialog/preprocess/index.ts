@@ -21,13 +21,21 @@ export interface PreprocessOptions extends ExtractOptions {
   localeHint?: string;
 }
 
-/** Clean, detect the language (core/dialog/language.ts) and extract entities. Pure and synchronous. */
+/**
+ * Clean, extract entities, and detect the language (core/dialog/language.ts) from the words that
+ * are not entities, falling back to `localeHint`. Pure and synchronous.
+ */
 export function preprocess(raw: string, options: PreprocessOptions = {}): Preprocessed {
   const text = cleanText(raw);
+  const entities = extractEntities(text, options);
+  // "AB12345678" or "ada@example.com" alone says nothing about the language: detect without entities.
+  let words = text;
+  for (const entity of [...entities].reverse())
+    words = words.slice(0, entity.start) + ' ' + words.slice(entity.end);
   return {
     text,
     folded: foldForMatching(text),
-    language: detectLanguage(text, options.localeHint),
-    entities: extractEntities(text, options),
+    language: detectLanguage(words, options.localeHint),
+    entities,
   };
 }

@@ -1,4 +1,6 @@
 import { createRestConnector } from './rest/connector';
+import { createSlackConnector } from './slack/connector';
+import { createTelegramConnector } from './telegram/connector';
 import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
 
@@ -6,4 +8,6 @@ import { createWebchatConnector } from './webchat/connector';
 export const connectorFactories: Record<string, ConnectorFactory> = {
   rest: createRestConnector,
   webchat: createWebchatConnector,
+  telegram: createTelegramConnector,
+  slack: createSlackConnector,
 };

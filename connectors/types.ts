@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../core/log';
+import type { OutboundScheduler } from '../core/outbound/scheduler';
 import type { HubStore, InboundEvent, OutboundFeed, OutboundMessage, PublishResult } from '../core/types';
 
 /** What a connector gets from the hub: a way to publish, the reply feed and the transcript. Nothing else. */
@@ -13,6 +14,11 @@ export interface ChannelContext {
   feed: OutboundFeed;
   store: HubStore;
   logger: Logger;
+  /**
+   * The shared outbound scheduler (rate limits, retries, idempotency). Every hub process has one,
+   * the worker-only one included; unit tests of pull channels may leave it out.
+   */
+  outbound?: OutboundScheduler;
 }
 
 /**
@@ -22,11 +28,15 @@ export interface ChannelContext {
 export interface Connector {
   readonly id: string;
   readonly type: string;
-  /** Register HTTP routes on the shared server. */
+  /** Register HTTP routes on the shared server. Not called in a worker-only process, so `deliver` must not need it. */
   register(app: FastifyInstance): Promise<void>;
   /** Deliver a reply to the platform (push channels); web chat and REST pick replies from the feed. */
   deliver?(message: OutboundMessage): Promise<void>;
+  /** Rejects with what is wrong (bad token, polling conflict); shown per channel on /readyz. */
+  health?(): Promise<void>;
   close?(): Promise<void>;
 }
 
 export type ConnectorFactory = (context: ChannelContext) => Connector;
+
+export type { PlatformSender, RateRule } from '../core/outbound/types';

@@ -65,6 +65,8 @@ export class DialogEngine {
       updatedAt: now,
     };
     if (event.kind !== 'message' && event.kind !== 'action') return { replies: [], state: next };
+    // Group chatter not aimed at the bot is recorded, not answered.
+    if (event.addressedToBot === false) return { replies: [], state: next };
     if (state.handoff === 'human') return { replies: [], state: next };
 
     const text = cleanText(event.text ?? event.action?.title ?? '');

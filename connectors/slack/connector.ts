@@ -1,0 +1,125 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../../core/types';
+import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import type { Normalized } from '../shared/normalized';
+import { parseChannelOptions } from '../shared/options';
+import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
+import type { ConnectorFactory } from '../types';
+import { normalizeSlackAction, normalizeSlackEvent, type SlackIdentity } from './normalize';
+import { slackHints, slackOptionsSchema } from './options';
+import { createSlackSender } from './sender';
+import { verifySlackSignature } from './verify';
+import type { SlackBlockActions, SlackEnvelope } from './wire';
+
+/**
+ * Slack app over the Events API: `/webhooks/<id>` takes events (JSON) and interactivity (form
+ * `payload=`), both signed with the signing secret; url_verification answered; everything else
+ * acknowledged at once (Slack's 3-second deadline) and handed to the bus.
+ */
+export const createSlackConnector: ConnectorFactory = (ctx) => {
+  const options = parseChannelOptions(ctx, slackOptionsSchema, slackHints);
+  const channel = options.id;
+  const identity: SlackIdentity = {
+    channel,
+    tenant: options.tenant,
+    botUserId: options.botUserId,
+    botId: options.botId,
+  };
+  const sender = createSlackSender({ channel, botToken: options.botToken, apiUrl: options.apiUrl });
+  let tokenProblem: string | undefined;
+
+  async function learnIdentity(): Promise<void> {
+    try {
+      const auth = await sender.client.auth.test();
+      identity.botUserId ??= auth.user_id;
+      identity.botId ??= auth.bot_id;
+      tokenProblem = undefined;
+    } catch (error) {
+      const reason = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
+      tokenProblem = `auth.test: ${reason} (check botToken)`;
+      ctx.logger.warn(
+        { reason },
+        'slack auth.test failed; the bot is recognised from event authorizations only',
+      );
+    }
+  }
+
+  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
+    if ('ignored' in normalized) {
+      inboundIgnored.inc({ channel, reason: normalized.ignored });
+      webhookRequests.inc({ channel, outcome: 'ignored' });
+      return reply.code(200).send();
+    }
+    let accepted: boolean;
+    try {
+      ({ accepted } = await ctx.publish(normalized.event));
+    } catch (cause) {
+      throw new HubError('slack.publish_failed', 'Could not accept the event now', {
+        cause,
+        retryable: true,
+        status: 503,
+      });
+    }
+    const retry = request.headers['x-slack-retry-num'];
+    webhookRequests.inc({ channel, outcome: accepted ? 'accepted' : 'duplicate' });
+    if (retry && !accepted) request.log.info({ channel, retry }, 'slack retry of an event already accepted');
+    return reply.code(200).send();
+  }
+
+  return {
+    id: channel,
+    type: 'slack',
+    async register(app) {
+      if (!identity.botUserId || !identity.botId) await learnIdentity();
+      await registerRawWebhook(app, {
+        channel,
+        path: `/webhooks/${channel}`,
+        bodyLimit: ctx.hub.server.bodyLimitBytes,
+        contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
+        handle: async (request, body, reply) => {
+          const verdict = verifySlackSignature({
+            signingSecret: options.signingSecret,
+            timestamp: request.headers['x-slack-request-timestamp'],
+            signature: request.headers['x-slack-signature'],
+            body,
+          });
+          if (!verdict.ok) {
+            webhookRequests.inc({ channel, outcome: 'unauthorized' });
+            request.log.warn({ channel, reason: verdict.reason }, 'slack request refused');
+            return reply
+              .code(401)
+              .send({ error: { code: `slack.${verdict.reason}`, message: 'Unauthorized' } });
+          }
+          if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+            const payload = new URLSearchParams(body.toString('utf8')).get('payload');
+            // Slash commands (form fields, no payload) are not handled by this connector.
+            if (payload === null) {
+              inboundIgnored.inc({ channel, reason: 'unsupported_form' });
+              return reply.code(200).send();
+            }
+            const interaction = parseJsonBody(channel, payload, request, reply);
+            if (interaction === undefined) return reply;
+            return accept(normalizeSlackAction(interaction as SlackBlockActions, identity), request, reply);
+          }
+          const envelope = parseJsonBody(channel, body, request, reply) as SlackEnvelope | undefined;
+          if (envelope === undefined) return reply;
+          if (envelope.type === 'url_verification') {
+            webhookRequests.inc({ channel, outcome: 'url_verification' });
+            return reply
+              .code(200)
+              .type('text/plain')
+              .send(String(envelope.challenge ?? ''));
+          }
+          return accept(normalizeSlackEvent(envelope, identity), request, reply);
+        },
+      });
+    },
+    async deliver(message) {
+      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
+      await ctx.outbound.deliver(message, sender);
+    },
+    async health() {
+      if (tokenProblem) throw new Error(tokenProblem);
+    },
+  };
+};

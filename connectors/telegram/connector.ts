@@ -1,0 +1,140 @@
+import { timingSafeEqual } from 'node:crypto';
+import { errors } from '../../core/metrics';
+import { HubError } from '../../core/types';
+import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { parseChannelOptions } from '../shared/options';
+import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
+import type { ConnectorFactory } from '../types';
+import { normalizeTelegramUpdate, type TelegramIdentity } from './normalize';
+import { telegramHints, telegramOptionsSchema } from './options';
+import { type PollerStatus, startPolling } from './polling';
+import { createTelegramSender, signalOption } from './sender';
+import type { TgUpdate } from './wire';
+
+export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+/** Constant-time comparison; lengths are compared first, which leaks only the length. */
+export function secretMatches(received: string | string[] | undefined, expected: string): boolean {
+  if (typeof received !== 'string' || received.length === 0) return false;
+  const a = Buffer.from(received);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Telegram bot: webhook at `/webhooks/<id>` (secret_token header checked before the body is read) or
+ * long polling; replies through the shared outbound scheduler.
+ */
+export const createTelegramConnector: ConnectorFactory = (ctx) => {
+  const options = parseChannelOptions(ctx, telegramOptionsSchema, telegramHints);
+  const channel = options.id;
+  const identity: TelegramIdentity = {
+    channel,
+    tenant: options.tenant,
+    botId: Number(options.botToken.split(':')[0]),
+    botUsername: options.botUsername?.replace(/^@/, ''),
+  };
+  const sender = createTelegramSender({ channel, botToken: options.botToken, apiRoot: options.apiRoot });
+  let poller: { status: PollerStatus; stop(): Promise<void> } | undefined;
+  let tokenProblem: string | undefined;
+
+  async function accept(update: TgUpdate): Promise<'accepted' | 'duplicate' | 'ignored'> {
+    const normalized = normalizeTelegramUpdate(update, identity);
+    if ('ignored' in normalized) {
+      inboundIgnored.inc({ channel, reason: normalized.ignored });
+      return 'ignored';
+    }
+    const { event } = normalized;
+    const { accepted } = await ctx.publish(event);
+    const callbackQueryId = (event.channelData?.telegram as { callbackQueryId?: string } | undefined)
+      ?.callbackQueryId;
+    // Stops the spinner on the button; the answer itself comes from the dialog as a message.
+    if (callbackQueryId) {
+      sender.telegram
+        .answerCbQuery(callbackQueryId)
+        .catch((error: unknown) =>
+          ctx.logger.warn({ code: (error as { code?: number }).code }, 'answerCallbackQuery failed'),
+        );
+    }
+    return accepted ? 'accepted' : 'duplicate';
+  }
+
+  async function learnUsername(): Promise<void> {
+    try {
+      const me = await sender.telegram.callApi('getMe', {}, signalOption(AbortSignal.timeout(5_000)));
+      identity.botUsername ??= me.username;
+      tokenProblem = undefined;
+    } catch (error) {
+      const code = (error as { response?: { error_code?: number } }).response?.error_code;
+      tokenProblem =
+        code === 401
+          ? 'getMe: 401 Unauthorized (check botToken)'
+          : `getMe failed: ${(error as Error).message}`;
+      ctx.logger.warn({ code }, 'telegram getMe failed; bot mentions are recognised by botUsername only');
+    }
+  }
+
+  return {
+    id: channel,
+    type: 'telegram',
+    async register(app) {
+      if (!identity.botUsername) await learnUsername();
+      if (options.mode === 'polling') {
+        poller = startPolling({
+          telegram: sender.telegram,
+          timeoutSeconds: options.pollingTimeoutSeconds,
+          logger: ctx.logger,
+          handle: async (update) => {
+            await accept(update);
+          },
+          onConflict: () => errors.inc({ stage: 'ingress', code: 'telegram.polling_conflict' }),
+        });
+        return;
+      }
+      const secret = options.secretToken as string;
+      await registerRawWebhook(app, {
+        channel,
+        path: `/webhooks/${channel}`,
+        bodyLimit: ctx.hub.server.bodyLimitBytes,
+        contentTypes: ['application/json'],
+        authenticateHeaders: (request) =>
+          secretMatches(request.headers[SECRET_HEADER], secret) ? undefined : 401,
+        handle: async (request, body, reply) => {
+          const update = parseJsonBody(channel, body, request, reply);
+          if (update === undefined) return reply;
+          let outcome: Awaited<ReturnType<typeof accept>>;
+          try {
+            outcome = await accept(update as TgUpdate);
+          } catch (cause) {
+            // Not acknowledged, so Telegram delivers the update again.
+            throw new HubError('telegram.publish_failed', 'Could not accept the update now', {
+              cause,
+              retryable: true,
+              status: 503,
+            });
+          }
+          webhookRequests.inc({ channel, outcome });
+          return reply.code(200).send({ ok: true });
+        },
+      });
+      if (options.webhookUrl) {
+        await sender.telegram
+          .setWebhook(options.webhookUrl, { secret_token: secret })
+          .catch((error: unknown) =>
+            ctx.logger.error({ code: (error as { code?: number }).code }, 'telegram setWebhook failed'),
+          );
+      }
+    },
+    async deliver(message) {
+      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
+      await ctx.outbound.deliver(message, sender);
+    },
+    async health() {
+      const problem = poller?.status.problem ?? tokenProblem;
+      if (problem) throw new Error(problem);
+    },
+    async close() {
+      await poller?.stop();
+    },
+  };
+};

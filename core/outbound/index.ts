@@ -1,0 +1,54 @@
+import type { HubConfig } from '../../config/schema';
+import type { Logger } from '../log';
+import { connectRedis } from '../state/redis-client';
+import { MemoryDeliveryLedger, RedisDeliveryLedger } from './ledger';
+import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit';
+import { OutboundScheduler, type SchedulerPolicy } from './scheduler';
+
+export { DeliveryError } from './errors';
+export { MemoryDeliveryLedger, RedisDeliveryLedger } from './ledger';
+export { MemoryRateLimiter, RedisRateLimiter } from './rate-limit';
+export { type DeliveryReport, OutboundScheduler, type SchedulerPolicy } from './scheduler';
+export type { ClaimResult, DeliveryLedger, PlatformSender, RateLimiter, RateRule } from './types';
+
+export function schedulerPolicy(outbound: HubConfig['outbound']): SchedulerPolicy {
+  return {
+    maxAttempts: outbound.maxAttempts,
+    baseDelayMs: outbound.backoffMs,
+    maxDelayMs: outbound.maxBackoffMs,
+    maxWaitMs: outbound.maxWaitMs,
+    idempotencyTtlMs: Math.round(outbound.idempotencyHours * 3_600_000),
+  };
+}
+
+/**
+ * Rate limits and idempotency records live in Redis when the hub runs on Redis (several replicas
+ * share them), in the process otherwise. `outbound.driver` overrides the choice.
+ */
+export async function createOutbound(
+  config: HubConfig,
+  logger: Logger,
+): Promise<{ scheduler: OutboundScheduler; close(): Promise<void> }> {
+  const driver =
+    config.outbound.driver === 'auto'
+      ? config.bus.driver === 'bullmq' || config.state.driver === 'redis'
+        ? 'redis'
+        : 'memory'
+      : config.outbound.driver;
+  const policy = schedulerPolicy(config.outbound);
+  if (driver === 'memory') {
+    const limiter = new MemoryRateLimiter();
+    const ledger = new MemoryDeliveryLedger();
+    return { scheduler: new OutboundScheduler({ limiter, ledger, policy, logger }), close: async () => {} };
+  }
+  const redis = await connectRedis(config.redis.url, 'outbound rate limits and idempotency');
+  const prefix = config.redis.keyPrefix;
+  const limiter = new RedisRateLimiter(redis, prefix);
+  const ledger = new RedisDeliveryLedger(redis, prefix);
+  return {
+    scheduler: new OutboundScheduler({ limiter, ledger, policy, logger }),
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}

@@ -21,7 +21,6 @@ const BLOCKS = new Set([
   'section',
   'article',
   'main',
-  'li',
   'tr',
   'table',
   'ul',

@@ -134,7 +134,9 @@ export class TicketOutbox {
                 r.adapter, r.draft, r.external_id, r.external_url, r.created_at, r.delivered_at`.execute(
       this.db,
     );
-    return result.rows.map((row) => ({
+    // UPDATE ... RETURNING has no order: deliver oldest first.
+    const rows = [...result.rows].sort((a, b) => Number(a.outbox_id) - Number(b.outbox_id));
+    return rows.map((row) => ({
       outboxId: row.outbox_id,
       attempt: Number(row.attempts),
       request: toRequest(row),

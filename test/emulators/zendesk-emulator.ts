@@ -43,6 +43,8 @@ export interface ZendeskEmulator {
   requests: Array<{ method: string; path: string; idempotencyKey?: string }>;
   fail(failure: ZendeskFailure): void;
   agentReply(ticketId: number, body: string): void;
+  /** Forget tickets, requests, failures and idempotency keys. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -220,6 +222,12 @@ export async function startZendeskEmulator(options: ZendeskEmulatorOptions): Pro
         created_at: now(),
       });
       ticket.status = 'open';
+    },
+    reset() {
+      tickets.length = 0;
+      requests.length = 0;
+      failures.length = 0;
+      idempotent.clear();
     },
     close: () =>
       new Promise((resolve) => {

@@ -73,7 +73,9 @@ describe('scripted conversations', () => {
           expect((out.decision as { reason?: string }).reason, where).toBe(e.reason);
         if (e.replies !== undefined) {
           expect(out.replies.length, `${where}\n${trace}`).toBe(e.replies.length);
-          e.replies.forEach((part, i) => expect(out.replies[i], `${where}\n${trace}`).toContain(part));
+          for (const [i, part] of e.replies.entries()) {
+            expect(out.replies[i], `${where}\n${trace}`).toContain(part);
+          }
         }
         if (e.replyKeys !== undefined) expect(out.replyKeys, `${where}\n${trace}`).toEqual(e.replyKeys);
         if (e.actions !== undefined) {

@@ -27,9 +27,10 @@ export type TokenCounter = (role: string, content: string) => number;
 
 /**
  * The history that fits the model's context: whole turns, newest first, until the budget
- * (`contextTokens - reservedTokens`) is spent — a message is never cut. What does not fit is
- * summarized by rule: the customer's dropped questions, whole, as many as `summaryTokens` allows,
- * so an order id or topic mentioned long ago still reaches the model.
+ * (`contextTokens - reservedTokens`) is spent — a kept message is never cut. What does not fit is
+ * summarized by rule in a separate note: the first sentence of each dropped customer message,
+ * newest first, as many as `summaryTokens` allows, so a topic or order id from long ago still
+ * reaches the model.
  */
 export function fitHistory(
   history: Turn[],
@@ -60,17 +61,24 @@ export function fitHistory(
   return { turns: kept, summary, dropped: dropped.length, tokens: used + summaryCost };
 }
 
+/** The first sentence of a message, or its first 100 characters: a summary line, not a kept turn. */
+function gist(text: string): string {
+  const sentence = /^.*?[.!?。！？](?=\s|$)/su.exec(text)?.[0] ?? text;
+  const chars = Array.from(sentence);
+  return chars.length > 100 ? `${chars.slice(0, 100).join('')}…` : sentence;
+}
+
 function summarize(dropped: Turn[], budget: number, count: TokenCounter): string | undefined {
   const zh = dropped.filter((t) => t.locale === 'zh').length > dropped.length / 2;
   const header = zh ? '此前对话中客户问过：' : 'Earlier in this conversation the customer asked:';
-  const questions: string[] = [];
-  let text = header;
+  const lines: string[] = [];
+  let text: string | undefined;
   for (const turn of [...dropped].reverse()) {
     if (turn.role !== 'user') continue;
-    const candidate = `${header}\n${[`- ${turn.text}`, ...questions].join('\n')}`;
-    if (count('system', candidate) > budget) break;
-    questions.unshift(`- ${turn.text}`);
+    const candidate = `${header}\n${[`- ${gist(turn.text)}`, ...lines].join('\n')}`;
+    if (count('system', candidate) > budget) continue; // an older, shorter one may still fit
+    lines.unshift(`- ${gist(turn.text)}`);
     text = candidate;
   }
-  return questions.length ? text : undefined;
+  return text;
 }

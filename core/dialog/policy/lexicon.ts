@@ -132,7 +132,9 @@ export function yesOrNo(folded: string): 'yes' | 'no' | undefined {
       .sort((a, b) => b.length - a.length)
       .find((w) =>
         /\p{Script=Han}/u.test(w)
-          ? text.startsWith(w)
+          ? // "是这样的，…" starts with 是 but is a story: a Han word must end the answer or nearly.
+            text.startsWith(w) &&
+            (Array.from(text).length <= Array.from(w).length + 4 || text.charAt(w.length) === ' ')
           : new RegExp(`^${escapeRegex(w)}(?![\\p{L}])`, 'u').test(text),
       );
   const no = starts(NO);

@@ -30,8 +30,9 @@ export function preprocess(raw: string, options: PreprocessOptions = {}): Prepro
   const entities = extractEntities(text, options);
   // "AB12345678" or "ada@example.com" alone says nothing about the language: detect without entities.
   let words = text;
-  for (const entity of [...entities].reverse())
-    words = words.slice(0, entity.start) + ' ' + words.slice(entity.end);
+  for (const entity of [...entities].reverse()) {
+    words = `${words.slice(0, entity.start)} ${words.slice(entity.end)}`;
+  }
   return {
     text,
     folded: foldForMatching(text),

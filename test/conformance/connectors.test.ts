@@ -1,0 +1,469 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubConfigSchema } from '../../config/schema';
+import { connectorFactories } from '../../connectors/registry';
+import { signSlack } from '../../connectors/slack/verify';
+import type { ChannelContext, Connector } from '../../connectors/types';
+import { logger } from '../../core/log';
+import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
+import {
+  type HubStore,
+  type InboundEvent,
+  type OutboundContent,
+  type OutboundMessage,
+  renderAsText,
+} from '../../core/types';
+import { SlackEmulator } from '../emulators/slack-emulator';
+import { TelegramEmulator } from '../emulators/telegram-emulator';
+
+/**
+ * What every push connector must do, whatever its platform: the same scenarios, written once, with
+ * a small harness per platform that knows how to sign a request and build a platform payload.
+ */
+interface Scenario {
+  /** A DM text message from `user` with `text`, with the platform's id `platformId`. */
+  text(platformId: number, user: string, text: string): unknown;
+  /** The same message, edited. */
+  edit(platformId: number, user: string, text: string): unknown;
+  /** A message the bot itself wrote. */
+  echo(platformId: number): unknown;
+  /** A button press on `value`. */
+  action(platformId: number, user: string, value: string): { body: string; contentType: string };
+  /** Someone joined the conversation. */
+  membership(platformId: number, user: string): unknown;
+}
+
+interface Harness {
+  type: string;
+  start(): Promise<{ config: Record<string, unknown>; stop(): Promise<void> }>;
+  signedHeaders(body: string): Record<string, string>;
+  forgeries(body: string): Array<{ name: string; headers: Record<string, string> }>;
+  scenario: Scenario;
+  /** What the customer sees of the platform calls the emulator received for a conversation. */
+  visible(conversation: string): Array<{ text: string; buttons: string[] }>;
+  conversationOf(user: string): string;
+  /** Longest text one platform message holds. */
+  textLimit: number;
+}
+
+const TG_TOKEN = '7000000001:FAKE_conformance_token_000';
+const TG_SECRET = 'FAKE_tg_secret_token-0123456789_abc';
+let telegram: TelegramEmulator;
+
+const tgMessage = (id: number, user: string, text: string) => ({
+  message_id: id,
+  from: { id: Number(user), is_bot: false, first_name: 'Ann' },
+  chat: { id: Number(user), type: 'private' },
+  date: 1_700_000_000,
+  text,
+});
+
+const telegramHarness: Harness = {
+  type: 'telegram',
+  async start() {
+    telegram = await new TelegramEmulator({ token: TG_TOKEN, botUsername: 'FakeHubBot' }).start();
+    return {
+      config: { botToken: TG_TOKEN, secretToken: TG_SECRET, apiRoot: telegram.url },
+      stop: () => telegram.stop(),
+    };
+  },
+  signedHeaders: () => ({ 'x-telegram-bot-api-secret-token': TG_SECRET }),
+  forgeries: () => [
+    { name: 'missing secret', headers: {} as Record<string, string> },
+    { name: 'empty secret', headers: { 'x-telegram-bot-api-secret-token': '' } },
+    { name: 'wrong secret', headers: { 'x-telegram-bot-api-secret-token': `${TG_SECRET.slice(0, -1)}d` } },
+  ],
+  scenario: {
+    text: (id, user, text) => ({ update_id: id, message: tgMessage(id, user, text) }),
+    edit: (id, user, text) => ({
+      update_id: id + 1,
+      edited_message: { ...tgMessage(id, user, text), edit_date: 1_700_000_100 },
+    }),
+    echo: (id) => ({
+      update_id: id,
+      message: {
+        ...tgMessage(id, '7000000001', 'my own words'),
+        from: { id: 7000000001, is_bot: true, first_name: 'Bot' },
+      },
+    }),
+    action: (id, user, value) => ({
+      contentType: 'application/json',
+      body: JSON.stringify({
+        update_id: id,
+        callback_query: {
+          id: `cb-${id}`,
+          from: { id: Number(user), first_name: 'Ann' },
+          message: tgMessage(id - 1, user, 'pick'),
+          data: value,
+        },
+      }),
+    }),
+    membership: (id, user) => ({
+      update_id: id,
+      message: {
+        message_id: id,
+        from: { id: Number(user), first_name: 'New' },
+        chat: { id: -1001000000001, type: 'supergroup' },
+        date: 1,
+        new_chat_members: [{ id: Number(user), first_name: 'New' }],
+      },
+    }),
+  },
+  visible: (conversation) =>
+    telegram.sent
+      .filter((m) => m.chat_id === conversation)
+      .map((m) => ({
+        text: m.text
+          .replace(/<[^>]+>/g, '')
+          .replaceAll('&lt;', '<')
+          .replaceAll('&gt;', '>')
+          .replaceAll('&amp;', '&'),
+        buttons: (
+          (m.reply_markup as { inline_keyboard?: Array<Array<{ text: string }>> } | undefined)
+            ?.inline_keyboard ?? []
+        )
+          .flat()
+          .map((b) => b.text),
+      })),
+  conversationOf: (user) => user,
+  textLimit: 4096,
+};
+
+const SLACK_TOKEN = 'xoxb-0000-FAKEconformance';
+const SLACK_SECRET = 'FAKE_slack_signing_secret_000000';
+let slack: SlackEmulator;
+
+const slackEnvelope = (id: number, event: Record<string, unknown>) => ({
+  type: 'event_callback',
+  team_id: 'T00FAKE00AA',
+  api_app_id: 'A00FAKEAPP01',
+  event_id: `Ev${id}`,
+  authorizations: [{ user_id: 'U00FAKEBOT01', is_bot: true }],
+  event,
+});
+const slackSign = (body: string, at = Math.floor(Date.now() / 1000)) => ({
+  'x-slack-request-timestamp': String(at),
+  'x-slack-signature': signSlack(SLACK_SECRET, String(at), body),
+});
+
+const slackHarness: Harness = {
+  type: 'slack',
+  async start() {
+    slack = await new SlackEmulator({ token: SLACK_TOKEN }).start();
+    return {
+      config: { botToken: SLACK_TOKEN, signingSecret: SLACK_SECRET, apiUrl: slack.url },
+      stop: () => slack.stop(),
+    };
+  },
+  signedHeaders: (body) => slackSign(body),
+  forgeries: (body) => {
+    const now = Math.floor(Date.now() / 1000);
+    return [
+      {
+        name: 'missing signature',
+        headers: { 'x-slack-request-timestamp': String(now) } as Record<string, string>,
+      },
+      {
+        name: 'wrong secret',
+        headers: {
+          'x-slack-request-timestamp': String(now),
+          'x-slack-signature': signSlack('another_secret_0000', String(now), body),
+        },
+      },
+      { name: 'stale timestamp', headers: slackSign(body, now - 301) },
+      { name: 'future timestamp', headers: slackSign(body, now + 301) },
+      {
+        name: 'v1 scheme',
+        headers: {
+          ...slackSign(body),
+          'x-slack-signature': slackSign(body)['x-slack-signature'].replace('v0=', 'v1='),
+        },
+      },
+    ];
+  },
+  scenario: {
+    text: (id, user, text) =>
+      slackEnvelope(id, {
+        type: 'message',
+        channel: `D${user}`,
+        channel_type: 'im',
+        user,
+        text,
+        ts: `${id}.000100`,
+      }),
+    edit: (id, user, text) =>
+      slackEnvelope(id + 1, {
+        type: 'message',
+        subtype: 'message_changed',
+        channel: `D${user}`,
+        ts: `${id + 1}.000100`,
+        message: { type: 'message', user, text, ts: `${id}.000100` },
+      }),
+    echo: (id) =>
+      slackEnvelope(id, {
+        type: 'message',
+        channel: 'DECHO',
+        user: 'U00FAKEBOT01',
+        bot_id: 'B00FAKEBOT01',
+        app_id: 'A00FAKEAPP01',
+        text: 'mine',
+        ts: `${id}.000100`,
+      }),
+    action: (id, user, value) => ({
+      contentType: 'application/x-www-form-urlencoded',
+      body: new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
+          user: { id: user },
+          channel: { id: `D${user}` },
+          container: { message_ts: `${id - 1}.000100`, channel_id: `D${user}` },
+          actions: [
+            {
+              action_id: value,
+              value,
+              type: 'button',
+              text: { type: 'plain_text', text: value },
+              action_ts: `${id}.000200`,
+            },
+          ],
+        }),
+      }).toString(),
+    }),
+    membership: (id, user) =>
+      slackEnvelope(id, {
+        type: 'member_joined_channel',
+        user,
+        channel: 'C00FAKECHAN1',
+        event_ts: `${id}.1`,
+      }),
+  },
+  visible: (conversation) =>
+    slack.posted
+      .filter((p) => p.channel === conversation)
+      .map((p) => ({
+        text: p.text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&'),
+        buttons: ((p.blocks ?? []) as Array<{ type: string; elements?: Array<{ text: { text: string } }> }>)
+          .filter((b) => b.type === 'actions')
+          .flatMap((b) => (b.elements ?? []).map((e) => e.text.text)),
+      })),
+  conversationOf: (user) => `D${user}`,
+  textLimit: 39_000,
+};
+
+describe.each([telegramHarness, slackHarness])('push connector conformance: $type', (harness) => {
+  let app: FastifyInstance;
+  let connector: Connector;
+  let platform: { stop(): Promise<void> };
+  const published: InboundEvent[] = [];
+  const seen = new Set<string>();
+
+  beforeAll(async () => {
+    const started = await harness.start();
+    platform = started;
+    const context: ChannelContext = {
+      config: {
+        id: `conf-${harness.type}`,
+        type: harness.type,
+        enabled: true,
+        tenant: 'acme',
+        ...started.config,
+      },
+      hub: hubConfigSchema.parse({}),
+      async publish(event) {
+        if (seen.has(event.id)) return { accepted: false };
+        seen.add(event.id);
+        published.push(event);
+        return { accepted: true };
+      },
+      feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
+      store: {} as HubStore,
+      logger,
+      outbound: new OutboundScheduler({
+        limiter: new MemoryRateLimiter(),
+        ledger: new MemoryDeliveryLedger(),
+        policy: {
+          maxAttempts: 3,
+          baseDelayMs: 10,
+          maxDelayMs: 50,
+          maxWaitMs: 5_000,
+          idempotencyTtlMs: 60_000,
+        },
+        logger,
+      }),
+    };
+    const factory = connectorFactories[harness.type];
+    if (!factory) throw new Error(`no factory for ${harness.type}`);
+    connector = factory(context);
+    app = Fastify();
+    await connector.register(app);
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await connector?.close?.();
+    await platform?.stop();
+  });
+
+  const send = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
+    app.inject({
+      method: 'POST',
+      url: `/webhooks/conf-${harness.type}`,
+      headers: { 'content-type': contentType, ...headers },
+      payload: body,
+    });
+
+  const sendSigned = (payload: unknown, contentType = 'application/json') => {
+    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return send(body, harness.signedHeaders(body), contentType);
+  };
+
+  it('normalizes a text message into a keyed, addressed message event', async () => {
+    const response = await sendSigned(harness.scenario.text(100, '1234567', 'Hello 你好 😀'));
+    expect(response.statusCode).toBe(200);
+    const event = published.at(-1);
+    expect(event).toMatchObject({
+      kind: 'message',
+      text: 'Hello 你好 😀',
+      addressedToBot: true,
+      sender: { id: expect.stringContaining('1234567') },
+      ref: {
+        channel: `conf-${harness.type}`,
+        tenant: 'acme',
+        conversation: harness.conversationOf('1234567'),
+      },
+    });
+    expect(event?.id.startsWith(`conf-${harness.type}:`)).toBe(true);
+    expect(event?.raw).toBeDefined();
+  });
+
+  it('gives a redelivered request the same event id, so the bus drops it', async () => {
+    const before = published.length;
+    const payload = harness.scenario.text(200, '1234567', 'again');
+    await sendSigned(payload);
+    const again = await sendSigned(payload);
+    expect(again.statusCode).toBe(200);
+    expect(published.length).toBe(before + 1);
+  });
+
+  it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
+    await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
+    expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
+    const action = harness.scenario.action(400, '1234567', 'opt_2');
+    expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
+    expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
+    await sendSigned(harness.scenario.membership(500, '7654321'));
+    expect(published.at(-1)).toMatchObject({
+      kind: 'membership',
+      membership: { change: 'joined', memberIds: ['7654321'] },
+    });
+  });
+
+  it("ignores the bot's own echo", async () => {
+    const before = published.length;
+    expect((await sendSigned(harness.scenario.echo(600))).statusCode).toBe(200);
+    expect(published.length).toBe(before);
+  });
+
+  it('rejects every forgery with 401 and publishes nothing', async () => {
+    const before = published.length;
+    const body = JSON.stringify(harness.scenario.text(700, '1234567', 'forged'));
+    for (const forgery of harness.forgeries(body)) {
+      const response = await send(body, forgery.headers);
+      expect(response.statusCode, forgery.name).toBe(401);
+    }
+    expect(published.length).toBe(before);
+  });
+
+  it('answers malformed JSON with 400 and an unsupported content type with 415', async () => {
+    expect((await sendSigned('{"oops": ')).statusCode).toBe(400);
+    expect((await sendSigned('"just a string"')).statusCode).toBe(400);
+    const text = 'hello';
+    expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
+  });
+
+  const delivered = async (conversation: string, content: OutboundContent, id: string) => {
+    const message: OutboundMessage = {
+      id,
+      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+      content,
+      createdAt: new Date().toISOString(),
+    };
+    await connector.deliver?.(message);
+    return harness.visible(conversation);
+  };
+
+  it('renders choices as buttons the platform accepts', async () => {
+    const seen = await delivered(
+      harness.conversationOf('2000001'),
+      {
+        type: 'choices',
+        text: 'Pick *one*',
+        choices: [
+          { id: 'a', title: 'Alpha' },
+          { id: 'b', title: 'Beta' },
+        ],
+      },
+      'r1',
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.buttons).toEqual(['Alpha', 'Beta']);
+    expect(seen[0]?.text).toContain('Pick *one*');
+  });
+
+  it('degrades what the platform cannot show to the text rendering, never dropping words', async () => {
+    const tooLong = 'x'.repeat(300);
+    const contents: OutboundContent[] = [
+      {
+        type: 'choices',
+        text: 'Unbuttonable',
+        choices: [
+          { id: tooLong, title: 'First way' },
+          { id: `${tooLong}2`, title: 'Second way' },
+        ],
+      },
+      {
+        type: 'card',
+        title: 'Order A-1',
+        subtitle: 'shipped',
+        text: 'Arrives Friday',
+        buttons: [{ id: 'track', title: 'Track' }],
+      },
+      { type: 'file', url: 'https://example.com/invoice.pdf', name: 'invoice.pdf', caption: 'Your invoice' },
+      {
+        type: 'text',
+        format: 'markdown',
+        text: '**Bold** and _italic_ with <tags> & [a link](https://example.com/?a=1&b=2)\n\n- item `code`',
+      },
+    ];
+    for (const [index, content] of contents.entries()) {
+      const conversation = harness.conversationOf(String(3000000 + index));
+      const seen = await delivered(conversation, content, `d${index}`);
+      expect(seen.length, content.type).toBeGreaterThanOrEqual(1);
+      const shown = seen.map((s) => [s.text, ...s.buttons].join('\n')).join('\n');
+      const words = renderAsText(content)
+        .split(/[\s*_`[\]()]+/)
+        .filter((w) => /^[A-Za-z]{3,}$/.test(w));
+      for (const word of words) expect(shown, `${content.type}: ${word}`).toContain(word);
+    }
+  });
+
+  it('splits a text longer than the platform allows without losing any of it', async () => {
+    const third = Math.ceil(harness.textLimit / 6);
+    const long = `${'段落。'.repeat(third)}\n\n${'word '.repeat(third)}<<END>>`;
+    const seen = await delivered(harness.conversationOf('4000001'), { type: 'text', text: long }, 'long1');
+    expect(
+      seen
+        .map((s) => s.text)
+        .join('')
+        .replace(/\s+/g, ''),
+    ).toBe(long.replace(/\s+/g, ''));
+  });
+
+  it('delivers a message once when the turn is redelivered', async () => {
+    const conversation = harness.conversationOf('5000001');
+    await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+    const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -1,0 +1,271 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Normalized } from '../../connectors/shared/normalized';
+import { normalizeSlackEvent } from '../../connectors/slack/normalize';
+import { verifySlackSignature } from '../../connectors/slack/verify';
+import { secretMatches } from '../../connectors/telegram/connector';
+import { normalizeTelegramUpdate } from '../../connectors/telegram/normalize';
+import type { InboundEvent } from '../../core/types';
+
+/**
+ * The shared corpus of real platform payloads (../shared/data/webhook-payloads), each checked against
+ * what its INDEX.md says a correct connector does. Skipped where the corpus is not mounted.
+ */
+const CORPUS =
+  process.env.WEBHOOK_PAYLOADS_DIR ??
+  join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'webhook-payloads');
+const present = existsSync(join(CORPUS, 'INDEX.md'));
+
+const read = (file: string) => readFileSync(join(CORPUS, file));
+const json = (file: string) => JSON.parse(read(file).toString('utf8'));
+
+const tg = (file: string) =>
+  normalizeTelegramUpdate(json(`telegram/${file}`), {
+    channel: 'tg',
+    tenant: 'default',
+    botId: 7000000001,
+    botUsername: 'FakeHubBot',
+  });
+// The identities INDEX.md says to configure; a running connector learns them from auth.test.
+const SLACK_IDENTITY = { channel: 'sl', tenant: 'default', botUserId: 'U00FAKEBOT01', botId: 'B00FAKEBOT01' };
+const sl = (file: string) => normalizeSlackEvent(json(`slack/${file}`), SLACK_IDENTITY);
+
+function event(result: Normalized): InboundEvent {
+  if ('ignored' in result) throw new Error(`expected an event, got ignored: ${result.ignored}`);
+  return result.event;
+}
+const ignored = (result: Normalized) => ('ignored' in result ? result.ignored : undefined);
+
+const telegramExpectations: Record<string, (r: Normalized) => void> = {
+  'private_text_command.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'message',
+      text: '/start',
+      sender: { id: '1111111' },
+      ref: { conversation: '1111111' },
+      addressedToBot: true,
+    }),
+  'supergroup_mention_chinese_utf16.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'message',
+      text: '😀 你好 请帮我查一下订单 #A123',
+      addressedToBot: true,
+      sender: { id: '3333333', name: '小明' },
+    });
+    expect(e.ref.conversation).toBe('-1001000000001');
+    expect(e.mentions).toEqual([{ id: 'FakeHubBot', text: '@FakeHubBot', isBot: true }]);
+  },
+  'edited_message.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'edit',
+      platformMessageId: '1365',
+      text: 'Edited text',
+      ref: { conversation: '1111111' },
+    }),
+  'photo.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'message',
+      sender: { id: '4444444', name: expect.stringContaining('Андрей') },
+    });
+    expect(e.text).toBeUndefined();
+    expect(e.attachments).toEqual([
+      expect.objectContaining({ kind: 'image', fileId: 'FAKE_PHOTO_FILE_ID_962x719' }),
+    ]);
+  },
+  'voice.json': (r) =>
+    expect(event(r).attachments).toEqual([
+      expect.objectContaining({
+        kind: 'voice',
+        fileId: 'AwADBAADbXXXXXXXXXXXGBdhD2l6_XX',
+        mimeType: 'audio/ogg',
+      }),
+    ]),
+  'document.json': (r) =>
+    expect(event(r).attachments).toEqual([
+      expect.objectContaining({
+        kind: 'file',
+        name: 'Testfile.pdf',
+        mimeType: 'application/pdf',
+        sizeBytes: 536392,
+      }),
+    ]),
+  'sticker.json': (r) => {
+    const e = event(r);
+    expect(e.text).toBeUndefined();
+    expect(e.attachments?.[0]?.kind).toBe('sticker');
+  },
+  'location.json': (r) =>
+    expect(event(r).attachments).toEqual([
+      { kind: 'location', location: { latitude: 39.908722, longitude: 116.397499 } },
+    ]),
+  'my_chat_member_bot_added_to_group.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      sender: { id: '1111111' },
+      ref: { conversation: '-1001000000001' },
+      membership: { change: 'joined', memberIds: ['7000000001'], botIncluded: true },
+    }),
+  'new_chat_members_user_joined.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      membership: { change: 'joined', memberIds: ['5555555'], botIncluded: false },
+    }),
+  'self_message_from_bot.json': (r) => expect(ignored(r)).toBe('own_echo'),
+  'long_text_4096.json': (r) => {
+    const text = event(r).text ?? '';
+    expect(text).toHaveLength(4096);
+    expect(text.endsWith('<<END-OF-LONG-MESSAGE>>')).toBe(true);
+  },
+};
+
+const slackExpectations: Record<string, (r: Normalized) => void> = {
+  'url_verification.json': (r) => expect(ignored(r)).toBe('not_an_event'),
+  'message_im.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'message',
+      text: 'test',
+      sender: { id: 'U00FAKEUSER1' },
+      ref: { conversation: 'D00FAKEDM001' },
+      addressedToBot: true,
+    }),
+  'message_channel_bot_mention.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'message',
+      text: 'Can you see the name of this channel: <#C00FAKECHAN2>?',
+      ref: { conversation: 'C00FAKECHAN1' },
+      addressedToBot: true,
+    }),
+  'app_mention.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'message',
+      text: 'is it everything a river should be?',
+      sender: { id: 'U00FAKEUSER1' },
+      addressedToBot: true,
+    });
+    expect(e.id).toBe(`sl:C00FAKECHAN1:${e.platformMessageId}`);
+  },
+  'thread_reply.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'message',
+      text: 'Hi',
+      ref: { conversation: 'C00FAKECHAN1', thread: '1767224888.280449' },
+    }),
+  'message_changed_user_edit.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'edit',
+      platformMessageId: '1355517523.000005',
+      text: 'Hello, world!',
+      sender: { id: 'U00FAKEUSER1' },
+    }),
+  'message_file_share.json': (r) => {
+    const e = event(r);
+    expect(e.text).toBe('Hi there!');
+    expect(e.attachments).toEqual([
+      expect.objectContaining({
+        kind: 'image',
+        fileId: 'F00FAKEFILE1',
+        name: 'file.png',
+        mimeType: 'image/png',
+        sizeBytes: 92582,
+        url: expect.stringContaining('files.slack.com'),
+      }),
+    ]);
+  },
+  'bot_own_message_echo.json': (r) => expect(ignored(r)).toBe('own_echo'),
+  'member_joined_channel_bot.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      ref: { conversation: 'C00FAKECHAN1' },
+      membership: { memberIds: ['U00FAKEBOT01'], botIncluded: true },
+    }),
+  'channel_join_subtype_self.json': (r) => expect(ignored(r)).toMatch(/channel_join/),
+  'message_long_text.json': (r) => {
+    const text = event(r).text ?? '';
+    expect(text).toHaveLength(12_000);
+    expect(text.endsWith('<<END-OF-LONG-MESSAGE>>')).toBe(true);
+  },
+  'message_deleted.json': (r) => expect(ignored(r)).toBe('deleted'),
+};
+
+describe.skipIf(!present)('shared webhook corpus', () => {
+  it.each(Object.entries(telegramExpectations))('telegram/%s is handled as INDEX.md says', (file, check) =>
+    check(tg(file)),
+  );
+  it.each(Object.entries(slackExpectations))('slack/%s is handled as INDEX.md says', (file, check) =>
+    check(sl(file)),
+  );
+
+  it('covers every Telegram and Slack file of the corpus', () => {
+    const index = read('INDEX.md').toString('utf8');
+    const listed = [...index.matchAll(/`((?:telegram|slack)\/[\w.-]+\.json)`/g)].map((m) => m[1]);
+    const covered = [
+      ...Object.keys(telegramExpectations).map((f) => `telegram/${f}`),
+      ...Object.keys(slackExpectations).map((f) => `slack/${f}`),
+    ];
+    expect(new Set(listed)).toEqual(new Set(covered));
+  });
+
+  it('the message and app_mention events of one Slack message share an event id', () => {
+    const mention = json('slack/message_channel_bot_mention.json');
+    const asAppMention = {
+      ...mention,
+      event_id: 'Ev_other',
+      event: { ...mention.event, type: 'app_mention' },
+    };
+    const a = event(normalizeSlackEvent(mention, SLACK_IDENTITY));
+    const b = event(normalizeSlackEvent(asAppMention, SLACK_IDENTITY));
+    expect(a.id).toBe(b.id);
+  });
+
+  it('verifies the Slack signature test vectors over the raw bytes', () => {
+    const body = read('slack/message_im.json');
+    const signature = 'v0=267e42620b871d85c66c8d2275bf36dda2b8cf397a49f083335023dfb35c634f';
+    const input = {
+      signingSecret: 'FAKE_slack_signing_secret_000000',
+      timestamp: '1700000000',
+      signature,
+      body,
+    };
+    expect(verifySlackSignature({ ...input, nowSeconds: 1_700_000_100 })).toEqual({ ok: true });
+    expect(verifySlackSignature(input)).toEqual({ ok: false, reason: 'stale' });
+    expect(verifySlackSignature({ ...input, nowSeconds: 1_700_000_301 })).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
+    const flipped = Buffer.from(body);
+    flipped[10] = (flipped[10] ?? 0) ^ 1;
+    expect(verifySlackSignature({ ...input, body: flipped, nowSeconds: 1_700_000_000 }).ok).toBe(false);
+    expect(
+      verifySlackSignature({ ...input, signature: signature.replace('v0', 'v1'), nowSeconds: 1_700_000_000 })
+        .ok,
+    ).toBe(false);
+    expect(verifySlackSignature({ ...input, timestamp: undefined, nowSeconds: 1_700_000_000 }).ok).toBe(
+      false,
+    );
+    // Slack's documented example (a slash command body).
+    const official = Buffer.from(
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
+    );
+    expect(
+      verifySlackSignature({
+        signingSecret: '8f742231b10e8888abcd99yyyzzz85a5',
+        timestamp: '1531420618',
+        signature: 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
+        body: official,
+        nowSeconds: 1_531_420_618,
+      }),
+    ).toEqual({ ok: true });
+  });
+
+  it('checks the Telegram secret-token test vector', () => {
+    const secret = 'FAKE_tg_secret_token-0123456789_abc';
+    expect(secretMatches(secret, secret)).toBe(true);
+    expect(secretMatches(undefined, secret)).toBe(false);
+    expect(secretMatches('', secret)).toBe(false);
+    expect(secretMatches('FAKE_tg_secret_token-0123456789_abd', secret)).toBe(false);
+  });
+});

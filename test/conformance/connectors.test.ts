@@ -254,13 +254,14 @@ describe.each([telegramHarness, slackHarness])('push connector conformance: $typ
   let app: FastifyInstance;
   let connector: Connector;
   let platform: { stop(): Promise<void> };
+  let context: ChannelContext;
   const published: InboundEvent[] = [];
   const seen = new Set<string>();
 
   beforeAll(async () => {
     const started = await harness.start();
     platform = started;
-    const context: ChannelContext = {
+    context = {
       config: {
         id: `conf-${harness.type}`,
         type: harness.type,
@@ -465,5 +466,18 @@ describe.each([telegramHarness, slackHarness])('push connector conformance: $typ
     await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
     const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
     expect(seen).toHaveLength(1);
+  });
+
+  it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
+    const factory = connectorFactories[harness.type];
+    const worker = factory?.(context);
+    const conversation = harness.conversationOf('6000001');
+    await worker?.deliver?.({
+      id: 'from-worker',
+      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+      content: { type: 'text', text: 'sent by a worker' },
+      createdAt: new Date().toISOString(),
+    });
+    expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
   });
 });

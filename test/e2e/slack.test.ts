@@ -75,10 +75,10 @@ beforeAll(async () => {
     ],
   });
   hub = await startHubProcess(config, [], { SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
-  expect(await hub?.stop()).toBe(0);
+  if (hub) expect(await hub.stop()).toBe(0);
   await slack?.stop();
 });
 

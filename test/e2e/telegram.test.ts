@@ -67,10 +67,10 @@ beforeAll(async () => {
     TG_SALES_TOKEN: SALES_TOKEN,
     TG_SECRET: SECRET,
   });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
-  expect(await hub?.stop()).toBe(0);
+  if (hub) expect(await hub.stop()).toBe(0);
   await support?.stop();
   await sales?.stop();
 });

@@ -344,7 +344,9 @@ function knn(docs: Doc[], vector: number[], field: string): Doc[] {
     });
     return na && nb ? dot / Math.sqrt(na * nb) : 0;
   };
+  // Documents without a vector are not in the HNSW graph.
   return docs
+    .filter((doc) => Array.isArray(doc._source[field]))
     .map((doc) => ({ doc, score: (1 + cosine((doc._source[field] as number[]) ?? [])) / 2 }))
     .sort((a, b) => b.score - a.score)
     .map((s) => s.doc);

@@ -257,6 +257,22 @@ describe('Elasticsearch retriever: request bodies', () => {
     expect(await retriever.count()).toBe(5);
   });
 
+  it('never sends a zero vector, which cosine cannot score', async () => {
+    const es = createElasticsearchEmulator();
+    const retriever = new ElasticsearchRetriever({
+      client: es.client,
+      embedder: new HashEmbedder(16),
+      alias: 'kb',
+    });
+    await retriever.replaceAll([chunk('a', 'Refunds take five days.'), chunk('stop', 'the of and')]);
+    const bulk = es.requests.find((r) => r.path === '/_bulk')?.body as Array<Record<string, unknown>>;
+    expect(bulk[1]).toHaveProperty('embedding');
+    expect(bulk[3]).not.toHaveProperty('embedding');
+    const searches = es.requests.filter((r) => r.path.endsWith('/_search')).length;
+    expect(await retriever.search('what is the', { k: 2 })).toEqual([]);
+    expect(es.requests.filter((r) => r.path.endsWith('/_search')).length).toBe(searches);
+  });
+
   it('updates and deletes in place through the alias', async () => {
     const { retriever, requests } = setup();
     await retriever.replaceAll([chunk('a', 'One.'), chunk('b', 'Two.')]);

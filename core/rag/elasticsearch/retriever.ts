@@ -152,6 +152,9 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
     if (!query.trim() || k <= 0) return [];
     const language = options.language ? baseLanguage(options.language) : detectLanguage(query);
     const [vector = []] = await this.embedder.embed([query]);
+    // Cosine is undefined for a zero vector and Elasticsearch rejects it; the hashed embedder gives one
+    // only for text with nothing but stop words, which has nothing to retrieve either.
+    if (!vector.some((x) => x !== 0)) return [];
     const common = {
       query,
       vector,
@@ -208,7 +211,7 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
             id: chunk.id,
             operation: [
               { index: { _index: index, _id: chunk.id } },
-              { ...sourceOf(chunk), embedding: vectors[i] ?? [] },
+              withEmbedding(sourceOf(chunk), vectors[i]),
             ],
           })),
         )),
@@ -259,6 +262,11 @@ export class BulkIndexError extends HubError {
 
 function bulkError(failures: BulkFailure[], total: number): BulkIndexError {
   return new BulkIndexError(failures, total);
+}
+
+/** A zero vector (a chunk of stop words) is left out: the chunk stays findable by BM25. */
+function withEmbedding(doc: SourceDoc, vector: number[] | undefined): SourceDoc {
+  return vector?.some((x) => x !== 0) ? { ...doc, embedding: vector } : doc;
 }
 
 function sourceOf(chunk: KnowledgeChunk): SourceDoc {

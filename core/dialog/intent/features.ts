@@ -7,7 +7,7 @@ import { foldForMatching } from '../preprocess/clean';
  *   padded with spaces (sklearn's `char_wb`), which carry morphology and typos ("refund", "refunded").
  * Returns the feature strings with repeats; counting is the caller's.
  */
-export function featuresOf(text: string): string[] {
+export function featuresOf(text: string, charNgrams: readonly [number, number] = [2, 4]): string[] {
   const folded = foldForMatching(text);
   const features: string[] = [];
   for (const run of folded.match(/\p{Script=Han}+/gu) ?? []) {
@@ -22,7 +22,7 @@ export function featuresOf(text: string): string[] {
     features.push(`w:${word}`);
     if (i + 1 < words.length) features.push(`b:${word} ${words[i + 1]}`);
     const padded = ` ${word} `;
-    for (let n = 2; n <= 4; n++) {
+    for (let n = charNgrams[0]; n <= charNgrams[1]; n++) {
       for (let j = 0; j + n <= padded.length; j++) features.push(`c:${padded.slice(j, j + n)}`);
     }
   }

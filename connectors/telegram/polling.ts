@@ -40,7 +40,7 @@ export function startPolling(options: {
         if (controller.signal.aborted) break;
         const code = (error as { response?: { error_code?: number; description?: string } }).response;
         if (code?.error_code === 409) {
-          status.problem = `409 Conflict: ${code.description ?? 'another getUpdates poller or a webhook is active for this bot'}`;
+          status.problem = `409: ${code.description ?? 'Conflict: another getUpdates poller or a webhook is active for this bot'}`;
           options.onConflict();
           options.logger.error(
             { code: 409 },
@@ -52,7 +52,7 @@ export function startPolling(options: {
             : (error as Error).message;
           options.logger.warn({ code: code?.error_code }, 'telegram getUpdates failed; retrying');
         }
-        await sleep(code?.error_code === 409 ? 5_000 : 1_000, undefined, { signal: controller.signal }).catch(
+        await sleep(code?.error_code === 409 ? 3_000 : 1_000, undefined, { signal: controller.signal }).catch(
           () => {},
         );
       }

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load';
+import { registerKnowledgeCommands } from '../../core/rag/cli';
 import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
@@ -255,7 +255,6 @@ describe('hub kb ingest', () => {
   });
 
   it('runs as `hub kb ingest` with a summary, and `hub kb eval` prints its table', async () => {
-    const run = promisify(execFile);
     const configFile = path.join(root, 'hub.yaml');
     await mkdir(path.join(root, 'none'));
     await writeFile(configFile, `knowledge:\n  dir: ${path.join(root, 'none')}\n  storeDir: ${store.dir}\n`);
@@ -264,12 +263,27 @@ describe('hub kb ingest', () => {
       labelled,
       `${JSON.stringify({ query: 'how do I wash the jacket', language: 'en', relevant: ['docs/care#how-do-i-wash-the-jacket'] })}\n${JSON.stringify({ query: '礼品卡能退款吗', language: 'zh', relevant: ['docs/faq/gifts-zh#gift-refund'] })}\n`,
     );
-    const hub = path.resolve('bin/hub.mjs');
-    const ingested = await run('node', [hub, 'kb', 'ingest', docs, '-c', configFile], { cwd: root });
-    expect(ingested.stdout).toMatch(/6 file\(s\): 6 added, 0 updated, 0 unchanged, 0 deleted, 0 failed/);
-    const evaluated = await run('node', [hub, 'kb', 'eval', labelled, '-c', configFile], { cwd: root });
-    expect(evaluated.stdout).toMatch(
-      /^set\s+queries\s+R@1\s+R@5\s+R@10\s+MRR\s+refused\nall\s+2\s+1\.000\s+1\.000\s+1\.000\s+1\.000\s+0\n/,
-    );
-  }, 60_000);
+    // The commands as `hub` registers them, run in-process (a child process costs seconds of start-up).
+    const hub = (...args: string[]) => {
+      const program = new Command('hub').exitOverride();
+      registerKnowledgeCommands(program);
+      return program.parseAsync(args, { from: 'user' });
+    };
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await hub('kb', 'ingest', docs, '-c', configFile);
+      const printed = () => log.mock.calls.map((call) => call.join(' ')).join('\n');
+      expect(printed()).toMatch(/6 file\(s\): 6 added, 0 updated, 0 unchanged, 0 deleted, 0 failed/);
+      log.mockClear();
+      await hub('kb', 'eval', labelled, '-c', configFile);
+      expect(printed()).toMatch(
+        /^set\s+queries\s+R@1\s+R@5\s+R@10\s+MRR\s+refused\nall\s+2\s+1\.000\s+1\.000\s+1\.000\s+1\.000\s+0\n/,
+      );
+      log.mockClear();
+      await hub('kb', 'search', '礼品卡能退款吗', '-c', configFile, '-k', '1');
+      expect(printed()).toMatch(/^0\.\d{3} {2}docs\/faq\/gifts-zh#gift-refund {2}礼品卡可以退款吗？$/);
+    } finally {
+      log.mockRestore();
+    }
+  });
 });

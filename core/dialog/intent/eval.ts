@@ -13,6 +13,8 @@ export interface FoldReport {
   test: number;
   accuracy: number;
   trainMs: number;
+  /** CPU time of training (this process, user + system): less disturbed by other load than wall time. */
+  trainCpuMs: number;
 }
 
 export interface EvaluationReport {
@@ -23,6 +25,8 @@ export interface EvaluationReport {
   macroF1: number;
   /** Microseconds per `classify` call over every held-out utterance of every fold. */
   latencyUs: { p50: number; p99: number; mean: number };
+  /** CPU microseconds per classification, averaged over all of them. */
+  cpuUsPerClassification: number;
   meanTrainMs: number;
   /** Of the predictions at or above `threshold`: share kept and their accuracy. */
   atThreshold: { threshold: number; coverage: number; accuracy: number };
@@ -105,13 +109,17 @@ export function crossValidate(
   const confidences: number[] = [];
   const latencies: number[] = [];
   const folds: FoldReport[] = [];
+  let cpuUs = 0;
   for (let fold = 0; fold < k; fold++) {
     const train = examples.filter((_, i) => assignment[i] !== fold);
     const test = examples.filter((_, i) => assignment[i] === fold);
     const started = performance.now();
+    const trainCpu = process.cpuUsage();
     const model = IntentClassifier.train(train, options.classifier);
+    const trainCpuUsed = process.cpuUsage(trainCpu);
     const trainMs = performance.now() - started;
     let correct = 0;
+    const classifyCpu = process.cpuUsage();
     for (const example of test) {
       const t0 = process.hrtime.bigint();
       const result = model.classify(example.text);
@@ -121,7 +129,16 @@ export function crossValidate(
       confidences.push(result.confidence);
       if (result.label === example.label) correct++;
     }
-    folds.push({ fold, train: train.length, test: test.length, accuracy: correct / test.length, trainMs });
+    const classifyCpuUsed = process.cpuUsage(classifyCpu);
+    cpuUs += classifyCpuUsed.user + classifyCpuUsed.system;
+    folds.push({
+      fold,
+      train: train.length,
+      test: test.length,
+      accuracy: correct / test.length,
+      trainMs,
+      trainCpuMs: (trainCpuUsed.user + trainCpuUsed.system) / 1000,
+    });
   }
   latencies.sort((a, b) => a - b);
   const confident = confidences.map((c, i) => (c >= threshold ? i : -1)).filter((i) => i >= 0);
@@ -136,6 +153,7 @@ export function crossValidate(
       p99: percentile(latencies, 0.99),
       mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
     },
+    cpuUsPerClassification: cpuUs / gold.length,
     meanTrainMs: folds.reduce((a, f) => a + f.trainMs, 0) / folds.length,
     atThreshold: {
       threshold,
@@ -153,11 +171,12 @@ export function formatReport(report: EvaluationReport): string {
     `examples=${report.examples} labels=${report.labels} folds=${report.folds.length}`,
     ...report.folds.map(
       (f) =>
-        `  fold ${f.fold}: train=${f.train} test=${f.test} accuracy=${pct(f.accuracy)} train_time=${(f.trainMs / 1000).toFixed(2)}s`,
+        `  fold ${f.fold}: train=${f.train} test=${f.test} accuracy=${pct(f.accuracy)} train_time=${(f.trainMs / 1000).toFixed(2)}s (cpu ${(f.trainCpuMs / 1000).toFixed(2)}s)`,
     ),
     `accuracy  ${pct(report.accuracy)}`,
     `macro-F1  ${pct(report.macroF1)}`,
     `latency per classification: p50=${report.latencyUs.p50.toFixed(1)}µs p99=${report.latencyUs.p99.toFixed(1)}µs mean=${report.latencyUs.mean.toFixed(1)}µs`,
+    `cpu time per classification: mean=${report.cpuUsPerClassification.toFixed(1)}µs`,
     `mean training time per fold: ${(report.meanTrainMs / 1000).toFixed(2)}s`,
     `confidence >= ${report.atThreshold.threshold}: coverage ${pct(report.atThreshold.coverage)}, accuracy ${pct(report.atThreshold.accuracy)}`,
   ];

@@ -71,6 +71,10 @@ export const erpConfigSchema = z
     ticketOnFailure: flag.default(false),
     demo: z.object({ file: z.string().default('adapters/erp/demo-orders.yaml') }).prefault({}),
     rest: restErpSchema.optional(),
+    /** Consecutive ERP failures before order look-ups fail fast for `resetMs`. */
+    breaker: z
+      .object({ failureThreshold: positiveInt.default(5), resetMs: positiveInt.default(30_000) })
+      .prefault({}),
     /** Wrong phone/e-mail answers before the conversation must wait. */
     maxVerificationAttempts: positiveInt.default(3),
   })

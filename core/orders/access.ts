@@ -1,5 +1,6 @@
 import { emailsMatch, phonesMatch } from '../../adapters/erp/orders';
-import type { ErpAdapter, Order } from '../types';
+import { CircuitBreaker } from '../llm/breaker';
+import { AdapterError, AdapterErrorCodes, type ErpAdapter, HubError, type Order } from '../types';
 
 /** What the customer has shown: contact details verified by the channel, or typed and checked. */
 export interface OwnershipProof {
@@ -27,18 +28,26 @@ export function proves(order: Order, proof: OwnershipProof): 'email' | 'phone' |
  * answer honestly.
  */
 export class OrderAccess {
+  /** Consecutive ERP failures open it: customers then hear at once that orders cannot be looked up. */
+  readonly breaker: CircuitBreaker;
+
   constructor(
     private readonly erp: ErpAdapter,
     private readonly timeoutMs: number,
-  ) {}
+    breaker: { failureThreshold: number; resetMs: number } = { failureThreshold: 5, resetMs: 30_000 },
+  ) {
+    this.breaker = new CircuitBreaker(breaker);
+  }
 
   async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {
     if (!proof.email && !proof.phone) return { outcome: 'needs_proof' };
-    const order = await this.erp.getOrder(orderId, {
-      tenant,
-      idempotencyKey: `order:${orderId}`,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    const order = await this.guarded(() =>
+      this.erp.getOrder(orderId, {
+        tenant,
+        idempotencyKey: `order:${orderId}`,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      }),
+    );
     const matchedBy = order ? proves(order, proof) : undefined;
     return order && matchedBy ? { outcome: 'shown', order, matchedBy } : { outcome: 'denied' };
   }
@@ -46,13 +55,38 @@ export class OrderAccess {
   /** The verified customer's orders (newest first); nothing without proof. */
   async listMine(proof: OwnershipProof, tenant: string): Promise<Order[]> {
     if (!proof.email && !proof.phone) return [];
-    const orders = await this.erp.listOrders(proof, {
-      tenant,
-      idempotencyKey: 'orders:list',
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    const orders = await this.guarded(() =>
+      this.erp.listOrders(proof, {
+        tenant,
+        idempotencyKey: 'orders:list',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      }),
+    );
     // The ERP's own filter is not trusted to be exact (a REST search may match loosely).
     return orders.filter((order) => proves(order, proof) !== undefined);
+  }
+
+  private async guarded<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.breaker.tryAcquire()) {
+      throw new AdapterError(
+        AdapterErrorCodes.circuitOpen,
+        `ERP ${this.erp.name}: circuit open after repeated failures`,
+        {
+          retryable: true,
+          status: 503,
+        },
+      );
+    }
+    try {
+      const result = await call();
+      this.breaker.recordSuccess();
+      return result;
+    } catch (error) {
+      // Only failures that say the ERP is unwell count; a refused request does not.
+      if (!(error instanceof HubError) || error.retryable) this.breaker.recordFailure();
+      else this.breaker.release();
+      throw error;
+    }
   }
 }
 

@@ -43,7 +43,7 @@ export async function startBackOffice(config: HubConfig, store: KyselyStore): Pr
   });
   const tickets = new TicketService({ outbox, adapter: ticketing.name, worker, crashHook });
   const commands = new DialogCommands({
-    orders: new OrderAccess(erp, config.erp.timeoutMs),
+    orders: new OrderAccess(erp, config.erp.timeoutMs, config.erp.breaker),
     tickets,
     store,
     maxVerificationAttempts: config.erp.maxVerificationAttempts,

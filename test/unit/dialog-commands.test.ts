@@ -190,3 +190,33 @@ describe('ERP failure', () => {
     expect(request?.draft.intent).toBe('order_status');
   });
 });
+
+describe('ERP circuit breaker', () => {
+  let emulator: ErpEmulator;
+  afterAll(async () => emulator?.close());
+
+  it('fails fast once the ERP failed repeatedly, without waiting for its timeout', async () => {
+    emulator = await startErpEmulator({ clientId: 'hub', clientSecret: 'x' });
+    const erp = await createErp(
+      erpConfigSchema.parse({
+        driver: 'rest',
+        timeoutMs: 300,
+        rest: { baseUrl: emulator.url, getOrder: { path: '/api/v1/sales-orders/{orderId}' } },
+      }),
+    );
+    const access = new OrderAccess(erp, 300, { failureThreshold: 2, resetMs: 60_000 });
+    emulator.fail({ hang: true, times: 2 });
+    for (let i = 0; i < 2; i += 1) {
+      await expect(access.lookup('XX12345678', { email: 'alex@example.com' }, 'd')).rejects.toMatchObject({
+        code: 'adapter.timeout',
+      });
+    }
+    const requestsBefore = emulator.requests.length;
+    const started = Date.now();
+    await expect(access.lookup('XX12345678', { email: 'alex@example.com' }, 'd')).rejects.toMatchObject({
+      code: 'adapter.circuit_open',
+    });
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(emulator.requests.length).toBe(requestsBefore);
+  });
+});

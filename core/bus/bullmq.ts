@@ -164,8 +164,13 @@ export class BullmqBus implements EventBus {
 
   private async drain(conversation: string, handler: EventHandler): Promise<DrainOutcome> {
     const lock = await this.locks.tryAcquire(conversation, this.options.lockTtlMs);
-    // The holder may be a worker that died: keep this job alive until it gets the lock itself.
-    if (!lock) return { retryInMs: this.lockRetryMs };
+    if (!lock) {
+      // Events are appended before their job is added, so an empty inbox means the holder already
+      // handled this job's event: finish instead of coming back for nothing.
+      if (await this.inbox.isEmpty(conversation)) return { done: true };
+      // The holder may be a worker that died: keep this job alive until it gets the lock itself.
+      return { retryInMs: this.lockRetryMs };
+    }
     const lease = new Lease(lock, this.options.lockTtlMs);
     try {
       for (;;) {

@@ -106,6 +106,10 @@ export class RedisInbox {
     return this.redis.lindex(this.inboxKey(conversation), 0);
   }
 
+  async isEmpty(conversation: string): Promise<boolean> {
+    return (await this.redis.llen(this.inboxKey(conversation))) === 0;
+  }
+
   async beginAttempt(eventId: string): Promise<AttemptStart> {
     const [attempt, retryAt] = (await BEGIN_ATTEMPT.run(
       this.redis,

@@ -40,19 +40,24 @@ export function createTurnHandler(deps: TurnDeps): EventHandler {
     await deps.store.recordInbound(event, customerId);
 
     const state = (await deps.states.load(key)) ?? emptyState(key);
-    let replies = await deps.store.repliesTo(event.id);
-    if (!state.handledEventIds.includes(event.id)) {
+    const handled = state.handledEventIds.includes(event.id);
+    // Only a redelivery can find replies already stored: a first delivery skips the look-up. (A replayed
+    // dead letter starts at attempt 1 again; recordOutbound's idempotency below still sends what is stored.)
+    let replies = handled || ctx.attempt > 1 ? await deps.store.repliesTo(event.id) : [];
+    if (!handled) {
       const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
       if (next) {
         await deps.states.save(next, { fencingToken: ctx.fencingToken });
       } else {
         const turn = await deps.engine.respond(event, state);
+        let allInserted = true;
         for (const reply of turn.replies) {
           const { inserted } = await deps.store.recordOutbound(reply);
           if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
+          allInserted &&= inserted;
         }
-        // A concurrent, fenced-out worker may have stored its replies first: what is stored is what is sent.
-        replies = await deps.store.repliesTo(event.id);
+        // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
+        replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
         await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
       }
     }

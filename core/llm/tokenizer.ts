@@ -9,10 +9,26 @@ function qwen3(): Tokenizer {
   return tokenizer;
 }
 
+/**
+ * Every prompt re-counts the same system text, passages and history turns; encoding is the costly
+ * part of building one, so counts are kept for the most recently used texts.
+ */
+const CACHE_SIZE = 4096;
+const counts = new Map<string, number>();
+
 /** Number of Qwen3 tokens in `text`, without special tokens. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
-  return qwen3().encode(text, { add_special_tokens: false }).length;
+  const cached = counts.get(text);
+  if (cached !== undefined) {
+    counts.delete(text);
+    counts.set(text, cached);
+    return cached;
+  }
+  const count = qwen3().encode(text, { add_special_tokens: false }).length;
+  counts.set(text, count);
+  if (counts.size > CACHE_SIZE) counts.delete(counts.keys().next().value as string);
+  return count;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { countMessageTokens } from '../llm/tokenizer';
+import { countMessageTokens, countTokens } from '../llm/tokenizer';
 import { HubError } from '../types/errors';
 import type { Citation } from '../types/outbound';
 import { type ChatMessage, citationOf, type Passage, type Turn } from '../types/ports';
@@ -64,7 +64,7 @@ export function buildRagMessages(input: RagPromptInput): RagPrompt {
   const historyTokens = history.map((turn) => countMessageTokens(turn.role, turn.text));
   let historyTotal = historyTokens.reduce((sum, n) => sum + n, 0);
   let user = userMessage(input.question, passages, texts);
-  let userTokens = countMessageTokens('user', user);
+  let userTokens = userMessageTokens(input.question, passages, texts);
   const total = () => systemTokens + historyTotal + userTokens + REPLY_HEADER_TOKENS;
 
   while (total() > input.budgetTokens) {
@@ -77,7 +77,7 @@ export function buildRagMessages(input: RagPromptInput): RagPrompt {
     } else if (passages.length > 0) {
       passages = passages.slice(0, -1);
       user = userMessage(input.question, passages, texts);
-      userTokens = countMessageTokens('user', user);
+      userTokens = userMessageTokens(input.question, passages, texts);
     } else {
       throw new HubError(
         'rag.prompt_budget',
@@ -86,6 +86,8 @@ export function buildRagMessages(input: RagPromptInput): RagPrompt {
     }
   }
 
+  // The loop decided on conservative part-wise counts; the prompt reports its exact size.
+  userTokens = countMessageTokens('user', user);
   const messages: ChatMessage[] = [
     { role: 'system', content: system },
     ...history.map((turn): ChatMessage => ({ role: turn.role, content: turn.text })),
@@ -94,12 +96,33 @@ export function buildRagMessages(input: RagPromptInput): RagPrompt {
   return { messages, citations: passages.map(citationOf), usedPassages: passages, tokens: total() };
 }
 
-/** Passages numbered [1]..[n] with title and source, then the question. */
-function userMessage(question: string, passages: Passage[], texts: (typeof TEXTS)['en']): string {
+/** The user message's parts, joined by blank lines: a heading, passages numbered [1]..[n] with title and source, then the question. */
+function userParts(question: string, passages: Passage[], texts: (typeof TEXTS)['en']): string[] {
   const blocks = passages.map((p, i) => `[${i + 1}] ${p.title}${texts.source(p.source)}\n${p.text}`);
-  const body = blocks.length > 0 ? blocks.join('\n\n') : texts.none;
-  return `${texts.passages}\n\n${body}\n\n${texts.question}${question.trim()}`;
+  return [
+    texts.passages,
+    ...(blocks.length > 0 ? blocks : [texts.none]),
+    `${texts.question}${question.trim()}`,
+  ];
 }
+
+function userMessage(question: string, passages: Passage[], texts: (typeof TEXTS)['en']): string {
+  return userParts(question, passages, texts).join(PART_SEPARATOR);
+}
+
+/**
+ * The user message counted part by part: passages recur from turn to turn, so their counts come from
+ * the tokenizer's cache and only the question is encoded anew. Qwen3's pre-tokenizer splits at line
+ * breaks, so no token spans two parts and the sum equals the count of the joined text; one token per
+ * separator is added as a margin all the same.
+ */
+function userMessageTokens(question: string, passages: Passage[], texts: (typeof TEXTS)['en']): number {
+  const parts = userParts(question, passages, texts);
+  const separators = (parts.length - 1) * (countTokens(PART_SEPARATOR) + 1);
+  return parts.reduce((sum, part) => sum + countTokens(part), separators) + countMessageTokens('user', '');
+}
+
+const PART_SEPARATOR = '\n\n';
 
 /** Callers may already have appended the current question to the history; do not send it twice. */
 function withoutRepeatedQuestion(history: Turn[], question: string): Turn[] {

@@ -27,16 +27,12 @@ export interface TurnDeps {
  * anything is sent, so a worker that dies anywhere in here leaves a redelivery that answers once.
  */
 export function createTurnHandler(deps: TurnDeps): EventHandler {
+  const customers = new CustomerCache(deps.store);
   return async (event, ctx) => {
     const endTurn = stageLatency.startTimer({ stage: 'turn' });
     stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
     const key = conversationKey(event.ref);
-    const customerId = await deps.store.upsertCustomer({
-      channel: event.ref.channel,
-      tenant: event.ref.tenant,
-      userId: event.sender.id,
-      displayName: event.sender.name,
-    });
+    const customerId = await customers.resolve(event);
     await deps.store.recordInbound(event, customerId);
 
     const state = (await deps.states.load(key)) ?? emptyState(key);
@@ -86,4 +82,34 @@ function completeFromTranscript(
     handledEventIds: [...state.handledEventIds, event.id].slice(-200),
     updatedAt: at,
   };
+}
+
+/**
+ * Channel identity → customer id, remembered for a while so that a conversation's later turns skip
+ * the upsert (a committed write per message otherwise). Upserting again after expiry is harmless.
+ */
+class CustomerCache {
+  private readonly ids = new Map<string, { id: string; until: number }>();
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly ttlMs = 10 * 60_000,
+    private readonly size = 10_000,
+  ) {}
+
+  async resolve(event: InboundEvent): Promise<string> {
+    const key = JSON.stringify([event.ref.channel, event.ref.tenant, event.sender.id]);
+    const hit = this.ids.get(key);
+    if (hit && hit.until > Date.now()) return hit.id;
+    const id = await this.store.upsertCustomer({
+      channel: event.ref.channel,
+      tenant: event.ref.tenant,
+      userId: event.sender.id,
+      displayName: event.sender.name,
+    });
+    this.ids.delete(key);
+    this.ids.set(key, { id, until: Date.now() + this.ttlMs });
+    if (this.ids.size > this.size) this.ids.delete(this.ids.keys().next().value as string);
+    return id;
+  }
 }

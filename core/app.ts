@@ -142,6 +142,7 @@ async function startWorkers(
     close: async () => {
       await backOffice.close();
       await states.close();
+      await knowledge.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Writes knowledge/eval/labelled.jsonl: the 80 questions of test/unit/rag-questions.ts (written
- * before the retriever was tuned) plus held-out questions (knowledge/eval/held-out.json, written for
+ * before the retriever was tuned) plus held-out questions (knowledge/eval/held-out.jsonl, [language, question, anchor] per line, written for
  * this set without looking at any scores), each labelled with the chunk id that answers it.
  * Run: npx tsx knowledge/eval/build-labelled.ts
  */
@@ -16,7 +16,10 @@ const idOf = (language: string, anchor: string) => {
   if (!hit) throw new Error(`no ${language} entry #${anchor}`);
   return hit.id;
 };
-const heldOut = JSON.parse(await readFile(path.join(here, 'held-out.json'), 'utf8')) as Array<[string, string, string]>;
+const heldOut = (await readFile(path.join(here, 'held-out.jsonl'), 'utf8'))
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => JSON.parse(line) as [string, string, string]);
 const lines = [
   ...EVAL_QUESTIONS.map((q) => ({ query: q.question, language: q.language, relevant: [idOf(q.language, q.expected)], set: 'tuning' })),
   ...heldOut

@@ -202,7 +202,7 @@ describe('hub kb ingest', () => {
     expect(summary.failed).toEqual([
       {
         source: 'docs/faq/gifts-zh.json',
-        error: 'docs/faq/gifts-zh.json: entry 1 needs both "question" and "answer"',
+        error: 'entry 1 needs both "question" and "answer"',
       },
     ]);
     expect(summary.added).toEqual(['docs/new.md']);

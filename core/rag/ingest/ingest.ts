@@ -119,7 +119,11 @@ export async function ingest(
       manifest.documents[file] = entry;
       (known ? summary.updated : summary.added).push(source);
     } catch (error) {
-      summary.failed.push({ source, error: (error as Error).message });
+      const message = (error as Error).message;
+      summary.failed.push({
+        source,
+        error: message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message,
+      });
     }
   }
   options.onProgress?.(files.length, files.length, '');

@@ -207,8 +207,10 @@ export interface KnowledgeChunk {
   source: string;
   tags: string[];
   tenant?: string;
-  /** Only chunks carrying at least one of these tags. */
-  tags?: string[];
+  /** Link a channel can render as the citation (front matter `url`, an HTML page's canonical link). */
+  url?: string;
+  /** When the source document last changed (ISO 8601). */
+  updatedAt?: string;
 }
 
 export interface Passage extends KnowledgeChunk {
@@ -219,10 +221,8 @@ export interface SearchOptions {
   k?: number;
   language?: string;
   tenant?: string;
-  /** Link a channel can render as the citation (front matter `url`, an HTML page's canonical link). */
-  url?: string;
-  /** When the source document last changed (ISO 8601). */
-  updatedAt?: string;
+  /** Only chunks carrying at least one of these tags. */
+  tags?: string[];
 }
 
 export interface Retriever {

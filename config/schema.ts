@@ -166,8 +166,6 @@ export const hubConfigSchema = z.object({
     .prefault({}),
   erp: erpConfigSchema,
   ticketing: ticketingConfigSchema,
-  erp: erpConfigSchema,
-  ticketing: ticketingConfigSchema,
   channels: z.array(channelSchema).default([
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
-import { createStore, type KyselyStore, MIGRATION_TABLE } from '../../core/store/index';
+import { createStore, type KyselyStore, MIGRATION_TABLE, migrations } from '../../core/store/index';
 import { type ConversationRef, conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
@@ -124,7 +124,8 @@ describe.each([
     const applied = await sql<{
       name: string;
     }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(store.db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['0001_initial']);
+    expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(migrations).sort());
+    expect(applied.rows.map((r) => r.name)).toContain('0001_initial');
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(
       store.db,

@@ -86,7 +86,7 @@ for (const [driverName, open] of Object.entries(drivers)) {
         baseUrl: zendesk.url,
         email: 'bot@example.com',
         apiToken: 'zd-token',
-        timeoutMs: 500,
+        timeoutMs: 5_000,
       });
     });
 
@@ -224,7 +224,7 @@ for (const [driverName, open] of Object.entries(drivers)) {
         baseUrl: zendesk.url,
         email: 'bot@example.com',
         apiToken: 'wrong',
-        timeoutMs: 500,
+        timeoutMs: 5_000,
       });
       await worker({ zendesk: wrong }).runOnce();
       const dead = await outbox.deadLetters();

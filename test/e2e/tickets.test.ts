@@ -22,7 +22,7 @@ const config = writeConfig({
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n);
 
-async function until(what: string, predicate: () => Promise<boolean>, timeoutMs = 30_000) {
+async function until(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -55,9 +55,10 @@ afterAll(async () => {
 });
 
 // Each test starts the hub once or twice; a loaded CI machine needs tens of seconds per start.
-describe('orders and tickets through a running hub', { timeout: 150_000 }, () => {
+describe('orders and tickets through a running hub', { timeout: 300_000 }, () => {
   it('shows an order only after the customer proves the e-mail on it', async () => {
-    const { url } = await restart();
+    // This hub also serves the next test, which needs it to die right after the outbox write.
+    const { url } = await restart({ HUB_CRASH_POINT: 'ticket-after-enqueue' });
     const first = await ask(url, 'customer-1', 'where is my order XX12345678');
     expect(first.replies[0]?.text).toMatch(/phone number or e-mail address/);
     expect(first.replies[0]?.text).not.toMatch(/shipped|DHL/);
@@ -77,7 +78,7 @@ describe('orders and tickets through a running hub', { timeout: 150_000 }, () =>
   });
 
   it('a hub killed after the outbox write delivers the ticket exactly once after restart', async () => {
-    const { url } = await restart({ HUB_CRASH_POINT: 'ticket-after-enqueue' });
+    const url = hub?.url ?? '';
     await ask(url, 'customer-3', 'my order AB00000001 has not arrived');
     // The hub dies inside this turn, after committing the ticket request and before any delivery.
     await ask(url, 'customer-3', 'I want a human').catch(() => undefined);
@@ -126,7 +127,7 @@ describe('orders and tickets through a running hub', { timeout: 150_000 }, () =>
   });
 
   it('answers a handoff with the ticket reference, once per conversation', async () => {
-    const { url } = await restart();
+    const url = hub?.url ?? ''; // the hub restarted by the previous test
     const first = await ask(url, 'customer-5', 'I need to talk to an agent please');
     const reference = /ticket (HUB-[0-9A-Z]{8})/.exec(first.replies[0]?.text ?? '')?.[1];
     expect(reference).toBeDefined();

@@ -50,7 +50,7 @@ const DEFAULTS: Required<ClassifierOptions> = {
   l2: 1e-5,
   minDf: 2,
   seed: 1,
-  tolerance: 0.1,
+  tolerance: 0,
   charNgrams: [2, 4],
 };
 

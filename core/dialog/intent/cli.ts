@@ -15,6 +15,11 @@ export function registerIntentCommands(program: Command): void {
     .option('--seed <n>', 'fold assignment seed', '7')
     .option('--threshold <p>', 'confidence threshold to report coverage at', '0.6')
     .option('--limit <n>', 'use only the first n rows (quick runs)')
+    .option('--epochs <n>', 'most training epochs (default 12)')
+    .option(
+      '--tolerance <x>',
+      'stop when an epoch lowers the training loss by less than this fraction (default 0: never)',
+    )
     .option('--json', 'print the report as JSON')
     .action(
       async (options: {
@@ -23,6 +28,8 @@ export function registerIntentCommands(program: Command): void {
         seed: string;
         threshold: string;
         limit?: string;
+        epochs?: string;
+        tolerance?: string;
         json?: boolean;
       }) => {
         const { crossValidate, formatReport, loadLabelledCsv } = await import('./eval');
@@ -32,6 +39,10 @@ export function registerIntentCommands(program: Command): void {
           folds: Number(options.folds),
           seed: Number(options.seed),
           threshold: Number(options.threshold),
+          classifier: {
+            ...(options.epochs ? { epochs: Number(options.epochs) } : {}),
+            ...(options.tolerance ? { tolerance: Number(options.tolerance) } : {}),
+          },
         });
         console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
       },

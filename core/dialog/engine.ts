@@ -72,7 +72,9 @@ export class DialogEngine {
     const text = cleanText(event.text ?? event.action?.title ?? '');
     const language = detectLanguage(text, event.locale ?? state.locale);
     next.locale = language;
-    const command = text ? await this.deps.commands?.handle({ event, text, language, state: next }) : undefined;
+    const command = text
+      ? await this.deps.commands?.handle({ event, text, language, state: next })
+      : undefined;
     const answer: Answer = command
       ? { text: command.text, citations: [], source: 'flow' }
       : text

@@ -78,7 +78,7 @@ export class DialogEngine {
     const answer: Answer = command
       ? { text: command.text, citations: [], source: 'flow' }
       : text
-        ? await this.answer(text, language, state.history)
+        ? await this.answer(text, language, state.history, event.ref.tenant)
         : this.fixedAnswer(event, language);
 
     const userTurn: Turn = { role: 'user', text, at: event.receivedAt, eventId: event.id, locale: language };
@@ -103,10 +103,16 @@ export class DialogEngine {
     return { text: say(key, language), citations: [], source: 'system' };
   }
 
-  private async answer(question: string, language: Language, history: Turn[]): Promise<Answer> {
+  private async answer(
+    question: string,
+    language: Language,
+    history: Turn[],
+    tenant: string,
+  ): Promise<Answer> {
     const { knowledge } = this.deps.config;
     const passages = await timed('retrieve', () =>
-      this.deps.retriever.search(question, { k: knowledge.topK, language }),
+      // The tenant's own knowledge and the shared knowledge; never another tenant's.
+      this.deps.retriever.search(question, { k: knowledge.topK, language, tenant }),
     );
     const llm = this.deps.llm;
     if (!llm) return this.extractive(question, passages, language, 'disabled');

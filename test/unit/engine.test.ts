@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load';
+import { DialogEngine, emptyState } from '../../core/dialog/engine';
+import { EmbeddedRetriever } from '../../core/rag';
+import type { InboundEvent, KnowledgeChunk } from '../../core/types';
+
+const chunk = (id: string, tenant: string | undefined, text: string): KnowledgeChunk => ({
+  id,
+  docId: id,
+  title: `Opening hours (${tenant ?? 'shared'})`,
+  text,
+  language: 'en',
+  source: `${id}.md`,
+  tags: [],
+  tenant,
+});
+
+const ask = (tenant: string, text: string): InboundEvent => ({
+  id: `test:${tenant}:${text}`,
+  kind: 'message',
+  ref: { channel: 'test', tenant, conversation: 'c1' },
+  sender: { id: 'u1' },
+  receivedAt: new Date().toISOString(),
+  text,
+});
+
+describe('dialog engine retrieval', () => {
+  it("answers from the conversation's tenant and shared knowledge, never from another tenant's", async () => {
+    const retriever = new EmbeddedRetriever();
+    await retriever.index([
+      chunk('acme-hours', 'acme', 'Acme stores open from 8 am to 8 pm every day, holidays included.'),
+      chunk('globex-hours', 'globex', 'Globex stores open from 10 am to 6 pm, closed on Sundays.'),
+    ]);
+    const searches: Array<{ tenant?: string; found: string[] }> = [];
+    const spy = {
+      index: retriever.index.bind(retriever),
+      count: retriever.count.bind(retriever),
+      search: async (query: string, options?: { tenant?: string; k?: number; language?: string }) => {
+        const found = await retriever.search(query, options);
+        searches.push({ tenant: options?.tenant, found: found.map((p) => p.id) });
+        return found;
+      },
+    };
+    const engine = new DialogEngine({ config: parseConfig({}, {}), retriever: spy });
+    await engine.respond(ask('acme', 'What are the store opening hours?'), emptyState('k1'));
+    await engine.respond(ask('globex', 'What are the store opening hours?'), emptyState('k2'));
+    expect(searches).toEqual([
+      { tenant: 'acme', found: ['acme-hours'] },
+      { tenant: 'globex', found: ['globex-hours'] },
+    ]);
+  });
+});

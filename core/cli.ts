@@ -5,6 +5,7 @@ import type { HubConfig } from '../config/schema';
 import { registerIntentCommands } from './dialog/intent/cli';
 import { registerKnowledgeCommands } from './rag/cli';
 import { registerTicketCommands } from './tickets/cli';
+import { registerTrainingCommands } from './training/cli';
 import { HubError } from './types';
 
 const DEFAULT_CONFIG = 'config/hub.yaml';
@@ -100,5 +101,6 @@ program
 registerIntentCommands(program);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
+registerTrainingCommands(program, withConfig);
 
 program.parseAsync(process.argv).catch(fail);

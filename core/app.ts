@@ -135,7 +135,12 @@ async function startWorkers(
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store);
-  const engine = new DialogEngine({ config, retriever: knowledge.retriever, llm, commands: backOffice.commands });
+  const engine = new DialogEngine({
+    config,
+    retriever: knowledge.retriever,
+    llm,
+    commands: backOffice.commands,
+  });
   await bus.consume(createTurnHandler({ engine, states, store, feed, deliver }));
   logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
   return {

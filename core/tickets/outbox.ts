@@ -104,20 +104,7 @@ export class TicketOutbox {
 
   /** Lease up to `limit` due deliveries for `leaseMs`; each claim counts as an attempt. */
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const result = await sql<{
-      outbox_id: string;
-      attempts: number;
-      id: string;
-      dedupe_key: string;
-      conversation_key: string;
-      tenant: string;
-      adapter: string;
-      draft: TicketDraft | string;
-      external_id: string | null;
-      external_url: string | null;
-      created_at: Date;
-      delivered_at: Date | null;
-    }>`
+    const result = await sql<TicketRequestRow & { outbox_id: string; attempts: number }>`
       update ticket_outbox o
          set locked_until = now() + (${leaseMs}::integer * interval '1 millisecond'),
              attempts = o.attempts + 1
@@ -248,7 +235,8 @@ function parseDraft(draft: TicketDraft | string): TicketDraft {
   return typeof draft === 'string' ? (JSON.parse(draft) as TicketDraft) : draft;
 }
 
-function toRequest(row: {
+/** A ticket_requests row as the queries here select it (`draft` is JSON text on some drivers). */
+interface TicketRequestRow {
   id: string;
   dedupe_key: string;
   conversation_key: string;
@@ -259,7 +247,9 @@ function toRequest(row: {
   external_url: string | null;
   created_at: Date;
   delivered_at: Date | null;
-}): TicketRequest {
+}
+
+function toRequest(row: TicketRequestRow): TicketRequest {
   return {
     id: row.id,
     dedupeKey: row.dedupe_key,

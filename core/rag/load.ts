@@ -118,10 +118,14 @@ function definedOnly(options: LoadOptions): Partial<ChunkLimits> {
   return limits;
 }
 
-async function markdownFiles(dir: string): Promise<string[]> {
+/**
+ * Knowledge files below `dir` whose names `accept` takes, sorted; READMEs and anything inside a
+ * dot-folder are never knowledge.
+ */
+export async function knowledgeFiles(dir: string, accept: (name: string) => boolean): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((e) => e.isFile() && /\.md$/i.test(e.name) && e.name.toLowerCase() !== 'readme.md')
+    .filter((e) => e.isFile() && accept(e.name) && e.name.toLowerCase() !== 'readme.md')
     .map((e) => path.join(e.parentPath, e.name))
     .filter(
       (file) =>
@@ -132,3 +136,5 @@ async function markdownFiles(dir: string): Promise<string[]> {
     )
     .sort();
 }
+
+const markdownFiles = (dir: string) => knowledgeFiles(dir, (name) => /\.md$/i.test(name));

@@ -141,15 +141,7 @@ export class FlowRuntime {
    * used for flow titles inside params when the input is an action result.
    */
   advance(state: FlowState, input: TurnInput, language: Language): AdvanceResult {
-    const turn: Turn = {
-      stack: state.stack.map((f) => structuredClone(f)),
-      replies: [],
-      actions: [],
-      signals: [],
-      now: input.now,
-      input,
-      language: input.kind === 'message' ? input.language : language,
-    };
+    const turn = newTurn(state, input, input.kind === 'message' ? input.language : language);
     const handled =
       input.kind === 'action_result' ? this.onActionResult(turn, input) : this.onMessage(turn, input);
     return {
@@ -168,15 +160,7 @@ export class FlowRuntime {
     input: Extract<TurnInput, { kind: 'message' }>,
     vars: Record<string, unknown> = {},
   ): AdvanceResult {
-    const turn: Turn = {
-      stack: state.stack.map((f) => structuredClone(f)),
-      replies: [],
-      actions: [],
-      signals: [],
-      now: input.now,
-      input,
-      language: input.language,
-    };
+    const turn = newTurn(state, input, input.language);
     const flow = this.flows.flows.get(flowName);
     if (!flow) throw new Error(`no flow named ${flowName}`);
     this.push(turn, flow, input, vars);
@@ -555,4 +539,17 @@ function valueFor(
     return Array.from(text).length >= slot.minLength && !yesOrNo(text.toLowerCase()) ? text : undefined;
   }
   return undefined;
+}
+
+/** A turn works on a copy of the stack, so a caller's state is never changed in place. */
+function newTurn(state: FlowState, input: TurnInput, language: Language): Turn {
+  return {
+    stack: state.stack.map((f) => structuredClone(f)),
+    replies: [],
+    actions: [],
+    signals: [],
+    now: input.now,
+    input,
+    language,
+  };
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HubError } from '../../types/errors';
 import type { KnowledgeChunk } from '../../types/ports';
 import type { KnowledgeIndex } from '../knowledge-index';
-import type { LoadOptions } from '../load';
+import { knowledgeFiles, type LoadOptions } from '../load';
 import { isIngestible, parseDocumentFile } from './formats';
 import type { KnowledgeStore, ManifestEntry } from './store';
 
@@ -48,7 +48,7 @@ export async function ingest(
   const rootStat = await stat(root).catch((cause) => {
     throw new HubError('knowledge.ingest', `Cannot read ${target}: ${(cause as Error).message}`, { cause });
   });
-  const files = rootStat.isDirectory() ? await ingestibleFiles(root) : [root];
+  const files = rootStat.isDirectory() ? await knowledgeFiles(root, isIngestible) : [root];
   const base = path.dirname(root);
   const { manifest, chunks: storedChunks } = await store.read();
   const byId = new Map(storedChunks.map((chunk) => [chunk.id, chunk]));
@@ -161,19 +161,4 @@ export function formatSummary(summary: IngestSummary): string {
   for (const { source, error } of summary.failed) lines.push(`failed: ${source}: ${error}`);
   for (const source of summary.deleted) lines.push(`deleted: ${source}`);
   return lines.join('\n');
-}
-
-async function ingestibleFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile() && isIngestible(e.name) && e.name.toLowerCase() !== 'readme.md')
-    .map((e) => path.join(e.parentPath, e.name))
-    .filter(
-      (file) =>
-        !path
-          .relative(dir, file)
-          .split(path.sep)
-          .some((part) => part.startsWith('.')),
-    )
-    .sort();
 }

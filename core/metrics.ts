@@ -61,8 +61,9 @@ export const busDeadLetters = new Counter({
 });
 
 export const circuitState = new Gauge({
-  name: 'hub_llm_circuit_open',
-  help: '1 while the LLM circuit breaker is open',
+  name: 'hub_circuit_open',
+  help: '1 while a circuit breaker (llm, erp, ticketing:<adapter>) is open or half-open',
+  labelNames: ['breaker'] as const,
   registers: [registry],
 });
 

@@ -8,6 +8,8 @@ export interface BreakerOptions {
   /** Injected clock for tests. */
   now?: () => number;
   onChange?: (phase: CircuitPhase) => void;
+  /** Label of this breaker's `hub_circuit_open` series, e.g. "llm", "erp", "ticketing:zendesk". */
+  name?: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export class CircuitBreaker {
     if (phase === this.phase) return;
     this.phase = phase;
     // The gauge reads 1 until a trial succeeds: a half-open circuit is still not trusted.
-    circuitState.set(phase === 'closed' ? 0 : 1);
+    circuitState.set({ breaker: this.options.name ?? 'default' }, phase === 'closed' ? 0 : 1);
     this.options.onChange?.(phase);
   }
 }

@@ -45,6 +45,7 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
     options.breaker ??
     new CircuitBreaker({
       ...config.breaker,
+      name: 'llm',
       onChange: (phase) => log.warn({ phase }, 'llm circuit breaker changed state'),
     });
   // Retries are ours, not the SDK's: each one must be counted, and a stream that already

@@ -36,7 +36,7 @@ export class OrderAccess {
     private readonly timeoutMs: number,
     breaker: { failureThreshold: number; resetMs: number } = { failureThreshold: 5, resetMs: 30_000 },
   ) {
-    this.breaker = new CircuitBreaker(breaker);
+    this.breaker = new CircuitBreaker({ ...breaker, name: 'erp' });
   }
 
   async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {

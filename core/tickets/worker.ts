@@ -54,6 +54,7 @@ export class TicketDeliveryWorker {
     if (!breaker) {
       breaker = new CircuitBreaker({
         ...this.options.config.breaker,
+        name: `ticketing:${adapter}`,
         onChange: (phase) => logger.warn({ adapter, phase }, 'ticketing circuit changed'),
       });
       this.breakers.set(adapter, breaker);

@@ -1,6 +1,14 @@
 import type { ConversationRef } from './conversation';
 
-export type InboundKind = 'message' | 'edit' | 'action' | 'membership' | 'reaction' | 'status';
+export type InboundKind =
+  | 'message'
+  | 'edit'
+  | 'action'
+  | 'membership'
+  | 'reaction'
+  | 'status'
+  /** From a helpdesk, not the customer: an agent replied, took over, or solved/closed the ticket. */
+  | 'handoff';
 
 export type AttachmentKind =
   | 'image'
@@ -61,7 +69,24 @@ export interface InboundEvent {
   membership?: { change: 'joined' | 'left'; memberIds: string[]; botIncluded: boolean };
   reaction?: { name: string; messageId: string; added: boolean };
   status?: { messageId: string; state: 'sent' | 'delivered' | 'read' | 'failed'; error?: string };
+  /**
+   * kind "handoff": what the helpdesk said about the conversation's ticket. `ref` is the customer's
+   * conversation (from the ticket's outbox row), `sender` the agent. An agent's `reply` reaches the
+   * customer on the original channel and makes the human the owner; `solved`/`closed` returns the
+   * conversation to the bot.
+   */
+  handoff?: HandoffUpdate;
   /** Per-channel extras, namespaced by channel type. */
   channelData?: Record<string, unknown>;
   raw?: unknown;
+}
+
+export interface HandoffUpdate {
+  change: 'reply' | 'assigned' | 'solved' | 'closed';
+  /** The helpdesk adapter id (config `ticketing.adapters[].id`) and its ticket id. */
+  adapter: string;
+  ticketId: string;
+  /** The agent's public reply (change "reply"); internal notes never get here. */
+  text?: string;
+  agentName?: string;
 }

@@ -38,7 +38,7 @@ export interface OutboundMessage {
   locale?: string;
   createdAt: string;
   /** How the answer was produced, for metrics and the transcript. */
-  source?: 'llm' | 'extractive' | 'flow' | 'system';
+  source?: 'llm' | 'extractive' | 'flow' | 'system' | 'agent';
 }
 
 /** Plain-text rendering every channel can fall back to (style rule 5: degrade, don't drop). */

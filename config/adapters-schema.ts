@@ -61,9 +61,80 @@ const restErpSchema = z.object({
   statusMap: z.record(z.string(), z.string()).default({}),
 });
 
+/** How the ids customers quote map to the ERP's own (adapters/erp/order-ids.ts). */
+const orderIdSchema = <F extends [string, ...string[]]>(fields: F, defaultField: F[number]) =>
+  z
+    .object({
+      /** The ERP field that holds the customer-quoted id (or its number). */
+      field: z.enum(fields).default(defaultField),
+      /** Two capital letters: the hub id is this plus the ERP's order number in eight digits. */
+      hubPrefix: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'hubPrefix is two capital letters, e.g. SO')
+        .optional(),
+      /** Written before the number in the ERP ("#" for Shopify names, "S" for Odoo's S00042). */
+      systemPrefix: z.string().default(''),
+      /** The ERP pads its number to this many digits (Odoo: 5). */
+      systemDigits: z.coerce.number().int().min(0).max(10).default(0),
+    })
+    .prefault({});
+
+/** 429 and throttle answers: waits up to `maxWaitMs` are sat out, `attempts` tries in all. */
+const rateLimitSchema = z
+  .object({ attempts: positiveInt.default(3), maxWaitMs: positiveInt.default(10_000) })
+  .prefault({});
+
+/** Odoo External RPC API (JSON-RPC at /jsonrpc), sale.order and stock.picking. */
+const odooErpSchema = z.object({
+  baseUrl: z.string().url(),
+  db: z.string().min(1),
+  login: z.string().min(1),
+  /** An API key (Preferences → Account Security → New API Key) or the user's password. */
+  apiKey: z.string().min(1),
+  orderId: orderIdSchema(['name', 'client_order_ref'], 'name'),
+  /** res.partner fields holding phone numbers (add `mobile` on Odoo 17 and older). */
+  partnerPhoneFields: z.array(z.string().min(1)).min(1).default(['phone']),
+  /** Read carrier_id / carrier_tracking_ref / carrier_tracking_url (the Delivery module); false without it. */
+  tracking: flag.default(true),
+  /** Odoo knows when a delivery was validated, not when it arrived: true reports a done delivery as delivered. */
+  doneMeansDelivered: flag.default(false),
+  rateLimit: rateLimitSchema,
+});
+
+/** SAP S/4HANA OData v2: API_SALES_ORDER_SRV, customer contacts from API_BUSINESS_PARTNER. */
+const sapErpSchema = z.object({
+  /** The host, e.g. https://my123456-api.s4hana.ondemand.com; services live under `servicePath`. */
+  baseUrl: z.string().url(),
+  servicePath: z.string().default('/sap/opu/odata/sap'),
+  /** basic (communication user) or oauth2 client credentials. */
+  auth: httpAuthSchema,
+  /** The `sap-client` query parameter, when the system needs one. */
+  client: z.string().optional(),
+  orderId: orderIdSchema(['SalesOrder', 'PurchaseOrderByCustomer'], 'SalesOrder'),
+  /** businessPartner: e-mail and phone of the SoldToParty from API_BUSINESS_PARTNER; none: no contact data. */
+  contacts: z.enum(['businessPartner', 'none']).default('businessPartner'),
+  /** Overrides of the status map, keyed "<OverallSDProcessStatus>/<OverallDeliveryStatus>" (e.g. "C/C": shipped). */
+  statusMap: z.record(z.string(), z.string()).default({}),
+  rateLimit: rateLimitSchema,
+});
+
+/** Shopify Admin GraphQL API with a custom app's Admin API access token. */
+const shopifyErpSchema = z.object({
+  /** https://<shop>.myshopify.com */
+  shopUrl: z.string().url(),
+  accessToken: z.string().min(1),
+  apiVersion: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/, 'apiVersion looks like 2025-10')
+    .default('2025-10'),
+  /** name: the order name ("#1001", or the hub id when the shop's order names are set so); tag: a tag on the order. */
+  orderId: orderIdSchema(['name', 'tag'], 'name'),
+  rateLimit: rateLimitSchema,
+});
+
 export const erpConfigSchema = z
   .object({
-    driver: z.enum(['demo', 'rest']).default('demo'),
+    driver: z.enum(['demo', 'rest', 'odoo', 'sap', 'shopify']).default('demo'),
     timeoutMs: positiveInt.default(5_000),
     /** Days after delivery a return is accepted (used where the ERP does not decide it). */
     returnWindowDays: positiveInt.default(30),
@@ -71,6 +142,9 @@ export const erpConfigSchema = z
     ticketOnFailure: flag.default(false),
     demo: z.object({ file: z.string().default('adapters/erp/demo-orders.yaml') }).prefault({}),
     rest: restErpSchema.optional(),
+    odoo: odooErpSchema.optional(),
+    sap: sapErpSchema.optional(),
+    shopify: shopifyErpSchema.optional(),
     /** Consecutive ERP failures before order look-ups fail fast for `resetMs`. */
     breaker: z
       .object({ failureThreshold: positiveInt.default(5), resetMs: positiveInt.default(30_000) })
@@ -82,6 +156,18 @@ export const erpConfigSchema = z
   .refine((erp) => erp.driver !== 'rest' || erp.rest !== undefined, {
     message: 'erp.driver is "rest" but erp.rest is missing; set erp.rest.baseUrl, auth, getOrder and fields',
     path: ['rest'],
+  })
+  .refine((erp) => erp.driver !== 'odoo' || erp.odoo !== undefined, {
+    message: 'erp.driver is "odoo" but erp.odoo is missing; set erp.odoo.baseUrl, db, login and apiKey',
+    path: ['odoo'],
+  })
+  .refine((erp) => erp.driver !== 'sap' || erp.sap !== undefined, {
+    message: 'erp.driver is "sap" but erp.sap is missing; set erp.sap.baseUrl and auth (basic or oauth2)',
+    path: ['sap'],
+  })
+  .refine((erp) => erp.driver !== 'shopify' || erp.shopify !== undefined, {
+    message: 'erp.driver is "shopify" but erp.shopify is missing; set erp.shopify.shopUrl and accessToken',
+    path: ['shopify'],
   });
 
 export const ticketingConfigSchema = z
@@ -140,5 +226,8 @@ export const ticketingConfigSchema = z
 
 export type ErpConfig = z.infer<typeof erpConfigSchema>;
 export type RestErpConfig = z.infer<typeof restErpSchema>;
+export type OdooErpConfig = z.infer<typeof odooErpSchema>;
+export type SapErpConfig = z.infer<typeof sapErpSchema>;
+export type ShopifyErpConfig = z.infer<typeof shopifyErpSchema>;
 export type TicketingConfig = z.infer<typeof ticketingConfigSchema>;
 export type HttpAuthConfig = z.infer<typeof httpAuthSchema>;

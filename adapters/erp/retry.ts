@@ -1,0 +1,56 @@
+import { AdapterError, AdapterErrorCodes } from '../../core/types';
+
+export interface RateLimitRetry {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** A longer wait than this is not sat out: the rate-limit error goes to the caller. */
+  maxWaitMs: number;
+}
+
+/**
+ * Runs `call`, and when the ERP says "too many requests" with a wait (HTTP 429 Retry-After, a
+ * GraphQL throttle), waits that long and tries again. Other errors, and waits longer than
+ * `maxWaitMs`, go to the caller at once. A caller's deadline passing during the wait is a timeout.
+ */
+export async function retryRateLimited<T>(
+  system: string,
+  call: () => Promise<T>,
+  options: RateLimitRetry,
+  signal?: AbortSignal,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const waitMs = error instanceof AdapterError ? error.retryAfterMs : undefined;
+      const limited = error instanceof AdapterError && error.code === AdapterErrorCodes.rateLimited;
+      if (!limited || waitMs === undefined || waitMs > options.maxWaitMs || attempt >= options.attempts)
+        throw error;
+      await sleep(system, waitMs, signal);
+    }
+  }
+}
+
+function sleep(system: string, ms: number, signal?: AbortSignal): Promise<void> {
+  const deadline = () =>
+    new AdapterError(
+      AdapterErrorCodes.timeout,
+      `${system}: the deadline passed while waiting out a rate limit`,
+      {
+        retryable: true,
+        status: 504,
+      },
+    );
+  if (signal?.aborted) return Promise.reject(deadline());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(deadline());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../core/log';
 import type { OutboundScheduler } from '../core/outbound/scheduler';
-import type { HubStore, InboundEvent, OutboundFeed, OutboundMessage, PublishResult } from '../core/types';
+import type {
+  Attachment,
+  HubStore,
+  InboundEvent,
+  OutboundFeed,
+  OutboundMessage,
+  PublishResult,
+} from '../core/types';
 
 /** What a connector gets from the hub: a way to publish, the reply feed and the transcript. Nothing else. */
 export interface ChannelContext {
@@ -34,9 +41,32 @@ export interface Connector {
   deliver?(message: OutboundMessage): Promise<void>;
   /** Rejects with what is wrong (bad token, polling conflict); shown per channel on /readyz. */
   health?(): Promise<void>;
+  /**
+   * Download a file a customer sent (an attachment's `fileId`, or its `url` where the platform gives
+   * one). Rejects with a HubError: 404 unknown file, 413 over the channel's `maxFileBytes`, 502 when
+   * the platform refuses. Served to operators by `GET /admin/channels/<id>/files/<fileId>`.
+   */
+  fetchFile?(attachment: Pick<Attachment, 'fileId' | 'url'>): Promise<FetchedFile>;
   close?(): Promise<void>;
 }
 
 export type ConnectorFactory = (context: ChannelContext) => Connector;
+
+/** A downloaded attachment; whole in memory, which the channel's `maxFileBytes` bounds. */
+export interface FetchedFile {
+  body: Buffer;
+  mimeType: string;
+  name?: string;
+  size: number;
+}
+
+/**
+ * `hub validate --online`: ask the platform whether one channel block's credentials work (Telegram
+ * getMe, Slack auth.test). Resolves with a short detail for the `ok` line (never a secret); rejects
+ * with what is wrong and how to fix it. Export one next to the connector and add one line to
+ * `onlineChecks` in connectors/validate.ts, e.g. `teams: checkTeamsOnline,`; a type without one is
+ * reported as skipped.
+ */
+export type OnlineCheck = (config: ChannelConfig, options: { signal: AbortSignal }) => Promise<string>;
 
 export type { PlatformSender, RateRule } from '../core/outbound/types';

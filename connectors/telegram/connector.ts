@@ -5,6 +5,7 @@ import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
+import { fetchTelegramFile } from './files';
 import { normalizeTelegramUpdate, type TelegramIdentity } from './normalize';
 import { telegramHints, telegramOptionsSchema } from './options';
 import { type PollerStatus, startPolling } from './polling';
@@ -128,6 +129,18 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
       await ctx.outbound.deliver(message, sender);
+    },
+    async fetchFile(attachment) {
+      if (!attachment.fileId)
+        throw new HubError('file.not_found', 'Telegram files are fetched by fileId', { status: 404 });
+      return fetchTelegramFile({
+        channel,
+        telegram: sender.telegram,
+        botToken: options.botToken,
+        apiRoot: options.apiRoot,
+        maxFileBytes: options.maxFileBytes,
+        fileId: attachment.fileId,
+      });
     },
     async health() {
       const problem = poller?.status.problem ?? tokenProblem;

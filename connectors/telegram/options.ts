@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
 
 export const telegramOptionsSchema = z
   .object({
@@ -24,6 +25,8 @@ export const telegramOptionsSchema = z
     /** Public HTTPS URL of /webhooks/<id>; when set, the hub registers it with setWebhook at start. */
     webhookUrl: z.url().optional(),
     pollingTimeoutSeconds: z.coerce.number().int().min(0).max(50).default(25),
+    /** Largest file the admin files route fetches (getFile itself stops at 20 MB on the public Bot API). */
+    maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
   })
   .refine((o) => o.mode !== 'webhook' || o.secretToken !== undefined, {
     message: 'is required in webhook mode: without it anyone who learns the URL can post updates',

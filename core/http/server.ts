@@ -5,6 +5,7 @@ import type { Connector } from '../../connectors/types';
 import { logger } from '../log';
 import { errors, registry } from '../metrics';
 import { HubError } from '../types';
+import { registerAdminFileRoute } from './admin-files';
 
 export interface ReadinessCheck {
   name: string;
@@ -73,6 +74,7 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
       : { service: 'hub' };
   });
 
+  registerAdminFileRoute(app, connectors);
   for (const connector of connectors) await connector.register(app);
   return app;
 }

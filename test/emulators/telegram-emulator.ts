@@ -5,7 +5,8 @@ import { jsonField, readParams, sendJson } from './http-util';
 /**
  * A local Telegram Bot API (https://core.telegram.org/bots/api) for the methods the hub calls:
  * getMe, sendMessage, sendChatAction, editMessageText, answerCallbackQuery, setWebhook,
- * deleteWebhook, getUpdates, with the documented error shapes: 401 for a wrong token, 400 for bad
+ * deleteWebhook, getUpdates, getFile (and the file download at `/file/bot<token>/<file_path>`),
+ * with the documented error shapes: 401 for a wrong token, 400 for bad
  * parameters (unparseable HTML, empty or too long text, unknown chat, bad button data), 404 for an
  * unknown method, 409 for getUpdates conflicts, and injected 429s with `parameters.retry_after`.
  */
@@ -31,6 +32,15 @@ export interface SentMessage {
   reply_markup?: unknown;
   at: number;
 }
+
+export interface EmulatedFile {
+  body: Buffer;
+  path: string;
+  mimeType: string;
+}
+
+/** The public Bot API refuses getFile above this size ("file is too big"). */
+export const BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024;
 
 export interface InjectedTelegramFailure {
   code: number;
@@ -83,6 +93,9 @@ export class TelegramEmulator {
   readonly sent: SentMessage[] = [];
   readonly updates: Array<Record<string, unknown> & { update_id: number }> = [];
   webhook: { url: string; secretToken?: string } | undefined;
+  /** Files by file_id, as getFile and the download route serve them. */
+  readonly files = new Map<string, EmulatedFile>();
+  readonly downloads: Array<{ path: string; status: number }> = [];
   private readonly failures = new Map<string, InjectedTelegramFailure[]>();
   private readonly server = createServer((request, response) => {
     this.handle(request, response).catch((error: Error) =>
@@ -117,12 +130,20 @@ export class TelegramEmulator {
     this.failures.set(method, list);
   }
 
+  /** A file a customer "sent": getFile(fileId) answers with its path, the download serves the bytes. */
+  addFile(fileId: string, body: Buffer, options: { path?: string; mimeType?: string } = {}): void {
+    const path = options.path ?? `photos/file_${this.files.size}.jpg`;
+    this.files.set(fileId, { body, path, mimeType: options.mimeType ?? 'image/jpeg' });
+  }
+
   callsOf(method: string): TelegramCallRecord[] {
     return this.calls.filter((call) => call.method === method);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download) return this.download(download[1] ?? '', download[2] ?? '', response);
     const match = /^\/bot([^/]+)\/(?:test\/)?([A-Za-z]+)$/.exec(url.pathname);
     if (!match) return sendJson(response, 404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, method = ''] = match;
@@ -229,9 +250,36 @@ export class TelegramEmulator {
         return ok(true);
       case 'getUpdates':
         return this.getUpdates(params, record, response);
+      case 'getFile': {
+        const fileId = String(params.file_id ?? '');
+        const file = this.files.get(fileId);
+        if (!file) return fail(400, 'Bad Request: invalid file_id');
+        if (file.body.length > BOT_API_DOWNLOAD_LIMIT) return fail(400, 'Bad Request: file is too big');
+        return ok({
+          file_id: fileId,
+          file_unique_id: `U${fileId.slice(-8)}`,
+          file_size: file.body.length,
+          file_path: file.path,
+        });
+      }
       default:
         return fail(404, 'Not Found: method not found');
     }
+  }
+
+  /** The Bot API's file server: the token in the path; unknown paths and wrong tokens get 404/401. */
+  private download(token: string, path: string, response: ServerResponse): void {
+    const file = [...this.files.values()].find((candidate) => candidate.path === path);
+    const status = token !== this.options.token ? 401 : file ? 200 : 404;
+    this.downloads.push({ path, status });
+    if (status !== 200 || !file)
+      return sendJson(response, status, {
+        ok: false,
+        error_code: status,
+        description: status === 401 ? 'Unauthorized' : 'Not Found',
+      });
+    response.writeHead(200, { 'content-type': file.mimeType, 'content-length': String(file.body.length) });
+    response.end(file.body);
   }
 
   private textProblem(params: Record<string, unknown>): string | undefined {

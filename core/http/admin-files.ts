@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { Connector, FetchedFile } from '../../connectors/types';
+import { errors } from '../metrics';
+import { HubError } from '../types';
+import { requireAdminToken } from './admin-auth';
+
+/**
+ * `GET /admin/channels/<id>/files/<fileId>`: the bytes of a file a customer sent, fetched from the
+ * platform through the channel's connector (its token never leaves the hub). For operators and
+ * workers; bearer HUB_ADMIN_TOKEN.
+ */
+export function registerAdminFileRoute(app: FastifyInstance, connectors: Connector[]): void {
+  const byId = new Map(connectors.map((connector) => [connector.id, connector]));
+  app.get<{ Params: { channel: string; fileId: string } }>(
+    '/admin/channels/:channel/files/:fileId',
+    { onRequest: requireAdminToken },
+    async (request, reply) => {
+      const connector = byId.get(request.params.channel);
+      if (!connector) {
+        throw new HubError('admin.channel_not_found', `No channel "${request.params.channel}" in this hub`, {
+          status: 404,
+        });
+      }
+      if (!connector.fetchFile) {
+        throw new HubError(
+          'admin.files_unsupported',
+          `Channel "${connector.id}" (${connector.type}) cannot fetch files`,
+          { status: 404 },
+        );
+      }
+      let file: FetchedFile;
+      try {
+        file = await connector.fetchFile({ fileId: request.params.fileId });
+      } catch (error) {
+        // The global handler hides 5xx messages; a platform's refusal (with its fix) is the operator's to see.
+        if (!(error instanceof HubError) || error.status !== 502) throw error;
+        errors.inc({ stage: 'http', code: error.code });
+        request.log.warn({ code: error.code, channel: connector.id }, 'file fetch refused by the platform');
+        return reply.code(502).send({ error: { code: error.code, message: error.message } });
+      }
+      const name = (file.name ?? request.params.fileId).replace(/[^\w.-]+/g, '_');
+      return reply
+        .header('content-type', file.mimeType)
+        .header('content-length', file.size)
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        .send(file.body);
+    },
+  );
+}

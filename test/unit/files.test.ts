@@ -1,0 +1,201 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubConfigSchema } from '../../config/schema';
+import { readCapped } from '../../connectors/shared/download';
+import { createSlackConnector } from '../../connectors/slack/connector';
+import { createTelegramConnector } from '../../connectors/telegram/connector';
+import type { ChannelContext, Connector } from '../../connectors/types';
+import { buildServer } from '../../core/http/server';
+import { logger } from '../../core/log';
+import type { HubStore } from '../../core/types';
+import { SlackEmulator } from '../emulators/slack-emulator';
+import { TelegramEmulator } from '../emulators/telegram-emulator';
+
+const TG_TOKEN = '7000000042:FAKE_files_token_0000000';
+const SLACK_TOKEN = 'xoxb-0000000000-FAKEfilesbottoken';
+const ADMIN = 'FAKE-admin-token-for-files-test-0001';
+
+// A JPEG's first bytes, then filler: the route must hand back exactly these bytes.
+const PHOTO = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(3000, 7)]);
+const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(1500, 3)]);
+
+let telegram: TelegramEmulator;
+let slack: SlackEmulator;
+let app: FastifyInstance;
+const hub = hubConfigSchema.parse({});
+
+function context(config: Record<string, unknown>): ChannelContext {
+  return {
+    config: { enabled: true, tenant: 'acme', ...config } as ChannelContext['config'],
+    hub,
+    publish: async () => ({ accepted: true }),
+    feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
+    store: {} as HubStore,
+    logger,
+  };
+}
+
+const get = (path: string, token: string | null = ADMIN) =>
+  app.inject({
+    method: 'GET',
+    url: path,
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  });
+
+beforeAll(async () => {
+  process.env.HUB_ADMIN_TOKEN = ADMIN;
+  telegram = await new TelegramEmulator({ token: TG_TOKEN, botUsername: 'FilesBot' }).start();
+  slack = await new SlackEmulator({ token: SLACK_TOKEN }).start();
+  telegram.addFile('AgACAgIAAxkBAAIFakePhoto', PHOTO, { path: 'photos/file_7.jpg', mimeType: 'image/jpeg' });
+  telegram.addFile('BQACAgIAAxkBAAIFakeBigDoc', Buffer.alloc(5000, 1), { path: 'documents/file_8.pdf' });
+  slack.addFile({ id: 'F0FAKEPNG01', name: 'receipt photo.png', body: PNG });
+  slack.addFile({
+    id: 'F0FAKEBIG01',
+    name: 'big.bin',
+    mimetype: 'application/octet-stream',
+    body: Buffer.alloc(5000),
+  });
+  const secretToken = 'FAKE_secret_token_files';
+  const connectors: Connector[] = [
+    createTelegramConnector(
+      context({ id: 'tg', type: 'telegram', botToken: TG_TOKEN, secretToken, apiRoot: telegram.url }),
+    ),
+    createTelegramConnector(
+      context({
+        id: 'tg-small',
+        type: 'telegram',
+        botToken: TG_TOKEN,
+        secretToken,
+        apiRoot: telegram.url,
+        maxFileBytes: 4000,
+      }),
+    ),
+    createSlackConnector(
+      context({
+        id: 'slack',
+        type: 'slack',
+        botToken: SLACK_TOKEN,
+        signingSecret: 'FAKE_slack_signing_secret_000000',
+        apiUrl: slack.url,
+        maxFileBytes: 4000,
+      }),
+    ),
+  ];
+  app = await buildServer({ config: hub, connectors, readiness: [] });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await telegram?.stop();
+  await slack?.stop();
+  delete process.env.HUB_ADMIN_TOKEN;
+});
+
+describe('GET /admin/channels/<id>/files/<fileId>', () => {
+  it("returns a Telegram photo's bytes (getFile, then the file server)", async () => {
+    const response = await get('/admin/channels/tg/files/AgACAgIAAxkBAAIFakePhoto');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('image/jpeg');
+    expect(Buffer.compare(response.rawPayload, PHOTO)).toBe(0);
+    expect(response.headers['content-disposition']).toContain('file_7.jpg');
+    expect(telegram.callsOf('getFile').at(-1)?.params.file_id).toBe('AgACAgIAAxkBAAIFakePhoto');
+    expect(telegram.downloads.at(-1)).toEqual({ path: 'photos/file_7.jpg', status: 200 });
+  });
+
+  it("returns a Slack file's bytes, downloaded with the bot token", async () => {
+    const response = await get('/admin/channels/slack/files/F0FAKEPNG01');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    expect(Buffer.compare(response.rawPayload, PNG)).toBe(0);
+    expect(response.headers['content-disposition']).toBe('attachment; filename="receipt_photo.png"');
+    expect(slack.downloads.at(-1)).toEqual({ fileId: 'F0FAKEPNG01', status: 200 });
+  });
+
+  it('refuses a file over the channel cap with 413 and says which key to raise', async () => {
+    const downloadsBefore = telegram.downloads.length;
+    const response = await get('/admin/channels/tg-small/files/BQACAgIAAxkBAAIFakeBigDoc');
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.message).toMatch(/5000 bytes.*maxFileBytes \(4000\)/);
+    // The announced size stops it before the download.
+    expect(telegram.downloads.length).toBe(downloadsBefore);
+    const slackBig = await get('/admin/channels/slack/files/F0FAKEBIG01');
+    expect(slackBig.statusCode).toBe(413);
+    // Under the cap on another channel of the same bot it comes through.
+    expect((await get('/admin/channels/tg/files/BQACAgIAAxkBAAIFakeBigDoc')).statusCode).toBe(200);
+  });
+
+  it('stops reading a download that passes the cap without announcing its size', async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    await expect(readCapped(new Response(stream), 'tg', 10_000)).rejects.toMatchObject({
+      code: 'file.too_large',
+      status: 413,
+    });
+    expect((await readCapped(new Response(PHOTO), 'tg', 10_000)).length).toBe(PHOTO.length);
+  });
+
+  it('answers 401 without the admin bearer token, or with a wrong one', async () => {
+    const before = telegram.callsOf('getFile').length;
+    const missing = await get('/admin/channels/tg/files/AgACAgIAAxkBAAIFakePhoto', null);
+    expect(missing.statusCode).toBe(401);
+    expect(missing.headers['www-authenticate']).toContain('Bearer');
+    expect((await get('/admin/channels/tg/files/AgACAgIAAxkBAAIFakePhoto', `${ADMIN}x`)).statusCode).toBe(
+      401,
+    );
+    expect((await get('/admin/channels/tg/files/AgACAgIAAxkBAAIFakePhoto', 'short')).statusCode).toBe(401);
+    expect(telegram.callsOf('getFile').length).toBe(before);
+  });
+
+  it('answers 404 for an unknown channel or file', async () => {
+    const channel = await get('/admin/channels/nope/files/AgACAgIAAxkBAAIFakePhoto');
+    expect(channel.statusCode).toBe(404);
+    expect(channel.json().error.message).toContain('nope');
+    expect((await get('/admin/channels/tg/files/AgACAgIAAxkBAAIUnknown')).statusCode).toBe(404);
+    expect((await get('/admin/channels/slack/files/F0UNKNOWN')).statusCode).toBe(404);
+  });
+
+  it('is closed (403) when HUB_ADMIN_TOKEN is not set', async () => {
+    delete process.env.HUB_ADMIN_TOKEN;
+    try {
+      const response = await get('/admin/channels/tg/files/AgACAgIAAxkBAAIFakePhoto');
+      expect(response.statusCode).toBe(403);
+      expect(response.json().error.message).toContain('HUB_ADMIN_TOKEN');
+    } finally {
+      process.env.HUB_ADMIN_TOKEN = ADMIN;
+    }
+  });
+
+  it('reports a Slack download redirected to sign-in as 502 with the fix', async () => {
+    const { fetchSlackFile } = await import('../../connectors/slack/files');
+    const { WebClient } = await import('@slack/web-api');
+    const client = new WebClient(SLACK_TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
+    const attempt = fetchSlackFile({
+      channel: 'slack',
+      client,
+      botToken: 'xoxb-0000000000-FAKEwrongtoken',
+      apiUrl: slack.url,
+      maxFileBytes: 10_000,
+      fileId: 'F0FAKEPNG01',
+    });
+    await expect(attempt).rejects.toMatchObject({
+      status: 502,
+      message: expect.stringMatching(/files:read/),
+    });
+    expect(slack.downloads.at(-1)?.status).toBe(302);
+    // A URL outside Slack's file host never gets the token.
+    await expect(
+      fetchSlackFile({
+        channel: 'slack',
+        client,
+        botToken: SLACK_TOKEN,
+        apiUrl: slack.url,
+        maxFileBytes: 10_000,
+        url: 'https://attacker.example/steal',
+      }),
+    ).rejects.toMatchObject({ code: 'file.not_found' });
+  });
+});

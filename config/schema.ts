@@ -17,6 +17,68 @@ export const channelSchema = z
   })
   .loose();
 
+/** One model endpoint of `llm.models`; baseUrl and apiKey default to llm.baseUrl and llm.apiKey. */
+const llmModelSchema = z.object({
+  name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-", e.g. "main" or "qwen3-0.6b"'),
+  baseUrl: z.string().optional(),
+  model: z.string().min(1),
+  apiKey: z.string().optional(),
+  role: z.enum(['light', 'main']),
+});
+
+export const llmRoutingSchema = z.object({
+  /** A question of at most this many characters goes to the light model; 0 turns the rule off. */
+  lightMaxChars: z.coerce.number().int().min(0).default(0),
+  /** Intents the light model answers well enough (with confidence ≥ minIntentConfidence). */
+  lightIntents: z.array(z.string().min(1)).default([]),
+  minIntentConfidence: z.coerce.number().min(0).max(1).default(0.8),
+  /** Tenant → its LoRA adapter's served model name (vLLM --lora-modules name=path), used on main endpoints. */
+  tenants: z.record(z.string(), z.object({ lora: z.string().min(1) })).default({}),
+});
+
+function checkLlmModels(
+  llm: { models?: Array<{ name: string; role: string }>; fallback?: string[] },
+  ctx: z.RefinementCtx,
+): void {
+  const names = (llm.models ?? []).map((m) => m.name);
+  if (!llm.models) {
+    if (llm.fallback?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fallback'],
+        message:
+          'llm.fallback names models, but llm.models is not set; add llm.models or remove llm.fallback',
+      });
+    }
+    return;
+  }
+  names.forEach((name, index) => {
+    if (names.indexOf(name) !== index) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['models', index, 'name'],
+        message: `model name "${name}" is used twice; give each entry of llm.models its own name`,
+      });
+    }
+  });
+  if (!llm.models.some((m) => m.role === 'main')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['models'],
+      message: 'llm.models has no entry with role: main; mark the model that answers customers role: main',
+    });
+  }
+  (llm.fallback ?? []).forEach((name, index) => {
+    if (!names.includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fallback', index],
+        message: `llm.fallback names "${name}", which is not in llm.models (${names.join(', ')}); use one of those names`,
+      });
+    }
+  });
+}
+
 export const hubConfigSchema = z.object({
   server: z
     .object({
@@ -89,8 +151,15 @@ export const hubConfigSchema = z.object({
           resetMs: positiveInt.default(30_000),
         })
         .prefault({}),
+      /** Several model endpoints chosen per request (core/llm/router.ts); unset: the single baseUrl/model above. */
+      models: z.array(llmModelSchema).min(1).optional(),
+      /** Which of `models` a request goes to; used only with `models`. */
+      routing: llmRoutingSchema.optional(),
+      /** Model names tried, in this order, when the chosen one fails or its circuit is open (default: models' order). */
+      fallback: z.array(z.string().min(1)).optional(),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine(checkLlmModels),
   /** Replies pushed to platforms (Telegram, Slack, ...): rate limits, retries, idempotency. */
   outbound: z
     .object({

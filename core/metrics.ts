@@ -49,8 +49,8 @@ export const llmFallbacks = new Counter({
 
 export const llmRequests = new Counter({
   name: 'hub_llm_requests_total',
-  help: 'LLM requests by outcome (ok, error, retry)',
-  labelNames: ['outcome'] as const,
+  help: 'LLM requests by outcome (ok, error, retry), served model, and route (default, light, main, lora, pinned, fallback)',
+  labelNames: ['outcome', 'model', 'route'] as const,
   registers: [registry],
 });
 

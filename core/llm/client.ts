@@ -14,6 +14,7 @@ import {
   toOpenAiResponseFormat,
   toOpenAiTools,
 } from './openai-mapping';
+import { createLlmRouter } from './router';
 
 export type LlmConfig = HubConfig['llm'];
 
@@ -24,10 +25,20 @@ export interface LlmClientOptions {
   /** A server asking us to wait longer than this is not waited for: the turn falls back instead. */
   maxRetryAfterMs?: number;
   breaker?: CircuitBreaker;
+  /** Endpoint name in logs (a router's `llm.models[].name`). */
+  endpoint?: string;
 }
 
 export interface HubLlmClient extends LlmClient {
+  /** The circuit breaker of the only endpoint; a router's is that of its first main endpoint. */
   readonly breaker: CircuitBreaker;
+  /** Every endpoint's breaker by its name ("llm" for the single endpoint, "llm:<name>" for a router's). */
+  readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+}
+
+/** One endpoint; `route` labels its `hub_llm_requests_total` series. */
+export interface EndpointClient extends HubLlmClient {
+  chat(request: ChatRequest, route?: string): Promise<ChatResult>;
 }
 
 /** vLLM's extension to the request body: Qwen3's chat template reads `enable_thinking` from here. */
@@ -35,9 +46,22 @@ type VllmChatParams = ChatCompletionCreateParamsBase & {
   chat_template_kwargs: { enable_thinking: boolean };
 };
 
-const log = logger.child({ component: 'llm' });
+const baseLog = logger.child({ component: 'llm' });
 
+/**
+ * The hub's LLM client: a router over `config.models` when they are configured, else the single
+ * endpoint `config.baseUrl` / `config.model`.
+ */
 export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {}): HubLlmClient {
+  return config.models?.length
+    ? createLlmRouter(config, options, createEndpointClient)
+    : createEndpointClient(config, options);
+}
+
+/** An OpenAI-compatible endpoint with retries, a per-attempt deadline and a circuit breaker. */
+export function createEndpointClient(config: LlmConfig, options: LlmClientOptions = {}): EndpointClient {
+  const log = options.endpoint ? baseLog.child({ endpoint: options.endpoint }) : baseLog;
+  const breakerName = options.endpoint ? `llm:${options.endpoint}` : 'llm';
   const retryBaseMs = options.retryBaseMs ?? 500;
   const retryMaxMs = options.retryMaxMs ?? 8_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 10_000;
@@ -45,7 +69,7 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
     options.breaker ??
     new CircuitBreaker({
       ...config.breaker,
-      name: 'llm',
+      name: breakerName,
       onChange: (phase) => log.warn({ phase }, 'llm circuit breaker changed state'),
     });
   // Retries are ours, not the SDK's: each one must be counted, and a stream that already
@@ -113,7 +137,8 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
     }
   }
 
-  async function withRetries(request: ChatRequest): Promise<ChatResult> {
+  async function withRetries(request: ChatRequest, route: string): Promise<ChatResult> {
+    const labels = { model: request.model ?? config.model, route };
     for (let retry = 0; ; retry++) {
       const progress = { emitted: false };
       try {
@@ -129,7 +154,7 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
         ) {
           throw error;
         }
-        llmRequests.inc({ outcome: 'retry' });
+        llmRequests.inc({ ...labels, outcome: 'retry' });
         log.warn({ code: error.code, retry: retry + 1, waitMs: Math.round(wait) }, 'llm request retried');
         await sleep(wait, request.signal);
       }
@@ -138,18 +163,20 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
 
   return {
     breaker,
+    breakers: new Map([[breakerName, breaker]]),
     available: () => breaker.available(),
-    async chat(request) {
+    async chat(request, route = 'default') {
+      const labels = { model: request.model ?? config.model, route };
       if (!breaker.tryAcquire()) {
-        throw new HubError('llm.circuit_open', 'LLM circuit breaker is open; failing fast', {
+        throw new HubError('llm.circuit_open', `LLM circuit breaker ${breakerName} is open; failing fast`, {
           retryable: true,
           status: 503,
         });
       }
       try {
-        const result = await withRetries(request);
+        const result = await withRetries(request, route);
         breaker.recordSuccess();
-        llmRequests.inc({ outcome: 'ok' });
+        llmRequests.inc({ ...labels, outcome: 'ok' });
         return result;
       } catch (caught) {
         const error = toLlmError(caught, {
@@ -160,7 +187,7 @@ export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {
         if (isServerFailure(error)) breaker.recordFailure();
         else if (error.code === 'llm.aborted') breaker.release();
         else breaker.recordSuccess();
-        llmRequests.inc({ outcome: 'error' });
+        llmRequests.inc({ ...labels, outcome: 'error' });
         log.warn({ code: error.code, status: error.status }, 'llm request failed');
         throw error;
       }

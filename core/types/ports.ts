@@ -178,6 +178,20 @@ export interface ChatRequest {
   onDelta?: (delta: string) => void;
   signal?: AbortSignal;
   model?: string;
+  /** What the request is for, so a router (core/llm/router.ts) can pick a light or main model. */
+  route?: RouteHint;
+}
+
+/** Routing hint. Absent: the request goes to the main model. */
+export interface RouteHint {
+  /** A tenant with a LoRA adapter (llm.routing.tenants) gets the adapter on the main endpoint. */
+  tenant?: string;
+  intent?: string;
+  confidence?: number;
+  /** classify and rewrite go to the light model; answer follows the other rules. */
+  task?: 'answer' | 'classify' | 'rewrite';
+  /** The customer's question as typed, for the short-question rule (default: the last user message). */
+  question?: string;
 }
 
 export interface ChatResult {

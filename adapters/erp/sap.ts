@@ -84,7 +84,7 @@ const HUB_STATUSES = new Set<string>([
   'cancelled',
   'returned',
 ]);
-const DELIVERY_WORDS: Record<string, string> = { B: 'partially delivered', C: 'delivered' };
+const DELIVERY_WORDS: Record<string, string> = { B: 'partially shipped', C: 'shipped' };
 
 export class SapErp implements ErpAdapter {
   readonly name = 'sap';

@@ -5,7 +5,9 @@ import type { Connector } from '../connectors/types';
 import { validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from './bus';
 import { DialogEngine } from './dialog/engine';
+import { loadDialogKit } from './dialog/setup';
 import { createTurnHandler } from './dialog/turn';
+import { registerHelpdeskWebhooks } from './handoff';
 import { buildServer, type ReadinessCheck } from './http/server';
 import { createLlmClient } from './llm';
 import { warmTokenizer } from './llm/tokenizer';
@@ -89,6 +91,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ),
     ];
     app = await buildServer({ config, connectors, readiness });
+    await registerHelpdeskWebhooks(app, {
+      config,
+      store,
+      publish,
+      logger: logger.child({ component: 'handoff' }),
+    });
     await app.listen({ host: config.server.host, port: config.server.port });
   }
 
@@ -135,10 +143,12 @@ async function startWorkers(
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store);
+  const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
     config,
     retriever: knowledge.retriever,
     llm,
+    dialog,
     commands: backOffice.commands,
   });
   await bus.consume(createTurnHandler({ engine, states, store, feed, deliver }));

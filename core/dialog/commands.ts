@@ -1,6 +1,6 @@
 import { logger } from '../log';
 import { type OrderAccess, type OwnershipProof, proofFromText } from '../orders/access';
-import { buildTicketDraft } from '../tickets/draft';
+import { buildTicketDraft, type TicketReason } from '../tickets/draft';
 import type { TicketService } from '../tickets/service';
 import {
   type DialogState,
@@ -14,9 +14,10 @@ import { commandText } from './command-messages';
 import type { Language } from './language';
 
 /**
- * Deterministic commands checked before retrieval: an order id → the order's status after an
- * ownership check; an explicit request for a person → one ticket through the outbox. A stopgap
- * until intents and flows (issue 3) take these over; it owns the slots under "order." and "ticket.".
+ * The order and ticket side of the dialog, behind the flows' actions (core/dialog/hub-actions.ts):
+ * an order's status after an ownership check, and tickets through the outbox. `handle` is the
+ * deterministic shortcut for a message that carries an order id or asks for a person; it owns the
+ * slots under "order." and "ticket.".
  */
 export interface CommandDeps {
   orders?: OrderAccess;
@@ -38,6 +39,8 @@ export interface CommandInput {
 
 export interface CommandReply {
   text: string;
+  /** What happened: the flows branch on it (config/flows/order-status.yaml). */
+  outcome?: 'shown' | 'verify' | 'locked' | 'unavailable' | 'ticket';
 }
 
 export const SLOT_PENDING_ORDER = 'order.pending';
@@ -54,6 +57,20 @@ export function asksForHuman(text: string): boolean {
 
 export class DialogCommands {
   constructor(private readonly deps: CommandDeps) {}
+
+  /** The customer answers the proof question of an order asked about earlier (phone or e-mail typed). */
+  async resumeProof(input: CommandInput): Promise<CommandReply | undefined> {
+    const pending = input.state.slots[SLOT_PENDING_ORDER];
+    if (!this.deps.orders || typeof pending !== 'string') return undefined;
+    const typed = proofFromText(input.text);
+    return typed.email || typed.phone ? this.order(input, pending, typed) : undefined;
+  }
+
+  /** The `erp.lookupOrder` action: the status after the ownership check, or the question for proof. */
+  lookupOrder(input: CommandInput, orderId: string): Promise<CommandReply> {
+    if (!this.deps.orders) throw new HubError('erp.unconfigured', 'no ERP adapter is configured');
+    return this.order(input, orderId.toUpperCase(), proofFromText(input.text));
+  }
 
   /** The reply when a command applies, else undefined (the engine answers from knowledge). */
   async handle(input: CommandInput): Promise<CommandReply | undefined> {
@@ -81,7 +98,7 @@ export class DialogCommands {
     };
     const hasTyped = Boolean(typed.email || typed.phone);
     if (hasTyped && attempts >= this.deps.maxVerificationAttempts) {
-      return { text: commandText.proofLocked()[language] };
+      return { text: commandText.proofLocked()[language], outcome: 'locked' };
     }
     state.slots = { ...state.slots, 'order.id': orderId };
     let lookup: Awaited<ReturnType<OrderAccess['lookup']>>;
@@ -94,12 +111,12 @@ export class DialogCommands {
       const { [SLOT_PENDING_ORDER]: _done, [SLOT_ATTEMPTS]: _reset, ...rest } = state.slots;
       // Remember what proved it, so the customer's other orders need no second question.
       state.slots = { ...rest, [SLOT_PROOF]: { [lookup.matchedBy]: proof[lookup.matchedBy] } };
-      return { text: commandText.orderStatus(lookup.order)[language] };
+      return { text: commandText.orderStatus(lookup.order)[language], outcome: 'shown' };
     }
     if (lookup.outcome === 'needs_proof' || !hasTyped) {
       // Proof from the channel or an earlier answer did not fit this order: ask, without saying why.
       state.slots = { ...state.slots, [SLOT_PENDING_ORDER]: orderId };
-      return { text: commandText.askProof(orderId)[language] };
+      return { text: commandText.askProof(orderId)[language], outcome: 'verify' };
     }
     const used = attempts + 1;
     const left = this.deps.maxVerificationAttempts - used;
@@ -107,9 +124,9 @@ export class DialogCommands {
     if (left <= 0) {
       const { [SLOT_PENDING_ORDER]: _locked, ...rest } = state.slots;
       state.slots = rest;
-      return { text: commandText.proofLocked()[language] };
+      return { text: commandText.proofLocked()[language], outcome: 'locked' };
     }
-    return { text: commandText.proofMismatch(orderId, left)[language] };
+    return { text: commandText.proofMismatch(orderId, left)[language], outcome: 'verify' };
   }
 
   private async erpFailed(input: CommandInput, error: unknown): Promise<CommandReply> {
@@ -119,52 +136,70 @@ export class DialogCommands {
       const reply = await this.handoff(input, 'erp_failure');
       if (reply) return reply;
     }
-    return { text: commandText.erpDown()[input.language] };
+    return { text: commandText.erpDown()[input.language], outcome: 'unavailable' };
   }
 
-  private async handoff(
-    input: CommandInput,
-    reason: 'customer_request' | 'erp_failure',
-  ): Promise<CommandReply> {
-    const { state, language, event } = input;
-    const tickets = this.deps.tickets as TicketService;
+  /**
+   * Hand the conversation to a person: one ticket through the outbox, and the conversation waits
+   * for an agent. A conversation already waiting is told its ticket instead of getting a second one.
+   */
+  async handoff(input: CommandInput, reason: TicketReason): Promise<CommandReply> {
+    const { state, language } = input;
     const existing = state.slots[SLOT_TICKET];
     if (typeof existing === 'string' && state.handoff !== 'bot') {
-      return { text: commandText.handoffAlready(existing)[language] };
+      return { text: commandText.handoffAlready(existing)[language], outcome: 'ticket' };
     }
     try {
-      const transcript = await this.transcriptOf(input);
-      const draft = buildTicketDraft({
-        ref: event.ref,
-        customer: {
-          channel: event.ref.channel,
-          tenant: event.ref.tenant,
-          userId: event.sender.id,
-          name: event.sender.name,
-          ...verifiedIdentity(event),
-        },
-        transcript,
-        intent: reason === 'erp_failure' ? 'order_status' : 'human_handoff',
-        slots: state.slots,
-        locale: language,
+      const reference = await this.openTicket(input, {
         reason,
+        intent: reason === 'erp_failure' ? 'order_status' : 'human_handoff',
       });
-      // One ticket per inbound message: a redelivered turn finds the first request.
-      const { request } = await tickets.open(draft, `${draft.conversationKey}|${event.id}`);
-      state.slots = { ...state.slots, [SLOT_TICKET]: request.id };
       state.handoff = 'waiting';
       const text =
         reason === 'erp_failure'
-          ? commandText.erpDownTicket(request.id)
-          : commandText.handoffCreated(request.id);
-      return { text: text[language] };
+          ? commandText.erpDownTicket(reference)
+          : commandText.handoffCreated(reference);
+      return { text: text[language], outcome: 'ticket' };
     } catch (error) {
       logger.warn(
         { code: error instanceof HubError ? error.code : 'ticket.enqueue' },
         'could not open a ticket',
       );
-      return { text: commandText.handoffUnavailable()[language] };
+      return { text: commandText.handoffUnavailable()[language], outcome: 'unavailable' };
     }
+  }
+
+  /**
+   * One ticket per inbound message, through the outbox: a redelivered turn finds the first request.
+   * Returns the reference the customer is told; throws when the outbox cannot be written.
+   */
+  async openTicket(
+    input: CommandInput,
+    options: { reason: TicketReason; intent?: string; slots?: Record<string, unknown> },
+  ): Promise<string> {
+    const { state, language, event } = input;
+    const tickets = this.deps.tickets;
+    if (!tickets) throw new HubError('ticket.unconfigured', 'no helpdesk is configured');
+    const transcript = await this.transcriptOf(input);
+    const draft = buildTicketDraft({
+      ref: event.ref,
+      customer: {
+        channel: event.ref.channel,
+        tenant: event.ref.tenant,
+        userId: event.sender.id,
+        name: event.sender.name,
+        ...verifiedIdentity(event),
+      },
+      transcript,
+      intent: options.intent,
+      slots: { ...state.slots, ...options.slots },
+      locale: language,
+      reason: options.reason,
+    });
+    const { request } = await tickets.open(draft, `${draft.conversationKey}|${event.id}`);
+    state.slots = { ...state.slots, [SLOT_TICKET]: request.id };
+    state.dialog = state.dialog && { ...state.dialog, ticket: { adapter: tickets.adapter, id: request.id } };
+    return request.id;
   }
 
   private async transcriptOf(input: CommandInput): Promise<TicketTranscriptLine[]> {

@@ -1,6 +1,7 @@
+import type { Bilingual } from './flows/schema';
 import type { Language } from './language';
 
-/** Every fixed sentence the bot says, in each language it speaks. */
+/** Every fixed sentence the bot says outside flows, in each language it speaks. */
 const catalog = {
   emptyMessage: {
     en: 'I received an empty message. What can I help you with?',
@@ -21,3 +22,32 @@ export type MessageKey = keyof typeof catalog;
 export function say(key: MessageKey, language: Language): string {
   return catalog[key][language];
 }
+
+/** The policy's sentences, rendered like flow messages (`{name}` placeholders). */
+export const POLICY_MESSAGES: Record<string, Bilingual> = {
+  'policy.waiting': {
+    zh: '已为您排队等待人工客服，请稍候；客服会在这里回复您。如不再需要，请回复“取消”。',
+    en: 'You are in the queue for a human agent; they will reply here. Say "cancel" if you no longer need one.',
+  },
+  'policy.text': { zh: '{text}', en: '{text}' },
+  'policy.noAnswer': {
+    zh: '抱歉，我暂时无法回答这个问题。您可以换个说法，或回复“转人工”由人工客服为您处理。',
+    en: 'Sorry, I do not have an answer to that. Try putting it another way, or type "human" to talk to a person.',
+  },
+  'policy.outOfHours': {
+    zh: '现在是非工作时间（人工客服工作时间：{hours}），客服上班后会第一时间回复您。',
+    en: 'Our agents are away right now (hours: {hours}); they will reply as soon as they are back.',
+  },
+  'policy.agentJoined': {
+    zh: '人工客服{agent}已接入，将为您继续服务。',
+    en: 'An agent{agent} has joined the conversation and will take it from here.',
+  },
+  'policy.backToBot': {
+    zh: '人工客服已结束本次服务。如还有问题，可以继续问我。',
+    en: 'The agent has finished with this conversation. If there is anything else, just ask me.',
+  },
+  'policy.handoffCancelled': {
+    zh: '好的，已取消人工客服排队。还有什么可以帮您？',
+    en: 'OK, I have taken you out of the queue for an agent. What else can I help with?',
+  },
+};

@@ -52,9 +52,33 @@ export interface DraftInput {
   intent?: string;
   slots: Record<string, unknown>;
   locale?: string;
-  reason: 'customer_request' | 'erp_failure';
+  reason: TicketReason;
   publicUrl?: string;
 }
+
+/** Why the bot opens a ticket: the customer's request, a failure it cannot get past, or a flow (complaint, return). */
+export type TicketReason =
+  | 'customer_request'
+  | 'erp_failure'
+  | 'anger'
+  | 'repeated_failure'
+  | 'low_confidence'
+  | 'unanswered'
+  | 'complaint'
+  | 'return'
+  | 'exchange';
+
+const WHY: Record<TicketReason, string> = {
+  customer_request: 'The customer asked to talk to a person.',
+  erp_failure: 'The order system did not answer while the customer asked about an order.',
+  anger: 'The customer is upset; the bot handed the conversation over.',
+  repeated_failure: 'The bot failed to help several times in a row.',
+  low_confidence: 'The bot could not tell what the customer wants.',
+  unanswered: 'The knowledge base had no answer to the question.',
+  complaint: 'The customer filed a complaint.',
+  return: 'The customer asked to return an item.',
+  exchange: 'The customer asked to exchange an item.',
+};
 
 /** A ticket an agent can act on from the conversation alone: subject, summary, facts, rules-based triage. */
 export function buildTicketDraft(input: DraftInput): TicketDraft {
@@ -64,10 +88,7 @@ export function buildTicketDraft(input: DraftInput): TicketDraft {
   const category = categoryOf(customerTexts, entities);
   const topic = lastSubstantive(customerTexts);
   const key = conversationKey(input.ref);
-  const why =
-    input.reason === 'erp_failure'
-      ? 'The order system did not answer while the customer asked about an order.'
-      : 'The customer asked to talk to a person.';
+  const why = WHY[input.reason];
   const orders = entities.order_id?.length ? ` Orders mentioned: ${entities.order_id.join(', ')}.` : '';
   return {
     subject: `[${input.ref.channel}] ${topic ? truncate(topic, 80) : 'Customer asked for an agent'}`,
@@ -86,7 +107,9 @@ export function buildTicketDraft(input: DraftInput): TicketDraft {
     category,
     tags: [
       'hub',
-      input.reason === 'erp_failure' ? 'erp_failure' : 'handoff',
+      input.reason === 'erp_failure' || input.reason === 'complaint' || input.reason === 'return' || input.reason === 'exchange'
+        ? input.reason
+        : 'handoff',
       `channel:${input.ref.channel}`,
       `category:${category}`,
       ...(input.locale ? [`lang:${input.locale}`] : []),

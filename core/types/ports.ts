@@ -1,3 +1,4 @@
+import type { FlowState } from '../dialog/flows/runtime';
 import type { InboundEvent } from './events';
 import type { Citation, OutboundMessage } from './outbound';
 
@@ -71,9 +72,25 @@ export interface DialogState {
   activeFlow?: { name: string; step: string; startedAt: string };
   handoff: 'bot' | 'waiting' | 'human';
   locale?: string;
+  /** The dialog engine's own progress (core/dialog): flows in progress, failure counters, handoff times. */
+  dialog?: DialogProgress;
   /** Recently handled inbound event ids: a redelivered event is answered once. */
   handledEventIds: string[];
   updatedAt: string;
+}
+
+export interface DialogProgress {
+  flow: FlowState;
+  /** Failed turns in a row (invalid slot values, failed actions, unanswered questions). */
+  failures: number;
+  /** Messages of unknown intent in a row. */
+  unknownStreak: number;
+  /** When `handoff` last changed. */
+  handoffAt?: string;
+  /** The helpdesk ticket a person answers through, once one exists. */
+  ticket?: { adapter: string; id: string };
+  /** Last message from the agent while a human owns the conversation. */
+  agentAt?: string;
 }
 
 export interface StateStore {

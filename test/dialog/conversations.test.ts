@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DialogDriver, type Fixtures, readScript } from './driver';
+import { type Fixtures, readScript, ScriptedConversation } from './harness';
 
 const DIR = 'test/dialog/conversations';
 
@@ -39,7 +39,7 @@ const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 
-describe('scripted conversations', () => {
+describe('scripted conversations through the dialog engine', () => {
   it('has at least 20 scripts in both languages', () => {
     expect(files.length).toBeGreaterThanOrEqual(20);
   });
@@ -47,59 +47,68 @@ describe('scripted conversations', () => {
   for (const file of files) {
     const script = readScript(join(DIR, file));
     it(`${file}: ${script.name}`, async () => {
-      const driver = await DialogDriver.create({ ...defaults, ...script.fixtures });
-      const session = driver.newSession();
-      let clock = Date.parse(script.start ?? '2026-11-02T10:00:00+08:00');
+      const conversation = await ScriptedConversation.create({ ...defaults, ...script.fixtures }, script);
       for (const [index, turn] of script.turns.entries()) {
-        clock += (turn.after ?? 1) * 60_000;
-        if (turn.handoffBefore) session.handoff = turn.handoffBefore;
-        const out = await driver.turn(session, String(turn.user), new Date(clock).toISOString());
-        const where = `${file} turn ${index + 1} "${turn.user}"`;
+        conversation.clock += (turn.after ?? 1) * 60_000;
+        if (turn.handoffBefore) {
+          conversation.state = {
+            ...conversation.state,
+            handoff: turn.handoffBefore,
+            dialog: conversation.state.dialog && {
+              ...conversation.state.dialog,
+              handoffAt: new Date(conversation.clock).toISOString(),
+            },
+          };
+        }
+        const out = await conversation.turn(turn);
+        const { trace, state } = out;
+        const where = `${file} turn ${index + 1} "${turn.user ?? JSON.stringify(turn.helpdesk)}"`;
         const e = turn.expect;
-        const trace = JSON.stringify(
+        const shown = JSON.stringify(
           {
-            intent: out.intent.name,
-            decision: out.decision,
-            replies: out.replies,
-            keys: out.replyKeys,
-            signals: out.signals,
+            intent: trace.intent?.name,
+            decision: trace.decision,
+            replies: trace.texts,
+            keys: trace.replyKeys,
+            signals: trace.signals,
+            handoff: state.handoff,
           },
           null,
           1,
         );
-        if (e.intent !== undefined) expect(out.intent.name, `${where}\n${trace}`).toBe(e.intent);
-        if (e.decision !== undefined) expect(out.decision.type, `${where}\n${trace}`).toBe(e.decision);
-        if (e.reason !== undefined)
-          expect((out.decision as { reason?: string }).reason, where).toBe(e.reason);
+        const at = `${where}\n${shown}`;
+        if (e.intent !== undefined) expect(trace.intent?.name, at).toBe(e.intent);
+        if (e.decision !== undefined) expect(trace.decision?.type, at).toBe(e.decision);
+        if (e.reason !== undefined) expect((trace.decision as { reason?: string }).reason, at).toBe(e.reason);
         if (e.replies !== undefined) {
-          expect(out.replies.length, `${where}\n${trace}`).toBe(e.replies.length);
-          for (const [i, part] of e.replies.entries()) {
-            expect(out.replies[i], `${where}\n${trace}`).toContain(part);
-          }
+          expect(trace.texts.length, at).toBe(e.replies.length);
+          for (const [i, part] of e.replies.entries()) expect(trace.texts[i], at).toContain(part);
+          // What the channel gets: one message holding every part, or nothing.
+          expect(out.replies.length, at).toBe(e.replies.length ? 1 : 0);
         }
-        if (e.replyKeys !== undefined) expect(out.replyKeys, `${where}\n${trace}`).toEqual(e.replyKeys);
+        if (e.replyKeys !== undefined) expect(trace.replyKeys, at).toEqual(e.replyKeys);
         if (e.actions !== undefined) {
           expect(
-            out.actions.map((a) => a.action),
-            `${where}\n${trace}`,
+            trace.actions.map((a) => a.action),
+            at,
           ).toEqual(e.actions.map((a) => (typeof a === 'string' ? a : a.action)));
           e.actions.forEach((a, i) => {
-            if (typeof a !== 'string' && a.params)
-              expect(out.actions[i]?.params, where).toMatchObject(a.params);
+            if (typeof a !== 'string' && a.params) expect(trace.actions[i]?.params, at).toMatchObject(a.params);
           });
         }
+        const stack = state.dialog?.flow.stack ?? [];
         if (e.stack !== undefined)
           expect(
-            session.flow.stack.map((f) => f.flow),
-            `${where}\n${trace}`,
+            stack.map((f) => f.flow),
+            at,
           ).toEqual(e.stack);
-        if (e.slots !== undefined) expect(session.flow.stack.at(-1)?.slots, where).toMatchObject(e.slots);
-        if (e.handoff !== undefined) expect(session.handoff, where).toBe(e.handoff);
-        if (e.signals !== undefined)
-          expect(out.signals, `${where}\n${trace}`).toEqual(expect.arrayContaining(e.signals));
-        if (e.query !== undefined) expect(out.query, where).toBe(e.query);
+        if (e.slots !== undefined) expect(stack.at(-1)?.slots, at).toMatchObject(e.slots);
+        if (e.handoff !== undefined) expect(state.handoff, at).toBe(e.handoff);
+        if (e.signals !== undefined) expect(trace.signals, at).toEqual(expect.arrayContaining(e.signals));
+        if (e.query !== undefined) expect(trace.query, at).toBe(e.query);
+        if (e.source !== undefined) expect(out.replies[0]?.source, at).toBe(e.source);
         // No reply may show an unfilled placeholder.
-        for (const reply of out.replies) expect(reply, where).not.toMatch(/\{[\w.]+\}/);
+        for (const reply of trace.texts) expect(reply, at).not.toMatch(/\{[\w.]+\}/);
       }
     });
   }

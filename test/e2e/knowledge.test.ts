@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
+import { loadDialogKit } from '../../core/dialog/setup';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
 import { ingest } from '../../core/rag/ingest/ingest';
@@ -53,7 +54,11 @@ describe('ingest → ask → cited answer', () => {
       });
       try {
         expect(knowledge.index.name).toBe(retriever);
-        const engine = new DialogEngine({ config, retriever: knowledge.retriever });
+        const engine = new DialogEngine({
+          config,
+          retriever: knowledge.retriever,
+          dialog: await loadDialogKit(config),
+        });
         const en = await engine.respond(ask('how should I wash my down jacket?'), emptyState('k1'));
         const [reply] = en.replies;
         expect(reply?.content).toMatchObject({ type: 'text', text: expect.stringContaining('30 degrees') });

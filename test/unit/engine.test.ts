@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
+import { loadDialogKit } from '../../core/dialog/setup';
 import { EmbeddedRetriever } from '../../core/rag';
 import type { InboundEvent, KnowledgeChunk } from '../../core/types';
 
@@ -41,7 +42,8 @@ describe('dialog engine retrieval', () => {
         return found;
       },
     };
-    const engine = new DialogEngine({ config: parseConfig({}, {}), retriever: spy });
+    const config = parseConfig({}, {});
+    const engine = new DialogEngine({ config, retriever: spy, dialog: await loadDialogKit(config) });
     await engine.respond(ask('acme', 'What are the store opening hours?'), emptyState('k1'));
     await engine.respond(ask('globex', 'What are the store opening hours?'), emptyState('k2'));
     expect(searches).toEqual([

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load';
 import { MemoryFeed } from '../../core/bus';
 import { DialogEngine } from '../../core/dialog/engine';
+import { loadDialogKit } from '../../core/dialog/setup';
 import { createTurnHandler } from '../../core/dialog/turn';
 import { createKnowledge } from '../../core/rag';
 import { MemoryStateStore } from '../../core/state';
@@ -15,7 +16,7 @@ let engine: DialogEngine;
 beforeAll(async () => {
   store = await createStore(config);
   const knowledge = await createKnowledge(config);
-  engine = new DialogEngine({ config, retriever: knowledge.retriever });
+  engine = new DialogEngine({ config, retriever: knowledge.retriever, dialog: await loadDialogKit(config) });
 });
 
 afterAll(async () => {

@@ -1,3 +1,5 @@
+import type { DialogState, InboundEvent } from '../../types';
+
 /**
  * Flows name actions; the adapters implement them. The runtime only emits requests
  * ({@link ActionRequest}); whoever drives it runs them through an {@link ActionRegistry} and feeds
@@ -20,6 +22,14 @@ export interface ActionContext {
   language: 'zh' | 'en';
   tenant?: string;
   signal?: AbortSignal;
+  /** The message being answered; its id makes a redelivered turn's action idempotent. */
+  event?: InboundEvent;
+  /** The conversation's next state: an action may change its slots and handoff. */
+  state?: DialogState;
+  /** The current flow's slots (order_id, phone, ...), for actions that record them (tickets). */
+  slots?: Record<string, string>;
+  /** The recognized intent of the turn. */
+  intent?: string;
 }
 
 export type ActionOutcome =
@@ -80,6 +90,10 @@ export class ActionRegistry {
       throw new Error(`action "${name}" has no spec: pass { irreversible, description }`);
     this.handlers.set(name, handler);
     return this;
+  }
+
+  has(name: string): boolean {
+    return this.handlers.has(name);
   }
 
   spec(name: string): ActionSpec | undefined {

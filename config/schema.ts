@@ -233,6 +233,34 @@ export const hubConfigSchema = z.object({
         .optional(),
     })
     .prefault({}),
+  /** Intents, flows and handoff rules (core/dialog/DIALOG.md). */
+  dialog: z
+    .object({
+      /** Intents, entity patterns, policy limits and the flows folder (schema: core/dialog/config.ts). */
+      file: z.string().default('config/dialog.yaml'),
+      /** The customers' time zone, minutes east of UTC: relative dates ("明天") and opening hours. */
+      timezoneOffsetMinutes: z.coerce.number().int().min(-720).max(840).default(480),
+      /** Ask the LLM (tier c) when rules and classifier are unsure; only when `llm.enabled`. */
+      llmIntents: flag.default(true),
+      /** When people answer handed-off conversations; unset: always. Outside them the customer is told. */
+      hours: z
+        .object({
+          /** 0 = Sunday ... 6 = Saturday. */
+          days: z.array(z.number().int().min(0).max(6)).default([1, 2, 3, 4, 5]),
+          open: z
+            .string()
+            .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM, e.g. "09:00"')
+            .default('09:00'),
+          close: z
+            .string()
+            .regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'use HH:MM, e.g. "18:00"')
+            .default('18:00'),
+        })
+        .optional(),
+      /** A conversation a person took over returns to the bot when no agent wrote for this long. */
+      returnToBotAfterMinutes: positiveInt.default(120),
+    })
+    .prefault({}),
   erp: erpConfigSchema,
   ticketing: ticketingConfigSchema,
   channels: z.array(channelSchema).default([

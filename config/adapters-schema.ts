@@ -170,6 +170,13 @@ export const erpConfigSchema = z
     path: ['shopify'],
   });
 
+/** A webhook signing secret; empty (e.g. `${VAR:-}` unset) means no receiver. */
+const webhookSecret = (key: string) =>
+  z
+    .union([z.literal(''), z.string().min(16, `${key}: use a secret of at least 16 characters`)])
+    .optional()
+    .transform((value) => value || undefined);
+
 export const ticketingConfigSchema = z
   .object({
     driver: z.enum(['demo', 'zendesk', 'rt']).default('demo'),
@@ -212,6 +219,20 @@ export const ticketingConfigSchema = z
       .refine((rt) => !rt || Boolean(rt.token) || Boolean(rt.username), {
         message: 'ticketing.rt needs token, or username and password',
       }),
+    /**
+     * Helpdesk → hub updates (agent replies, assignment, solved/closed). A receiver exists only
+     * when its secret is set: POST /webhooks/helpdesk/zendesk, POST /webhooks/helpdesk/generic.
+     */
+    webhooks: z
+      .object({
+        /** The Zendesk webhook's signing secret (Admin Center → Webhooks → the webhook → Signing secret). */
+        zendeskSecret: webhookSecret('ticketing.webhooks.zendeskSecret'),
+        /** Shared HMAC-SHA256 secret for X-Hub-Signature-256 (Request Tracker scrips, other helpdesks). */
+        genericSecret: webhookSecret('ticketing.webhooks.genericSecret'),
+        /** Largest clock difference accepted for a signature timestamp (replays outside it are refused). */
+        toleranceSeconds: positiveInt.default(300),
+      })
+      .prefault({}),
   })
   .prefault({})
   .refine((t) => t.driver !== 'zendesk' || t.zendesk !== undefined, {

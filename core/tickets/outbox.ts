@@ -102,6 +102,21 @@ export class TicketOutbox {
     return row ? toRequest(row) : undefined;
   }
 
+  /**
+   * The request a helpdesk ticket was opened for, by the helpdesk's own ticket id (what its
+   * webhooks name); index `ticket_requests_external_idx` (migration 0003).
+   */
+  async findByExternalId(adapter: string, externalId: string): Promise<TicketRequest | undefined> {
+    const row = await this.db
+      .selectFrom('ticket_requests')
+      .selectAll()
+      .where('adapter', '=', adapter)
+      .where('external_id', '=', externalId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    return row ? toRequest(row) : undefined;
+  }
+
   /** Lease up to `limit` due deliveries for `leaseMs`; each claim counts as an attempt. */
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const result = await sql<TicketRequestRow & { outbox_id: string; attempts: number }>`

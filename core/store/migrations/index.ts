@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001_initial';
 import * as tickets from './0002_tickets';
+import * as handoff from './0003_handoff';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -10,6 +11,7 @@ import * as tickets from './0002_tickets';
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_tickets': tickets,
+  '0003_handoff': handoff,
 };
 
 export const migrationProvider: MigrationProvider = {

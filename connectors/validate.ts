@@ -1,6 +1,9 @@
 import type { HubConfig } from '../config/schema';
 import { HubError } from '../core/types/errors';
 import { connectorFactories } from './registry';
+import { checkSlackOnline } from './slack/online';
+import { checkTelegramOnline } from './telegram/online';
+import type { OnlineCheck } from './types';
 
 /** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
 export function validateChannels(config: HubConfig): void {
@@ -20,4 +23,81 @@ export function validateChannels(config: HubConfig): void {
     }
     seen.add(channel.id);
   }
+}
+
+/**
+ * `hub validate --online`, by channel type. A connector that can check its credentials exports an
+ * OnlineCheck next to its factory and adds one line here; types without one are reported as skipped.
+ */
+export const onlineChecks: Record<string, OnlineCheck> = {
+  telegram: checkTelegramOnline,
+  slack: checkSlackOnline,
+};
+
+export interface OnlineResult {
+  channel: string;
+  type: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  detail: string;
+}
+
+const SECRET_KEY = /token|secret|password|key|credential/i;
+
+/** Every credential-looking string in a channel block, so that no report line can quote one. */
+function secretsOf(value: unknown, key = ''): string[] {
+  if (typeof value === 'string') return SECRET_KEY.test(key) && value.length >= 6 ? [value] : [];
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([child, item]) => secretsOf(item, child));
+  return [];
+}
+
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
+}
+
+/** Ask each enabled channel's platform whether its credentials work; the checks run side by side. */
+export async function checkChannelsOnline(
+  config: HubConfig,
+  options: { timeoutMs?: number; checks?: Record<string, OnlineCheck> } = {},
+): Promise<OnlineResult[]> {
+  const checks = options.checks ?? onlineChecks;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  return Promise.all(
+    config.channels
+      .filter((channel) => channel.enabled)
+      .map(async (channel): Promise<OnlineResult> => {
+        const base = { channel: channel.id, type: channel.type };
+        const check = checks[channel.type];
+        if (!check) return { ...base, outcome: 'skipped', detail: 'no online check for this type' };
+        const secrets = secretsOf(channel);
+        const signal = AbortSignal.timeout(timeoutMs);
+        try {
+          const detail = await Promise.race([
+            check(channel, { signal }),
+            new Promise<never>((_resolve, reject) =>
+              signal.addEventListener('abort', () =>
+                reject(
+                  new Error(`no answer in ${timeoutMs / 1000} s. Fix: check the API URL and the network.`),
+                ),
+              ),
+            ),
+          ]);
+          return { ...base, outcome: 'ok', detail: redact(detail, secrets) };
+        } catch (error) {
+          return { ...base, outcome: 'failed', detail: redact((error as Error).message, secrets) };
+        }
+      }),
+  );
+}
+
+/** One line per channel: `<id> (<type>): ok — …`, `FAILED: <reason and fix>` or `skipped (…)`. */
+export function formatOnlineResult(result: OnlineResult): string {
+  const head = `${result.channel} (${result.type})`;
+  if (result.outcome === 'ok') return `${head}: ok — ${result.detail}`;
+  if (result.outcome === 'skipped') return `${head}: skipped (${result.detail})`;
+  const oneLine = result.detail
+    .replace(/:\n\s+- /, ': ')
+    .replace(/\.?\n\s+- /g, '; ')
+    .replace(/\.?\n/g, '. ');
+  return `${head}: FAILED: ${oneLine}`;
 }

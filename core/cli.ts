@@ -63,7 +63,8 @@ program
   .command('validate')
   .description('Check a config file without starting anything')
   .argument('<file>', 'hub config (YAML)')
-  .action(async (file: string) => {
+  .option('--online', "then check each enabled channel's credentials against its platform")
+  .action(async (file: string, options: { online?: boolean }) => {
     const config = await loadConfig(file);
     const { validateChannels } = await import('../connectors/validate');
     validateChannels(config);
@@ -73,6 +74,13 @@ program
       `bus=${config.bus.driver} state=${config.state.driver} database=${config.database.driver} llm=${config.llm.enabled ? config.llm.model : 'off (extractive answers)'}`,
     );
     console.log(`channels: ${channels.join(', ') || 'none'}`);
+    if (options.online) {
+      const { checkChannelsOnline, formatOnlineResult } = await import('../connectors/validate');
+      const results = await checkChannelsOnline(config);
+      for (const result of results) console.log(formatOnlineResult(result));
+      // A check still waiting on a socket must not hold the answer back.
+      process.exit(results.some((result) => result.outcome === 'failed') ? 1 : 0);
+    }
   });
 
 program

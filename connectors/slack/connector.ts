@@ -5,16 +5,22 @@ import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
+import { fetchSlackFile } from './files';
 import { normalizeSlackAction, normalizeSlackEvent, type SlackIdentity } from './normalize';
 import { slackHints, slackOptionsSchema } from './options';
 import { createSlackSender } from './sender';
+import { type SocketEnvelope, type SocketStatus, startSocketMode } from './socket';
 import { verifySlackSignature } from './verify';
 import type { SlackBlockActions, SlackEnvelope } from './wire';
+
+type Outcome = 'accepted' | 'duplicate' | 'ignored';
 
 /**
  * Slack app over the Events API: `/webhooks/<id>` takes events (JSON) and interactivity (form
  * `payload=`), both signed with the signing secret; url_verification answered; everything else
- * acknowledged at once (Slack's 3-second deadline) and handed to the bus.
+ * acknowledged at once (Slack's 3-second deadline) and handed to the bus. With `socketMode: true`
+ * the same events arrive as envelopes over a WebSocket the hub opens instead, and go through the
+ * same normalize → publish → ack.
  */
 export const createSlackConnector: ConnectorFactory = (ctx) => {
   const options = parseChannelOptions(ctx, slackOptionsSchema, slackHints);
@@ -27,6 +33,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
   };
   const sender = createSlackSender({ channel, botToken: options.botToken, apiUrl: options.apiUrl });
   let tokenProblem: string | undefined;
+  let socket: { status: SocketStatus; stop(): Promise<void> } | undefined;
 
   async function learnIdentity(): Promise<void> {
     try {
@@ -44,11 +51,12 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     }
   }
 
-  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
+  /** Publish a normalized event; throws a retryable HubError when the bus cannot take it now. */
+  async function publish(normalized: Normalized): Promise<Outcome> {
     if ('ignored' in normalized) {
       inboundIgnored.inc({ channel, reason: normalized.ignored });
       webhookRequests.inc({ channel, outcome: 'ignored' });
-      return reply.code(200).send();
+      return 'ignored';
     }
     let accepted: boolean;
     try {
@@ -60,10 +68,45 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
         status: 503,
       });
     }
+    const outcome = accepted ? 'accepted' : 'duplicate';
+    webhookRequests.inc({ channel, outcome });
+    return outcome;
+  }
+
+  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
+    const outcome = await publish(normalized);
     const retry = request.headers['x-slack-retry-num'];
-    webhookRequests.inc({ channel, outcome: accepted ? 'accepted' : 'duplicate' });
-    if (retry && !accepted) request.log.info({ channel, retry }, 'slack retry of an event already accepted');
+    if (retry && outcome === 'duplicate')
+      request.log.info({ channel, retry }, 'slack retry of an event already accepted');
     return reply.code(200).send();
+  }
+
+  /** A Socket Mode envelope: the payloads are the Events API's and interactivity's own. */
+  async function acceptEnvelope(envelope: SocketEnvelope): Promise<void> {
+    if (envelope.type === 'events_api') {
+      const outcome = await publish(normalizeSlackEvent(envelope.body as SlackEnvelope, identity));
+      if (envelope.retryAttempt && outcome === 'duplicate')
+        ctx.logger.info({ channel, retry: envelope.retryAttempt }, 'slack redelivery of an accepted event');
+      return;
+    }
+    if (envelope.type === 'interactive') {
+      const payload = envelope.body as SlackBlockActions | undefined;
+      if (payload?.type === 'block_actions') {
+        await publish(normalizeSlackAction(payload, identity));
+        return;
+      }
+    }
+    // Slash commands and other interactions are not handled by this connector; acked so Slack stops.
+    inboundIgnored.inc({ channel, reason: `socket_${envelope.type}` });
+  }
+
+  function registerSocketMode(): void {
+    socket = startSocketMode({
+      appToken: options.appToken as string,
+      apiUrl: options.apiUrl,
+      logger: ctx.logger,
+      handle: acceptEnvelope,
+    });
   }
 
   return {
@@ -71,6 +114,8 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     type: 'slack',
     async register(app) {
       if (!identity.botUserId || !identity.botId) await learnIdentity();
+      if (options.socketMode) return registerSocketMode();
+      const signingSecret = options.signingSecret as string;
       await registerRawWebhook(app, {
         channel,
         path: `/webhooks/${channel}`,
@@ -78,7 +123,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
         contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
         handle: async (request, body, reply) => {
           const verdict = verifySlackSignature({
-            signingSecret: options.signingSecret,
+            signingSecret,
             timestamp: request.headers['x-slack-request-timestamp'],
             signature: request.headers['x-slack-signature'],
             body,
@@ -118,8 +163,23 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
       await ctx.outbound.deliver(message, sender);
     },
+    async fetchFile(attachment) {
+      return fetchSlackFile({
+        channel,
+        client: sender.client,
+        botToken: options.botToken,
+        apiUrl: options.apiUrl,
+        maxFileBytes: options.maxFileBytes,
+        fileId: attachment.fileId,
+        url: attachment.url,
+      });
+    },
     async health() {
-      if (tokenProblem) throw new Error(tokenProblem);
+      const problem = tokenProblem ?? socket?.status.problem;
+      if (problem) throw new Error(problem);
+    },
+    async close() {
+      await socket?.stop();
     },
   };
 };

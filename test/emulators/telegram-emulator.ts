@@ -272,12 +272,14 @@ export class TelegramEmulator {
     const file = [...this.files.values()].find((candidate) => candidate.path === path);
     const status = token !== this.options.token ? 401 : file ? 200 : 404;
     this.downloads.push({ path, status });
-    if (status !== 200 || !file)
-      return sendJson(response, status, {
+    if (status !== 200 || !file) {
+      sendJson(response, status, {
         ok: false,
         error_code: status,
         description: status === 401 ? 'Unauthorized' : 'Not Found',
       });
+      return;
+    }
     response.writeHead(200, { 'content-type': file.mimeType, 'content-length': String(file.body.length) });
     response.end(file.body);
   }

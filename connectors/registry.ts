@@ -1,8 +1,10 @@
 import { createRestConnector } from './rest/connector';
 import { createSlackConnector } from './slack/connector';
+import { createTeamsConnector } from './teams/connector';
 import { createTelegramConnector } from './telegram/connector';
 import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
+import { createWhatsAppConnector } from './whatsapp/connector';
 
 /** Channel types by name: a new channel is one folder and one line here. */
 export const connectorFactories: Record<string, ConnectorFactory> = {
@@ -10,4 +12,6 @@ export const connectorFactories: Record<string, ConnectorFactory> = {
   webchat: createWebchatConnector,
   telegram: createTelegramConnector,
   slack: createSlackConnector,
+  teams: createTeamsConnector,
+  whatsapp: createWhatsAppConnector,
 };

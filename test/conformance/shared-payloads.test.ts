@@ -6,6 +6,8 @@ import { normalizeSlackEvent } from '../../connectors/slack/normalize';
 import { verifySlackSignature } from '../../connectors/slack/verify';
 import { secretMatches } from '../../connectors/telegram/connector';
 import { normalizeTelegramUpdate } from '../../connectors/telegram/normalize';
+import { normalizeWhatsAppWebhook, type WhatsAppBatch } from '../../connectors/whatsapp/normalize';
+import { verifyWhatsAppSignature } from '../../connectors/whatsapp/verify';
 import type { InboundEvent } from '../../core/types';
 
 /**
@@ -267,5 +269,155 @@ describe.skipIf(!present)('shared webhook corpus', () => {
     expect(secretMatches(undefined, secret)).toBe(false);
     expect(secretMatches('', secret)).toBe(false);
     expect(secretMatches('FAKE_tg_secret_token-0123456789_abd', secret)).toBe(false);
+  });
+});
+
+// WhatsApp Cloud API: the identities INDEX.md says to configure.
+const wa = (file: string) =>
+  normalizeWhatsAppWebhook(json(`whatsapp-cloud/${file}`), {
+    channel: 'wa',
+    tenant: 'default',
+    phoneNumberId: '100000000000001',
+  });
+/** The one message a file holds, as an event; receipts files hold none. */
+function waEvent(batch: WhatsAppBatch): InboundEvent {
+  expect(batch.messages).toHaveLength(1);
+  expect(batch.statuses).toHaveLength(0);
+  return event(batch.messages[0] as Normalized);
+}
+const WA_CUSTOMER = {
+  sender: { id: '15550002222', name: 'Test User' },
+  ref: { channel: 'wa', conversation: '15550002222' },
+  channelData: { verified: { phone: '+15550002222' } },
+};
+const waReceipt = (state: string) => (batch: WhatsAppBatch) => {
+  expect(batch.messages).toHaveLength(0);
+  expect(batch.statuses).toEqual([{ messageId: 'wamid.FAKE_OUTBOUND_TEXT_0001', state }]);
+};
+
+const whatsappExpectations: Record<string, (b: WhatsAppBatch) => void> = {
+  'text.json': (b) =>
+    expect(waEvent(b)).toMatchObject({
+      ...WA_CUSTOMER,
+      id: 'wa:wamid.FAKE_TEXT_0001',
+      kind: 'message',
+      text: 'Does it come in another color?',
+      platformMessageId: 'wamid.FAKE_TEXT_0001',
+      addressedToBot: true,
+    }),
+  'text_long_4096.json': (b) => {
+    const text = waEvent(b).text ?? '';
+    expect(text).toHaveLength(4096);
+    expect(text.endsWith('<<END-OF-LONG-MESSAGE>>')).toBe(true);
+  },
+  'image.json': (b) => {
+    const e = waEvent(b);
+    expect(e).toMatchObject(WA_CUSTOMER);
+    expect(e.text).toBeUndefined();
+    expect(e.attachments).toEqual([{ kind: 'image', fileId: '900000000000004', mimeType: 'image/jpeg' }]);
+  },
+  'voice.json': (b) =>
+    expect(waEvent(b).attachments).toEqual([
+      { kind: 'voice', fileId: '900000000000005', mimeType: 'audio/ogg; codecs=opus' },
+    ]),
+  'document.json': (b) => {
+    const e = waEvent(b);
+    expect(e.text).toBe('caption');
+    expect(e.attachments).toEqual([
+      expect.objectContaining({
+        kind: 'file',
+        fileId: '900000000000006',
+        name: 'filename.pdf',
+        mimeType: 'application/pdf',
+      }),
+    ]);
+    expect(e.channelData?.whatsapp).toMatchObject({ forwarded: true });
+  },
+  'sticker.json': (b) => {
+    const e = waEvent(b);
+    expect(e.text).toBeUndefined();
+    expect(e.attachments).toEqual([{ kind: 'sticker', fileId: '900000000000007', mimeType: 'image/webp' }]);
+  },
+  'location.json': (b) => {
+    const e = waEvent(b);
+    expect(e.attachments).toEqual([
+      {
+        kind: 'location',
+        location: {
+          latitude: 37.4611978,
+          longitude: -122.2164385,
+          name: 'Facebook HQ',
+          address: '1 Hacker Way, Menlo Park, CA 94025',
+        },
+        url: 'https://maps.google.com/?cid=2000000000000000000',
+      },
+    ]);
+    expect(e.channelData?.whatsapp).toMatchObject({ forwarded: true });
+  },
+  'contacts.json': (b) =>
+    expect(waEvent(b).attachments).toEqual([
+      {
+        kind: 'contacts',
+        contacts: [
+          { name: 'Chandler Bing', phones: ['+1 555-555-5555'] },
+          { name: 'Monica', phones: ['+1 666-666-6666'] },
+          { name: 'Rachel Green', phones: ['+1 777-777-7777'] },
+        ],
+      },
+    ]),
+  'interactive_button_reply.json': (b) =>
+    expect(waEvent(b)).toMatchObject({
+      ...WA_CUSTOMER,
+      kind: 'action',
+      action: { id: 'confirm_order_42', title: 'Confirm' },
+      replyToMessageId: 'wamid.FAKE_OUTBOUND_INTERACTIVE_0001',
+    }),
+  'status_sent.json': waReceipt('sent'),
+  'status_delivered.json': waReceipt('delivered'),
+  'status_read.json': waReceipt('read'),
+  'status_failed.json': (b) => {
+    expect(b.messages).toHaveLength(0);
+    expect(b.statuses).toEqual([
+      {
+        messageId: 'wamid.FAKE_OUTBOUND_TEXT_0001',
+        state: 'failed',
+        error: { code: 130472, title: "User's number is part of an experiment" },
+      },
+    ]);
+  },
+};
+
+describe.skipIf(!present)('shared webhook corpus: whatsapp-cloud', () => {
+  it.each(Object.entries(whatsappExpectations))(
+    'whatsapp-cloud/%s is handled as INDEX.md says',
+    (file, check) => check(wa(file)),
+  );
+
+  it('covers every WhatsApp Cloud file of the corpus', () => {
+    const index = read('INDEX.md').toString('utf8');
+    const listed = [...index.matchAll(/`(whatsapp-cloud\/[\w.-]+\.json)`/g)].map((m) => m[1]);
+    expect(new Set(listed)).toEqual(
+      new Set(Object.keys(whatsappExpectations).map((f) => `whatsapp-cloud/${f}`)),
+    );
+  });
+
+  it('verifies the X-Hub-Signature-256 test vector over the raw bytes', () => {
+    const secret = 'FAKE_meta_app_secret_00000000000';
+    const body = read('whatsapp-cloud/text.json');
+    expect(body.length).toBe(939);
+    const header = 'sha256=ef2f9ad5d4350328b3820e575dcb503412407fe420fc83ee20f204485fe5a40d';
+    expect(verifyWhatsAppSignature(secret, header, body)).toBe(true);
+    // Re-serialized JSON has other bytes: its signature must not verify the stored body, nor vice versa.
+    const compact = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8'))));
+    const compactHeader = 'sha256=e4919fd63c1527dbc0042118319ce3c6556c7b14d57b8874cdb71a91dd786d46';
+    expect(verifyWhatsAppSignature(secret, compactHeader, compact)).toBe(true);
+    expect(verifyWhatsAppSignature(secret, compactHeader, body)).toBe(false);
+    expect(verifyWhatsAppSignature(secret, header, compact)).toBe(false);
+    const flipped = Buffer.from(body);
+    flipped[10] = (flipped[10] ?? 0) ^ 1;
+    expect(verifyWhatsAppSignature(secret, header, flipped)).toBe(false);
+    expect(verifyWhatsAppSignature('FAKE_meta_app_secret_00000000001', header, body)).toBe(false);
+    expect(verifyWhatsAppSignature(secret, header.replace('sha256=', ''), body)).toBe(false);
+    expect(verifyWhatsAppSignature(secret, undefined, body)).toBe(false);
   });
 });

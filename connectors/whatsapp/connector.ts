@@ -1,0 +1,206 @@
+import type { HubConfig } from '../../config/schema';
+import { connectRedis } from '../../core/state/redis-client';
+import { HubError } from '../../core/types';
+import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { parseChannelOptions } from '../shared/options';
+import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
+import type { Connector, ConnectorFactory } from '../types';
+import { createGraphClient, type DownloadedMedia } from './graph';
+import { whatsappOutsideWindow, whatsappStatuses } from './metrics';
+import { normalizeWhatsAppWebhook, type WhatsAppIdentity } from './normalize';
+import { whatsappHints, whatsappOptionsSchema } from './options';
+import { createWhatsAppSender } from './sender';
+import { SIGNATURE_HEADER, verifyTokenMatches, verifyWhatsAppSignature } from './verify';
+import { MemoryServiceWindowStore, RedisServiceWindowStore, type ServiceWindowStore } from './window';
+import type { WaWebhook } from './wire';
+
+/** Readiness probes come often; the phone-number look-up counts against Graph's hourly call budget. */
+const HEALTH_CACHE_MS = 60_000;
+
+/** Same rule as the outbound scheduler: Redis when the hub runs on Redis, so every replica agrees. */
+function windowOnRedis(hub: HubConfig): boolean {
+  const driver = hub.outbound.driver;
+  return (
+    driver === 'redis' || (driver === 'auto' && (hub.bus.driver === 'bullmq' || hub.state.driver === 'redis'))
+  );
+}
+
+export interface WhatsAppConnector extends Connector {
+  /** Download an inbound attachment by its media id (Attachment.fileId). */
+  fetchMedia(mediaId: string): Promise<DownloadedMedia>;
+}
+
+/**
+ * WhatsApp Business Cloud API: `GET /webhooks/<id>` answers Meta's verification handshake,
+ * `POST /webhooks/<id>` takes signed notifications (X-Hub-Signature-256 over the raw body), acks at
+ * once and hands messages to the bus. Replies go through the shared scheduler to the Graph API, as a
+ * template when the customer's 24-hour window has closed.
+ */
+export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
+  const options = parseChannelOptions(ctx, whatsappOptionsSchema, whatsappHints);
+  const channel = options.id;
+  const identity: WhatsAppIdentity = {
+    channel,
+    tenant: options.tenant,
+    phoneNumberId: options.phoneNumberId,
+  };
+  const client = createGraphClient(options);
+  let windowStore: Promise<ServiceWindowStore> | undefined;
+  const window = () => {
+    windowStore ??= windowOnRedis(ctx.hub)
+      ? connectRedis(ctx.hub.redis.url, 'the WhatsApp customer-service window').then(
+          (redis) => new RedisServiceWindowStore(redis, ctx.hub.redis.keyPrefix, channel),
+        )
+      : Promise.resolve(new MemoryServiceWindowStore());
+    // A failed connection is retried on the next call instead of being remembered.
+    windowStore.catch(() => {
+      windowStore = undefined;
+    });
+    return windowStore;
+  };
+  const senders = createWhatsAppSender({
+    channel,
+    phoneNumberId: options.phoneNumberId,
+    client,
+    template: options.template,
+    window,
+    logger: ctx.logger,
+  });
+  let healthyUntil = 0;
+
+  async function accept(payload: WaWebhook): Promise<'accepted' | 'duplicate' | 'ignored'> {
+    const batch = normalizeWhatsAppWebhook(payload, identity);
+    for (const receipt of batch.statuses) {
+      whatsappStatuses.inc({ channel, status: receipt.state });
+      if (receipt.state === 'failed') {
+        ctx.logger.warn(
+          { messageId: receipt.messageId, code: receipt.error?.code, title: receipt.error?.title },
+          'whatsapp could not deliver a message',
+        );
+      }
+    }
+    let outcome: 'accepted' | 'duplicate' | 'ignored' = 'ignored';
+    for (const normalized of batch.messages) {
+      if ('ignored' in normalized) {
+        inboundIgnored.inc({ channel, reason: normalized.ignored });
+        continue;
+      }
+      const { event } = normalized;
+      const sentAt = (event.channelData?.whatsapp as { sentAt?: number } | undefined)?.sentAt;
+      // Before publishing, so the worker that answers already sees the window open.
+      await (await window()).touch(event.sender.id, sentAt ?? Date.now());
+      const { accepted } = await ctx.publish(event);
+      if (accepted) outcome = 'accepted';
+      else if (outcome === 'ignored') outcome = 'duplicate';
+    }
+    return outcome;
+  }
+
+  const connector: WhatsAppConnector = {
+    id: channel,
+    type: 'whatsapp',
+    async register(app) {
+      app.get(`/webhooks/${channel}`, async (request, reply) => {
+        const query = request.query as Record<string, unknown>;
+        if (
+          query['hub.mode'] === 'subscribe' &&
+          verifyTokenMatches(query['hub.verify_token'], options.verifyToken)
+        ) {
+          webhookRequests.inc({ channel, outcome: 'verification' });
+          return reply
+            .code(200)
+            .type('text/plain')
+            .send(String(query['hub.challenge'] ?? ''));
+        }
+        webhookRequests.inc({ channel, outcome: 'unauthorized' });
+        request.log.warn(
+          { channel },
+          'whatsapp webhook verification refused: wrong hub.verify_token or hub.mode',
+        );
+        return reply.code(403).send({ error: { code: 'whatsapp.verify_token', message: 'Forbidden' } });
+      });
+      await registerRawWebhook(app, {
+        channel,
+        path: `/webhooks/${channel}`,
+        bodyLimit: ctx.hub.server.bodyLimitBytes,
+        contentTypes: ['application/json'],
+        handle: async (request, body, reply) => {
+          if (!verifyWhatsAppSignature(options.appSecret, request.headers[SIGNATURE_HEADER], body)) {
+            webhookRequests.inc({ channel, outcome: 'unauthorized' });
+            request.log.warn({ channel }, 'whatsapp request refused: bad X-Hub-Signature-256');
+            return reply
+              .code(401)
+              .send({ error: { code: 'whatsapp.bad_signature', message: 'Unauthorized' } });
+          }
+          const payload = parseJsonBody(channel, body, request, reply);
+          if (payload === undefined) return reply;
+          let outcome: Awaited<ReturnType<typeof accept>>;
+          try {
+            outcome = await accept(payload as WaWebhook);
+          } catch (cause) {
+            // Not acknowledged, so Meta delivers the notification again; duplicates are dropped by id.
+            throw new HubError('whatsapp.publish_failed', 'Could not accept the notification now', {
+              cause,
+              retryable: true,
+              status: 503,
+            });
+          }
+          webhookRequests.inc({ channel, outcome });
+          return reply.code(200).send();
+        },
+      });
+    },
+    async deliver(message) {
+      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
+      const customer = message.ref.conversation;
+      const store = await window();
+      if (await store.isOpen(customer)) {
+        await ctx.outbound.deliver(message, senders.freeForm);
+        return;
+      }
+      // Outside the window WhatsApp delivers only templates; a typing indicator has no point.
+      if (message.content.type === 'typing') return;
+      if (!options.template) {
+        whatsappOutsideWindow.inc({ channel, outcome: 'no_template' });
+        ctx.logger.warn(
+          { messageId: message.id },
+          'whatsapp reply not sent: the customer last wrote over 24 hours ago and no template is configured (set template: { name, language })',
+        );
+        return;
+      }
+      if (!(await store.claimTemplate(customer))) {
+        whatsappOutsideWindow.inc({ channel, outcome: 'already_sent' });
+        ctx.logger.info({ messageId: message.id }, 'whatsapp window closed; the template already went out');
+        return;
+      }
+      ctx.logger.info(
+        { messageId: message.id, template: options.template.name },
+        'whatsapp window closed: sending the template instead of the reply',
+      );
+      try {
+        const report = await ctx.outbound.deliver(message, senders.template);
+        if (report.sent > 0) whatsappOutsideWindow.inc({ channel, outcome: 'template_sent' });
+        if (report.failed > 0) await store.releaseTemplate(customer);
+      } catch (error) {
+        await store.releaseTemplate(customer);
+        throw error;
+      }
+    },
+    async health() {
+      if (Date.now() < healthyUntil) return;
+      try {
+        await client.getPhoneNumber();
+        healthyUntil = Date.now() + HEALTH_CACHE_MS;
+      } catch (error) {
+        throw new Error(`GET phone number ${options.phoneNumberId}: ${(error as Error).message}`);
+      }
+    },
+    fetchMedia: (mediaId) => client.fetchMedia(mediaId),
+    async close() {
+      const store = windowStore;
+      windowStore = undefined;
+      await (await store?.catch(() => undefined))?.close();
+    },
+  };
+  return connector;
+};

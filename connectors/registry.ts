@@ -1,6 +1,5 @@
 import { createRestConnector } from './rest/connector';
 import { createSlackConnector } from './slack/connector';
-import { createTeamsConnector } from './teams/connector';
 import { createTelegramConnector } from './telegram/connector';
 import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
@@ -12,6 +11,5 @@ export const connectorFactories: Record<string, ConnectorFactory> = {
   webchat: createWebchatConnector,
   telegram: createTelegramConnector,
   slack: createSlackConnector,
-  teams: createTeamsConnector,
   whatsapp: createWhatsAppConnector,
 };

@@ -177,9 +177,77 @@ const webhookSecret = (key: string) =>
     .optional()
     .transform((value) => value || undefined);
 
+const ticketStatusSchema = z.enum(['new', 'open', 'pending', 'solved', 'closed']);
+
+const freshdeskSchema = z.object({
+  /** https://<domain>.freshdesk.com */
+  baseUrl: z.string().url(),
+  /** The agent's API key (Profile settings → API key); sent as basic auth `apiKey:X`. */
+  apiKey: z.string().min(1),
+  /** Freshdesk ticket source: 7 chat (default), 2 portal, 3 phone, 1 email. */
+  source: positiveInt.default(7),
+  groupId: positiveInt.optional(),
+  /** Freshdesk ticket `type` per hub category (orders, returns, billing, general), e.g. {returns: Refund}. */
+  typeByCategory: z.record(z.string(), z.string()).default({}),
+  /** Custom fields sent with every ticket ({cf_channel: hub}); "{category}" and "{priority}" in a value are filled in. */
+  customFields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /** The look-up before create scans tickets updated this recently (Freshdesk's search index lags by minutes). */
+  recentWindowMs: positiveInt.default(3_600_000),
+});
+
+const jiraSmSchema = z.object({
+  /** https://<site>.atlassian.net */
+  baseUrl: z.string().url(),
+  /** Basic auth with an Atlassian account e-mail and API token. */
+  email: z.string().min(1),
+  apiToken: z.string().min(1),
+  serviceDeskId: z.coerce.string().min(1),
+  requestTypeId: z.coerce.string().min(1),
+  /** Request type per hub category (orders, returns, billing, general); others use requestTypeId. */
+  requestTypeByCategory: z.record(z.string(), z.coerce.string()).default({}),
+  /** Send the hub's priority as a Jira priority name (the request type must show the Priority field). */
+  sendPriority: flag.default(false),
+  /** Transition names tried, in order, to reach a hub status; merged over the built-in names. */
+  transitions: z.partialRecord(ticketStatusSchema, z.array(z.string().min(1))).default({}),
+  /** Jira status name (any case) → hub status; merged over the built-in names. */
+  statuses: z.record(z.string(), ticketStatusSchema).default({}),
+});
+
+const servicenowSchema = z
+  .object({
+    /** https://<instance>.service-now.com */
+    instanceUrl: z.string().url(),
+    /** basic (an integration user) or oauth2 (client credentials, tokenUrl .../oauth_token.do). */
+    auth: httpAuthSchema,
+    table: z.string().regex(/^\w+$/, 'table is a table name such as incident').default('incident'),
+    /** sys_id of the caller the incidents are filed for (an integration user); the customer is in the description. */
+    callerId: z.string().optional(),
+    assignmentGroup: z.string().optional(),
+    contactType: z.string().optional(),
+    /** ServiceNow category per hub category (orders, returns, billing, general); default "inquiry". */
+    categoryByCategory: z.record(z.string(), z.string()).default({}),
+    /** close_code written when the hub resolves or closes an incident. */
+    closeCode: z.string().default('Solution provided'),
+  })
+  .refine((sn) => sn.auth.type !== 'none', {
+    message: 'ticketing.servicenow.auth is missing; set type basic (username, password) or oauth2',
+    path: ['auth'],
+  });
+
+const webhookTicketingSchema = z.object({
+  /** Where new tickets are POSTed; the answer {id, url?} names the ticket. */
+  url: z.string().url(),
+  /** HMAC-SHA256 key of X-Hub-Signature-256 (over "<X-Hub-Timestamp>.<body>"). */
+  secret: z.string().min(16, 'ticketing.webhook.secret needs at least 16 characters'),
+  /** URL templates, {id} filled in: POST a comment, GET a ticket, POST a status. Unset: unsupported. */
+  commentUrl: z.string().url().optional(),
+  ticketUrl: z.string().url().optional(),
+  statusUrl: z.string().url().optional(),
+});
+
 export const ticketingConfigSchema = z
   .object({
-    driver: z.enum(['demo', 'zendesk', 'rt']).default('demo'),
+    driver: z.enum(['demo', 'zendesk', 'rt', 'freshdesk', 'jiraSm', 'servicenow', 'webhook']).default('demo'),
     timeoutMs: positiveInt.default(10_000),
     outbox: z
       .object({
@@ -219,6 +287,10 @@ export const ticketingConfigSchema = z
       .refine((rt) => !rt || Boolean(rt.token) || Boolean(rt.username), {
         message: 'ticketing.rt needs token, or username and password',
       }),
+    freshdesk: freshdeskSchema.optional(),
+    jiraSm: jiraSmSchema.optional(),
+    servicenow: servicenowSchema.optional(),
+    webhook: webhookTicketingSchema.optional(),
     /**
      * Helpdesk → hub updates (agent replies, assignment, solved/closed). A receiver exists only
      * when its secret is set: POST /webhooks/helpdesk/zendesk, POST /webhooks/helpdesk/generic.
@@ -243,7 +315,26 @@ export const ticketingConfigSchema = z
     message:
       'ticketing.driver is "rt" but ticketing.rt is missing; set baseUrl and token (or username/password)',
     path: ['rt'],
+  })
+  .refine((t) => t.driver !== 'freshdesk' || t.freshdesk !== undefined, {
+    message: 'ticketing.driver is "freshdesk" but ticketing.freshdesk is missing; set baseUrl and apiKey',
+    path: ['freshdesk'],
+  })
+  .refine((t) => t.driver !== 'jiraSm' || t.jiraSm !== undefined, {
+    message:
+      'ticketing.driver is "jiraSm" but ticketing.jiraSm is missing; set baseUrl, email, apiToken, serviceDeskId, requestTypeId',
+    path: ['jiraSm'],
+  })
+  .refine((t) => t.driver !== 'servicenow' || t.servicenow !== undefined, {
+    message:
+      'ticketing.driver is "servicenow" but ticketing.servicenow is missing; set instanceUrl and auth (basic or oauth2)',
+    path: ['servicenow'],
+  })
+  .refine((t) => t.driver !== 'webhook' || t.webhook !== undefined, {
+    message: 'ticketing.driver is "webhook" but ticketing.webhook is missing; set url and secret',
+    path: ['webhook'],
   });
+
 
 export type ErpConfig = z.infer<typeof erpConfigSchema>;
 export type RestErpConfig = z.infer<typeof restErpSchema>;

@@ -3,12 +3,20 @@ import type { TicketingConfig } from '../../config/adapters-schema';
 import type { TicketDatabase } from '../../core/tickets/schema';
 import { HubError, type TicketingAdapter } from '../../core/types';
 import { DemoTicketing } from './demo';
+import { FreshdeskTicketing } from './freshdesk';
+import { JiraSmTicketing } from './jira-sm';
 import { RtTicketing } from './rt';
+import { ServiceNowTicketing } from './servicenow';
+import { WebhookTicketing } from './webhook';
 import { ZendeskTicketing } from './zendesk';
 
 export { DemoTicketing } from './demo';
 export { describeTicket } from './describe';
+export { FreshdeskTicketing } from './freshdesk';
+export { JiraSmTicketing } from './jira-sm';
 export { RtTicketing } from './rt';
+export { ServiceNowTicketing } from './servicenow';
+export { WebhookTicketing } from './webhook';
 export { ZendeskTicketing } from './zendesk';
 
 export interface TicketingDeps {
@@ -23,6 +31,14 @@ export const ticketingFactories: Record<TicketingConfig['driver'], Factory> = {
   zendesk: (config) =>
     new ZendeskTicketing({ ...required(config.zendesk, 'zendesk'), timeoutMs: config.timeoutMs }),
   rt: (config) => new RtTicketing({ ...required(config.rt, 'rt'), timeoutMs: config.timeoutMs }),
+  freshdesk: (config) =>
+    new FreshdeskTicketing({ ...required(config.freshdesk, 'freshdesk'), timeoutMs: config.timeoutMs }),
+  jiraSm: (config) =>
+    new JiraSmTicketing({ ...required(config.jiraSm, 'jiraSm'), timeoutMs: config.timeoutMs }),
+  servicenow: (config) =>
+    new ServiceNowTicketing({ ...required(config.servicenow, 'servicenow'), timeoutMs: config.timeoutMs }),
+  webhook: (config) =>
+    new WebhookTicketing({ ...required(config.webhook, 'webhook'), timeoutMs: config.timeoutMs }),
 };
 
 export function createTicketing(config: TicketingConfig, deps: TicketingDeps): TicketingAdapter {

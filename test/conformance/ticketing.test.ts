@@ -4,11 +4,24 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoTicketing, RtTicketing, ZendeskTicketing } from '../../adapters/ticketing';
+import {
+  DemoTicketing,
+  FreshdeskTicketing,
+  JiraSmTicketing,
+  RtTicketing,
+  ServiceNowTicketing,
+  WebhookTicketing,
+  ZendeskTicketing,
+} from '../../adapters/ticketing';
 import { hubConfigSchema } from '../../config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { ticketDb } from '../../core/tickets/schema';
 import { type AdapterCallContext, AdapterError, type TicketingAdapter } from '../../core/types';
+import { startFreshdeskEmulator } from '../emulators/freshdesk-emulator';
+import type { HelpdeskEmulator } from '../emulators/helpdesk-faults';
+import { startJiraEmulator } from '../emulators/jira-emulator';
+import { startServiceNowEmulator } from '../emulators/servicenow-emulator';
+import { startWebhookSink } from '../emulators/webhook-sink-emulator';
 import { startZendeskEmulator, type ZendeskEmulator } from '../emulators/zendesk-emulator';
 import { draft } from '../support/ticket-draft';
 
@@ -172,6 +185,139 @@ describe('Zendesk adapter errors', () => {
     expect(error.code).toBe('adapter.invalid');
   });
 });
+
+/* ---------- Freshdesk, Jira Service Management, ServiceNow, generic webhook (emulators) ---------- */
+
+interface EmulatedHelpdesk {
+  emulator: HelpdeskEmulator;
+  adapter(timeoutMs?: number): TicketingAdapter;
+}
+
+const WEBHOOK_SECRET = 'whsec-0123456789abcdef';
+const emulatedHelpdesks: Record<string, () => Promise<EmulatedHelpdesk>> = {
+  // Search lags two minutes, as Freshdesk's index does: a retry must find its ticket another way.
+  freshdesk: async () => {
+    const emulator = await startFreshdeskEmulator({ apiKey: 'fd-key', searchLagMs: 120_000 });
+    return {
+      emulator,
+      adapter: (timeoutMs = 5_000) =>
+        new FreshdeskTicketing({ baseUrl: emulator.url, apiKey: 'fd-key', timeoutMs }),
+    };
+  },
+  jiraSm: async () => {
+    const emulator = await startJiraEmulator({
+      email: 'bot@example.com',
+      apiToken: 'jira-token',
+      serviceDeskId: '1',
+    });
+    return {
+      emulator,
+      adapter: (timeoutMs = 5_000) =>
+        new JiraSmTicketing({
+          baseUrl: emulator.url,
+          email: 'bot@example.com',
+          apiToken: 'jira-token',
+          serviceDeskId: '1',
+          requestTypeId: '10',
+          timeoutMs,
+        }),
+    };
+  },
+  servicenow: async () => {
+    const emulator = await startServiceNowEmulator({ username: 'hub.integration', password: 'sn-pass' });
+    return {
+      emulator,
+      adapter: (timeoutMs = 5_000) =>
+        new ServiceNowTicketing({
+          instanceUrl: emulator.url,
+          auth: { type: 'basic', username: 'hub.integration', password: 'sn-pass' },
+          timeoutMs,
+        }),
+    };
+  },
+  webhook: async () => {
+    const emulator = await startWebhookSink({ secret: WEBHOOK_SECRET });
+    return {
+      emulator,
+      adapter: (timeoutMs = 5_000) =>
+        new WebhookTicketing({
+          url: `${emulator.url}/tickets`,
+          secret: WEBHOOK_SECRET,
+          commentUrl: `${emulator.url}/tickets/{id}/comments`,
+          ticketUrl: `${emulator.url}/tickets/{id}`,
+          statusUrl: `${emulator.url}/tickets/{id}/status`,
+          timeoutMs,
+        }),
+    };
+  },
+};
+
+/** Every HTTP error class a helpdesk answers, mapped to the code and retryability the outbox acts on. */
+function helpdeskErrors(name: string, start: () => Promise<EmulatedHelpdesk>) {
+  describe(`${name} adapter errors`, () => {
+    let helpdesk: EmulatedHelpdesk;
+    beforeAll(async () => {
+      helpdesk = await start();
+    });
+    afterAll(async () => helpdesk?.emulator.close());
+
+    const failure = async (promise: Promise<unknown>) =>
+      (await promise.catch((e: unknown) => e)) as AdapterError;
+
+    it.each([
+      [401, 'adapter.auth', false],
+      [403, 'adapter.auth', false],
+      [404, 'adapter.not_found', false],
+      [409, 'adapter.conflict', true],
+      [422, 'adapter.invalid', false],
+      [429, 'adapter.rate_limited', true],
+      [500, 'adapter.unavailable', true],
+      [503, 'adapter.unavailable', true],
+    ])('maps %i to %s (retryable %s)', async (status, code, retryable) => {
+      helpdesk.emulator.reset();
+      helpdesk.emulator.fail({ status, retryAfter: status === 429 ? 7 : undefined });
+      const error = await failure(helpdesk.adapter().createTicket(draft(), ctx(`HUB-E${status}`)));
+      expect(error).toBeInstanceOf(AdapterError);
+      expect(error.code).toBe(code);
+      expect(error.retryable).toBe(retryable);
+      if (status === 429) expect(error.retryAfterMs).toBe(7_000);
+      expect(error.message).not.toContain('alex@example.com');
+      expect(helpdesk.emulator.ticketCount()).toBe(0);
+    });
+
+    it('times out a helpdesk that never answers', async () => {
+      helpdesk.emulator.reset();
+      helpdesk.emulator.fail({ status: 0, hang: true });
+      const started = Date.now();
+      const error = await failure(helpdesk.adapter(300).createTicket(draft(), ctx('HUB-HANG')));
+      expect(error.code).toBe('adapter.timeout');
+      expect(error.retryable).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('a create whose response was lost is not repeated: the retry finds the ticket', async () => {
+      helpdesk.emulator.reset();
+      helpdesk.emulator.fail({ status: 502, method: 'POST', afterCommit: true });
+      const adapter = helpdesk.adapter();
+      const lost = await failure(adapter.createTicket(draft(), ctx('HUB-LOST0001')));
+      expect(lost.code).toBe('adapter.unavailable');
+      expect(helpdesk.emulator.ticketCount()).toBe(1);
+      const ref = await adapter.createTicket(draft(), ctx('HUB-LOST0001'));
+      expect(helpdesk.emulator.ticketCount()).toBe(1);
+      expect((await adapter.getTicket(ref.externalId, ctx('read')))?.subject).toContain(
+        'Where is my parcel?',
+      );
+    });
+  });
+}
+
+for (const [name, start] of Object.entries(emulatedHelpdesks)) {
+  contract(name, async () => {
+    const helpdesk = await start();
+    return { adapter: helpdesk.adapter(), teardown: () => helpdesk.emulator.close() };
+  });
+  helpdeskErrors(name, start);
+}
 
 /* ---------- Request Tracker 5, for real ---------- */
 

@@ -1,5 +1,6 @@
 import { createRestConnector } from './rest/connector';
 import { createSlackConnector } from './slack/connector';
+import { createTeamsConnector } from './teams/connector';
 import { createTelegramConnector } from './telegram/connector';
 import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
@@ -11,5 +12,6 @@ export const connectorFactories: Record<string, ConnectorFactory> = {
   webchat: createWebchatConnector,
   telegram: createTelegramConnector,
   slack: createSlackConnector,
+  teams: createTeamsConnector,
   whatsapp: createWhatsAppConnector,
 };

@@ -1,0 +1,149 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../../core/types';
+import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { parseChannelOptions } from '../shared/options';
+import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
+import type { ConnectorFactory } from '../types';
+import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
+import { normalizeTeamsActivity, type TeamsIdentity, tenantOf } from './normalize';
+import { serviceUrlAllowed, teamsHints, teamsOptionsSchema, tokenEndpointOf } from './options';
+import { ConversationReferences } from './references';
+import { createTeamsSender } from './sender';
+import { BotTokenProvider } from './token';
+import type { Activity } from './wire';
+
+/** The synchronous answer Teams expects to an Adaptive Card Action.Execute (Universal Actions). */
+export function invokeResponse(text: string) {
+  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text };
+}
+
+/**
+ * Microsoft Teams over the Bot Framework Activity protocol: `/webhooks/<id>` takes activities
+ * signed by the Bot Connector (JWT checked before the body is parsed), tenants are allow-listed,
+ * everything else is acknowledged at once and handed to the bus; Action.Execute invokes get their
+ * invoke response in the same HTTP answer. Replies go to the conversation's serviceUrl through the
+ * shared outbound scheduler.
+ */
+export const createTeamsConnector: ConnectorFactory = (ctx) => {
+  const options = parseChannelOptions(ctx, teamsOptionsSchema, teamsHints);
+  const channel = options.id;
+  const identity: TeamsIdentity = { channel, tenant: options.tenant, appId: options.appId };
+  const validator = new BotFrameworkTokenValidator({
+    appId: options.appId,
+    issuer: options.issuer,
+    openIdMetadataUrl: options.openIdMetadataUrl,
+  });
+  const tokens = new BotTokenProvider({
+    endpoint: tokenEndpointOf(options),
+    appId: options.appId,
+    appPassword: options.appPassword,
+    scope: options.oauthScope,
+  });
+  const references = new ConversationReferences({
+    store: ctx.store,
+    fallbackServiceUrl: options.serviceUrl,
+    logger: ctx.logger,
+  });
+  const sender = createTeamsSender({ channel, tokens, references, serviceUrls: options.serviceUrls });
+  const anyTenant = options.allowedTenants.includes('*');
+  const allowedTenants = new Set(options.allowedTenants.map((t) => t.toLowerCase()));
+
+  const refuse = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: 401 | 403 | 503,
+    reason: AuthFailure | 'tenant_not_allowed' | 'service_url_not_allowed',
+  ) => {
+    webhookRequests.inc({
+      channel,
+      outcome: status === 403 ? 'forbidden' : status === 401 ? 'unauthorized' : 'unavailable',
+    });
+    request.log.warn({ channel, reason, status }, 'teams activity refused');
+    return reply
+      .code(status)
+      .send({ error: { code: `teams.${reason}`, message: status === 403 ? 'Forbidden' : 'Unauthorized' } });
+  };
+
+  async function handle(request: FastifyRequest, body: Buffer, reply: FastifyReply) {
+    const token = bearerToken(request.headers.authorization);
+    const verdict = token
+      ? await validator.verify(token)
+      : { ok: false as const, reason: 'missing_token' as const };
+    if (!verdict.ok)
+      return refuse(request, reply, verdict.reason === 'keys_unavailable' ? 503 : 401, verdict.reason);
+    const activity = parseJsonBody(channel, body, request, reply) as Activity | undefined;
+    if (activity === undefined) return reply;
+    const mismatch = BotFrameworkTokenValidator.checkActivity(verdict, activity);
+    if (mismatch) return refuse(request, reply, 401, mismatch);
+    if (!serviceUrlAllowed(String(activity.serviceUrl), options.serviceUrls)) {
+      return refuse(request, reply, 403, 'service_url_not_allowed');
+    }
+    if (activity.channelId !== 'msteams') return ignored(reply, 'not_teams');
+    const tenant = tenantOf(activity)?.toLowerCase();
+    if (!anyTenant && (!tenant || !allowedTenants.has(tenant))) {
+      return refuse(request, reply, 403, 'tenant_not_allowed');
+    }
+    const normalized = normalizeTeamsActivity(activity, identity);
+    if ('ignored' in normalized) return ignored(reply, normalized.ignored);
+    let accepted: boolean;
+    try {
+      ({ accepted } = await ctx.publish(normalized.event));
+    } catch (cause) {
+      // Not acknowledged, so the Bot Connector delivers the activity again.
+      throw new HubError('teams.publish_failed', 'Could not accept the activity now', {
+        cause,
+        retryable: true,
+        status: 503,
+      });
+    }
+    references.remember(normalized.event);
+    webhookRequests.inc({ channel, outcome: accepted ? 'accepted' : 'duplicate' });
+    if (activity.type === 'invoke')
+      return reply.code(200).send(invokeResponse(options.invokeAcknowledgement));
+    return reply.code(200).send();
+  }
+
+  function ignored(reply: FastifyReply, reason: string) {
+    inboundIgnored.inc({ channel, reason });
+    webhookRequests.inc({ channel, outcome: 'ignored' });
+    return reply.code(200).send();
+  }
+
+  return {
+    id: channel,
+    type: 'teams',
+    async register(app) {
+      // Warm the key cache so the first activity is not slowed by two metadata requests.
+      validator
+        .ready()
+        .catch((error: unknown) =>
+          ctx.logger.warn({ reason: (error as Error).message }, 'teams: OpenID metadata not readable yet'),
+        );
+      await registerRawWebhook(app, {
+        channel,
+        path: `/webhooks/${channel}`,
+        bodyLimit: ctx.hub.server.bodyLimitBytes,
+        contentTypes: ['application/json'],
+        // Without a bearer token the body is never read.
+        authenticateHeaders: (request) => (bearerToken(request.headers.authorization) ? undefined : 401),
+        handle,
+      });
+    },
+    async deliver(message) {
+      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
+      await ctx.outbound.deliver(message, sender);
+    },
+    async health() {
+      try {
+        await tokens.token();
+      } catch (error) {
+        throw new Error(`bot token: ${(error as Error).message}`);
+      }
+      try {
+        await validator.ready();
+      } catch (error) {
+        throw new Error(`OpenID metadata: ${(error as Error).message}`);
+      }
+    },
+  };
+};

@@ -1,0 +1,293 @@
+import { createHash } from 'node:crypto';
+import type { Attachment, AttachmentKind, ConversationRef, InboundEvent, Mention } from '../../core/types';
+import { ignore, type Normalized, tidyText } from '../shared/normalized';
+import type { Activity, TeamsAttachment } from './wire';
+
+export interface TeamsIdentity {
+  channel: string;
+  tenant: string;
+  /** The bot's Microsoft App ID; its Teams account id is `28:<appId>`. */
+  appId: string;
+}
+
+/** What `deliver()` needs to reach a conversation, kept in every event's `channelData.teams`. */
+export interface TeamsConversationData {
+  serviceUrl: string;
+  /** The full Bot Framework conversation id, `;messageid=` thread suffix included. */
+  conversationId: string;
+  conversationType?: string;
+  tenantId?: string;
+  teamId?: string;
+  teamsChannelId?: string;
+  botId?: string;
+  activityId?: string;
+  activityType: string;
+  aadObjectId?: string;
+  installation?: string;
+  eventType?: string;
+}
+
+const THREAD_SUFFIX = /;messageid=([^;]+)$/;
+
+/** `19:…@thread.tacv2;messageid=123` is a reply thread of channel `19:…@thread.tacv2`. */
+export function splitConversationId(id: string): { conversation: string; thread?: string } {
+  const match = THREAD_SUFFIX.exec(id);
+  return match?.[1] ? { conversation: id.slice(0, match.index), thread: match[1] } : { conversation: id };
+}
+
+/** The inverse of {@link splitConversationId}: the conversation id to post a reply into. */
+export function conversationIdOf(ref: Pick<ConversationRef, 'conversation' | 'thread'>): string {
+  return ref.thread ? `${ref.conversation};messageid=${ref.thread}` : ref.conversation;
+}
+
+export function tenantOf(activity: Activity): string | undefined {
+  return activity.channelData?.tenant?.id ?? activity.conversation?.tenantId;
+}
+
+/**
+ * One Bot Framework activity from Teams into one InboundEvent, or why not. Events are keyed by
+ * conversation id + activity id, so the Bot Connector's retries of one activity are one event.
+ */
+export function normalizeTeamsActivity(
+  activity: Activity,
+  identity: TeamsIdentity,
+  receivedAt = new Date().toISOString(),
+): Normalized {
+  const conversationId = activity?.conversation?.id;
+  if (!activity?.type || typeof conversationId !== 'string' || !activity.serviceUrl || !activity.from?.id) {
+    return ignore('malformed');
+  }
+  const botId = activity.recipient?.id ?? `28:${identity.appId}`;
+  const isBot = (id: string | undefined) => id === botId || id === `28:${identity.appId}`;
+  const { conversation, thread } = splitConversationId(conversationId);
+  const ref: ConversationRef = {
+    channel: identity.channel,
+    tenant: identity.tenant,
+    conversation,
+    ...(thread ? { thread } : {}),
+  };
+  const data: TeamsConversationData = {
+    serviceUrl: activity.serviceUrl,
+    conversationId,
+    activityType: activity.type,
+    ...optional('conversationType', activity.conversation?.conversationType),
+    ...optional('tenantId', tenantOf(activity)),
+    ...optional('teamId', activity.channelData?.team?.id),
+    ...optional(
+      'teamsChannelId',
+      activity.channelData?.channel?.id ?? activity.channelData?.settings?.selectedChannel?.id,
+    ),
+    botId,
+    ...optional('activityId', activity.id),
+    ...optional('aadObjectId', activity.from.aadObjectId),
+    ...optional('eventType', activity.channelData?.eventType),
+  };
+  const key = activity.id ?? digest(activity);
+  const base = {
+    id: `${identity.channel}:${conversationId}:${key}`,
+    ref,
+    receivedAt,
+    sender: {
+      id: activity.from.id,
+      ...(activity.from.name ? { name: activity.from.name } : {}),
+      ...(isBot(activity.from.id) ? { isBot: true } : {}),
+    },
+    ...(activity.locale ? { locale: activity.locale } : {}),
+    ...(activity.id ? { platformMessageId: activity.id } : {}),
+    channelData: { teams: data },
+    raw: activity,
+  };
+  const personal = activity.conversation?.conversationType === 'personal';
+
+  switch (activity.type) {
+    case 'message': {
+      if (isBot(activity.from.id)) return ignore('own_echo');
+      const { text, mentions, mentionsBot } = readText(activity, botId);
+      if (isRecord(activity.value)) {
+        // Action.Submit / messageBack: the card's data comes back as `value`, the shown words as text.
+        const { msteams: _display, ...value } = activity.value;
+        return {
+          event: {
+            ...base,
+            kind: 'action',
+            addressedToBot: true,
+            action: { id: actionIdOf(value), ...(text ? { title: text } : {}), value },
+            ...(activity.replyToId ? { replyToMessageId: activity.replyToId } : {}),
+          },
+        };
+      }
+      const attachments = (activity.attachments ?? []).flatMap(toAttachment);
+      if (!text && attachments.length === 0) return ignore('empty_message');
+      const event: InboundEvent = {
+        ...base,
+        kind: 'message',
+        ...(text ? { text } : {}),
+        ...(attachments.length ? { attachments } : {}),
+        ...(mentions.length ? { mentions } : {}),
+        addressedToBot: personal || mentionsBot,
+        ...(activity.replyToId ? { replyToMessageId: activity.replyToId } : {}),
+      };
+      return { event };
+    }
+    case 'messageUpdate': {
+      if (isBot(activity.from.id)) return ignore('own_echo');
+      const eventType = activity.channelData?.eventType;
+      if (eventType && eventType !== 'editMessage') return ignore(`update_${eventType}`);
+      const { text, mentions } = readText(activity, botId);
+      return {
+        event: {
+          ...base,
+          id: `${base.id}:edit:${activity.timestamp ?? digest(activity)}`,
+          kind: 'edit',
+          ...(text ? { text } : {}),
+          ...(mentions.length ? { mentions } : {}),
+          addressedToBot: false,
+        },
+      };
+    }
+    case 'messageDelete':
+      return ignore('deleted');
+    case 'conversationUpdate': {
+      const added = (activity.membersAdded ?? []).map((m) => m.id).filter(Boolean);
+      const removed = (activity.membersRemoved ?? []).map((m) => m.id).filter(Boolean);
+      const memberIds = added.length > 0 ? added : removed;
+      if (memberIds.length === 0)
+        return ignore(`conversation_${activity.channelData?.eventType ?? 'update'}`);
+      return {
+        event: {
+          ...base,
+          kind: 'membership',
+          membership: {
+            change: added.length > 0 ? 'joined' : 'left',
+            memberIds,
+            botIncluded: memberIds.some(isBot),
+          },
+        },
+      };
+    }
+    case 'installationUpdate': {
+      const action = activity.action ?? '';
+      if (!/^(add|remove)(-upgrade)?$/.test(action)) return ignore('installation_unknown');
+      return {
+        event: {
+          ...base,
+          kind: 'membership',
+          membership: {
+            change: action.startsWith('add') ? 'joined' : 'left',
+            memberIds: [botId],
+            botIncluded: true,
+          },
+          channelData: { teams: { ...data, installation: action } },
+        },
+      };
+    }
+    case 'messageReaction': {
+      const added = activity.reactionsAdded?.[0]?.type;
+      const removed = activity.reactionsRemoved?.[0]?.type;
+      const name = added ?? removed;
+      const messageId = activity.replyToId ?? activity.id;
+      if (!name || !messageId) return ignore('malformed');
+      return {
+        event: { ...base, kind: 'reaction', reaction: { name, messageId, added: added !== undefined } },
+      };
+    }
+    case 'invoke': {
+      if (activity.name !== 'adaptiveCard/action') return ignore(`invoke_${activity.name ?? 'unnamed'}`);
+      const action = isRecord(activity.value) && isRecord(activity.value.action) ? activity.value.action : {};
+      const verb = typeof action.verb === 'string' ? action.verb : undefined;
+      const value = isRecord(action.data) ? action.data : {};
+      return {
+        event: {
+          ...base,
+          kind: 'action',
+          addressedToBot: true,
+          action: {
+            id: typeof value.hubAction === 'string' ? value.hubAction : (verb ?? actionIdOf(value)),
+            ...(typeof action.title === 'string' ? { title: action.title } : {}),
+            value: { ...(verb ? { verb } : {}), ...value },
+          },
+          ...(activity.replyToId ? { replyToMessageId: activity.replyToId } : {}),
+        },
+      };
+    }
+    default:
+      return ignore(`unsupported_${activity.type}`);
+  }
+}
+
+/** What a button's data calls itself: the hub's own `hubAction`, else a conventional id field. */
+function actionIdOf(value: Record<string, unknown>): string {
+  for (const key of ['hubAction', 'id', 'action', 'verb']) {
+    const candidate = value[key];
+    if (typeof candidate === 'string' && candidate) return candidate;
+  }
+  return 'submit';
+}
+
+/**
+ * Text with the bot's `<at>…</at>` mention removed and other mentions kept as `@Name`. Teams sends
+ * `text` as plain text with `<at>` tags and, for channel posts, a `text/html` twin attachment.
+ */
+function readText(activity: Activity, botId: string) {
+  const mentions: Mention[] = [];
+  let mentionsBot = false;
+  let text = activity.text ?? '';
+  for (const entity of activity.entities ?? []) {
+    if (entity.type !== 'mention' || !entity.mentioned?.id) continue;
+    const isBot = entity.mentioned.id === botId;
+    mentions.push({ id: entity.mentioned.id, ...(entity.text ? { text: entity.text } : {}), isBot });
+    if (isBot) mentionsBot = true;
+    if (entity.text) {
+      const name = entity.text.replace(/<\/?at>/g, '');
+      text = text.split(entity.text).join(isBot ? '' : `@${name}`);
+    }
+  }
+  text = text.replace(/&nbsp;/g, ' ');
+  return { text: mentionsBot ? tidyText(text) : text.trim() === '' ? '' : text, mentions, mentionsBot };
+}
+
+const FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.download.info';
+
+function toAttachment(attachment: TeamsAttachment): Attachment[] {
+  const type = attachment.contentType ?? '';
+  if (type === FILE_DOWNLOAD_INFO && isRecord(attachment.content)) {
+    const content = attachment.content;
+    return [
+      {
+        kind: 'file',
+        ...(typeof content.downloadUrl === 'string' ? { url: content.downloadUrl } : {}),
+        ...(typeof content.uniqueId === 'string' ? { fileId: content.uniqueId } : {}),
+        ...(attachment.name ? { name: attachment.name } : {}),
+      },
+    ];
+  }
+  // The text/html twin of a message, cards and other rich content carry no file to fetch.
+  if (!attachment.contentUrl) return [];
+  const kind: AttachmentKind = type.startsWith('image/')
+    ? 'image'
+    : type.startsWith('video/')
+      ? 'video'
+      : type.startsWith('audio/')
+        ? 'audio'
+        : 'file';
+  return [
+    {
+      kind,
+      // Inline images are fetched from contentUrl with the bot's Bot Connector token.
+      url: attachment.contentUrl,
+      ...(type && type !== 'image/*' ? { mimeType: type } : {}),
+      ...(attachment.name ? { name: attachment.name } : {}),
+    },
+  ];
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Record<K, string>) : {};
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function digest(activity: Activity): string {
+  return createHash('sha256').update(JSON.stringify(activity)).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sendJson } from './http-util';
+
+/**
+ * A local Bot Connector service (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference)
+ * for what the hub calls: `POST {serviceUrl}/v3/conversations/{conversationId}/activities` (and
+ * `/activities/{replyToId}`). Any path prefix is taken as part of the serviceUrl, as the regional
+ * ones are (`/amer/`, `/emea/`). Documented errors: 401 for a missing or invalid bearer token, 400
+ * for an activity Teams refuses (no type, empty message, malformed Adaptive Card), 404 for an
+ * unknown conversation, 413 past the ~28 KB message limit, and injected 429 (with Retry-After) and
+ * 5xx answers.
+ */
+export interface TeamsEmulatorOptions {
+  /** Whether a bearer token is one the bot may use (the OpenID emulator's verifyAccessToken). */
+  verifyToken: (token: string) => boolean;
+  missingConversations?: string[];
+}
+
+export interface PostedActivity {
+  id: string;
+  /** The serviceUrl path it was posted under, e.g. "/amer/". */
+  prefix: string;
+  conversationId: string;
+  replyToId?: string;
+  activity: Record<string, unknown>;
+  at: number;
+}
+
+export interface ConnectorCall {
+  conversationId: string;
+  status: number;
+  at: number;
+}
+
+const MAX_BODY_BYTES = 28 * 1024;
+
+export class TeamsEmulator {
+  url = '';
+  readonly posted: PostedActivity[] = [];
+  readonly calls: ConnectorCall[] = [];
+  private readonly failures: Array<{ status: number; retryAfter?: number }> = [];
+  private nextId = 1_771_300_000_000;
+  private readonly server = createServer((request, response) => {
+    this.handle(request, response).catch((error: Error) =>
+      sendJson(response, 500, { error: { code: 'ServiceError', message: error.message } }),
+    );
+  });
+
+  constructor(private readonly options: TeamsEmulatorOptions) {}
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** The next `times` posts fail with `status`; a 429 carries `Retry-After: retryAfter` seconds. */
+  failNext(failure: { status: number; retryAfter?: number; times?: number }): void {
+    for (let i = 0; i < (failure.times ?? 1); i++) this.failures.push(failure);
+  }
+
+  postedTo(conversationId: string): PostedActivity[] {
+    return this.posted.filter((p) => p.conversationId === conversationId);
+  }
+
+  callsTo(conversationId: string): ConnectorCall[] {
+    return this.calls.filter((c) => c.conversationId === conversationId);
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const match = /^(.*\/)v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
+    if (request.method !== 'POST' || !match) {
+      return sendJson(response, 404, { error: { code: 'NotFound', message: 'Not found' } });
+    }
+    const [, prefix = '/', rawConversation = '', rawReplyTo] = match;
+    const conversationId = decodeURIComponent(rawConversation);
+    const call: ConnectorCall = { conversationId, status: 201, at: Date.now() };
+    this.calls.push(call);
+    const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
+      call.status = status;
+      sendJson(response, status, { error: { code, message } }, headers);
+    };
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+
+    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (!token || !this.options.verifyToken(token)) {
+      call.status = 401;
+      return sendJson(response, 401, { message: 'Authorization has been denied for this request.' });
+    }
+    const injected = this.failures.shift();
+    if (injected) {
+      if (injected.status === 429) {
+        return fail(429, 'TooManyRequests', 'Too many requests', {
+          'retry-after': String(injected.retryAfter ?? 1),
+        });
+      }
+      return fail(injected.status, 'ServiceError', 'The service is unavailable');
+    }
+    if (raw.length > MAX_BODY_BYTES) return fail(413, 'MessageSizeTooBig', 'Message size too big');
+    let activity: Record<string, unknown>;
+    try {
+      activity = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return fail(400, 'BadArgument', 'Invalid JSON');
+    }
+    const problem = activityProblem(activity);
+    if (problem) return fail(400, 'BadArgument', problem);
+    if (this.options.missingConversations?.includes(conversationId)) {
+      return fail(404, 'ConversationNotFound', 'Conversation not found.');
+    }
+    const id = String(++this.nextId);
+    this.posted.push({
+      id,
+      prefix,
+      conversationId,
+      ...(rawReplyTo ? { replyToId: decodeURIComponent(rawReplyTo) } : {}),
+      activity,
+      at: Date.now(),
+    });
+    sendJson(response, 201, { id });
+  }
+}
+
+/** What the Bot Connector refuses with 400 BadArgument. */
+export function activityProblem(activity: Record<string, unknown>): string | undefined {
+  if (activity.type === 'typing') return undefined;
+  if (activity.type !== 'message') return `Unknown activity type ${JSON.stringify(activity.type)}`;
+  const text = typeof activity.text === 'string' ? activity.text : '';
+  const attachments = Array.isArray(activity.attachments) ? activity.attachments : [];
+  if (text.trim() === '' && attachments.length === 0) return 'Activity must have text or attachments';
+  if (
+    activity.textFormat !== undefined &&
+    !['markdown', 'plain', 'xml'].includes(String(activity.textFormat))
+  ) {
+    return `Unknown textFormat ${JSON.stringify(activity.textFormat)}`;
+  }
+  for (const attachment of attachments as Array<{
+    contentType?: string;
+    content?: Record<string, unknown>;
+  }>) {
+    if (attachment.contentType !== 'application/vnd.microsoft.card.adaptive') continue;
+    const card = attachment.content;
+    if (card?.type !== 'AdaptiveCard' || typeof card.version !== 'string') return 'Invalid Adaptive Card';
+    for (const action of (card.actions ?? []) as Array<{ type?: string; title?: string }>) {
+      if (
+        !['Action.Submit', 'Action.Execute', 'Action.OpenUrl', 'Action.ShowCard'].includes(
+          String(action.type),
+        )
+      ) {
+        return `Unknown Adaptive Card action ${JSON.stringify(action.type)}`;
+      }
+      if (!action.title) return 'Adaptive Card action without a title';
+    }
+  }
+  return undefined;
+}

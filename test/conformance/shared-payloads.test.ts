@@ -1,14 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Normalized } from '../../connectors/shared/normalized';
 import { normalizeSlackEvent } from '../../connectors/slack/normalize';
 import { verifySlackSignature } from '../../connectors/slack/verify';
+import { BotFrameworkTokenValidator } from '../../connectors/teams/auth';
+import { invokeResponse } from '../../connectors/teams/connector';
+import { normalizeTeamsActivity } from '../../connectors/teams/normalize';
 import { secretMatches } from '../../connectors/telegram/connector';
 import { normalizeTelegramUpdate } from '../../connectors/telegram/normalize';
 import { normalizeWhatsAppWebhook, type WhatsAppBatch } from '../../connectors/whatsapp/normalize';
 import { verifyWhatsAppSignature } from '../../connectors/whatsapp/verify';
 import type { InboundEvent } from '../../core/types';
+import { OpenIdEmulator } from '../emulators/openid-emulator';
 
 /**
  * The shared corpus of real platform payloads (../shared/data/webhook-payloads), each checked against
@@ -419,5 +423,172 @@ describe.skipIf(!present)('shared webhook corpus: whatsapp-cloud', () => {
     expect(verifyWhatsAppSignature('FAKE_meta_app_secret_00000000001', header, body)).toBe(false);
     expect(verifyWhatsAppSignature(secret, header.replace('sha256=', ''), body)).toBe(false);
     expect(verifyWhatsAppSignature(secret, undefined, body)).toBe(false);
+  });
+});
+
+// The Teams identities INDEX.md says to configure.
+const TEAMS_APP_ID = '11111111-2222-3333-4444-555555555555';
+const TEAMS_BOT = `28:${TEAMS_APP_ID}`;
+const TEAMS_TENANT = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
+const TEAMS_USER = expect.stringMatching(/^29:1xXxFakeUser.*ABCDEF$/);
+const TEAMS_CHANNEL = '19:fakechannel00000000000000000001@thread.tacv2';
+const TEAMS_TEAM = '19:FakeTeamId000000000000000000001@thread.tacv2';
+const TEAMS_PERSONAL = 'a:1FakePersonalConversationIdForTeamsBotTests000000000000000000000000000000000000001';
+const tm = (file: string) =>
+  normalizeTeamsActivity(json(`teams/${file}`), { channel: 'tm', tenant: 'default', appId: TEAMS_APP_ID });
+
+const teamsExpectations: Record<string, (r: Normalized) => void> = {
+  'personal_message.json': (r) =>
+    expect(event(r)).toMatchObject({
+      id: `tm:${TEAMS_PERSONAL}:1767378504354`,
+      kind: 'message',
+      text: 'Hey',
+      sender: { id: TEAMS_USER },
+      ref: { conversation: TEAMS_PERSONAL },
+      addressedToBot: true,
+      channelData: {
+        teams: {
+          tenantId: TEAMS_TENANT,
+          aadObjectId: '00000000-1111-2222-3333-444444444444',
+          serviceUrl: 'https://smba.trafficmanager.net/amer/a1b2c3d4-e5f6-7890-abcd-ef1234567890/',
+        },
+      },
+    }),
+  'channel_mention.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'message',
+      text: 'Hey',
+      addressedToBot: true,
+      ref: { conversation: TEAMS_CHANNEL, thread: '1771290107407' },
+      channelData: {
+        teams: {
+          conversationId: `${TEAMS_CHANNEL};messageid=1771290107407`,
+          teamsChannelId: TEAMS_CHANNEL,
+          teamId: TEAMS_TEAM,
+          tenantId: TEAMS_TENANT,
+        },
+      },
+    });
+    // The text/html twin of the message is not an attachment.
+    expect(e.attachments).toBeUndefined();
+    expect(e.mentions).toEqual([{ id: TEAMS_BOT, text: '<at>Fake Hub Bot</at>', isBot: true }]);
+  },
+  'conversation_update_bot_added_to_team.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      ref: { conversation: TEAMS_CHANNEL },
+      membership: { change: 'joined', memberIds: [TEAMS_BOT], botIncluded: true },
+      channelData: { teams: { teamId: TEAMS_TEAM, tenantId: TEAMS_TENANT, eventType: 'teamMemberAdded' } },
+    }),
+  'conversation_update_bot_added_personal.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      ref: { conversation: TEAMS_PERSONAL },
+      membership: { change: 'joined', memberIds: [TEAMS_BOT, TEAMS_USER], botIncluded: true },
+    }),
+  'conversation_update_member_removed.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      membership: {
+        change: 'left',
+        memberIds: [expect.stringMatching(/^29:1FakeRemovedUser/)],
+        botIncluded: false,
+      },
+    }),
+  'message_reaction_added.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'reaction',
+      sender: { id: TEAMS_USER },
+      reaction: { name: 'like', messageId: '1767326111492', added: true },
+    });
+    expect(e.text).toBeUndefined();
+  },
+  'invoke_adaptive_card_action_execute.json': (r) => {
+    const e = event(r);
+    expect(e).toMatchObject({
+      kind: 'action',
+      addressedToBot: true,
+      action: {
+        id: 'approveRequest',
+        value: { verb: 'approveRequest', requestId: 'REQ-1001', comment: 'Looks good 👍' },
+      },
+    });
+    expect(e.text).toBeUndefined();
+    expect(invokeResponse('Received.')).toEqual({
+      statusCode: 200,
+      type: 'application/vnd.microsoft.activity.message',
+      value: 'Received.',
+    });
+  },
+  'installation_update_add.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'membership',
+      membership: { change: 'joined', botIncluded: true },
+      channelData: { teams: { installation: 'add', teamId: TEAMS_TEAM, teamsChannelId: TEAMS_CHANNEL } },
+    }),
+  'personal_message_chinese.json': (r) =>
+    expect(event(r)).toMatchObject({
+      kind: 'message',
+      text: '你好，请帮我预订明天下午三点的会议室 🙏（十人，带投影）',
+      ref: { conversation: TEAMS_PERSONAL },
+    }),
+  'personal_message_long_text.json': (r) => {
+    const text = event(r).text ?? '';
+    expect(text).toBe(json('teams/personal_message_long_text.json').text);
+    expect(text.length).toBeGreaterThan(7_900);
+    expect(text.endsWith('<<END-OF-LONG-MESSAGE>>')).toBe(true);
+  },
+  'self_echo_from_bot.json': (r) => expect(ignored(r)).toBe('own_echo'),
+};
+
+describe.skipIf(!present)('shared webhook corpus: teams', () => {
+  let openid: OpenIdEmulator;
+  beforeAll(async () => {
+    openid = await new OpenIdEmulator({ appId: TEAMS_APP_ID, appPassword: 'unused' }).start();
+  });
+  afterAll(async () => openid?.stop());
+
+  it.each(Object.entries(teamsExpectations))('teams/%s is handled as INDEX.md says', (file, check) =>
+    check(tm(file)),
+  );
+
+  it('covers every Teams file of the corpus', () => {
+    const index = read('INDEX.md').toString('utf8');
+    const listed = [...index.matchAll(/`(teams\/[\w.-]+\.json)`/g)].map((m) => m[1]);
+    expect(new Set(listed)).toEqual(new Set(Object.keys(teamsExpectations).map((f) => `teams/${f}`)));
+  });
+
+  it('authenticates corpus activities as SIGNATURES.md says, and rejects its forgeries', async () => {
+    const validator = new BotFrameworkTokenValidator({
+      appId: TEAMS_APP_ID,
+      issuer: 'https://api.botframework.com',
+      openIdMetadataUrl: openid.metadataUrl,
+    });
+    const activity = json('teams/personal_message.json');
+    const check = async (token: string, body = activity) => {
+      const verdict = await validator.verify(token);
+      return verdict.ok ? (BotFrameworkTokenValidator.checkActivity(verdict, body) ?? 'ok') : verdict.reason;
+    };
+    const serviceUrl = activity.serviceUrl as string;
+    expect(await check(openid.signChannelToken({ serviceUrl }))).toBe('ok');
+    expect(await check(openid.signChannelToken({ serviceUrl, iss: 'https://api.botframework.us' }))).toBe(
+      'wrong_issuer',
+    );
+    expect(await check(openid.signChannelToken({ serviceUrl, aud: 'https://api.botframework.com' }))).toBe(
+      'wrong_audience',
+    );
+    expect(await check(openid.signChannelToken({ serviceUrl, expiresIn: -400 }))).toBe('expired');
+    // conversation_update_member_removed.json names another serviceUrl than the token's.
+    expect(
+      await check(
+        openid.signChannelToken({ serviceUrl }),
+        json('teams/conversation_update_member_removed.json'),
+      ),
+    ).toBe('service_url_mismatch');
+    expect(await check(openid.signChannelToken({ serviceUrl }, { key: 'unendorsed' }))).toBe('not_endorsed');
+    expect(await check(openid.signChannelToken({ serviceUrl }, { alg: 'none' }))).toBe('bad_algorithm');
+    expect(await check(openid.signChannelToken({ serviceUrl }, { alg: 'HS256' }))).toBe('bad_algorithm');
   });
 });

@@ -6,7 +6,7 @@ import { type EmulatorReply, type HelpdeskEmulator, startHelpdeskServer } from '
  * it checks `X-Hub-Signature-256` over "<X-Hub-Timestamp>.<body>" and the timestamp's freshness
  * (401 otherwise), answers a repeated `Idempotency-Key` with the ticket it first created, and
  * offers the comment, read and status URLs (`/tickets/{id}/comments`, `/tickets/{id}`,
- * `/tickets/{id}/status`). Faults as the other helpdesk emulators.
+ * `/tickets/{id}/status`); `/queue` answers 202 without an id. Faults as the other helpdesk emulators.
  */
 export interface WebhookSinkOptions {
   secret: string;
@@ -83,6 +83,8 @@ export async function startWebhookSink(options: WebhookSinkOptions): Promise<Web
         tickets.push(created);
         return { status: 201, body: { id: created.id, url: `${base}/ui/${created.id}` } };
       }
+      // A receiver that only queues: accepted, but no ticket id to give back.
+      if (path === '/queue' && req.method === 'POST') return { status: 202, body: { status: 'queued' } };
       const match = /^\/tickets\/([^/]+)(?:\/(comments|status))?$/.exec(path);
       const ticket = match ? tickets.find((t) => t.id === decodeURIComponent(match[1] ?? '')) : undefined;
       if (!match || !ticket) return { status: 404, body: { error: 'no such ticket' } };

@@ -13,7 +13,9 @@ import {
   type OutboundMessage,
   renderAsText,
 } from '../../core/types';
+import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
+import { TeamsEmulator } from '../emulators/teams-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
 
 /**
@@ -250,234 +252,381 @@ const slackHarness: Harness = {
   textLimit: 39_000,
 };
 
-describe.each([telegramHarness, slackHarness])('push connector conformance: $type', (harness) => {
-  let app: FastifyInstance;
-  let connector: Connector;
-  let platform: { stop(): Promise<void> };
-  let context: ChannelContext;
-  const published: InboundEvent[] = [];
-  const seen = new Set<string>();
+const TEAMS_APP_ID = '11111111-2222-3333-4444-555555555555';
+const TEAMS_PASSWORD = 'FAKE~conformance~secret~000';
+const TEAMS_TENANT = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
+const TEAMS_BOT = `28:${TEAMS_APP_ID}`;
+let openid: OpenIdEmulator;
+let teams: TeamsEmulator;
 
-  beforeAll(async () => {
-    const started = await harness.start();
-    platform = started;
-    context = {
+const teamsActivity = (id: number, user: string, extra: Record<string, unknown>) => ({
+  type: 'message',
+  id: String(id),
+  channelId: 'msteams',
+  serviceUrl: `${teams.url}/amer/`,
+  timestamp: new Date(1_700_000_000_000 + id).toISOString(),
+  from: { id: `29:${user}`, name: 'Ann' },
+  recipient: { id: TEAMS_BOT, name: 'Fake Hub Bot' },
+  conversation: { id: `a:${user}`, conversationType: 'personal', tenantId: TEAMS_TENANT },
+  channelData: { tenant: { id: TEAMS_TENANT } },
+  ...extra,
+});
+/** The serviceUrl the token vouches for is the one in the body, as the Bot Connector signs it. */
+const serviceUrlOf = (body: string) => {
+  try {
+    return String((JSON.parse(body) as { serviceUrl?: unknown }).serviceUrl ?? `${teams.url}/amer/`);
+  } catch {
+    return `${teams.url}/amer/`;
+  }
+};
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+const teamsHarness: Harness = {
+  type: 'teams',
+  async start() {
+    openid = await new OpenIdEmulator({ appId: TEAMS_APP_ID, appPassword: TEAMS_PASSWORD }).start();
+    teams = await new TeamsEmulator({ verifyToken: (token) => openid.verifyAccessToken(token) }).start();
+    return {
       config: {
-        id: `conf-${harness.type}`,
-        type: harness.type,
-        enabled: true,
-        tenant: 'acme',
-        ...started.config,
+        appId: TEAMS_APP_ID,
+        appPassword: TEAMS_PASSWORD,
+        allowedTenants: [TEAMS_TENANT],
+        openIdMetadataUrl: openid.metadataUrl,
+        tokenEndpoint: openid.tokenEndpoint(),
+        serviceUrl: `${teams.url}/teams/`,
       },
-      hub: hubConfigSchema.parse({}),
-      async publish(event) {
-        if (seen.has(event.id)) return { accepted: false };
-        seen.add(event.id);
-        published.push(event);
-        return { accepted: true };
+      async stop() {
+        await teams.stop();
+        await openid.stop();
       },
-      feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
-      store: {} as HubStore,
-      logger,
-      outbound: new OutboundScheduler({
-        limiter: new MemoryRateLimiter(),
-        ledger: new MemoryDeliveryLedger(),
-        policy: {
-          maxAttempts: 3,
-          baseDelayMs: 10,
-          maxDelayMs: 50,
-          maxWaitMs: 5_000,
-          idempotencyTtlMs: 60_000,
-        },
-        logger,
-      }),
     };
-    const factory = connectorFactories[harness.type];
-    if (!factory) throw new Error(`no factory for ${harness.type}`);
-    connector = factory(context);
-    app = Fastify();
-    await connector.register(app);
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await connector?.close?.();
-    await platform?.stop();
-  });
-
-  const send = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
-    app.inject({
-      method: 'POST',
-      url: `/webhooks/conf-${harness.type}`,
-      headers: { 'content-type': contentType, ...headers },
-      payload: body,
-    });
-
-  const sendSigned = (payload: unknown, contentType = 'application/json') => {
-    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    return send(body, harness.signedHeaders(body), contentType);
-  };
-
-  it('normalizes a text message into a keyed, addressed message event', async () => {
-    const response = await sendSigned(harness.scenario.text(100, '1234567', 'Hello 你好 😀'));
-    expect(response.statusCode).toBe(200);
-    const event = published.at(-1);
-    expect(event).toMatchObject({
-      kind: 'message',
-      text: 'Hello 你好 😀',
-      addressedToBot: true,
-      sender: { id: expect.stringContaining('1234567') },
-      ref: {
-        channel: `conf-${harness.type}`,
-        tenant: 'acme',
-        conversation: harness.conversationOf('1234567'),
-      },
-    });
-    expect(event?.id.startsWith(`conf-${harness.type}:`)).toBe(true);
-    expect(event?.raw).toBeDefined();
-  });
-
-  it('gives a redelivered request the same event id, so the bus drops it', async () => {
-    const before = published.length;
-    const payload = harness.scenario.text(200, '1234567', 'again');
-    await sendSigned(payload);
-    const again = await sendSigned(payload);
-    expect(again.statusCode).toBe(200);
-    expect(published.length).toBe(before + 1);
-  });
-
-  it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
-    await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
-    expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
-    const action = harness.scenario.action(400, '1234567', 'opt_2');
-    expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
-    expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
-    await sendSigned(harness.scenario.membership(500, '7654321'));
-    expect(published.at(-1)).toMatchObject({
-      kind: 'membership',
-      membership: { change: 'joined', memberIds: ['7654321'] },
-    });
-  });
-
-  it("ignores the bot's own echo", async () => {
-    const before = published.length;
-    expect((await sendSigned(harness.scenario.echo(600))).statusCode).toBe(200);
-    expect(published.length).toBe(before);
-  });
-
-  it('rejects every forgery with 401 and publishes nothing', async () => {
-    const before = published.length;
-    const body = JSON.stringify(harness.scenario.text(700, '1234567', 'forged'));
-    for (const forgery of harness.forgeries(body)) {
-      const response = await send(body, forgery.headers);
-      expect(response.statusCode, forgery.name).toBe(401);
-    }
-    expect(published.length).toBe(before);
-  });
-
-  it('answers malformed JSON with 400 and an unsupported content type with 415', async () => {
-    expect((await sendSigned('{"oops": ')).statusCode).toBe(400);
-    expect((await sendSigned('"just a string"')).statusCode).toBe(400);
-    const text = 'hello';
-    expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
-  });
-
-  const delivered = async (conversation: string, content: OutboundContent, id: string) => {
-    const message: OutboundMessage = {
-      id,
-      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
-      content,
-      createdAt: new Date().toISOString(),
-    };
-    await connector.deliver?.(message);
-    return harness.visible(conversation);
-  };
-
-  it('renders choices as buttons the platform accepts', async () => {
-    const seen = await delivered(
-      harness.conversationOf('2000001'),
+  },
+  signedHeaders: (body) => bearer(openid.signChannelToken({ serviceUrl: serviceUrlOf(body) })),
+  forgeries: (body) => {
+    const serviceUrl = serviceUrlOf(body);
+    return [
+      { name: 'missing token', headers: {} as Record<string, string> },
+      { name: 'basic scheme', headers: { authorization: 'Basic Zm9vOmJhcg==' } },
       {
-        type: 'choices',
-        text: 'Pick *one*',
-        choices: [
-          { id: 'a', title: 'Alpha' },
-          { id: 'b', title: 'Beta' },
-        ],
-      },
-      'r1',
-    );
-    expect(seen).toHaveLength(1);
-    expect(seen[0]?.buttons).toEqual(['Alpha', 'Beta']);
-    expect(seen[0]?.text).toContain('Pick *one*');
-  });
-
-  it('degrades what the platform cannot show to the text rendering, never dropping words', async () => {
-    const tooLong = 'x'.repeat(300);
-    const contents: OutboundContent[] = [
-      {
-        type: 'choices',
-        text: 'Unbuttonable',
-        choices: [
-          { id: tooLong, title: 'First way' },
-          { id: `${tooLong}2`, title: 'Second way' },
-        ],
+        name: 'wrong issuer',
+        headers: bearer(openid.signChannelToken({ serviceUrl, iss: 'https://evil.example' })),
       },
       {
-        type: 'card',
-        title: 'Order A-1',
-        subtitle: 'shipped',
-        text: 'Arrives Friday',
-        buttons: [{ id: 'track', title: 'Track' }],
+        name: 'wrong audience',
+        headers: bearer(openid.signChannelToken({ serviceUrl, aud: '99999999-2222-3333-4444-555555555555' })),
       },
-      { type: 'file', url: 'https://example.com/invoice.pdf', name: 'invoice.pdf', caption: 'Your invoice' },
+      { name: 'expired', headers: bearer(openid.signChannelToken({ serviceUrl, expiresIn: -400 })) },
+      { name: 'unpublished key', headers: bearer(openid.signChannelToken({ serviceUrl }, { key: 'rogue' })) },
+      { name: 'alg none', headers: bearer(openid.signChannelToken({ serviceUrl }, { alg: 'none' })) },
       {
-        type: 'text',
-        format: 'markdown',
-        text: '**Bold** and _italic_ with <tags> & [a link](https://example.com/?a=1&b=2)\n\n- item `code`',
+        name: 'HS256 with the public key',
+        headers: bearer(openid.signChannelToken({ serviceUrl }, { alg: 'HS256' })),
+      },
+      {
+        name: 'serviceUrl claim of another activity',
+        headers: bearer(openid.signChannelToken({ serviceUrl: 'https://smba.trafficmanager.net/emea/' })),
+      },
+      {
+        name: 'key not endorsed for msteams',
+        headers: bearer(openid.signChannelToken({ serviceUrl }, { key: 'unendorsed' })),
       },
     ];
-    for (const [index, content] of contents.entries()) {
-      const conversation = harness.conversationOf(String(3000000 + index));
-      const seen = await delivered(conversation, content, `d${index}`);
-      expect(seen.length, content.type).toBeGreaterThanOrEqual(1);
-      const shown = seen.map((s) => [s.text, ...s.buttons].join('\n')).join('\n');
-      const words = renderAsText(content)
-        .split(/[\s*_`[\]()]+/)
-        .filter((w) => /^[A-Za-z]{3,}$/.test(w));
-      for (const word of words) expect(shown, `${content.type}: ${word}`).toContain(word);
-    }
-  });
+  },
+  scenario: {
+    text: (id, user, text) => teamsActivity(id, user, { text, textFormat: 'plain' }),
+    edit: (id, user, text) =>
+      teamsActivity(id, user, {
+        type: 'messageUpdate',
+        text,
+        channelData: { tenant: { id: TEAMS_TENANT }, eventType: 'editMessage' },
+      }),
+    echo: (id) =>
+      teamsActivity(id, '1234567', { from: { id: TEAMS_BOT, name: 'Fake Hub Bot' }, text: 'mine' }),
+    action: (id, user, value) => ({
+      contentType: 'application/json',
+      body: JSON.stringify(
+        teamsActivity(id, user, {
+          text: value,
+          value: { hubAction: value, msteams: { type: 'messageBack' } },
+        }),
+      ),
+    }),
+    membership: (id, user) =>
+      teamsActivity(id, 'team-owner', {
+        type: 'conversationUpdate',
+        conversation: {
+          id: '19:general@thread.tacv2',
+          conversationType: 'channel',
+          isGroup: true,
+          tenantId: TEAMS_TENANT,
+        },
+        membersAdded: [{ id: user }],
+        channelData: {
+          tenant: { id: TEAMS_TENANT },
+          eventType: 'teamMemberAdded',
+          team: { id: '19:team@thread.tacv2' },
+        },
+      }),
+  },
+  visible: (conversation) =>
+    teams
+      .postedTo(conversation)
+      .map((p) => p.activity as { type: string; text?: string; attachments?: Array<{ content?: unknown }> })
+      .filter((a) => a.type === 'message')
+      .map((a) => {
+        const cards = (a.attachments ?? []).map(
+          (attachment) =>
+            (attachment.content ?? {}) as {
+              body?: Array<{ text?: string }>;
+              actions?: Array<{ title: string }>;
+            },
+        );
+        const cardTexts = cards.flatMap((card) => (card.body ?? []).map((block) => block.text ?? ''));
+        return {
+          text: [a.text ?? '', ...cardTexts].filter(Boolean).join('\n'),
+          buttons: cards.flatMap((card) => (card.actions ?? []).map((action) => action.title)),
+        };
+      }),
+  conversationOf: (user) => `a:${user}`,
+  textLimit: 7_000,
+};
 
-  it('splits a text longer than the platform allows without losing any of it', async () => {
-    const third = Math.ceil(harness.textLimit / 6);
-    const long = `${'段落。'.repeat(third)}\n\n${'word '.repeat(third)}<<END>>`;
-    const seen = await delivered(harness.conversationOf('4000001'), { type: 'text', text: long }, 'long1');
-    expect(
-      seen
-        .map((s) => s.text)
-        .join('')
-        .replace(/\s+/g, ''),
-    ).toBe(long.replace(/\s+/g, ''));
-  });
+describe.each([telegramHarness, slackHarness, teamsHarness])(
+  'push connector conformance: $type',
+  (harness) => {
+    let app: FastifyInstance;
+    let connector: Connector;
+    let platform: { stop(): Promise<void> };
+    let context: ChannelContext;
+    const published: InboundEvent[] = [];
+    const seen = new Set<string>();
 
-  it('delivers a message once when the turn is redelivered', async () => {
-    const conversation = harness.conversationOf('5000001');
-    await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
-    const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
-    expect(seen).toHaveLength(1);
-  });
-
-  it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
-    const factory = connectorFactories[harness.type];
-    const worker = factory?.(context);
-    const conversation = harness.conversationOf('6000001');
-    await worker?.deliver?.({
-      id: 'from-worker',
-      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
-      content: { type: 'text', text: 'sent by a worker' },
-      createdAt: new Date().toISOString(),
+    beforeAll(async () => {
+      const started = await harness.start();
+      platform = started;
+      context = {
+        config: {
+          id: `conf-${harness.type}`,
+          type: harness.type,
+          enabled: true,
+          tenant: 'acme',
+          ...started.config,
+        },
+        hub: hubConfigSchema.parse({}),
+        async publish(event) {
+          if (seen.has(event.id)) return { accepted: false };
+          seen.add(event.id);
+          published.push(event);
+          return { accepted: true };
+        },
+        feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
+        store: {} as HubStore,
+        logger,
+        outbound: new OutboundScheduler({
+          limiter: new MemoryRateLimiter(),
+          ledger: new MemoryDeliveryLedger(),
+          policy: {
+            maxAttempts: 3,
+            baseDelayMs: 10,
+            maxDelayMs: 50,
+            maxWaitMs: 5_000,
+            idempotencyTtlMs: 60_000,
+          },
+          logger,
+        }),
+      };
+      const factory = connectorFactories[harness.type];
+      if (!factory) throw new Error(`no factory for ${harness.type}`);
+      connector = factory(context);
+      app = Fastify();
+      await connector.register(app);
+      await app.ready();
     });
-    expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
-  });
-});
+
+    afterAll(async () => {
+      await app?.close();
+      await connector?.close?.();
+      await platform?.stop();
+    });
+
+    const send = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
+      app.inject({
+        method: 'POST',
+        url: `/webhooks/conf-${harness.type}`,
+        headers: { 'content-type': contentType, ...headers },
+        payload: body,
+      });
+
+    const sendSigned = (payload: unknown, contentType = 'application/json') => {
+      const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+      return send(body, harness.signedHeaders(body), contentType);
+    };
+
+    it('normalizes a text message into a keyed, addressed message event', async () => {
+      const response = await sendSigned(harness.scenario.text(100, '1234567', 'Hello 你好 😀'));
+      expect(response.statusCode).toBe(200);
+      const event = published.at(-1);
+      expect(event).toMatchObject({
+        kind: 'message',
+        text: 'Hello 你好 😀',
+        addressedToBot: true,
+        sender: { id: expect.stringContaining('1234567') },
+        ref: {
+          channel: `conf-${harness.type}`,
+          tenant: 'acme',
+          conversation: harness.conversationOf('1234567'),
+        },
+      });
+      expect(event?.id.startsWith(`conf-${harness.type}:`)).toBe(true);
+      expect(event?.raw).toBeDefined();
+    });
+
+    it('gives a redelivered request the same event id, so the bus drops it', async () => {
+      const before = published.length;
+      const payload = harness.scenario.text(200, '1234567', 'again');
+      await sendSigned(payload);
+      const again = await sendSigned(payload);
+      expect(again.statusCode).toBe(200);
+      expect(published.length).toBe(before + 1);
+    });
+
+    it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
+      await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
+      expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
+      const action = harness.scenario.action(400, '1234567', 'opt_2');
+      expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
+      expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
+      await sendSigned(harness.scenario.membership(500, '7654321'));
+      expect(published.at(-1)).toMatchObject({
+        kind: 'membership',
+        membership: { change: 'joined', memberIds: ['7654321'] },
+      });
+    });
+
+    it("ignores the bot's own echo", async () => {
+      const before = published.length;
+      expect((await sendSigned(harness.scenario.echo(600))).statusCode).toBe(200);
+      expect(published.length).toBe(before);
+    });
+
+    it('rejects every forgery with 401 and publishes nothing', async () => {
+      const before = published.length;
+      const body = JSON.stringify(harness.scenario.text(700, '1234567', 'forged'));
+      for (const forgery of harness.forgeries(body)) {
+        const response = await send(body, forgery.headers);
+        expect(response.statusCode, forgery.name).toBe(401);
+      }
+      expect(published.length).toBe(before);
+    });
+
+    it('answers malformed JSON with 400 and an unsupported content type with 415', async () => {
+      expect((await sendSigned('{"oops": ')).statusCode).toBe(400);
+      expect((await sendSigned('"just a string"')).statusCode).toBe(400);
+      const text = 'hello';
+      expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
+    });
+
+    const delivered = async (conversation: string, content: OutboundContent, id: string) => {
+      const message: OutboundMessage = {
+        id,
+        ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+        content,
+        createdAt: new Date().toISOString(),
+      };
+      await connector.deliver?.(message);
+      return harness.visible(conversation);
+    };
+
+    it('renders choices as buttons the platform accepts', async () => {
+      const seen = await delivered(
+        harness.conversationOf('2000001'),
+        {
+          type: 'choices',
+          text: 'Pick *one*',
+          choices: [
+            { id: 'a', title: 'Alpha' },
+            { id: 'b', title: 'Beta' },
+          ],
+        },
+        'r1',
+      );
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.buttons).toEqual(['Alpha', 'Beta']);
+      expect(seen[0]?.text).toContain('Pick *one*');
+    });
+
+    it('degrades what the platform cannot show to the text rendering, never dropping words', async () => {
+      const tooLong = 'x'.repeat(300);
+      const contents: OutboundContent[] = [
+        {
+          type: 'choices',
+          text: 'Unbuttonable',
+          choices: [
+            { id: tooLong, title: 'First way' },
+            { id: `${tooLong}2`, title: 'Second way' },
+          ],
+        },
+        {
+          type: 'card',
+          title: 'Order A-1',
+          subtitle: 'shipped',
+          text: 'Arrives Friday',
+          buttons: [{ id: 'track', title: 'Track' }],
+        },
+        {
+          type: 'file',
+          url: 'https://example.com/invoice.pdf',
+          name: 'invoice.pdf',
+          caption: 'Your invoice',
+        },
+        {
+          type: 'text',
+          format: 'markdown',
+          text: '**Bold** and _italic_ with <tags> & [a link](https://example.com/?a=1&b=2)\n\n- item `code`',
+        },
+      ];
+      for (const [index, content] of contents.entries()) {
+        const conversation = harness.conversationOf(String(3000000 + index));
+        const seen = await delivered(conversation, content, `d${index}`);
+        expect(seen.length, content.type).toBeGreaterThanOrEqual(1);
+        const shown = seen.map((s) => [s.text, ...s.buttons].join('\n')).join('\n');
+        const words = renderAsText(content)
+          .split(/[\s*_`[\]()]+/)
+          .filter((w) => /^[A-Za-z]{3,}$/.test(w));
+        for (const word of words) expect(shown, `${content.type}: ${word}`).toContain(word);
+      }
+    });
+
+    it('splits a text longer than the platform allows without losing any of it', async () => {
+      const third = Math.ceil(harness.textLimit / 6);
+      const long = `${'段落。'.repeat(third)}\n\n${'word '.repeat(third)}<<END>>`;
+      const seen = await delivered(harness.conversationOf('4000001'), { type: 'text', text: long }, 'long1');
+      expect(
+        seen
+          .map((s) => s.text)
+          .join('')
+          .replace(/\s+/g, ''),
+      ).toBe(long.replace(/\s+/g, ''));
+    });
+
+    it('delivers a message once when the turn is redelivered', async () => {
+      const conversation = harness.conversationOf('5000001');
+      await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+      const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+      expect(seen).toHaveLength(1);
+    });
+
+    it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
+      const factory = connectorFactories[harness.type];
+      const worker = factory?.(context);
+      const conversation = harness.conversationOf('6000001');
+      await worker?.deliver?.({
+        id: 'from-worker',
+        ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+        content: { type: 'text', text: 'sent by a worker' },
+        createdAt: new Date().toISOString(),
+      });
+      expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
+    });
+  },
+);

@@ -171,11 +171,10 @@ export const erpConfigSchema = z
   });
 
 /** A webhook signing secret; empty (e.g. `${VAR:-}` unset) means no receiver. */
-const webhookSecret = (key: string) =>
-  z
-    .union([z.literal(''), z.string().min(16, `${key}: use a secret of at least 16 characters`)])
-    .optional()
-    .transform((value) => value || undefined);
+const webhookSecret = z
+  .union([z.literal(''), z.string().min(16, 'use a secret of at least 16 characters')])
+  .optional()
+  .transform((value) => value || undefined);
 
 const ticketStatusSchema = z.enum(['new', 'open', 'pending', 'solved', 'closed']);
 
@@ -298,9 +297,9 @@ export const ticketingConfigSchema = z
     webhooks: z
       .object({
         /** The Zendesk webhook's signing secret (Admin Center → Webhooks → the webhook → Signing secret). */
-        zendeskSecret: webhookSecret('ticketing.webhooks.zendeskSecret'),
+        zendeskSecret: webhookSecret,
         /** Shared HMAC-SHA256 secret for X-Hub-Signature-256 (Request Tracker scrips, other helpdesks). */
-        genericSecret: webhookSecret('ticketing.webhooks.genericSecret'),
+        genericSecret: webhookSecret,
         /** Largest clock difference accepted for a signature timestamp (replays outside it are refused). */
         toleranceSeconds: positiveInt.default(300),
       })

@@ -391,242 +391,237 @@ const teamsHarness: Harness = {
   textLimit: 7_000,
 };
 
-describe.each([telegramHarness, slackHarness, teamsHarness])(
-  'push connector conformance: $type',
-  (harness) => {
-    let app: FastifyInstance;
-    let connector: Connector;
-    let platform: { stop(): Promise<void> };
-    let context: ChannelContext;
-    const published: InboundEvent[] = [];
-    const seen = new Set<string>();
+/** Every push channel that runs the scenarios below. */
+const pushHarnesses = [telegramHarness, slackHarness, teamsHarness];
 
-    beforeAll(async () => {
-      const started = await harness.start();
-      platform = started;
-      context = {
-        config: {
-          id: `conf-${harness.type}`,
-          type: harness.type,
-          enabled: true,
-          tenant: 'acme',
-          ...started.config,
+describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
+  let app: FastifyInstance;
+  let connector: Connector;
+  let platform: { stop(): Promise<void> };
+  let context: ChannelContext;
+  const published: InboundEvent[] = [];
+  const seen = new Set<string>();
+
+  beforeAll(async () => {
+    const started = await harness.start();
+    platform = started;
+    context = {
+      config: {
+        id: `conf-${harness.type}`,
+        type: harness.type,
+        enabled: true,
+        tenant: 'acme',
+        ...started.config,
+      },
+      hub: hubConfigSchema.parse({}),
+      async publish(event) {
+        if (seen.has(event.id)) return { accepted: false };
+        seen.add(event.id);
+        published.push(event);
+        return { accepted: true };
+      },
+      feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
+      store: {} as HubStore,
+      logger,
+      outbound: new OutboundScheduler({
+        limiter: new MemoryRateLimiter(),
+        ledger: new MemoryDeliveryLedger(),
+        policy: {
+          maxAttempts: 3,
+          baseDelayMs: 10,
+          maxDelayMs: 50,
+          maxWaitMs: 5_000,
+          idempotencyTtlMs: 60_000,
         },
-        hub: hubConfigSchema.parse({}),
-        async publish(event) {
-          if (seen.has(event.id)) return { accepted: false };
-          seen.add(event.id);
-          published.push(event);
-          return { accepted: true };
-        },
-        feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
-        store: {} as HubStore,
         logger,
-        outbound: new OutboundScheduler({
-          limiter: new MemoryRateLimiter(),
-          ledger: new MemoryDeliveryLedger(),
-          policy: {
-            maxAttempts: 3,
-            baseDelayMs: 10,
-            maxDelayMs: 50,
-            maxWaitMs: 5_000,
-            idempotencyTtlMs: 60_000,
-          },
-          logger,
-        }),
-      };
-      const factory = connectorFactories[harness.type];
-      if (!factory) throw new Error(`no factory for ${harness.type}`);
-      connector = factory(context);
-      app = Fastify();
-      await connector.register(app);
-      await app.ready();
-    });
-
-    afterAll(async () => {
-      await app?.close();
-      await connector?.close?.();
-      await platform?.stop();
-    });
-
-    const send = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
-      app.inject({
-        method: 'POST',
-        url: `/webhooks/conf-${harness.type}`,
-        headers: { 'content-type': contentType, ...headers },
-        payload: body,
-      });
-
-    const sendSigned = (payload: unknown, contentType = 'application/json') => {
-      const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-      return send(body, harness.signedHeaders(body), contentType);
+      }),
     };
+    const factory = connectorFactories[harness.type];
+    if (!factory) throw new Error(`no factory for ${harness.type}`);
+    connector = factory(context);
+    app = Fastify();
+    await connector.register(app);
+    await app.ready();
+  });
 
-    it('normalizes a text message into a keyed, addressed message event', async () => {
-      const response = await sendSigned(harness.scenario.text(100, '1234567', 'Hello 你好 😀'));
-      expect(response.statusCode).toBe(200);
-      const event = published.at(-1);
-      expect(event).toMatchObject({
-        kind: 'message',
-        text: 'Hello 你好 😀',
-        addressedToBot: true,
-        sender: { id: expect.stringContaining('1234567') },
-        ref: {
-          channel: `conf-${harness.type}`,
-          tenant: 'acme',
-          conversation: harness.conversationOf('1234567'),
-        },
-      });
-      expect(event?.id.startsWith(`conf-${harness.type}:`)).toBe(true);
-      expect(event?.raw).toBeDefined();
+  afterAll(async () => {
+    await app?.close();
+    await connector?.close?.();
+    await platform?.stop();
+  });
+
+  const send = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
+    app.inject({
+      method: 'POST',
+      url: `/webhooks/conf-${harness.type}`,
+      headers: { 'content-type': contentType, ...headers },
+      payload: body,
     });
 
-    it('gives a redelivered request the same event id, so the bus drops it', async () => {
-      const before = published.length;
-      const payload = harness.scenario.text(200, '1234567', 'again');
-      await sendSigned(payload);
-      const again = await sendSigned(payload);
-      expect(again.statusCode).toBe(200);
-      expect(published.length).toBe(before + 1);
-    });
+  const sendSigned = (payload: unknown, contentType = 'application/json') => {
+    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return send(body, harness.signedHeaders(body), contentType);
+  };
 
-    it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
-      await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
-      expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
-      const action = harness.scenario.action(400, '1234567', 'opt_2');
-      expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
-      expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
-      await sendSigned(harness.scenario.membership(500, '7654321'));
-      expect(published.at(-1)).toMatchObject({
-        kind: 'membership',
-        membership: { change: 'joined', memberIds: ['7654321'] },
-      });
+  it('normalizes a text message into a keyed, addressed message event', async () => {
+    const response = await sendSigned(harness.scenario.text(100, '1234567', 'Hello 你好 😀'));
+    expect(response.statusCode).toBe(200);
+    const event = published.at(-1);
+    expect(event).toMatchObject({
+      kind: 'message',
+      text: 'Hello 你好 😀',
+      addressedToBot: true,
+      sender: { id: expect.stringContaining('1234567') },
+      ref: {
+        channel: `conf-${harness.type}`,
+        tenant: 'acme',
+        conversation: harness.conversationOf('1234567'),
+      },
     });
+    expect(event?.id.startsWith(`conf-${harness.type}:`)).toBe(true);
+    expect(event?.raw).toBeDefined();
+  });
 
-    it("ignores the bot's own echo", async () => {
-      const before = published.length;
-      expect((await sendSigned(harness.scenario.echo(600))).statusCode).toBe(200);
-      expect(published.length).toBe(before);
+  it('gives a redelivered request the same event id, so the bus drops it', async () => {
+    const before = published.length;
+    const payload = harness.scenario.text(200, '1234567', 'again');
+    await sendSigned(payload);
+    const again = await sendSigned(payload);
+    expect(again.statusCode).toBe(200);
+    expect(published.length).toBe(before + 1);
+  });
+
+  it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
+    await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
+    expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
+    const action = harness.scenario.action(400, '1234567', 'opt_2');
+    expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
+    expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
+    await sendSigned(harness.scenario.membership(500, '7654321'));
+    expect(published.at(-1)).toMatchObject({
+      kind: 'membership',
+      membership: { change: 'joined', memberIds: ['7654321'] },
     });
+  });
 
-    it('rejects every forgery with 401 and publishes nothing', async () => {
-      const before = published.length;
-      const body = JSON.stringify(harness.scenario.text(700, '1234567', 'forged'));
-      for (const forgery of harness.forgeries(body)) {
-        const response = await send(body, forgery.headers);
-        expect(response.statusCode, forgery.name).toBe(401);
-      }
-      expect(published.length).toBe(before);
-    });
+  it("ignores the bot's own echo", async () => {
+    const before = published.length;
+    expect((await sendSigned(harness.scenario.echo(600))).statusCode).toBe(200);
+    expect(published.length).toBe(before);
+  });
 
-    it('answers malformed JSON with 400 and an unsupported content type with 415', async () => {
-      expect((await sendSigned('{"oops": ')).statusCode).toBe(400);
-      expect((await sendSigned('"just a string"')).statusCode).toBe(400);
-      const text = 'hello';
-      expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
-    });
+  it('rejects every forgery with 401 and publishes nothing', async () => {
+    const before = published.length;
+    const body = JSON.stringify(harness.scenario.text(700, '1234567', 'forged'));
+    for (const forgery of harness.forgeries(body)) {
+      const response = await send(body, forgery.headers);
+      expect(response.statusCode, forgery.name).toBe(401);
+    }
+    expect(published.length).toBe(before);
+  });
 
-    const delivered = async (conversation: string, content: OutboundContent, id: string) => {
-      const message: OutboundMessage = {
-        id,
-        ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
-        content,
-        createdAt: new Date().toISOString(),
-      };
-      await connector.deliver?.(message);
-      return harness.visible(conversation);
+  it('answers malformed JSON with 400 and an unsupported content type with 415', async () => {
+    expect((await sendSigned('{"oops": ')).statusCode).toBe(400);
+    expect((await sendSigned('"just a string"')).statusCode).toBe(400);
+    const text = 'hello';
+    expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
+  });
+
+  const delivered = async (conversation: string, content: OutboundContent, id: string) => {
+    const message: OutboundMessage = {
+      id,
+      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+      content,
+      createdAt: new Date().toISOString(),
     };
+    await connector.deliver?.(message);
+    return harness.visible(conversation);
+  };
 
-    it('renders choices as buttons the platform accepts', async () => {
-      const seen = await delivered(
-        harness.conversationOf('2000001'),
-        {
-          type: 'choices',
-          text: 'Pick *one*',
-          choices: [
-            { id: 'a', title: 'Alpha' },
-            { id: 'b', title: 'Beta' },
-          ],
-        },
-        'r1',
-      );
-      expect(seen).toHaveLength(1);
-      expect(seen[0]?.buttons).toEqual(['Alpha', 'Beta']);
-      expect(seen[0]?.text).toContain('Pick *one*');
-    });
+  it('renders choices as buttons the platform accepts', async () => {
+    const seen = await delivered(
+      harness.conversationOf('2000001'),
+      {
+        type: 'choices',
+        text: 'Pick *one*',
+        choices: [
+          { id: 'a', title: 'Alpha' },
+          { id: 'b', title: 'Beta' },
+        ],
+      },
+      'r1',
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.buttons).toEqual(['Alpha', 'Beta']);
+    expect(seen[0]?.text).toContain('Pick *one*');
+  });
 
-    it('degrades what the platform cannot show to the text rendering, never dropping words', async () => {
-      const tooLong = 'x'.repeat(300);
-      const contents: OutboundContent[] = [
-        {
-          type: 'choices',
-          text: 'Unbuttonable',
-          choices: [
-            { id: tooLong, title: 'First way' },
-            { id: `${tooLong}2`, title: 'Second way' },
-          ],
-        },
-        {
-          type: 'card',
-          title: 'Order A-1',
-          subtitle: 'shipped',
-          text: 'Arrives Friday',
-          buttons: [{ id: 'track', title: 'Track' }],
-        },
-        {
-          type: 'file',
-          url: 'https://example.com/invoice.pdf',
-          name: 'invoice.pdf',
-          caption: 'Your invoice',
-        },
-        {
-          type: 'text',
-          format: 'markdown',
-          text: '**Bold** and _italic_ with <tags> & [a link](https://example.com/?a=1&b=2)\n\n- item `code`',
-        },
-      ];
-      for (const [index, content] of contents.entries()) {
-        const conversation = harness.conversationOf(String(3000000 + index));
-        const seen = await delivered(conversation, content, `d${index}`);
-        expect(seen.length, content.type).toBeGreaterThanOrEqual(1);
-        const shown = seen.map((s) => [s.text, ...s.buttons].join('\n')).join('\n');
-        const words = renderAsText(content)
-          .split(/[\s*_`[\]()]+/)
-          .filter((w) => /^[A-Za-z]{3,}$/.test(w));
-        for (const word of words) expect(shown, `${content.type}: ${word}`).toContain(word);
-      }
-    });
+  it('degrades what the platform cannot show to the text rendering, never dropping words', async () => {
+    const tooLong = 'x'.repeat(300);
+    const contents: OutboundContent[] = [
+      {
+        type: 'choices',
+        text: 'Unbuttonable',
+        choices: [
+          { id: tooLong, title: 'First way' },
+          { id: `${tooLong}2`, title: 'Second way' },
+        ],
+      },
+      {
+        type: 'card',
+        title: 'Order A-1',
+        subtitle: 'shipped',
+        text: 'Arrives Friday',
+        buttons: [{ id: 'track', title: 'Track' }],
+      },
+      { type: 'file', url: 'https://example.com/invoice.pdf', name: 'invoice.pdf', caption: 'Your invoice' },
+      {
+        type: 'text',
+        format: 'markdown',
+        text: '**Bold** and _italic_ with <tags> & [a link](https://example.com/?a=1&b=2)\n\n- item `code`',
+      },
+    ];
+    for (const [index, content] of contents.entries()) {
+      const conversation = harness.conversationOf(String(3000000 + index));
+      const seen = await delivered(conversation, content, `d${index}`);
+      expect(seen.length, content.type).toBeGreaterThanOrEqual(1);
+      const shown = seen.map((s) => [s.text, ...s.buttons].join('\n')).join('\n');
+      const words = renderAsText(content)
+        .split(/[\s*_`[\]()]+/)
+        .filter((w) => /^[A-Za-z]{3,}$/.test(w));
+      for (const word of words) expect(shown, `${content.type}: ${word}`).toContain(word);
+    }
+  });
 
-    it('splits a text longer than the platform allows without losing any of it', async () => {
-      const third = Math.ceil(harness.textLimit / 6);
-      const long = `${'段落。'.repeat(third)}\n\n${'word '.repeat(third)}<<END>>`;
-      const seen = await delivered(harness.conversationOf('4000001'), { type: 'text', text: long }, 'long1');
-      expect(
-        seen
-          .map((s) => s.text)
-          .join('')
-          .replace(/\s+/g, ''),
-      ).toBe(long.replace(/\s+/g, ''));
-    });
+  it('splits a text longer than the platform allows without losing any of it', async () => {
+    const third = Math.ceil(harness.textLimit / 6);
+    const long = `${'段落。'.repeat(third)}\n\n${'word '.repeat(third)}<<END>>`;
+    const seen = await delivered(harness.conversationOf('4000001'), { type: 'text', text: long }, 'long1');
+    expect(
+      seen
+        .map((s) => s.text)
+        .join('')
+        .replace(/\s+/g, ''),
+    ).toBe(long.replace(/\s+/g, ''));
+  });
 
-    it('delivers a message once when the turn is redelivered', async () => {
-      const conversation = harness.conversationOf('5000001');
-      await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
-      const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
-      expect(seen).toHaveLength(1);
-    });
+  it('delivers a message once when the turn is redelivered', async () => {
+    const conversation = harness.conversationOf('5000001');
+    await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+    const seen = await delivered(conversation, { type: 'text', text: 'only once' }, 'once');
+    expect(seen).toHaveLength(1);
+  });
 
-    it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
-      const factory = connectorFactories[harness.type];
-      const worker = factory?.(context);
-      const conversation = harness.conversationOf('6000001');
-      await worker?.deliver?.({
-        id: 'from-worker',
-        ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
-        content: { type: 'text', text: 'sent by a worker' },
-        createdAt: new Date().toISOString(),
-      });
-      expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
+  it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
+    const factory = connectorFactories[harness.type];
+    const worker = factory?.(context);
+    const conversation = harness.conversationOf('6000001');
+    await worker?.deliver?.({
+      id: 'from-worker',
+      ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },
+      content: { type: 'text', text: 'sent by a worker' },
+      createdAt: new Date().toISOString(),
     });
-  },
-);
+    expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
+  });
+});

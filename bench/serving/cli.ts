@@ -35,7 +35,7 @@ const program = new Command('bench:serving')
     const report = await runServingBenchmark(options);
     const hub = options.viaHub ? await runViaHub(options, report) : undefined;
     console.log(o.json ? JSON.stringify({ ...report, hub }, null, 2) : formatReport(report, hub));
-    if (report.completed === 0) process.exitCode = 1;
+    if (report.completed === 0 || hub?.completed === 0) process.exitCode = 1;
   });
 
 program.parseAsync(process.argv).catch((error) => {

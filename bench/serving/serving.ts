@@ -56,9 +56,16 @@ export interface ServingReport {
 }
 
 export interface HubComparison {
+  hub: string;
+  /** Questions sent through the hub, and how many were answered (200, or 202 then fetched). */
+  requests: number;
+  completed: number;
   direct: Percentiles;
   viaHub: Percentiles;
   hubErrors: number;
+  errorKinds: Record<string, number>;
+  /** Replies by `source` (llm, extractive, ...): an overhead over extractive answers measures no model call. */
+  answerSources: Record<string, number>;
   /** viaHub end-to-end latency p50 ÷ direct end-to-end latency p50. */
   overheadRatioP50: number;
   overheadRatioP99: number;
@@ -100,15 +107,20 @@ const PASSAGE_SENTENCES = [
   'The loyalty programme gives one point per euro spent; 100 points are worth a 5 euro voucher.',
 ];
 
+/**
+ * Questions the shop's knowledge base answers (knowledge/): through the hub they take the retrieval
+ * and model path. Order-status or return requests would start a flow instead, and `--via-hub` would
+ * time an answer that never reaches the model.
+ */
 const QUESTIONS = [
-  'Where is my order? It was supposed to arrive yesterday.',
-  'How do I return a pair of shoes that do not fit?',
-  'When will I get my refund for the jacket I sent back?',
-  'Can I still change the delivery address of my order?',
-  'My parcel arrived damaged, what should I do?',
-  'How much is express delivery and when does it arrive?',
-  'Can I pay part of my order with a gift card?',
-  'How many loyalty points do I need for a voucher?',
+  'How long does standard shipping take, and do you ship to Hong Kong?',
+  'Which payment methods do you accept?',
+  'Can I get an invoice?',
+  'What is your warranty policy for electronics?',
+  'How much is express delivery?',
+  'Do you ship abroad?',
+  'How do I reset my password?',
+  'How do I change my account email?',
 ];
 
 /** Append sentences until `text` reaches `tokens` Qwen3 tokens (counted, not estimated). */
@@ -127,6 +139,8 @@ function grow(head: string, tokens: number, random: () => number, tag: string): 
 export interface Conversation {
   system: string;
   user: string;
+  /** The customer's question alone, as sent to the hub. */
+  question: string;
 }
 
 /**
@@ -145,12 +159,14 @@ export function buildConversations(
   );
   const variable = Math.max(0, options.promptTokens - options.sharedPrefixTokens);
   return Array.from({ length: options.requests }, (_, i) => {
-    const question = `${QUESTIONS[Math.floor(random() * QUESTIONS.length)]} (ticket ${i})`;
+    const asked = QUESTIONS[Math.floor(random() * QUESTIONS.length)] as string;
+    // Numbered, so no two direct prompts are identical (a fully cached prompt is not a real load).
+    const question = `${asked} (ticket ${i})`;
     const rest =
       variable > countTokens(question)
         ? grow('More passages:', variable - countTokens(question), random, `R${i}-`)
         : '';
-    return { system: shared, user: rest ? `${rest}\n\nQuestion: ${question}` : question };
+    return { system: shared, user: rest ? `${rest}\n\nQuestion: ${question}` : question, question: asked };
   });
 }
 
@@ -164,6 +180,8 @@ interface Sample {
 }
 
 function errorKind(error: unknown): string {
+  // The timeout class is a subclass of the connection error class: ask for it first.
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return 'timeout';
   if (error instanceof OpenAI.APIError) return error.status ? `http_${error.status}` : 'connection';
   if (error instanceof Error) return error.name === 'AbortError' ? 'timeout' : error.name;
   return 'unknown';
@@ -283,8 +301,10 @@ export async function runServingBenchmark(options: ServingOptions): Promise<Serv
     baseURL: options.url,
     apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'none',
   });
-  const model = options.model ?? (await client.models.list()).data[0]?.id ?? 'default';
+  // Prompts first: tokenizing them takes seconds for big runs, and a connection left idle that long
+  // after the model lookup is closed by the server (uvicorn keeps idle connections 5 s), failing the first request.
   const conversations = buildConversations(options);
+  const model = options.model ?? (await client.models.list()).data[0]?.id ?? 'default';
   const started = performance.now();
   const samples = await drive(options.requests, options, (i) =>
     streamOne(
@@ -301,39 +321,76 @@ export async function runServingBenchmark(options: ServingOptions): Promise<Serv
 /**
  * The same questions through the hub's REST channel (the hub adds retrieval, its own prompt, the bus
  * and the store around the model call), timed end to end, against the direct end-to-end latency.
+ * A `202` (the hub's reply took longer than `server.replyTimeoutMs`) is followed up on
+ * `GET /webhooks/<channel>/replies/<event id>` until the reply is there, so slow turns count as slow, not as lost.
  */
 export async function runViaHub(options: ServingOptions, direct: ServingReport): Promise<HubComparison> {
   const hub = (options.viaHub as string).replace(/\/$/, '');
   const channel = options.restChannel ?? 'rest';
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const conversations = buildConversations(options);
   const runId = Date.now().toString(36);
   const latencies: number[] = [];
-  let hubErrors = 0;
+  const errorKinds: Record<string, number> = {};
+  const answerSources: Record<string, number> = {};
+  const failed = (kind: string) => {
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  };
   await drive(options.requests, options, async (i) => {
-    const question = (conversations[i] as Conversation).user.split('Question: ').pop() as string;
+    const { question } = conversations[i] as Conversation;
     const startedAt = performance.now();
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await fetch(`${hub}/webhooks/${channel}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ sender: `bench-${runId}-${i}`, message: question }),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+        signal,
       });
-      await response.text();
-      if (response.status === 200) latencies.push(performance.now() - startedAt);
-      else hubErrors++;
-    } catch {
-      hubErrors++;
+      let replies = response.ok ? ((await response.json()) as HubReply[]) : [];
+      if (!response.ok) await response.text();
+      const eventId = response.headers.get('x-hub-event-id');
+      if (response.status === 202 && eventId) {
+        replies = await awaitReplies(`${hub}/webhooks/${channel}/replies/${eventId}`, signal);
+      }
+      if (!response.ok) return failed(`http_${response.status}`);
+      if (replies.length === 0) return failed('no_reply');
+      latencies.push(performance.now() - startedAt);
+      for (const reply of replies)
+        answerSources[reply.source ?? 'unknown'] = (answerSources[reply.source ?? 'unknown'] ?? 0) + 1;
+    } catch (error) {
+      failed(error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'connection');
     }
   });
   const viaHub = summarise(latencies);
   return {
+    hub,
+    requests: options.requests,
+    completed: latencies.length,
     direct: direct.latencyMs,
     viaHub,
-    hubErrors,
+    hubErrors: options.requests - latencies.length,
+    errorKinds,
+    answerSources,
     overheadRatioP50: viaHub.p50 / direct.latencyMs.p50,
     overheadRatioP99: viaHub.p99 / direct.latencyMs.p99,
   };
+}
+
+interface HubReply {
+  text?: string;
+  source?: string;
+}
+
+/** Poll the hub's reply endpoint for a turn it answered 202 to, until a reply exists or `signal` ends. */
+async function awaitReplies(url: string, signal: AbortSignal): Promise<HubReply[]> {
+  for (;;) {
+    const response = await fetch(url, { signal });
+    const replies = response.ok ? ((await response.json()) as HubReply[]) : [];
+    if (replies.length > 0) return replies;
+    await new Promise((done) => setTimeout(done, 25));
+    signal.throwIfAborted();
+  }
 }
 
 const ms = (v: number) => (Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`);
@@ -351,7 +408,8 @@ export function formatReport(r: ServingReport, hub?: HubComparison): string {
   ];
   if (hub) {
     lines.push(
-      `via hub           p50 ${ms(hub.viaHub.p50)}  p99 ${ms(hub.viaHub.p99)}, ${hub.hubErrors} errors`,
+      `via hub           ${hub.completed}/${hub.requests} ok, ${hub.hubErrors} errors ${JSON.stringify(hub.errorKinds)}, answers ${JSON.stringify(hub.answerSources)}`,
+      `via hub latency   p50 ${ms(hub.viaHub.p50)}  p99 ${ms(hub.viaHub.p99)}`,
       `hub overhead      ×${hub.overheadRatioP50.toFixed(2)} at p50, ×${hub.overheadRatioP99.toFixed(2)} at p99 (hub end-to-end ÷ direct end-to-end)`,
     );
   }

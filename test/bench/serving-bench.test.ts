@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildConversations, percentile, runServingBenchmark, summarise } from '../../bench/serving/serving';
 import { countTokens } from '../../core/llm/tokenizer';
+import { type HubProcess, startHubProcess, writeConfig } from '../e2e/hub-process';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
+
+const ROOT = join(import.meta.dirname, '..', '..');
 
 let emulator: OpenAiEmulator | undefined;
 afterEach(async () => {
@@ -80,4 +86,54 @@ describe('serving benchmark', () => {
     const at = emulator.requests.filter((r) => r.path.endsWith('/chat/completions')).map((r) => r.at);
     expect(Math.max(...at) - Math.min(...at)).toBeGreaterThan(5);
   });
+
+  it('runs the same load straight at the model server and through the hub, and reports the overhead', async () => {
+    emulator = await startOpenAiEmulator({ latencyMs: 30 });
+    let hub: HubProcess | undefined;
+    try {
+      hub = await startHubProcess(
+        writeConfig({
+          database: { dataDir: 'memory://' },
+          llm: { enabled: true, baseUrl: emulator.url, timeoutMs: 10_000, maxRetries: 0 },
+        }),
+      );
+      // The CLI as an operator runs it (npm run bench:serving -- ...), in one run for both paths.
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/serving/cli.ts',
+          ...['--url', emulator.url, '--via-hub', hub.url, '--requests', '8', '--concurrency', '4'],
+          ...['--prompt-tokens', '600', '--shared-prefix-tokens', '400', '--max-tokens', '32'],
+          ...['--timeout-ms', '20000'],
+        ],
+        { cwd: ROOT, timeout: 60_000 },
+      );
+      console.log(stdout);
+      expect(stdout).toMatch(/^requests +8\/8 ok, 0 errors/m);
+      const viaHub = /^via hub +(\d+)\/(\d+) ok, (\d+) errors \{\}, answers (\{.*\})$/m.exec(stdout);
+      expect(viaHub?.slice(1, 4)).toEqual(['8', '8', '0']);
+      const overhead = /^hub overhead +×(\d+\.\d\d) at p50, ×(\d+\.\d\d) at p99/m.exec(stdout);
+      expect(overhead).not.toBeNull();
+      expect(Number(overhead?.[1])).toBeGreaterThan(0);
+
+      // The model server saw the benchmark's 8 streamed requests, and one answer generation per reply the
+      // hub says came from the model (intent classification by the model, if any, asks for JSON).
+      const answers = JSON.parse(viaHub?.[4] ?? '{}') as Record<string, number>;
+      expect(answers.llm).toBeGreaterThan(0);
+      const bodies = emulator.chatRequests();
+      expect(bodies.filter((b) => b.stream === true)).toHaveLength(8);
+      const generated = bodies.filter((b) => b.stream !== true && !b.response_format);
+      expect(generated).toHaveLength(answers.llm as number);
+      const questions = buildConversations({ requests: 8, promptTokens: 600, sharedPrefixTokens: 400 }).map(
+        (c) => c.question,
+      );
+      for (const body of generated) {
+        expect(questions.some((question) => JSON.stringify(body.messages).includes(question))).toBe(true);
+      }
+    } finally {
+      await hub?.stop();
+    }
+  }, 180_000);
 });

@@ -5,6 +5,7 @@ import { createTelegramConnector } from './telegram/connector';
 import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
 import { createWhatsAppConnector } from './whatsapp/connector';
+import { createWhatsAppWebConnector } from './whatsapp-web/connector';
 
 /** Channel types by name: a new channel is one folder and one line here. */
 export const connectorFactories: Record<string, ConnectorFactory> = {
@@ -14,4 +15,5 @@ export const connectorFactories: Record<string, ConnectorFactory> = {
   slack: createSlackConnector,
   teams: createTeamsConnector,
   whatsapp: createWhatsAppConnector,
+  'whatsapp-web': (context) => createWhatsAppWebConnector(context),
 };

@@ -2,7 +2,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildConversations, percentile, runServingBenchmark, summarise } from '../../bench/serving/serving';
+import {
+  buildConversations,
+  percentile,
+  runServingBenchmark,
+  runViaHub,
+  type ServingReport,
+  summarise,
+} from '../../bench/serving/serving';
 import { countTokens } from '../../core/llm/tokenizer';
 import { type HubProcess, startHubProcess, writeConfig } from '../e2e/hub-process';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
@@ -94,6 +101,7 @@ describe('serving benchmark', () => {
       hub = await startHubProcess(
         writeConfig({
           database: { dataDir: 'memory://' },
+          server: { replyTimeoutMs: 4_000 },
           llm: { enabled: true, baseUrl: emulator.url, timeoutMs: 10_000, maxRetries: 0 },
         }),
       );
@@ -132,6 +140,16 @@ describe('serving benchmark', () => {
       for (const body of generated) {
         expect(questions.some((question) => JSON.stringify(body.messages).includes(question))).toBe(true);
       }
+
+      // A turn slower than server.replyTimeoutMs is answered 202; the bench fetches the reply later and
+      // counts the turn as slow, not as lost.
+      emulator.setLatency({ requestMs: 5_000 });
+      const slow = await runViaHub(
+        { ...base, url: emulator.url, viaHub: hub.url, requests: 2, concurrency: 2, timeoutMs: 30_000 },
+        { latencyMs: summarise([5_000]) } as ServingReport,
+      );
+      expect(slow).toMatchObject({ requests: 2, completed: 2, hubErrors: 0, errorKinds: {} });
+      expect(slow.viaHub.p50).toBeGreaterThanOrEqual(5_000);
     } finally {
       await hub?.stop();
     }

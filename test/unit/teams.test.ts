@@ -352,6 +352,30 @@ describe('bot token', () => {
   });
 });
 
+describe('Teams channel config', () => {
+  it('fails fast naming each wrong key and how to fix it', () => {
+    const build = () =>
+      createTeamsConnector({
+        config: {
+          id: 'teams-bad',
+          type: 'teams',
+          enabled: true,
+          tenant: 'acme',
+          appId: 'not-a-guid',
+          allowedTenants: [],
+        },
+        hub: hubConfigSchema.parse({}),
+        publish: async () => ({ accepted: true }),
+        feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
+        store: {} as HubStore,
+        logger,
+      });
+    expect(build).toThrow(/appId: is not a Microsoft App ID/);
+    expect(build).toThrow(/appPassword: is missing\. Fix: set appPassword: \$\{TEAMS_APP_PASSWORD\}/);
+    expect(build).toThrow(/allowedTenants: must name at least one tenant id/);
+  });
+});
+
 describe('Teams connector over HTTP', () => {
   let app: FastifyInstance;
   let store: KyselyStore;

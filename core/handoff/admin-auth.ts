@@ -27,8 +27,10 @@ function sameSecret(expected: string, given: string): boolean {
  * Writes must be JSON: a cross-site form or `no-cors` fetch cannot send that without a CORS
  * preflight the hub never grants, so a page in the agent's browser cannot act for the agent.
  */
-export function adminGuard(token: string | undefined) {
+export function adminGuard(currentToken: () => string | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
+    // Read per request, as core/http/admin-auth.ts does: rotating the token needs no restart.
+    const token = currentToken();
     if (token) {
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';

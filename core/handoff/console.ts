@@ -53,7 +53,7 @@ export async function registerAgentConsole(
   receiver: HandoffReceiver,
 ): Promise<void> {
   const desk = new DemoDesk(deps.store.db);
-  const token = deps.adminToken ?? (process.env.HUB_ADMIN_TOKEN || undefined);
+  const token = () => deps.adminToken ?? (process.env.HUB_ADMIN_TOKEN || undefined);
   const [html, js, css] = await Promise.all(
     ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
   );

@@ -395,6 +395,21 @@ describe('agent console of the embedded helpdesk', () => {
     expect(action.statusCode).toBe(401);
   });
 
+  it('reads HUB_ADMIN_TOKEN per request: setting it closes the loopback door without a restart', async () => {
+    process.env.HUB_ADMIN_TOKEN = 'rotated-token-0123456789';
+    try {
+      expect((await open.inject({ method: 'GET', url: '/admin/tickets' })).statusCode).toBe(401);
+      const withToken = await open.inject({
+        method: 'GET',
+        url: '/admin/tickets',
+        headers: { authorization: 'Bearer rotated-token-0123456789' },
+      });
+      expect(withToken.statusCode).toBe(200);
+    } finally {
+      delete process.env.HUB_ADMIN_TOKEN;
+    }
+  });
+
   it('refuses non-JSON writes (what a cross-site form could send)', async () => {
     const form = await open.inject({
       method: 'POST',

@@ -5,6 +5,7 @@ import { parseChannelOptions } from '../shared/options';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
 import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
+import { fetchTeamsFile } from './files';
 import { normalizeTeamsActivity, type TeamsIdentity, tenantOf } from './normalize';
 import { serviceUrlAllowed, teamsHints, teamsOptionsSchema, tokenEndpointOf } from './options';
 import { ConversationReferences } from './references';
@@ -132,6 +133,17 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
       await ctx.outbound.deliver(message, sender);
+    },
+    fetchFile(attachment) {
+      return fetchTeamsFile({
+        channel,
+        attachment,
+        tokens,
+        trustedOrigins: [options.serviceUrl, ...(options.serviceUrls ?? [])].map(
+          (url) => new URL(url).origin,
+        ),
+        maxFileBytes: options.maxFileBytes,
+      });
     },
     async health() {
       try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Attachment, AttachmentKind, ConversationRef, InboundEvent, Mention } from '../../core/types';
 import { ignore, type Normalized, tidyText } from '../shared/normalized';
+import { teamsFileId } from './files';
 import type { Activity, TeamsAttachment } from './wire';
 
 export interface TeamsIdentity {
@@ -251,12 +252,13 @@ const FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.download.info';
 function toAttachment(attachment: TeamsAttachment): Attachment[] {
   const type = attachment.contentType ?? '';
   if (type === FILE_DOWNLOAD_INFO && isRecord(attachment.content)) {
-    const content = attachment.content;
+    const downloadUrl = attachment.content.downloadUrl;
+    if (typeof downloadUrl !== 'string') return [];
     return [
       {
         kind: 'file',
-        ...(typeof content.downloadUrl === 'string' ? { url: content.downloadUrl } : {}),
-        ...(typeof content.uniqueId === 'string' ? { fileId: content.uniqueId } : {}),
+        fileId: teamsFileId(downloadUrl),
+        url: downloadUrl,
         ...(attachment.name ? { name: attachment.name } : {}),
       },
     ];
@@ -274,6 +276,7 @@ function toAttachment(attachment: TeamsAttachment): Attachment[] {
     {
       kind,
       // Inline images are fetched from contentUrl with the bot's Bot Connector token.
+      fileId: teamsFileId(attachment.contentUrl),
       url: attachment.contentUrl,
       ...(type && type !== 'image/*' ? { mimeType: type } : {}),
       ...(attachment.name ? { name: attachment.name } : {}),

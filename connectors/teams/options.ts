@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
 
 /** Where the Bot Connector service publishes its signing keys (Bot Connector authentication, protocol v3.1). */
 export const BOT_FRAMEWORK_OPENID_METADATA =
@@ -40,6 +41,8 @@ export const teamsOptionsSchema = z.object({
   serviceUrls: z.array(z.url()).optional(),
   /** The synchronous answer to an Adaptive Card Action.Execute; the real answer follows as a message. */
   invokeAcknowledgement: z.string().min(1).default('Received.'),
+  /** Cap for GET /admin/channels/<id>/files/<fileId>. */
+  maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
 });
 
 export type TeamsOptions = z.infer<typeof teamsOptionsSchema>;

@@ -5,7 +5,7 @@ import { sendJson } from './http-util';
 /**
  * A local Bot Connector service (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference)
  * for what the hub calls: `POST {serviceUrl}/v3/conversations/{conversationId}/activities` (and
- * `/activities/{replyToId}`). Any path prefix is taken as part of the serviceUrl, as the regional
+ * `/activities/{replyToId}`), and `GET {serviceUrl}/v3/attachments/{id}/views/{view}` for inline images. Any path prefix is taken as part of the serviceUrl, as the regional
  * ones are (`/amer/`, `/emea/`). Documented errors: 401 for a missing or invalid bearer token, 400
  * for an activity Teams refuses (no type, empty message, malformed Adaptive Card), 404 for an
  * unknown conversation, 413 past the ~28 KB message limit, and injected 429 (with Retry-After) and
@@ -40,6 +40,7 @@ export class TeamsEmulator {
   readonly posted: PostedActivity[] = [];
   readonly calls: ConnectorCall[] = [];
   private readonly failures: Array<{ status: number; retryAfter?: number }> = [];
+  private readonly attachments = new Map<string, { body: Buffer; contentType: string }>();
   private nextId = 1_771_300_000_000;
   private readonly server = createServer((request, response) => {
     this.handle(request, response).catch((error: Error) =>
@@ -65,6 +66,12 @@ export class TeamsEmulator {
     for (let i = 0; i < (failure.times ?? 1); i++) this.failures.push(failure);
   }
 
+  /** An inline image or file a customer sent; returns its `contentUrl` path (under any serviceUrl prefix). */
+  addAttachment(id: string, body: Buffer, contentType: string): string {
+    this.attachments.set(id, { body, contentType });
+    return `v3/attachments/${encodeURIComponent(id)}/views/original`;
+  }
+
   postedTo(conversationId: string): PostedActivity[] {
     return this.posted.filter((p) => p.conversationId === conversationId);
   }
@@ -73,8 +80,14 @@ export class TeamsEmulator {
     return this.calls.filter((c) => c.conversationId === conversationId);
   }
 
+  private serveAttachment(request: IncomingMessage, response: ServerResponse, id: string): void {
+    attachmentResponse(this.attachments, this.options.verifyToken, request, response, id);
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const view = /\/v3\/attachments\/([^/]+)\/views\/[^/]+$/.exec(url.pathname);
+    if (request.method === 'GET' && view) return this.serveAttachment(request, response, view[1] ?? '');
     const match = /^(.*\/)v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
     if (request.method !== 'POST' || !match) {
       return sendJson(response, 404, { error: { code: 'NotFound', message: 'Not found' } });
@@ -128,6 +141,31 @@ export class TeamsEmulator {
     });
     sendJson(response, 201, { id });
   }
+}
+
+/** GET /v3/attachments/{id}/views/{view}: the bytes, for the bot's bearer token only. */
+function attachmentResponse(
+  attachments: Map<string, { body: Buffer; contentType: string }>,
+  verifyToken: (token: string) => boolean,
+  request: IncomingMessage,
+  response: ServerResponse,
+  id: string,
+): void {
+  const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+  if (!token || !verifyToken(token)) {
+    sendJson(response, 401, { message: 'Authorization has been denied for this request.' });
+    return;
+  }
+  const attachment = attachments.get(decodeURIComponent(id));
+  if (!attachment) {
+    sendJson(response, 404, { error: { code: 'NotFound', message: 'Attachment not found' } });
+    return;
+  }
+  response.writeHead(200, {
+    'content-type': attachment.contentType,
+    'content-length': attachment.body.length,
+  });
+  response.end(attachment.body);
 }
 
 /** What the Bot Connector refuses with 400 BadArgument. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
 import { BotFrameworkTokenValidator } from '../../connectors/teams/auth';
 import { createTeamsConnector } from '../../connectors/teams/connector';
+import { teamsFileId } from '../../connectors/teams/files';
 import {
   conversationIdOf,
   normalizeTeamsActivity,
@@ -230,8 +231,17 @@ describe('Teams activity normalization', () => {
     });
     expect(event.text).toBeUndefined();
     expect(event.attachments).toEqual([
-      { kind: 'file', url: 'https://download.example/invoice.pdf', fileId: 'F1', name: 'invoice.pdf' },
-      { kind: 'image', url: `${serviceUrl()}v3/attachments/xyz/views/original` },
+      {
+        kind: 'file',
+        url: 'https://download.example/invoice.pdf',
+        fileId: teamsFileId('https://download.example/invoice.pdf'),
+        name: 'invoice.pdf',
+      },
+      {
+        kind: 'image',
+        url: `${serviceUrl()}v3/attachments/xyz/views/original`,
+        fileId: teamsFileId(`${serviceUrl()}v3/attachments/xyz/views/original`),
+      },
     ]);
   });
 
@@ -555,6 +565,32 @@ describe('Teams connector over HTTP', () => {
       createdAt: new Date().toISOString(),
     });
     expect(teams.postedTo('a:1NeverSeen').map((p) => p.prefix)).toEqual(['/teams/']);
+  });
+
+  it('fetches an inline image with the bot token, and nothing from hosts that are not Teams', async () => {
+    const path = teams.addAttachment('img-1', Buffer.from('PNGDATA'), 'image/png');
+    const event = eventOf({
+      text: '',
+      attachments: [{ contentType: 'image/*', contentUrl: `${serviceUrl()}${path}` }],
+    });
+    const fileId = event.attachments?.[0]?.fileId ?? '';
+    const file = await connector.fetchFile?.({ fileId });
+    expect(file).toMatchObject({ mimeType: 'image/png', size: 7, name: 'original' });
+    expect(file?.body.toString()).toBe('PNGDATA');
+    await expect(
+      connector.fetchFile?.({ fileId: teamsFileId(`${serviceUrl()}v3/attachments/gone/views/original`) }),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(
+      connector.fetchFile?.({ fileId: teamsFileId('http://169.254.169.254/latest/meta-data') }),
+    ).rejects.toMatchObject({
+      code: 'file.not_found',
+    });
+    await expect(connector.fetchFile?.({ fileId: 'F1' })).rejects.toMatchObject({ status: 404 });
+    const big = teams.addAttachment('img-big', Buffer.alloc(2048), 'image/png');
+    const small = createTeamsConnector(contextFor({ maxFileBytes: 1024 }));
+    await expect(small.fetchFile?.({ fileId: teamsFileId(`${serviceUrl()}${big}`) })).rejects.toMatchObject({
+      status: 413,
+    });
   });
 
   it('refuses for good what the Bot Connector refuses for good, and retries a 5xx', async () => {

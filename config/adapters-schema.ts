@@ -334,7 +334,6 @@ export const ticketingConfigSchema = z
     path: ['webhook'],
   });
 
-
 export type ErpConfig = z.infer<typeof erpConfigSchema>;
 export type RestErpConfig = z.infer<typeof restErpSchema>;
 export type OdooErpConfig = z.infer<typeof odooErpSchema>;

@@ -12,6 +12,7 @@ import {
   type OutboundMessage,
   type Passage,
   type Retriever,
+  type RouteHint,
   type Turn,
 } from '../types';
 import type { DialogCommands } from './commands';
@@ -108,7 +109,18 @@ export class DialogEngine {
     this.now = deps.now ?? (() => new Date());
     if (!deps.dialog.actions.has('answer')) {
       deps.dialog.actions.register('answer', (params, ctx) =>
-        this.answerAction(params.query ?? '', ctx.language, ctx.tenant ?? 'default', ctx.state),
+        this.answerAction(
+          params.query ?? '',
+          ctx.language,
+          {
+            tenant: ctx.tenant ?? 'default',
+            intent: ctx.intent,
+            confidence: ctx.confidence,
+            task: 'answer',
+            question: params.query,
+          },
+          ctx.state,
+        ),
       );
     }
   }
@@ -228,16 +240,29 @@ export class DialogEngine {
     switch (decision.type) {
       case 'silent':
         break;
-      case 'wait':
-        work.replies.push({ key: 'policy.waiting', params: {} });
+      case 'wait': {
+        const reference = next.slots['ticket.reference'];
+        work.replies.push(
+          typeof reference === 'string'
+            ? { key: 'policy.waitingTicket', params: { reference } }
+            : { key: 'policy.waiting', params: {} },
+        );
         this.sayIfOutOfHours(work);
         break;
+      }
       case 'handoff':
         await this.handOff(work, message, decision.reason);
         break;
-      case 'flow':
-        await this.runFlow(work, dialog.runtime.advance(progress.flow, message, pre.language));
+      case 'flow': {
+        const result = dialog.runtime.advance(progress.flow, message, pre.language);
+        if (result.handled) await this.runFlow(work, result);
+        else {
+          // The flow let the message go (a new question after "did that help?"): answer it.
+          progress.flow = result.state;
+          await this.answerDirectly(work, query);
+        }
         break;
+      }
       case 'answer':
         await this.answerDirectly(work, query);
         break;
@@ -270,6 +295,7 @@ export class DialogEngine {
           state: work.state,
           slots: progress.flow.stack.at(-1)?.slots,
           intent: work.trace.intent?.name,
+          confidence: work.trace.intent?.confidence,
         }),
       );
       this.collectAnswer(work, request, outcome);
@@ -336,6 +362,8 @@ export class DialogEngine {
       tenant: work.event.ref.tenant,
       event: work.event,
       state: work.state,
+      intent: work.trace.intent?.name,
+      confidence: work.trace.intent?.confidence,
     });
     this.collectAnswer(work, request, outcome);
     if (outcome.ok) {
@@ -364,9 +392,10 @@ export class DialogEngine {
   private async answerAction(
     question: string,
     language: Language,
-    tenant: string,
+    route: RouteHint & { tenant: string },
     state: DialogState | undefined,
   ): Promise<ActionOutcome> {
+    const { tenant } = route;
     const { knowledge } = this.deps.config;
     if (!question.trim()) return { ok: false, error: 'empty question' };
     const passages = await timed('retrieve', () =>
@@ -374,7 +403,14 @@ export class DialogEngine {
     );
     const extract = extractiveAnswer(question, passages, language);
     if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant' };
-    const answer = await this.generateOrExtract(question, passages, language, state?.history ?? [], extract);
+    const answer = await this.generateOrExtract(
+      question,
+      passages,
+      language,
+      state?.history ?? [],
+      extract,
+      route,
+    );
     return { ok: true, data: { ...answer } };
   }
 
@@ -384,6 +420,7 @@ export class DialogEngine {
     language: Language,
     history: Turn[],
     extract: { text: string; citations: Citation[] },
+    route: RouteHint,
   ): Promise<{ text: string; citations: Citation[]; source: 'llm' | 'extractive' }> {
     const llm = this.deps.llm;
     const extractive = (reason: string) => {
@@ -393,7 +430,7 @@ export class DialogEngine {
     if (!llm) return extractive('disabled');
     if (!llm.available()) return extractive('circuit_open');
     try {
-      return await timed('generate', () => this.generate(llm, question, passages, language, history));
+      return await timed('generate', () => this.generate(llm, question, passages, language, history, route));
     } catch (error) {
       const code = error instanceof HubError ? error.code : 'llm.unknown';
       logger.warn({ code }, 'LLM failed; answering extractively');
@@ -407,6 +444,7 @@ export class DialogEngine {
     passages: Passage[],
     language: Language,
     history: Turn[],
+    route: RouteHint,
   ): Promise<{ text: string; citations: Citation[]; source: 'llm' }> {
     const { config } = this.deps;
     // Whole turns that fit the model's context, newest first; the prompt budget trims further.
@@ -424,6 +462,7 @@ export class DialogEngine {
       messages: prompt.messages,
       maxTokens: config.llm.maxTokens,
       temperature: config.llm.temperature,
+      route,
     });
     const text = result.text.trim();
     if (!text) throw new HubError('llm.empty', 'The model returned an empty answer', { retryable: true });
@@ -458,6 +497,8 @@ export class DialogEngine {
       case 'closed': {
         if (state.handoff === 'bot') return;
         this.setHandoff(work, 'bot');
+        // What the bot was doing before the person took over is over.
+        progress.flow = emptyFlowState();
         const { 'ticket.reference': _done, ...slots } = state.slots;
         state.slots = slots;
         progress.ticket = undefined;

@@ -29,6 +29,10 @@ export const POLICY_MESSAGES: Record<string, Bilingual> = {
     zh: '已为您排队等待人工客服，请稍候；客服会在这里回复您。如不再需要，请回复“取消”。',
     en: 'You are in the queue for a human agent; they will reply here. Say "cancel" if you no longer need one.',
   },
+  'policy.waitingTicket': {
+    zh: '您的请求已转交人工客服（工单号 {reference}），请稍候，客服会在这里回复您。如不再需要，请回复“取消”。',
+    en: 'Your request is with our team already (ticket {reference}). They will reply here; say "cancel" if you no longer need them.',
+  },
   'policy.text': { zh: '{text}', en: '{text}' },
   'policy.noAnswer': {
     zh: '抱歉，我暂时无法回答这个问题。您可以换个说法，或回复“转人工”由人工客服为您处理。',

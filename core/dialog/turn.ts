@@ -32,7 +32,8 @@ export function createTurnHandler(deps: TurnDeps): EventHandler {
     const endTurn = stageLatency.startTimer({ stage: 'turn' });
     stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
     const key = conversationKey(event.ref);
-    const customerId = await customers.resolve(event);
+    // A helpdesk update is the agent's, not the customer's: no customer record for the agent.
+    const customerId = event.kind === 'handoff' ? undefined : await customers.resolve(event);
     await deps.store.recordInbound(event, customerId);
 
     const state = (await deps.states.load(key)) ?? emptyState(key);

@@ -134,6 +134,8 @@ export class KyselyStore implements HubStore {
       .selectFrom('messages')
       .select(['id', 'conversation_key', 'direction', 'text', 'created_at', 'in_reply_to', 'payload'])
       .where('conversation_key', '=', conversationKey)
+      // A helpdesk update is bookkeeping: the agent's words are the outbound message it produced.
+      .where('kind', '!=', 'handoff')
       .orderBy('created_at', 'desc')
       .orderBy('seq', 'desc')
       .limit(limit)

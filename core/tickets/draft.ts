@@ -107,7 +107,10 @@ export function buildTicketDraft(input: DraftInput): TicketDraft {
     category,
     tags: [
       'hub',
-      input.reason === 'erp_failure' || input.reason === 'complaint' || input.reason === 'return' || input.reason === 'exchange'
+      input.reason === 'erp_failure' ||
+      input.reason === 'complaint' ||
+      input.reason === 'return' ||
+      input.reason === 'exchange'
         ? input.reason
         : 'handoff',
       `channel:${input.ref.channel}`,

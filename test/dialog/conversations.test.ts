@@ -93,7 +93,8 @@ describe('scripted conversations through the dialog engine', () => {
             at,
           ).toEqual(e.actions.map((a) => (typeof a === 'string' ? a : a.action)));
           e.actions.forEach((a, i) => {
-            if (typeof a !== 'string' && a.params) expect(trace.actions[i]?.params, at).toMatchObject(a.params);
+            if (typeof a !== 'string' && a.params)
+              expect(trace.actions[i]?.params, at).toMatchObject(a.params);
           });
         }
         const stack = state.dialog?.flow.stack ?? [];

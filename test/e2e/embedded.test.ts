@@ -33,7 +33,7 @@ describe('hub on embedded defaults', () => {
   });
 
   it('answers a Chinese question in Chinese, with citations', async () => {
-    const { replies } = await ask(hub.url, '小王', '怎么申请退货？');
+    const { replies } = await ask(hub.url, '小王', '退货运费谁承担？');
     expect(replies).toHaveLength(1);
     expect(replies[0]?.locale).toBe('zh');
     expect(replies[0]?.text).toMatch(/\p{Script=Han}/u);

@@ -149,10 +149,7 @@ describe('handoff to a human and back', { timeout: 120_000 }, () => {
     expect(metrics).toMatch(/hub_helpdesk_updates_total\{source="demo",outcome="accepted"\} 3/);
   });
 
-  // Marked as failing on purpose: after "solved" the engine still answers every message with
-  // flow.pleaseWait ("I am working on it, one moment please."). Remove `.fails` once the dialog
-  // engine clears the handoff's flow state when the conversation returns to the bot.
-  it.fails('answers from the knowledge base again once the ticket is solved', async () => {
+  it('answers from the knowledge base again once the ticket is solved', async () => {
     say('m-3', 'How long does standard shipping take?');
     const answer = await nextReply('the bot answering again');
     expect(answer.source).not.toBe('agent');

@@ -84,14 +84,15 @@ interface JsonSchema {
 
 /**
  * What guided decoding guarantees: an instance of the schema. An enum takes the first value that
- * the user's message names (so zero-shot classification tests get a sensible default), else its first.
+ * the user's message names (so zero-shot classification tests get a sensible default), else an
+ * "unknown" value when the schema offers one (a model that cannot tell says so), else its first.
  */
 export function instanceOf(schema: JsonSchema, hint: string): unknown {
   if (schema.enum?.length) {
     const named = schema.enum.find(
       (value) => typeof value === 'string' && hint.toLowerCase().includes(value.toLowerCase()),
     );
-    return named ?? schema.enum[0];
+    return named ?? schema.enum.find((value) => value === 'unknown') ?? schema.enum[0];
   }
   switch (schema.type) {
     case 'object':

@@ -3,7 +3,7 @@ import { parseConfig } from '../../config/load';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { EmbeddedRetriever } from '../../core/rag';
-import type { InboundEvent, KnowledgeChunk } from '../../core/types';
+import type { ChatRequest, InboundEvent, KnowledgeChunk, LlmClient } from '../../core/types';
 
 const chunk = (id: string, tenant: string | undefined, text: string): KnowledgeChunk => ({
   id,
@@ -50,5 +50,35 @@ describe('dialog engine retrieval', () => {
       { tenant: 'acme', found: ['acme-hours'] },
       { tenant: 'globex', found: ['globex-hours'] },
     ]);
+  });
+});
+
+describe('dialog engine and the LLM', () => {
+  it('tells the model router the tenant, intent and task of each request', async () => {
+    const retriever = new EmbeddedRetriever();
+    await retriever.index([
+      chunk('pay', undefined, 'Payment methods: we accept Alipay, WeChat Pay and all major credit cards.'),
+      chunk('ship', undefined, 'Standard shipping takes three to five days within mainland China.'),
+      chunk('invoice', undefined, 'Electronic invoices can be requested from the order page after delivery.'),
+      chunk('warranty', undefined, 'Electronics carry a one-year warranty from the date of delivery.'),
+    ]);
+    const requests: ChatRequest[] = [];
+    const llm: LlmClient = {
+      available: () => true,
+      chat: async (request) => {
+        requests.push(request);
+        return { text: 'Alipay, WeChat Pay and cards [1].', toolCalls: [], model: 'm', finishReason: 'stop' };
+      },
+    };
+    const config = parseConfig({ dialog: { llmIntents: false } }, {});
+    const engine = new DialogEngine({ config, retriever, llm, dialog: await loadDialogKit(config) });
+    const result = await engine.respond(
+      ask('acme', 'Which payment methods do you accept?'),
+      emptyState('k3'),
+    );
+    expect(result.replies[0]?.source).toBe('llm');
+    const answer = requests.find((r) => r.route?.task === 'answer');
+    expect(answer?.route).toMatchObject({ task: 'answer', tenant: 'acme', intent: 'faq' });
+    expect(answer?.route?.confidence).toBeGreaterThan(0.5);
   });
 });

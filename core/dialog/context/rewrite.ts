@@ -150,6 +150,7 @@ export async function rewriteFollowUp(
         temperature: 0,
         maxTokens: 64,
         signal,
+        route: { task: 'rewrite', question: message },
       });
       const query = result.text.trim().split('\n')[0]?.trim();
       if (query) return { query, by: 'llm' };

@@ -28,8 +28,9 @@ export interface ActionContext {
   state?: DialogState;
   /** The current flow's slots (order_id, phone, ...), for actions that record them (tickets). */
   slots?: Record<string, string>;
-  /** The recognized intent of the turn. */
+  /** The recognized intent of the turn, and how sure the recognizer was (routes the LLM request). */
   intent?: string;
+  confidence?: number;
 }
 
 export type ActionOutcome =

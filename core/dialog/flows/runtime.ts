@@ -244,6 +244,9 @@ export class FlowRuntime {
         frame.attempts = 0;
         turn.signals.push('slot_filled');
         this.run(turn);
+      } else if (target && target.name !== frame.flow && input.intent) {
+        // Not an answer to the question, and confidently about something else: switch topic.
+        this.switchTo(turn, target, input);
       } else {
         this.failAttempt(turn, frame, flow, step.slots);
       }
@@ -256,6 +259,13 @@ export class FlowRuntime {
         this.goto(turn, frame, step.yes);
       } else if (answer === 'no') {
         this.goto(turn, frame, step.no);
+      } else if (!this.guardsIrreversible(flow, step)) {
+        // A question that only asked for feedback ("did that help?"): the customer moved on. The
+        // frame ends quietly; a new flow starts, or nothing handles the message and the policy answers it.
+        turn.stack.pop();
+        turn.signals.push('completed');
+        if (!target) return false;
+        this.push(turn, target, input);
       } else {
         frame.attempts++;
         if (frame.attempts >= 3) {
@@ -366,6 +376,15 @@ export class FlowRuntime {
     this.run(turn, true);
   }
 
+  /** The confirm step's yes leads to an action that cannot be taken back: only yes or no will do. */
+  private guardsIrreversible(
+    flow: FlowDefinition,
+    step: Extract<StepDefinition, { type: 'confirm' }>,
+  ): boolean {
+    const target = flow.steps.find((s) => s.id === step.yes);
+    return target?.type === 'action' && this.flows.actions.get(target.action)?.irreversible !== false;
+  }
+
   private step(flow: FlowDefinition, id: string): StepDefinition {
     const step = flow.steps.find((s) => s.id === id);
     if (!step) throw new Error(`flow ${flow.name} has no step ${id}`);
@@ -452,7 +471,13 @@ export class FlowRuntime {
         }
         case 'end':
           if (step.message) this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
-          turn.signals.push(step.outcome === 'handoff' ? 'handoff' : 'completed');
+          if (step.outcome === 'handoff') {
+            // A person takes the conversation from here: suspended flows are not resumed.
+            turn.signals.push('handoff');
+            turn.stack.length = 0;
+            return;
+          }
+          turn.signals.push('completed');
           this.pop(turn);
           return;
       }

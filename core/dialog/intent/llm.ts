@@ -55,6 +55,7 @@ export async function classifyWithLlm(
     temperature: 0,
     maxTokens: 64,
     signal,
+    route: { task: 'classify', question: text },
   });
   const json = result.text.replace(/^```(?:json)?\s*|\s*```$/g, '').trim();
   let parsed: unknown;

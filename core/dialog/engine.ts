@@ -1,7 +1,7 @@
 import type { HubConfig } from '../../config/schema';
 import { logger } from '../log';
 import { llmFallbacks, timed } from '../metrics';
-import { buildRagMessages, extractiveAnswer } from '../rag';
+import { buildRagMessages, dontKnow, extractiveAnswer } from '../rag';
 import {
   type Citation,
   type DialogProgress,
@@ -339,7 +339,7 @@ export class DialogEngine {
   ): Promise<void> {
     const { runtime, flows } = this.deps.dialog;
     if (!flows.flows.has(HANDOFF_FLOW)) {
-      work.replies.push({ key: 'policy.noAnswer', params: {} });
+      this.text(work, dontKnow(work.language));
       return;
     }
     await this.runFlow(work, runtime.start(work.progress.flow, HANDOFF_FLOW, message, { reason }));
@@ -370,7 +370,7 @@ export class DialogEngine {
       work.replies.push({ key: 'policy.text', params: { text: String(outcome.data.text ?? '') } });
       work.progress.failures = 0;
     } else {
-      work.replies.push({ key: 'policy.noAnswer', params: {} });
+      this.text(work, dontKnow(work.language));
       work.progress.failures++;
     }
   }

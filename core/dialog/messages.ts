@@ -34,10 +34,6 @@ export const POLICY_MESSAGES: Record<string, Bilingual> = {
     en: 'Your request is with our team already (ticket {reference}). They will reply here; say "cancel" if you no longer need them.',
   },
   'policy.text': { zh: '{text}', en: '{text}' },
-  'policy.noAnswer': {
-    zh: '抱歉，我暂时无法回答这个问题。您可以换个说法，或回复“转人工”由人工客服为您处理。',
-    en: 'Sorry, I do not have an answer to that. Try putting it another way, or type "human" to talk to a person.',
-  },
   'policy.outOfHours': {
     zh: '现在是非工作时间（人工客服工作时间：{hours}），客服上班后会第一时间回复您。',
     en: 'Our agents are away right now (hours: {hours}); they will reply as soon as they are back.',

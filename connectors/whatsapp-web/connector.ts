@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import type { FastifyRequest } from 'fastify';
+import { requireAdmin } from '../../core/http/admin-auth';
 import { DeliveryError } from '../../core/outbound/errors';
 import type { PlatformSender } from '../../core/outbound/types';
 import { HubError, type OutboundMessage } from '../../core/types';
+import { fileTooLarge } from '../shared/download';
 import { inboundIgnored } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
 import type { ChannelContext, Connector } from '../types';
@@ -33,9 +34,6 @@ export interface WhatsAppWebConnector extends Connector {
   /** Download an inbound attachment by its message id (Attachment.fileId) with `downloadMedia`. */
   fetchMedia(messageId: string): Promise<WebMessageMedia>;
 }
-
-const isLoopback = (request: FastifyRequest) =>
-  ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.socket.remoteAddress ?? '');
 
 /**
  * WhatsApp through a linked device (whatsapp-web.js driving Chromium), for small deployments without
@@ -217,22 +215,11 @@ export function createWhatsAppWebConnector(
     id: channel,
     type: 'whatsapp-web',
     async register(app) {
-      app.get(`/admin/channels/${channel}/qr`, async (request, reply) => {
-        const authorized = options.adminToken
-          ? request.headers.authorization === `Bearer ${options.adminToken}`
-          : isLoopback(request);
-        if (!authorized) {
-          return reply.code(401).send({
-            error: {
-              code: 'admin.unauthorized',
-              message: options.adminToken
-                ? 'Send Authorization: Bearer <adminToken>'
-                : 'Only from this machine; set adminToken on the channel to allow others',
-            },
-          });
-        }
-        return { channel, ...status };
-      });
+      // Whoever scans this code links their WhatsApp account to the hub: the admin rule guards it.
+      app.get(`/admin/channels/${channel}/qr`, { onRequest: requireAdmin }, async () => ({
+        channel,
+        ...status,
+      }));
       // A worker-only process hands replies to this one through the feed.
       if (ctx.hub.server.role === 'api') {
         unsubscribe = await ctx.feed.subscribe((message) => {
@@ -267,6 +254,62 @@ export function createWhatsAppWebConnector(
       const media = await message?.downloadMedia?.();
       if (!media) throw new HubError('file.not_found', `no media for message ${messageId}`, { status: 404 });
       return media;
+    },
+    async fetchFile(attachment) {
+      const messageId = attachment.fileId;
+      if (!messageId) throw new HubError('file.not_found', 'Not a WhatsApp message id', { status: 404 });
+      if (!client || status.state !== 'ready') {
+        throw new HubError(
+          'file.platform_refused',
+          `WhatsApp Web is not connected (${status.state}). Fix: pair the session (GET /admin/channels/${channel}/qr) and retry.`,
+          { status: 502, retryable: true },
+        );
+      }
+      let message: WebMessage | undefined;
+      try {
+        message = await client.getMessageById(messageId);
+      } catch (error) {
+        throw new HubError(
+          'file.platform_refused',
+          'WhatsApp Web could not look the message up. Fix: retry later.',
+          {
+            status: 502,
+            retryable: true,
+            cause: error,
+          },
+        );
+      }
+      if (!message?.hasMedia || !message.downloadMedia)
+        throw new HubError('file.not_found', `No media in message ${messageId}`, { status: 404 });
+      // The phone announces the size; the download itself comes whole, base64, through Chromium.
+      const announced = message._data?.size;
+      if (announced !== undefined && announced > options.maxFileBytes)
+        throw fileTooLarge(channel, announced, options.maxFileBytes);
+      let media: WebMessageMedia | undefined;
+      try {
+        media = await message.downloadMedia();
+      } catch (error) {
+        throw new HubError(
+          'file.platform_refused',
+          'WhatsApp Web could not download the media. Fix: retry later.',
+          {
+            status: 502,
+            retryable: true,
+            cause: error,
+          },
+        );
+      }
+      // The library answers undefined when the phone no longer has the file.
+      if (!media)
+        throw new HubError('file.not_found', `The media of message ${messageId} is gone`, { status: 404 });
+      const body = Buffer.from(media.data, 'base64');
+      if (body.length > options.maxFileBytes) throw fileTooLarge(channel, body.length, options.maxFileBytes);
+      return {
+        body,
+        mimeType: media.mimetype.split(';')[0]?.trim() || 'application/octet-stream',
+        ...(media.filename ? { name: media.filename } : {}),
+        size: body.length,
+      };
     },
     async close() {
       closed = true;

@@ -5,6 +5,7 @@ import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { Connector, ConnectorFactory } from '../types';
+import { fetchWhatsAppFile } from './files';
 import { createGraphClient, type DownloadedMedia } from './graph';
 import { whatsappOutsideWindow, whatsappStatuses } from './metrics';
 import { normalizeWhatsAppWebhook, type WhatsAppIdentity } from './normalize';
@@ -196,6 +197,16 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
       }
     },
     fetchMedia: (mediaId) => client.fetchMedia(mediaId),
+    async fetchFile(attachment) {
+      if (!attachment.fileId)
+        throw new HubError('file.not_found', 'Not a WhatsApp media id', { status: 404 });
+      return fetchWhatsAppFile({
+        channel,
+        client,
+        maxFileBytes: options.maxFileBytes,
+        fileId: attachment.fileId,
+      });
+    },
     async close() {
       const store = windowStore;
       windowStore = undefined;

@@ -22,6 +22,14 @@ export class GraphApiError extends Error {
   }
 }
 
+/** The media object (`GET /{media-id}`): a short-lived download URL and what it holds. */
+export interface MediaInfo {
+  url: string;
+  mime_type?: string;
+  sha256?: string;
+  file_size?: number;
+}
+
 export interface DownloadedMedia {
   data: Buffer;
   mimeType?: string;
@@ -33,6 +41,10 @@ export interface GraphClient {
   postMessage(payload: Record<string, unknown>): Promise<string | undefined>;
   /** GET /{phone-number-id}: proves token and number id together. */
   getPhoneNumber(): Promise<{ id?: string; display_phone_number?: string; verified_name?: string }>;
+  /** GET /{media-id}: the short-lived URL of a customer's upload, its type, hash and size. */
+  getMedia(mediaId: string): Promise<MediaInfo>;
+  /** GET a URL from `getMedia` with the access token; the response body is the caller's to read. */
+  openMedia(mediaId: string, url: string): Promise<Response>;
   /** GET /{media-id} for a short-lived URL, then that URL, both with the access token. */
   fetchMedia(mediaId: string): Promise<DownloadedMedia>;
 }
@@ -68,7 +80,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     );
   }
 
-  return {
+  const client: GraphClient = {
     async postMessage(payload) {
       const response = await request(`${base}/${options.phoneNumberId}/messages`, {
         method: 'POST',
@@ -84,20 +96,23 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       );
       return (await response.json()) as { id?: string; display_phone_number?: string };
     },
-    async fetchMedia(mediaId) {
+    async getMedia(mediaId) {
       if (!/^\d+$/.test(mediaId)) throw new GraphApiError(400, 100, `not a media id: ${mediaId}`);
-      const meta = (await (await request(`${base}/${mediaId}`)).json()) as {
-        url?: string;
-        mime_type?: string;
-        sha256?: string;
-      };
+      const meta = (await (await request(`${base}/${mediaId}`)).json()) as Partial<MediaInfo>;
       if (!meta.url) throw new GraphApiError(502, undefined, `media ${mediaId}: no url in the answer`);
+      return { ...meta, url: meta.url };
+    },
+    async openMedia(mediaId, url) {
       // The token goes only where Meta's media lives (HTTPS) or to the configured Graph host itself.
-      const target = new URL(meta.url);
+      const target = new URL(url);
       const trusted = target.protocol === 'https:' || target.origin === new URL(options.graphApiUrl).origin;
       if (!trusted)
         throw new GraphApiError(502, undefined, `media ${mediaId}: refusing a non-HTTPS media URL`);
-      const file = await request(meta.url);
+      return request(url);
+    },
+    async fetchMedia(mediaId) {
+      const meta = await client.getMedia(mediaId);
+      const file = await client.openMedia(mediaId, meta.url);
       return {
         data: Buffer.from(await file.arrayBuffer()),
         mimeType: meta.mime_type ?? file.headers.get('content-type') ?? undefined,
@@ -105,6 +120,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       };
     },
   };
+  return client;
 }
 
 /** Throughput (per number), WABA-level and pair-rate limits: wait, then try again. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
 
 export const whatsappOptionsSchema = z.object({
   id: z.string(),
@@ -33,6 +34,8 @@ export const whatsappOptionsSchema = z.object({
       language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as en_US'),
     })
     .optional(),
+  /** Cap for GET /admin/channels/<id>/files/<fileId> (Cloud API media go up to 100 MB for documents). */
+  maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
 });
 
 export type WhatsAppOptions = z.infer<typeof whatsappOptionsSchema>;

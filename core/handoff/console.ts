@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { adminGuard } from './admin-auth';
+import { adminGuard, adminTokenFromEnv } from '../http/admin-auth';
 import { DemoDesk, type DeskAction, DeskError } from './demo-desk';
 import { helpdeskUpdates } from './metrics';
 import { handoffEventId } from './payload';
@@ -53,7 +53,7 @@ export async function registerAgentConsole(
   receiver: HandoffReceiver,
 ): Promise<void> {
   const desk = new DemoDesk(deps.store.db);
-  const token = () => deps.adminToken ?? (process.env.HUB_ADMIN_TOKEN || undefined);
+  const token = () => deps.adminToken ?? adminTokenFromEnv();
   const [html, js, css] = await Promise.all(
     ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
   );

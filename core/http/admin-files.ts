@@ -2,18 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import type { Connector, FetchedFile } from '../../connectors/types';
 import { errors } from '../metrics';
 import { HubError } from '../types';
-import { requireAdminToken } from './admin-auth';
+import { requireAdmin } from './admin-auth';
 
 /**
  * `GET /admin/channels/<id>/files/<fileId>`: the bytes of a file a customer sent, fetched from the
  * platform through the channel's connector (its token never leaves the hub). For operators and
- * workers; bearer HUB_ADMIN_TOKEN.
+ * workers; guarded by the admin rule in ./admin-auth.ts.
  */
 export function registerAdminFileRoute(app: FastifyInstance, connectors: Connector[]): void {
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   app.get<{ Params: { channel: string; fileId: string } }>(
     '/admin/channels/:channel/files/:fileId',
-    { onRequest: requireAdminToken },
+    { onRequest: requireAdmin },
     async (request, reply) => {
       const connector = byId.get(request.params.channel);
       if (!connector) {

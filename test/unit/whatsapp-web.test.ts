@@ -153,8 +153,16 @@ describe('whatsapp-web connector', () => {
     expect(local.statusCode).toBe(200);
     expect(local.json()).toMatchObject({ channel: 'wweb', state: 'qr', qr: '2@FAKEqrPAYLOAD,abc=,def=' });
     const remote = await app.inject({ url: '/admin/channels/wweb/qr', remoteAddress: '203.0.113.9' });
-    expect(remote.statusCode).toBe(401);
+    expect(remote.statusCode).toBe(403);
     expect(remote.body).not.toContain('FAKEqrPAYLOAD');
+    expect(remote.json().error.message).toMatch(/HUB_ADMIN_TOKEN/);
+    // A page whose DNS name was re-bound to 127.0.0.1 arrives under its own Host name.
+    const rebound = await app.inject({
+      url: '/admin/channels/wweb/qr',
+      remoteAddress: '127.0.0.1',
+      headers: { host: 'evil.example' },
+    });
+    expect(rebound.statusCode).toBe(403);
   });
 
   it('becomes healthy when ready, and the QR code is gone', async () => {
@@ -327,23 +335,28 @@ describe('whatsapp-web connector', () => {
     await until('a fourth client', () => clients.length === 4);
   });
 
-  it('keeps the QR endpoint behind the admin token when one is set', async () => {
-    const guarded = createWhatsAppWebConnector(
-      context({ id: 'wweb2', adminToken: 'FAKE_admin_token_0123456789' }),
-      {
+  it('keeps the QR endpoint behind HUB_ADMIN_TOKEN when it is set, and refuses a per-channel adminToken', async () => {
+    expect(() =>
+      createWhatsAppWebConnector(context({ id: 'wweb-old', adminToken: 'FAKE_admin_token_0123456789' }), {
         createClient: factory,
-      },
-    );
+      }),
+    ).toThrow(/adminToken: is no longer a channel option.*Fix: remove adminToken and export HUB_ADMIN_TOKEN/);
+    const guarded = createWhatsAppWebConnector(context({ id: 'wweb2' }), { createClient: factory });
     const other = Fastify();
     await guarded.register(other);
-    const local = await other.inject({ url: '/admin/channels/wweb2/qr', remoteAddress: '127.0.0.1' });
-    expect(local.statusCode).toBe(401);
-    const withToken = await other.inject({
-      url: '/admin/channels/wweb2/qr',
-      remoteAddress: '203.0.113.9',
-      headers: { authorization: 'Bearer FAKE_admin_token_0123456789' },
-    });
-    expect(withToken.statusCode).toBe(200);
+    process.env.HUB_ADMIN_TOKEN = 'FAKE_admin_token_0123456789';
+    try {
+      const local = await other.inject({ url: '/admin/channels/wweb2/qr', remoteAddress: '127.0.0.1' });
+      expect(local.statusCode).toBe(401);
+      const withToken = await other.inject({
+        url: '/admin/channels/wweb2/qr',
+        remoteAddress: '203.0.113.9',
+        headers: { authorization: 'Bearer FAKE_admin_token_0123456789' },
+      });
+      expect(withToken.statusCode).toBe(200);
+    } finally {
+      delete process.env.HUB_ADMIN_TOKEN;
+    }
     await other.close();
     await guarded.close?.();
   });

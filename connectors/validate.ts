@@ -2,8 +2,10 @@ import type { HubConfig } from '../config/schema';
 import { HubError } from '../core/types/errors';
 import { connectorFactories } from './registry';
 import { checkSlackOnline } from './slack/online';
+import { checkTeamsOnline } from './teams/online';
 import { checkTelegramOnline } from './telegram/online';
 import type { OnlineCheck } from './types';
+import { checkWhatsAppOnline } from './whatsapp/online';
 
 /** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
 export function validateChannels(config: HubConfig): void {
@@ -25,13 +27,21 @@ export function validateChannels(config: HubConfig): void {
   }
 }
 
+/** A channel type with nothing to ask a platform ahead of time, and why. */
+export interface OnlineSkip {
+  skipped: string;
+}
+
 /**
  * `hub validate --online`, by channel type. A connector that can check its credentials exports an
  * OnlineCheck next to its factory and adds one line here; types without one are reported as skipped.
  */
-export const onlineChecks: Record<string, OnlineCheck> = {
+export const onlineChecks: Record<string, OnlineCheck | OnlineSkip> = {
   telegram: checkTelegramOnline,
   slack: checkSlackOnline,
+  teams: checkTeamsOnline,
+  whatsapp: checkWhatsAppOnline,
+  'whatsapp-web': { skipped: 'pairs by QR at start' },
 };
 
 export interface OnlineResult {
@@ -58,7 +68,7 @@ function redact(text: string, secrets: string[]): string {
 /** Ask each enabled channel's platform whether its credentials work; the checks run side by side. */
 export async function checkChannelsOnline(
   config: HubConfig,
-  options: { timeoutMs?: number; checks?: Record<string, OnlineCheck> } = {},
+  options: { timeoutMs?: number; checks?: Record<string, OnlineCheck | OnlineSkip> } = {},
 ): Promise<OnlineResult[]> {
   const checks = options.checks ?? onlineChecks;
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -69,6 +79,7 @@ export async function checkChannelsOnline(
         const base = { channel: channel.id, type: channel.type };
         const check = checks[channel.type];
         if (!check) return { ...base, outcome: 'skipped', detail: 'no online check for this type' };
+        if (typeof check !== 'function') return { ...base, outcome: 'skipped', detail: check.skipped };
         const secrets = secretsOf(channel);
         const signal = AbortSignal.timeout(timeoutMs);
         try {

@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
 import { checkChannelsOnline, formatOnlineResult } from '../../connectors/validate';
 import { writeConfig } from '../e2e/hub-process';
+import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
+import { WhatsAppEmulator } from '../emulators/whatsapp-emulator';
 
 const TG_TOKEN = '7000000077:FAKE_online_good_token_00';
 const TG_WRONG = '7000000077:FAKE_online_WRONG_token_0';
@@ -16,17 +18,56 @@ const SECRET = 'FAKE_online_secret_token';
 const SIGNING = 'FAKE_slack_signing_secret_000000';
 const ROOT = join(import.meta.dirname, '..', '..');
 
+const TEAMS_APP_ID = '00000000-0000-4000-8000-00000000f00d';
+const TEAMS_PASSWORD = 'FAKE~online~teams~client~secret';
+const TEAMS_WRONG = 'FAKE~online~teams~WRONG~secret0';
+const WA_TOKEN = 'EAAFAKEonlineWhatsappToken0000000000';
+const WA_WRONG = 'EAAFAKEonlineWhatsappWRONG0000000000';
+const WA_PHONE = '100000000000055';
+const WA_SECRET = 'FAKE_meta_app_secret_online_0000';
+
 let telegram: TelegramEmulator;
 let slack: SlackEmulator;
+let openid: OpenIdEmulator;
+let graph: WhatsAppEmulator;
 
 beforeAll(async () => {
   telegram = await new TelegramEmulator({ token: TG_TOKEN, botUsername: 'OnlineBot' }).start();
   slack = await new SlackEmulator({ token: SLACK_TOKEN, appToken: APP_TOKEN }).start();
+  openid = await new OpenIdEmulator({ appId: TEAMS_APP_ID, appPassword: TEAMS_PASSWORD }).start();
+  graph = await new WhatsAppEmulator({
+    accessToken: WA_TOKEN,
+    phoneNumberId: WA_PHONE,
+    displayPhoneNumber: '+1 555-000-5555',
+  }).start();
 });
 
 afterAll(async () => {
   await telegram?.stop();
   await slack?.stop();
+  await openid?.stop();
+  await graph?.stop();
+});
+
+const teams = (id: string, appPassword: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'teams',
+  appId: TEAMS_APP_ID,
+  appPassword,
+  allowedTenants: ['*'],
+  tokenEndpoint: openid.tokenEndpoint(),
+  openIdMetadataUrl: openid.metadataUrl,
+  ...extra,
+});
+const wa = (id: string, accessToken: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'whatsapp',
+  phoneNumberId: WA_PHONE,
+  accessToken,
+  appSecret: WA_SECRET,
+  verifyToken: 'FAKE_verify_online',
+  graphApiUrl: graph.url,
+  ...extra,
 });
 
 const tg = (id: string, botToken: string, extra: Record<string, unknown> = {}) => ({
@@ -132,4 +173,75 @@ describe('hub validate --online', () => {
     expect(passing.code).toBe(0);
     expect(passing.output).toMatch(/^slack-wrong \(slack\): ok — bot fakehubbot in Fake Workspace$/m);
   }, 60_000);
+
+  it('checks Teams (client-credentials token, OpenID metadata and keys) and WhatsApp (phone number object)', async () => {
+    const tokenRequests = openid.tokenRequests.length;
+    const config = parseConfig({
+      channels: [
+        teams('teams-good', TEAMS_PASSWORD),
+        teams('teams-wrong', TEAMS_WRONG),
+        teams('teams-no-metadata', TEAMS_PASSWORD, { openIdMetadataUrl: `${openid.url}/v1/missing` }),
+        teams('teams-down', TEAMS_PASSWORD, { tokenEndpoint: 'http://127.0.0.1:9/common/oauth2/v2.0/token' }),
+        wa('wa-good', WA_TOKEN),
+        wa('wa-wrong', WA_WRONG),
+        wa('wa-other-number', WA_TOKEN, { phoneNumberId: '100000000000099' }),
+        wa('wa-down', WA_TOKEN, { graphApiUrl: 'http://127.0.0.1:9' }),
+        { id: 'wweb', type: 'whatsapp-web' },
+      ],
+    });
+    const results = await checkChannelsOnline(config, { timeoutMs: 5_000 });
+    const byId = Object.fromEntries(results.map((result) => [result.channel, result]));
+    expect(byId['teams-good']).toMatchObject({
+      outcome: 'ok',
+      detail: `bot token ok, 2 signing keys from ${openid.url}`,
+    });
+    expect(
+      openid.tokenRequests
+        .slice(tokenRequests)
+        .map((request) => request.status)
+        .sort(),
+    ).toEqual([200, 200, 401]);
+    expect(byId['teams-wrong']?.outcome).toBe('failed');
+    expect(byId['teams-wrong']?.detail).toMatch(
+      /^bot token from http:\/\/127\.0\.0\.1:\d+: .*invalid_client.*Fix: .*TEAMS_APP_PASSWORD/,
+    );
+    expect(byId['teams-no-metadata']?.detail).toMatch(/^OpenID metadata: HTTP 404 .*Fix: /);
+    expect(byId['teams-down']?.detail).toMatch(
+      /^bot token: no answer from http:\/\/127\.0\.0\.1:9\. Fix: check tokenEndpoint/,
+    );
+    expect(byId['wa-good']).toMatchObject({
+      outcome: 'ok',
+      detail: 'number +1 555-000-5555 (Fake Hub Shop)',
+    });
+    expect(byId['wa-wrong']?.detail).toMatch(/^GET \/v23\.0\/100000000000055: 401 \(#190\).*Fix: .*WA_TOKEN/);
+    expect(byId['wa-other-number']?.detail).toMatch(
+      /100000000000099: 400 \(#100\).*Fix: copy the "Phone number ID"/,
+    );
+    expect(byId['wa-down']?.detail).toMatch(
+      /no answer from http:\/\/127\.0\.0\.1:9 .*Fix: check graphApiUrl/,
+    );
+    expect(byId.wweb).toMatchObject({ outcome: 'skipped', detail: 'pairs by QR at start' });
+    const lines = results.map(formatOnlineResult).join('\n');
+    expect(lines).toContain('wweb (whatsapp-web): skipped (pairs by QR at start)');
+    for (const secret of [TEAMS_PASSWORD, TEAMS_WRONG, WA_TOKEN, WA_WRONG, WA_SECRET])
+      expect(lines).not.toContain(secret);
+  });
+
+  it('tells a throttled or unavailable Microsoft identity platform from wrong credentials', async () => {
+    const config = parseConfig({ channels: [teams('teams-good', TEAMS_PASSWORD)] });
+    openid.failTokenNext(429, 1, 7);
+    const throttled = await checkChannelsOnline(config, { timeoutMs: 5_000 });
+    expect(throttled[0]?.detail).toMatch(
+      /throttling or unavailable \(temporarily_unavailable\)\. Fix: retry later\.$/,
+    );
+    openid.unavailable = true;
+    try {
+      const down = await checkChannelsOnline(config, { timeoutMs: 5_000 });
+      expect(down[0]).toMatchObject({ outcome: 'failed' });
+      expect(down[0]?.detail).toMatch(/^OpenID metadata: HTTP 503 .*Fix: retry later/);
+    } finally {
+      openid.unavailable = false;
+    }
+    expect((await checkChannelsOnline(config, { timeoutMs: 5_000 }))[0]?.outcome).toBe('ok');
+  });
 });

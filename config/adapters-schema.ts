@@ -151,6 +151,8 @@ export const erpConfigSchema = z
       .prefault({}),
     /** Wrong phone/e-mail answers before the conversation must wait. */
     maxVerificationAttempts: positiveInt.default(3),
+    /** Wrong phone/e-mail answers per order and hour, over all conversations, before the order is locked. */
+    verification: z.object({ maxFailuresPerOrderPerHour: positiveInt.default(10) }).prefault({}),
   })
   .prefault({})
   .refine((erp) => erp.driver !== 'rest' || erp.rest !== undefined, {

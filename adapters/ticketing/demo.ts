@@ -57,11 +57,22 @@ export class DemoTicketing implements TicketingAdapter {
     ctx.signal?.throwIfAborted();
     const id = await this.existing(externalId);
     await this.db.transaction().execute(async (trx) => {
-      await trx
+      // Once per (ticket, idempotency key): a retried delivery finds the comment the first one wrote.
+      const inserted = await trx
         .insertInto('demo_ticket_comments')
-        .values({ ticket_id: id, author: comment.author, text: comment.text, public: comment.public })
-        .execute();
-      await trx.updateTable('demo_tickets').set({ updated_at: sql`now()` }).where('id', '=', id).execute();
+        .values({
+          ticket_id: id,
+          author: comment.author,
+          text: comment.text,
+          public: comment.public,
+          idempotency_key: ctx.idempotencyKey,
+        })
+        .onConflict((oc) => oc.columns(['ticket_id', 'idempotency_key']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (inserted) {
+        await trx.updateTable('demo_tickets').set({ updated_at: sql`now()` }).where('id', '=', id).execute();
+      }
     });
   }
 

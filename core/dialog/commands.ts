@@ -1,5 +1,6 @@
 import { logger } from '../log';
 import { type OrderAccess, type OwnershipProof, proofFromText } from '../orders/access';
+import type { VerificationLimiter } from '../orders/verification-limit';
 import { buildTicketDraft, type TicketReason } from '../tickets/draft';
 import type { TicketService } from '../tickets/service';
 import {
@@ -25,6 +26,8 @@ export interface CommandDeps {
   /** The transcript is read for the ticket (the dialog history is capped). */
   store?: HubStore;
   maxVerificationAttempts: number;
+  /** Failed proofs per order over all conversations (erp.verification); absent: no such limit. */
+  verificationLimit?: VerificationLimiter;
   /** Open a ticket when the ERP fails during an order question. */
   ticketOnErpFailure: boolean;
 }
@@ -100,6 +103,14 @@ export class DialogCommands {
     if (hasTyped && attempts >= this.deps.maxVerificationAttempts) {
       return { text: commandText.proofLocked()[language], outcome: 'locked' };
     }
+    // Contact details the channel vouches for are no guess; anything else waits out an order's lock.
+    const channelVouched = !hasTyped && Boolean(verified.email || verified.phone);
+    const limit = this.deps.verificationLimit;
+    if (limit && !channelVouched && (await limit.locked(event.ref.tenant, orderId))) {
+      const { [SLOT_PENDING_ORDER]: _locked, ...rest } = state.slots;
+      state.slots = rest;
+      return { text: commandText.proofLocked()[language], outcome: 'locked' };
+    }
     state.slots = { ...state.slots, 'order.id': orderId };
     let lookup: Awaited<ReturnType<OrderAccess['lookup']>>;
     try {
@@ -121,7 +132,9 @@ export class DialogCommands {
     const used = attempts + 1;
     const left = this.deps.maxVerificationAttempts - used;
     state.slots = { ...state.slots, [SLOT_PENDING_ORDER]: orderId, [SLOT_ATTEMPTS]: used };
-    if (left <= 0) {
+    const orderLocked = (await limit?.recordFailure(event.ref.tenant, orderId)) ?? false;
+    if (orderLocked) logger.warn({ tenant: event.ref.tenant }, 'order locked after repeated failed proofs');
+    if (left <= 0 || orderLocked) {
       const { [SLOT_PENDING_ORDER]: _locked, ...rest } = state.slots;
       state.slots = rest;
       return { text: commandText.proofLocked()[language], outcome: 'locked' };
@@ -167,6 +180,18 @@ export class DialogCommands {
       );
       return { text: commandText.handoffUnavailable()[language], outcome: 'unavailable' };
     }
+  }
+
+  /**
+   * What the customer writes while a person owns the conversation, or one is awaited, goes onto the
+   * conversation's ticket as a public comment (through the comment outbox, once per event).
+   * Returns whether it was queued; throws when the outbox cannot be written, so the turn is retried.
+   */
+  async forwardToTicket(event: InboundEvent, state: DialogState): Promise<boolean> {
+    const tickets = this.deps.tickets;
+    const reference = state.dialog?.ticket?.id ?? state.slots[SLOT_TICKET];
+    if (!tickets || typeof reference !== 'string') return false;
+    return tickets.addCustomerMessage(reference, event);
   }
 
   /**

@@ -167,6 +167,7 @@ export class DialogEngine {
     work.language = pre.language;
     next.locale = pre.language;
     if (!pre.text) {
+      if (next.handoff !== 'bot') await this.forwardToTicket(work);
       if (next.handoff !== 'human') {
         work.source = 'system';
         this.text(work, say(event.attachments?.length ? 'attachmentOnly' : 'emptyMessage', pre.language));
@@ -239,8 +240,10 @@ export class DialogEngine {
     };
     switch (decision.type) {
       case 'silent':
+        await this.forwardToTicket(work);
         break;
       case 'wait': {
+        await this.forwardToTicket(work);
         const reference = next.slots['ticket.reference'];
         work.replies.push(
           typeof reference === 'string'
@@ -508,6 +511,11 @@ export class DialogEngine {
         work.replies.push({ key: 'policy.backToBot', params: {} });
       }
     }
+  }
+
+  /** While a person owns the conversation, or one is awaited, what the customer writes reaches the ticket. */
+  private async forwardToTicket(work: Work): Promise<void> {
+    await this.deps.commands?.forwardToTicket(work.event, work.state);
   }
 
   /** Return rule: a person took over but no agent wrote for `returnToBotAfterMinutes`. */

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { HubConfig } from '../../config/schema';
 
-/** `hub tickets list|dlq [--replay]`: what the ticket outbox holds, and replaying its dead letters. */
+/**
+ * `hub tickets dlq [--replay] | pending`: what the ticket outbox and the comment outbox hold, and
+ * replaying their dead letters.
+ */
 export function registerTicketCommands(
   program: Command,
   loadConfig: (file: string | undefined) => Promise<HubConfig>,
@@ -12,14 +15,18 @@ export function registerTicketCommands(
 
   const withOutbox = async <T>(
     file: string | undefined,
-    work: (outbox: import('./outbox').TicketOutbox) => Promise<T>,
+    work: (
+      outbox: import('./outbox').TicketOutbox,
+      comments: import('./comment-outbox').TicketCommentOutbox,
+    ) => Promise<T>,
   ) => {
     const config = await loadConfig(file);
     const { createStore } = await import('../store');
     const { TicketOutbox } = await import('./outbox');
+    const { TicketCommentOutbox } = await import('./comment-outbox');
     const store = await createStore(config);
     try {
-      return await work(new TicketOutbox(store.db));
+      return await work(new TicketOutbox(store.db), new TicketCommentOutbox(store.db));
     } finally {
       await store.close();
     }
@@ -29,20 +36,33 @@ export function registerTicketCommands(
     .command('dlq')
     .description('List ticket deliveries that failed for good, or replay them')
     .option('-c, --config <file>', 'hub config (YAML)')
-    .option('--replay [requestIds...]', 'send all dead tickets again, or those with these references')
+    .option(
+      '--replay [ids...]',
+      'send all dead tickets and comments again, or those of these references (comments also by event id)',
+    )
     .action(async (options: { config?: string; replay?: true | string[] }) => {
-      await withOutbox(options.config, async (outbox) => {
+      await withOutbox(options.config, async (outbox, comments) => {
         if (options.replay) {
           const ids = options.replay === true ? undefined : options.replay;
           const n = await outbox.replay(ids);
-          console.log(`replayed ${n} ticket(s); a running hub delivers them at its next poll`);
+          const c = await comments.replay(ids);
+          console.log(
+            `replayed ${n} ticket(s) and ${c} comment(s); a running hub delivers them at its next poll`,
+          );
           return;
         }
         const dead = await outbox.deadLetters(100);
+        const deadComments = await comments.deadLetters(100);
         if (dead.length === 0) console.log('no dead tickets');
         for (const t of dead) {
           console.log(
             `${t.deadAt}  ${t.requestId}  ${t.adapter}  attempts=${t.attempts}  ${t.subject}\n    ${t.lastError}`,
+          );
+        }
+        if (deadComments.length > 0) console.log('dead customer comments:');
+        for (const c of deadComments) {
+          console.log(
+            `${c.deadAt}  ${c.requestId}  comment of event ${c.eventId}  ${c.adapter}  attempts=${c.attempts}\n    ${c.lastError}`,
           );
         }
       });
@@ -53,8 +73,10 @@ export function registerTicketCommands(
     .description('How many tickets wait for delivery')
     .option('-c, --config <file>', 'hub config (YAML)')
     .action(async (options: { config?: string }) => {
-      await withOutbox(options.config, async (outbox) =>
-        console.log(`${await outbox.pending()} ticket(s) pending`),
+      await withOutbox(options.config, async (outbox, comments) =>
+        console.log(
+          `${await outbox.pending()} ticket(s) pending, ${await comments.pending()} customer comment(s) pending`,
+        ),
       );
     });
 }

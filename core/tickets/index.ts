@@ -4,13 +4,17 @@ import type { HubConfig } from '../../config/schema';
 import { DialogCommands } from '../dialog/commands';
 import { logger } from '../log';
 import { OrderAccess } from '../orders/access';
+import { createVerificationLimiter } from '../orders/verification-limit';
 import type { KyselyStore } from '../store';
 import type { ErpAdapter, TicketingAdapter } from '../types';
+import { TicketCommentOutbox } from './comment-outbox';
 import { TicketOutbox } from './outbox';
 import { ticketDb } from './schema';
 import { TicketService } from './service';
 import { crashHookFromEnv, TicketDeliveryWorker } from './worker';
 
+export { type ClaimedComment, type DeadComment, TicketCommentOutbox } from './comment-outbox';
+export { customerCommentText } from './customer-comment';
 export { buildTicketDraft, extractEntities } from './draft';
 export { type DeadTicket, newTicketReference, TicketOutbox, type TicketRequest } from './outbox';
 export { TicketService } from './service';
@@ -20,6 +24,7 @@ export interface BackOffice {
   erp: ErpAdapter;
   ticketing: TicketingAdapter;
   outbox: TicketOutbox;
+  comments: TicketCommentOutbox;
   tickets: TicketService;
   worker: TicketDeliveryWorker;
   commands: DialogCommands;
@@ -34,19 +39,23 @@ export async function startBackOffice(config: HubConfig, store: KyselyStore): Pr
   const erp = await createErp(config.erp);
   const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) });
   const outbox = new TicketOutbox(store.db);
+  const comments = new TicketCommentOutbox(store.db);
   const crashHook = crashHookFromEnv();
   const worker = new TicketDeliveryWorker({
     outbox,
+    comments,
     adapters: { [ticketing.name]: ticketing },
     config: config.ticketing,
     crashHook,
   });
-  const tickets = new TicketService({ outbox, adapter: ticketing.name, worker, crashHook });
+  const tickets = new TicketService({ outbox, comments, adapter: ticketing.name, worker, crashHook });
+  const verificationLimit = await createVerificationLimiter(config);
   const commands = new DialogCommands({
     orders: new OrderAccess(erp, config.erp.timeoutMs, config.erp.breaker),
     tickets,
     store,
     maxVerificationAttempts: config.erp.maxVerificationAttempts,
+    verificationLimit,
     ticketOnErpFailure: config.erp.ticketOnFailure,
   });
   worker.start();
@@ -55,11 +64,13 @@ export async function startBackOffice(config: HubConfig, store: KyselyStore): Pr
     erp,
     ticketing,
     outbox,
+    comments,
     tickets,
     worker,
     commands,
     async close() {
       await worker.stop();
+      await verificationLimit.close?.();
       await ticketing.close?.();
       await erp.close?.();
     },

@@ -54,6 +54,25 @@ export interface DemoTicketCommentsTable {
   text: string;
   public: boolean;
   at: CreatedAt;
+  /** Migration 0004: what makes a retried addComment find the first one. */
+  idempotency_key: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/** Migration 0004: the outbox of comments for tickets the hub opened. */
+export interface TicketCommentsTable {
+  id: Generated<string>;
+  request_id: string;
+  event_id: string;
+  author: string;
+  body: string;
+  public: boolean;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, string | undefined, string>;
+  locked_until: Timestamp;
+  last_error: string | null;
+  created_at: CreatedAt;
+  delivered_at: Timestamp;
+  dead_at: Timestamp;
 }
 
 export interface TicketDatabase extends Database {
@@ -61,6 +80,7 @@ export interface TicketDatabase extends Database {
   ticket_outbox: TicketOutboxTable;
   demo_tickets: DemoTicketsTable;
   demo_ticket_comments: DemoTicketCommentsTable;
+  ticket_comments: TicketCommentsTable;
 }
 
 /** The store's connection, seen with the ticket tables (they exist once migration 0002 ran). */

@@ -3,19 +3,29 @@ import { CircuitBreaker } from '../llm/breaker';
 import { logger } from '../log';
 import { AdapterError, type TicketingAdapter } from '../types';
 import { HubError } from '../types/errors';
+import type { ClaimedComment, TicketCommentOutbox } from './comment-outbox';
 import type { ClaimedDelivery, TicketOutbox } from './outbox';
 
 /** Test-only crash points: the delivery worker SIGKILLs its own process there (see crashHookFromEnv). */
-export type CrashPoint = 'ticket-after-enqueue' | 'ticket-after-claim' | 'ticket-after-create';
+export type CrashPoint =
+  | 'ticket-after-enqueue'
+  | 'ticket-after-claim'
+  | 'ticket-after-create'
+  | 'comment-after-enqueue'
+  | 'comment-after-claim'
+  | 'comment-after-add';
 
 export interface DeliveryWorkerOptions {
   outbox: TicketOutbox;
+  /** Customer comments for delivered tickets, sent after the tickets of each pass. */
+  comments?: TicketCommentOutbox;
   /** By adapter name; a request names the adapter it was made for. */
   adapters: Record<string, TicketingAdapter>;
   config: Pick<TicketingConfig, 'outbox' | 'breaker' | 'timeoutMs'>;
   batchSize?: number;
   crashHook?: (point: CrashPoint) => void;
   onDelivered?: (delivery: ClaimedDelivery, externalId: string) => void;
+  onCommentDelivered?: (comment: ClaimedComment) => void;
   random?: () => number;
 }
 
@@ -62,7 +72,7 @@ export class TicketDeliveryWorker {
     return breaker;
   }
 
-  /** One pass over due deliveries; returns how many were delivered. */
+  /** One pass over due deliveries, tickets then comments; returns how many were delivered. */
   async runOnce(): Promise<number> {
     const { outbox, config } = this.options;
     const claimed = await outbox.claim(this.options.batchSize ?? 10, config.outbox.leaseMs);
@@ -70,7 +80,14 @@ export class TicketDeliveryWorker {
     for (const delivery of claimed) {
       if (await this.deliver(delivery)) delivered += 1;
     }
-    return delivered;
+    const comments = await this.options.comments?.claim(this.options.batchSize ?? 10, config.outbox.leaseMs);
+    let commented = 0;
+    for (const comment of comments ?? []) {
+      if (await this.deliverComment(comment)) commented += 1;
+    }
+    // A pass takes one comment per ticket: the next of the same ticket is due at once.
+    if (commented > 0) this.again = true;
+    return delivered + commented;
   }
 
   async stop(): Promise<void> {
@@ -153,6 +170,81 @@ export class TicketDeliveryWorker {
         },
         dead ? 'ticket delivery failed for good: dead-lettered' : 'ticket delivery failed; will retry',
       );
+      return false;
+    }
+  }
+
+  private async deliverComment(claimed: ClaimedComment): Promise<boolean> {
+    const comments = this.options.comments as TicketCommentOutbox;
+    const { config } = this.options;
+    this.options.crashHook?.('comment-after-claim');
+    const adapter = this.options.adapters[claimed.adapter];
+    if (!adapter) {
+      await comments.markFailed(
+        claimed,
+        `ticketing adapter "${claimed.adapter}" is not configured in this hub. Fix: configure it, then replay`,
+        { dead: true },
+      );
+      return false;
+    }
+    const breaker = this.breaker(claimed.adapter);
+    if (!breaker.tryAcquire()) {
+      await comments.defer(claimed, config.breaker.resetMs);
+      return false;
+    }
+    const log = { ticket: claimed.requestId, event: claimed.eventId, adapter: claimed.adapter };
+    try {
+      const ctx = {
+        tenant: claimed.tenant,
+        idempotencyKey: claimed.eventId,
+        signal: AbortSignal.timeout(config.timeoutMs),
+      };
+      if (!(claimed.attempt > 1 && (await this.alreadyAdded(claimed)))) {
+        await adapter.addComment(claimed.externalId, claimed.comment, ctx);
+      }
+      breaker.recordSuccess();
+      this.options.crashHook?.('comment-after-add');
+      await comments.markDelivered(claimed);
+      this.options.onCommentDelivered?.(claimed);
+      logger.info(log, 'customer comment delivered');
+      return true;
+    } catch (error) {
+      const retryable = error instanceof HubError ? error.retryable : true;
+      if (retryable) breaker.recordFailure();
+      else breaker.release();
+      const message = error instanceof Error ? error.message : String(error);
+      const dead = !retryable || claimed.attempt >= config.outbox.maxAttempts;
+      const retryInMs = this.backoff(claimed.attempt, error);
+      await comments.markFailed(claimed, message, dead ? { dead: true } : { dead: false, retryInMs });
+      logger.warn(
+        { ...log, attempt: claimed.attempt, dead, code: (error as HubError).code },
+        dead ? 'customer comment failed for good: dead-lettered' : 'customer comment failed; will retry',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * Whether an earlier attempt's comment reached the ticket after all (it timed out after the
+   * helpdesk wrote it): the ticket shows more comments with this text than the outbox delivered.
+   * Most helpdesk comment APIs take no idempotency key; the read-back stands in for one. A failed
+   * read-back is not proof either way: the comment is sent.
+   */
+  private async alreadyAdded(claimed: ClaimedComment): Promise<boolean> {
+    const adapter = this.options.adapters[claimed.adapter];
+    const comments = this.options.comments;
+    if (!adapter || !comments) return false;
+    try {
+      const ticket = await adapter.getTicket(claimed.externalId, {
+        tenant: claimed.tenant,
+        idempotencyKey: `read:${claimed.eventId}`,
+        signal: AbortSignal.timeout(this.options.config.timeoutMs),
+      });
+      const shown = (ticket?.comments ?? []).filter(
+        (c) => c.public && c.text.trim() === claimed.comment.text.trim(),
+      ).length;
+      return shown > (await comments.deliveredTwins(claimed));
+    } catch {
       return false;
     }
   }

@@ -69,7 +69,9 @@ function renderTicket() {
   }
   // The first comment is the ticket description the hub wrote; the transcript above already shows it.
   for (const comment of ticket.comments.slice(1)) {
-    const item = el('li', undefined, comment.public ? 'agent' : 'note');
+    // What the customer wrote while the ticket was open arrives as their public comments.
+    const kind = !comment.public ? 'note' : comment.author === 'customer' ? 'customer' : 'agent';
+    const item = el('li', undefined, kind);
     item.append(el('span', `${comment.author}${comment.public ? '' : ' (internal)'} · ${comment.at}`, 'who'));
     item.append(document.createTextNode(comment.text));
     thread.append(item);

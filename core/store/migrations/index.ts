@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001_initial';
 import * as tickets from './0002_tickets';
 import * as handoff from './0003_handoff';
+import * as ticketComments from './0004_ticket_comments';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_tickets': tickets,
   '0003_handoff': handoff,
+  '0004_ticket_comments': ticketComments,
 };
 
 export const migrationProvider: MigrationProvider = {

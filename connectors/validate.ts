@@ -1,11 +1,18 @@
+import type { z } from 'zod';
 import type { HubConfig } from '../config/schema';
 import { HubError } from '../core/types/errors';
 import { connectorFactories } from './registry';
+import { parseChannelOptions } from './shared/options';
 import { checkSlackOnline } from './slack/online';
+import { slackHints, slackOptionsSchema } from './slack/options';
 import { checkTeamsOnline } from './teams/online';
+import { teamsHints, teamsOptionsSchema } from './teams/options';
 import { checkTelegramOnline } from './telegram/online';
+import { telegramHints, telegramOptionsSchema } from './telegram/options';
 import type { OnlineCheck } from './types';
 import { checkWhatsAppOnline } from './whatsapp/online';
+import { whatsappHints, whatsappOptionsSchema } from './whatsapp/options';
+import { whatsappWebHints, whatsappWebOptionsSchema } from './whatsapp-web/options';
 
 /** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
 export function validateChannels(config: HubConfig): void {
@@ -25,6 +32,42 @@ export function validateChannels(config: HubConfig): void {
     }
     seen.add(channel.id);
   }
+}
+
+/**
+ * Each channel type's own option schema and per-key fixes (its options.ts), as its factory parses
+ * them with parseChannelOptions. A new connector with options adds one line here; rest and webchat
+ * have none beyond the common block.
+ */
+export const channelOptionSchemas: Record<string, { schema: z.ZodType; hints: Record<string, string> }> = {
+  telegram: { schema: telegramOptionsSchema, hints: telegramHints },
+  slack: { schema: slackOptionsSchema, hints: slackHints },
+  teams: { schema: teamsOptionsSchema, hints: teamsHints },
+  whatsapp: { schema: whatsappOptionsSchema, hints: whatsappHints },
+  'whatsapp-web': { schema: whatsappWebOptionsSchema, hints: whatsappWebHints },
+};
+
+/**
+ * `hub validate FILE`, offline: every enabled channel's block through its own option schema, as
+ * start-up would, so a bad `appId` or a missing secret shows before a deploy. One error naming
+ * every broken channel, each with its keys and fixes.
+ */
+export function validateChannelOptions(config: HubConfig): void {
+  const problems: string[] = [];
+  for (const channel of config.channels) {
+    const options = channelOptionSchemas[channel.type];
+    if (!channel.enabled || !options) continue;
+    try {
+      parseChannelOptions({ config: channel }, options.schema, options.hints);
+    } catch (error) {
+      problems.push((error as Error).message.replace(/\nFix the channel block in the hub config;.*$/s, ''));
+    }
+  }
+  if (problems.length === 0) return;
+  throw new HubError(
+    'config.invalid',
+    `${problems.join('\n')}\nFix the channel blocks in the hub config; README.md has a section per channel.`,
+  );
 }
 
 /** A channel type with nothing to ask a platform ahead of time, and why. */

@@ -66,8 +66,9 @@ program
   .option('--online', "then check each enabled channel's credentials against its platform")
   .action(async (file: string, options: { online?: boolean }) => {
     const config = await loadConfig(file);
-    const { validateChannels } = await import('../connectors/validate');
+    const { validateChannels, validateChannelOptions } = await import('../connectors/validate');
     validateChannels(config);
+    validateChannelOptions(config);
     const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
     console.log(`${file} is valid.`);
     console.log(

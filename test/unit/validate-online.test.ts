@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
-import { checkChannelsOnline, formatOnlineResult } from '../../connectors/validate';
+import { checkChannelsOnline, formatOnlineResult, validateChannelOptions } from '../../connectors/validate';
 import { writeConfig } from '../e2e/hub-process';
 import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
@@ -244,4 +244,84 @@ describe('hub validate --online', () => {
     }
     expect((await checkChannelsOnline(config, { timeoutMs: 5_000 }))[0]?.outcome).toBe('ok');
   });
+});
+
+describe('hub validate (offline): each channel through its own option schema', () => {
+  const teamsBlock = {
+    id: 'teams',
+    type: 'teams',
+    appId: TEAMS_APP_ID,
+    appPassword: TEAMS_PASSWORD,
+    allowedTenants: ['*'],
+  };
+  const waBlock = {
+    id: 'wa',
+    type: 'whatsapp',
+    phoneNumberId: WA_PHONE,
+    accessToken: WA_TOKEN,
+    appSecret: WA_SECRET,
+    verifyToken: 'FAKE_verify_online',
+  };
+
+  it('reports every broken enabled channel with its keys and fixes, and passes good ones', () => {
+    const good = parseConfig({ channels: [{ id: 'rest', type: 'rest' }, teamsBlock, waBlock] });
+    expect(() => validateChannelOptions(good)).not.toThrow();
+    const bad = parseConfig({
+      channels: [
+        { ...teamsBlock, appId: 'my-bot' },
+        { ...waBlock, phoneNumberId: '+1 555 000 5555' },
+        { id: 'wweb', type: 'whatsapp-web', adminToken: 'FAKE_admin_token_0123456789' },
+        { ...teamsBlock, id: 'teams-off', enabled: false, appId: 'also-wrong' },
+        {
+          id: 'slack',
+          type: 'slack',
+          botToken: 'xoxb-0000000000-FAKEonlinegoodtoken',
+          signingSecret: SIGNING,
+        },
+      ],
+    });
+    let message = '';
+    try {
+      validateChannelOptions(bad);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /^channel "teams" \(teams\) is not configured correctly:\n {2}- appId: is not a Microsoft App ID \(a GUID\)\. Fix: .*TEAMS_APP_ID/,
+    );
+    expect(message).toMatch(
+      /channel "wa" \(whatsapp\) is not configured correctly:\n {2}- phoneNumberId: is not a phone number id/,
+    );
+    expect(message).toMatch(
+      /channel "wweb" \(whatsapp-web\).*\n {2}- adminToken: is no longer a channel option/,
+    );
+    expect(message).not.toContain('teams-off');
+    expect(message).not.toContain('"slack"');
+    expect(message.match(/README\.md/g)).toHaveLength(1);
+    expect(message).not.toContain('FAKE_admin_token_0123456789');
+  });
+
+  it('`hub validate FILE` exits 1 naming the channel, before anything is started', async () => {
+    const file = writeConfig({ channels: [{ ...teamsBlock, appId: 'my-bot', appPassword: '${TEAMS_PW}' }] });
+    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'hub.mjs'), 'validate', file], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_ENV: 'test', TEAMS_PW: TEAMS_PASSWORD },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.on('exit', (code) => resolve({ code, output }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(
+      /hub: channel "teams" \(teams\) is not configured correctly:\n {2}- appId:/,
+    );
+    expect(result.output).not.toContain('is valid');
+    expect(result.output).not.toContain(TEAMS_PASSWORD);
+  }, 60_000);
 });

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../core/log';
+import type { DraftSink } from '../core/outbound/draft';
 import type { OutboundScheduler } from '../core/outbound/scheduler';
 import type {
   Attachment,
+  ConversationRef,
   HubStore,
   InboundEvent,
   OutboundFeed,
@@ -39,6 +41,12 @@ export interface Connector {
   register(app: FastifyInstance): Promise<void>;
   /** Deliver a reply to the platform (push channels); web chat and REST pick replies from the feed. */
   deliver?(message: OutboundMessage): Promise<void>;
+  /**
+   * Show a reply while it is generated, as a message edited in place (`streaming: true`); the
+   * final `deliver` of `replyId` then edits it instead of posting. Undefined: the channel does not
+   * stream (not supported, or turned off).
+   */
+  openDraft?(ref: ConversationRef, replyId: string, locale?: string): DraftSink | undefined;
   /** Rejects with what is wrong (bad token, polling conflict); shown per channel on /readyz. */
   health?(): Promise<void>;
   /**

@@ -1,10 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
+import { draftOptions } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
+import { SLACK_DRAFT_CHARS, slackDraftPlatform } from './draft';
 import { fetchSlackFile } from './files';
 import { normalizeSlackAction, normalizeSlackEvent, type SlackIdentity } from './normalize';
 import { slackHints, slackOptionsSchema } from './options';
@@ -32,6 +35,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     botId: options.botId,
   };
   const sender = createSlackSender({ channel, botToken: options.botToken, apiUrl: options.apiUrl });
+  const drafts = slackDraftPlatform(sender);
   let tokenProblem: string | undefined;
   let socket: { status: SocketStatus; stop(): Promise<void> } | undefined;
 
@@ -161,7 +165,13 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     },
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      await ctx.outbound.deliver(message, sender);
+      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
+      else await ctx.outbound.deliver(message, sender);
+    },
+    openDraft(ref, replyId, locale) {
+      if (!options.streaming || !ctx.outbound) return undefined;
+      const limits = draftOptions(options, SLACK_DRAFT_CHARS);
+      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
     },
     async fetchFile(attachment) {
       return fetchSlackFile({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
+import { streamingOptionFields } from '../shared/streaming';
 
 /** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
 const flag = z.union([z.boolean(), z.stringbool()]);
@@ -38,6 +39,7 @@ export const slackOptionsSchema = z
       .optional(),
     /** Largest file the admin files route downloads for this workspace. */
     maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
+    ...streamingOptionFields,
   })
   .refine((o) => o.socketMode || o.signingSecret !== undefined, {
     message: 'is missing (required unless socketMode: true)',

@@ -8,16 +8,22 @@ const SECTION_LIMIT = 3_000;
 /** Block Kit limits: 25 elements per actions block, 75 characters of button text, 255 of action_id. */
 const MAX_BUTTONS = 25;
 
-export interface SlackPost {
-  method: 'chat.postMessage';
-  payload: {
-    channel: string;
-    text: string;
-    mrkdwn?: boolean;
-    thread_ts?: string;
-    blocks?: Array<Record<string, unknown>>;
-  };
-}
+export type SlackPost =
+  | {
+      method: 'chat.postMessage';
+      payload: {
+        channel: string;
+        text: string;
+        mrkdwn?: boolean;
+        thread_ts?: string;
+        blocks?: Array<Record<string, unknown>>;
+      };
+    }
+  | {
+      /** A streamed draft's edit, or the final reply replacing it (connectors/slack/draft.ts). */
+      method: 'chat.update';
+      payload: { channel: string; ts: string; text: string; blocks?: Array<Record<string, unknown>> };
+    };
 
 const buttonsFit = (choices: Choice[]) =>
   choices.length > 0 &&
@@ -47,7 +53,7 @@ export function renderSlack(message: OutboundMessage): SlackPost[] {
   const thread = message.ref.thread ? { thread_ts: message.ref.thread } : {};
   const content = message.content;
   const post = (text: string, blocks?: Array<Record<string, unknown>>): SlackPost => ({
-    method: 'chat.postMessage',
+    method: 'chat.postMessage' as const,
     payload: { channel, text, mrkdwn: true, ...thread, ...(blocks ? { blocks } : {}) },
   });
   switch (content.type) {

@@ -71,15 +71,19 @@ export function createSlackSender(options: {
     channel: options.channel,
     client,
     render: renderSlack,
-    // Slack: about one message per second per channel, short bursts tolerated.
-    rules: (message) => [
+    // Slack: about one message per second per channel, short bursts tolerated; chat.update is Tier 3.
+    rules: (message, post) => [
       { key: slackChannelKey(options.channel, message.ref.conversation), limit: 1, windowMs: 1000 },
+      ...(post.method === 'chat.update'
+        ? [{ key: `slack:${options.channel}:chat.update`, limit: 50, windowMs: 60_000 }]
+        : []),
     ],
     async send(message, post) {
       try {
-        const result = await client.chat.postMessage(
-          post.payload as Parameters<WebClient['chat']['postMessage']>[0],
-        );
+        const result =
+          post.method === 'chat.update'
+            ? await client.chat.update(post.payload as Parameters<WebClient['chat']['update']>[0])
+            : await client.chat.postMessage(post.payload as Parameters<WebClient['chat']['postMessage']>[0]);
         return result.ts;
       } catch (error) {
         throw toDeliveryError(error, slackChannelKey(options.channel, message.ref.conversation));

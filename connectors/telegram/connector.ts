@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../../core/metrics';
+import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
+import { draftOptions } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
+import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
 import { fetchTelegramFile } from './files';
 import { normalizeTelegramUpdate, type TelegramIdentity } from './normalize';
 import { telegramHints, telegramOptionsSchema } from './options';
@@ -36,6 +39,7 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
     botUsername: options.botUsername?.replace(/^@/, ''),
   };
   const sender = createTelegramSender({ channel, botToken: options.botToken, apiRoot: options.apiRoot });
+  const drafts = telegramDraftPlatform(sender);
   let poller: { status: PollerStatus; stop(): Promise<void> } | undefined;
   let tokenProblem: string | undefined;
 
@@ -128,7 +132,13 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
     },
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      await ctx.outbound.deliver(message, sender);
+      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
+      else await ctx.outbound.deliver(message, sender);
+    },
+    openDraft(ref, replyId, locale) {
+      if (!options.streaming || !ctx.outbound) return undefined;
+      const limits = draftOptions(options, TELEGRAM_DRAFT_CHARS);
+      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
     },
     async fetchFile(attachment) {
       if (!attachment.fileId)

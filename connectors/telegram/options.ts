@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
+import { streamingOptionFields } from '../shared/streaming';
 
 export const telegramOptionsSchema = z
   .object({
@@ -27,6 +28,7 @@ export const telegramOptionsSchema = z
     pollingTimeoutSeconds: z.coerce.number().int().min(0).max(50).default(25),
     /** Largest file the admin files route fetches (getFile itself stops at 20 MB on the public Bot API). */
     maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
+    ...streamingOptionFields,
   })
   .refine((o) => o.mode !== 'webhook' || o.secretToken !== undefined, {
     message: 'is required in webhook mode: without it anyone who learns the URL can post updates',

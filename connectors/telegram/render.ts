@@ -25,6 +25,18 @@ export type TelegramCall =
       /** What to send instead if Telegram refuses the HTML. */
       plainText: string;
     }
+  | {
+      /** A streamed draft's edit, or the final reply replacing it (connectors/telegram/draft.ts). */
+      method: 'editMessageText';
+      payload: {
+        chat_id: string;
+        message_id: number;
+        text: string;
+        parse_mode?: 'HTML';
+        reply_markup?: InlineKeyboard;
+      };
+      plainText: string;
+    }
   | { method: 'sendChatAction'; payload: { chat_id: string; action: 'typing'; message_thread_id?: number } };
 
 /** Buttons when every choice id fits Telegram's 64-byte callback_data; otherwise the text fallback. */

@@ -40,6 +40,11 @@ export function toDeliveryError(error: unknown, scope: string): DeliveryError {
   });
 }
 
+/** Bot API 400 "message is not modified": the edit asked for the content the message already has. */
+export function isNotModified(failure: DeliveryError): boolean {
+  return failure.code === 'telegram.http_400' && /message is not modified/i.test(failure.message);
+}
+
 export interface TelegramSenderOptions {
   channel: string;
   botToken: string;
@@ -82,20 +87,26 @@ export function createTelegramSender(options: TelegramSenderOptions): PlatformSe
           : undefined;
       } catch (error) {
         const failure = toDeliveryError(error, scope);
+        // An edit to the text the message already shows: it shows what was meant, which is success.
+        if (platformCall.method === 'editMessageText' && isNotModified(failure))
+          return String(platformCall.payload.message_id);
         // Entities Telegram cannot parse: the same words without formatting still reach the customer.
         if (
-          platformCall.method === 'sendMessage' &&
+          platformCall.method !== 'sendChatAction' &&
           failure.code === 'telegram.http_400' &&
           /can't parse entities/i.test(failure.message)
         ) {
           const { parse_mode: _ignored, ...plain } = platformCall.payload;
           try {
-            const result = (await call('sendMessage', { ...plain, text: platformCall.plainText })) as {
+            const result = (await call(platformCall.method, { ...plain, text: platformCall.plainText })) as {
               message_id?: number;
             };
             return result.message_id === undefined ? undefined : String(result.message_id);
           } catch (second) {
-            throw toDeliveryError(second, scope);
+            const again = toDeliveryError(second, scope);
+            if (platformCall.method === 'editMessageText' && isNotModified(again))
+              return String(platformCall.payload.message_id);
+            throw again;
           }
         }
         throw failure;

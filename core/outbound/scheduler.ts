@@ -45,6 +45,51 @@ export class OutboundScheduler {
     },
   ) {}
 
+  /** The idempotency records, for what outlives one call: a streamed draft's platform message id. */
+  get ledger(): DeliveryLedger {
+    return this.deps.ledger;
+  }
+
+  get policy(): SchedulerPolicy {
+    return this.deps.policy;
+  }
+
+  /**
+   * One best-effort call outside the ledger (a draft's edit, which a later edit supersedes): it
+   * takes its rate-limit slots, waiting at most `maxWaitMs`, and honours a 429 by blocking the
+   * platform's scope, but is not retried. Throws `outbound.rate_limited` when no slot came in time.
+   */
+  async tryOnce<Call>(
+    message: OutboundMessage,
+    sender: PlatformSender<Call>,
+    call: Call,
+    maxWaitMs: number,
+  ): Promise<string | undefined> {
+    const { limiter } = this.deps;
+    const rules = sender.rules(message, call);
+    const started = Date.now();
+    for (;;) {
+      const wait = await limiter.tryAcquire(rules);
+      if (wait <= 0) break;
+      if (Date.now() - started + wait > maxWaitMs) {
+        throw new HubError('outbound.rate_limited', `no ${sender.channel} rate slot within ${maxWaitMs} ms`, {
+          retryable: true,
+        });
+      }
+      await sleep(wait + Math.floor(Math.random() * 25));
+    }
+    try {
+      return await sender.send(message, call);
+    } catch (error) {
+      if (error instanceof DeliveryError && error.retryAfterMs !== undefined) {
+        outboundCalls.inc({ channel: sender.channel, outcome: 'rate_limited' });
+        const scope = error.scope ?? rules[0]?.key;
+        if (scope) await limiter.block(scope, error.retryAfterMs);
+      }
+      throw error;
+    }
+  }
+
   async deliver<Call>(message: OutboundMessage, sender: PlatformSender<Call>): Promise<DeliveryReport> {
     const report: DeliveryReport = { sent: 0, duplicates: 0, failed: 0, platformMessageIds: [] };
     const { ledger, policy } = this.deps;

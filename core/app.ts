@@ -6,7 +6,7 @@ import { validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from './bus';
 import { DialogEngine } from './dialog/engine';
 import { loadDialogKit } from './dialog/setup';
-import { createTurnHandler } from './dialog/turn';
+import { createTurnHandler, type TurnDeps } from './dialog/turn';
 import { registerHelpdeskWebhooks } from './handoff';
 import { buildServer, type ReadinessCheck } from './http/server';
 import { createLlmClient } from './llm';
@@ -77,9 +77,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const deliver = async (message: OutboundMessage) => {
     await byId.get(message.ref.channel)?.deliver?.(message);
   };
+  const openDraft: TurnDeps['openDraft'] = (ref, replyId, locale) =>
+    byId.get(ref.channel)?.openDraft?.(ref, replyId, locale);
 
   let workers: { close(): Promise<void> } | undefined;
-  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver);
+  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver, openDraft);
 
   let app: FastifyInstance | undefined;
   if (role !== 'worker') {
@@ -137,6 +139,7 @@ async function startWorkers(
   feed: OutboundFeed,
   store: KyselyStore,
   deliver: (message: OutboundMessage) => Promise<void>,
+  openDraft: TurnDeps['openDraft'],
 ) {
   warmTokenizer();
   const knowledge = await createKnowledge(config);
@@ -151,7 +154,7 @@ async function startWorkers(
     dialog,
     commands: backOffice.commands,
   });
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver }));
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft }));
   logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
   return {
     close: async () => {

@@ -56,6 +56,15 @@ export interface TurnTrace {
   texts: string[];
 }
 
+/** Per-turn options of `respond`. */
+export interface RespondOptions {
+  /** The LLM answer so far, as it streams (answer generation only; not intents or rewrites). */
+  onDraft?: (textSoFar: string) => void;
+}
+
+/** The id of the one reply a turn produces; a channel's draft of it carries the same id. */
+export const replyIdOf = (event: InboundEvent) => `${event.id}#0`;
+
 export interface TurnResult {
   replies: OutboundMessage[];
   state: DialogState;
@@ -103,6 +112,8 @@ interface Work {
 export class DialogEngine {
   private readonly catalog: Catalog;
   private readonly now: () => Date;
+  /** The draft callback of each turn in progress, found by the answer action through its event. */
+  private readonly drafts = new WeakMap<InboundEvent, (textSoFar: string) => void>();
 
   constructor(private readonly deps: EngineDeps) {
     this.catalog = new Map([...deps.dialog.flows.catalog, ...Object.entries(POLICY_MESSAGES)]);
@@ -120,12 +131,23 @@ export class DialogEngine {
             question: params.query,
           },
           ctx.state,
+          ctx.event && this.drafts.get(ctx.event),
         ),
       );
     }
   }
 
-  async respond(event: InboundEvent, state: DialogState): Promise<TurnResult> {
+  async respond(event: InboundEvent, state: DialogState, options: RespondOptions = {}): Promise<TurnResult> {
+    if (!options.onDraft) return this.turn(event, state);
+    this.drafts.set(event, options.onDraft);
+    try {
+      return await this.turn(event, state);
+    } finally {
+      this.drafts.delete(event);
+    }
+  }
+
+  private async turn(event: InboundEvent, state: DialogState): Promise<TurnResult> {
     const now = this.now();
     const progress: DialogProgress = structuredClone(state.dialog ?? emptyProgress());
     const next: DialogState = {
@@ -397,6 +419,7 @@ export class DialogEngine {
     language: Language,
     route: RouteHint & { tenant: string },
     state: DialogState | undefined,
+    onDraft?: (textSoFar: string) => void,
   ): Promise<ActionOutcome> {
     const { tenant } = route;
     const { knowledge } = this.deps.config;
@@ -413,6 +436,7 @@ export class DialogEngine {
       state?.history ?? [],
       extract,
       route,
+      onDraft,
     );
     return { ok: true, data: { ...answer } };
   }
@@ -424,6 +448,7 @@ export class DialogEngine {
     history: Turn[],
     extract: { text: string; citations: Citation[] },
     route: RouteHint,
+    onDraft?: (textSoFar: string) => void,
   ): Promise<{ text: string; citations: Citation[]; source: 'llm' | 'extractive' }> {
     const llm = this.deps.llm;
     const extractive = (reason: string) => {
@@ -433,7 +458,9 @@ export class DialogEngine {
     if (!llm) return extractive('disabled');
     if (!llm.available()) return extractive('circuit_open');
     try {
-      return await timed('generate', () => this.generate(llm, question, passages, language, history, route));
+      return await timed('generate', () =>
+        this.generate(llm, question, passages, language, history, route, onDraft),
+      );
     } catch (error) {
       const code = error instanceof HubError ? error.code : 'llm.unknown';
       logger.warn({ code }, 'LLM failed; answering extractively');
@@ -448,6 +475,7 @@ export class DialogEngine {
     language: Language,
     history: Turn[],
     route: RouteHint,
+    onDraft?: (textSoFar: string) => void,
   ): Promise<{ text: string; citations: Citation[]; source: 'llm' }> {
     const { config } = this.deps;
     // Whole turns that fit the model's context, newest first; the prompt budget trims further.
@@ -461,11 +489,20 @@ export class DialogEngine {
       language,
       budgetTokens: config.knowledge.promptBudgetTokens,
     });
+    let soFar = '';
     const result = await llm.chat({
       messages: prompt.messages,
       maxTokens: config.llm.maxTokens,
       temperature: config.llm.temperature,
       route,
+      ...(onDraft
+        ? {
+            onDelta: (delta: string) => {
+              soFar += delta;
+              onDraft(soFar);
+            },
+          }
+        : {}),
     });
     const text = result.text.trim();
     if (!text) throw new HubError('llm.empty', 'The model returned an empty answer', { retryable: true });
@@ -575,7 +612,7 @@ export class DialogEngine {
     const replies: OutboundMessage[] = text
       ? [
           {
-            id: `${event.id}#0`,
+            id: replyIdOf(event),
             ref: event.ref,
             inReplyTo: event.id,
             content: { type: 'text', text, format: 'markdown' },

@@ -1,5 +1,7 @@
 import { messagesOut, stageLatency } from '../metrics';
+import type { DraftSink } from '../outbound/draft';
 import {
+  type ConversationRef,
   conversationKey,
   type DialogState,
   type EventHandler,
@@ -10,7 +12,7 @@ import {
   renderAsText,
   type StateStore,
 } from '../types';
-import { type DialogEngine, emptyState } from './engine';
+import { type DialogEngine, emptyState, replyIdOf } from './engine';
 
 export interface TurnDeps {
   engine: DialogEngine;
@@ -19,6 +21,8 @@ export interface TurnDeps {
   feed: OutboundFeed;
   /** Push the reply to its platform. Must be idempotent on `message.id`: a redelivered turn calls it again. */
   deliver?: (message: OutboundMessage) => Promise<void>;
+  /** The channel's streamed draft of a reply, when it streams (Connector.openDraft); `deliver` then edits it. */
+  openDraft?: (ref: ConversationRef, replyId: string, locale?: string) => DraftSink | undefined;
 }
 
 /**
@@ -46,7 +50,7 @@ export function createTurnHandler(deps: TurnDeps): EventHandler {
       if (next) {
         await deps.states.save(next, { fencingToken: ctx.fencingToken });
       } else {
-        const turn = await deps.engine.respond(event, state);
+        const turn = await respond(deps, event, state);
         let allInserted = true;
         for (const reply of turn.replies) {
           const { inserted } = await deps.store.recordOutbound(reply);
@@ -64,6 +68,19 @@ export function createTurnHandler(deps: TurnDeps): EventHandler {
     }
     endTurn();
   };
+}
+
+/** Ask the engine, streaming the answer into the channel's draft where the channel has one. */
+async function respond(deps: TurnDeps, event: InboundEvent, state: DialogState) {
+  const answerable = event.kind === 'message' || event.kind === 'action';
+  const draft = answerable ? deps.openDraft?.(event.ref, replyIdOf(event), event.locale) : undefined;
+  if (!draft) return deps.engine.respond(event, state);
+  try {
+    return await deps.engine.respond(event, state, { onDraft: (text) => draft.update(text) });
+  } finally {
+    // The final delivery edits the draft: no draft call may still be on its way then.
+    await draft.settle();
+  }
 }
 
 /** The replies were stored but the worker died before saving the state: finish the turn from them. */

@@ -8,10 +8,18 @@ import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
  * The whole handoff loop through a real `hub start` (PostgreSQL, embedded bus and helpdesk): a web
  * chat customer asks for a person, the ticket lands in the demo helpdesk, an agent takes it and
  * replies from the agent console's admin routes, the customer sees the reply on the web chat, the
- * bot stays quiet while the agent owns the conversation, and answers again once the ticket is solved.
+ * bot stays quiet while the agent owns the conversation, what the customer writes meanwhile shows on
+ * the ticket as their comments, and the bot answers again once the ticket is solved.
  */
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const database = `hub_handoff_e2e_${randomBytes(4).toString('hex')}`;
+
+interface DeskTicket {
+  id: string;
+  reference: string;
+  channel: string;
+  comments: Array<{ author: string; text: string; public: boolean }>;
+}
 
 interface Frame {
   type: string;
@@ -113,12 +121,14 @@ describe('handoff to a human and back', { timeout: 120_000 }, () => {
     // The outbox delivers the ticket to the demo helpdesk; the console lists it.
     const ticket = await until('the ticket in the agent console', async () => {
       const response = await fetch(`${hub?.url}/admin/tickets`);
-      const { tickets } = (await response.json()) as {
-        tickets: Array<{ id: string; reference: string; channel: string }>;
-      };
+      const { tickets } = (await response.json()) as { tickets: DeskTicket[] };
       return tickets.find((t) => t.reference === reference);
     });
     expect(ticket.channel).toBe('webchat');
+
+    // Waiting for an agent, the customer adds a detail: told to wait, and the detail goes on the ticket.
+    say('m-1b', 'The parcel XX12345678 arrived broken');
+    expect((await nextReply('the waiting notice')).content?.text).toContain(reference);
 
     const taken = await adminPost(`/admin/tickets/${ticket.id}/assign`, { agent: 'Bo Li' });
     expect(taken.status).toBe(200);
@@ -140,6 +150,19 @@ describe('handoff to a human and back', { timeout: 120_000 }, () => {
     await until('the ack of the customer message', () =>
       frames.find((f) => f.type === 'ack' && f.id === 'm-2'),
     );
+    // The agent sees both messages on the ticket, as the customer's public comments, in order.
+    const customerSaid = await until('the customer messages on the ticket', async () => {
+      const { tickets } = (await (await fetch(`${hub?.url}/admin/tickets`)).json()) as {
+        tickets: DeskTicket[];
+      };
+      const comments = tickets.find((t) => t.id === ticket.id)?.comments ?? [];
+      const texts = comments.filter((c) => c.author === 'customer' && c.public).map((c) => c.text);
+      return texts.length >= 2 ? texts : undefined;
+    });
+    expect(customerSaid).toEqual([
+      'The parcel XX12345678 arrived broken',
+      'How long does standard shipping take?',
+    ]);
     const solved = await adminPost(`/admin/tickets/${ticket.id}/solve`, { agent: 'Bo Li' });
     expect(solved.status).toBe(200);
     const back = await nextReply('the back-to-the-bot notice');

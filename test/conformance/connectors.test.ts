@@ -1,9 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
 import { connectorFactories } from '../../connectors/registry';
 import { signSlack } from '../../connectors/slack/verify';
 import type { ChannelContext, Connector } from '../../connectors/types';
+import { signWhatsApp } from '../../connectors/whatsapp/verify';
+import { RedisServiceWindowStore } from '../../connectors/whatsapp/window';
 import { logger } from '../../core/log';
 import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
 import {
@@ -17,6 +20,7 @@ import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
 import { TeamsEmulator } from '../emulators/teams-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
+import { WhatsAppEmulator } from '../emulators/whatsapp-emulator';
 
 /**
  * What every push connector must do, whatever its platform: the same scenarios, written once, with
@@ -25,14 +29,14 @@ import { TelegramEmulator } from '../emulators/telegram-emulator';
 interface Scenario {
   /** A DM text message from `user` with `text`, with the platform's id `platformId`. */
   text(platformId: number, user: string, text: string): unknown;
-  /** The same message, edited. */
-  edit(platformId: number, user: string, text: string): unknown;
+  /** The same message, edited (left out where the platform does not report edits to bots). */
+  edit?(platformId: number, user: string, text: string): unknown;
   /** A message the bot itself wrote. */
   echo(platformId: number): unknown;
   /** A button press on `value`. */
   action(platformId: number, user: string, value: string): { body: string; contentType: string };
-  /** Someone joined the conversation. */
-  membership(platformId: number, user: string): unknown;
+  /** Someone joined the conversation (left out where bots are not in group conversations). */
+  membership?(platformId: number, user: string): unknown;
 }
 
 interface Harness {
@@ -46,6 +50,10 @@ interface Harness {
   conversationOf(user: string): string;
   /** Longest text one platform message holds. */
   textLimit: number;
+  /** Hub config the connector runs under (default: embedded). */
+  hub?: Record<string, unknown>;
+  /** Where a bot may only answer a customer who wrote first (WhatsApp's 24-hour window): they did. */
+  customerWrote?(conversation: string): Promise<void>;
 }
 
 const TG_TOKEN = '7000000001:FAKE_conformance_token_000';
@@ -391,8 +399,154 @@ const teamsHarness: Harness = {
   textLimit: 7_000,
 };
 
+const WA_TOKEN = 'EAAFAKEconformanceWhatsappToken000000';
+const WA_SECRET = 'FAKE_meta_app_secret_conformance0';
+const WA_PHONE = '100000000000011';
+const WA_PREFIX = `hub-conf-wa-${process.pid}-${Date.now()}`;
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+let graph: WhatsAppEmulator;
+let waRedis: Redis;
+
+const waNotification = (value: Record<string, unknown>) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '200000000000011',
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550001111', phone_number_id: WA_PHONE },
+            ...value,
+          },
+        },
+      ],
+    },
+  ],
+});
+const waFrom = (id: number, user: string, message: Record<string, unknown>) =>
+  waNotification({
+    contacts: [{ profile: { name: 'Ann' }, wa_id: user }],
+    messages: [
+      { from: user, id: `wamid.FAKE${id}`, timestamp: String(Math.floor(Date.now() / 1000)), ...message },
+    ],
+  });
+const hubSignature = (body: string) => ({ 'x-hub-signature-256': signWhatsApp(WA_SECRET, body) });
+
+/**
+ * WhatsApp Cloud API: Meta's X-Hub-Signature-256 over the raw body; replies only inside the
+ * customer's 24-hour window, which lives in Redis so the worker-only connector sees it too. The
+ * Cloud API reports neither edits (only to WhatsApp Business app numbers) nor group joins to this
+ * connector, so those scenarios are left out; the bot's own messages come back as status receipts.
+ */
+const whatsappHarness: Harness = {
+  type: 'whatsapp',
+  async start() {
+    graph = await new WhatsAppEmulator({ accessToken: WA_TOKEN, phoneNumberId: WA_PHONE }).start();
+    waRedis = new Redis(REDIS_URL);
+    return {
+      config: {
+        phoneNumberId: WA_PHONE,
+        accessToken: WA_TOKEN,
+        appSecret: WA_SECRET,
+        verifyToken: 'FAKE_verify_conformance',
+        graphApiUrl: graph.url,
+      },
+      async stop() {
+        for await (const keys of waRedis.scanStream({ match: `${WA_PREFIX}:*`, count: 500 })) {
+          if ((keys as string[]).length) await waRedis.del(...(keys as string[]));
+        }
+        await waRedis.quit();
+        await graph.stop();
+      },
+    };
+  },
+  hub: { outbound: { driver: 'redis' }, redis: { url: REDIS_URL, keyPrefix: WA_PREFIX } },
+  customerWrote: (conversation) =>
+    new RedisServiceWindowStore(waRedis, WA_PREFIX, 'conf-whatsapp').touch(conversation, Date.now()),
+  signedHeaders: (body) => hubSignature(body),
+  forgeries: (body) => [
+    { name: 'missing signature', headers: {} as Record<string, string> },
+    { name: 'empty signature', headers: { 'x-hub-signature-256': '' } },
+    {
+      name: 'wrong secret',
+      headers: { 'x-hub-signature-256': signWhatsApp('another_app_secret_000', body) },
+    },
+    {
+      name: 'signature of another body',
+      headers: { 'x-hub-signature-256': signWhatsApp(WA_SECRET, `${body} `) },
+    },
+    {
+      name: 'sha1 scheme',
+      headers: {
+        'x-hub-signature-256': hubSignature(body)['x-hub-signature-256'].replace('sha256=', 'sha1='),
+      },
+    },
+    {
+      name: 'truncated digest',
+      headers: { 'x-hub-signature-256': hubSignature(body)['x-hub-signature-256'].slice(0, -2) },
+    },
+  ],
+  scenario: {
+    text: (id, user, text) => waFrom(id, user, { type: 'text', text: { body: text } }),
+    echo: (id) =>
+      waNotification({
+        statuses: [
+          {
+            id: `wamid.FAKEOUT${id}`,
+            status: 'delivered',
+            timestamp: String(Math.floor(Date.now() / 1000)),
+            recipient_id: '1234567',
+          },
+        ],
+      }),
+    action: (id, user, value) => ({
+      contentType: 'application/json',
+      body: JSON.stringify(
+        waFrom(id, user, {
+          type: 'interactive',
+          context: { from: '15550001111', id: `wamid.FAKEOUT${id - 1}` },
+          interactive: { type: 'button_reply', button_reply: { id: value, title: value } },
+        }),
+      ),
+    }),
+  },
+  visible: (conversation) =>
+    graph.sentTo(conversation).map((message) => {
+      const payload = message.payload as Record<string, Record<string, unknown> | undefined>;
+      if (message.type === 'text') return { text: String(payload.text?.body ?? ''), buttons: [] };
+      if (message.type === 'interactive') {
+        const interactive = payload.interactive as {
+          header?: { text?: string };
+          body?: { text?: string };
+          footer?: { text?: string };
+          action?: {
+            buttons?: Array<{ reply: { title: string } }>;
+            sections?: Array<{ rows: Array<{ title: string; description?: string }> }>;
+          };
+        };
+        return {
+          text: [interactive.header?.text, interactive.body?.text, interactive.footer?.text]
+            .filter(Boolean)
+            .join('\n'),
+          buttons: [
+            ...(interactive.action?.buttons ?? []).map((button) => button.reply.title),
+            ...(interactive.action?.sections ?? []).flatMap((section) =>
+              section.rows.map((row) => row.title),
+            ),
+          ],
+        };
+      }
+      const media = (payload[message.type] ?? {}) as { caption?: string; filename?: string; link?: string };
+      return { text: [media.caption, media.filename, media.link].filter(Boolean).join('\n'), buttons: [] };
+    }),
+  conversationOf: (user) => user,
+  textLimit: 4096,
+};
+
 /** Every push channel that runs the scenarios below. */
-const pushHarnesses = [telegramHarness, slackHarness, teamsHarness];
+const pushHarnesses = [telegramHarness, slackHarness, teamsHarness, whatsappHarness];
 
 describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
   let app: FastifyInstance;
@@ -413,7 +567,7 @@ describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
         tenant: 'acme',
         ...started.config,
       },
-      hub: hubConfigSchema.parse({}),
+      hub: hubConfigSchema.parse(harness.hub ?? {}),
       async publish(event) {
         if (seen.has(event.id)) return { accepted: false };
         seen.add(event.id);
@@ -492,16 +646,20 @@ describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
   });
 
   it('normalizes edits as edits, button presses as actions, joins as membership', async () => {
-    await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
-    expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
+    if (harness.scenario.edit) {
+      await sendSigned(harness.scenario.edit(300, '1234567', 'edited words'));
+      expect(published.at(-1)).toMatchObject({ kind: 'edit', text: 'edited words' });
+    }
     const action = harness.scenario.action(400, '1234567', 'opt_2');
     expect((await sendSigned(action.body, action.contentType)).statusCode).toBe(200);
     expect(published.at(-1)).toMatchObject({ kind: 'action', action: { id: 'opt_2' } });
-    await sendSigned(harness.scenario.membership(500, '7654321'));
-    expect(published.at(-1)).toMatchObject({
-      kind: 'membership',
-      membership: { change: 'joined', memberIds: ['7654321'] },
-    });
+    if (harness.scenario.membership) {
+      await sendSigned(harness.scenario.membership(500, '7654321'));
+      expect(published.at(-1)).toMatchObject({
+        kind: 'membership',
+        membership: { change: 'joined', memberIds: ['7654321'] },
+      });
+    }
   });
 
   it("ignores the bot's own echo", async () => {
@@ -534,6 +692,7 @@ describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
       content,
       createdAt: new Date().toISOString(),
     };
+    await harness.customerWrote?.(conversation);
     await connector.deliver?.(message);
     return harness.visible(conversation);
   };
@@ -616,6 +775,7 @@ describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
     const factory = connectorFactories[harness.type];
     const worker = factory?.(context);
     const conversation = harness.conversationOf('6000001');
+    await harness.customerWrote?.(conversation);
     await worker?.deliver?.({
       id: 'from-worker',
       ref: { channel: `conf-${harness.type}`, tenant: 'acme', conversation },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from '../config/schema';
 import { connectorFactories } from '../connectors/registry';
 import type { Connector } from '../connectors/types';
-import { validateChannels } from '../connectors/validate';
+import { validateChannelOptions, validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from './bus';
 import { DialogEngine } from './dialog/engine';
 import { loadDialogKit } from './dialog/setup';
@@ -40,6 +40,8 @@ export interface RunningHub {
 /** Start everything the config asks for; `stop()` drains in-flight turns before closing connections. */
 export async function startHub(config: HubConfig): Promise<RunningHub> {
   validateChannels(config);
+  // Every broken channel block named at once, before any connector starts.
+  validateChannelOptions(config);
   const { role } = config.server;
   const closers: Array<() => Promise<void>> = [];
   const store = await createStore(config);

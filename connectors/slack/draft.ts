@@ -33,8 +33,8 @@ export function slackDraftPlatform(sender: PlatformSender<SlackPost>): DraftPlat
     editInto(post, ts) {
       if (post.method !== 'chat.postMessage') return undefined;
       const { channel, text, blocks } = post.payload;
-      // Without `blocks` Slack keeps the message's old ones; an empty list clears them.
-      return { method: 'chat.update', payload: { channel, ts, text, blocks: blocks ?? [] } };
+      // A draft has no blocks, so a reply without any leaves them out (Slack keeps the message's blocks then).
+      return { method: 'chat.update', payload: { channel, ts, text, ...(blocks ? { blocks } : {}) } };
     },
   };
 }

@@ -33,8 +33,8 @@ const TG_TOKEN = '7000000021:FAKE_streaming_e2e_0123456789';
 const SLACK_TOKEN = 'xoxb-0000000000-FAKEstreame2etoken';
 const prefix = `test-stream-e2e-${randomUUID().slice(0, 8)}`;
 
-/** About 300 characters in 6-character pieces, 30 ms apart: some 1.5 s of streaming. */
-const CHUNK_MS = 30;
+/** About 300 characters in 6-character pieces, 40 ms apart: some 2 s of streaming. */
+const CHUNK_MS = 40;
 const LONG_ANSWER =
   'Standard shipping takes three to five working days on the mainland [1]. Orders placed before ' +
   'three in the afternoon leave the warehouse the same day, and you get a tracking number by e-mail ' +

@@ -238,7 +238,8 @@ describe('a streamed draft on Slack', () => {
       },
     };
     const draft = openDraft(scheduler, platform, message, { ...options, maxChars: 2900 }, quiet);
-    await stream((text) => draft.update(text), ANSWER, 40);
+    // 2.4 s of streaming: Slack's one message per second per channel leaves room for draft updates.
+    await stream((text) => draft.update(text), ANSWER, 120);
     await draft.settle();
     await deliverOverDraft(scheduler, platform, message, quiet);
 

@@ -1,10 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
+import { draftOptions } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
 import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
+import { TEAMS_DRAFT_CHARS, teamsDraftPlatform } from './draft';
 import { fetchTeamsFile } from './files';
 import { normalizeTeamsActivity, type TeamsIdentity, tenantOf } from './normalize';
 import { serviceUrlAllowed, teamsHints, teamsOptionsSchema, tokenEndpointOf } from './options';
@@ -46,6 +49,7 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
     logger: ctx.logger,
   });
   const sender = createTeamsSender({ channel, tokens, references, serviceUrls: options.serviceUrls });
+  const drafts = teamsDraftPlatform(sender);
   const anyTenant = options.allowedTenants.includes('*');
   const allowedTenants = new Set(options.allowedTenants.map((t) => t.toLowerCase()));
 
@@ -132,7 +136,13 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
     },
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      await ctx.outbound.deliver(message, sender);
+      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
+      else await ctx.outbound.deliver(message, sender);
+    },
+    openDraft(ref, replyId, locale) {
+      if (!options.streaming || !ctx.outbound) return undefined;
+      const limits = draftOptions(options, TEAMS_DRAFT_CHARS);
+      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
     },
     fetchFile(attachment) {
       return fetchTeamsFile({

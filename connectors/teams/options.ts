@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
+import { streamingOptionFields } from '../shared/streaming';
 
 /** Where the Bot Connector service publishes its signing keys (Bot Connector authentication, protocol v3.1). */
 export const BOT_FRAMEWORK_OPENID_METADATA =
@@ -43,6 +44,7 @@ export const teamsOptionsSchema = z.object({
   invokeAcknowledgement: z.string().min(1).default('Received.'),
   /** Cap for GET /admin/channels/<id>/files/<fileId>. */
   maxFileBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
+  ...streamingOptionFields,
 });
 
 export type TeamsOptions = z.infer<typeof teamsOptionsSchema>;

@@ -55,7 +55,8 @@ export function toDeliveryError(
 }
 
 /**
- * Posts activities to the conversation's serviceUrl with the bot's token. Needs only the channel
+ * Posts activities to the conversation's serviceUrl with the bot's token, or updates one in place
+ * when the activity carries the `id` of a posted one. Needs only the channel
  * config and the store, so worker-only processes deliver too.
  */
 export function createTeamsSender(options: {
@@ -78,11 +79,13 @@ export function createTeamsSender(options: {
         );
       }
       const token = await options.tokens.token();
-      const url = `${withSlash(serviceUrl)}v3/conversations/${encodeURIComponent(conversationIdOf(message.ref))}/activities`;
+      const activities = `${withSlash(serviceUrl)}v3/conversations/${encodeURIComponent(conversationIdOf(message.ref))}/activities`;
+      // An activity with an id replaces the one posted under it (a streamed draft's edits).
+      const url = activity.id ? `${activities}/${encodeURIComponent(activity.id)}` : activities;
       let response: Response;
       try {
         response = await fetch(url, {
-          method: 'POST',
+          method: activity.id ? 'PUT' : 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
           body: JSON.stringify(activity),
           signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
@@ -100,9 +103,9 @@ export function createTeamsSender(options: {
       }
       try {
         const id = (JSON.parse(body) as { id?: unknown }).id;
-        return typeof id === 'string' ? id : undefined;
+        return typeof id === 'string' ? id : activity.id;
       } catch {
-        return undefined;
+        return activity.id;
       }
     },
   };

@@ -67,9 +67,13 @@ export interface Activity {
   reactionsRemoved?: Array<{ type?: string }>;
 }
 
-/** An outbound activity as POSTed to /v3/conversations/{id}/activities. */
+/**
+ * An outbound activity as POSTed to /v3/conversations/{id}/activities; with `id`, the replacement of
+ * that activity, PUT to /v3/conversations/{id}/activities/{activityId} (Update Activity).
+ */
 export interface OutgoingActivity {
   type: 'message' | 'typing';
+  id?: string;
   text?: string;
   textFormat?: 'markdown' | 'plain' | 'xml';
   attachments?: Array<{ contentType: string; content: unknown }>;

@@ -5,7 +5,8 @@ import { sendJson } from './http-util';
 /**
  * A local Bot Connector service (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference)
  * for what the hub calls: `POST {serviceUrl}/v3/conversations/{conversationId}/activities` (and
- * `/activities/{replyToId}`), and `GET {serviceUrl}/v3/attachments/{id}/views/{view}` for inline images. Any path prefix is taken as part of the serviceUrl, as the regional
+ * `/activities/{replyToId}`), `PUT {serviceUrl}/v3/conversations/{conversationId}/activities/{activityId}`
+ * (Update Activity: the posted activity is replaced; 404 for an activity it does not know), and `GET {serviceUrl}/v3/attachments/{id}/views/{view}` for inline images. Any path prefix is taken as part of the serviceUrl, as the regional
  * ones are (`/amer/`, `/emea/`). Documented errors: 401 for a missing or invalid bearer token, 400
  * for an activity Teams refuses (no type, empty message, malformed Adaptive Card), 404 for an
  * unknown conversation, 413 past the ~28 KB message limit, and injected 429 (with Retry-After) and
@@ -19,6 +20,8 @@ export interface TeamsEmulatorOptions {
 
 export interface PostedActivity {
   id: string;
+  /** How many times Update Activity replaced it. */
+  updates?: number;
   /** The serviceUrl path it was posted under, e.g. "/amer/". */
   prefix: string;
   conversationId: string;
@@ -29,6 +32,10 @@ export interface PostedActivity {
 
 export interface ConnectorCall {
   conversationId: string;
+  method?: 'POST' | 'PUT';
+  /** The activity a PUT replaced, and the activity it sent. */
+  activityId?: string;
+  activity?: Record<string, unknown>;
   status: number;
   at: number;
 }
@@ -80,6 +87,12 @@ export class TeamsEmulator {
     return this.calls.filter((c) => c.conversationId === conversationId);
   }
 
+  /** The activity is gone from the conversation (deleted in the client); updating it answers 404. */
+  deleteActivity(id: string): void {
+    const index = this.posted.findIndex((p) => p.id === id);
+    if (index >= 0) this.posted.splice(index, 1);
+  }
+
   private serveAttachment(request: IncomingMessage, response: ServerResponse, id: string): void {
     attachmentResponse(this.attachments, this.options.verifyToken, request, response, id);
   }
@@ -89,12 +102,19 @@ export class TeamsEmulator {
     const view = /\/v3\/attachments\/([^/]+)\/views\/[^/]+$/.exec(url.pathname);
     if (request.method === 'GET' && view) return this.serveAttachment(request, response, view[1] ?? '');
     const match = /^(.*\/)v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
-    if (request.method !== 'POST' || !match) {
+    const method = request.method;
+    if (!match || !(method === 'POST' || (method === 'PUT' && match[3]))) {
       return sendJson(response, 404, { error: { code: 'NotFound', message: 'Not found' } });
     }
-    const [, prefix = '/', rawConversation = '', rawReplyTo] = match;
+    const [, prefix = '/', rawConversation = '', rawActivity] = match;
     const conversationId = decodeURIComponent(rawConversation);
-    const call: ConnectorCall = { conversationId, status: 201, at: Date.now() };
+    const call: ConnectorCall = {
+      conversationId,
+      method,
+      status: method === 'PUT' ? 200 : 201,
+      at: Date.now(),
+    };
+    if (method === 'PUT') call.activityId = decodeURIComponent(rawActivity ?? '');
     this.calls.push(call);
     const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) => {
       call.status = status;
@@ -125,17 +145,26 @@ export class TeamsEmulator {
     } catch {
       return fail(400, 'BadArgument', 'Invalid JSON');
     }
+    call.activity = activity;
     const problem = activityProblem(activity);
     if (problem) return fail(400, 'BadArgument', problem);
     if (this.options.missingConversations?.includes(conversationId)) {
       return fail(404, 'ConversationNotFound', 'Conversation not found.');
+    }
+    if (method === 'PUT') {
+      const target = this.posted.find((p) => p.id === call.activityId && p.conversationId === conversationId);
+      if (!target) return fail(404, 'ActivityNotFound', 'Activity not found.');
+      const { id: _id, ...replacement } = activity;
+      target.activity = replacement;
+      target.updates = (target.updates ?? 0) + 1;
+      return sendJson(response, 200, { id: target.id });
     }
     const id = String(++this.nextId);
     this.posted.push({
       id,
       prefix,
       conversationId,
-      ...(rawReplyTo ? { replyToId: decodeURIComponent(rawReplyTo) } : {}),
+      ...(rawActivity ? { replyToId: decodeURIComponent(rawActivity) } : {}),
       activity,
       at: Date.now(),
     });

@@ -4,6 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slackDraftPlatform } from '../../connectors/slack/draft';
 import { renderSlack } from '../../connectors/slack/render';
 import { createSlackSender } from '../../connectors/slack/sender';
+import { teamsDraftPlatform } from '../../connectors/teams/draft';
+import { ConversationReferences } from '../../connectors/teams/references';
+import { renderTeams } from '../../connectors/teams/render';
+import { createTeamsSender } from '../../connectors/teams/sender';
+import { BotTokenProvider } from '../../connectors/teams/token';
 import { telegramDraftPlatform } from '../../connectors/telegram/draft';
 import { renderTelegram } from '../../connectors/telegram/render';
 import { createTelegramSender } from '../../connectors/telegram/sender';
@@ -12,11 +17,15 @@ import { type DraftOptions, deliverOverDraft, openDraft } from '../../core/outbo
 import { RedisDeliveryLedger, RedisRateLimiter } from '../../core/outbound/index';
 import { OutboundScheduler } from '../../core/outbound/scheduler';
 import type { OutboundMessage } from '../../core/types';
+import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
+import { TeamsEmulator } from '../emulators/teams-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
 
 const TG_TOKEN = '7000000011:FAKE_stream_token_0123456789';
 const SLACK_TOKEN = 'xoxb-0000000000-FAKEstreamtoken';
+const TEAMS_APP_ID = '11111111-2222-3333-4444-555555555577';
+const TEAMS_APP_PASSWORD = 'FAKE~teams~stream~secret~0000';
 const prefix = `test-streaming-${randomUUID().slice(0, 8)}`;
 const quiet = logger.child({ component: 'streaming-test' });
 const options: DraftOptions = { intervalMs: 300, minChars: 10, maxChars: 4000 };
@@ -24,11 +33,15 @@ const options: DraftOptions = { intervalMs: 300, minChars: 10, maxChars: 4000 };
 let redis: Redis;
 let telegram: TelegramEmulator;
 let slack: SlackEmulator;
+let openid: OpenIdEmulator;
+let teams: TeamsEmulator;
 
 beforeAll(async () => {
   redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
   telegram = await new TelegramEmulator({ token: TG_TOKEN }).start();
   slack = await new SlackEmulator({ token: SLACK_TOKEN }).start();
+  openid = await new OpenIdEmulator({ appId: TEAMS_APP_ID, appPassword: TEAMS_APP_PASSWORD }).start();
+  teams = await new TeamsEmulator({ verifyToken: (token) => openid.verifyAccessToken(token) }).start();
 });
 
 afterAll(async () => {
@@ -37,6 +50,8 @@ afterAll(async () => {
   await redis.quit();
   await telegram?.stop();
   await slack?.stop();
+  await teams?.stop();
+  await openid?.stop();
 });
 
 /** A scheduler as one worker process has it: its own objects, the shared Redis. */
@@ -49,10 +64,22 @@ function worker() {
   });
   const tgSender = createTelegramSender({ channel: 'tg', botToken: TG_TOKEN, apiRoot: telegram.url });
   const slackSender = createSlackSender({ channel: 'sl', botToken: SLACK_TOKEN, apiUrl: slack.url });
+  const teamsSender = createTeamsSender({
+    channel: 'tm',
+    tokens: new BotTokenProvider({
+      endpoint: openid.tokenEndpoint(),
+      appId: TEAMS_APP_ID,
+      appPassword: TEAMS_APP_PASSWORD,
+      scope: 'https://api.botframework.com/.default',
+    }),
+    // No store: every conversation goes to the emulator as the proactive endpoint.
+    references: new ConversationReferences({ fallbackServiceUrl: `${teams.url}/amer/`, logger: quiet }),
+  });
   return {
     scheduler,
     tg: telegramDraftPlatform(tgSender),
     slack: slackDraftPlatform(slackSender),
+    teams: teamsDraftPlatform(teamsSender),
   };
 }
 
@@ -255,5 +282,117 @@ describe('a streamed draft on Slack', () => {
     expect(shown).toHaveLength(1);
     expect(shown[0]?.text).toBe(final?.payload.text);
     expect(JSON.stringify(shown[0]?.blocks)).toContain('"action_id":"agent"');
+  });
+});
+
+describe('a streamed draft on Teams', () => {
+  const choicesReply = (conversation: string): OutboundMessage => ({
+    ...reply('tm', conversation, ''),
+    content: {
+      type: 'choices',
+      text: ANSWER,
+      choices: [
+        { id: 'helpful', title: 'That helped' },
+        { id: 'agent', title: 'Talk to a person' },
+      ],
+    },
+  });
+
+  it('posts one activity, updates it at most once per interval, and the final update is the Adaptive Card', async () => {
+    const conversation = 'a:1FakeStreamTeams01';
+    const { scheduler, teams: platform } = worker();
+    const message = choicesReply(conversation);
+    const draft = openDraft(scheduler, platform, message, options, quiet);
+    await stream((text) => draft.update(text), ANSWER, 60);
+    await draft.settle();
+    const report = await deliverOverDraft(scheduler, platform, message, quiet);
+
+    const calls = teams.callsTo(conversation);
+    const posts = calls.filter((c) => c.method === 'POST');
+    const puts = calls.filter((c) => c.method === 'PUT');
+    expect(posts).toHaveLength(1);
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    const [posted] = teams.postedTo(conversation);
+    expect(teams.postedTo(conversation)).toHaveLength(1);
+    expect(puts.every((c) => c.activityId === posted?.id && c.status === 200)).toBe(true);
+    // Drafts: plain text, marked unfinished, no earlier than the interval after the previous draft call.
+    const draftCalls = calls.slice(0, -1);
+    expect(draftCalls.every((c) => c.activity?.textFormat === 'plain' && !c.activity.attachments)).toBe(true);
+    expect(String(draftCalls[1]?.activity?.text)).toMatch(/ …$/);
+    for (let i = 1; i < draftCalls.length; i++)
+      expect((draftCalls[i]?.at ?? 0) - (draftCalls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(
+        options.intervalMs - 10,
+      );
+    // The final update is the rendered reply, card and buttons included, under the draft's id.
+    const final = renderTeams(message)[0];
+    expect(posted?.activity).toEqual(final);
+    expect(JSON.stringify(posted?.activity.attachments)).toContain('"hubAction":"agent"');
+    expect(posted?.updates).toBe(puts.length);
+    expect(report.platformMessageIds).toEqual([posted?.id]);
+  });
+
+  it('a redelivered turn after a crash updates the same activity, and a third delivery sends nothing', async () => {
+    const conversation = 'a:1FakeStreamTeams02';
+    const message = reply('tm', conversation, ANSWER);
+    const first = worker();
+    const draft = openDraft(first.scheduler, first.teams, message, options, quiet);
+    draft.update(ANSWER.slice(0, 40));
+    await draft.settle();
+    expect(teams.postedTo(conversation)).toHaveLength(1);
+    // The worker dies here; another answers the redelivered event.
+    const second = worker();
+    const again = openDraft(second.scheduler, second.teams, message, options, quiet);
+    again.update(ANSWER.slice(0, 80));
+    await again.settle();
+    await deliverOverDraft(second.scheduler, second.teams, message, quiet);
+    const calls = teams.callsTo(conversation).length;
+    const report = await deliverOverDraft(worker().scheduler, second.teams, message, quiet);
+
+    expect(teams.callsTo(conversation).map((c) => c.method)).toEqual(['POST', 'PUT', 'PUT']);
+    expect(teams.callsTo(conversation)).toHaveLength(calls);
+    expect(report).toMatchObject({ sent: 0, duplicates: 1 });
+    const shown = teams.postedTo(conversation);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]?.activity).toEqual(renderTeams(message)[0]);
+  });
+
+  it('posts the reply anew when the draft activity was deleted (404 on the update)', async () => {
+    const conversation = 'a:1FakeStreamTeams03';
+    const { scheduler, teams: platform } = worker();
+    const message = reply('tm', conversation, ANSWER);
+    const draft = openDraft(scheduler, platform, message, options, quiet);
+    draft.update(ANSWER.slice(0, 30));
+    await draft.settle();
+    const [posted] = teams.postedTo(conversation);
+    teams.deleteActivity(posted?.id as string);
+    const report = await deliverOverDraft(scheduler, platform, message, quiet);
+
+    expect(teams.callsTo(conversation).map((c) => `${c.method} ${c.status}`)).toEqual([
+      'POST 201',
+      'PUT 404',
+      'POST 201',
+    ]);
+    const shown = teams.postedTo(conversation);
+    expect(shown.map((p) => p.activity)).toEqual([renderTeams(message)[0]]);
+    expect(report).toMatchObject({ sent: 1, failed: 0, platformMessageIds: [shown[0]?.id] });
+  });
+
+  it('skips a draft update the Bot Connector throttles (429) and the final update waits out Retry-After', async () => {
+    const conversation = 'a:1FakeStreamTeams04';
+    const { scheduler, teams: platform } = worker();
+    const message = reply('tm', conversation, ANSWER);
+    const draft = openDraft(scheduler, platform, message, options, quiet);
+    draft.update(ANSWER.slice(0, 30));
+    await draft.settle();
+    teams.failNext({ status: 429, retryAfter: 1 });
+    const again = openDraft(scheduler, platform, message, options, quiet);
+    again.update(ANSWER.slice(0, 60));
+    await again.settle();
+    await deliverOverDraft(scheduler, platform, message, quiet);
+
+    const puts = teams.callsTo(conversation).filter((c) => c.method === 'PUT');
+    expect(puts.map((c) => c.status)).toEqual([429, 200]);
+    expect((puts[1]?.at ?? 0) - (puts[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(teams.postedTo(conversation).map((p) => p.activity)).toEqual([renderTeams(message)[0]]);
   });
 });

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema';
 import type { TicketComment } from '../types';
+import { type FailureOutcome, LeasedRows, msFromNow } from './lease';
 import { type TicketDatabase, ticketDb } from './schema';
 
 export interface NewTicketComment {
@@ -43,9 +44,11 @@ export interface DeadComment {
  */
 export class TicketCommentOutbox {
   private readonly db: Kysely<TicketDatabase>;
+  private readonly rows: LeasedRows;
 
   constructor(db: Kysely<Database>) {
     this.db = ticketDb(db);
+    this.rows = new LeasedRows(this.db, 'ticket_comments', ['request_id', 'event_id']);
   }
 
   /**
@@ -73,7 +76,7 @@ export class TicketCommentOutbox {
   async claim(limit: number, leaseMs: number): Promise<ClaimedComment[]> {
     const result = await sql<CommentRow>`
       update ticket_comments c
-         set locked_until = now() + (${leaseMs}::integer * interval '1 millisecond'),
+         set locked_until = ${msFromNow(leaseMs)},
              attempts = c.attempts + 1
         from ticket_requests r
        where r.id = c.request_id
@@ -129,45 +132,17 @@ export class TicketCommentOutbox {
   }
 
   async markDelivered(claimed: ClaimedComment): Promise<void> {
-    await this.db
-      .updateTable('ticket_comments')
-      .set({ delivered_at: sql`now()`, locked_until: null, last_error: null })
-      .where('id', '=', claimed.commentId)
-      .execute();
+    await this.rows.markDelivered(claimed.commentId);
   }
 
   /** Back to pending after `retryInMs`, or dead when `dead`. */
-  async markFailed(
-    claimed: ClaimedComment,
-    error: string,
-    outcome: { dead: true } | { dead: false; retryInMs: number },
-  ): Promise<void> {
-    await this.db
-      .updateTable('ticket_comments')
-      .set({
-        locked_until: null,
-        last_error: error.slice(0, 1000),
-        ...(outcome.dead
-          ? { dead_at: sql`now()` }
-          : {
-              next_attempt_at: sql`now() + (${Math.round(outcome.retryInMs)}::integer * interval '1 millisecond')`,
-            }),
-      })
-      .where('id', '=', claimed.commentId)
-      .execute();
+  async markFailed(claimed: ClaimedComment, error: string, outcome: FailureOutcome): Promise<void> {
+    await this.rows.markFailed(claimed.commentId, error, outcome);
   }
 
   /** Not tried (the circuit is open): release the lease without spending an attempt. */
   async defer(claimed: ClaimedComment, retryInMs: number): Promise<void> {
-    await this.db
-      .updateTable('ticket_comments')
-      .set({
-        locked_until: null,
-        attempts: sql`greatest(attempts - 1, 0)`,
-        next_attempt_at: sql`now() + (${Math.round(retryInMs)}::integer * interval '1 millisecond')`,
-      })
-      .where('id', '=', claimed.commentId)
-      .execute();
+    await this.rows.defer(claimed.commentId, retryInMs);
   }
 
   async deadLetters(limit = 100): Promise<DeadComment[]> {
@@ -194,25 +169,12 @@ export class TicketCommentOutbox {
    * fresh attempts; returns how many.
    */
   async replay(ids?: string[]): Promise<number> {
-    if (ids && ids.length === 0) return 0;
-    let query = this.db
-      .updateTable('ticket_comments')
-      .set({ dead_at: null, attempts: 0, next_attempt_at: sql`now()`, locked_until: null })
-      .where('dead_at', 'is not', null);
-    if (ids) query = query.where((eb) => eb.or([eb('request_id', 'in', ids), eb('event_id', 'in', ids)]));
-    const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.rows.replay(ids);
   }
 
   /** Comments not yet delivered and not dead (including those whose ticket is not delivered yet). */
   async pending(): Promise<number> {
-    const row = await this.db
-      .selectFrom('ticket_comments')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return this.rows.pending();
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema';
 import type { TicketDraft, TicketRef } from '../types';
+import { type FailureOutcome, LeasedRows, msFromNow } from './lease';
 import { type TicketDatabase, ticketDb } from './schema';
 
 export interface TicketRequest {
@@ -61,9 +62,11 @@ export function newTicketReference(): string {
  */
 export class TicketOutbox {
   private readonly db: Kysely<TicketDatabase>;
+  private readonly rows: LeasedRows;
 
   constructor(db: Kysely<Database>) {
     this.db = ticketDb(db);
+    this.rows = new LeasedRows(this.db, 'ticket_outbox', ['request_id']);
   }
 
   /** Idempotent on `dedupeKey`: a repeat returns the first request with `created: false`. */
@@ -121,7 +124,7 @@ export class TicketOutbox {
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     const result = await sql<TicketRequestRow & { outbox_id: string; attempts: number }>`
       update ticket_outbox o
-         set locked_until = now() + (${leaseMs}::integer * interval '1 millisecond'),
+         set locked_until = ${msFromNow(leaseMs)},
              attempts = o.attempts + 1
         from ticket_requests r
        where r.id = o.request_id
@@ -152,46 +155,18 @@ export class TicketOutbox {
         .set({ external_id: ref.externalId, external_url: ref.url ?? null, delivered_at: sql`now()` })
         .where('id', '=', delivery.request.id)
         .execute();
-      await trx
-        .updateTable('ticket_outbox')
-        .set({ delivered_at: sql`now()`, locked_until: null, last_error: null })
-        .where('id', '=', delivery.outboxId)
-        .execute();
+      await this.rows.markDelivered(delivery.outboxId, trx);
     });
   }
 
   /** Back to pending after `retryInMs`, or dead when `dead`. */
-  async markFailed(
-    delivery: ClaimedDelivery,
-    error: string,
-    outcome: { dead: true } | { dead: false; retryInMs: number },
-  ): Promise<void> {
-    await this.db
-      .updateTable('ticket_outbox')
-      .set({
-        locked_until: null,
-        last_error: error.slice(0, 1000),
-        ...(outcome.dead
-          ? { dead_at: sql`now()` }
-          : {
-              next_attempt_at: sql`now() + (${Math.round(outcome.retryInMs)}::integer * interval '1 millisecond')`,
-            }),
-      })
-      .where('id', '=', delivery.outboxId)
-      .execute();
+  async markFailed(delivery: ClaimedDelivery, error: string, outcome: FailureOutcome): Promise<void> {
+    await this.rows.markFailed(delivery.outboxId, error, outcome);
   }
 
   /** Not tried (e.g. the circuit is open): release the lease without spending an attempt. */
   async defer(delivery: ClaimedDelivery, retryInMs: number): Promise<void> {
-    await this.db
-      .updateTable('ticket_outbox')
-      .set({
-        locked_until: null,
-        attempts: sql`greatest(attempts - 1, 0)`,
-        next_attempt_at: sql`now() + (${Math.round(retryInMs)}::integer * interval '1 millisecond')`,
-      })
-      .where('id', '=', delivery.outboxId)
-      .execute();
+    await this.rows.defer(delivery.outboxId, retryInMs);
   }
 
   async deadLetters(limit = 100): Promise<DeadTicket[]> {
@@ -224,25 +199,12 @@ export class TicketOutbox {
 
   /** Dead deliveries (all, or these request ids) go back to pending with fresh attempts; returns how many. */
   async replay(requestIds?: string[]): Promise<number> {
-    if (requestIds && requestIds.length === 0) return 0;
-    let query = this.db
-      .updateTable('ticket_outbox')
-      .set({ dead_at: null, attempts: 0, next_attempt_at: sql`now()`, locked_until: null })
-      .where('dead_at', 'is not', null);
-    if (requestIds) query = query.where('request_id', 'in', requestIds);
-    const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.rows.replay(requestIds);
   }
 
   /** Deliveries not yet delivered and not dead. */
   async pending(): Promise<number> {
-    const row = await this.db
-      .selectFrom('ticket_outbox')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return this.rows.pending();
   }
 }
 

@@ -21,9 +21,9 @@ export interface TicketRequestsTable {
   delivered_at: Timestamp;
 }
 
-export interface TicketOutboxTable {
+/** What both outboxes (ticket_outbox, ticket_comments) keep per row to lease, retry and dead-letter it. */
+export interface LeaseColumns {
   id: Generated<string>;
-  request_id: string;
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: ColumnType<Date, string | undefined, string>;
   locked_until: Timestamp;
@@ -31,6 +31,10 @@ export interface TicketOutboxTable {
   created_at: CreatedAt;
   delivered_at: Timestamp;
   dead_at: Timestamp;
+}
+
+export interface TicketOutboxTable extends LeaseColumns {
+  request_id: string;
 }
 
 export interface DemoTicketsTable {
@@ -59,20 +63,12 @@ export interface DemoTicketCommentsTable {
 }
 
 /** Migration 0004: the outbox of comments for tickets the hub opened. */
-export interface TicketCommentsTable {
-  id: Generated<string>;
+export interface TicketCommentsTable extends LeaseColumns {
   request_id: string;
   event_id: string;
   author: string;
   body: string;
   public: boolean;
-  attempts: ColumnType<number, number | undefined, number>;
-  next_attempt_at: ColumnType<Date, string | undefined, string>;
-  locked_until: Timestamp;
-  last_error: string | null;
-  created_at: CreatedAt;
-  delivered_at: Timestamp;
-  dead_at: Timestamp;
 }
 
 export interface TicketDatabase extends Database {

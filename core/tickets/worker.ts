@@ -4,6 +4,7 @@ import { logger } from '../log';
 import { AdapterError, type TicketingAdapter } from '../types';
 import { HubError } from '../types/errors';
 import type { ClaimedComment, TicketCommentOutbox } from './comment-outbox';
+import type { FailureOutcome } from './lease';
 import type { ClaimedDelivery, TicketOutbox } from './outbox';
 
 /** Test-only crash points: the delivery worker SIGKILLs its own process there (see crashHookFromEnv). */
@@ -119,37 +120,95 @@ export class TicketDeliveryWorker {
   }
 
   private async deliver(delivery: ClaimedDelivery): Promise<boolean> {
-    const { outbox, config } = this.options;
     const { request } = delivery;
     this.options.crashHook?.('ticket-after-claim');
-    const adapter = this.options.adapters[request.adapter];
+    return this.attempt({
+      item: delivery,
+      attempt: delivery.attempt,
+      adapter: request.adapter,
+      queue: this.options.outbox,
+      log: { ticket: request.id, adapter: request.adapter },
+      what: 'ticket delivery',
+      call: (adapter) => adapter.createTicket(request.draft, this.context(request.tenant, request.id)),
+      done: async (ref) => {
+        this.options.crashHook?.('ticket-after-create');
+        await this.options.outbox.markDelivered(delivery, ref);
+        this.options.onDelivered?.(delivery, ref.externalId);
+        logger.info(
+          { ticket: request.id, adapter: request.adapter, externalId: ref.externalId },
+          'ticket delivered',
+        );
+      },
+    });
+  }
+
+  private async deliverComment(claimed: ClaimedComment): Promise<boolean> {
+    const comments = this.options.comments as TicketCommentOutbox;
+    this.options.crashHook?.('comment-after-claim');
+    const log = { ticket: claimed.requestId, event: claimed.eventId, adapter: claimed.adapter };
+    return this.attempt({
+      item: claimed,
+      attempt: claimed.attempt,
+      adapter: claimed.adapter,
+      queue: comments,
+      log,
+      what: 'customer comment',
+      call: async (adapter) => {
+        const ctx = this.context(claimed.tenant, claimed.eventId);
+        if (!(claimed.attempt > 1 && (await this.alreadyAdded(claimed)))) {
+          await adapter.addComment(claimed.externalId, claimed.comment, ctx);
+        }
+      },
+      done: async () => {
+        this.options.crashHook?.('comment-after-add');
+        await comments.markDelivered(claimed);
+        this.options.onCommentDelivered?.(claimed);
+        logger.info(log, 'customer comment delivered');
+      },
+    });
+  }
+
+  private context(tenant: string, idempotencyKey: string) {
+    return { tenant, idempotencyKey, signal: AbortSignal.timeout(this.options.config.timeoutMs) };
+  }
+
+  /**
+   * One try of a ticket or comment through its adapter's circuit breaker: an adapter this hub lacks
+   * dead-letters the item, an open circuit defers it without spending the attempt, a failure backs
+   * off or (not retryable, or out of attempts) dead-letters it. `done` runs after the adapter took it.
+   */
+  private async attempt<T, R>(job: {
+    item: T;
+    attempt: number;
+    adapter: string;
+    queue: {
+      markFailed(item: T, error: string, outcome: FailureOutcome): Promise<void>;
+      defer(item: T, retryInMs: number): Promise<void>;
+    };
+    log: Record<string, unknown>;
+    what: string;
+    call: (adapter: TicketingAdapter) => Promise<R>;
+    done: (result: R) => Promise<void>;
+  }): Promise<boolean> {
+    const { config } = this.options;
+    const adapter = this.options.adapters[job.adapter];
     if (!adapter) {
-      await outbox.markFailed(
-        delivery,
-        `ticketing adapter "${request.adapter}" is not configured in this hub. Fix: configure it, then replay`,
+      await job.queue.markFailed(
+        job.item,
+        `ticketing adapter "${job.adapter}" is not configured in this hub. Fix: configure it, then replay`,
         { dead: true },
       );
       return false;
     }
-    const breaker = this.breaker(request.adapter);
+    const breaker = this.breaker(job.adapter);
     if (!breaker.tryAcquire()) {
-      await outbox.defer(delivery, config.breaker.resetMs);
+      await job.queue.defer(job.item, config.breaker.resetMs);
       return false;
     }
     try {
-      const ref = await adapter.createTicket(request.draft, {
-        tenant: request.tenant,
-        idempotencyKey: request.id,
-        signal: AbortSignal.timeout(config.timeoutMs),
-      });
+      const result = await job.call(adapter);
       breaker.recordSuccess();
-      this.options.crashHook?.('ticket-after-create');
-      await outbox.markDelivered(delivery, ref);
-      this.options.onDelivered?.(delivery, ref.externalId);
-      logger.info(
-        { ticket: request.id, adapter: request.adapter, externalId: ref.externalId },
-        'ticket delivered',
-      );
+      await job.done(result);
       return true;
     } catch (error) {
       const retryable = error instanceof HubError ? error.retryable : true;
@@ -157,68 +216,12 @@ export class TicketDeliveryWorker {
       if (retryable) breaker.recordFailure();
       else breaker.release();
       const message = error instanceof Error ? error.message : String(error);
-      const dead = !retryable || delivery.attempt >= config.outbox.maxAttempts;
-      const retryInMs = this.backoff(delivery.attempt, error);
-      await outbox.markFailed(delivery, message, dead ? { dead: true } : { dead: false, retryInMs });
+      const dead = !retryable || job.attempt >= config.outbox.maxAttempts;
+      const retryInMs = this.backoff(job.attempt, error);
+      await job.queue.markFailed(job.item, message, dead ? { dead: true } : { dead: false, retryInMs });
       logger.warn(
-        {
-          ticket: request.id,
-          adapter: request.adapter,
-          attempt: delivery.attempt,
-          dead,
-          code: (error as HubError).code,
-        },
-        dead ? 'ticket delivery failed for good: dead-lettered' : 'ticket delivery failed; will retry',
-      );
-      return false;
-    }
-  }
-
-  private async deliverComment(claimed: ClaimedComment): Promise<boolean> {
-    const comments = this.options.comments as TicketCommentOutbox;
-    const { config } = this.options;
-    this.options.crashHook?.('comment-after-claim');
-    const adapter = this.options.adapters[claimed.adapter];
-    if (!adapter) {
-      await comments.markFailed(
-        claimed,
-        `ticketing adapter "${claimed.adapter}" is not configured in this hub. Fix: configure it, then replay`,
-        { dead: true },
-      );
-      return false;
-    }
-    const breaker = this.breaker(claimed.adapter);
-    if (!breaker.tryAcquire()) {
-      await comments.defer(claimed, config.breaker.resetMs);
-      return false;
-    }
-    const log = { ticket: claimed.requestId, event: claimed.eventId, adapter: claimed.adapter };
-    try {
-      const ctx = {
-        tenant: claimed.tenant,
-        idempotencyKey: claimed.eventId,
-        signal: AbortSignal.timeout(config.timeoutMs),
-      };
-      if (!(claimed.attempt > 1 && (await this.alreadyAdded(claimed)))) {
-        await adapter.addComment(claimed.externalId, claimed.comment, ctx);
-      }
-      breaker.recordSuccess();
-      this.options.crashHook?.('comment-after-add');
-      await comments.markDelivered(claimed);
-      this.options.onCommentDelivered?.(claimed);
-      logger.info(log, 'customer comment delivered');
-      return true;
-    } catch (error) {
-      const retryable = error instanceof HubError ? error.retryable : true;
-      if (retryable) breaker.recordFailure();
-      else breaker.release();
-      const message = error instanceof Error ? error.message : String(error);
-      const dead = !retryable || claimed.attempt >= config.outbox.maxAttempts;
-      const retryInMs = this.backoff(claimed.attempt, error);
-      await comments.markFailed(claimed, message, dead ? { dead: true } : { dead: false, retryInMs });
-      logger.warn(
-        { ...log, attempt: claimed.attempt, dead, code: (error as HubError).code },
-        dead ? 'customer comment failed for good: dead-lettered' : 'customer comment failed; will retry',
+        { ...job.log, attempt: job.attempt, dead, code: (error as HubError).code },
+        dead ? `${job.what} failed for good: dead-lettered` : `${job.what} failed; will retry`,
       );
       return false;
     }

@@ -5,6 +5,8 @@ import { parseConfig } from '../../config/load';
 import type { HubConfig } from '../../config/schema';
 import { createSlackConnector } from '../../connectors/slack/connector';
 import { renderSlack } from '../../connectors/slack/render';
+import { createTeamsConnector } from '../../connectors/teams/connector';
+import { renderTeams } from '../../connectors/teams/render';
 import { createTelegramConnector } from '../../connectors/telegram/connector';
 import { renderTelegram } from '../../connectors/telegram/render';
 import type { Connector } from '../../connectors/types';
@@ -21,7 +23,9 @@ import { createStore, type KyselyStore } from '../../core/store';
 import type { EventHandler, InboundEvent, OutboundMessage } from '../../core/types';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 import { defaultReply } from '../emulators/openai-emulator-replies';
+import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';
+import { TeamsEmulator } from '../emulators/teams-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
 
 /**
@@ -31,6 +35,8 @@ import { TelegramEmulator } from '../emulators/telegram-emulator';
  */
 const TG_TOKEN = '7000000021:FAKE_streaming_e2e_0123456789';
 const SLACK_TOKEN = 'xoxb-0000000000-FAKEstreame2etoken';
+const TEAMS_APP_ID = '11111111-2222-3333-4444-555555555588';
+const TEAMS_APP_PASSWORD = 'FAKE~teams~stream~e2e~secret~00';
 const prefix = `test-stream-e2e-${randomUUID().slice(0, 8)}`;
 
 /** About 300 characters in 6-character pieces, 40 ms apart: some 2 s of streaming. */
@@ -44,6 +50,8 @@ const LONG_ANSWER =
 let llm: OpenAiEmulator;
 let telegram: TelegramEmulator;
 let slack: SlackEmulator;
+let openid: OpenIdEmulator;
+let teams: TeamsEmulator;
 let store: KyselyStore;
 let engine: DialogEngine;
 let config: HubConfig;
@@ -54,6 +62,8 @@ beforeAll(async () => {
   llm = await startOpenAiEmulator({ chunkDelayMs: CHUNK_MS });
   telegram = await new TelegramEmulator({ token: TG_TOKEN, botUsername: 'StreamBot' }).start();
   slack = await new SlackEmulator({ token: SLACK_TOKEN }).start();
+  openid = await new OpenIdEmulator({ appId: TEAMS_APP_ID, appPassword: TEAMS_APP_PASSWORD }).start();
+  teams = await new TeamsEmulator({ verifyToken: (token) => openid.verifyAccessToken(token) }).start();
   config = parseConfig(
     {
       database: { dataDir: 'memory://' },
@@ -75,6 +85,17 @@ beforeAll(async () => {
           botToken: SLACK_TOKEN,
           signingSecret: 'FAKE_slack_signing_secret_000000',
           apiUrl: slack.url,
+        },
+        {
+          id: 'tm',
+          type: 'teams',
+          appId: TEAMS_APP_ID,
+          appPassword: TEAMS_APP_PASSWORD,
+          allowedTenants: ['*'],
+          openIdMetadataUrl: openid.metadataUrl,
+          tokenEndpoint: openid.tokenEndpoint(),
+          // The conversations here never sent an activity: replies go to the proactive endpoint.
+          serviceUrl: `${teams.url}/amer/`,
         },
         {
           id: 'tg-quiet',
@@ -108,6 +129,8 @@ afterAll(async () => {
   await llm?.close();
   await telegram?.stop();
   await slack?.stop();
+  await teams?.stop();
+  await openid?.stop();
   const redis = new Redis('redis://127.0.0.1:6379');
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length) await redis.del(...keys);
@@ -120,13 +143,17 @@ async function startWorker(options: { crashAfterAnswer?: boolean } = {}): Promis
   closers.push(() => outbound.close());
   const feed = new MemoryFeed(`stream-${randomUUID()}`);
   closers.push(() => feed.close());
-  const factories = { telegram: createTelegramConnector, slack: createSlackConnector };
+  const factories = {
+    telegram: createTelegramConnector,
+    slack: createSlackConnector,
+    teams: createTeamsConnector,
+  };
   const connectors = new Map<string, Connector>(
     config.channels
-      .filter((channel) => channel.type === 'telegram' || channel.type === 'slack')
+      .filter((channel) => channel.type in factories)
       .map((channel) => [
         channel.id,
-        factories[channel.type as 'telegram' | 'slack']({
+        factories[channel.type as keyof typeof factories]({
           config: channel,
           hub: config,
           publish: async () => ({ accepted: true }),
@@ -232,6 +259,26 @@ describe.concurrent('a long LLM answer streams as message edits', () => {
     expect(slack.posted.filter((p) => p.channel === channel).map((p) => p.text)).toEqual([
       final?.payload.text,
     ]);
+  }, 30_000);
+
+  it('Teams: one POSTed activity, then Update Activity while generating, the last update is the stored reply', async () => {
+    const conversation = 'a:1FakeStreamE2ETeams';
+    const handle = await startWorker();
+    const event = question('tm', conversation, 'How long does standard shipping take?');
+    await handle(event, delivery(1));
+
+    const [reply] = await store.repliesTo(event.id);
+    const calls = teams.callsTo(conversation);
+    const puts = calls.filter((c) => c.method === 'PUT');
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    expect(puts.length).toBeGreaterThanOrEqual(2);
+    expect(String(puts[0]?.activity?.text)).toMatch(/ …$/);
+    const [shown] = teams.postedTo(conversation);
+    expect(puts.every((c) => c.activityId === shown?.id && c.status === 200)).toBe(true);
+    const final = reply && renderTeams(reply)[0];
+    expect(final?.text).toMatch(/^Standard shipping /);
+    expect(puts.at(-1)?.activity).toEqual({ ...final, id: shown?.id });
+    expect(teams.postedTo(conversation).map((p) => p.activity)).toEqual([final]);
   }, 30_000);
 
   it('a turn redelivered after the worker died between draft and final answers in the same message', async () => {

@@ -118,3 +118,36 @@ export function messageOf(error: unknown): string {
 export function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
+
+/**
+ * What `call` resolves to, or undefined when it fails as not found (the back office answered 404,
+ * or the id cannot name a record there).
+ */
+export async function unlessNotFound<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
+    throw error;
+  }
+}
+
+/** One JSON call to `base` + `path` with a fixed authorization header, bounded by the caller's signal. */
+export type JsonCall = <T>(
+  method: string,
+  path: string,
+  ctx: { signal?: AbortSignal },
+  body?: unknown,
+) => Promise<HttpResponse<T>>;
+
+/** The `JsonCall` of an adapter whose every request carries the same authorization header. */
+export function jsonCaller(system: string, base: string, authorization: string, timeoutMs: number): JsonCall {
+  return <T>(method: string, path: string, ctx: { signal?: AbortSignal }, body?: unknown) =>
+    requestJson<T>(system, `${base}${path}`, {
+      method,
+      body,
+      headers: { authorization },
+      signal: ctx.signal,
+      timeoutMs,
+    });
+}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type AdapterCallContext,
   AdapterError,
@@ -11,8 +10,9 @@ import {
   type TicketRef,
   type TicketStatus,
 } from '../../core/types';
-import { basicAuth, requestJson } from '../http';
+import { basicAuth, type JsonCall, jsonCaller, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
+import { hubIdempotencyTag } from './shared';
 
 export interface FreshdeskOptions {
   /** https://<domain>.freshdesk.com (an emulator's URL in tests). */
@@ -56,7 +56,7 @@ const MAX_RECENT_PAGES = 3;
 
 /** The tag that marks the ticket of one hub request: Freshdesk has no idempotency header or external id. */
 export function freshdeskIdempotencyTag(key: string): string {
-  return `hub-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+  return hubIdempotencyTag(key);
 }
 
 /**
@@ -68,12 +68,12 @@ export function freshdeskIdempotencyTag(key: string): string {
 export class FreshdeskTicketing implements TicketingAdapter {
   readonly name = 'freshdesk';
   private readonly base: string;
-  private readonly authorization: string;
+  private readonly call: JsonCall;
   private readonly now: () => number;
 
   constructor(private readonly options: FreshdeskOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
-    this.authorization = basicAuth(options.apiKey, 'X');
+    this.call = jsonCaller('Freshdesk', this.base, basicAuth(options.apiKey, 'X'), options.timeoutMs);
     this.now = options.now ?? Date.now;
   }
 
@@ -112,13 +112,11 @@ export class FreshdeskTicketing implements TicketingAdapter {
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
     if (!/^\d+$/.test(externalId)) return undefined;
-    let ticket: FreshdeskTicket;
-    try {
-      ticket = (await this.call<FreshdeskTicket>('GET', `/api/v2/tickets/${externalId}`, ctx)).body;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.call<FreshdeskTicket>('GET', `/api/v2/tickets/${externalId}`, ctx),
+    );
+    if (!found) return undefined;
+    const ticket = found.body;
     const conversations: FreshdeskConversation[] = [];
     for (let page = 1; page <= 10; page += 1) {
       const { body } = await this.call<FreshdeskConversation[]>(
@@ -201,16 +199,6 @@ export class FreshdeskTicketing implements TicketingAdapter {
 
   private refOf(id: number): TicketRef {
     return { externalId: String(id), url: `${this.base}/a/tickets/${id}` };
-  }
-
-  private call<T>(method: string, path: string, ctx: AdapterCallContext, body?: unknown) {
-    return requestJson<T>('Freshdesk', `${this.base}${path}`, {
-      method,
-      body,
-      headers: { authorization: this.authorization },
-      signal: ctx.signal,
-      timeoutMs: this.options.timeoutMs,
-    });
   }
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type AdapterCallContext,
   AdapterError,
@@ -11,8 +10,9 @@ import {
   type TicketRef,
   type TicketStatus,
 } from '../../core/types';
-import { basicAuth, requestJson } from '../http';
+import { basicAuth, type JsonCall, jsonCaller, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
+import { hubIdempotencyTag } from './shared';
 
 export interface JiraSmOptions {
   /** https://<site>.atlassian.net (an emulator's URL in tests). */
@@ -84,7 +84,7 @@ const PRIORITY_NAMES: Record<TicketPriority, string> = {
 
 /** The label that marks the request of one hub ticket request. */
 export function jiraIdempotencyLabel(key: string): string {
-  return `hub-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+  return hubIdempotencyTag(key);
 }
 
 /**
@@ -97,13 +97,18 @@ export function jiraIdempotencyLabel(key: string): string {
 export class JiraSmTicketing implements TicketingAdapter {
   readonly name = 'jiraSm';
   private readonly base: string;
-  private readonly authorization: string;
+  private readonly call: JsonCall;
   private readonly transitions: Record<TicketStatus, string[]>;
   private readonly statuses: Record<string, TicketStatus>;
 
   constructor(private readonly options: JiraSmOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
-    this.authorization = basicAuth(options.email, options.apiToken);
+    this.call = jsonCaller(
+      'Jira Service Management',
+      this.base,
+      basicAuth(options.email, options.apiToken),
+      options.timeoutMs,
+    );
     this.transitions = { ...DEFAULT_TRANSITIONS };
     for (const [status, names] of Object.entries(options.transitions ?? {})) {
       const hub = status as TicketStatus;
@@ -142,13 +147,11 @@ export class JiraSmTicketing implements TicketingAdapter {
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
     const key = encodeURIComponent(externalId);
-    let request: CustomerRequest;
-    try {
-      request = (await this.call<CustomerRequest>('GET', `/rest/servicedeskapi/request/${key}`, ctx)).body;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.call<CustomerRequest>('GET', `/rest/servicedeskapi/request/${key}`, ctx),
+    );
+    if (!found) return undefined;
+    const request = found.body;
     const comments: RequestComment[] = [];
     for (let start = 0; start < 10_000; ) {
       const { body } = await this.call<Paged<RequestComment>>(
@@ -237,16 +240,6 @@ export class JiraSmTicketing implements TicketingAdapter {
 
   private refOf(key: string, web?: string): TicketRef {
     return { externalId: key, url: web ?? `${this.base}/browse/${key}` };
-  }
-
-  private call<T>(method: string, path: string, ctx: AdapterCallContext, body?: unknown) {
-    return requestJson<T>('Jira Service Management', `${this.base}${path}`, {
-      method,
-      body,
-      headers: { authorization: this.authorization },
-      signal: ctx.signal,
-      timeoutMs: this.options.timeoutMs,
-    });
   }
 }
 

@@ -1,16 +1,14 @@
-import {
-  type AdapterCallContext,
-  AdapterError,
-  AdapterErrorCodes,
-  type Ticket,
-  type TicketComment,
-  type TicketDraft,
-  type TicketingAdapter,
-  type TicketPriority,
-  type TicketRef,
-  type TicketStatus,
+import type {
+  AdapterCallContext,
+  Ticket,
+  TicketComment,
+  TicketDraft,
+  TicketingAdapter,
+  TicketPriority,
+  TicketRef,
+  TicketStatus,
 } from '../../core/types';
-import { basicAuth, requestJson } from '../http';
+import { basicAuth, type JsonCall, jsonCaller, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
 
 export interface RtOptions {
@@ -54,13 +52,14 @@ const FROM_RT_STATUS: Record<string, TicketStatus> = {
 export class RtTicketing implements TicketingAdapter {
   readonly name = 'rt';
   private readonly base: string;
-  private readonly authorization: string;
+  private readonly call: JsonCall;
 
   constructor(private readonly options: RtOptions) {
     this.base = `${options.baseUrl.replace(/\/+$/, '')}/REST/2.0`;
-    this.authorization = options.token
+    const authorization = options.token
       ? `token ${options.token}`
       : basicAuth(options.username ?? '', options.password ?? '');
+    this.call = jsonCaller('Request Tracker', this.base, authorization, options.timeoutMs);
   }
 
   async createTicket(draft: TicketDraft, ctx: AdapterCallContext): Promise<TicketRef> {
@@ -90,13 +89,11 @@ export class RtTicketing implements TicketingAdapter {
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
     const id = encodeURIComponent(externalId);
-    let ticket: { Subject: string; Status: string; Priority: string };
-    try {
-      ticket = (await this.call<typeof ticket>('GET', `/ticket/${id}`, ctx)).body;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.call<{ Subject: string; Status: string; Priority: string }>('GET', `/ticket/${id}`, ctx),
+    );
+    if (!found) return undefined;
+    const ticket = found.body;
     const history = await this.call<{ items: RtTransaction[] }>(
       'GET',
       `/ticket/${id}/history?fields=Type,Created,Creator&per_page=100`,
@@ -153,15 +150,5 @@ export class RtTicketing implements TicketingAdapter {
       externalId: id,
       url: `${this.options.baseUrl.replace(/\/+$/, '')}/Ticket/Display.html?id=${id}`,
     };
-  }
-
-  private call<T>(method: string, path: string, ctx: AdapterCallContext, body?: unknown) {
-    return requestJson<T>('Request Tracker', `${this.base}${path}`, {
-      method,
-      body,
-      headers: { authorization: this.authorization },
-      signal: ctx.signal,
-      timeoutMs: this.options.timeoutMs,
-    });
   }
 }

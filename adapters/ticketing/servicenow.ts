@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HttpAuthConfig } from '../../config/adapters-schema';
 import {
   type AdapterCallContext,
@@ -13,8 +12,9 @@ import {
   type TicketStatus,
 } from '../../core/types';
 import { HttpAuth } from '../auth';
-import { requestJson } from '../http';
+import { requestJson, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
+import { hubIdempotencyTag } from './shared';
 
 export interface ServiceNowOptions {
   /** https://<instance>.service-now.com (an emulator's URL in tests). */
@@ -131,19 +131,11 @@ export class ServiceNowTicketing implements TicketingAdapter {
   }
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
-    let incident: Incident;
-    try {
-      incident = (
-        await this.call<{ result: Incident }>(
-          'GET',
-          `${this.recordPath(externalId)}?sysparm_fields=${FIELDS}`,
-          ctx,
-        )
-      ).body.result;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.call<{ result: Incident }>('GET', `${this.recordPath(externalId)}?sysparm_fields=${FIELDS}`, ctx),
+    );
+    if (!found) return undefined;
+    const incident = found.body.result;
     const query = new URLSearchParams({
       sysparm_query: `element_id=${incident.sys_id}^elementINcomments,work_notes^ORDERBYsys_created_on`,
       sysparm_fields: 'element,value,sys_created_on',
@@ -258,9 +250,7 @@ export class ServiceNowTicketing implements TicketingAdapter {
  * a key that is not plainly safe is replaced by its hash.
  */
 export function correlationIdOf(key: string): string {
-  return /^[\w.:-]{1,100}$/.test(key)
-    ? key
-    : `hub-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+  return /^[\w.:-]{1,100}$/.test(key) ? key : hubIdempotencyTag(key, 40);
 }
 
 /** ServiceNow's "2026-11-01 10:00:00" (UTC through the API) as ISO 8601. */

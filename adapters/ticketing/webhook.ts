@@ -10,7 +10,7 @@ import {
   type TicketRef,
   type TicketStatus,
 } from '../../core/types';
-import { requestJson } from '../http';
+import { requestJson, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
 
 export interface WebhookTicketingOptions {
@@ -89,13 +89,11 @@ export class WebhookTicketing implements TicketingAdapter {
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
     const url = this.template('ticketUrl', externalId, 'be read back');
-    let body: Partial<Ticket> & { id?: string | number };
-    try {
-      body = (await this.send<typeof body>('GET', url, ctx)).body;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.send<Partial<Ticket> & { id?: string | number }>('GET', url, ctx),
+    );
+    if (!found) return undefined;
+    const body = found.body;
     if (!body || typeof body.subject !== 'string' || !STATUSES.includes(body.status as TicketStatus)) {
       throw new AdapterError(
         AdapterErrorCodes.invalid,

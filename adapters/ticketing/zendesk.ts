@@ -1,16 +1,14 @@
-import {
-  type AdapterCallContext,
-  AdapterError,
-  AdapterErrorCodes,
-  type Ticket,
-  type TicketComment,
-  type TicketDraft,
-  type TicketingAdapter,
-  type TicketPriority,
-  type TicketRef,
-  type TicketStatus,
+import type {
+  AdapterCallContext,
+  Ticket,
+  TicketComment,
+  TicketDraft,
+  TicketingAdapter,
+  TicketPriority,
+  TicketRef,
+  TicketStatus,
 } from '../../core/types';
-import { basicAuth, requestJson } from '../http';
+import { basicAuth, requestJson, unlessNotFound } from '../http';
 import { describeTicket } from './describe';
 
 export interface ZendeskOptions {
@@ -79,13 +77,11 @@ export class ZendeskTicketing implements TicketingAdapter {
 
   async getTicket(externalId: string, ctx: AdapterCallContext): Promise<Ticket | undefined> {
     const id = encodeURIComponent(externalId);
-    let ticket: ZendeskTicket;
-    try {
-      ticket = (await this.call<{ ticket: ZendeskTicket }>('GET', `/api/v2/tickets/${id}`, ctx)).body.ticket;
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const found = await unlessNotFound(() =>
+      this.call<{ ticket: ZendeskTicket }>('GET', `/api/v2/tickets/${id}`, ctx),
+    );
+    if (!found) return undefined;
+    const ticket = found.body.ticket;
     const { body } = await this.call<{ comments: ZendeskComment[] }>(
       'GET',
       `/api/v2/tickets/${id}/comments`,

@@ -6,7 +6,8 @@ import {
   type ReturnEligibility,
 } from '../../core/types';
 
-const STATUSES: readonly OrderStatus[] = [
+/** The hub's order statuses: what an ERP's own status words are mapped onto. */
+export const ORDER_STATUSES: readonly OrderStatus[] = [
   'pending',
   'confirmed',
   'processing',
@@ -20,10 +21,10 @@ const STATUSES: readonly OrderStatus[] = [
 export function toOrderStatus(raw: unknown, statusMap: Record<string, string> = {}): OrderStatus {
   const word = String(raw ?? '').trim();
   const mapped = (statusMap[word] ?? statusMap[word.toLowerCase()] ?? word).toLowerCase();
-  if ((STATUSES as readonly string[]).includes(mapped)) return mapped as OrderStatus;
+  if ((ORDER_STATUSES as readonly string[]).includes(mapped)) return mapped as OrderStatus;
   throw new AdapterError(
     AdapterErrorCodes.invalid,
-    `ERP order status "${word}" is not one the hub knows. Fix: map it in erp.rest.statusMap to one of ${STATUSES.join(', ')}`,
+    `ERP order status "${word}" is not one the hub knows. Fix: map it in erp.rest.statusMap to one of ${ORDER_STATUSES.join(', ')}`,
   );
 }
 

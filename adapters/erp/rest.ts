@@ -11,7 +11,7 @@ import {
   type Shipment,
 } from '../../core/types';
 import { HttpAuth } from '../auth';
-import { requestJson } from '../http';
+import { requestJson, unlessNotFound } from '../http';
 import { returnEligibilityOf, toOrderStatus } from './orders';
 
 /**
@@ -33,13 +33,7 @@ export class RestErp implements ErpAdapter {
   }
 
   async getOrder(orderId: string, ctx: AdapterCallContext): Promise<Order | undefined> {
-    let body: unknown;
-    try {
-      body = await this.call(this.config.getOrder, { orderId }, ctx);
-    } catch (error) {
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-      throw error;
-    }
+    const body = await unlessNotFound(() => this.call(this.config.getOrder, { orderId }, ctx));
     const raw = pick(body, this.config.getOrder.select);
     return raw === undefined || raw === null ? undefined : this.toOrder(raw);
   }

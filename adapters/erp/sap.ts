@@ -11,9 +11,9 @@ import {
   type Shipment,
 } from '../../core/types';
 import { HttpAuth } from '../auth';
-import { requestJson } from '../http';
+import { requestJson, unlessNotFound } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { returnEligibilityOf } from './orders';
+import { ORDER_STATUSES, returnEligibilityOf } from './orders';
 import { retryRateLimited } from './retry';
 
 /*
@@ -75,15 +75,7 @@ interface BusinessPartner {
 }
 type Contact = Order['customer'];
 
-const HUB_STATUSES = new Set<string>([
-  'pending',
-  'confirmed',
-  'processing',
-  'shipped',
-  'delivered',
-  'cancelled',
-  'returned',
-]);
+const HUB_STATUSES = new Set<string>(ORDER_STATUSES);
 const DELIVERY_WORDS: Record<string, string> = { B: 'partially shipped', C: 'shipped' };
 
 export class SapErp implements ErpAdapter {
@@ -113,18 +105,17 @@ export class SapErp implements ErpAdapter {
     if (!value) return undefined;
     let raw: SalesOrder | undefined;
     if (this.config.orderId.field === 'SalesOrder') {
-      try {
-        raw = (
-          await this.get<{ d?: SalesOrder }>(
-            `API_SALES_ORDER_SRV/A_SalesOrder(${encodeURIComponent(literal(value))})`,
-            { $expand: 'to_Item' },
-            ctx,
-          )
-        ).d;
-      } catch (error) {
-        if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return undefined;
-        throw error;
-      }
+      // Not found reads as no order (raw stays undefined).
+      raw = await unlessNotFound(
+        async () =>
+          (
+            await this.get<{ d?: SalesOrder }>(
+              `API_SALES_ORDER_SRV/A_SalesOrder(${encodeURIComponent(literal(value))})`,
+              { $expand: 'to_Item' },
+              ctx,
+            )
+          ).d,
+      );
     } else {
       const found = await this.get<ODataList<SalesOrder>>(
         'API_SALES_ORDER_SRV/A_SalesOrder',

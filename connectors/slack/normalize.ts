@@ -74,6 +74,9 @@ export function normalizeSlackEvent(
       },
     };
   }
+  if (event.type === 'reaction_added' || event.type === 'reaction_removed') {
+    return normalizeReaction(event, envelope, identity, botUserId, base);
+  }
   if (event.type !== 'message' && event.type !== 'app_mention') return ignore('unsupported_event');
   if (!event.channel) return ignore('malformed');
 
@@ -140,6 +143,38 @@ export function normalizeSlackEvent(
     ...(event.thread_ts && event.thread_ts !== event.ts ? { replyToMessageId: event.thread_ts } : {}),
   };
   return { event: inbound };
+}
+
+/**
+ * An emoji added to or taken off a message (https://docs.slack.dev/reference/events/reaction_added/),
+ * on the reacted message's conversation. Slack does not say whether that message is in a thread, so
+ * the event goes to the channel's conversation. Keyed by the envelope's event_id, which Slack keeps
+ * across retries; the bot's own reactions are its echo.
+ */
+function normalizeReaction(
+  event: SlackMessageEvent,
+  envelope: SlackEnvelope,
+  identity: SlackIdentity,
+  botUserId: string | undefined,
+  base: Pick<InboundEvent, 'receivedAt' | 'raw' | 'channelData'>,
+): Normalized {
+  const item = event.item;
+  if (item?.type !== undefined && item.type !== 'message') return ignore('reaction_not_on_message');
+  if (!event.user || !event.reaction || !item?.channel || !item.ts) return ignore('malformed');
+  if (botUserId !== undefined && event.user === botUserId) return ignore('own_echo');
+  const added = event.type === 'reaction_added';
+  const fallbackId = `reaction:${item.channel}:${item.ts}:${event.user}:${event.reaction}:${added ? 'added' : 'removed'}:${event.event_ts}`;
+  return {
+    event: {
+      ...base,
+      id: `${identity.channel}:${envelope.event_id ?? fallbackId}`,
+      kind: 'reaction',
+      ref: { channel: identity.channel, tenant: identity.tenant, conversation: item.channel },
+      sender: { id: event.user },
+      addressedToBot: event.item_user !== undefined && event.item_user === botUserId,
+      reaction: { name: event.reaction, messageId: item.ts, added },
+    },
+  };
 }
 
 /** A Block Kit button press (interactivity payload) as an action event. */

@@ -18,6 +18,10 @@ export interface SlackMessageEvent {
   message?: SlackMessageEvent;
   previous_message?: SlackMessageEvent;
   deleted_ts?: string;
+  /** reaction_added / reaction_removed: the emoji name, what was reacted to and who wrote it. */
+  reaction?: string;
+  item?: { type?: string; channel?: string; ts?: string };
+  item_user?: string;
   files?: Array<{
     id: string;
     name?: string;

@@ -37,6 +37,8 @@ interface Scenario {
   action(platformId: number, user: string, value: string): { body: string; contentType: string };
   /** Someone joined the conversation (left out where bots are not in group conversations). */
   membership?(platformId: number, user: string): unknown;
+  /** `user` put a thumbs-up on message `messageId` (left out where the connector does not report reactions yet). */
+  reaction?(platformId: number, user: string, messageId: string): unknown;
 }
 
 interface Harness {
@@ -246,6 +248,15 @@ const slackHarness: Harness = {
         channel: 'C00FAKECHAN1',
         event_ts: `${id}.1`,
       }),
+    reaction: (id, user, messageId) =>
+      slackEnvelope(id, {
+        type: 'reaction_added',
+        user,
+        reaction: '+1',
+        item_user: 'U00FAKEBOT01',
+        item: { type: 'message', channel: `D${user}`, ts: messageId },
+        event_ts: `${id}.000300`,
+      }),
   },
   visible: (conversation) =>
     slack.posted
@@ -374,6 +385,12 @@ const teamsHarness: Harness = {
           eventType: 'teamMemberAdded',
           team: { id: '19:team@thread.tacv2' },
         },
+      }),
+    reaction: (id, user, messageId) =>
+      teamsActivity(id, user, {
+        type: 'messageReaction',
+        replyToId: messageId,
+        reactionsAdded: [{ type: 'like' }],
       }),
   },
   visible: (conversation) =>
@@ -660,6 +677,17 @@ describe.each(pushHarnesses)('push connector conformance: $type', (harness) => {
         membership: { change: 'joined', memberIds: ['7654321'] },
       });
     }
+  });
+
+  it.skipIf(!harness.scenario.reaction)('normalizes a reaction on a message as a reaction', async () => {
+    const messageId = '1767000000.000100';
+    const payload = harness.scenario.reaction?.(550, '1234567', messageId);
+    expect((await sendSigned(payload)).statusCode).toBe(200);
+    expect(published.at(-1)).toMatchObject({
+      kind: 'reaction',
+      ref: { conversation: harness.conversationOf('1234567') },
+      reaction: { messageId, added: true },
+    });
   });
 
   it("ignores the bot's own echo", async () => {

@@ -394,6 +394,8 @@ export class DialogEngine {
     if (outcome.ok) {
       work.replies.push({ key: 'policy.text', params: { text: String(outcome.data.text ?? '') } });
       work.progress.failures = 0;
+      // Only unknown messages the knowledge base could not answer count towards a handoff.
+      work.progress.unknownStreak = 0;
     } else {
       this.text(work, dontKnow(work.language));
       work.progress.failures++;

@@ -18,6 +18,13 @@ export const messagesOut = new Counter({
   registers: [registry],
 });
 
+export const readinessUp = new Gauge({
+  name: 'hub_readiness_up',
+  help: 'Readiness checks at the last scrape, 1 ok and 0 down: database, bus, and channel:<id> for each channel',
+  labelNames: ['check'] as const,
+  registers: [registry],
+});
+
 export const duplicatesDropped = new Counter({
   name: 'hub_duplicates_dropped_total',
   help: 'Inbound events dropped as duplicates of an event already accepted',

@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import type { HubConfig } from '../../config/schema';
 import type { Connector } from '../../connectors/types';
 import { logger } from '../log';
-import { errors, registry } from '../metrics';
+import { errors, readinessUp, registry } from '../metrics';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 
@@ -16,6 +16,19 @@ export interface ServerDeps {
   config: HubConfig;
   connectors: Connector[];
   readiness: ReadinessCheck[];
+}
+
+async function runChecks(readiness: ReadinessCheck[]): Promise<Array<readonly [string, string]>> {
+  return Promise.all(
+    readiness.map(async ({ name, check }) => {
+      try {
+        await check();
+        return [name, 'ok'] as const;
+      } catch (error) {
+        return [name, `down: ${(error as Error).message}`] as const;
+      }
+    }),
+  );
 }
 
 /** One HTTP server for every channel, health, readiness and metrics. */
@@ -48,22 +61,17 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const results = await Promise.all(
-      readiness.map(async ({ name, check }) => {
-        try {
-          await check();
-          return [name, 'ok'] as const;
-        } catch (error) {
-          return [name, `down: ${(error as Error).message}`] as const;
-        }
-      }),
-    );
+    const results = await runChecks(readiness);
     const ready = results.every(([, status]) => status === 'ok');
     return reply
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
   });
   app.get('/metrics', async (_request, reply) => {
+    // The same checks as /readyz (database, bus, each channel), so alerts need no second probe.
+    for (const [name, status] of await runChecks(readiness)) {
+      readinessUp.set({ check: name }, status === 'ok' ? 1 : 0);
+    }
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -262,5 +262,8 @@ describe('Slack channel through the whole hub', () => {
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
     const ready = (await (await fetch(`${hub.url}/readyz`)).json()) as { checks: Record<string, string> };
     expect(ready.checks['channel:slack-acme']).toBe('ok');
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect(metrics).toContain('hub_readiness_up{check="channel:slack-acme"} 1');
+    expect(metrics).toContain('hub_readiness_up{check="database"} 1');
   });
 });

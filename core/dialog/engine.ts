@@ -300,9 +300,11 @@ export class DialogEngine {
     const { runtime, actions } = this.deps.dialog;
     const { progress } = work;
     let result = first;
+    const signals: FlowSignal[] = [];
     for (let guard = 0; ; guard++) {
       progress.flow = result.state;
       work.replies.push(...result.replies);
+      signals.push(...result.signals);
       work.trace.signals.push(...result.signals);
       const [request] = result.actions;
       if (!request) break;
@@ -332,7 +334,7 @@ export class DialogEngine {
         work.language,
       );
     }
-    const signals = work.trace.signals;
+    // This run's signals only: a handoff started below runs the flow runtime again.
     for (const signal of signals) {
       if (signal === 'slot_invalid' || signal === 'slot_failed' || signal === 'action_failed')
         progress.failures++;
@@ -544,8 +546,6 @@ export class DialogEngine {
         const { 'ticket.reference': _done, ...slots } = state.slots;
         state.slots = slots;
         progress.ticket = undefined;
-        progress.failures = 0;
-        progress.unknownStreak = 0;
         work.source = 'system';
         work.replies.push({ key: 'policy.backToBot', params: {} });
       }
@@ -570,6 +570,9 @@ export class DialogEngine {
     work.state.handoff = to;
     work.progress.handoffAt = iso(work);
     if (to === 'bot') work.progress.agentAt = undefined;
+    // The failures that led to a person are dealt with: back with the bot, the count starts again.
+    work.progress.failures = 0;
+    work.progress.unknownStreak = 0;
   }
 
   private sayIfOutOfHours(work: Work): void {

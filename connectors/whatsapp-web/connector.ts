@@ -31,8 +31,6 @@ export type SessionState =
 export interface WhatsAppWebConnector extends Connector {
   /** The connection as the QR endpoint shows it. */
   session(): { state: SessionState; qr?: string; since: string; problem?: string };
-  /** Download an inbound attachment by its message id (Attachment.fileId) with `downloadMedia`. */
-  fetchMedia(messageId: string): Promise<WebMessageMedia>;
 }
 
 /**
@@ -249,12 +247,6 @@ export function createWhatsAppWebConnector(
       throw new Error(`whatsapp-web ${status.state}: ${hint}`);
     },
     session: () => ({ ...status }),
-    async fetchMedia(messageId) {
-      const message = await client?.getMessageById(messageId);
-      const media = await message?.downloadMedia?.();
-      if (!media) throw new HubError('file.not_found', `no media for message ${messageId}`, { status: 404 });
-      return media;
-    },
     async fetchFile(attachment) {
       const messageId = attachment.fileId;
       if (!messageId) throw new HubError('file.not_found', 'Not a WhatsApp message id', { status: 404 });

@@ -35,7 +35,7 @@ export function parseVCard(card: string): { name: string; phones: string[] } {
 /**
  * One whatsapp-web.js `message` event into an InboundEvent. Direct chats are `<number>@c.us`, groups
  * `<id>@g.us` (the sender is `author`); the phone of a `@c.us` sender is vouched for by WhatsApp.
- * Media is fetched later by message id (`fetchMedia`), so the event stays small.
+ * Media is fetched later by message id (`fetchFile`), so the event stays small.
  */
 export function normalizeWebMessage(
   message: WebMessage,

@@ -6,7 +6,7 @@ import { parseChannelOptions } from '../shared/options';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { Connector, ConnectorFactory } from '../types';
 import { fetchWhatsAppFile } from './files';
-import { createGraphClient, type DownloadedMedia } from './graph';
+import { createGraphClient } from './graph';
 import { whatsappOutsideWindow, whatsappStatuses } from './metrics';
 import { normalizeWhatsAppWebhook, type WhatsAppIdentity } from './normalize';
 import { whatsappHints, whatsappOptionsSchema } from './options';
@@ -24,11 +24,6 @@ function windowOnRedis(hub: HubConfig): boolean {
   return (
     driver === 'redis' || (driver === 'auto' && (hub.bus.driver === 'bullmq' || hub.state.driver === 'redis'))
   );
-}
-
-export interface WhatsAppConnector extends Connector {
-  /** Download an inbound attachment by its media id (Attachment.fileId). */
-  fetchMedia(mediaId: string): Promise<DownloadedMedia>;
 }
 
 /**
@@ -97,7 +92,7 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
     return outcome;
   }
 
-  const connector: WhatsAppConnector = {
+  const connector: Connector = {
     id: channel,
     type: 'whatsapp',
     async register(app) {
@@ -196,7 +191,6 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
         throw new Error(`GET phone number ${options.phoneNumberId}: ${(error as Error).message}`);
       }
     },
-    fetchMedia: (mediaId) => client.fetchMedia(mediaId),
     async fetchFile(attachment) {
       if (!attachment.fileId)
         throw new HubError('file.not_found', 'Not a WhatsApp media id', { status: 404 });

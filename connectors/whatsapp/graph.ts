@@ -30,12 +30,6 @@ export interface MediaInfo {
   file_size?: number;
 }
 
-export interface DownloadedMedia {
-  data: Buffer;
-  mimeType?: string;
-  sha256?: string;
-}
-
 export interface GraphClient {
   /** POST /{phone-number-id}/messages; returns the wamid of a sent message. */
   postMessage(payload: Record<string, unknown>): Promise<string | undefined>;
@@ -45,8 +39,6 @@ export interface GraphClient {
   getMedia(mediaId: string): Promise<MediaInfo>;
   /** GET a URL from `getMedia` with the access token; the response body is the caller's to read. */
   openMedia(mediaId: string, url: string): Promise<Response>;
-  /** GET /{media-id} for a short-lived URL, then that URL, both with the access token. */
-  fetchMedia(mediaId: string): Promise<DownloadedMedia>;
 }
 
 function retryAfterOf(header: string | null): number | undefined {
@@ -80,7 +72,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     );
   }
 
-  const client: GraphClient = {
+  return {
     async postMessage(payload) {
       const response = await request(`${base}/${options.phoneNumberId}/messages`, {
         method: 'POST',
@@ -110,17 +102,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         throw new GraphApiError(502, undefined, `media ${mediaId}: refusing a non-HTTPS media URL`);
       return request(url);
     },
-    async fetchMedia(mediaId) {
-      const meta = await client.getMedia(mediaId);
-      const file = await client.openMedia(mediaId, meta.url);
-      return {
-        data: Buffer.from(await file.arrayBuffer()),
-        mimeType: meta.mime_type ?? file.headers.get('content-type') ?? undefined,
-        sha256: meta.sha256,
-      };
-    },
   };
-  return client;
 }
 
 /** Throughput (per number), WABA-level and pair-rate limits: wait, then try again. */

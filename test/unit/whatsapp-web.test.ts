@@ -271,12 +271,12 @@ describe('whatsapp-web connector', () => {
 
   it('downloads media through the message', async () => {
     current().stored.set('false_15550002222@c.us_M1', {
-      ...message({ id: 'M1', type: 'image' }),
+      ...message({ id: 'M1', type: 'image', hasMedia: true }),
       downloadMedia: async () => ({ mimetype: 'image/jpeg', data: Buffer.from('JPEG').toString('base64') }),
     });
-    const media = await connector.fetchMedia('false_15550002222@c.us_M1');
-    expect(Buffer.from(media.data, 'base64').toString()).toBe('JPEG');
-    await expect(connector.fetchMedia('nope')).rejects.toThrow(/no media/);
+    const media = await connector.fetchFile?.({ fileId: 'false_15550002222@c.us_M1' });
+    expect(media?.body.toString()).toBe('JPEG');
+    await expect(connector.fetchFile?.({ fileId: 'nope' })).rejects.toThrow(/no media/i);
   });
 
   it('replies through sendMessage once per message, as WhatsApp text, retrying a failed send', async () => {

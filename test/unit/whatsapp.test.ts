@@ -5,8 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
 import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
-import type { ChannelContext } from '../../connectors/types';
-import type { WhatsAppConnector } from '../../connectors/whatsapp/connector';
+import type { ChannelContext, Connector } from '../../connectors/types';
 import { createGraphClient } from '../../connectors/whatsapp/graph';
 import { markdownToWhatsApp } from '../../connectors/whatsapp/markdown';
 import { whatsappOutsideWindow, whatsappStatuses } from '../../connectors/whatsapp/metrics';
@@ -146,11 +145,11 @@ afterAll(async () => {
 
 describe('WhatsApp webhook', () => {
   let app: FastifyInstance;
-  let connector: WhatsAppConnector;
+  let connector: Connector;
   const published: InboundEvent[] = [];
 
   beforeAll(async () => {
-    connector = connectorFactories.whatsapp?.(makeContext(published)) as WhatsAppConnector;
+    connector = connectorFactories.whatsapp?.(makeContext(published)) as Connector;
     app = Fastify();
     await connector.register(app);
     await app.ready();
@@ -317,10 +316,10 @@ describe('WhatsApp webhook', () => {
 
   it('downloads inbound media through the Graph media endpoint with the token', async () => {
     graph.addMedia('900000000000004', Buffer.from('JPEGDATA'), 'image/jpeg');
-    const media = await connector.fetchMedia('900000000000004');
-    expect(media.data.toString()).toBe('JPEGDATA');
-    expect(media.mimeType).toBe('image/jpeg');
-    await expect(connector.fetchMedia('900000000000404')).rejects.toThrow(/#100/);
+    const media = await connector.fetchFile?.({ fileId: '900000000000004' });
+    expect(media?.body.toString()).toBe('JPEGDATA');
+    expect(media?.mimeType).toBe('image/jpeg');
+    await expect(connector.fetchFile?.({ fileId: '900000000000404' })).rejects.toThrow(/#100/);
   });
 
   it('is healthy with a working token and says why not with a wrong one', async () => {
@@ -340,12 +339,12 @@ describe('WhatsApp webhook', () => {
 
 describe('WhatsApp replies', () => {
   let app: FastifyInstance;
-  let connector: WhatsAppConnector;
+  let connector: Connector;
   const published: InboundEvent[] = [];
   let sequence = 0;
 
   beforeAll(async () => {
-    connector = connectorFactories.whatsapp?.(makeContext(published)) as WhatsAppConnector;
+    connector = connectorFactories.whatsapp?.(makeContext(published)) as Connector;
     app = Fastify();
     await connector.register(app);
     await app.ready();
@@ -477,7 +476,7 @@ describe('WhatsApp replies', () => {
   });
 
   it('sends nothing outside the window when no template is configured', async () => {
-    const bare = connectorFactories.whatsapp?.(makeContext([], { template: undefined })) as WhatsAppConnector;
+    const bare = connectorFactories.whatsapp?.(makeContext([], { template: undefined })) as Connector;
     await bare.deliver?.(reply('nt', '15550003008', { type: 'text', text: 'nobody hears this' }));
     expect(graph.sentTo('15550003008')).toHaveLength(0);
     expect(
@@ -519,12 +518,8 @@ describe('WhatsApp window across processes (Redis)', () => {
       redis: { url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: prefix },
     };
     const shared = { redis, prefix };
-    const api = connectorFactories.whatsapp?.(
-      makeContext([], {}, hub, scheduler(shared)),
-    ) as WhatsAppConnector;
-    const worker = connectorFactories.whatsapp?.(
-      makeContext([], {}, hub, scheduler(shared)),
-    ) as WhatsAppConnector;
+    const api = connectorFactories.whatsapp?.(makeContext([], {}, hub, scheduler(shared))) as Connector;
+    const worker = connectorFactories.whatsapp?.(makeContext([], {}, hub, scheduler(shared))) as Connector;
     const app = Fastify();
     await api.register(app);
     const body = JSON.stringify(webhook([text('wamid.REDIS_1', '15550004001', 'hi')]));

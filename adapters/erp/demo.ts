@@ -1,25 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import {
-  type AdapterCallContext,
-  type CustomerLookup,
-  type ErpAdapter,
-  HubError,
-  type Order,
-  type ReturnEligibility,
-  type Shipment,
-} from '../../core/types';
-import { emailsMatch, phonesMatch, returnEligibilityOf, toOrderStatus } from './orders';
+import { type AdapterCallContext, type CustomerLookup, HubError, type Order } from '../../core/types';
+import { emailsMatch, OrderBasedErp, phonesMatch, toOrderStatus } from './orders';
 
 /** The embedded ERP: orders from a YAML/JSON file shipped with the hub (adapters/erp/demo-orders.yaml). */
-export class DemoErp implements ErpAdapter {
+export class DemoErp extends OrderBasedErp {
   readonly name = 'demo';
 
   private constructor(
     private readonly orders: Map<string, Order>,
-    private readonly returnWindowDays: number,
-    private readonly now: () => number,
-  ) {}
+    returnWindowDays: number,
+    now: () => number,
+  ) {
+    super(returnWindowDays, now);
+  }
 
   static async load(
     file: string,
@@ -82,16 +76,6 @@ export class DemoErp implements ErpAdapter {
       )
       .sort((a, b) => b.placedAt.localeCompare(a.placedAt))
       .map((o) => structuredClone(o));
-  }
-
-  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
-    return (await this.getOrder(orderId, ctx))?.shipment;
-  }
-
-  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
-    const order = await this.getOrder(orderId, ctx);
-    if (!order) return { eligible: false, reason: 'not_found' };
-    return returnEligibilityOf(order, this.returnWindowDays, this.now());
   }
 }
 

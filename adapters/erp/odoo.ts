@@ -4,15 +4,13 @@ import {
   AdapterError,
   AdapterErrorCodes,
   type CustomerLookup,
-  type ErpAdapter,
   type Order,
   type OrderStatus,
-  type ReturnEligibility,
   type Shipment,
 } from '../../core/types';
 import { requestJson } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { emailsMatch, normalizePhone, phonesMatch, returnEligibilityOf } from './orders';
+import { emailsMatch, normalizePhone, OrderBasedErp, phonesMatch } from './orders';
 import { retryRateLimited } from './retry';
 
 /*
@@ -44,7 +42,7 @@ interface JsonRpcResponse<T> {
 const ORDER_FIELDS = ['name', 'state', 'date_order', 'amount_total', 'currency_id', 'partner_id'];
 const TRACKING_FIELDS = ['carrier_id', 'carrier_tracking_ref', 'carrier_tracking_url'];
 
-export class OdooErp implements ErpAdapter {
+export class OdooErp extends OrderBasedErp {
   readonly name = 'odoo';
   private readonly endpoint: string;
   private uid?: Promise<number>;
@@ -53,8 +51,9 @@ export class OdooErp implements ErpAdapter {
   constructor(
     private readonly config: OdooErpConfig,
     private readonly erp: Pick<ErpConfig, 'timeoutMs' | 'returnWindowDays'>,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    super(erp.returnWindowDays, now);
     this.endpoint = `${config.baseUrl.replace(/\/+$/, '')}/jsonrpc`;
   }
 
@@ -103,16 +102,6 @@ export class OdooErp implements ErpAdapter {
       ctx,
     );
     return this.toOrders(orders, ctx);
-  }
-
-  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
-    return (await this.getOrder(orderId, ctx))?.shipment;
-  }
-
-  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
-    const order = await this.getOrder(orderId, ctx);
-    if (!order) return { eligible: false, reason: 'not_found' };
-    return returnEligibilityOf(order, this.erp.returnWindowDays, this.now());
   }
 
   /** Reads partners, lines, products and deliveries of all the orders in one call each. */

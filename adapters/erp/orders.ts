@@ -1,9 +1,13 @@
 import {
+  type AdapterCallContext,
   AdapterError,
   AdapterErrorCodes,
+  type CustomerLookup,
+  type ErpAdapter,
   type Order,
   type OrderStatus,
   type ReturnEligibility,
+  type Shipment,
 } from '../../core/types';
 
 /** The hub's order statuses: what an ERP's own status words are mapped onto. */
@@ -37,6 +41,32 @@ export function returnEligibilityOf(order: Order, windowDays: number, now = Date
   const until = delivered + windowDays * 86_400_000;
   if (Number.isNaN(delivered) || now > until) return { eligible: false, reason: 'window_closed' };
   return { eligible: true, reason: 'eligible', until: new Date(until).toISOString().slice(0, 10) };
+}
+
+/**
+ * An ERP adapter that answers shipments and return eligibility from the order itself: the
+ * order's shipment, and the hub's return rule (returnEligibilityOf) over `returnWindowDays`.
+ */
+export abstract class OrderBasedErp implements ErpAdapter {
+  abstract readonly name: string;
+
+  constructor(
+    private readonly returnWindowDays: number,
+    private readonly now: () => number,
+  ) {}
+
+  abstract getOrder(orderId: string, ctx: AdapterCallContext): Promise<Order | undefined>;
+  abstract listOrders(customer: CustomerLookup, ctx: AdapterCallContext): Promise<Order[]>;
+
+  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
+    return (await this.getOrder(orderId, ctx))?.shipment;
+  }
+
+  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
+    const order = await this.getOrder(orderId, ctx);
+    if (!order) return { eligible: false, reason: 'not_found' };
+    return returnEligibilityOf(order, this.returnWindowDays, this.now());
+  }
 }
 
 /** Digits only, so "+1 (555) 0100" and "15550100" compare equal. */

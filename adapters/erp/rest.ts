@@ -5,20 +5,18 @@ import {
   AdapterError,
   AdapterErrorCodes,
   type CustomerLookup,
-  type ErpAdapter,
   type Order,
-  type ReturnEligibility,
   type Shipment,
 } from '../../core/types';
 import { HttpAuth } from '../auth';
 import { requestJson, unlessNotFound } from '../http';
-import { returnEligibilityOf, toOrderStatus } from './orders';
+import { OrderBasedErp, toOrderStatus } from './orders';
 
 /**
  * Any ERP with a JSON HTTP API, mapped entirely by config: URL templates for the calls, an auth
  * scheme, and JSONPath expressions that pick each Order field out of the response.
  */
-export class RestErp implements ErpAdapter {
+export class RestErp extends OrderBasedErp {
   readonly name = 'rest';
   private readonly auth: HttpAuth;
   private readonly base: string;
@@ -26,8 +24,9 @@ export class RestErp implements ErpAdapter {
   constructor(
     private readonly config: RestErpConfig,
     private readonly erp: Pick<ErpConfig, 'timeoutMs' | 'returnWindowDays'>,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    super(erp.returnWindowDays, now);
     this.auth = new HttpAuth(config.auth, 'ERP', erp.timeoutMs);
     this.base = config.baseUrl.replace(/\/+$/, '');
   }
@@ -45,16 +44,6 @@ export class RestErp implements ErpAdapter {
     return JSONPath({ path: call.select, json: body as object, wrap: true }).map((raw: unknown) =>
       this.toOrder(raw),
     );
-  }
-
-  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
-    return (await this.getOrder(orderId, ctx))?.shipment;
-  }
-
-  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
-    const order = await this.getOrder(orderId, ctx);
-    if (!order) return { eligible: false, reason: 'not_found' };
-    return returnEligibilityOf(order, this.erp.returnWindowDays, this.now());
   }
 
   /** Expand the URL template (values URL-encoded), call, and retry once with a fresh OAuth2 token on 401. */

@@ -4,16 +4,13 @@ import {
   AdapterError,
   AdapterErrorCodes,
   type CustomerLookup,
-  type ErpAdapter,
   type Order,
   type OrderStatus,
-  type ReturnEligibility,
-  type Shipment,
 } from '../../core/types';
 import { HttpAuth } from '../auth';
 import { requestJson, unlessNotFound } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { ORDER_STATUSES, returnEligibilityOf } from './orders';
+import { ORDER_STATUSES, OrderBasedErp } from './orders';
 import { retryRateLimited } from './retry';
 
 /*
@@ -78,7 +75,7 @@ type Contact = Order['customer'];
 const HUB_STATUSES = new Set<string>(ORDER_STATUSES);
 const DELIVERY_WORDS: Record<string, string> = { B: 'partially shipped', C: 'shipped' };
 
-export class SapErp implements ErpAdapter {
+export class SapErp extends OrderBasedErp {
   readonly name = 'sap';
   private readonly auth: HttpAuth;
   private readonly root: string;
@@ -86,8 +83,9 @@ export class SapErp implements ErpAdapter {
   constructor(
     private readonly config: SapErpConfig,
     private readonly erp: Pick<ErpConfig, 'timeoutMs' | 'returnWindowDays'>,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    super(erp.returnWindowDays, now);
     this.auth = new HttpAuth(config.auth, 'SAP', erp.timeoutMs);
     this.root = `${config.baseUrl.replace(/\/+$/, '')}/${config.servicePath.replace(/^\/+|\/+$/g, '')}`;
     for (const [key, status] of Object.entries(config.statusMap)) {
@@ -161,16 +159,6 @@ export class SapErp implements ErpAdapter {
     return (orders.d?.results ?? []).map((raw) =>
       this.toOrder(raw, contacts.get(raw.SoldToParty ?? '') ?? {}),
     );
-  }
-
-  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
-    return (await this.getOrder(orderId, ctx))?.shipment;
-  }
-
-  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
-    const order = await this.getOrder(orderId, ctx);
-    if (!order) return { eligible: false, reason: 'not_found' };
-    return returnEligibilityOf(order, this.erp.returnWindowDays, this.now());
   }
 
   private toOrder(raw: SalesOrder, customer: Contact): Order {

@@ -4,15 +4,13 @@ import {
   AdapterError,
   AdapterErrorCodes,
   type CustomerLookup,
-  type ErpAdapter,
   type Order,
   type OrderStatus,
-  type ReturnEligibility,
   type Shipment,
 } from '../../core/types';
 import { requestJson } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { normalizePhone, returnEligibilityOf } from './orders';
+import { normalizePhone, OrderBasedErp } from './orders';
 import { retryRateLimited } from './retry';
 
 /*
@@ -89,15 +87,16 @@ const CUSTOMERS_QUERY = `query HubCustomers($query: String!) {
 
 const HUB_ORDER_ID = /^[A-Z]{2}\d{8}$/;
 
-export class ShopifyErp implements ErpAdapter {
+export class ShopifyErp extends OrderBasedErp {
   readonly name = 'shopify';
   private readonly endpoint: string;
 
   constructor(
     private readonly config: ShopifyErpConfig,
     private readonly erp: Pick<ErpConfig, 'timeoutMs' | 'returnWindowDays'>,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    super(erp.returnWindowDays, now);
     this.endpoint = `${config.shopUrl.replace(/\/+$/, '')}/admin/api/${config.apiVersion}/graphql.json`;
   }
 
@@ -125,16 +124,6 @@ export class ShopifyErp implements ErpAdapter {
     }
     if (terms.length === 0) return [];
     return (await this.orders(terms.join(' OR '), 50, ctx)).map((o) => this.toOrder(o));
-  }
-
-  async getShipment(orderId: string, ctx: AdapterCallContext): Promise<Shipment | undefined> {
-    return (await this.getOrder(orderId, ctx))?.shipment;
-  }
-
-  async returnEligibility(orderId: string, ctx: AdapterCallContext): Promise<ReturnEligibility> {
-    const order = await this.getOrder(orderId, ctx);
-    if (!order) return { eligible: false, reason: 'not_found' };
-    return returnEligibilityOf(order, this.erp.returnWindowDays, this.now());
   }
 
   private async orders(query: string, first: number, ctx: AdapterCallContext): Promise<ShopifyOrder[]> {

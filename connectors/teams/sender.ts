@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../adapters/http';
 import { DeliveryError } from '../../core/outbound/errors';
 import type { PlatformSender, RateRule } from '../../core/outbound/types';
 import type { ConversationRef } from '../../core/types';
@@ -21,13 +22,8 @@ export function teamsRules(channel: string, ref: ConversationRef): RateRule[] {
 
 /** Seconds or an HTTP date, as RFC 9110 allows; 1 s when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number {
-  if (header) {
-    const seconds = Number(header);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.max(seconds * 1000, 100);
-    const date = Date.parse(header);
-    if (!Number.isNaN(date)) return Math.max(date - now, 100);
-  }
-  return 1000;
+  const wait = parseRetryAfter(header, now);
+  return wait === undefined ? 1000 : Math.max(wait, 100);
 }
 
 /** A Bot Connector response as a DeliveryError: 429 carries Retry-After; 5xx, 401 and network errors may pass. */

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../adapters/http';
 import { DeliveryError } from '../../core/outbound/errors';
 
 const CALL_TIMEOUT_MS = 15_000;
@@ -41,14 +42,6 @@ export interface GraphClient {
   openMedia(mediaId: string, url: string): Promise<Response>;
 }
 
-function retryAfterOf(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const base = `${options.graphApiUrl.replace(/\/+$/, '')}/${options.apiVersion}`;
   const authorization = `Bearer ${options.accessToken}`;
@@ -68,7 +61,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       response.status,
       error?.code,
       `${response.status}${error?.code ? ` (#${error.code})` : ''}: ${error?.message ?? response.statusText}`,
-      retryAfterOf(response.headers.get('retry-after')),
+      parseRetryAfter(response.headers.get('retry-after')),
     );
   }
 

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import type { DraftOptions } from '../../core/outbound/draft';
+import {
+  type DraftOptions,
+  type DraftPlatform,
+  deliverOverDraft,
+  openDraft,
+} from '../../core/outbound/draft';
+import { HubError } from '../../core/types';
+import type { ChannelContext, Connector } from '../types';
 
 /** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
 const flag = z.union([z.boolean(), z.stringbool()]);
@@ -15,9 +22,36 @@ export const streamingOptionFields = {
   draftMinChars: z.coerce.number().int().min(1).default(20),
 };
 
+type StreamingOptions = { streaming: boolean; draftIntervalMs: number; draftMinChars: number };
+
 export function draftOptions(
-  options: { draftIntervalMs: number; draftMinChars: number },
+  options: Pick<StreamingOptions, 'draftIntervalMs' | 'draftMinChars'>,
   maxChars: number,
 ): DraftOptions {
   return { intervalMs: options.draftIntervalMs, minChars: options.draftMinChars, maxChars };
+}
+
+/**
+ * `deliver` and `openDraft` of a push channel that can stream: replies go through the shared
+ * scheduler, over the reply's draft when `streaming` is on. `platform` is the channel's sender with
+ * its draft calls; `maxChars` the longest draft text it takes.
+ */
+export function streamedDelivery<Call>(
+  ctx: Pick<ChannelContext, 'outbound' | 'logger'>,
+  options: StreamingOptions,
+  platform: DraftPlatform<Call>,
+  maxChars: number,
+): Required<Pick<Connector, 'deliver' | 'openDraft'>> {
+  return {
+    async deliver(message) {
+      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
+      if (options.streaming) await deliverOverDraft(ctx.outbound, platform, message, ctx.logger);
+      else await ctx.outbound.deliver(message, platform);
+    },
+    openDraft(ref, replyId, locale) {
+      if (!options.streaming || !ctx.outbound) return undefined;
+      const limits = draftOptions(options, maxChars);
+      return openDraft(ctx.outbound, platform, { id: replyId, ref, locale }, limits, ctx.logger);
+    },
+  };
 }

@@ -1,10 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
-import { draftOptions } from '../shared/streaming';
+import { streamedDelivery } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
 import { SLACK_DRAFT_CHARS, slackDraftPlatform } from './draft';
@@ -163,16 +162,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
         },
       });
     },
-    async deliver(message) {
-      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
-      else await ctx.outbound.deliver(message, sender);
-    },
-    openDraft(ref, replyId, locale) {
-      if (!options.streaming || !ctx.outbound) return undefined;
-      const limits = draftOptions(options, SLACK_DRAFT_CHARS);
-      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
-    },
+    ...streamedDelivery(ctx, options, drafts, SLACK_DRAFT_CHARS),
     async fetchFile(attachment) {
       return fetchSlackFile({
         channel,

@@ -1,10 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../../core/metrics';
-import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
-import { draftOptions } from '../shared/streaming';
+import { streamedDelivery } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
 import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
@@ -130,16 +129,7 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
           );
       }
     },
-    async deliver(message) {
-      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
-      else await ctx.outbound.deliver(message, sender);
-    },
-    openDraft(ref, replyId, locale) {
-      if (!options.streaming || !ctx.outbound) return undefined;
-      const limits = draftOptions(options, TELEGRAM_DRAFT_CHARS);
-      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
-    },
+    ...streamedDelivery(ctx, options, drafts, TELEGRAM_DRAFT_CHARS),
     async fetchFile(attachment) {
       if (!attachment.fileId)
         throw new HubError('file.not_found', 'Telegram files are fetched by fileId', { status: 404 });

@@ -18,7 +18,7 @@ import {
 import type { DialogCommands } from './commands';
 import { rewriteFollowUp } from './context/rewrite';
 import { fitHistory } from './context/window';
-import type { ActionOutcome, ActionRequest } from './flows/actions';
+import type { ActionContext, ActionOutcome, ActionRequest } from './flows/actions';
 import { type Catalog, type Reply, renderReply } from './flows/messages';
 import { type AdvanceResult, emptyFlowState, type FlowSignal, type TurnInput } from './flows/runtime';
 import { agentsAtWork, describeHours } from './hours';
@@ -88,6 +88,16 @@ export function emptyState(conversationKey: string): DialogState {
   };
 }
 
+/** What the answer generation needs. */
+interface AnswerInput {
+  question: string;
+  passages: Passage[];
+  language: Language;
+  history: Turn[];
+  route: RouteHint;
+  onText?: (textSoFar: string) => void;
+}
+
 const emptyProgress = (): DialogProgress => ({ flow: emptyFlowState(), failures: 0, unknownStreak: 0 });
 
 /** One turn's work in progress: the replies so far, and what the answer action found. */
@@ -101,6 +111,7 @@ interface Work {
   citations: Citation[];
   source: NonNullable<OutboundMessage['source']>;
   trace: TurnTrace;
+  onDraft?: (textSoFar: string) => void;
 }
 
 /**
@@ -112,42 +123,16 @@ interface Work {
 export class DialogEngine {
   private readonly catalog: Catalog;
   private readonly now: () => Date;
-  /** The draft callback of each turn in progress, found by the answer action through its event. */
-  private readonly drafts = new WeakMap<InboundEvent, (textSoFar: string) => void>();
 
   constructor(private readonly deps: EngineDeps) {
     this.catalog = new Map([...deps.dialog.flows.catalog, ...Object.entries(POLICY_MESSAGES)]);
     this.now = deps.now ?? (() => new Date());
     if (!deps.dialog.actions.has('answer')) {
-      deps.dialog.actions.register('answer', (params, ctx) =>
-        this.answerAction(
-          params.query ?? '',
-          ctx.language,
-          {
-            tenant: ctx.tenant ?? 'default',
-            intent: ctx.intent,
-            confidence: ctx.confidence,
-            task: 'answer',
-            question: params.query,
-          },
-          ctx.state,
-          ctx.event && this.drafts.get(ctx.event),
-        ),
-      );
+      deps.dialog.actions.register('answer', (params, ctx) => this.answerAction(params.query ?? '', ctx));
     }
   }
 
   async respond(event: InboundEvent, state: DialogState, options: RespondOptions = {}): Promise<TurnResult> {
-    if (!options.onDraft) return this.turn(event, state);
-    this.drafts.set(event, options.onDraft);
-    try {
-      return await this.turn(event, state);
-    } finally {
-      this.drafts.delete(event);
-    }
-  }
-
-  private async turn(event: InboundEvent, state: DialogState): Promise<TurnResult> {
     const now = this.now();
     const progress: DialogProgress = structuredClone(state.dialog ?? emptyProgress());
     const next: DialogState = {
@@ -167,6 +152,7 @@ export class DialogEngine {
       citations: [],
       source: 'flow',
       trace: { actions: [], signals: [], replyKeys: [], texts: [] },
+      onDraft: options.onDraft,
     };
     if (event.kind === 'handoff') {
       this.fromHelpdesk(work);
@@ -227,7 +213,6 @@ export class DialogEngine {
     const recognized = bot
       ? await dialog.recognizer.recognize(
           query === pre.text ? pre : { text: query, folded: foldForMatching(query) },
-          { useLlm: Boolean(llm) },
         )
       : unknownIntent();
     // Mid-flow an order id answers the flow's question; outside one it asks about that order.
@@ -297,7 +282,7 @@ export class DialogEngine {
 
   /** A flow's message and the actions it asks for, until it waits for the customer again. */
   private async runFlow(work: Work, first: AdvanceResult): Promise<void> {
-    const { runtime, actions } = this.deps.dialog;
+    const { runtime } = this.deps.dialog;
     const { progress } = work;
     let result = first;
     const signals: FlowSignal[] = [];
@@ -312,20 +297,7 @@ export class DialogEngine {
         logger.warn({ flow: request.flow, step: request.step }, 'flow ran too many actions in one turn');
         break;
       }
-      work.trace.actions.push(request);
-      const outcome = await timed('action', () =>
-        actions.run(request, {
-          conversationKey: work.state.conversationKey,
-          language: work.language,
-          tenant: work.event.ref.tenant,
-          event: work.event,
-          state: work.state,
-          slots: progress.flow.stack.at(-1)?.slots,
-          intent: work.trace.intent?.name,
-          confidence: work.trace.intent?.confidence,
-        }),
-      );
-      this.collectAnswer(work, request, outcome);
+      const outcome = await this.runAction(work, request, progress.flow.stack.at(-1)?.slots);
       result = runtime.advance(
         progress.flow,
         outcome.ok
@@ -382,17 +354,7 @@ export class DialogEngine {
       flow: '',
       step: '',
     };
-    work.trace.actions.push(request);
-    const outcome = await this.deps.dialog.actions.run(request, {
-      conversationKey: work.state.conversationKey,
-      language: work.language,
-      tenant: work.event.ref.tenant,
-      event: work.event,
-      state: work.state,
-      intent: work.trace.intent?.name,
-      confidence: work.trace.intent?.confidence,
-    });
-    this.collectAnswer(work, request, outcome);
+    const outcome = await this.runAction(work, request);
     if (outcome.ok) {
       work.replies.push({ key: 'policy.text', params: { text: String(outcome.data.text ?? '') } });
       work.progress.failures = 0;
@@ -404,13 +366,32 @@ export class DialogEngine {
     }
   }
 
-  /** The answer action's citations and source go with the reply that quotes it. */
-  private collectAnswer(work: Work, request: ActionRequest, outcome: ActionOutcome): void {
-    if (request.action !== 'answer' || !outcome.ok) return;
-    const citations = outcome.data.citations;
-    if (Array.isArray(citations)) work.citations.push(...(citations as Citation[]));
-    const source = outcome.data.source;
-    if (source === 'llm' || source === 'extractive') work.source = source;
+  /** Run one action with the turn's context; the answer action's citations and source go with the reply. */
+  private async runAction(
+    work: Work,
+    request: ActionRequest,
+    slots?: Record<string, string>,
+  ): Promise<ActionOutcome> {
+    work.trace.actions.push(request);
+    const outcome = await timed('action', () =>
+      this.deps.dialog.actions.run(request, {
+        conversationKey: work.state.conversationKey,
+        language: work.language,
+        tenant: work.event.ref.tenant,
+        event: work.event,
+        state: work.state,
+        slots,
+        intent: work.trace.intent?.name,
+        confidence: work.trace.intent?.confidence,
+        onText: work.onDraft,
+      }),
+    );
+    if (request.action === 'answer' && outcome.ok) {
+      const { citations, source } = outcome.data;
+      if (Array.isArray(citations)) work.citations.push(...(citations as Citation[]));
+      if (source === 'llm' || source === 'extractive') work.source = source;
+    }
+    return outcome;
   }
 
   /**
@@ -418,53 +399,33 @@ export class DialogEngine {
    * (or the best passage when there is none). Fails when nothing relevant is found, so flows and the
    * policy can offer a person instead of a guess.
    */
-  private async answerAction(
-    question: string,
-    language: Language,
-    route: RouteHint & { tenant: string },
-    state: DialogState | undefined,
-    onDraft?: (textSoFar: string) => void,
-  ): Promise<ActionOutcome> {
-    const { tenant } = route;
-    const { knowledge } = this.deps.config;
+  private async answerAction(question: string, ctx: ActionContext): Promise<ActionOutcome> {
     if (!question.trim()) return { ok: false, error: 'empty question' };
+    const { language } = ctx;
+    const tenant = ctx.tenant ?? 'default';
     const passages = await timed('retrieve', () =>
-      this.deps.retriever.search(question, { k: knowledge.topK, language, tenant }),
+      this.deps.retriever.search(question, { k: this.deps.config.knowledge.topK, language, tenant }),
     );
     const extract = extractiveAnswer(question, passages, language);
     if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant' };
-    const answer = await this.generateOrExtract(
+    const extractive = (reason: string): ActionOutcome => {
+      llmFallbacks.inc({ reason });
+      return { ok: true, data: { ...extract, source: 'extractive' } };
+    };
+    const llm = this.deps.llm;
+    if (!llm) return extractive('disabled');
+    if (!llm.available()) return extractive('circuit_open');
+    const answer: AnswerInput = {
       question,
       passages,
       language,
-      state?.history ?? [],
-      extract,
-      route,
-      onDraft,
-    );
-    return { ok: true, data: { ...answer } };
-  }
-
-  private async generateOrExtract(
-    question: string,
-    passages: Passage[],
-    language: Language,
-    history: Turn[],
-    extract: { text: string; citations: Citation[] },
-    route: RouteHint,
-    onDraft?: (textSoFar: string) => void,
-  ): Promise<{ text: string; citations: Citation[]; source: 'llm' | 'extractive' }> {
-    const llm = this.deps.llm;
-    const extractive = (reason: string) => {
-      llmFallbacks.inc({ reason });
-      return { ...extract, source: 'extractive' as const };
+      history: ctx.state?.history ?? [],
+      route: { tenant, intent: ctx.intent, confidence: ctx.confidence, task: 'answer', question },
+      onText: ctx.onText,
     };
-    if (!llm) return extractive('disabled');
-    if (!llm.available()) return extractive('circuit_open');
     try {
-      return await timed('generate', () =>
-        this.generate(llm, question, passages, language, history, route, onDraft),
-      );
+      const generated = await timed('generate', () => this.generate(llm, answer));
+      return { ok: true, data: { ...generated } };
     } catch (error) {
       const code = error instanceof HubError ? error.code : 'llm.unknown';
       logger.warn({ code }, 'LLM failed; answering extractively');
@@ -474,12 +435,7 @@ export class DialogEngine {
 
   private async generate(
     llm: LlmClient,
-    question: string,
-    passages: Passage[],
-    language: Language,
-    history: Turn[],
-    route: RouteHint,
-    onDraft?: (textSoFar: string) => void,
+    { question, passages, language, history, route, onText }: AnswerInput,
   ): Promise<{ text: string; citations: Citation[]; source: 'llm' }> {
     const { config } = this.deps;
     // Whole turns that fit the model's context, newest first; the prompt budget trims further.
@@ -499,11 +455,11 @@ export class DialogEngine {
       maxTokens: config.llm.maxTokens,
       temperature: config.llm.temperature,
       route,
-      ...(onDraft
+      ...(onText
         ? {
             onDelta: (delta: string) => {
               soFar += delta;
-              onDraft(soFar);
+              onText(soFar);
             },
           }
         : {}),

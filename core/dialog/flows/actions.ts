@@ -31,6 +31,8 @@ export interface ActionContext {
   /** The recognized intent of the turn, and how sure the recognizer was (routes the LLM request). */
   intent?: string;
   confidence?: number;
+  /** The reply text so far, for an action that writes it and can stream it (the answer action). */
+  onText?: (textSoFar: string) => void;
 }
 
 export type ActionOutcome =

@@ -154,9 +154,12 @@ export class TicketDeliveryWorker {
       log,
       what: 'customer comment',
       call: async (adapter) => {
-        const ctx = this.context(claimed.tenant, claimed.eventId);
-        if (!(claimed.attempt > 1 && (await this.alreadyAdded(claimed)))) {
-          await adapter.addComment(claimed.externalId, claimed.comment, ctx);
+        if (!(claimed.attempt > 1 && (await this.alreadyAdded(adapter, comments, claimed)))) {
+          await adapter.addComment(
+            claimed.externalId,
+            claimed.comment,
+            this.context(claimed.tenant, claimed.eventId),
+          );
         }
       },
       done: async () => {
@@ -233,16 +236,16 @@ export class TicketDeliveryWorker {
    * Most helpdesk comment APIs take no idempotency key; the read-back stands in for one. A failed
    * read-back is not proof either way: the comment is sent.
    */
-  private async alreadyAdded(claimed: ClaimedComment): Promise<boolean> {
-    const adapter = this.options.adapters[claimed.adapter];
-    const comments = this.options.comments;
-    if (!adapter || !comments) return false;
+  private async alreadyAdded(
+    adapter: TicketingAdapter,
+    comments: TicketCommentOutbox,
+    claimed: ClaimedComment,
+  ): Promise<boolean> {
     try {
-      const ticket = await adapter.getTicket(claimed.externalId, {
-        tenant: claimed.tenant,
-        idempotencyKey: `read:${claimed.eventId}`,
-        signal: AbortSignal.timeout(this.options.config.timeoutMs),
-      });
+      const ticket = await adapter.getTicket(
+        claimed.externalId,
+        this.context(claimed.tenant, `read:${claimed.eventId}`),
+      );
       const shown = (ticket?.comments ?? []).filter(
         (c) => c.public && c.text.trim() === claimed.comment.text.trim(),
       ).length;

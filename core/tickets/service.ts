@@ -69,8 +69,4 @@ export class TicketService {
     if (created) this.options.worker?.kick();
     return true;
   }
-
-  status(requestId: string): Promise<TicketRequest | undefined> {
-    return this.options.outbox.get(requestId);
-  }
 }

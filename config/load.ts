@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
@@ -75,4 +76,13 @@ export async function loadConfig(
     });
   }
   return parseConfig(parsed, env, file);
+}
+
+const DEFAULT_CONFIG_FILE = 'config/hub.yaml';
+
+/** The config a `hub` command runs with: `--config`, else $HUB_CONFIG, else config/hub.yaml when present, else built-in embedded defaults. */
+export function loadCommandConfig(option: string | undefined): Promise<HubConfig> {
+  if (option) return loadConfig(option);
+  if (process.env.HUB_CONFIG) return loadConfig(process.env.HUB_CONFIG);
+  return loadConfig(existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
 }

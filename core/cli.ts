@@ -1,25 +1,11 @@
-import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadConfig } from '../config/load';
+import { loadConfig, loadCommandConfig as withConfig } from '../config/load';
 import type { HubConfig } from '../config/schema';
 import { registerIntentCommands } from './dialog/intent/cli';
 import { registerKnowledgeCommands } from './rag/cli';
 import { registerTicketCommands } from './tickets/cli';
 import { registerTrainingCommands } from './training/cli';
 import { HubError } from './types';
-
-const DEFAULT_CONFIG = 'config/hub.yaml';
-
-/** `--config`, else $HUB_CONFIG, else config/hub.yaml when present, else built-in embedded defaults. */
-function configPath(option: string | undefined): string | undefined {
-  if (option) return option;
-  if (process.env.HUB_CONFIG) return process.env.HUB_CONFIG;
-  return existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined;
-}
-
-async function withConfig(option: string | undefined): Promise<HubConfig> {
-  return loadConfig(configPath(option));
-}
 
 function fail(error: unknown): never {
   if (error instanceof HubError) console.error(`hub: ${error.message}`);

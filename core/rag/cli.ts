@@ -1,14 +1,6 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load';
-import type { HubConfig } from '../../config/schema';
-
-async function config(option: string | undefined): Promise<HubConfig> {
-  const file =
-    option ?? process.env.HUB_CONFIG ?? (existsSync('config/hub.yaml') ? 'config/hub.yaml' : undefined);
-  return loadConfig(file);
-}
+import { loadCommandConfig as config } from '../../config/load';
 
 /** `hub kb ingest | reindex | search | eval`. */
 export function registerKnowledgeCommands(program: Command): void {

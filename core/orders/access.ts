@@ -1,6 +1,13 @@
 import { emailsMatch, phonesMatch } from '../../adapters/erp/orders';
 import { CircuitBreaker } from '../llm/breaker';
-import { AdapterError, AdapterErrorCodes, type ErpAdapter, HubError, type Order } from '../types';
+import {
+  AdapterError,
+  AdapterErrorCodes,
+  type ErpAdapter,
+  HubError,
+  ORDER_ID_PATTERN,
+  type Order,
+} from '../types';
 
 /** What the customer has shown: contact details verified by the channel, or typed and checked. */
 export interface OwnershipProof {
@@ -90,9 +97,12 @@ export class OrderAccess {
   }
 }
 
+const ORDER_IDS = new RegExp(ORDER_ID_PATTERN.source, 'g');
+
 /** Contact details typed in a message: the first e-mail address and the first phone-like number. */
 export function proofFromText(text: string): OwnershipProof {
   const email = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/.exec(text)?.[0];
-  const phone = /\+?\d[\d ()-]{5,}\d/.exec(text.replace(/\b[A-Z]{2}\d{8}\b/g, ' '))?.[0];
+  // An order id's digits are not a phone number.
+  const phone = /\+?\d[\d ()-]{5,}\d/.exec(text.replace(ORDER_IDS, ' '))?.[0];
   return { email, phone };
 }

@@ -14,7 +14,27 @@ export class HttpAuth {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async header(signal?: AbortSignal): Promise<string | undefined> {
+  /**
+   * `send` with this scheme's headers (an Authorization header, unless the type is none); after a
+   * 401, `send` once more with a freshly fetched OAuth2 token.
+   */
+  async authorized<T>(
+    signal: AbortSignal | undefined,
+    send: (headers: Record<string, string>) => Promise<T>,
+  ): Promise<T> {
+    const attempt = async () => {
+      const authorization = await this.header(signal);
+      return send(authorization ? { authorization } : {});
+    };
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof AdapterError && error.status === 401 && this.invalidate()) return attempt();
+      throw error;
+    }
+  }
+
+  private async header(signal?: AbortSignal): Promise<string | undefined> {
     switch (this.config.type) {
       case 'none':
         return undefined;
@@ -28,7 +48,7 @@ export class HttpAuth {
   }
 
   /** After a 401: forget the cached token so the next header() fetches a new one. Returns whether a retry can help. */
-  invalidate(): boolean {
+  private invalidate(): boolean {
     if (this.config.type !== 'oauth2' || !this.token) return false;
     this.token = undefined;
     return true;

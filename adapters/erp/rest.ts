@@ -56,22 +56,15 @@ export class RestErp extends OrderBasedErp {
       encodeURIComponent(values[name] ?? ''),
     );
     const url = /^https?:\/\//.test(path) ? path : `${this.base}${path.startsWith('/') ? '' : '/'}${path}`;
-    const send = async () => {
-      const authorization = await this.auth.header(ctx.signal);
-      return requestJson('ERP', url, {
+    const { body } = await this.auth.authorized(ctx.signal, (headers) =>
+      requestJson('ERP', url, {
         method: call.method,
-        headers: { ...(authorization ? { authorization } : {}), 'x-tenant': ctx.tenant },
+        headers: { ...headers, 'x-tenant': ctx.tenant },
         signal: ctx.signal,
         timeoutMs: this.erp.timeoutMs,
-      });
-    };
-    try {
-      return (await send()).body;
-    } catch (error) {
-      if (error instanceof AdapterError && error.status === 401 && this.auth.invalidate())
-        return (await send()).body;
-      throw error;
-    }
+      }),
+    );
+    return body;
   }
 
   private toOrder(raw: unknown): Order {

@@ -243,24 +243,13 @@ export class SapErp extends OrderBasedErp {
       .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
       .join('&');
     const url = `${this.root}/${path}?${search}`;
-    const send = async () => {
-      const authorization = await this.auth.header(ctx.signal);
-      const { body } = await requestJson<T>('SAP', url, {
-        headers: authorization ? { authorization } : {},
-        signal: ctx.signal,
-        timeoutMs: this.erp.timeoutMs,
-      });
-      return body;
-    };
     return retryRateLimited(
       'SAP',
       async () => {
-        try {
-          return await send();
-        } catch (error) {
-          if (error instanceof AdapterError && error.status === 401 && this.auth.invalidate()) return send();
-          throw error;
-        }
+        const { body } = await this.auth.authorized(ctx.signal, (headers) =>
+          requestJson<T>('SAP', url, { headers, signal: ctx.signal, timeoutMs: this.erp.timeoutMs }),
+        );
+        return body;
       },
       this.config.rateLimit,
       ctx.signal,

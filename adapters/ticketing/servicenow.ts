@@ -215,18 +215,17 @@ export class ServiceNowTicketing implements TicketingAdapter {
 
   /** One Table API call; after a 401 an OAuth token is fetched anew and the call made once more. */
   private async call<T>(method: string, path: string, ctx: AdapterCallContext, body?: unknown) {
-    const attempt = async () =>
-      requestJson<T>('ServiceNow', `${this.base}${path}`, {
-        method,
-        body,
-        headers: { ...(await this.authHeader(ctx)) },
-        signal: ctx.signal,
-        timeoutMs: this.options.timeoutMs,
-      });
     try {
-      return await attempt();
+      return await this.auth.authorized(ctx.signal, (headers) =>
+        requestJson<T>('ServiceNow', `${this.base}${path}`, {
+          method,
+          body,
+          headers,
+          signal: ctx.signal,
+          timeoutMs: this.options.timeoutMs,
+        }),
+      );
     } catch (error) {
-      if (error instanceof AdapterError && error.status === 401 && this.auth.invalidate()) return attempt();
       // A data policy refuses a write with 403, which is about the payload, not the credentials.
       if (error instanceof AdapterError && error.status === 403 && /data policy/i.test(error.message)) {
         throw new AdapterError(
@@ -237,11 +236,6 @@ export class ServiceNowTicketing implements TicketingAdapter {
       }
       throw error;
     }
-  }
-
-  private async authHeader(ctx: AdapterCallContext): Promise<Record<string, string>> {
-    const header = await this.auth.header(ctx.signal);
-    return header ? { authorization: header } : {};
   }
 }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../log';
 import { HubError, isRetryable, type OutboundMessage } from '../types';
 import { DeliveryError } from './errors';
 import { outboundCalls, outboundWait } from './metrics';
-import type { DeliveryLedger, PlatformSender, RateLimiter } from './types';
+import type { DeliveryLedger, PlatformSender, RateLimiter, RateRule } from './types';
 
 export interface SchedulerPolicy {
   /** Tries per platform call, the first included. */
@@ -65,27 +65,17 @@ export class OutboundScheduler {
     call: Call,
     maxWaitMs: number,
   ): Promise<string | undefined> {
-    const { limiter } = this.deps;
     const rules = sender.rules(message, call);
-    const started = Date.now();
-    for (;;) {
-      const wait = await limiter.tryAcquire(rules);
-      if (wait <= 0) break;
-      if (Date.now() - started + wait > maxWaitMs) {
-        throw new HubError('outbound.rate_limited', `no ${sender.channel} rate slot within ${maxWaitMs} ms`, {
-          retryable: true,
-        });
-      }
-      await sleep(wait + Math.floor(Math.random() * 25));
-    }
+    await this.takeSlots(
+      rules,
+      Date.now(),
+      maxWaitMs,
+      `no ${sender.channel} rate slot within ${maxWaitMs} ms`,
+    );
     try {
       return await sender.send(message, call);
     } catch (error) {
-      if (error instanceof DeliveryError && error.retryAfterMs !== undefined) {
-        outboundCalls.inc({ channel: sender.channel, outcome: 'rate_limited' });
-        const scope = error.scope ?? rules[0]?.key;
-        if (scope) await limiter.block(scope, error.retryAfterMs);
-      }
+      await this.honourRetryAfter(sender.channel, rules, error);
       throw error;
     }
   }
@@ -135,33 +125,18 @@ export class OutboundScheduler {
     sender: PlatformSender<Call>,
     call: Call,
   ): Promise<string | undefined> {
-    const { limiter, policy } = this.deps;
+    const { policy } = this.deps;
     const rules = sender.rules(message, call);
     const started = Date.now();
     let attempt = 0;
     for (;;) {
-      const wait = await limiter.tryAcquire(rules);
-      if (wait > 0) {
-        if (Date.now() - started + wait > policy.maxWaitMs) {
-          throw new HubError('outbound.rate_limited', `waited too long to send on ${sender.channel}`, {
-            retryable: true,
-          });
-        }
-        // A little jitter so replicas waiting on one key do not all ask again in the same millisecond.
-        await sleep(wait + Math.floor(Math.random() * 25));
-        continue;
-      }
+      await this.takeSlots(rules, started, policy.maxWaitMs, `waited too long to send on ${sender.channel}`);
       outboundWait.observe({ channel: sender.channel }, (Date.now() - started) / 1000);
       attempt++;
       try {
         return await sender.send(message, call);
       } catch (error) {
-        const retryAfterMs = error instanceof DeliveryError ? error.retryAfterMs : undefined;
-        if (retryAfterMs !== undefined) {
-          outboundCalls.inc({ channel: sender.channel, outcome: 'rate_limited' });
-          const scope = (error as DeliveryError).scope ?? rules[0]?.key;
-          if (scope) await limiter.block(scope, retryAfterMs);
-        }
+        const retryAfterMs = await this.honourRetryAfter(sender.channel, rules, error);
         if (!isRetryable(error)) throw error;
         if (attempt >= policy.maxAttempts) {
           throw new HubError('outbound.retries_exhausted', `${sender.channel}: ${(error as Error).message}`, {
@@ -180,5 +155,39 @@ export class OutboundScheduler {
         }
       }
     }
+  }
+
+  /**
+   * Take one slot on every rule, waiting in line while the total since `started` stays within
+   * `maxWaitMs`; past that, `outbound.rate_limited` (retryable: the bus redelivers the turn later).
+   */
+  private async takeSlots(
+    rules: RateRule[],
+    started: number,
+    maxWaitMs: number,
+    tooLong: string,
+  ): Promise<void> {
+    for (;;) {
+      const wait = await this.deps.limiter.tryAcquire(rules);
+      if (wait <= 0) return;
+      if (Date.now() - started + wait > maxWaitMs) {
+        throw new HubError('outbound.rate_limited', tooLong, { retryable: true });
+      }
+      // A little jitter so replicas waiting on one key do not all ask again in the same millisecond.
+      await sleep(wait + Math.floor(Math.random() * 25));
+    }
+  }
+
+  /** A platform 429: counted, and its scope (else the call's first rule) blocked for Retry-After. */
+  private async honourRetryAfter(
+    channel: string,
+    rules: RateRule[],
+    error: unknown,
+  ): Promise<number | undefined> {
+    if (!(error instanceof DeliveryError) || error.retryAfterMs === undefined) return undefined;
+    outboundCalls.inc({ channel, outcome: 'rate_limited' });
+    const scope = error.scope ?? rules[0]?.key;
+    if (scope) await this.deps.limiter.block(scope, error.retryAfterMs);
+    return error.retryAfterMs;
   }
 }

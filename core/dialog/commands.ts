@@ -8,7 +8,6 @@ import {
   HubError,
   type HubStore,
   type InboundEvent,
-  ORDER_ID_PATTERN,
   type TicketTranscriptLine,
 } from '../types';
 import { commandText } from './command-messages';
@@ -51,13 +50,6 @@ export const SLOT_ATTEMPTS = 'order.attempts';
 export const SLOT_PROOF = 'order.proof';
 export const SLOT_TICKET = 'ticket.reference';
 
-const HUMAN_REQUEST =
-  /\b(human|agent|real person|live person|representative|operator)\b|人工|转人工|真人|客服人员/i;
-
-export function asksForHuman(text: string): boolean {
-  return HUMAN_REQUEST.test(text);
-}
-
 export class DialogCommands {
   constructor(private readonly deps: CommandDeps) {}
 
@@ -73,20 +65,6 @@ export class DialogCommands {
   lookupOrder(input: CommandInput, orderId: string): Promise<CommandReply> {
     if (!this.deps.orders) throw new HubError('erp.unconfigured', 'no ERP adapter is configured');
     return this.order(input, orderId.toUpperCase(), proofFromText(input.text));
-  }
-
-  /** The reply when a command applies, else undefined (the engine answers from knowledge). */
-  async handle(input: CommandInput): Promise<CommandReply | undefined> {
-    if (this.deps.tickets && asksForHuman(input.text)) return this.handoff(input, 'customer_request');
-    if (!this.deps.orders) return undefined;
-    const orderId = ORDER_ID_PATTERN.exec(input.text.toUpperCase())?.[0];
-    const pending = input.state.slots[SLOT_PENDING_ORDER];
-    if (orderId) return this.order(input, orderId, proofFromText(input.text));
-    if (typeof pending === 'string') {
-      const typed = proofFromText(input.text);
-      if (typed.email || typed.phone) return this.order(input, pending, typed);
-    }
-    return undefined;
   }
 
   private async order(input: CommandInput, orderId: string, typed: OwnershipProof): Promise<CommandReply> {

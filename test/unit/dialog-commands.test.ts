@@ -3,7 +3,12 @@ import { createErp } from '../../adapters/erp';
 import { DemoTicketing } from '../../adapters/ticketing';
 import { erpConfigSchema } from '../../config/adapters-schema';
 import { hubConfigSchema } from '../../config/schema';
-import { DialogCommands, SLOT_PENDING_ORDER, SLOT_TICKET } from '../../core/dialog/commands';
+import {
+  type CommandInput,
+  DialogCommands,
+  SLOT_PENDING_ORDER,
+  SLOT_TICKET,
+} from '../../core/dialog/commands';
 import { emptyState } from '../../core/dialog/engine';
 import { OrderAccess } from '../../core/orders/access';
 import { createStore, type KyselyStore } from '../../core/store/index';
@@ -11,7 +16,7 @@ import { TicketOutbox } from '../../core/tickets/outbox';
 import { ticketDb } from '../../core/tickets/schema';
 import { TicketService } from '../../core/tickets/service';
 import { TicketDeliveryWorker } from '../../core/tickets/worker';
-import type { DialogState, InboundEvent } from '../../core/types';
+import { type DialogState, type InboundEvent, ORDER_ID_PATTERN } from '../../core/types';
 import { type ErpEmulator, startErpEmulator } from '../emulators/erp-emulator';
 
 let store: KyselyStore;
@@ -36,13 +41,16 @@ async function say(
   options: { conversation?: string; channelData?: Record<string, unknown>; c?: DialogCommands } = {},
 ) {
   const e = event(text, options.conversation, options.channelData);
-  const reply = await (options.c ?? commands).handle({
-    event: e,
-    text,
-    language: /[\u4e00-\u9fff]/.test(text) ? 'zh' : 'en',
-    state,
-  });
+  const input = { event: e, text, language: /[\u4e00-\u9fff]/.test(text) ? 'zh' : 'en', state } as const;
+  const reply = await route(options.c ?? commands, input);
   return { reply: reply?.text, event: e };
+}
+
+/** What the engine's intents and flows send to the commands, by the same cues, for these tests. */
+function route(c: DialogCommands, input: CommandInput) {
+  if (/\bhuman\b|人工/i.test(input.text)) return c.handoff(input, 'customer_request');
+  const orderId = ORDER_ID_PATTERN.exec(input.text.toUpperCase())?.[0];
+  return orderId ? c.lookupOrder(input, orderId) : c.resumeProof(input);
 }
 
 beforeAll(async () => {

@@ -198,26 +198,22 @@ export class SapErp extends OrderBasedErp {
   /** The sold-to party's default (else first) e-mail, and its mobile (else landline) number. */
   private async contactOf(partner: string | undefined, ctx: AdapterCallContext): Promise<Contact> {
     if (!partner || this.config.contacts === 'none') return {};
-    let found: BusinessPartner | undefined;
-    try {
-      found = (
-        await this.get<{ d?: BusinessPartner }>(
-          `API_BUSINESS_PARTNER/A_BusinessPartner(${encodeURIComponent(literal(partner))})`,
-          {
-            $expand: [
-              'to_BusinessPartnerAddress/to_EmailAddress',
-              'to_BusinessPartnerAddress/to_PhoneNumber',
-              'to_BusinessPartnerAddress/to_MobilePhoneNumber',
-            ].join(','),
-          },
-          ctx,
-        )
-      ).d;
-    } catch (error) {
-      // No partner, no contact: the ownership check then refuses, as it must.
-      if (error instanceof AdapterError && error.code === AdapterErrorCodes.notFound) return {};
-      throw error;
-    }
+    const response = await unlessNotFound(() =>
+      this.get<{ d?: BusinessPartner }>(
+        `API_BUSINESS_PARTNER/A_BusinessPartner(${encodeURIComponent(literal(partner))})`,
+        {
+          $expand: [
+            'to_BusinessPartnerAddress/to_EmailAddress',
+            'to_BusinessPartnerAddress/to_PhoneNumber',
+            'to_BusinessPartnerAddress/to_MobilePhoneNumber',
+          ].join(','),
+        },
+        ctx,
+      ),
+    );
+    // No partner, no contact: the ownership check then refuses, as it must.
+    if (!response) return {};
+    const found = response.d;
     const addresses = found?.to_BusinessPartnerAddress?.results ?? [];
     const all = (pick: (a: (typeof addresses)[number]) => Communication[] | undefined) =>
       addresses.flatMap((a) => pick(a) ?? []);

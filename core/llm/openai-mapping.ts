@@ -5,7 +5,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import type { ChatMessage, ChatResult, ResponseFormat, ToolCall, ToolDefinition } from '../types/ports';
-import { ThinkStripper } from './think';
+import { stripThink, ThinkStripper } from './think';
 
 export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
   return messages.map((message): ChatCompletionMessageParam => {
@@ -52,10 +52,8 @@ export function fromCompletion(completion: ChatCompletion, fallbackModel: string
       toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
     }
   }
-  const stripper = new ThinkStripper();
-  const text = stripper.push(choice?.message.content ?? '') + stripper.flush();
   return {
-    text,
+    text: stripThink(choice?.message.content ?? ''),
     toolCalls,
     model: completion.model || fallbackModel,
     finishReason: choice?.finish_reason ?? 'unknown',

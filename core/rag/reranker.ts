@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../adapters/http';
 import type { HubConfig } from '../../config/schema';
 import { HubError } from '../types/errors';
 
@@ -9,6 +10,8 @@ export interface Reranker {
 }
 
 const RETRIES = 2;
+/** A longer Retry-After is cut to this: a customer is waiting on the answer. */
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /**
  * A cross-encoder behind HTTP. `tei`: Hugging Face text-embeddings-inference `POST /rerank`
@@ -40,7 +43,8 @@ export class HttpReranker implements Reranker {
         throw this.error(`unreachable (${(cause as Error).message})`, cause, true);
       }
       if ((response.status === 429 || response.status >= 500) && attempt < RETRIES) {
-        await sleep(retryAfterMs(response.headers.get('retry-after')) ?? 200 * 2 ** attempt);
+        const requested = parseRetryAfter(response.headers.get('retry-after'));
+        await sleep(requested === undefined ? 200 * 2 ** attempt : Math.min(requested, MAX_RETRY_AFTER_MS));
         continue;
       }
       if (!response.ok) {
@@ -75,14 +79,6 @@ export class HttpReranker implements Reranker {
       { cause, retryable },
     );
   }
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.min(seconds * 1000, 10_000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - Date.now()), 10_000);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,8 @@
-import { ErrorCode, WebClient } from '@slack/web-api';
+import { ErrorCode } from '@slack/web-api';
 import { parseChannelOptions } from '../shared/options';
 import type { OnlineCheck } from '../types';
 import { slackHints, slackOptionsSchema } from './options';
+import { slackWebClient } from './sender';
 
 const FIXES: Record<string, string> = {
   invalid_auth: 'the token is wrong or revoked',
@@ -25,14 +26,7 @@ function explain(method: string, error: unknown, hint: string, apiUrl: string): 
   return new Error(`${method}: no answer from ${new URL(apiUrl).origin}. Fix: check apiUrl and the network.`);
 }
 
-function client(token: string, apiUrl: string): WebClient {
-  return new WebClient(token, {
-    slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: 10_000,
-  });
-}
+const client = (token: string, apiUrl: string) => slackWebClient(token, apiUrl, 10_000);
 
 /**
  * `hub validate --online`: auth.test with the bot token; with Socket Mode also apps.connections.open

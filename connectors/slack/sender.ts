@@ -49,6 +49,19 @@ export function toDeliveryError(error: unknown, scope: string): DeliveryError {
   }
 }
 
+/** The Web API base URL as the SDK joins method names to it: with a trailing slash. */
+export const slackApiBase = (apiUrl: string) => (apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`);
+
+/** A Web API client that makes each call once: retries and 429s are left to its caller. */
+export function slackWebClient(token: string, apiUrl: string, timeoutMs: number): WebClient {
+  return new WebClient(token, {
+    slackApiUrl: slackApiBase(apiUrl),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: timeoutMs,
+  });
+}
+
 export function slackChannelKey(channel: string, conversation: string): string {
   return `slack:${channel}:chan:${conversation}`;
 }
@@ -61,12 +74,7 @@ export function createSlackSender(options: {
 }): PlatformSender<SlackPost> & {
   client: WebClient;
 } {
-  const client = new WebClient(options.botToken, {
-    slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: 15_000,
-  });
+  const client = slackWebClient(options.botToken, options.apiUrl, 15_000);
   return {
     channel: options.channel,
     client,

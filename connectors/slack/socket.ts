@@ -1,5 +1,6 @@
 import { LogLevel, type Logger as SlackLogger, SocketModeClient } from '@slack/socket-mode';
 import type { Logger } from '../../core/log';
+import { slackApiBase } from './sender';
 
 export interface SocketStatus {
   /** Why events are not arriving now (connecting, refused app token, reconnecting), or undefined. */
@@ -49,7 +50,7 @@ export function startSocketMode(options: {
     appToken: options.appToken,
     logger: slackLogger(options.logger),
     clientOptions: {
-      slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`,
+      slackApiUrl: slackApiBase(options.apiUrl),
       retryConfig: { retries: 5, factor: 1.6 },
     },
   });

@@ -1,12 +1,7 @@
-import { type ColumnType, type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../store/schema';
-import type { DemoTicketsTable, TicketDatabase } from '../tickets/schema';
+import { type TicketDatabase, ticketDb } from '../tickets/schema';
 import type { TicketDraft } from '../types';
-
-/** demo_tickets as migration 0003 left it: who took the ticket. */
-interface DeskDatabase extends TicketDatabase {
-  demo_tickets: DemoTicketsTable & { assignee: ColumnType<string | null, string | undefined, string | null> };
-}
 
 export interface DeskComment {
   id: string;
@@ -52,10 +47,10 @@ export class DeskError extends Error {
  * change on the bus.
  */
 export class DemoDesk {
-  private readonly db: Kysely<DeskDatabase>;
+  private readonly db: Kysely<TicketDatabase>;
 
   constructor(db: Kysely<Database>) {
-    this.db = db as unknown as Kysely<DeskDatabase>;
+    this.db = ticketDb(db);
   }
 
   async list(limit = 50): Promise<DeskTicket[]> {
@@ -145,7 +140,7 @@ export class DemoDesk {
 }
 
 async function addComment(
-  trx: Transaction<DeskDatabase>,
+  trx: Transaction<TicketDatabase>,
   ticketId: string,
   action: DeskAction,
   input: { agent: string; text?: string },

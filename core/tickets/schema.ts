@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Kysely } from 'kysely';
 import type { Database } from '../store/schema';
 import type { TicketDraft } from '../types';
 
-/** Row types of migration 0002_tickets, kept beside the code that owns those tables. */
+/** Row types of migrations 0002 to 0004, kept beside the code that owns those tables. */
 
 type Json<T> = ColumnType<T, string, string>;
 type CreatedAt = ColumnType<Date, string | undefined, never>;
@@ -49,6 +49,8 @@ export interface DemoTicketsTable {
   draft: Json<TicketDraft>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, string | undefined, string>;
+  /** Migration 0003: the agent who took the ticket (core/handoff/demo-desk.ts). */
+  assignee: ColumnType<string | null, string | undefined, string | null>;
 }
 
 export interface DemoTicketCommentsTable {

@@ -71,7 +71,8 @@ export interface TurnResult {
   trace: TurnTrace;
 }
 
-const HANDLED_IDS_KEPT = 200;
+/** Recently handled inbound event ids kept in the state (a redelivery among them is answered once). */
+export const HANDLED_IDS_KEPT = 200;
 /** The flow the policy starts to hand a conversation to a person (config/flows/handoff.yaml). */
 const HANDOFF_FLOW = 'handoff';
 /** Actions a single turn may chain (an action's result can start the next step's action). */

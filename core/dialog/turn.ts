@@ -12,7 +12,7 @@ import {
   renderAsText,
   type StateStore,
 } from '../types';
-import { type DialogEngine, emptyState, replyIdOf } from './engine';
+import { type DialogEngine, emptyState, HANDLED_IDS_KEPT, replyIdOf } from './engine';
 
 export interface TurnDeps {
   engine: DialogEngine;
@@ -97,7 +97,7 @@ function completeFromTranscript(
       { role: 'user' as const, text: event.text ?? '', at: event.receivedAt, eventId: event.id },
       ...replies.map((reply) => ({ role: 'assistant' as const, text: renderAsText(reply.content), at })),
     ],
-    handledEventIds: [...state.handledEventIds, event.id].slice(-200),
+    handledEventIds: [...state.handledEventIds, event.id].slice(-HANDLED_IDS_KEPT),
     updatedAt: at,
   };
 }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { signGeneric } from '../../core/handoff/signature';
 import {
   type AdapterCallContext,
   AdapterError,
@@ -30,16 +30,11 @@ export const UNSUPPORTED = 'adapter.unsupported';
 
 const STATUSES: TicketStatus[] = ['new', 'open', 'pending', 'solved', 'closed'];
 
-/** `sha256=` + hex(HMAC-SHA256(secret, timestamp + "." + body)): the scheme the hub's own receivers verify. */
-export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
 /**
  * Any helpdesk or workflow tool that takes a webhook. The ticket is POSTed as JSON with
  * `Idempotency-Key` (the hub's request id: the receiver must answer a repeat with the first
- * ticket), `X-Hub-Timestamp` (Unix seconds) and `X-Hub-Signature-256`; the answer `{id, url?}`
- * names the ticket. Comments, reading and status changes use their URL templates, or are refused
+ * ticket), `X-Hub-Timestamp` (Unix seconds) and `X-Hub-Signature-256` (signed as the hub's own
+ * generic receiver verifies, core/handoff/signature.ts); the answer `{id, url?}` names the ticket. Comments, reading and status changes use their URL templates, or are refused
  * as unsupported when none is configured.
  */
 export class WebhookTicketing implements TicketingAdapter {
@@ -140,7 +135,7 @@ export class WebhookTicketing implements TicketingAdapter {
         ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         'idempotency-key': ctx.idempotencyKey,
         'x-hub-timestamp': timestamp,
-        'x-hub-signature-256': signWebhook(this.options.secret, timestamp, body),
+        'x-hub-signature-256': signGeneric(this.options.secret, timestamp, body),
       },
       signal: ctx.signal,
       timeoutMs: this.options.timeoutMs,

@@ -56,18 +56,18 @@ export class EmbeddedRetriever implements KnowledgeIndex {
 
   /** Add chunks, replacing those with the same id. */
   index(chunks: KnowledgeChunk[]): Promise<void> {
-    return this.update(chunks, false);
+    return this.serially(() => this.rebuild(chunks, false));
   }
 
   /** Swap the whole content for `chunks`; searches running meanwhile finish on the old index. */
   replaceAll(chunks: KnowledgeChunk[]): Promise<void> {
-    return this.update(chunks, true);
+    return this.serially(() => this.rebuild(chunks, true));
   }
 
   /** Remove chunks by id. */
   remove(ids: string[]): Promise<void> {
     const gone = new Set(ids);
-    const run = this.updates.then(() =>
+    return this.serially(() =>
       this.rebuild(
         [...this.current.entries.values()]
           .filter(({ chunk }) => !gone.has(chunk.id))
@@ -75,8 +75,6 @@ export class EmbeddedRetriever implements KnowledgeIndex {
         true,
       ),
     );
-    this.updates = run.catch(() => undefined);
-    return run;
   }
 
   async close(): Promise<void> {}
@@ -134,16 +132,17 @@ export class EmbeddedRetriever implements KnowledgeIndex {
     return fuseScores(ids(text.hits), ids(dense.hits), this.fusion);
   }
 
-  /**
-   * Orama's vector search nulls the vectors of the documents it returns, so updating documents in
-   * place is unsafe; rebuilding is milliseconds for a FAQ-sized base and keeps the index consistent.
-   */
-  private update(chunks: KnowledgeChunk[], replace: boolean): Promise<void> {
-    const run = this.updates.then(() => this.rebuild(chunks, replace));
+  /** Runs `step` after every update queued before it; a failed update does not stop the next. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.updates.then(step);
     this.updates = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * Orama's vector search nulls the vectors of the documents it returns, so updating documents in
+   * place is unsafe; rebuilding is milliseconds for a FAQ-sized base and keeps the index consistent.
+   */
   private async rebuild(chunks: KnowledgeChunk[], replace: boolean): Promise<void> {
     const previous = this.current.entries;
     const next = new Map<string, Entry>(replace ? [] : previous);

@@ -1,6 +1,9 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { HubError } from '../../core/types';
 import type { ChannelContext } from '../types';
+
+/** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
+export const flag = z.union([z.boolean(), z.stringbool()]);
 
 /**
  * Validate a channel block at start-up, failing with every problem and how to fix it

@@ -7,9 +7,7 @@ import {
 } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import type { ChannelContext, Connector } from '../types';
-
-/** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
-const flag = z.union([z.boolean(), z.stringbool()]);
+import { flag } from './options';
 
 /**
  * Channel keys for streamed answers: with `streaming` on, a long LLM answer appears as one message

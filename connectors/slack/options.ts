@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_FILE_BYTES } from '../shared/download';
+import { flag } from '../shared/options';
 import { streamingOptionFields } from '../shared/streaming';
-
-/** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
-const flag = z.union([z.boolean(), z.stringbool()]);
 
 export const slackOptionsSchema = z
   .object({

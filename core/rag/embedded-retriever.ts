@@ -2,7 +2,7 @@ import { type AnyOrama, create, insertMultiple, search } from '@orama/orama';
 import { HubError } from '../types/errors';
 import type { KnowledgeChunk, Passage, SearchOptions } from '../types/ports';
 import { createBilingualTokenizer } from './bilingual-tokenizer';
-import type { Embedder } from './embedder';
+import { type Embedder, embeddingText } from './embedder';
 import { DEFAULT_FUSION, type FusionWeights, fuseScores, type ScoredId } from './fusion';
 import { HashEmbedder } from './hash-embedder';
 import type { KnowledgeIndex } from './knowledge-index';
@@ -192,9 +192,4 @@ export class EmbeddedRetriever implements KnowledgeIndex {
       components: { tokenizer: createBilingualTokenizer() },
     }) as AnyOrama;
   }
-}
-
-/** The heading is the question the entry answers; it belongs in the vector as much as the answer. */
-function embeddingText(chunk: KnowledgeChunk): string {
-  return `${chunk.title}\n${chunk.text}`;
 }

@@ -1,3 +1,5 @@
+import type { KnowledgeChunk } from '../types/ports';
+
 /**
  * Text → dense vector. The embedded default is `HashEmbedder`; an OpenAI-compatible embeddings
  * client can implement the same interface later without touching the retriever.
@@ -7,4 +9,9 @@ export interface Embedder {
   readonly dimensions: number;
   /** One L2-normalised vector per text, in order. */
   embed(texts: string[]): Promise<number[][]>;
+}
+
+/** What a chunk is embedded as: the heading is the question the entry answers; it belongs in the vector as much as the answer. */
+export function embeddingText(chunk: Pick<KnowledgeChunk, 'title' | 'text'>): string {
+  return `${chunk.title}\n${chunk.text}`;
 }

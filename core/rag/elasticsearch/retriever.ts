@@ -1,7 +1,7 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import { HubError } from '../../types/errors';
 import type { KnowledgeChunk, Passage, SearchOptions } from '../../types/ports';
-import type { Embedder } from '../embedder';
+import { type Embedder, embeddingText } from '../embedder';
 import type { KnowledgeIndex } from '../knowledge-index';
 import { baseLanguage, detectLanguage } from '../language';
 import { type ChineseAnalyzer, indexTemplate, SHARED_TENANT } from './mapping';
@@ -204,7 +204,7 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
     const failures: BulkFailure[] = [];
     for (let start = 0; start < chunks.length; start += this.bulkSize) {
       const batch = chunks.slice(start, start + this.bulkSize);
-      const vectors = await this.embedder.embed(batch.map((chunk) => `${chunk.title}\n${chunk.text}`));
+      const vectors = await this.embedder.embed(batch.map(embeddingText));
       failures.push(
         ...(await this.bulkWithRetry(
           batch.map((chunk, i) => ({

@@ -1,16 +1,17 @@
+import type { TicketReason } from '../tickets/draft';
 import { HubError } from '../types';
 import type { CommandInput, DialogCommands } from './commands';
 import type { ActionContext, ActionOutcome, ActionRegistry } from './flows/actions';
 
-const TICKET_REASONS = new Set(['complaint', 'return', 'exchange']);
-const HANDOFF_REASONS = new Set([
-  'explicit',
-  'anger',
-  'repeated_failure',
-  'low_confidence',
-  'unanswered',
-  'erp_failure',
-]);
+const TICKET_REASONS = new Set<TicketReason>(['complaint', 'return', 'exchange']);
+/** The policy's (and flows') handoff reasons as the ticket states them; anything else is the customer's request. */
+const HANDOFF_REASONS: Record<string, TicketReason> = {
+  anger: 'anger',
+  repeated_failure: 'repeated_failure',
+  low_confidence: 'low_confidence',
+  unanswered: 'unanswered',
+  erp_failure: 'erp_failure',
+};
 
 /**
  * The flows' actions backed by the hub's adapters: `erp.lookupOrder` (the ERP behind an ownership
@@ -28,8 +29,8 @@ export function registerHubActions(registry: ActionRegistry, commands: DialogCom
 
   registry.register('ticket.create', async (params, ctx) => {
     const input = commandInput(ctx);
-    const kind = params.type ?? '';
-    const reason = TICKET_REASONS.has(kind) ? (kind as 'complaint' | 'return' | 'exchange') : 'complaint';
+    const kind = params.type as TicketReason;
+    const reason = TICKET_REASONS.has(kind) ? kind : 'complaint';
     return ticketOutcome(() =>
       commands.openTicket(input, {
         reason,
@@ -41,9 +42,7 @@ export function registerHubActions(registry: ActionRegistry, commands: DialogCom
 
   registry.register('handoff', async (params, ctx) => {
     const input = commandInput(ctx);
-    const asked = params.reason ?? '';
-    const reason = HANDOFF_REASONS.has(asked) && asked !== 'explicit' ? asked : 'customer_request';
-    const reply = await commands.handoff(input, reason as Parameters<DialogCommands['handoff']>[1]);
+    const reply = await commands.handoff(input, HANDOFF_REASONS[params.reason ?? ''] ?? 'customer_request');
     if (reply.outcome !== 'ticket') return { ok: false, error: 'helpdesk unavailable', retryable: true };
     return { ok: true, data: { text: reply.text, reference: String(input.state.slots['ticket.reference']) } };
   });

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { HubConfig } from '../config/schema';
 import { HubError } from '../core/types/errors';
 import { connectorFactories } from './registry';
-import { parseChannelOptions } from './shared/options';
+import { checkChannelOptions } from './shared/options';
 import { checkSlackOnline } from './slack/online';
 import { slackHints, slackOptionsSchema } from './slack/options';
 import { checkTeamsOnline } from './teams/online';
@@ -57,11 +57,8 @@ export function validateChannelOptions(config: HubConfig): void {
   for (const channel of config.channels) {
     const options = channelOptionSchemas[channel.type];
     if (!channel.enabled || !options) continue;
-    try {
-      parseChannelOptions({ config: channel }, options.schema, options.hints);
-    } catch (error) {
-      problems.push((error as Error).message.replace(/\nFix the channel block in the hub config;.*$/s, ''));
-    }
+    const checked = checkChannelOptions(channel, options.schema, options.hints);
+    if ('problems' in checked) problems.push(checked.problems);
   }
   if (problems.length === 0) return;
   throw new HubError(

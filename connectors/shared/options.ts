@@ -14,17 +14,31 @@ export function parseChannelOptions<T extends z.ZodType>(
   schema: T,
   hints: Record<string, string> = {},
 ): z.infer<T> {
-  const parsed = schema.safeParse(context.config);
-  if (parsed.success) return parsed.data;
-  const { id, type } = context.config;
+  const checked = checkChannelOptions(context.config, schema, hints);
+  if ('options' in checked) return checked.options;
+  throw new HubError(
+    'config.invalid',
+    `${checked.problems}\nFix the channel block in the hub config; README.md has a section per channel.`,
+  );
+}
+
+/**
+ * A channel block through its schema: the options, or what is wrong as
+ * `channel "<id>" (<type>) is not configured correctly:` and one line per key with its fix.
+ */
+export function checkChannelOptions<T extends z.ZodType>(
+  config: ChannelContext['config'],
+  schema: T,
+  hints: Record<string, string>,
+): { options: z.infer<T> } | { problems: string } {
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return { options: parsed.data };
   const lines = parsed.error.issues.map((issue) => {
     const key = issue.path.join('.') || '(block)';
     const hint = hints[String(issue.path[0])];
     return `  - ${key}: ${issue.message}${hint ? `. Fix: ${hint}` : ''}`;
   });
-  throw new HubError(
-    'config.invalid',
-    `channel "${id}" (${type}) is not configured correctly:\n${lines.join('\n')}\n` +
-      'Fix the channel block in the hub config; README.md has a section per channel.',
-  );
+  return {
+    problems: `channel "${config.id}" (${config.type}) is not configured correctly:\n${lines.join('\n')}`,
+  };
 }

@@ -5,8 +5,9 @@ import { erpConfigSchema } from '../../config/adapters-schema';
 import { OrderAccess, proofFromText } from '../../core/orders/access';
 import { AdapterError, type ErpAdapter } from '../../core/types';
 import { type ErpEmulator, startErpEmulator } from '../emulators/erp-emulator';
+import { callCtx, failure } from '../support/adapter-calls';
 
-const ctx = { tenant: 'default', idempotencyKey: 'read' };
+const ctx = callCtx('read');
 
 describe('demo ERP', () => {
   let erp: ErpAdapter;
@@ -189,30 +190,26 @@ describe('REST ERP adapter against an emulated ERP', () => {
   it('turns 429, 5xx and a hang into retryable coded errors', async () => {
     await erp.getOrder('XX12345678', ctx); // token first, so failures hit the API call
     emulator.fail({ status: 429, retryAfter: 3 });
-    const limited = (await erp.getOrder('XX12345678', ctx).catch((e: unknown) => e)) as AdapterError;
+    const limited = await failure(erp.getOrder('XX12345678', ctx));
     expect([limited.code, limited.retryable, limited.retryAfterMs]).toEqual([
       'adapter.rate_limited',
       true,
       3000,
     ]);
     emulator.fail({ status: 503 });
-    const down = (await erp.getOrder('XX12345678', ctx).catch((e: unknown) => e)) as AdapterError;
+    const down = await failure(erp.getOrder('XX12345678', ctx));
     expect([down.code, down.retryable]).toEqual(['adapter.unavailable', true]);
     const impatient = (await createErp(config(300))) as RestErp;
     await impatient.getOrder('XX12345678', ctx); // its own token first
     emulator.fail({ hang: true });
-    const hung = (await impatient.getOrder('XX12345678', ctx).catch((e: unknown) => e)) as AdapterError;
+    const hung = await failure(impatient.getOrder('XX12345678', ctx));
     expect([hung.code, hung.retryable]).toEqual(['adapter.timeout', true]);
   });
 
   it('refuses wrong client credentials with a non-retryable auth error', async () => {
     const wrong = config();
     if (wrong.rest?.auth.type === 'oauth2') wrong.rest.auth.clientSecret = 'nope';
-    const error = (await (
-      await createErp(wrong)
-    )
-      .getOrder('XX12345678', ctx)
-      .catch((e: unknown) => e)) as AdapterError;
+    const error = await failure((await createErp(wrong)).getOrder('XX12345678', ctx));
     expect(error).toBeInstanceOf(AdapterError);
     expect([error.code, error.retryable]).toEqual(['adapter.auth', false]);
   });
@@ -220,11 +217,7 @@ describe('REST ERP adapter against an emulated ERP', () => {
   it('names the fix when a status is not mapped', async () => {
     const unmapped = config();
     if (unmapped.rest) unmapped.rest.statusMap = {};
-    const error = (await (
-      await createErp(unmapped)
-    )
-      .getOrder('XX12345678', ctx)
-      .catch((e: unknown) => e)) as Error;
+    const error = await failure((await createErp(unmapped)).getOrder('XX12345678', ctx));
     expect(error.message).toMatch(/SHIPPED_PARTIAL.*erp\.rest\.statusMap/);
   });
 });

@@ -2,38 +2,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp, type OdooErp } from '../../adapters/erp';
 import { erpConfigSchema } from '../../config/adapters-schema';
 import { OrderAccess } from '../../core/orders/access';
-import type { AdapterError } from '../../core/types';
 import { type OdooEmulator, startOdooEmulator } from '../emulators/odoo-emulator';
+import { callCtx, erpUnderTest, failure } from '../support/adapter-calls';
 
-const ctx = { tenant: 'default', idempotencyKey: 'read' };
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error as AdapterError,
-  );
+const ctx = callCtx('read');
 
 describe('Odoo ERP adapter against an emulated Odoo (JSON-RPC)', () => {
   let emulator: OdooEmulator;
-  const config = (odoo: Record<string, unknown> = {}, timeoutMs = 5_000) =>
-    erpConfigSchema.parse({
-      driver: 'odoo',
-      timeoutMs,
-      odoo: {
-        baseUrl: emulator.url,
-        db: 'shop',
-        login: 'hub@example.com',
-        apiKey: 'key-123',
-        // Odoo names S00042; customers quote SO00000042.
-        orderId: { hubPrefix: 'SO', systemPrefix: 'S', systemDigits: 5 },
-        partnerPhoneFields: ['phone', 'mobile'],
-        rateLimit: { maxWaitMs: 3_000 },
-        ...odoo,
-      },
-    });
-  const erp = async (odoo?: Record<string, unknown>, timeoutMs?: number) =>
-    (await createErp(config(odoo, timeoutMs))) as OdooErp;
+  const { config, erp } = erpUnderTest<OdooErp>('odoo', () => ({
+    baseUrl: emulator.url,
+    db: 'shop',
+    login: 'hub@example.com',
+    apiKey: 'key-123',
+    // Odoo names S00042; customers quote SO00000042.
+    orderId: { hubPrefix: 'SO', systemPrefix: 'S', systemDigits: 5 },
+    partnerPhoneFields: ['phone', 'mobile'],
+    rateLimit: { maxWaitMs: 3_000 },
+  }));
 
   beforeAll(async () => {
     emulator = await startOdooEmulator({ db: 'shop', login: 'hub@example.com', apiKey: 'key-123' });

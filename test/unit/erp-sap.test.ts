@@ -1,36 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createErp, type SapErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../config/adapters-schema';
-import type { AdapterError } from '../../core/types';
+import type { SapErp } from '../../adapters/erp';
 import { type SapEmulator, startSapEmulator } from '../emulators/sap-emulator';
+import { callCtx, erpUnderTest, failure } from '../support/adapter-calls';
 
-const ctx = { tenant: 'default', idempotencyKey: 'read' };
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error as AdapterError,
-  );
+const ctx = callCtx('read');
 
 describe('SAP S/4HANA ERP adapter against an emulated OData v2 service', () => {
   let emulator: SapEmulator;
-  const config = (sap: Record<string, unknown> = {}, timeoutMs = 5_000) =>
-    erpConfigSchema.parse({
-      driver: 'sap',
-      timeoutMs,
-      sap: {
-        baseUrl: emulator.url,
-        client: '100',
-        auth: { type: 'basic', username: 'HUB_COMM_USER', password: 's3cret' },
-        // SAP numbers 12345; customers quote SO00012345.
-        orderId: { hubPrefix: 'SO' },
-        rateLimit: { maxWaitMs: 3_000 },
-        ...sap,
-      },
-    });
-  const erp = async (sap?: Record<string, unknown>, timeoutMs?: number) =>
-    (await createErp(config(sap, timeoutMs))) as SapErp;
+  const { erp } = erpUnderTest<SapErp>('sap', () => ({
+    baseUrl: emulator.url,
+    client: '100',
+    auth: { type: 'basic', username: 'HUB_COMM_USER', password: 's3cret' },
+    // SAP numbers 12345; customers quote SO00012345.
+    orderId: { hubPrefix: 'SO' },
+    rateLimit: { maxWaitMs: 3_000 },
+  }));
 
   beforeAll(async () => {
     emulator = await startSapEmulator({ username: 'HUB_COMM_USER', password: 's3cret', client: '100' });

@@ -1,36 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp, ShopifyErp } from '../../adapters/erp';
 import { erpConfigSchema } from '../../config/adapters-schema';
-import type { AdapterError } from '../../core/types';
 import { type ShopifyEmulator, startShopifyEmulator } from '../emulators/shopify-emulator';
+import { callCtx, erpUnderTest, failure } from '../support/adapter-calls';
 
-const ctx = { tenant: 'default', idempotencyKey: 'read' };
-const failure = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error as AdapterError,
-  );
+const ctx = callCtx('read');
 
 describe('Shopify ERP adapter against an emulated Admin GraphQL API', () => {
   let emulator: ShopifyEmulator;
-  const config = (shopify: Record<string, unknown> = {}, timeoutMs = 5_000, url = emulator.url) =>
-    erpConfigSchema.parse({
-      driver: 'shopify',
-      timeoutMs,
-      shopify: {
-        shopUrl: url,
-        accessToken: 'shpat_test',
-        apiVersion: '2025-10',
-        // Shopify names #1001; customers quote SH00001001.
-        orderId: { hubPrefix: 'SH', systemPrefix: '#' },
-        rateLimit: { maxWaitMs: 3_000 },
-        ...shopify,
-      },
-    });
-  const erp = async (shopify?: Record<string, unknown>, timeoutMs?: number) =>
-    (await createErp(config(shopify, timeoutMs))) as ShopifyErp;
+  const { config, erp } = erpUnderTest<ShopifyErp>('shopify', () => ({
+    shopUrl: emulator.url,
+    accessToken: 'shpat_test',
+    apiVersion: '2025-10',
+    // Shopify names #1001; customers quote SH00001001.
+    orderId: { hubPrefix: 'SH', systemPrefix: '#' },
+    rateLimit: { maxWaitMs: 3_000 },
+  }));
 
   beforeAll(async () => {
     emulator = await startShopifyEmulator({ accessToken: 'shpat_test', restoreRate: 20 });
@@ -157,7 +142,7 @@ describe('Shopify ERP adapter against an emulated Admin GraphQL API', () => {
   it('reports a missing access scope (ACCESS_DENIED) as a non-retryable auth error naming the scope', async () => {
     const narrow = await startShopifyEmulator({ accessToken: 'shpat_test', scopes: ['read_orders'] });
     try {
-      const shop = await createErp(config({}, 5_000, narrow.url));
+      const shop = await createErp(config({ shopUrl: narrow.url }));
       const error = await failure(shop.listOrders({ phone: '+15550100' }, ctx));
       expect([error.code, error.retryable]).toEqual(['adapter.auth', false]);
       expect(error.message).toMatch(/read_customers/);

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
 import type { ChannelContext } from '../../connectors/types';
@@ -14,7 +13,9 @@ import { whatsappWebSession } from '../../connectors/whatsapp-web/metrics';
 import { parseVCard } from '../../connectors/whatsapp-web/normalize';
 import { logger } from '../../core/log';
 import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
-import type { HubStore, InboundEvent, OutboundMessage } from '../../core/types';
+import type { InboundEvent, OutboundMessage } from '../../core/types';
+import { until } from '../e2e/channel-helpers';
+import { channelContext, counterValue } from '../support/channel-context';
 
 /** Quacks like whatsapp-web.js's Client without a browser: the test emits its events. */
 class FakeClient extends EventEmitter implements WebClient {
@@ -63,43 +64,32 @@ let app: FastifyInstance;
 let connector: WhatsAppWebConnector;
 
 function context(extra: Record<string, unknown> = {}): ChannelContext {
-  const seen = new Set<string>();
-  return {
-    config: {
+  return channelContext(
+    {
       id: 'wweb',
       type: 'whatsapp-web',
-      enabled: true,
       tenant: 'acme',
       sessionDir: '/tmp/hub-wweb-test-session',
       reconnect: { minMs: 20, maxMs: 100 },
       ...extra,
     },
-    hub: hubConfigSchema.parse({}),
-    async publish(event) {
-      if (seen.has(event.id)) return { accepted: false };
-      seen.add(event.id);
-      published.push(event);
-      return { accepted: true };
+    {
+      published,
+      outbound: new OutboundScheduler({
+        limiter: new MemoryRateLimiter(),
+        ledger: new MemoryDeliveryLedger(),
+        policy: {
+          maxAttempts: 3,
+          baseDelayMs: 10,
+          maxDelayMs: 20,
+          maxWaitMs: 5_000,
+          idempotencyTtlMs: 60_000,
+        },
+        logger,
+      }),
     },
-    feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
-    store: {} as HubStore,
-    logger,
-    outbound: new OutboundScheduler({
-      limiter: new MemoryRateLimiter(),
-      ledger: new MemoryDeliveryLedger(),
-      policy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20, maxWaitMs: 5_000, idempotencyTtlMs: 60_000 },
-      logger,
-    }),
-  };
+  );
 }
-
-const until = async (what: string, predicate: () => boolean, timeoutMs = 3_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
 
 const message = (overrides: Omit<Partial<WebMessage>, 'id'> & { id: string }): WebMessage => ({
   from: '15550002222@c.us',
@@ -119,9 +109,7 @@ const reply = (id: string, chat: string, content: OutboundMessage['content']): O
   createdAt: new Date().toISOString(),
 });
 
-const count = async (event: string) =>
-  (await whatsappWebSession.get()).values.find((v) => v.labels.channel === 'wweb' && v.labels.event === event)
-    ?.value ?? 0;
+const count = (event: string) => counterValue(whatsappWebSession, { channel: 'wweb', event });
 
 beforeAll(async () => {
   connector = createWhatsAppWebConnector(context(), { createClient: factory });
@@ -194,10 +182,7 @@ describe('whatsapp-web connector', () => {
 
   it('normalizes groups with mentions, media, locations and vCards', async () => {
     const before = published.length;
-    const ignoredBefore =
-      (await inboundIgnored.get()).values.find(
-        (v) => v.labels.channel === 'wweb' && v.labels.reason === 'unsupported_type',
-      )?.value ?? 0;
+    const ignoredBefore = await counterValue(inboundIgnored, { channel: 'wweb', reason: 'unsupported_type' });
     const group = '120363000000000001@g.us';
     current().emit(
       'message',
@@ -262,10 +247,7 @@ describe('whatsapp-web connector', () => {
     expect(card?.attachments).toEqual([
       { kind: 'contacts', contacts: [{ name: 'Rachel Green', phones: ['+1 777-777-7777'] }] },
     ]);
-    const ignoredAfter =
-      (await inboundIgnored.get()).values.find(
-        (v) => v.labels.channel === 'wweb' && v.labels.reason === 'unsupported_type',
-      )?.value ?? 0;
+    const ignoredAfter = await counterValue(inboundIgnored, { channel: 'wweb', reason: 'unsupported_type' });
     expect(ignoredAfter).toBe(ignoredBefore + 1);
   });
 

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
 import type { ChannelContext, Connector } from '../../connectors/types';
@@ -21,8 +20,9 @@ import {
   RedisDeliveryLedger,
   RedisRateLimiter,
 } from '../../core/outbound';
-import type { HubStore, InboundEvent, OutboundContent, OutboundMessage } from '../../core/types';
+import type { InboundEvent, OutboundContent, OutboundMessage } from '../../core/types';
 import { WhatsAppEmulator } from '../emulators/whatsapp-emulator';
+import { channelContext, counterValue } from '../support/channel-context';
 
 const TOKEN = 'EAAFAKEwhatsappAccessToken0000000000';
 const APP_SECRET = 'FAKE_meta_app_secret_00000000000';
@@ -79,12 +79,10 @@ function makeContext(
   hub: Record<string, unknown> = {},
   outbound = scheduler(),
 ): ChannelContext {
-  const seen = new Set<string>();
-  return {
-    config: {
+  return channelContext(
+    {
       id: 'wa',
       type: 'whatsapp',
-      enabled: true,
       tenant: 'acme',
       phoneNumberId: PHONE_ID,
       accessToken: TOKEN,
@@ -94,18 +92,8 @@ function makeContext(
       template: TEMPLATE,
       ...extra,
     },
-    hub: hubConfigSchema.parse(hub),
-    async publish(event) {
-      if (seen.has(event.id)) return { accepted: false };
-      seen.add(event.id);
-      published.push(event);
-      return { accepted: true };
-    },
-    feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
-    store: {} as HubStore,
-    logger,
-    outbound,
-  };
+    { published, hub, outbound },
+  );
 }
 
 const reply = (
@@ -120,16 +108,6 @@ const reply = (
   createdAt: new Date().toISOString(),
   ...(inReplyTo ? { inReplyTo } : {}),
 });
-
-const metric = async (
-  counter: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> },
-  labels: object,
-) =>
-  (await counter.get()).values
-    .filter((v) =>
-      Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val),
-    )
-    .reduce((sum, v) => sum + v.value, 0);
 
 beforeAll(async () => {
   graph = await new WhatsAppEmulator({
@@ -234,8 +212,8 @@ describe('WhatsApp webhook', () => {
 
   it('counts delivery receipts and ignores unknown message types with a metric', async () => {
     const before = published.length;
-    const failedBefore = await metric(whatsappStatuses, { channel: 'wa', status: 'failed' });
-    const unknownBefore = await metric(inboundIgnored, { channel: 'wa', reason: 'unsupported_type' });
+    const failedBefore = await counterValue(whatsappStatuses, { channel: 'wa', status: 'failed' });
+    const unknownBefore = await counterValue(inboundIgnored, { channel: 'wa', reason: 'unsupported_type' });
     const receipts = webhook(
       [{ from: '15550002222', id: 'wamid.UNIT_ORDER', timestamp: nowSeconds(), type: 'order', order: {} }],
       [
@@ -245,8 +223,8 @@ describe('WhatsApp webhook', () => {
     );
     expect((await post(receipts)).statusCode).toBe(200);
     expect(published.length).toBe(before);
-    expect(await metric(whatsappStatuses, { channel: 'wa', status: 'failed' })).toBe(failedBefore + 1);
-    expect(await metric(inboundIgnored, { channel: 'wa', reason: 'unsupported_type' })).toBe(
+    expect(await counterValue(whatsappStatuses, { channel: 'wa', status: 'failed' })).toBe(failedBefore + 1);
+    expect(await counterValue(inboundIgnored, { channel: 'wa', reason: 'unsupported_type' })).toBe(
       unknownBefore + 1,
     );
   });
@@ -458,7 +436,7 @@ describe('WhatsApp replies', () => {
     const customer = '15550003007';
     const dayAgo = String(Math.floor(Date.now() / 1000) - 25 * 3600);
     await customerWrites(customer, dayAgo);
-    const sentBefore = await metric(whatsappOutsideWindow, { channel: 'wa', outcome: 'template_sent' });
+    const sentBefore = await counterValue(whatsappOutsideWindow, { channel: 'wa', outcome: 'template_sent' });
     await connector.deliver?.(reply('w1', customer, { type: 'text', text: 'late answer' }));
     await connector.deliver?.(reply('w2', customer, { type: 'text', text: 'second late answer' }));
     await connector.deliver?.(reply('w3', customer, { type: 'typing' }));
@@ -467,7 +445,7 @@ describe('WhatsApp replies', () => {
       name: TEMPLATE.name,
       language: { code: TEMPLATE.language },
     });
-    expect(await metric(whatsappOutsideWindow, { channel: 'wa', outcome: 'template_sent' })).toBe(
+    expect(await counterValue(whatsappOutsideWindow, { channel: 'wa', outcome: 'template_sent' })).toBe(
       sentBefore + 1,
     );
     await customerWrites(customer);
@@ -480,7 +458,7 @@ describe('WhatsApp replies', () => {
     await bare.deliver?.(reply('nt', '15550003008', { type: 'text', text: 'nobody hears this' }));
     expect(graph.sentTo('15550003008')).toHaveLength(0);
     expect(
-      await metric(whatsappOutsideWindow, { channel: 'wa', outcome: 'no_template' }),
+      await counterValue(whatsappOutsideWindow, { channel: 'wa', outcome: 'no_template' }),
     ).toBeGreaterThanOrEqual(1);
     await bare.close?.();
   });

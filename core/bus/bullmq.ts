@@ -8,7 +8,7 @@ import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types/ports';
 import { Lease } from './lease';
-import { type DeliveryPolicy, describeError, retryDelayMs } from './policy';
+import { type DeliveryPolicy, deadLetter, describeError, retryDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
 
 /** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
@@ -251,8 +251,4 @@ export class BullmqBus implements EventBus {
   private assertOpen(): void {
     if (this.closing) throw new HubError('bus.closed', 'The bus is closed.');
   }
-}
-
-function deadLetter(event: InboundEvent, error: string, attempts: number): DeadLetter {
-  return { event, error, attempts, failedAt: new Date().toISOString() };
 }

@@ -5,7 +5,7 @@ import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types/ports';
-import { type DeliveryPolicy, describeError, retryDelayMs } from './policy';
+import { type DeliveryPolicy, deadLetter, describeError, retryDelayMs } from './policy';
 
 interface Conversation {
   key: string;
@@ -148,12 +148,7 @@ export class MemoryBus implements EventBus {
         if (!this.closed) conversation.retryTimer = setTimeout(() => this.endBackoff(conversation), delay);
         return;
       }
-      this.dead.set(event.id, {
-        event,
-        error: describeError(error),
-        attempts: attempt,
-        failedAt: new Date().toISOString(),
-      });
+      this.dead.set(event.id, deadLetter(event, describeError(error), attempt));
       busDeadLetters.inc();
       logger.error({ eventId: event.id, attempt, err: error }, 'bus event dead-lettered');
     }

@@ -1,4 +1,6 @@
 import type { HubConfig } from '../../config/schema';
+import type { InboundEvent } from '../types/events';
+import type { DeadLetter } from '../types/ports';
 
 /** Delivery rules shared by every bus driver, so both behave the same under one conformance suite. */
 export interface DeliveryPolicy {
@@ -35,4 +37,8 @@ export function retryDelayMs(policy: DeliveryPolicy, attempt: number): number {
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+export function deadLetter(event: InboundEvent, error: string, attempts: number): DeadLetter {
+  return { event, error, attempts, failedAt: new Date().toISOString() };
 }

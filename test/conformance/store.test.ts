@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
 import { createStore, type KyselyStore, MIGRATION_TABLE, migrations } from '../../core/store/index';
@@ -11,51 +10,7 @@ import { type ConversationRef, conversationKey } from '../../core/types/conversa
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
 import type { OutboundMessage } from '../../core/types/outbound';
-
-/** The `postgres` maintenance database of the real server; each run creates and drops its own database. */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface Opened {
-  store: KyselyStore;
-  dispose(): Promise<void>;
-}
-
-async function openPglite(): Promise<Opened> {
-  const store = await createStore(
-    hubConfigSchema.parse({ database: { driver: 'pglite', dataDir: 'memory://' } }),
-  );
-  return { store, dispose: () => store.close() };
-}
-
-async function openPostgres(): Promise<Opened> {
-  const name = `hub_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await adminQuery(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const store = await createStore(
-    hubConfigSchema.parse({ database: { driver: 'postgres', url: url.toString() } }),
-  ).catch(async (error: unknown) => {
-    await adminQuery(`drop database if exists ${name} with (force)`);
-    throw error;
-  });
-  return {
-    store,
-    async dispose() {
-      await store.close();
-      await adminQuery(`drop database if exists ${name} with (force)`);
-    },
-  };
-}
-
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+import { ADMIN_URL, openTestStore, type TestStore } from '../support/postgres';
 
 const ref = (conversation: string, thread?: string): ConversationRef => ({
   channel: 'webchat',
@@ -96,10 +51,10 @@ function outbound(
 const fresh = (): ConversationRef => ref(`c-${randomUUID()}`);
 
 describe.each([
-  { driver: 'pglite (in memory)', open: openPglite },
-  { driver: 'postgres (real server)', open: openPostgres },
+  { driver: 'pglite (in memory)', open: () => openTestStore('pglite') },
+  { driver: 'postgres (real server)', open: () => openTestStore('postgres') },
 ])('HubStore on $driver', ({ open }) => {
-  let opened: Opened;
+  let opened: TestStore;
   let store: KyselyStore;
 
   beforeAll(async () => {

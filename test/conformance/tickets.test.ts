@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DemoTicketing, ZendeskTicketing } from '../../adapters/ticketing';
 import { ticketingConfigSchema } from '../../config/adapters-schema';
@@ -11,44 +9,13 @@ import { ticketDb } from '../../core/tickets/schema';
 import { TicketDeliveryWorker } from '../../core/tickets/worker';
 import type { TicketingAdapter } from '../../core/types';
 import { startZendeskEmulator, type ZendeskEmulator } from '../emulators/zendesk-emulator';
+import { openTestStore } from '../support/postgres';
 import { draft } from '../support/ticket-draft';
 
 /** The ticket outbox and its delivery worker, on PGlite and on the real PostgreSQL server. */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 const drivers = {
-  pglite: async () => {
-    const store = await createStore(
-      hubConfigSchema.parse({ database: { driver: 'pglite', dataDir: 'memory://' } }),
-    );
-    return { store, dispose: () => store.close() };
-  },
-  postgres: async () => {
-    const name = `hub_tickets_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    await adminQuery(`create database ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    const store = await createStore(
-      hubConfigSchema.parse({ database: { driver: 'postgres', url: url.toString() } }),
-    );
-    return {
-      store,
-      async dispose() {
-        await store.close();
-        await adminQuery(`drop database if exists ${name} with (force)`);
-      },
-    };
-  },
+  pglite: () => openTestStore('pglite'),
+  postgres: () => openTestStore('postgres', 'hub_tickets'),
 };
 
 const config = ticketingConfigSchema.parse({

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { scratchDatabase } from '../support/postgres';
 import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
 
 /**
@@ -11,8 +10,7 @@ import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
  * bot stays quiet while the agent owns the conversation, what the customer writes meanwhile shows on
  * the ticket as their comments, and the bot answers again once the ticket is solved.
  */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_handoff_e2e_${randomBytes(4).toString('hex')}`;
+const database = scratchDatabase('hub_handoff_e2e');
 
 interface DeskTicket {
   id: string;
@@ -30,16 +28,6 @@ interface Frame {
 let hub: HubProcess | undefined;
 let socket: WebSocket | undefined;
 const frames: Frame[] = [];
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
 
 async function until<T>(
   what: string,
@@ -84,9 +72,9 @@ function say(id: string, text: string) {
 }
 
 beforeAll(async () => {
-  await admin(`create database ${database}`);
+  await database.create();
   const config = writeConfig({
-    database: { driver: 'postgres', url: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`) },
+    database: { driver: 'postgres', url: database.url },
     ticketing: { driver: 'demo', outbox: { pollMs: 100 } },
     channels: [{ id: 'webchat', type: 'webchat' }],
   });
@@ -105,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   socket?.close();
   await hub?.stop('SIGTERM');
-  await admin(`drop database if exists ${database} with (force)`);
+  await database.drop();
 });
 
 describe('handoff to a human and back', { timeout: 120_000 }, () => {

@@ -1,24 +1,21 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';
+import { scratchDatabase } from '../support/postgres';
 import { draft } from '../support/ticket-draft';
 import { writeConfig } from './hub-process';
 
 /** `hub tickets dlq [--replay]` as an operator runs it, against a real PostgreSQL database. */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_dlq_${randomBytes(4).toString('hex')}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const database = scratchDatabase('hub_dlq');
 const run = promisify(execFile);
 const HUB = join(import.meta.dirname, '..', '..', 'bin', 'hub.mjs');
 
 let store: KyselyStore;
-const configFile = writeConfig({ database: { driver: 'postgres', url: databaseUrl } });
+const configFile = writeConfig({ database: { driver: 'postgres', url: database.url } });
 const hub = async (...args: string[]) =>
   (
     await run(process.execPath, [HUB, 'tickets', ...args, '--config', configFile], {
@@ -27,19 +24,13 @@ const hub = async (...args: string[]) =>
   ).stdout;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  store = await createStore(hubConfigSchema.parse({ database: { driver: 'postgres', url: databaseUrl } }));
+  await database.create();
+  store = await createStore(hubConfigSchema.parse({ database: { driver: 'postgres', url: database.url } }));
 });
 
 afterAll(async () => {
   await store?.close();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`drop database if exists ${database} with (force)`);
-  await admin.end();
+  await database.drop();
 });
 
 describe('hub tickets dlq', { timeout: 180_000 }, () => {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDatabase } from '../support/postgres';
 import { ask, type HubProcess, startHubProcess, writeConfig } from './hub-process';
 
 /**
@@ -8,14 +8,12 @@ import { ask, type HubProcess, startHubProcess, writeConfig } from './hub-proces
  * an ownership check, and a handoff ticket that survives the hub being killed between the outbox
  * write and the delivery, and between the helpdesk's create and the outbox's bookkeeping.
  */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_tickets_${randomBytes(4).toString('hex')}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+const database = scratchDatabase('hub_tickets');
 
 let db: pg.Client;
 let hub: HubProcess | undefined;
 const config = writeConfig({
-  database: { driver: 'postgres', url: databaseUrl },
+  database: { driver: 'postgres', url: database.url },
   ticketing: { driver: 'demo', outbox: { pollMs: 100, leaseMs: 500, backoffMs: 100 } },
   channels: [{ id: 'rest', type: 'rest' }],
 });
@@ -37,21 +35,15 @@ async function restart(env: NodeJS.ProcessEnv = {}) {
 }
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  db = new pg.Client({ connectionString: databaseUrl });
+  await database.create();
+  db = new pg.Client({ connectionString: database.url });
   await db.connect();
 });
 
 afterAll(async () => {
   await hub?.stop('SIGKILL');
   await db?.end();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`drop database if exists ${database} with (force)`);
-  await admin.end();
+  await database.drop();
 });
 
 // Each test starts the hub once or twice; a loaded CI machine needs tens of seconds per start.

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DemoTicketing } from '../../adapters/ticketing/demo';
 import { hubConfigSchema } from '../../config/schema';
@@ -13,6 +11,7 @@ import { createStore, type KyselyStore } from '../../core/store';
 import { TicketOutbox } from '../../core/tickets/outbox';
 import { ticketDb } from '../../core/tickets/schema';
 import type { ConversationRef, InboundEvent } from '../../core/types';
+import { scratchDatabase } from '../support/postgres';
 import { draft } from '../support/ticket-draft';
 
 /**
@@ -20,25 +19,14 @@ import { draft } from '../support/ticket-draft';
  * in-memory bus: signed Zendesk and generic webhooks, and the embedded helpdesk's agent console.
  * (PostgreSQL rather than PGlite: PGlite's start-up costs tens of seconds on a loaded machine.)
  */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_handoff_${randomBytes(4).toString('hex')}`;
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
+const database = scratchDatabase('hub_handoff');
 
 const ZENDESK_SECRET = 'dGhpcyBpcyBhIHplbmRlc2sgc2VjcmV0';
 const GENERIC_SECRET = 'generic-helpdesk-secret-0123456789';
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 const config = hubConfigSchema.parse({
-  database: { driver: 'postgres', url: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`) },
+  database: { driver: 'postgres', url: database.url },
   ticketing: { driver: 'demo', webhooks: { zendeskSecret: ZENDESK_SECRET, genericSecret: GENERIC_SECRET } },
 });
 
@@ -144,7 +132,7 @@ async function nextEvents(n: number): Promise<InboundEvent[]> {
 
 beforeAll(async () => {
   delete process.env.HUB_ADMIN_TOKEN;
-  await admin(`create database ${database}`);
+  await database.create();
   store = await createStore(config);
   bus = new MemoryBus(policyFromConfig(config.bus));
   await bus.consume(async (event) => {
@@ -170,7 +158,7 @@ afterAll(async () => {
   await guarded?.close();
   await bus?.close();
   await store?.close();
-  await admin(`drop database if exists ${database} with (force)`);
+  await database.drop();
 });
 
 beforeEach(() => {

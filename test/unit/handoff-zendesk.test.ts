@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZendeskTicketing } from '../../adapters/ticketing/zendesk';
 import { hubConfigSchema } from '../../config/schema';
@@ -15,6 +13,7 @@ import { TicketOutbox } from '../../core/tickets/outbox';
 import { TicketDeliveryWorker } from '../../core/tickets/worker';
 import type { InboundEvent } from '../../core/types';
 import { startZendeskEmulator, type ZendeskEmulator } from '../emulators/zendesk-emulator';
+import { scratchDatabase } from '../support/postgres';
 import { draft } from '../support/ticket-draft';
 
 /**
@@ -22,11 +21,10 @@ import { draft } from '../support/ticket-draft';
  * the Zendesk emulator, an agent's reply there, and the README's trigger body rendered from that
  * ticket as Zendesk would, signed and posted to the hub. Then the payload rules on their own.
  */
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_handoff_zd_${randomBytes(4).toString('hex')}`;
+const database = scratchDatabase('hub_handoff_zd');
 const SECRET = 'zendesk-signing-secret-0123456789';
 const config = hubConfigSchema.parse({
-  database: { driver: 'postgres', url: ADMIN_URL.replace(/\/[^/]*$/, `/${database}`) },
+  database: { driver: 'postgres', url: database.url },
   ticketing: {
     driver: 'zendesk',
     // The adapter below is pointed at the emulator; the webhook receiver needs only the secret.
@@ -34,16 +32,6 @@ const config = hubConfigSchema.parse({
     webhooks: { zendeskSecret: SECRET },
   },
 });
-
-async function admin(query: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The ```json block of the README's "Handoff to a human" section: what an admin pastes into Zendesk. */
 function readmeTemplate(): string {
@@ -68,7 +56,7 @@ let app: FastifyInstance;
 const published: InboundEvent[] = [];
 
 beforeAll(async () => {
-  await admin(`create database ${database}`);
+  await database.create();
   store = await createStore(config);
   zendesk = await startZendeskEmulator({ email: 'bot@example.com', apiToken: 'zd-token' });
   app = await buildServer({ config, connectors: [], readiness: [] });
@@ -89,7 +77,7 @@ afterAll(async () => {
   await app?.close();
   await zendesk?.close();
   await store?.close();
-  await admin(`drop database if exists ${database} with (force)`);
+  await database.drop();
 });
 
 describe('Zendesk round trip', () => {

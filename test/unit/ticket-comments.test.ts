@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DemoTicketing, ServiceNowTicketing } from '../../adapters/ticketing';
 import { ticketingConfigSchema } from '../../config/adapters-schema';
@@ -20,6 +19,7 @@ import {
   type TicketingAdapter,
 } from '../../core/types';
 import { startServiceNowEmulator } from '../emulators/servicenow-emulator';
+import { scratchDatabase } from '../support/postgres';
 import { draft } from '../support/ticket-draft';
 
 /**
@@ -33,17 +33,7 @@ const config = ticketingConfigSchema.parse({
   timeoutMs: 1_500,
 });
 
-const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hub_comments_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+const database = scratchDatabase('hub_comments');
 
 let store: KyselyStore;
 let outbox: TicketOutbox;
@@ -130,10 +120,8 @@ async function drain(worker: TicketDeliveryWorker, passes = 10) {
 }
 
 beforeAll(async () => {
-  await admin(`create database ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  store = await createStore(hubConfigSchema.parse({ database: { driver: 'postgres', url: url.toString() } }));
+  await database.create();
+  store = await createStore(hubConfigSchema.parse({ database: { driver: 'postgres', url: database.url } }));
   outbox = new TicketOutbox(store.db);
   comments = new TicketCommentOutbox(store.db);
   demo = new DemoTicketing(ticketDb(store.db));
@@ -141,7 +129,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store?.close();
-  await admin(`drop database if exists ${database} with (force)`);
+  await database.drop();
 });
 
 beforeEach(async () => {

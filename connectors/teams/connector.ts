@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
-import { draftOptions } from '../shared/streaming';
+import { streamedDelivery } from '../shared/streaming';
 import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
 import type { ConnectorFactory } from '../types';
 import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
@@ -134,16 +133,7 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
         handle,
       });
     },
-    async deliver(message) {
-      if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
-      if (options.streaming) await deliverOverDraft(ctx.outbound, drafts, message, ctx.logger);
-      else await ctx.outbound.deliver(message, sender);
-    },
-    openDraft(ref, replyId, locale) {
-      if (!options.streaming || !ctx.outbound) return undefined;
-      const limits = draftOptions(options, TEAMS_DRAFT_CHARS);
-      return openDraft(ctx.outbound, drafts, { id: replyId, ref, locale }, limits, ctx.logger);
-    },
+    ...streamedDelivery(ctx, options, drafts, TEAMS_DRAFT_CHARS),
     fetchFile(attachment) {
       return fetchTeamsFile({
         channel,

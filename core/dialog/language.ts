@@ -8,8 +8,3 @@ export function detectLanguage(text: string, hint?: string): Language {
   const fallback = hint && baseLanguage(hint) === 'zh' ? 'zh' : 'en';
   return detectByScript(text, fallback) === 'zh' ? 'zh' : 'en';
 }
-
-/** Unicode NFKC folds full-width forms (ＡＢＣ１２３, full-width space) into their usual shapes. */
-export function cleanText(text: string): string {
-  return text.normalize('NFKC').replace(/\s+/gu, ' ').trim();
-}

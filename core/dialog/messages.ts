@@ -11,10 +11,6 @@ const catalog = {
     en: 'Thanks, I received your attachment. Could you tell me in words what you need?',
     zh: '已收到您的附件。能否用文字描述一下您需要什么帮助？',
   },
-  humanOwnsConversation: {
-    en: 'An agent is handling this conversation.',
-    zh: '人工客服正在处理此会话。',
-  },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof catalog;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackEmulator } from '../emulators/slack-emulator';
 import { counter, until } from './channel-helpers';
 import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
+import { slackEvents } from './slack-events';
 
 const TOKEN = 'xoxb-0000000000-FAKEsocketbottoken';
 const APP_TOKEN = 'xapp-1-A00FAKEAPP01-0000-FAKEsocketapptoken';
@@ -10,26 +11,12 @@ const USER = 'U00FAKEUSER1';
 
 let slack: SlackEmulator;
 let hub: HubProcess;
-let sequence = 0;
-
-const nextTs = () => `${1_768_000_000 + ++sequence}.${String(sequence).padStart(6, '0')}`;
-
-/** The Events API payload a Socket Mode `events_api` envelope carries, as over HTTP. */
-function eventCallback(event: Record<string, unknown>, eventId = `EvS${++sequence}`) {
-  return {
-    token: 'FAKEverificationTOKEN000',
-    team_id: 'T00FAKE00AA',
-    api_app_id: 'A00FAKEAPP01',
-    type: 'event_callback',
-    event_id: eventId,
-    event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: 'T00FAKE00AA', user_id: BOT, is_bot: true }],
-    event,
-  };
-}
-
-const dm = (channel: string, text: string, ts = nextTs()) =>
-  eventCallback({ type: 'message', channel, channel_type: 'im', user: USER, text, ts, event_ts: ts });
+const { nextTs, eventCallback, dm } = slackEvents({
+  bot: BOT,
+  user: USER,
+  firstTs: 1_768_000_000,
+  eventIdPrefix: 'EvS',
+});
 
 const postedTo = (channel: string) => slack.posted.filter((message) => message.channel === channel);
 const acked = (envelopeId: string) => slack.acks.some((ack) => ack.envelopeId === envelopeId);

@@ -3,6 +3,7 @@ import { signSlack } from '../../connectors/slack/verify';
 import { SlackEmulator } from '../emulators/slack-emulator';
 import { counter, until } from './channel-helpers';
 import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
+import { slackEvents } from './slack-events';
 
 const TOKEN = 'xoxb-0000000000-FAKEslackbottoken';
 const SIGNING_SECRET = 'FAKE_slack_signing_secret_000000';
@@ -11,25 +12,16 @@ const USER = 'U00FAKEUSER1';
 
 let slack: SlackEmulator;
 let hub: HubProcess;
-let sequence = 0;
-
-const nextTs = () => `${1_767_000_000 + ++sequence}.${String(sequence).padStart(6, '0')}`;
-
-function envelope(event: Record<string, unknown>, eventId = `Ev${++sequence}`) {
-  return {
-    token: 'FAKEverificationTOKEN000',
-    team_id: 'T00FAKE00AA',
-    api_app_id: 'A00FAKEAPP01',
-    type: 'event_callback',
-    event_id: eventId,
-    event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: 'T00FAKE00AA', user_id: BOT, is_bot: true }],
-    event,
-  };
-}
-
-const dm = (channel: string, text: string, ts = nextTs()) =>
-  envelope({ type: 'message', channel, channel_type: 'im', user: USER, text, ts, event_ts: ts });
+const {
+  nextTs,
+  eventCallback: envelope,
+  dm,
+} = slackEvents({
+  bot: BOT,
+  user: USER,
+  firstTs: 1_767_000_000,
+  eventIdPrefix: 'Ev',
+});
 
 interface PostOptions {
   timestamp?: number;

@@ -16,18 +16,17 @@ import {
 import { hubConfigSchema } from '../../config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { ticketDb } from '../../core/tickets/schema';
-import { type AdapterCallContext, AdapterError, type TicketingAdapter } from '../../core/types';
+import { AdapterError, type TicketingAdapter } from '../../core/types';
 import { startFreshdeskEmulator } from '../emulators/freshdesk-emulator';
 import type { HelpdeskEmulator } from '../emulators/helpdesk-faults';
 import { startJiraEmulator } from '../emulators/jira-emulator';
 import { startServiceNowEmulator } from '../emulators/servicenow-emulator';
 import { startWebhookSink } from '../emulators/webhook-sink-emulator';
 import { startZendeskEmulator, type ZendeskEmulator } from '../emulators/zendesk-emulator';
+import { callCtx as ctx, failure } from '../support/adapter-calls';
 import { draft } from '../support/ticket-draft';
 
 /** One contract every helpdesk adapter passes: demo (hub database), Zendesk (emulator), Request Tracker 5 (real). */
-const ctx = (idempotencyKey: string): AdapterCallContext => ({ tenant: 'default', idempotencyKey });
-
 function contract(
   name: string,
   setup: () => Promise<{ adapter: TicketingAdapter; teardown(): Promise<void> }>,
@@ -125,9 +124,6 @@ describe('Zendesk adapter errors', () => {
     });
   });
   afterAll(async () => zendesk?.close());
-
-  const failure = async (promise: Promise<unknown>) =>
-    (await promise.catch((e: unknown) => e)) as AdapterError;
 
   it.each([
     [401, 'adapter.auth', false],
@@ -261,9 +257,6 @@ function helpdeskErrors(name: string, start: () => Promise<EmulatedHelpdesk>) {
     });
     afterAll(async () => helpdesk?.emulator.close());
 
-    const failure = async (promise: Promise<unknown>) =>
-      (await promise.catch((e: unknown) => e)) as AdapterError;
-
     it.each([
       [401, 'adapter.auth', false],
       [403, 'adapter.auth', false],
@@ -385,9 +378,7 @@ describe.skipIf(!rt)('Request Tracker 5 (REST2, real server)', () => {
       queue: 'General',
       timeoutMs: 10_000,
     });
-    const error = (await wrong
-      .createTicket(draft(), ctx('HUB-RTAUTH01'))
-      .catch((e: unknown) => e)) as AdapterError;
+    const error = await failure(wrong.createTicket(draft(), ctx('HUB-RTAUTH01')));
     expect(error.code).toBe('adapter.auth');
     expect(error.retryable).toBe(false);
   });

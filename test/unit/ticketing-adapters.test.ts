@@ -9,16 +9,14 @@ import {
 import { freshdeskIdempotencyTag } from '../../adapters/ticketing/freshdesk';
 import { jiraIdempotencyLabel } from '../../adapters/ticketing/jira-sm';
 import { ticketingConfigSchema } from '../../config/adapters-schema';
-import type { AdapterCallContext, AdapterError } from '../../core/types';
 import { type FreshdeskEmulator, startFreshdeskEmulator } from '../emulators/freshdesk-emulator';
 import { type JiraEmulator, startJiraEmulator } from '../emulators/jira-emulator';
 import { type ServiceNowEmulator, startServiceNowEmulator } from '../emulators/servicenow-emulator';
 import { startWebhookSink, type WebhookSinkEmulator } from '../emulators/webhook-sink-emulator';
+import { callCtx as ctx, failure } from '../support/adapter-calls';
 import { draft } from '../support/ticket-draft';
 
 /** What each helpdesk adapter sends and how it maps the hub's draft, beyond the shared contract. */
-const ctx = (idempotencyKey: string): AdapterCallContext => ({ tenant: 'default', idempotencyKey });
-const failure = async (promise: Promise<unknown>) => (await promise.catch((e: unknown) => e)) as AdapterError;
 const posted = (requests: Array<{ method: string; path: string; body: string }>, path: RegExp) =>
   requests
     .filter((r) => r.method === 'POST' && path.test(r.path.split('?')[0] ?? ''))

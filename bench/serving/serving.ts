@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { countTokens } from '../../core/llm/tokenizer';
+import { percentile as nearestRank } from '../load';
 
 /**
  * Conversation-shaped load on an OpenAI-compatible endpoint (vLLM, or the LLM emulator in CI):
@@ -71,11 +72,9 @@ export interface HubComparison {
   overheadRatioP99: number;
 }
 
-/** Nearest-rank percentile; NaN for no samples so an empty run never reads as "0 ms". */
+/** Nearest-rank percentile, `q` in percent; NaN for no samples so an empty run never reads as "0 ms". */
 export function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((q / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+  return nearestRank(sorted, q / 100);
 }
 
 export function summarise(samples: number[]): Percentiles {

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import { outboundDriver } from '../../core/outbound';
 import { connectRedis } from '../../core/state/redis-client';
 import { HubError } from '../../core/types';
 import { inboundIgnored, webhookRequests } from '../shared/metrics';
@@ -18,14 +18,6 @@ import type { WaWebhook } from './wire';
 /** Readiness probes come often; the phone-number look-up counts against Graph's hourly call budget. */
 const HEALTH_CACHE_MS = 60_000;
 
-/** Same rule as the outbound scheduler: Redis when the hub runs on Redis, so every replica agrees. */
-function windowOnRedis(hub: HubConfig): boolean {
-  const driver = hub.outbound.driver;
-  return (
-    driver === 'redis' || (driver === 'auto' && (hub.bus.driver === 'bullmq' || hub.state.driver === 'redis'))
-  );
-}
-
 /**
  * WhatsApp Business Cloud API: `GET /webhooks/<id>` answers Meta's verification handshake,
  * `POST /webhooks/<id>` takes signed notifications (X-Hub-Signature-256 over the raw body), acks at
@@ -43,11 +35,13 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
   const client = createGraphClient(options);
   let windowStore: Promise<ServiceWindowStore> | undefined;
   const window = () => {
-    windowStore ??= windowOnRedis(ctx.hub)
-      ? connectRedis(ctx.hub.redis.url, 'the WhatsApp customer-service window').then(
-          (redis) => new RedisServiceWindowStore(redis, ctx.hub.redis.keyPrefix, channel),
-        )
-      : Promise.resolve(new MemoryServiceWindowStore());
+    // Where the outbound scheduler keeps its state, so every replica agrees on the window.
+    windowStore ??=
+      outboundDriver(ctx.hub) === 'redis'
+        ? connectRedis(ctx.hub.redis.url, 'the WhatsApp customer-service window').then(
+            (redis) => new RedisServiceWindowStore(redis, ctx.hub.redis.keyPrefix, channel),
+          )
+        : Promise.resolve(new MemoryServiceWindowStore());
     // A failed connection is retried on the next call instead of being remembered.
     windowStore.catch(() => {
       windowStore = undefined;

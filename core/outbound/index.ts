@@ -22,19 +22,20 @@ export function schedulerPolicy(outbound: HubConfig['outbound']): SchedulerPolic
 }
 
 /**
- * Rate limits and idempotency records live in Redis when the hub runs on Redis (several replicas
- * share them), in the process otherwise. `outbound.driver` overrides the choice.
+ * Where per-process-shared outbound state lives: Redis when the hub runs on Redis (several replicas
+ * share it), in the process otherwise. `outbound.driver` overrides the choice.
  */
+export function outboundDriver(config: HubConfig): 'redis' | 'memory' {
+  if (config.outbound.driver !== 'auto') return config.outbound.driver;
+  return config.bus.driver === 'bullmq' || config.state.driver === 'redis' ? 'redis' : 'memory';
+}
+
+/** Rate limits and idempotency records, kept where {@link outboundDriver} says. */
 export async function createOutbound(
   config: HubConfig,
   logger: Logger,
 ): Promise<{ scheduler: OutboundScheduler; close(): Promise<void> }> {
-  const driver =
-    config.outbound.driver === 'auto'
-      ? config.bus.driver === 'bullmq' || config.state.driver === 'redis'
-        ? 'redis'
-        : 'memory'
-      : config.outbound.driver;
+  const driver = outboundDriver(config);
   const policy = schedulerPolicy(config.outbound);
   if (driver === 'memory') {
     const limiter = new MemoryRateLimiter();

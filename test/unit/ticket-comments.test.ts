@@ -232,7 +232,7 @@ describe('customer comments on an open ticket', () => {
     });
 
     // The first worker claims, the helpdesk writes the comment, the process dies before recording it.
-    const [claimed] = await comments.claim(10, 100);
+    const [claimed] = await comments.claim(10, 1_000);
     expect(claimed?.eventId).toBe('e-c');
     await desk.addComment(claimed?.externalId ?? '', claimed?.comment as TicketComment, {
       tenant: 'default',
@@ -241,7 +241,7 @@ describe('customer comments on an open ticket', () => {
     // Its lease still holds: nobody else takes the comment, nor the one after it.
     expect(await comments.claim(10, 100)).toEqual([]);
 
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     await drain(workerFor(desk));
     expect((await customerComments(request.id)).map((c) => c.text)).toEqual(['Still there?', 'Hello?']);
     expect(await comments.pending()).toBe(0);

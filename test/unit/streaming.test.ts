@@ -13,7 +13,12 @@ import { telegramDraftPlatform } from '../../connectors/telegram/draft';
 import { renderTelegram } from '../../connectors/telegram/render';
 import { createTelegramSender } from '../../connectors/telegram/sender';
 import { logger } from '../../core/log';
-import { type DraftOptions, deliverOverDraft, openDraft } from '../../core/outbound/draft';
+import {
+  type DraftOptions,
+  type DraftPlatform,
+  deliverOverDraft,
+  openDraft,
+} from '../../core/outbound/draft';
 import { RedisDeliveryLedger, RedisRateLimiter } from '../../core/outbound/index';
 import { OutboundScheduler } from '../../core/outbound/scheduler';
 import type { OutboundMessage } from '../../core/types';
@@ -111,9 +116,35 @@ async function stream(update: (text: string) => void, answer: string, everyMs: n
   }
 }
 
+/** One worker's drafting of a turn: the answer so far shown as the reply's draft, then settled. */
+async function showDraft<Call>(
+  scheduler: OutboundScheduler,
+  platform: DraftPlatform<Call>,
+  message: OutboundMessage,
+  text: string,
+  draftOptions: DraftOptions = options,
+) {
+  const draft = openDraft(scheduler, platform, message, draftOptions, quiet);
+  draft.update(text);
+  await draft.settle();
+}
+
 const ANSWER =
   'Standard shipping takes three to five working days within the mainland, and express delivery ' +
   'arrives the next working day when ordered before three in the afternoon [1].';
+
+/** The answer with two buttons under it. */
+const choicesReply = (channel: string, conversation: string): OutboundMessage => ({
+  ...reply(channel, conversation, ''),
+  content: {
+    type: 'choices',
+    text: ANSWER,
+    choices: [
+      { id: 'helpful', title: 'That helped' },
+      { id: 'agent', title: 'Talk to a person' },
+    ],
+  },
+});
 
 describe('a streamed draft on Telegram', () => {
   it('posts once, edits at most once per interval, and the final delivery edits the draft into the reply', async () => {
@@ -148,16 +179,15 @@ describe('a streamed draft on Telegram', () => {
     const chat = '810002';
     const message = reply('tg', chat, ANSWER);
     const first = worker();
-    const draft = openDraft(first.scheduler, first.tg, message, options, quiet);
-    draft.update(ANSWER.slice(0, 40));
-    await draft.settle();
+    await showDraft(first.scheduler, first.tg, message, ANSWER.slice(0, 40));
     expect(tgCalls('sendMessage', chat)).toHaveLength(1);
     // The worker dies here. Another one answers the redelivered event: drafts again, then delivers.
     const second = worker();
     // Allowed to wait out the chat's one-per-second rule, so this draft edit is not skipped.
-    const again = openDraft(second.scheduler, second.tg, message, { ...options, intervalMs: 1000 }, quiet);
-    again.update(ANSWER.slice(0, 80));
-    await again.settle();
+    await showDraft(second.scheduler, second.tg, message, ANSWER.slice(0, 80), {
+      ...options,
+      intervalMs: 1000,
+    });
     await deliverOverDraft(second.scheduler, second.tg, message, quiet);
     // And a third delivery of the same reply (the bus redelivered once more) changes nothing.
     const third = worker();
@@ -175,9 +205,7 @@ describe('a streamed draft on Telegram', () => {
     const chat = '810003';
     const { scheduler, tg } = worker();
     const message = reply('tg', chat, ANSWER);
-    const draft = openDraft(scheduler, tg, message, options, quiet);
-    draft.update(ANSWER);
-    await draft.settle();
+    await showDraft(scheduler, tg, message, ANSWER);
     await deliverOverDraft(scheduler, tg, message, quiet);
     // The edit went through but the worker died before recording it: the next one edits again.
     await redis.del(`${prefix}:outbound:tg:${message.id}:0`);
@@ -194,9 +222,7 @@ describe('a streamed draft on Telegram', () => {
     const chat = '810004';
     const { scheduler, tg } = worker();
     const message = reply('tg', chat, ANSWER);
-    const draft = openDraft(scheduler, tg, message, options, quiet);
-    draft.update(ANSWER.slice(0, 30));
-    await draft.settle();
+    await showDraft(scheduler, tg, message, ANSWER.slice(0, 30));
     telegram.sent.splice(
       telegram.sent.findIndex((m) => m.chat_id === chat),
       1,
@@ -215,13 +241,10 @@ describe('a streamed draft on Telegram', () => {
     const chat = '810005';
     const { scheduler, tg } = worker();
     const message = reply('tg', chat, 'Yes.');
-    const draft = openDraft(scheduler, tg, message, options, quiet);
-    draft.update('Yes.'); // under minChars: nothing to show yet
-    await draft.settle();
+    // Under minChars: nothing to show yet.
+    await showDraft(scheduler, tg, message, 'Yes.');
     await deliverOverDraft(scheduler, tg, message, quiet);
-    const late = openDraft(worker().scheduler, tg, message, options, quiet);
-    late.update('A draft from a stalled worker that lost its turn');
-    await late.settle();
+    await showDraft(worker().scheduler, tg, message, 'A draft from a stalled worker that lost its turn');
 
     expect(tgCalls('sendMessage', chat)).toHaveLength(1);
     expect(tgCalls('editMessageText', chat)).toHaveLength(0);
@@ -232,13 +255,9 @@ describe('a streamed draft on Telegram', () => {
     const chat = '810006';
     const { scheduler, tg } = worker();
     const message = reply('tg', chat, ANSWER);
-    const draft = openDraft(scheduler, tg, message, options, quiet);
-    draft.update(ANSWER.slice(0, 30));
-    await draft.settle();
+    await showDraft(scheduler, tg, message, ANSWER.slice(0, 30));
     telegram.failNext('editMessageText', { code: 429, retryAfter: 1 });
-    const again = openDraft(scheduler, tg, message, options, quiet);
-    again.update(ANSWER.slice(0, 60));
-    await again.settle();
+    await showDraft(scheduler, tg, message, ANSWER.slice(0, 60));
     await deliverOverDraft(scheduler, tg, message, quiet);
 
     const edits = tgCalls('editMessageText', chat);
@@ -253,17 +272,7 @@ describe('a streamed draft on Slack', () => {
   it('chat.postMessage once, chat.update while streaming, and the final update carries the buttons', async () => {
     const channel = 'C0STREAM01';
     const { scheduler, slack: platform } = worker();
-    const message: OutboundMessage = {
-      ...reply('sl', channel, ''),
-      content: {
-        type: 'choices',
-        text: ANSWER,
-        choices: [
-          { id: 'helpful', title: 'That helped' },
-          { id: 'agent', title: 'Talk to a person' },
-        ],
-      },
-    };
+    const message = choicesReply('sl', channel);
     const draft = openDraft(scheduler, platform, message, { ...options, maxChars: 2900 }, quiet);
     // 2.4 s of streaming: Slack's one message per second per channel leaves room for draft updates.
     await stream((text) => draft.update(text), ANSWER, 120);
@@ -286,22 +295,10 @@ describe('a streamed draft on Slack', () => {
 });
 
 describe('a streamed draft on Teams', () => {
-  const choicesReply = (conversation: string): OutboundMessage => ({
-    ...reply('tm', conversation, ''),
-    content: {
-      type: 'choices',
-      text: ANSWER,
-      choices: [
-        { id: 'helpful', title: 'That helped' },
-        { id: 'agent', title: 'Talk to a person' },
-      ],
-    },
-  });
-
   it('posts one activity, updates it at most once per interval, and the final update is the Adaptive Card', async () => {
     const conversation = 'a:1FakeStreamTeams01';
     const { scheduler, teams: platform } = worker();
-    const message = choicesReply(conversation);
+    const message = choicesReply('tm', conversation);
     const draft = openDraft(scheduler, platform, message, options, quiet);
     await stream((text) => draft.update(text), ANSWER, 60);
     await draft.settle();
@@ -335,15 +332,11 @@ describe('a streamed draft on Teams', () => {
     const conversation = 'a:1FakeStreamTeams02';
     const message = reply('tm', conversation, ANSWER);
     const first = worker();
-    const draft = openDraft(first.scheduler, first.teams, message, options, quiet);
-    draft.update(ANSWER.slice(0, 40));
-    await draft.settle();
+    await showDraft(first.scheduler, first.teams, message, ANSWER.slice(0, 40));
     expect(teams.postedTo(conversation)).toHaveLength(1);
     // The worker dies here; another answers the redelivered event.
     const second = worker();
-    const again = openDraft(second.scheduler, second.teams, message, options, quiet);
-    again.update(ANSWER.slice(0, 80));
-    await again.settle();
+    await showDraft(second.scheduler, second.teams, message, ANSWER.slice(0, 80));
     await deliverOverDraft(second.scheduler, second.teams, message, quiet);
     const calls = teams.callsTo(conversation).length;
     const report = await deliverOverDraft(worker().scheduler, second.teams, message, quiet);
@@ -360,9 +353,7 @@ describe('a streamed draft on Teams', () => {
     const conversation = 'a:1FakeStreamTeams03';
     const { scheduler, teams: platform } = worker();
     const message = reply('tm', conversation, ANSWER);
-    const draft = openDraft(scheduler, platform, message, options, quiet);
-    draft.update(ANSWER.slice(0, 30));
-    await draft.settle();
+    await showDraft(scheduler, platform, message, ANSWER.slice(0, 30));
     const [posted] = teams.postedTo(conversation);
     teams.deleteActivity(posted?.id as string);
     const report = await deliverOverDraft(scheduler, platform, message, quiet);
@@ -381,13 +372,9 @@ describe('a streamed draft on Teams', () => {
     const conversation = 'a:1FakeStreamTeams04';
     const { scheduler, teams: platform } = worker();
     const message = reply('tm', conversation, ANSWER);
-    const draft = openDraft(scheduler, platform, message, options, quiet);
-    draft.update(ANSWER.slice(0, 30));
-    await draft.settle();
+    await showDraft(scheduler, platform, message, ANSWER.slice(0, 30));
     teams.failNext({ status: 429, retryAfter: 1 });
-    const again = openDraft(scheduler, platform, message, options, quiet);
-    again.update(ANSWER.slice(0, 60));
-    await again.settle();
+    await showDraft(scheduler, platform, message, ANSWER.slice(0, 60));
     await deliverOverDraft(scheduler, platform, message, quiet);
 
     const puts = teams.callsTo(conversation).filter((c) => c.method === 'PUT');

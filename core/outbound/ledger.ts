@@ -59,8 +59,12 @@ export class RedisDeliveryLedger implements DeliveryLedger {
   }
 }
 
+/** Expired entries are already read as absent; sweeping them only bounds the memory they hold. */
+const SWEEP_EVERY_MS = 60_000;
+
 export class MemoryDeliveryLedger implements DeliveryLedger {
   private readonly entries = new Map<string, Entry & { expiresAt: number }>();
+  private nextSweepAt = 0;
 
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
     const now = Date.now();
@@ -86,8 +90,11 @@ export class MemoryDeliveryLedger implements DeliveryLedger {
 
   async close(): Promise<void> {}
 
+  /** At most once a minute: a walk over every entry per send would grow with the idempotency window. */
   private forgetExpired(): void {
     const now = Date.now();
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + SWEEP_EVERY_MS;
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
   }
 }

@@ -65,7 +65,14 @@ export class RedisFeed implements OutboundFeed {
           if (message) deliver(listener, message);
         }
       });
-      await subscriber.subscribe(this.options.channel);
+      try {
+        await subscriber.subscribe(this.options.channel);
+      } catch (error) {
+        // Not remembered: the next subscribe tries again, on a fresh connection.
+        this.subscriber = undefined;
+        subscriber.disconnect();
+        throw error;
+      }
       return subscriber;
     })();
     return this.subscriber;

@@ -76,5 +76,3 @@ export interface FetchedFile {
  * reported as skipped.
  */
 export type OnlineCheck = (config: ChannelConfig, options: { signal: AbortSignal }) => Promise<string>;
-
-export type { PlatformSender, RateRule } from '../core/outbound/types';

@@ -25,7 +25,6 @@ export class RedisDeliveryLedger implements DeliveryLedger {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ownsConnection = false,
   ) {}
 
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
@@ -50,9 +49,8 @@ export class RedisDeliveryLedger implements DeliveryLedger {
     await this.redis.eval(RELEASE, 1, this.key(key), token);
   }
 
-  async close(): Promise<void> {
-    if (this.ownsConnection) await this.redis.quit();
-  }
+  /** The connection is createOutbound's, which closes it. */
+  async close(): Promise<void> {}
 
   private key(key: string): string {
     return `${this.prefix}:outbound:${key}`;

@@ -39,7 +39,6 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ownsConnection = false,
   ) {}
 
   async tryAcquire(rules: RateRule[]): Promise<number> {
@@ -59,9 +58,8 @@ export class RedisRateLimiter implements RateLimiter {
     if (current < ms) await this.redis.set(this.blockKey(key), '1', 'PX', Math.ceil(ms));
   }
 
-  async close(): Promise<void> {
-    if (this.ownsConnection) await this.redis.quit();
-  }
+  /** The connection is createOutbound's, which closes it. */
+  async close(): Promise<void> {}
 
   private windowKey(key: string): string {
     return `${this.prefix}:rate:${key}`;

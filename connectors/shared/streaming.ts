@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  type DraftOptions,
-  type DraftPlatform,
-  deliverOverDraft,
-  openDraft,
-} from '../../core/outbound/draft';
+import { type DraftPlatform, deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
 import type { ChannelContext, Connector } from '../types';
 import { flag } from './options';
@@ -21,13 +16,6 @@ export const streamingOptionFields = {
 };
 
 type StreamingOptions = { streaming: boolean; draftIntervalMs: number; draftMinChars: number };
-
-export function draftOptions(
-  options: Pick<StreamingOptions, 'draftIntervalMs' | 'draftMinChars'>,
-  maxChars: number,
-): DraftOptions {
-  return { intervalMs: options.draftIntervalMs, minChars: options.draftMinChars, maxChars };
-}
 
 /**
  * `deliver` and `openDraft` of a push channel that can stream: replies go through the shared
@@ -48,7 +36,7 @@ export function streamedDelivery<Call>(
     },
     openDraft(ref, replyId, locale) {
       if (!options.streaming || !ctx.outbound) return undefined;
-      const limits = draftOptions(options, maxChars);
+      const limits = { intervalMs: options.draftIntervalMs, minChars: options.draftMinChars, maxChars };
       return openDraft(ctx.outbound, platform, { id: replyId, ref, locale }, limits, ctx.logger);
     },
   };

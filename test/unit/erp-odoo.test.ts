@@ -188,4 +188,14 @@ describe('Odoo ERP adapter against an emulated Odoo (JSON-RPC)', () => {
       /erp\.odoo\.baseUrl, db, login and apiKey/,
     );
   });
+
+  it('maps an unexpected 409 to a retryable conflict and a 422 to a non-retryable invalid request', async () => {
+    const odoo = await erp();
+    emulator.fail({ status: 409 });
+    const conflict = await failure(odoo.getOrder('SO00000042', ctx));
+    expect([conflict.code, conflict.retryable]).toEqual(['adapter.conflict', true]);
+    emulator.fail({ status: 422 });
+    const invalid = await failure(odoo.getOrder('SO00000042', ctx));
+    expect([invalid.code, invalid.retryable]).toEqual(['adapter.invalid', false]);
+  });
 });

@@ -122,4 +122,14 @@ describe('SAP S/4HANA ERP adapter against an emulated OData v2 service', () => {
       /erp\.sap\.statusMap\["C\/C"\].*one of/,
     );
   });
+
+  it('maps an unexpected 409 to a retryable conflict and a 422 to a non-retryable invalid request', async () => {
+    const sap = await erp({}, 300);
+    emulator.fail({ status: 409 });
+    const conflict = await failure(sap.getOrder('SO00012345', ctx));
+    expect([conflict.code, conflict.retryable]).toEqual(['adapter.conflict', true]);
+    emulator.fail({ status: 422 });
+    const invalid = await failure(sap.getOrder('SO00012345', ctx));
+    expect([invalid.code, invalid.retryable]).toEqual(['adapter.invalid', false]);
+  });
 });

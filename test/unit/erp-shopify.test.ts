@@ -157,4 +157,14 @@ describe('Shopify ERP adapter against an emulated Admin GraphQL API', () => {
       /erp\.shopify\.shopUrl and accessToken/,
     );
   });
+
+  it('maps an unexpected 409 to a retryable conflict and a 422 to a non-retryable invalid request', async () => {
+    const shop = await erp({}, 300);
+    emulator.fail({ status: 409 });
+    const conflict = await failure(shop.getOrder('SH00001001', ctx));
+    expect([conflict.code, conflict.retryable]).toEqual(['adapter.conflict', true]);
+    emulator.fail({ status: 422 });
+    const invalid = await failure(shop.getOrder('SH00001001', ctx));
+    expect([invalid.code, invalid.retryable]).toEqual(['adapter.invalid', false]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { HttpAuthConfig } from '../config/adapters-schema';
+import type { HttpAuthConfig } from '../core/config/adapters-schema';
 import { AdapterError, AdapterErrorCodes } from '../core/types';
 import { basicAuth, requestJson } from './http';
 

@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../core/resilience/retry-after';
 import { AdapterError, AdapterErrorCodes } from '../core/types';
 
 export interface HttpRequest {
@@ -96,15 +97,6 @@ function statusError(system: string, response: Response, text: string): AdapterE
   if (status >= 500)
     return new AdapterError(AdapterErrorCodes.unavailable, message, { status, retryable: true });
   return new AdapterError(AdapterErrorCodes.invalid, message, { status });
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 export function messageOf(error: unknown): string {

@@ -1,8 +1,8 @@
+import type { ConnectorFactory } from '../core/channels/types';
 import { createRestConnector } from './rest/connector';
 import { createSlackConnector } from './slack/connector';
 import { createTeamsConnector } from './teams/connector';
 import { createTelegramConnector } from './telegram/connector';
-import type { ConnectorFactory } from './types';
 import { createWebchatConnector } from './webchat/connector';
 import { createWhatsAppConnector } from './whatsapp/connector';
 import { createWhatsAppWebConnector } from './whatsapp-web/connector';

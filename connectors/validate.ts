@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { HubConfig } from '../config/schema';
+import type { OnlineCheck } from '../core/channels/types';
+import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types/errors';
 import { connectorFactories } from './registry';
 import { checkChannelOptions } from './shared/options';
@@ -9,7 +10,6 @@ import { checkTeamsOnline } from './teams/online';
 import { teamsHints, teamsOptionsSchema } from './teams/options';
 import { checkTelegramOnline } from './telegram/online';
 import { telegramHints, telegramOptionsSchema } from './telegram/options';
-import type { OnlineCheck } from './types';
 import { checkWhatsAppOnline } from './whatsapp/online';
 import { whatsappHints, whatsappOptionsSchema } from './whatsapp/options';
 import { whatsappWebHints, whatsappWebOptionsSchema } from './whatsapp-web/options';

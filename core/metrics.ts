@@ -83,3 +83,11 @@ export async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> 
     end();
   }
 }
+
+/** Every webhook request, by channel and what became of it. */
+export const webhookRequests = new Counter({
+  name: 'hub_webhook_requests_total',
+  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request)',
+  labelNames: ['channel', 'outcome'] as const,
+  registers: [registry],
+});

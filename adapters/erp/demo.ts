@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { emailsMatch, phonesMatch } from '../../core/orders/identity';
 import { type AdapterCallContext, type CustomerLookup, HubError, type Order } from '../../core/types';
-import { emailsMatch, OrderBasedErp, phonesMatch, toOrderStatus } from './orders';
+import { OrderBasedErp, toOrderStatus } from './orders';
 
 /** The embedded ERP: orders from a YAML/JSON file shipped with the hub (adapters/erp/demo-orders.yaml). */
 export class DemoErp extends OrderBasedErp {

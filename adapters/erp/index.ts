@@ -1,4 +1,4 @@
-import type { ErpConfig } from '../../config/adapters-schema';
+import type { ErpConfig } from '../../core/config/adapters-schema';
 import type { ErpAdapter } from '../../core/types';
 import { DemoErp } from './demo';
 import { OdooErp } from './odoo';

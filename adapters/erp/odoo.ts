@@ -1,4 +1,5 @@
-import type { ErpConfig, OdooErpConfig } from '../../config/adapters-schema';
+import type { ErpConfig, OdooErpConfig } from '../../core/config/adapters-schema';
+import { emailsMatch, normalizePhone, phonesMatch } from '../../core/orders/identity';
 import {
   type AdapterCallContext,
   AdapterError,
@@ -10,7 +11,7 @@ import {
 } from '../../core/types';
 import { requestJson } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { emailsMatch, normalizePhone, OrderBasedErp, phonesMatch } from './orders';
+import { OrderBasedErp } from './orders';
 import { retryRateLimited } from './retry';
 
 /*

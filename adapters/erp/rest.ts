@@ -1,5 +1,5 @@
 import { JSONPath } from 'jsonpath-plus';
-import type { ErpConfig, RestErpConfig } from '../../config/adapters-schema';
+import type { ErpConfig, RestErpConfig } from '../../core/config/adapters-schema';
 import {
   type AdapterCallContext,
   AdapterError,

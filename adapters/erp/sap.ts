@@ -1,4 +1,4 @@
-import type { ErpConfig, SapErpConfig } from '../../config/adapters-schema';
+import type { ErpConfig, SapErpConfig } from '../../core/config/adapters-schema';
 import {
   type AdapterCallContext,
   AdapterError,

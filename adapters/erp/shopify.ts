@@ -1,4 +1,5 @@
-import type { ErpConfig, ShopifyErpConfig } from '../../config/adapters-schema';
+import type { ErpConfig, ShopifyErpConfig } from '../../core/config/adapters-schema';
+import { normalizePhone } from '../../core/orders/identity';
 import {
   type AdapterCallContext,
   AdapterError,
@@ -10,7 +11,7 @@ import {
 } from '../../core/types';
 import { requestJson } from '../http';
 import { toHubOrderId, toSystemOrderId } from './order-ids';
-import { normalizePhone, OrderBasedErp } from './orders';
+import { OrderBasedErp } from './orders';
 import { retryRateLimited } from './retry';
 
 /*

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { TicketingConfig } from '../../config/adapters-schema';
+import type { TicketingConfig } from '../../core/config/adapters-schema';
 import type { TicketDatabase } from '../../core/tickets/schema';
 import { HubError, type TicketingAdapter } from '../../core/types';
 import { DemoTicketing } from './demo';

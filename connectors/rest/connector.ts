@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { ConnectorFactory } from '../../core/channels/types';
 import { type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
-import type { ConnectorFactory } from '../types';
 import { ReplyWaiter } from './reply-waiter';
 
 const requestSchema = z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import type { ChannelContext } from '../../core/channels/types';
 import { HubError } from '../../core/types';
-import type { ChannelContext } from '../types';
 
 /** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
 export const flag = z.union([z.boolean(), z.stringbool()]);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import type { ChannelContext, Connector } from '../../core/channels/types';
 import { type DraftPlatform, deliverOverDraft, openDraft } from '../../core/outbound/draft';
 import { HubError } from '../../core/types';
-import type { ChannelContext, Connector } from '../types';
 import { flag } from './options';
 
 /**

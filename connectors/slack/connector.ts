@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectorFactory } from '../../core/channels/types';
+import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
+import { webhookRequests } from '../../core/metrics';
 import { HubError } from '../../core/types';
-import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { inboundIgnored } from '../shared/metrics';
 import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
-import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
-import type { ConnectorFactory } from '../types';
 import { SLACK_DRAFT_CHARS, slackDraftPlatform } from './draft';
 import { fetchSlackFile } from './files';
 import { normalizeSlackAction, normalizeSlackEvent, type SlackIdentity } from './normalize';

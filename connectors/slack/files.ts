@@ -1,7 +1,7 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
+import type { FetchedFile } from '../../core/channels/types';
 import { HubError } from '../../core/types';
 import { downloadFailed, fileTooLarge, readCapped } from '../shared/download';
-import type { FetchedFile } from '../types';
 
 const TIMEOUT_MS = 30_000;
 const SLACK_FILES_ORIGIN = 'https://files.slack.com';

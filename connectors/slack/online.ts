@@ -1,6 +1,6 @@
 import { ErrorCode } from '@slack/web-api';
+import type { OnlineCheck } from '../../core/channels/types';
 import { parseChannelOptions } from '../shared/options';
-import type { OnlineCheck } from '../types';
 import { slackHints, slackOptionsSchema } from './options';
 import { slackWebClient } from './sender';
 

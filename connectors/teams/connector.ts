@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectorFactory } from '../../core/channels/types';
+import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
+import { webhookRequests } from '../../core/metrics';
 import { HubError } from '../../core/types';
-import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { inboundIgnored } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
-import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
-import type { ConnectorFactory } from '../types';
 import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
 import { TEAMS_DRAFT_CHARS, teamsDraftPlatform } from './draft';
 import { fetchTeamsFile } from './files';

@@ -1,6 +1,6 @@
+import type { FetchedFile } from '../../core/channels/types';
 import { HubError } from '../../core/types';
 import { downloadFailed, readCapped } from '../shared/download';
-import type { FetchedFile } from '../types';
 import type { BotTokenProvider } from './token';
 
 const TIMEOUT_MS = 30_000;

@@ -1,6 +1,6 @@
+import type { OnlineCheck } from '../../core/channels/types';
 import { DeliveryError } from '../../core/outbound/errors';
 import { parseChannelOptions } from '../shared/options';
-import type { OnlineCheck } from '../types';
 import { teamsHints, teamsOptionsSchema, tokenEndpointOf } from './options';
 import { BotTokenProvider } from './token';
 

@@ -1,6 +1,6 @@
-import { parseRetryAfter } from '../../adapters/http';
 import { DeliveryError } from '../../core/outbound/errors';
 import type { PlatformSender, RateRule } from '../../core/outbound/types';
+import { parseRetryAfter } from '../../core/resilience/retry-after';
 import type { ConversationRef } from '../../core/types';
 import { conversationIdOf } from './normalize';
 import { serviceUrlAllowed, withSlash } from './options';

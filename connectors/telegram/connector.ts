@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { errors } from '../../core/metrics';
+import type { ConnectorFactory } from '../../core/channels/types';
+import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
+import { errors, webhookRequests } from '../../core/metrics';
 import { HubError } from '../../core/types';
-import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { inboundIgnored } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
-import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
-import type { ConnectorFactory } from '../types';
 import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
 import { fetchTelegramFile } from './files';
 import { normalizeTelegramUpdate, type TelegramIdentity } from './normalize';

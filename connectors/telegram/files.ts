@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import type { Telegram } from 'telegraf';
+import type { FetchedFile } from '../../core/channels/types';
 import { HubError } from '../../core/types';
 import { downloadFailed, fileTooLarge, readCapped } from '../shared/download';
-import type { FetchedFile } from '../types';
 import { signalOption } from './sender';
 
 const TIMEOUT_MS = 30_000;

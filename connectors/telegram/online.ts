@@ -1,6 +1,6 @@
 import { Telegram } from 'telegraf';
+import type { OnlineCheck } from '../../core/channels/types';
 import { parseChannelOptions } from '../shared/options';
-import type { OnlineCheck } from '../types';
 import { telegramHints, telegramOptionsSchema } from './options';
 import { signalOption } from './sender';
 

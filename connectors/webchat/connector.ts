@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
+import type { ChannelContext, Connector, ConnectorFactory } from '../../core/channels/types';
 import { errors } from '../../core/metrics';
 import {
   type ConversationRef,
@@ -9,7 +10,6 @@ import {
   isRetryable,
   type OutboundMessage,
 } from '../../core/types';
-import type { ChannelContext, Connector, ConnectorFactory } from '../types';
 import { preferredLocale, toHistory, toInboundEvent } from './normalize';
 import { loadWidget, type WidgetPage } from './page';
 import { parseClientFrame, SESSION_PATTERN, type ServerFrame } from './protocol';

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ChannelContext, Connector } from '../../core/channels/types';
 import { requireAdmin } from '../../core/http/admin-auth';
 import { DeliveryError } from '../../core/outbound/errors';
 import type { PlatformSender } from '../../core/outbound/types';
@@ -6,7 +7,6 @@ import { HubError, type OutboundMessage } from '../../core/types';
 import { fileTooLarge } from '../shared/download';
 import { inboundIgnored } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
-import type { ChannelContext, Connector } from '../types';
 import {
   createRealWebClient,
   type WebClient,

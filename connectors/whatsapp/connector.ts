@@ -1,10 +1,11 @@
+import type { Connector, ConnectorFactory } from '../../core/channels/types';
+import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
+import { webhookRequests } from '../../core/metrics';
 import { outboundDriver } from '../../core/outbound';
 import { connectRedis } from '../../core/state/redis-client';
 import { HubError } from '../../core/types';
-import { inboundIgnored, webhookRequests } from '../shared/metrics';
+import { inboundIgnored } from '../shared/metrics';
 import { parseChannelOptions } from '../shared/options';
-import { parseJsonBody, registerRawWebhook } from '../shared/webhook';
-import type { Connector, ConnectorFactory } from '../types';
 import { fetchWhatsAppFile } from './files';
 import { createGraphClient } from './graph';
 import { whatsappOutsideWindow, whatsappStatuses } from './metrics';

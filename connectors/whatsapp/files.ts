@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { FetchedFile } from '../../core/channels/types';
 import { HubError } from '../../core/types';
 import { downloadFailed, fileTooLarge, readCapped } from '../shared/download';
-import type { FetchedFile } from '../types';
 import { GraphApiError, type GraphClient } from './graph';
 
 const EXTENSION: Record<string, string> = {

@@ -1,5 +1,5 @@
-import { parseRetryAfter } from '../../adapters/http';
 import { DeliveryError } from '../../core/outbound/errors';
+import { parseRetryAfter } from '../../core/resilience/retry-after';
 
 const CALL_TIMEOUT_MS = 15_000;
 

@@ -1,5 +1,5 @@
+import type { OnlineCheck } from '../../core/channels/types';
 import { parseChannelOptions } from '../shared/options';
-import type { OnlineCheck } from '../types';
 import { createGraphClient, GraphApiError } from './graph';
 import { whatsappHints, whatsappOptionsSchema } from './options';
 

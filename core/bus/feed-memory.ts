@@ -1,6 +1,6 @@
 import { logger } from '../log';
+import type { OutboundFeed } from '../types';
 import type { OutboundMessage } from '../types/outbound';
-import type { OutboundFeed } from '../types/ports';
 
 type Listener = (message: OutboundMessage) => void;
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { logger } from '../log';
+import type { OutboundFeed } from '../types';
 import type { OutboundMessage } from '../types/outbound';
-import type { OutboundFeed } from '../types/ports';
 import { deliver } from './feed-memory';
 
 type Listener = (message: OutboundMessage) => void;

@@ -1,6 +1,6 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { connectRedis } from '../state/redis-client';
-import type { EventBus, OutboundFeed } from '../types/ports';
+import type { EventBus, OutboundFeed } from '../types';
 import { BullmqBus } from './bullmq';
 import { MemoryFeed } from './feed-memory';
 import { RedisFeed } from './feed-redis';

@@ -1,6 +1,6 @@
 import { logger } from '../log';
+import type { ConversationLock } from '../types';
 import { HubError } from '../types/errors';
-import type { ConversationLock } from '../types/ports';
 
 /**
  * Keeps a conversation lock alive while its events are handled, renewing at a third of the TTL. When

@@ -1,10 +1,10 @@
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { MonotonicTokens } from '../state/tokens';
+import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
-import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types/ports';
 import { type DeliveryPolicy, deadLetter, describeError, retryDelayMs } from './policy';
 
 interface Conversation {

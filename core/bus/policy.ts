@@ -1,6 +1,6 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
+import type { DeadLetter } from '../types';
 import type { InboundEvent } from '../types/events';
-import type { DeadLetter } from '../types/ports';
 
 /** Delivery rules shared by every bus driver, so both behave the same under one conformance suite. */
 export interface DeliveryPolicy {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../state/lua';
-import type { DeadLetter } from '../types/ports';
+import type { DeadLetter } from '../types';
 
 /**
  * Accept an event: claim its id for the dedupe window, append it to its conversation's inbox, count

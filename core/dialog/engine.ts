@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { llmFallbacks, timed } from '../metrics';
 import { buildRagMessages, dontKnow, extractiveAnswer } from '../rag';

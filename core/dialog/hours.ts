@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import type { Language } from './language';
 
 type Hours = NonNullable<HubConfig['dialog']['hours']>;

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import type { LlmClient } from '../types';
 import type { DialogCommands } from './commands';
 import { type DialogConfig, loadDialogConfig } from './config';

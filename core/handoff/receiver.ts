@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { KyselyStore } from '../store';
 import { TicketOutbox, type TicketRequest } from '../tickets/outbox';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseJsonBody, registerRawWebhook } from '../../connectors/shared/webhook';
+import { parseJsonBody, registerRawWebhook } from '../http/webhook';
 import { registerAgentConsole } from './console';
 import { helpdeskUpdates } from './metrics';
 import { helpdeskPayloadSchema, interpret } from './payload';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Connector, FetchedFile } from '../../connectors/types';
+import type { Connector, FetchedFile } from '../channels/types';
 import { errors } from '../metrics';
 import { HubError } from '../types';
 import { requireAdmin } from './admin-auth';

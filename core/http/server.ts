@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import type { HubConfig } from '../../config/schema';
-import type { Connector } from '../../connectors/types';
+import type { Connector } from '../channels/types';
+import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors, readinessUp, registry } from '../metrics';
 import { HubError } from '../types';

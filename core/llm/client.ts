@@ -1,10 +1,10 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
+import type { ChatRequest, ChatResult, LlmClient } from '../types';
 import { HubError } from '../types/errors';
-import type { ChatRequest, ChatResult, LlmClient } from '../types/ports';
 import { CircuitBreaker } from './breaker';
 import { isServerFailure, retriesInternally, retryAfterMs, toLlmError } from './errors';
 import {
@@ -15,31 +15,9 @@ import {
   toOpenAiTools,
 } from './openai-mapping';
 import { createLlmRouter } from './router';
+import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
-export type LlmConfig = HubConfig['llm'];
-
-export interface LlmClientOptions {
-  /** First backoff step; doubles per retry, with jitter. */
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  /** A server asking us to wait longer than this is not waited for: the turn falls back instead. */
-  maxRetryAfterMs?: number;
-  breaker?: CircuitBreaker;
-  /** Endpoint name in logs (a router's `llm.models[].name`). */
-  endpoint?: string;
-}
-
-export interface HubLlmClient extends LlmClient {
-  /** The circuit breaker of the only endpoint; a router's is that of its first main endpoint. */
-  readonly breaker: CircuitBreaker;
-  /** Every endpoint's breaker by its name ("llm" for the single endpoint, "llm:<name>" for a router's). */
-  readonly breakers: ReadonlyMap<string, CircuitBreaker>;
-}
-
-/** One endpoint; `route` labels its `hub_llm_requests_total` series. */
-export interface EndpointClient extends HubLlmClient {
-  chat(request: ChatRequest, route?: string): Promise<ChatResult>;
-}
+export type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
 /** vLLM's extension to the request body: Qwen3's chat template reads `enable_thinking` from here. */
 type VllmChatParams = ChatCompletionCreateParamsBase & {

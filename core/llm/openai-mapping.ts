@@ -4,7 +4,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import type { ChatMessage, ChatResult, ResponseFormat, ToolCall, ToolDefinition } from '../types/ports';
+import type { ChatMessage, ChatResult, ResponseFormat, ToolCall, ToolDefinition } from '../types';
 import { stripThink, ThinkStripper } from './think';
 
 export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {

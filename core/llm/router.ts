@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import { llmRoutingSchema } from '../../config/schema';
+import { llmRoutingSchema } from '../config/schema';
 import { logger } from '../log';
+import type { ChatMessage, ChatRequest, ChatResult, RouteHint } from '../types';
 import { HubError } from '../types/errors';
-import type { ChatMessage, ChatRequest, ChatResult, RouteHint } from '../types/ports';
 import type { CircuitBreaker } from './breaker';
-import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './client';
+import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
 type ModelEntry = NonNullable<LlmConfig['models']>[number];
 type Routing = z.output<typeof llmRoutingSchema>;

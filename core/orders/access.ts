@@ -1,4 +1,3 @@
-import { emailsMatch, phonesMatch } from '../../adapters/erp/orders';
 import { CircuitBreaker } from '../llm/breaker';
 import {
   AdapterError,
@@ -8,6 +7,7 @@ import {
   ORDER_ID_PATTERN,
   type Order,
 } from '../types';
+import { emailsMatch, phonesMatch } from './identity';
 
 /** What the customer has shown: contact details verified by the channel, or typed and checked. */
 export interface OwnershipProof {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { connectRedis } from '../state/redis-client';
 
 /**

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import { connectRedis } from '../state/redis-client';
 import { MemoryDeliveryLedger, RedisDeliveryLedger } from './ledger';

@@ -1,5 +1,5 @@
 import { logger } from '../log';
-import type { Passage, Retriever, SearchOptions } from '../types/ports';
+import type { Passage, Retriever, SearchOptions } from '../types';
 import { ANSWER_MIN_SCORE } from './extractive';
 import type { Reranker } from './reranker';
 

@@ -1,6 +1,6 @@
 import { type AnyOrama, create, insertMultiple, search } from '@orama/orama';
+import type { KnowledgeChunk, Passage, SearchOptions } from '../types';
 import { HubError } from '../types/errors';
-import type { KnowledgeChunk, Passage, SearchOptions } from '../types/ports';
 import { createBilingualTokenizer } from './bilingual-tokenizer';
 import { type Embedder, embeddingText } from './embedder';
 import { DEFAULT_FUSION, type FusionWeights, fuseScores, type ScoredId } from './fusion';

@@ -1,4 +1,4 @@
-import type { KnowledgeChunk } from '../types/ports';
+import type { KnowledgeChunk } from '../types';
 
 /**
  * Text → dense vector. The embedded default is `HashEmbedder`; an OpenAI-compatible embeddings

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import type { Passage, Retriever } from '../types';
 import { HubError } from '../types/errors';
-import type { Passage, Retriever } from '../types/ports';
 
 /** One line of a labelled JSONL file: a query and the chunk ids (or document ids) that answer it. */
 export interface LabelledQuery {

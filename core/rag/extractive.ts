@@ -1,5 +1,5 @@
+import { citationOf, type Passage } from '../types';
 import type { Citation } from '../types/outbound';
-import { citationOf, type Passage } from '../types/ports';
 import { baseLanguage } from './language';
 import { splitSentences } from './sentences';
 

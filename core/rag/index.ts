@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
-import type { KnowledgeChunk, Retriever } from '../types/ports';
+import type { KnowledgeChunk, Retriever } from '../types';
 import { AnsweringRetriever, DEFAULT_MIN_SCORE } from './answering-retriever';
 import { createElasticsearchClient, ElasticsearchRetriever } from './elasticsearch/retriever';
 import { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './embedded-retriever';

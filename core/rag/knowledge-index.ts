@@ -1,4 +1,4 @@
-import type { KnowledgeChunk, Retriever } from '../types/ports';
+import type { KnowledgeChunk, Retriever } from '../types';
 
 /**
  * A retriever whose content can be changed: the embedded (Orama) one and the Elasticsearch one.

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { KnowledgeChunk } from '../types';
 import { HubError } from '../types/errors';
-import type { KnowledgeChunk } from '../types/ports';
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS, splitByTokens } from './chunk';
 import { type FrontMatter, splitFrontMatter } from './front-matter';
 import { detectLanguage } from './language';

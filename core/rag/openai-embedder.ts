@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { HubError } from '../types/errors';
 import type { Embedder } from './embedder';
 import { HashEmbedder } from './hash-embedder';

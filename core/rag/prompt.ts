@@ -1,7 +1,7 @@
 import { countMessageTokens, countTokens } from '../llm/tokenizer';
+import { type ChatMessage, citationOf, type Passage, type Turn } from '../types';
 import { HubError } from '../types/errors';
 import type { Citation } from '../types/outbound';
-import { type ChatMessage, citationOf, type Passage, type Turn } from '../types/ports';
 import { baseLanguage } from './language';
 
 export interface RagPromptInput {

@@ -1,5 +1,5 @@
-import { parseRetryAfter } from '../../adapters/http';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
+import { parseRetryAfter } from '../resilience/retry-after';
 import { HubError } from '../types/errors';
 
 export type RerankConfig = NonNullable<HubConfig['knowledge']['rerank']>;

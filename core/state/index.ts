@@ -1,5 +1,5 @@
-import type { HubConfig } from '../../config/schema';
-import type { LockManager, StateStore } from '../types/ports';
+import type { HubConfig } from '../config/schema';
+import type { LockManager, StateStore } from '../types';
 import { MemoryLockManager, MemoryStateStore } from './memory';
 import { RedisStateStore } from './redis';
 import { connectRedis } from './redis-client';

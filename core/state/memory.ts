@@ -1,4 +1,4 @@
-import type { ConversationLock, DialogState, LockManager, StateStore } from '../types/ports';
+import type { ConversationLock, DialogState, LockManager, StateStore } from '../types';
 import { fenced } from './fenced';
 import { MonotonicTokens } from './tokens';
 

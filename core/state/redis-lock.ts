@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ConversationLock, LockManager } from '../types/ports';
+import type { ConversationLock, LockManager } from '../types';
 import { LuaScript } from './lua';
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { DialogState, StateStore } from '../types/ports';
+import type { DialogState, StateStore } from '../types';
 import { fenced } from './fenced';
 import { LuaScript } from './lua';
 

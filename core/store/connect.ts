@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { HubError } from '../types/errors';
 import { messageOf } from './migrate';

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../config/schema';
 import { openDatabase } from './connect';
 import { KyselyStore } from './kysely-store';
 

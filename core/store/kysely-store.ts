@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import type { CustomerIdentity, HubStore, TranscriptEntry } from '../types';
 import type { ConversationRef } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import type { OutboundMessage } from '../types/outbound';
-import type { CustomerIdentity, HubStore, TranscriptEntry } from '../types/ports';
 import type { StoreDriver } from './connect';
 import { messageOf, migrateToLatest } from './migrate';
 import { cleanText, inboundRow, isoTime, outboundRow, toJson, toTranscriptEntry } from './rows';

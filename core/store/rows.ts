@@ -1,8 +1,8 @@
+import type { TranscriptEntry } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import { type OutboundMessage, renderAsText } from '../types/outbound';
-import type { TranscriptEntry } from '../types/ports';
 import type { MessageRow, NewMessage } from './schema';
 
 /**

@@ -1,4 +1,4 @@
-import type { TicketingConfig } from '../../config/adapters-schema';
+import type { TicketingConfig } from '../config/adapters-schema';
 import { CircuitBreaker } from '../llm/breaker';
 import { logger } from '../log';
 import { AdapterError, type TicketingAdapter } from '../types';

@@ -3,8 +3,8 @@
  * in a Redis list and hangs forever on the event named by HANG_ON, so the test can SIGKILL it mid-handler.
  */
 import { Redis } from 'ioredis';
-import { parseConfig } from '../../config/load';
 import { createBus } from '../../core/bus';
+import { parseConfig } from '../../core/config/load';
 
 const { BUS_CONFIG, KEY_PREFIX, HANG_ON } = process.env;
 if (!BUS_CONFIG || !KEY_PREFIX || !HANG_ON)

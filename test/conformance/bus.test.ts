@@ -5,14 +5,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
-import type { HubConfig } from '../../config/schema';
 import { createBus, createFeed } from '../../core/bus';
+import { parseConfig } from '../../core/config/load';
+import type { HubConfig } from '../../core/config/schema';
 import { busDeadLetters } from '../../core/metrics';
+import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types';
 import { conversationKey } from '../../core/types/conversation';
 import type { InboundEvent } from '../../core/types/events';
 import type { OutboundMessage } from '../../core/types/outbound';
-import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types/ports';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CRASH_WORKER = fileURLToPath(new URL('./bus-crash-worker.ts', import.meta.url));

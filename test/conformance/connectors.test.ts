@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { connectorFactories } from '../../connectors/registry';
 import { signSlack } from '../../connectors/slack/verify';
-import type { ChannelContext, Connector } from '../../connectors/types';
 import { signWhatsApp } from '../../connectors/whatsapp/verify';
 import { RedisServiceWindowStore } from '../../connectors/whatsapp/window';
+import type { ChannelContext, Connector } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
 import {

@@ -7,7 +7,7 @@ import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import type { KnowledgeIndex } from '../../core/rag/knowledge-index';
 import { loadKnowledge } from '../../core/rag/load';
-import type { KnowledgeChunk } from '../../core/types/ports';
+import type { KnowledgeChunk } from '../../core/types';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 
 /** Every KnowledgeIndex passes this suite: the embedded one, Elasticsearch on the emulator, and a real cluster when ELASTICSEARCH_URL is set. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { createLockManager, createStateStore } from '../../core/state';
+import type { DialogState, LockManager, StateStore } from '../../core/types';
 import { HubError } from '../../core/types/errors';
-import type { DialogState, LockManager, StateStore } from '../../core/types/ports';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TTL_MS = 300;

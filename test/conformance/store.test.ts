@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore, MIGRATION_TABLE, migrations } from '../../core/store/index';
 import { type ConversationRef, conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';

@@ -13,7 +13,7 @@ import {
   WebhookTicketing,
   ZendeskTicketing,
 } from '../../adapters/ticketing';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { ticketDb } from '../../core/tickets/schema';
 import { AdapterError, type TicketingAdapter } from '../../core/types';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { looksLikeFollowUp, rewriteByRules, rewriteFollowUp } from '../../core/dialog/context/rewrite';
 import { type ContextConfig, contextConfigSchema, fitHistory } from '../../core/dialog/context/window';
 import { countMessageTokens } from '../../core/llm/tokenizer';
-import type { LlmClient, Turn } from '../../core/types/ports';
+import type { LlmClient, Turn } from '../../core/types';
 
 const turn = (role: Turn['role'], text: string, locale = 'en'): Turn => ({
   role,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { DialogEngine, emptyState, type TurnResult } from '../../core/dialog/engine';
 import { ActionRegistry } from '../../core/dialog/flows/actions';
 import type { Decision } from '../../core/dialog/policy/policy';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { loadDialogConfig } from '../../core/dialog/config';
 import { IntentClassifier } from '../../core/dialog/intent/classifier';
 import { intentConfigSchema } from '../../core/dialog/intent/config';

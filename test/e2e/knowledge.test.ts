@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { HashEmbedder } from '../../core/rag/hash-embedder';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';
 import { scratchDatabase } from '../support/postgres';

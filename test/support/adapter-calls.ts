@@ -1,5 +1,5 @@
 import { createErp } from '../../adapters/erp';
-import { type ErpConfig, erpConfigSchema } from '../../config/adapters-schema';
+import { type ErpConfig, erpConfigSchema } from '../../core/config/adapters-schema';
 import type { AdapterCallContext, AdapterError, ErpAdapter } from '../../core/types';
 
 /** The call context of an adapter call made under `idempotencyKey`. */

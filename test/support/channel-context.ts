@@ -1,5 +1,5 @@
-import { hubConfigSchema } from '../../config/schema';
-import type { ChannelContext } from '../../connectors/types';
+import type { ChannelContext } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import type { OutboundScheduler } from '../../core/outbound';
 import type { HubStore, InboundEvent } from '../../core/types';

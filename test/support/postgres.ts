@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 
 /** The real server's maintenance database; each test file creates and drops a database of its own. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { interpolateEnv, loadConfig, parseConfig } from '../../config/load';
+import { interpolateEnv, loadConfig, parseConfig } from '../../core/config/load';
 import { HubError } from '../../core/types';
 
 const run = promisify(execFile);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp } from '../../adapters/erp';
 import { DemoTicketing } from '../../adapters/ticketing';
-import { erpConfigSchema } from '../../config/adapters-schema';
-import { hubConfigSchema } from '../../config/schema';
+import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import {
   type CommandInput,
   DialogCommands,

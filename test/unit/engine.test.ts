@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { EmbeddedRetriever } from '../../core/rag';

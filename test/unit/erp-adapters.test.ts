@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createErp, DemoErp, type RestErp } from '../../adapters/erp';
-import { phonesMatch } from '../../adapters/erp/orders';
-import { erpConfigSchema } from '../../config/adapters-schema';
+import { erpConfigSchema } from '../../core/config/adapters-schema';
 import { OrderAccess, proofFromText } from '../../core/orders/access';
+import { phonesMatch } from '../../core/orders/identity';
 import { AdapterError, type ErpAdapter } from '../../core/types';
 import { type ErpEmulator, startErpEmulator } from '../emulators/erp-emulator';
 import { callCtx, failure } from '../support/adapter-calls';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZendeskTicketing } from '../../adapters/ticketing/zendesk';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { handoffEventId, interpret, registerHelpdeskWebhooks, signZendesk } from '../../core/handoff';
 import { helpdeskPayloadSchema } from '../../core/handoff/payload';
 import { buildServer } from '../../core/http/server';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLlmClient, type LlmClientOptions, type LlmConfig } from '../../core/llm';
 import { circuitState, llmRequests } from '../../core/metrics';
+import type { ChatMessage, ToolDefinition } from '../../core/types';
 import { HubError } from '../../core/types/errors';
-import type { ChatMessage, ToolDefinition } from '../../core/types/ports';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 
 let emulator: OpenAiEmulator;

@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createLlmClient, type LlmConfig, type LlmRouter } from '../../core/llm';
 import { circuitState, llmRequests } from '../../core/metrics';
+import type { ChatMessage, ChatRequest } from '../../core/types';
 import { HubError } from '../../core/types/errors';
-import type { ChatMessage, ChatRequest } from '../../core/types/ports';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 
 const LIGHT_MODEL = 'Qwen/Qwen3-1.7B';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../config/adapters-schema';
-import { parseConfig } from '../../config/load';
+import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { parseConfig } from '../../core/config/load';
 import { DialogCommands } from '../../core/dialog/commands';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';

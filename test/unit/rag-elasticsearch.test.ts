@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
 import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
-import type { KnowledgeChunk } from '../../core/types/ports';
+import type { KnowledgeChunk } from '../../core/types';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 
 const chunk = (id: string, text: string, extra: Partial<KnowledgeChunk> = {}): KnowledgeChunk => ({

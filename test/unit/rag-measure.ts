@@ -11,7 +11,7 @@ import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
 import { fuseScores } from '../../core/rag/fusion';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { loadKnowledge } from '../../core/rag/load';
-import type { KnowledgeChunk } from '../../core/types/ports';
+import type { KnowledgeChunk } from '../../core/types';
 import { EVAL_QUESTIONS, type EvalQuestion, OFF_TOPIC } from './rag-questions';
 
 type Ranked = { id: string; score: number }[];

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
+import { parseConfig } from '../../core/config/load';
 import { countMessageTokens, countTokens } from '../../core/llm/tokenizer';
 import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
 import { ANSWER_MIN_SCORE, dontKnow, extractiveAnswer } from '../../core/rag/extractive';
@@ -10,8 +10,8 @@ import { createKnowledge, type Knowledge } from '../../core/rag/index';
 import { detectLanguage } from '../../core/rag/language';
 import { loadKnowledge, parseKnowledgeFile } from '../../core/rag/load';
 import { buildRagMessages } from '../../core/rag/prompt';
+import type { KnowledgeChunk, Passage, Turn } from '../../core/types';
 import { HubError } from '../../core/types/errors';
-import type { KnowledgeChunk, Passage, Turn } from '../../core/types/ports';
 import { EVAL_QUESTIONS, OFF_TOPIC } from './rag-questions';
 
 const FAQ = `---

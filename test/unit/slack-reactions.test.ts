@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
 import type { Normalized } from '../../connectors/shared/normalized';
 import { normalizeSlackEvent, type SlackIdentity } from '../../connectors/slack/normalize';
 import type { SlackEnvelope } from '../../connectors/slack/wire';
 import { MemoryFeed } from '../../core/bus';
+import { parseConfig } from '../../core/config/load';
 import { DialogEngine } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { createTurnHandler } from '../../core/dialog/turn';

@@ -1,8 +1,8 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { createSlackConnector } from '../../connectors/slack/connector';
-import type { ChannelContext, Connector } from '../../connectors/types';
+import type { ChannelContext, Connector } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import type { HubStore, InboundEvent } from '../../core/types';
 import { until } from '../e2e/channel-helpers';

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { BotFrameworkTokenValidator } from '../../connectors/teams/auth';
 import { createTeamsConnector } from '../../connectors/teams/connector';
 import { teamsFileId } from '../../connectors/teams/files';
@@ -14,7 +13,8 @@ import {
 import { renderTeams, TEXT_LIMIT } from '../../connectors/teams/render';
 import { retryAfterMs } from '../../connectors/teams/sender';
 import { BotTokenProvider } from '../../connectors/teams/token';
-import type { Connector } from '../../connectors/types';
+import type { Connector } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import {
   DeliveryError,

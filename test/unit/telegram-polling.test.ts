@@ -1,8 +1,8 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hubConfigSchema } from '../../config/schema';
 import { createTelegramConnector } from '../../connectors/telegram/connector';
-import type { Connector } from '../../connectors/types';
+import type { Connector } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import type { HubStore, InboundEvent } from '../../core/types';
 import { TelegramEmulator } from '../emulators/telegram-emulator';

@@ -8,7 +8,7 @@ import {
 } from '../../adapters/ticketing';
 import { freshdeskIdempotencyTag } from '../../adapters/ticketing/freshdesk';
 import { jiraIdempotencyLabel } from '../../adapters/ticketing/jira-sm';
-import { ticketingConfigSchema } from '../../config/adapters-schema';
+import { ticketingConfigSchema } from '../../core/config/adapters-schema';
 import { type FreshdeskEmulator, startFreshdeskEmulator } from '../emulators/freshdesk-emulator';
 import { type JiraEmulator, startJiraEmulator } from '../emulators/jira-emulator';
 import { type ServiceNowEmulator, startServiceNowEmulator } from '../emulators/servicenow-emulator';

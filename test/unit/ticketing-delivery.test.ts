@@ -8,8 +8,8 @@ import {
   ServiceNowTicketing,
   WebhookTicketing,
 } from '../../adapters/ticketing';
-import { ticketingConfigSchema } from '../../config/adapters-schema';
-import { hubConfigSchema } from '../../config/schema';
+import { ticketingConfigSchema } from '../../core/config/adapters-schema';
+import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';
 import { ticketDb } from '../../core/tickets/schema';

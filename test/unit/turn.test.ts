@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../config/load';
 import { MemoryFeed } from '../../core/bus';
+import { parseConfig } from '../../core/config/load';
 import { DialogEngine } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { createTurnHandler } from '../../core/dialog/turn';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load';
 import { checkChannelsOnline, formatOnlineResult, validateChannelOptions } from '../../connectors/validate';
+import { parseConfig } from '../../core/config/load';
 import { writeConfig } from '../e2e/hub-process';
 import { OpenIdEmulator } from '../emulators/openid-emulator';
 import { SlackEmulator } from '../emulators/slack-emulator';

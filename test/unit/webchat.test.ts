@@ -2,9 +2,9 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { hubConfigSchema } from '../../config/schema';
-import type { ChannelContext, Connector } from '../../connectors/types';
 import { createWebchatConnector } from '../../connectors/webchat/connector';
+import type { ChannelContext, Connector } from '../../core/channels/types';
+import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
 import {
   type ConversationRef,

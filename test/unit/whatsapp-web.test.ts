@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
-import type { ChannelContext } from '../../connectors/types';
 import type { WebClient, WebClientSettings, WebMessage } from '../../connectors/whatsapp-web/client';
 import {
   createWhatsAppWebConnector,
@@ -11,6 +10,7 @@ import {
 } from '../../connectors/whatsapp-web/connector';
 import { whatsappWebSession } from '../../connectors/whatsapp-web/metrics';
 import { parseVCard } from '../../connectors/whatsapp-web/normalize';
+import type { ChannelContext } from '../../core/channels/types';
 import { logger } from '../../core/log';
 import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
 import type { InboundEvent, OutboundMessage } from '../../core/types';

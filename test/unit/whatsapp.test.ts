@@ -4,7 +4,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
-import type { ChannelContext, Connector } from '../../connectors/types';
 import { createGraphClient } from '../../connectors/whatsapp/graph';
 import { markdownToWhatsApp } from '../../connectors/whatsapp/markdown';
 import { whatsappOutsideWindow, whatsappStatuses } from '../../connectors/whatsapp/metrics';
@@ -12,6 +11,7 @@ import { renderWhatsApp } from '../../connectors/whatsapp/render';
 import { createWhatsAppSender } from '../../connectors/whatsapp/sender';
 import { signWhatsApp, verifyWhatsAppSignature } from '../../connectors/whatsapp/verify';
 import { MemoryServiceWindowStore } from '../../connectors/whatsapp/window';
+import type { ChannelContext, Connector } from '../../core/channels/types';
 import { logger } from '../../core/log';
 import {
   MemoryDeliveryLedger,

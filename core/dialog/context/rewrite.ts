@@ -1,4 +1,4 @@
-import type { LlmClient, Turn } from '../../types/ports';
+import type { LlmClient, Turn } from '../../types';
 import type { Language } from '../language';
 
 /**

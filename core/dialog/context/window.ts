@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { countMessageTokens } from '../../llm/tokenizer';
-import type { Turn } from '../../types/ports';
+import type { Turn } from '../../types';
 
 export const contextConfigSchema = z
   .object({

@@ -1,3 +1,4 @@
+import type { FlowFrame, FlowState } from '../../types/flow';
 import type { Language } from '../language';
 import { anyPhrase, CANCEL_WORDS, containsPhrase, RESTART_WORDS, yesOrNo } from '../policy/lexicon';
 import { maySwitchTopic, nextMissingSlot, requiresConfirmation } from '../policy/rules';
@@ -6,29 +7,6 @@ import type { ActionRequest } from './actions';
 import type { FlowSet } from './load';
 import type { Reply } from './messages';
 import { CANCEL, END, type FlowDefinition, type SlotDefinition, type StepDefinition } from './schema';
-
-/** One flow in progress. Plain JSON: it is saved with the dialog state between turns. */
-export interface FlowFrame {
-  flow: string;
-  step: string;
-  slots: Record<string, string>;
-  /** Saved action results (`saveAs`) and the message that started the flow (`text`). */
-  vars: Record<string, unknown>;
-  /** Failed attempts at the current step. */
-  attempts: number;
-  /** The step a yes unlocked: the only irreversible action allowed to run next. */
-  confirmed?: string;
-  pendingAction?: { id: string; step: string };
-  /** Counts actions emitted, for unique request ids. */
-  actionCount: number;
-  startedAt: string;
-  updatedAt: string;
-}
-
-/** The flow stack: the last frame is active, the ones below were suspended by a change of topic. */
-export interface FlowState {
-  stack: FlowFrame[];
-}
 
 export const emptyFlowState = (): FlowState => ({ stack: [] });
 

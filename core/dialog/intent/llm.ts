@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChatRequest, LlmClient } from '../../types/ports';
+import type { ChatRequest, LlmClient } from '../../types';
 import type { IntentDefinition } from './config';
 
 export const UNKNOWN_INTENT = 'unknown';

@@ -1,4 +1,4 @@
-import type { LlmClient } from '../../types/ports';
+import type { LlmClient } from '../../types';
 import { type ClassifierOptions, IntentClassifier } from './classifier';
 import type { IntentConfig } from './config';
 import { classifyWithLlm, UNKNOWN_INTENT } from './llm';

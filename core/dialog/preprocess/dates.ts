@@ -1,5 +1,5 @@
 import * as chrono from 'chrono-node';
-import type { Entity } from './entities';
+import type { Entity } from './entity';
 
 export interface DateOptions {
   now?: Date;

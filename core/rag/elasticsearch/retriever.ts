@@ -1,6 +1,6 @@
 import { Client, errors } from '@elastic/elasticsearch';
+import type { KnowledgeChunk, Passage, SearchOptions } from '../../types';
 import { HubError } from '../../types/errors';
-import type { KnowledgeChunk, Passage, SearchOptions } from '../../types/ports';
 import { type Embedder, embeddingText } from '../embedder';
 import type { KnowledgeIndex } from '../knowledge-index';
 import { baseLanguage, detectLanguage } from '../language';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import type { KnowledgeChunk } from '../../types';
 import { HubError } from '../../types/errors';
-import type { KnowledgeChunk } from '../../types/ports';
 import { detectLanguage } from '../language';
 import { chunkMarkdown, type LoadOptions } from '../load';
 import { slugify } from '../sections';

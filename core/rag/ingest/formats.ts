@@ -1,6 +1,6 @@
 import path from 'node:path';
+import type { KnowledgeChunk } from '../../types';
 import { HubError } from '../../types/errors';
-import type { KnowledgeChunk } from '../../types/ports';
 import { splitFrontMatter } from '../front-matter';
 import { chunkMarkdown, type LoadOptions } from '../load';
 import { parseFaq } from './faq';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { KnowledgeChunk } from '../../types';
 import { HubError } from '../../types/errors';
-import type { KnowledgeChunk } from '../../types/ports';
 import type { KnowledgeIndex } from '../knowledge-index';
 import { knowledgeFiles, type LoadOptions } from '../load';
 import { isIngestible, parseDocumentFile } from './formats';

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { KnowledgeChunk } from '../../types';
 import { HubError } from '../../types/errors';
-import type { KnowledgeChunk } from '../../types/ports';
 
 export interface ManifestEntry {
   /** Absolute path of the file when it was ingested: deletions are found by it. */

@@ -32,7 +32,9 @@ export function registerIntentCommands(program: Command): void {
         tolerance?: string;
         json?: boolean;
       }) => {
-        const { crossValidate, formatReport, loadLabelledCsv } = await import('./eval');
+        const { crossValidate, formatReport, loadLabelledCsv } = await import(
+          '../../core/dialog/intent/eval'
+        );
         let examples = await loadLabelledCsv(resolve(options.data));
         if (options.limit) examples = examples.slice(0, Number(options.limit));
         const report = crossValidate(examples, {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { HubConfig } from '../../config/schema';
-import { HubError } from '../types';
+import type { HubConfig } from '../../core/config/schema';
+import { HubError } from '../../core/types';
 
 /** `hub training export --out file.jsonl [--since 2026-01-01] [--idle-minutes 60] [--system text]` */
 export function registerTrainingCommands(
@@ -30,8 +30,8 @@ export function registerTrainingCommands(
         const idleMinutes = Number(o.idleMinutes);
         if (!(idleMinutes >= 0)) throw new HubError('config.invalid', '--idle-minutes must be a number ≥ 0');
         const config = await withConfig(o.config);
-        const { createStore } = await import('../store');
-        const { exportTrainingSet } = await import('./export');
+        const { createStore } = await import('../../core/store');
+        const { exportTrainingSet } = await import('../../core/training/export');
         const store = await createStore(config);
         try {
           const count = await exportTrainingSet(store, o.out, { since, idleMinutes, system: o.system });

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ChannelConfig, HubConfig } from '../config/schema';
-import type { Logger } from '../core/log';
-import type { DraftSink } from '../core/outbound/draft';
-import type { OutboundScheduler } from '../core/outbound/scheduler';
+import type { Logger } from '../log';
+import type { DraftSink } from '../outbound/draft';
+import type { OutboundScheduler } from '../outbound/scheduler';
 import type {
   Attachment,
   ConversationRef,
@@ -11,7 +11,7 @@ import type {
   OutboundFeed,
   OutboundMessage,
   PublishResult,
-} from '../core/types';
+} from '../types';
 
 /** What a connector gets from the hub: a way to publish, the reply feed and the transcript. Nothing else. */
 export interface ChannelContext {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { webhookRequests } from './metrics';
+import { webhookRequests } from '../metrics';
 
 export interface RawWebhookOptions {
   channel: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { HubConfig } from '../../config/schema';
+import type { HubConfig } from '../../core/config/schema';
 
 /**
  * `hub tickets dlq [--replay] | pending`: what the ticket outbox and the comment outbox hold, and
@@ -16,14 +16,14 @@ export function registerTicketCommands(
   const withOutbox = async <T>(
     file: string | undefined,
     work: (
-      outbox: import('./outbox').TicketOutbox,
-      comments: import('./comment-outbox').TicketCommentOutbox,
+      outbox: import('../../core/tickets/outbox').TicketOutbox,
+      comments: import('../../core/tickets/comment-outbox').TicketCommentOutbox,
     ) => Promise<T>,
   ) => {
     const config = await loadConfig(file);
-    const { createStore } = await import('../store');
-    const { TicketOutbox } = await import('./outbox');
-    const { TicketCommentOutbox } = await import('./comment-outbox');
+    const { createStore } = await import('../../core/store');
+    const { TicketOutbox } = await import('../../core/tickets/outbox');
+    const { TicketCommentOutbox } = await import('../../core/tickets/comment-outbox');
     const store = await createStore(config);
     try {
       return await work(new TicketOutbox(store.db), new TicketCommentOutbox(store.db));

@@ -1,23 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import type { HubConfig } from '../config/schema';
 import { connectorFactories } from '../connectors/registry';
-import type { Connector } from '../connectors/types';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
-import { createBus, createFeed } from './bus';
-import { DialogEngine } from './dialog/engine';
-import { loadDialogKit } from './dialog/setup';
-import { createTurnHandler, type TurnDeps } from './dialog/turn';
-import { registerHelpdeskWebhooks } from './handoff';
-import { buildServer, type ReadinessCheck } from './http/server';
-import { createLlmClient } from './llm';
-import { warmTokenizer } from './llm/tokenizer';
-import { logger } from './log';
-import { duplicatesDropped, messagesIn, timed } from './metrics';
-import { createOutbound } from './outbound';
-import { createKnowledge } from './rag';
-import { createStateStore } from './state';
-import { createStore, type KyselyStore } from './store';
-import { startBackOffice } from './tickets';
+import { createBus, createFeed } from '../core/bus';
+import type { Connector } from '../core/channels/types';
+import type { HubConfig } from '../core/config/schema';
+import { DialogEngine } from '../core/dialog/engine';
+import { loadDialogKit } from '../core/dialog/setup';
+import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
+import { registerHelpdeskWebhooks } from '../core/handoff';
+import { buildServer, type ReadinessCheck } from '../core/http/server';
+import { createLlmClient } from '../core/llm';
+import { warmTokenizer } from '../core/llm/tokenizer';
+import { logger } from '../core/log';
+import { duplicatesDropped, messagesIn, timed } from '../core/metrics';
+import { createOutbound } from '../core/outbound';
+import { createKnowledge } from '../core/rag';
+import { createStateStore } from '../core/state';
+import { createStore, type KyselyStore } from '../core/store';
 import {
   type EventBus,
   HubError,
@@ -25,7 +24,8 @@ import {
   type InboundEvent,
   type OutboundFeed,
   type OutboundMessage,
-} from './types';
+} from '../core/types';
+import { startBackOffice } from './back-office';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadCommandConfig as config } from '../../config/load';
+import { loadCommandConfig as config } from '../../core/config/load';
 
 /** `hub kb ingest | reindex | search | eval`. */
 export function registerKnowledgeCommands(program: Command): void {
@@ -16,13 +16,15 @@ export function registerKnowledgeCommands(program: Command): void {
     .option('--force', 'parse every file again even when unchanged')
     .action(async (paths: string[], options: { config?: string; tenant?: string; force?: boolean }) => {
       const hub = await config(options.config);
-      const { ingest, formatSummary } = await import('./ingest/ingest');
-      const { KnowledgeStore } = await import('./ingest/store');
-      const { progressBar } = await import('./ingest/progress');
-      const { createIndex, loadAllChunks } = await import('./index');
+      const { ingest, formatSummary } = await import('../../core/rag/ingest/ingest');
+      const { KnowledgeStore } = await import('../../core/rag/ingest/store');
+      const { progressBar } = await import('../../core/rag/ingest/progress');
+      const { createIndex, loadAllChunks } = await import('../../core/rag/index');
       const store = new KnowledgeStore(path.resolve(hub.knowledge.storeDir));
       const es =
-        hub.knowledge.retriever === 'elasticsearch' ? await import('./elasticsearch/retriever') : undefined;
+        hub.knowledge.retriever === 'elasticsearch'
+          ? await import('../../core/rag/elasticsearch/retriever')
+          : undefined;
       const index = es ? (createIndex(hub) as InstanceType<typeof es.ElasticsearchRetriever>) : undefined;
       try {
         // A cluster without the alias gets everything (blue/green) after the store is written, not just this delta.
@@ -60,7 +62,7 @@ export function registerKnowledgeCommands(program: Command): void {
     .option('-c, --config <file>', 'hub config (YAML)')
     .action(async (options: { config?: string }) => {
       const hub = await config(options.config);
-      const { createIndex, loadAllChunks } = await import('./index');
+      const { createIndex, loadAllChunks } = await import('../../core/rag/index');
       const index = createIndex(hub);
       try {
         const started = performance.now();
@@ -84,7 +86,7 @@ export function registerKnowledgeCommands(program: Command): void {
     .action(
       async (query: string, options: { config?: string; k: string; language?: string; tenant?: string }) => {
         const hub = await config(options.config);
-        const { createKnowledge } = await import('./index');
+        const { createKnowledge } = await import('../../core/rag/index');
         const knowledge = await createKnowledge(hub, { watchMs: 0 });
         try {
           const passages = await knowledge.retriever.search(query, {
@@ -113,9 +115,9 @@ export function registerKnowledgeCommands(program: Command): void {
     .option('--json', 'print the rows as JSON')
     .action(async (file: string, options: { config?: string; json?: boolean }) => {
       const hub = await config(options.config);
-      const { createKnowledge, AnsweringRetriever } = await import('./index');
-      const { evaluate, formatEval, readLabelled } = await import('./eval');
-      const { progressBar } = await import('./ingest/progress');
+      const { createKnowledge, AnsweringRetriever } = await import('../../core/rag/index');
+      const { evaluate, formatEval, readLabelled } = await import('../../core/rag/eval');
+      const { progressBar } = await import('../../core/rag/ingest/progress');
       const queries = await readLabelled(file);
       const knowledge = await createKnowledge(hub, { watchMs: 0 });
       try {

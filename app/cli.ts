@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
-import { loadConfig, loadCommandConfig as withConfig } from '../config/load';
-import type { HubConfig } from '../config/schema';
-import { registerIntentCommands } from './dialog/intent/cli';
-import { registerKnowledgeCommands } from './rag/cli';
-import { registerTicketCommands } from './tickets/cli';
-import { registerTrainingCommands } from './training/cli';
-import { HubError } from './types';
+import { loadConfig, loadCommandConfig as withConfig } from '../core/config/load';
+import type { HubConfig } from '../core/config/schema';
+import { HubError } from '../core/types';
+import { registerIntentCommands } from './commands/intents';
+import { registerKnowledgeCommands } from './commands/knowledge';
+import { registerTicketCommands } from './commands/tickets';
+import { registerTrainingCommands } from './commands/training';
 
 function fail(error: unknown): never {
   if (error instanceof HubError) console.error(`hub: ${error.message}`);
@@ -25,7 +25,7 @@ program
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
     const config = await withConfig(options.config);
     if (options.role) config.server.role = options.role;
-    const { startHub } = await import('./app');
+    const { startHub } = await import('./hub');
     const hub = await startHub(config);
     if (hub.url) {
       console.log(`Hub listening on ${hub.url}`);
@@ -77,7 +77,7 @@ program
   .option('--replay [eventIds...]', 're-enqueue all dead letters, or those with these event ids')
   .action(async (options: { config?: string; replay?: true | string[] }) => {
     const config = await withConfig(options.config);
-    const { createBus } = await import('./bus');
+    const { createBus } = await import('../core/bus');
     const bus = await createBus(config, { keyPrefix: config.redis.keyPrefix });
     try {
       if (options.replay) {

@@ -1,0 +1,74 @@
+import { createErp } from '../adapters/erp';
+import { createTicketing } from '../adapters/ticketing';
+import type { HubConfig } from '../core/config/schema';
+import { DialogCommands } from '../core/dialog/commands';
+import { logger } from '../core/log';
+import { OrderAccess } from '../core/orders/access';
+import { createVerificationLimiter } from '../core/orders/verification-limit';
+import type { KyselyStore } from '../core/store';
+import {
+  crashHookFromEnv,
+  TicketCommentOutbox,
+  TicketDeliveryWorker,
+  TicketOutbox,
+  TicketService,
+} from '../core/tickets';
+import { ticketDb } from '../core/tickets/schema';
+import type { ErpAdapter, TicketingAdapter } from '../core/types';
+
+export interface BackOffice {
+  erp: ErpAdapter;
+  ticketing: TicketingAdapter;
+  outbox: TicketOutbox;
+  comments: TicketCommentOutbox;
+  tickets: TicketService;
+  worker: TicketDeliveryWorker;
+  commands: DialogCommands;
+  close(): Promise<void>;
+}
+
+/**
+ * The ERP and helpdesk side of a worker process: adapters from config, the ticket outbox and its
+ * delivery worker, and the dialog commands that use them.
+ */
+export async function startBackOffice(config: HubConfig, store: KyselyStore): Promise<BackOffice> {
+  const erp = await createErp(config.erp);
+  const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) });
+  const outbox = new TicketOutbox(store.db);
+  const comments = new TicketCommentOutbox(store.db);
+  const crashHook = crashHookFromEnv();
+  const worker = new TicketDeliveryWorker({
+    outbox,
+    comments,
+    adapters: { [ticketing.name]: ticketing },
+    config: config.ticketing,
+    crashHook,
+  });
+  const tickets = new TicketService({ outbox, comments, adapter: ticketing.name, worker, crashHook });
+  const verificationLimit = await createVerificationLimiter(config);
+  const commands = new DialogCommands({
+    orders: new OrderAccess(erp, config.erp.timeoutMs, config.erp.breaker),
+    tickets,
+    store,
+    maxVerificationAttempts: config.erp.maxVerificationAttempts,
+    verificationLimit,
+    ticketOnErpFailure: config.erp.ticketOnFailure,
+  });
+  worker.start();
+  logger.info({ erp: erp.name, ticketing: ticketing.name }, 'back office ready');
+  return {
+    erp,
+    ticketing,
+    outbox,
+    comments,
+    tickets,
+    worker,
+    commands,
+    async close() {
+      await worker.stop();
+      await verificationLimit.close?.();
+      await ticketing.close?.();
+      await erp.close?.();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { HubConfig } from '../config/schema';
+import type { ChatRequest, ChatResult, LlmClient } from '../types';
+import type { CircuitBreaker } from './breaker';
+
+export type LlmConfig = HubConfig['llm'];
+
+export interface LlmClientOptions {
+  /** First backoff step; doubles per retry, with jitter. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** A server asking us to wait longer than this is not waited for: the turn falls back instead. */
+  maxRetryAfterMs?: number;
+  breaker?: CircuitBreaker;
+  /** Endpoint name in logs (a router's `llm.models[].name`). */
+  endpoint?: string;
+}
+
+export interface HubLlmClient extends LlmClient {
+  /** The circuit breaker of the only endpoint; a router's is that of its first main endpoint. */
+  readonly breaker: CircuitBreaker;
+  /** Every endpoint's breaker by its name ("llm" for the single endpoint, "llm:<name>" for a router's). */
+  readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+}
+
+/** One endpoint; `route` labels its `hub_llm_requests_total` series. */
+export interface EndpointClient extends HubLlmClient {
+  chat(request: ChatRequest, route?: string): Promise<ChatResult>;
+}

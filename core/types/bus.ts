@@ -1,0 +1,52 @@
+import type { InboundEvent } from './events';
+import type { OutboundMessage } from './outbound';
+
+export interface DeliveryContext {
+  /** 1 on first delivery. */
+  attempt: number;
+  /**
+   * Monotonic token of the conversation lock held for this delivery. Writes guarded by it are
+   * refused once a newer holder exists, so a stalled worker cannot overwrite a newer one.
+   */
+  fencingToken: number;
+  signal: AbortSignal;
+}
+
+export type EventHandler = (event: InboundEvent, ctx: DeliveryContext) => Promise<void>;
+
+export interface PublishResult {
+  /** False when the event id was seen within the dedupe window: nothing was enqueued. */
+  accepted: boolean;
+}
+
+export interface DeadLetter {
+  event: InboundEvent;
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+/**
+ * Durable inbound bus. At-least-once delivery, dedupe by event id, strict order within a
+ * conversation, parallel across conversations, retries with backoff, then a dead-letter queue.
+ */
+export interface EventBus {
+  publish(event: InboundEvent): Promise<PublishResult>;
+  /** Start consuming. One handler per bus instance. */
+  consume(handler: EventHandler): Promise<void>;
+  deadLetters(limit?: number): Promise<DeadLetter[]>;
+  /** Re-enqueue dead letters (all, or those with the given event ids); returns how many. */
+  replayDeadLetters(eventIds?: string[]): Promise<number>;
+  /** Events accepted but not yet handled, across all conversations. */
+  pending(): Promise<number>;
+  ping(): Promise<void>;
+  /** Stop taking new work, finish in-flight handlers, release connections. */
+  close(): Promise<void>;
+}
+
+/** Fan-out of produced replies to whichever process holds the customer's connection (lossy; the store is the truth). */
+export interface OutboundFeed {
+  publish(message: OutboundMessage): Promise<void>;
+  subscribe(listener: (message: OutboundMessage) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { connectorFactories } from '../connectors/registry';
+import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from '../core/bus';
-import type { Connector } from '../core/channels/types';
+import { channelIngress, countedPublish } from '../core/channels/ingress';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
@@ -12,20 +12,13 @@ import { buildServer, type ReadinessCheck } from '../core/http/server';
 import { createLlmClient } from '../core/llm';
 import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
-import { duplicatesDropped, messagesIn, timed } from '../core/metrics';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
-import {
-  type EventBus,
-  HubError,
-  type HubStore,
-  type InboundEvent,
-  type OutboundFeed,
-  type OutboundMessage,
-} from '../core/types';
+import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
 import { startBackOffice } from './back-office';
+import { createChannelStorage, createConnectors } from './channels';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -53,28 +46,17 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
   closers.push(() => outbound.close());
 
+  const channelStorage = await createChannelStorage(config);
+  closers.push(() => channelStorage.close());
+  const publish = countedPublish(bus);
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
-  const publish = async (event: InboundEvent) => {
-    const result = await timed('ingress', () => bus.publish(event));
-    if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
-    else duplicatesDropped.inc({ channel: event.ref.channel });
-    return result;
-  };
-  const connectors: Connector[] = config.channels
-    .filter((channel) => channel.enabled)
-    .map((channel) => {
-      const factory = connectorFactories[channel.type];
-      if (!factory) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
-      return factory({
-        config: channel,
-        hub: config,
-        publish,
-        feed,
-        store,
-        logger: logger.child({ channel: channel.id }),
-        outbound: outbound.scheduler,
-      });
-    });
+  const connectors = createConnectors(config, channelRegistry, {
+    accept: channelIngress(publish),
+    storage: channelStorage.storage,
+    feed,
+    store,
+    outbound: outbound.scheduler,
+  });
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   const deliver = async (message: OutboundMessage) => {
     await byId.get(message.ref.channel)?.deliver?.(message);

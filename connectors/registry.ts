@@ -1,19 +1,19 @@
-import type { ConnectorFactory } from '../core/channels/types';
-import { createRestConnector } from './rest/connector';
-import { createSlackConnector } from './slack/connector';
-import { createTeamsConnector } from './teams/connector';
-import { createTelegramConnector } from './telegram/connector';
-import { createWebchatConnector } from './webchat/connector';
-import { createWhatsAppConnector } from './whatsapp/connector';
-import { createWhatsAppWebConnector } from './whatsapp-web/connector';
+import type { ChannelRegistry } from '../core/channels/descriptor';
+import { restChannel } from './rest';
+import { slackChannel } from './slack';
+import { teamsChannel } from './teams';
+import { telegramChannel } from './telegram';
+import { webchatChannel } from './webchat';
+import { whatsappChannel } from './whatsapp';
+import { whatsappWebChannel } from './whatsapp-web';
 
-/** Channel types by name: a new channel is one folder and one line here. */
-export const connectorFactories: Record<string, ConnectorFactory> = {
-  rest: createRestConnector,
-  webchat: createWebchatConnector,
-  telegram: createTelegramConnector,
-  slack: createSlackConnector,
-  teams: createTeamsConnector,
-  whatsapp: createWhatsAppConnector,
-  'whatsapp-web': (context) => createWhatsAppWebConnector(context),
-};
+/** Channel types: a new channel is its folder and one line here. */
+export const channelRegistry: ChannelRegistry = [
+  restChannel,
+  webchatChannel,
+  telegramChannel,
+  slackChannel,
+  teamsChannel,
+  whatsappChannel,
+  whatsappWebChannel,
+];

@@ -1,27 +1,18 @@
-import type { z } from 'zod';
+import { type ChannelRegistry, findChannel, type OnlineSkip } from '../core/channels/descriptor';
 import type { OnlineCheck } from '../core/channels/types';
 import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types/errors';
-import { connectorFactories } from './registry';
+import { channelRegistry } from './registry';
 import { checkChannelOptions } from './shared/options';
-import { checkSlackOnline } from './slack/online';
-import { slackHints, slackOptionsSchema } from './slack/options';
-import { checkTeamsOnline } from './teams/online';
-import { teamsHints, teamsOptionsSchema } from './teams/options';
-import { checkTelegramOnline } from './telegram/online';
-import { telegramHints, telegramOptionsSchema } from './telegram/options';
-import { checkWhatsAppOnline } from './whatsapp/online';
-import { whatsappHints, whatsappOptionsSchema } from './whatsapp/options';
-import { whatsappWebHints, whatsappWebOptionsSchema } from './whatsapp-web/options';
 
 /** Fail fast, before any connection is opened, when a channel names a type the hub does not have. */
-export function validateChannels(config: HubConfig): void {
+export function validateChannels(config: HubConfig, registry: ChannelRegistry = channelRegistry): void {
   const seen = new Set<string>();
   for (const [index, channel] of config.channels.entries()) {
-    if (!connectorFactories[channel.type]) {
+    if (!findChannel(registry, channel.type)) {
       throw new HubError(
         'config.channel_type',
-        `channels.${index}.type: unknown channel type "${channel.type}". Fix: use one of ${Object.keys(connectorFactories).join(', ')}.`,
+        `channels.${index}.type: unknown channel type "${channel.type}". Fix: use one of ${registry.map((d) => d.type).join(', ')}.`,
       );
     }
     if (seen.has(channel.id)) {
@@ -35,27 +26,14 @@ export function validateChannels(config: HubConfig): void {
 }
 
 /**
- * Each channel type's own option schema and per-key fixes (its options.ts), as its factory parses
- * them with parseChannelOptions. A new connector with options adds one line here; rest and webchat
- * have none beyond the common block.
- */
-export const channelOptionSchemas: Record<string, { schema: z.ZodType; hints: Record<string, string> }> = {
-  telegram: { schema: telegramOptionsSchema, hints: telegramHints },
-  slack: { schema: slackOptionsSchema, hints: slackHints },
-  teams: { schema: teamsOptionsSchema, hints: teamsHints },
-  whatsapp: { schema: whatsappOptionsSchema, hints: whatsappHints },
-  'whatsapp-web': { schema: whatsappWebOptionsSchema, hints: whatsappWebHints },
-};
-
-/**
  * `hub validate FILE`, offline: every enabled channel's block through its own option schema, as
  * start-up would, so a bad `appId` or a missing secret shows before a deploy. One error naming
  * every broken channel, each with its keys and fixes.
  */
-export function validateChannelOptions(config: HubConfig): void {
+export function validateChannelOptions(config: HubConfig, registry: ChannelRegistry = channelRegistry): void {
   const problems: string[] = [];
   for (const channel of config.channels) {
-    const options = channelOptionSchemas[channel.type];
+    const options = findChannel(registry, channel.type)?.options;
     if (!channel.enabled || !options) continue;
     const checked = checkChannelOptions(channel, options.schema, options.hints);
     if ('problems' in checked) problems.push(checked.problems);
@@ -66,23 +44,6 @@ export function validateChannelOptions(config: HubConfig): void {
     `${problems.join('\n')}\nFix the channel blocks in the hub config; README.md has a section per channel.`,
   );
 }
-
-/** A channel type with nothing to ask a platform ahead of time, and why. */
-export interface OnlineSkip {
-  skipped: string;
-}
-
-/**
- * `hub validate --online`, by channel type. A connector that can check its credentials exports an
- * OnlineCheck next to its factory and adds one line here; types without one are reported as skipped.
- */
-export const onlineChecks: Record<string, OnlineCheck | OnlineSkip> = {
-  telegram: checkTelegramOnline,
-  slack: checkSlackOnline,
-  teams: checkTeamsOnline,
-  whatsapp: checkWhatsAppOnline,
-  'whatsapp-web': { skipped: 'pairs by QR at start' },
-};
 
 export interface OnlineResult {
   channel: string;
@@ -105,19 +66,22 @@ function redact(text: string, secrets: string[]): string {
   return secrets.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
 }
 
-/** Ask each enabled channel's platform whether its credentials work; the checks run side by side. */
+/**
+ * `hub validate --online`: ask each enabled channel's platform whether its credentials work, with
+ * the check its descriptor names; the checks run side by side.
+ */
 export async function checkChannelsOnline(
   config: HubConfig,
-  options: { timeoutMs?: number; checks?: Record<string, OnlineCheck | OnlineSkip> } = {},
+  options: { timeoutMs?: number; registry?: ChannelRegistry } = {},
 ): Promise<OnlineResult[]> {
-  const checks = options.checks ?? onlineChecks;
+  const registry = options.registry ?? channelRegistry;
   const timeoutMs = options.timeoutMs ?? 15_000;
   return Promise.all(
     config.channels
       .filter((channel) => channel.enabled)
       .map(async (channel): Promise<OnlineResult> => {
         const base = { channel: channel.id, type: channel.type };
-        const check = checks[channel.type];
+        const check: OnlineCheck | OnlineSkip | undefined = findChannel(registry, channel.type)?.online;
         if (!check) return { ...base, outcome: 'skipped', detail: 'no online check for this type' };
         if (typeof check !== 'function') return { ...base, outcome: 'skipped', detail: check.skipped };
         const secrets = secretsOf(channel);

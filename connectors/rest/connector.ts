@@ -70,7 +70,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           channelData: body.metadata ? { rest: body.metadata } : undefined,
           raw: request.body,
         };
-        await ctx.publish(event);
+        await ctx.accept(event);
         const replies = await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs);
         // Sender ids may be any Unicode; a header value may not.
         reply.header('x-hub-event-id', encodeURIComponent(event.id));

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
-import { HubError } from '../../core/types';
+import { acceptNormalized, acknowledge, countedOutcome } from '../shared/ingress';
 import { inboundIgnored } from '../shared/metrics';
 import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
@@ -15,8 +15,6 @@ import { createSlackSender } from './sender';
 import { type SocketEnvelope, type SocketStatus, startSocketMode } from './socket';
 import { verifySlackSignature } from './verify';
 import type { SlackBlockActions, SlackEnvelope } from './wire';
-
-type Outcome = 'accepted' | 'duplicate' | 'ignored';
 
 /**
  * Slack app over the Events API: `/webhooks/<id>` takes events (JSON) and interactivity (form
@@ -55,40 +53,24 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     }
   }
 
-  /** Publish a normalized event; throws a retryable HubError when the bus cannot take it now. */
-  async function publish(normalized: Normalized): Promise<Outcome> {
-    if ('ignored' in normalized) {
-      inboundIgnored.inc({ channel, reason: normalized.ignored });
-      webhookRequests.inc({ channel, outcome: 'ignored' });
-      return 'ignored';
-    }
-    let accepted: boolean;
-    try {
-      ({ accepted } = await ctx.publish(normalized.event));
-    } catch (cause) {
-      throw new HubError('slack.publish_failed', 'Could not accept the event now', {
-        cause,
-        retryable: true,
-        status: 503,
-      });
-    }
-    const outcome = accepted ? 'accepted' : 'duplicate';
-    webhookRequests.inc({ channel, outcome });
-    return outcome;
+  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
+    return acknowledge(channel, reply, async () => {
+      const outcome = await acceptNormalized(ctx, channel, normalized);
+      const retry = request.headers['x-slack-retry-num'];
+      if (retry && outcome === 'duplicate')
+        request.log.info({ channel, retry }, 'slack retry of an event already accepted');
+      return outcome;
+    });
   }
 
-  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
-    const outcome = await publish(normalized);
-    const retry = request.headers['x-slack-retry-num'];
-    if (retry && outcome === 'duplicate')
-      request.log.info({ channel, retry }, 'slack retry of an event already accepted');
-    return reply.code(200).send();
-  }
+  /** Socket Mode acks only once this resolves; a rejection leaves the envelope for Slack to resend. */
+  const acceptFromSocket = (normalized: Normalized) =>
+    countedOutcome(channel, () => acceptNormalized(ctx, channel, normalized));
 
   /** A Socket Mode envelope: the payloads are the Events API's and interactivity's own. */
   async function acceptEnvelope(envelope: SocketEnvelope): Promise<void> {
     if (envelope.type === 'events_api') {
-      const outcome = await publish(normalizeSlackEvent(envelope.body as SlackEnvelope, identity));
+      const outcome = await acceptFromSocket(normalizeSlackEvent(envelope.body as SlackEnvelope, identity));
       if (envelope.retryAttempt && outcome === 'duplicate')
         ctx.logger.info({ channel, retry: envelope.retryAttempt }, 'slack redelivery of an accepted event');
       return;
@@ -96,7 +78,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     if (envelope.type === 'interactive') {
       const payload = envelope.body as SlackBlockActions | undefined;
       if (payload?.type === 'block_actions') {
-        await publish(normalizeSlackAction(payload, identity));
+        await acceptFromSocket(normalizeSlackAction(payload, identity));
         return;
       }
     }

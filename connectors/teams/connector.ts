@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
-import { HubError } from '../../core/types';
-import { inboundIgnored } from '../shared/metrics';
+import { acceptNormalized, acknowledge } from '../shared/ingress';
+import { ignore } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
 import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './auth';
@@ -83,35 +83,25 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
     if (!serviceUrlAllowed(String(activity.serviceUrl), options.serviceUrls)) {
       return refuse(request, reply, 403, 'service_url_not_allowed');
     }
-    if (activity.channelId !== 'msteams') return ignored(reply, 'not_teams');
+    if (activity.channelId !== 'msteams')
+      return acknowledge(channel, reply, () => acceptNormalized(ctx, channel, ignore('not_teams')));
     const tenant = tenantOf(activity)?.toLowerCase();
     if (!anyTenant && (!tenant || !allowedTenants.has(tenant))) {
       return refuse(request, reply, 403, 'tenant_not_allowed');
     }
     const normalized = normalizeTeamsActivity(activity, identity);
-    if ('ignored' in normalized) return ignored(reply, normalized.ignored);
-    let accepted: boolean;
-    try {
-      ({ accepted } = await ctx.publish(normalized.event));
-    } catch (cause) {
-      // Not acknowledged, so the Bot Connector delivers the activity again.
-      throw new HubError('teams.publish_failed', 'Could not accept the activity now', {
-        cause,
-        retryable: true,
-        status: 503,
-      });
-    }
-    references.remember(normalized.event);
-    webhookRequests.inc({ channel, outcome: accepted ? 'accepted' : 'duplicate' });
-    if (activity.type === 'invoke')
-      return reply.code(200).send(invokeResponse(options.invokeAcknowledgement));
-    return reply.code(200).send();
-  }
-
-  function ignored(reply: FastifyReply, reason: string) {
-    inboundIgnored.inc({ channel, reason });
-    webhookRequests.inc({ channel, outcome: 'ignored' });
-    return reply.code(200).send();
+    const invoked = 'event' in normalized && activity.type === 'invoke';
+    // Unacknowledged when the hub cannot take it now, so the Bot Connector delivers the activity again.
+    return acknowledge(
+      channel,
+      reply,
+      async () => {
+        const outcome = await acceptNormalized(ctx, channel, normalized);
+        if ('event' in normalized) references.remember(normalized.event);
+        return outcome;
+      },
+      invoked ? invokeResponse(options.invokeAcknowledgement) : undefined,
+    );
   }
 
   return {

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
-import { errors, webhookRequests } from '../../core/metrics';
+import { errors } from '../../core/metrics';
 import { HubError } from '../../core/types';
-import { inboundIgnored } from '../shared/metrics';
+import { acceptNormalized, acknowledge, type IngressOutcome } from '../shared/ingress';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
 import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
@@ -42,16 +42,14 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
   let poller: { status: PollerStatus; stop(): Promise<void> } | undefined;
   let tokenProblem: string | undefined;
 
-  async function accept(update: TgUpdate): Promise<'accepted' | 'duplicate' | 'ignored'> {
+  async function accept(update: TgUpdate): Promise<IngressOutcome> {
     const normalized = normalizeTelegramUpdate(update, identity);
-    if ('ignored' in normalized) {
-      inboundIgnored.inc({ channel, reason: normalized.ignored });
-      return 'ignored';
-    }
-    const { event } = normalized;
-    const { accepted } = await ctx.publish(event);
-    const callbackQueryId = (event.channelData?.telegram as { callbackQueryId?: string } | undefined)
-      ?.callbackQueryId;
+    const outcome = await acceptNormalized(ctx, channel, normalized);
+    const callbackQueryId =
+      'event' in normalized
+        ? (normalized.event.channelData?.telegram as { callbackQueryId?: string } | undefined)
+            ?.callbackQueryId
+        : undefined;
     // Stops the spinner on the button; the answer itself comes from the dialog as a message.
     if (callbackQueryId) {
       sender.telegram
@@ -60,7 +58,7 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
           ctx.logger.warn({ code: (error as { code?: number }).code }, 'answerCallbackQuery failed'),
         );
     }
-    return accepted ? 'accepted' : 'duplicate';
+    return outcome;
   }
 
   async function learnUsername(): Promise<void> {
@@ -106,19 +104,8 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
         handle: async (request, body, reply) => {
           const update = parseJsonBody(channel, body, request, reply);
           if (update === undefined) return reply;
-          let outcome: Awaited<ReturnType<typeof accept>>;
-          try {
-            outcome = await accept(update as TgUpdate);
-          } catch (cause) {
-            // Not acknowledged, so Telegram delivers the update again.
-            throw new HubError('telegram.publish_failed', 'Could not accept the update now', {
-              cause,
-              retryable: true,
-              status: 503,
-            });
-          }
-          webhookRequests.inc({ channel, outcome });
-          return reply.code(200).send({ ok: true });
+          // Unacknowledged when the hub cannot take it now, so Telegram delivers the update again.
+          return acknowledge(channel, reply, () => accept(update as TgUpdate), { ok: true });
         },
       });
       if (options.webhookUrl) {

@@ -15,7 +15,7 @@ import { loadWidget, type WidgetPage } from './page';
 import { parseClientFrame, SESSION_PATTERN, type ServerFrame } from './protocol';
 import { SessionHub } from './sessions';
 
-const optionsSchema = z.object({
+export const webchatOptionsSchema = z.object({
   title: z.string().min(1).max(80).optional(),
   typingTimeoutMs: z.coerce.number().int().positive().default(30_000),
   historyLimit: z.coerce.number().int().min(0).max(200).default(50),
@@ -30,10 +30,10 @@ const optionsSchema = z.object({
   maxFramesPer10s: z.coerce.number().int().positive().default(20),
 });
 
-type WebchatOptions = z.infer<typeof optionsSchema>;
+type WebchatOptions = z.infer<typeof webchatOptionsSchema>;
 
 function parseOptions(context: ChannelContext): WebchatOptions {
-  const parsed = optionsSchema.safeParse(context.config);
+  const parsed = webchatOptionsSchema.safeParse(context.config);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   throw new HubError(
@@ -118,7 +118,7 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     const frame = parsed.frame;
     const event = toInboundEvent(frame, ref, locale);
     try {
-      const result = await context.publish(event);
+      const result = await context.accept(event);
       sendTo(socket, { type: 'ack', id: frame.id, duplicate: !result.accepted });
       if (result.accepted) sessions.typingOn(ref.conversation);
     } catch (error) {

@@ -93,7 +93,7 @@ export function createWhatsAppWebConnector(
       return;
     }
     try {
-      await ctx.publish(normalized.event);
+      await ctx.accept(normalized.event);
     } catch (error) {
       // The library does not redeliver: the message is lost to the bot, so say so loudly.
       ctx.logger.error(

@@ -1,10 +1,8 @@
 import type { Connector, ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
-import { outboundDriver } from '../../core/outbound';
-import { connectRedis } from '../../core/state/redis-client';
 import { HubError } from '../../core/types';
-import { inboundIgnored } from '../shared/metrics';
+import { acceptNormalized, acknowledge, type IngressOutcome } from '../shared/ingress';
 import { parseChannelOptions } from '../shared/options';
 import { fetchWhatsAppFile } from './files';
 import { createGraphClient } from './graph';
@@ -13,7 +11,7 @@ import { normalizeWhatsAppWebhook, type WhatsAppIdentity } from './normalize';
 import { whatsappHints, whatsappOptionsSchema } from './options';
 import { createWhatsAppSender } from './sender';
 import { SIGNATURE_HEADER, verifyTokenMatches, verifyWhatsAppSignature } from './verify';
-import { MemoryServiceWindowStore, RedisServiceWindowStore, type ServiceWindowStore } from './window';
+import { ServiceWindowStore } from './window';
 import type { WaWebhook } from './wire';
 
 /** Readiness probes come often; the phone-number look-up counts against Graph's hourly call budget. */
@@ -34,21 +32,8 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
     phoneNumberId: options.phoneNumberId,
   };
   const client = createGraphClient(options);
-  let windowStore: Promise<ServiceWindowStore> | undefined;
-  const window = () => {
-    // Where the outbound scheduler keeps its state, so every replica agrees on the window.
-    windowStore ??=
-      outboundDriver(ctx.hub) === 'redis'
-        ? connectRedis(ctx.hub.redis.url, 'the WhatsApp customer-service window').then(
-            (redis) => new RedisServiceWindowStore(redis, ctx.hub.redis.keyPrefix, channel),
-          )
-        : Promise.resolve(new MemoryServiceWindowStore());
-    // A failed connection is retried on the next call instead of being remembered.
-    windowStore.catch(() => {
-      windowStore = undefined;
-    });
-    return windowStore;
-  };
+  // In the hub's shared storage, so the replica that sends a reply sees the window the webhook opened.
+  const window = new ServiceWindowStore(ctx.storage);
   const senders = createWhatsAppSender({
     channel,
     phoneNumberId: options.phoneNumberId,
@@ -59,7 +44,7 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
   });
   let healthyUntil = 0;
 
-  async function accept(payload: WaWebhook): Promise<'accepted' | 'duplicate' | 'ignored'> {
+  async function accept(payload: WaWebhook): Promise<IngressOutcome> {
     const batch = normalizeWhatsAppWebhook(payload, identity);
     for (const receipt of batch.statuses) {
       whatsappStatuses.inc({ channel, status: receipt.state });
@@ -70,19 +55,17 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
         );
       }
     }
-    let outcome: 'accepted' | 'duplicate' | 'ignored' = 'ignored';
+    let outcome: IngressOutcome = 'ignored';
     for (const normalized of batch.messages) {
-      if ('ignored' in normalized) {
-        inboundIgnored.inc({ channel, reason: normalized.ignored });
-        continue;
+      if ('event' in normalized) {
+        const { event } = normalized;
+        const sentAt = (event.channelData?.whatsapp as { sentAt?: number } | undefined)?.sentAt;
+        // Before publishing, so the worker that answers already sees the window open.
+        await window.touch(event.sender.id, sentAt ?? Date.now());
       }
-      const { event } = normalized;
-      const sentAt = (event.channelData?.whatsapp as { sentAt?: number } | undefined)?.sentAt;
-      // Before publishing, so the worker that answers already sees the window open.
-      await (await window()).touch(event.sender.id, sentAt ?? Date.now());
-      const { accepted } = await ctx.publish(event);
-      if (accepted) outcome = 'accepted';
-      else if (outcome === 'ignored') outcome = 'duplicate';
+      const result = await acceptNormalized(ctx, channel, normalized);
+      if (result === 'accepted') outcome = 'accepted';
+      else if (result === 'duplicate' && outcome === 'ignored') outcome = 'duplicate';
     }
     return outcome;
   }
@@ -125,27 +108,15 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
           }
           const payload = parseJsonBody(channel, body, request, reply);
           if (payload === undefined) return reply;
-          let outcome: Awaited<ReturnType<typeof accept>>;
-          try {
-            outcome = await accept(payload as WaWebhook);
-          } catch (cause) {
-            // Not acknowledged, so Meta delivers the notification again; duplicates are dropped by id.
-            throw new HubError('whatsapp.publish_failed', 'Could not accept the notification now', {
-              cause,
-              retryable: true,
-              status: 503,
-            });
-          }
-          webhookRequests.inc({ channel, outcome });
-          return reply.code(200).send();
+          // Unacknowledged when the hub cannot take it now, so Meta delivers it again; duplicates are dropped by id.
+          return acknowledge(channel, reply, () => accept(payload as WaWebhook));
         },
       });
     },
     async deliver(message) {
       if (!ctx.outbound) throw new HubError('outbound.missing', 'no outbound scheduler in this process');
       const customer = message.ref.conversation;
-      const store = await window();
-      if (await store.isOpen(customer)) {
+      if (await window.isOpen(customer)) {
         await ctx.outbound.deliver(message, senders.freeForm);
         return;
       }
@@ -159,7 +130,7 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
         );
         return;
       }
-      if (!(await store.claimTemplate(customer))) {
+      if (!(await window.claimTemplate(customer))) {
         whatsappOutsideWindow.inc({ channel, outcome: 'already_sent' });
         ctx.logger.info({ messageId: message.id }, 'whatsapp window closed; the template already went out');
         return;
@@ -171,9 +142,9 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
       try {
         const report = await ctx.outbound.deliver(message, senders.template);
         if (report.sent > 0) whatsappOutsideWindow.inc({ channel, outcome: 'template_sent' });
-        if (report.failed > 0) await store.releaseTemplate(customer);
+        if (report.failed > 0) await window.releaseTemplate(customer);
       } catch (error) {
-        await store.releaseTemplate(customer);
+        await window.releaseTemplate(customer);
         throw error;
       }
     },
@@ -195,11 +166,6 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
         maxFileBytes: options.maxFileBytes,
         fileId: attachment.fileId,
       });
-    },
-    async close() {
-      const store = windowStore;
-      windowStore = undefined;
-      await (await store?.catch(() => undefined))?.close();
     },
   };
   return connector;

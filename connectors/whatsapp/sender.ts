@@ -11,7 +11,7 @@ export interface WhatsAppSenderOptions {
   phoneNumberId: string;
   client: GraphClient;
   template?: { name: string; language: string };
-  window: () => Promise<ServiceWindowStore>;
+  window: ServiceWindowStore;
   logger: Logger;
 }
 
@@ -53,7 +53,7 @@ export function createWhatsAppSender(options: WhatsAppSenderOptions): {
       const failure = toDeliveryError(error, scopes);
       // The window closed between our check and the call (or we never saw the customer's message).
       if (failure.code === 'whatsapp.window_closed' && call.kind === 'message' && options.template) {
-        const window = await options.window();
+        const { window } = options;
         await window.forget(customer);
         if (await window.claimTemplate(customer)) {
           options.logger.info(

@@ -8,17 +8,27 @@ import type {
   ConversationRef,
   HubStore,
   InboundEvent,
+  KeyValueStore,
   OutboundFeed,
   OutboundMessage,
   PublishResult,
 } from '../types';
 
-/** What a connector gets from the hub: a way to publish, the reply feed and the transcript. Nothing else. */
+/** What a connector gets from the hub: one ingress call, the reply feed, the transcript and storage. Nothing else. */
 export interface ChannelContext {
   config: ChannelConfig;
   hub: HubConfig;
-  /** Dedupe, enqueue, count. Resolves once the event is durable on the bus. */
-  publish(event: InboundEvent): Promise<PublishResult>;
+  /**
+   * The one ingress call: dedupe, enqueue, count. Resolves once the event is durable on the bus
+   * (`accepted: false` for a duplicate); rejects with the HubError `ingress.unavailable` (retryable,
+   * 503) when the bus cannot take it now, so the connector leaves the update unacknowledged.
+   */
+  accept(event: InboundEvent): Promise<PublishResult>;
+  /**
+   * Key-value storage with expiry, scoped to this channel, where the hub keeps its shared state
+   * (Redis when replicas must agree, memory when embedded). Connectors open no connections of their own.
+   */
+  storage: KeyValueStore;
   /** Replies as the dialog workers produce them (any process). */
   feed: OutboundFeed;
   store: HubStore;
@@ -71,8 +81,7 @@ export interface FetchedFile {
 /**
  * `hub validate --online`: ask the platform whether one channel block's credentials work (Telegram
  * getMe, Slack auth.test). Resolves with a short detail for the `ok` line (never a secret); rejects
- * with what is wrong and how to fix it. Export one next to the connector and add one line to
- * `onlineChecks` in connectors/validate.ts, e.g. `teams: checkTeamsOnline,`; a type without one is
- * reported as skipped.
+ * with what is wrong and how to fix it. A channel's descriptor names it as `online`; a type without
+ * one is reported as skipped.
  */
 export type OnlineCheck = (config: ChannelConfig, options: { signal: AbortSignal }) => Promise<string>;

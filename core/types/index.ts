@@ -4,6 +4,7 @@ export * from './conversation';
 export * from './errors';
 export * from './events';
 export * from './flow';
+export * from './key-value';
 export * from './knowledge';
 export * from './llm';
 export * from './outbound';

@@ -19,6 +19,7 @@ import { logger } from '../../core/log';
 import { createOutbound } from '../../core/outbound';
 import { createKnowledge } from '../../core/rag';
 import { MemoryStateStore } from '../../core/state';
+import { MemoryKeyValueStore } from '../../core/storage';
 import { createStore, type KyselyStore } from '../../core/store';
 import type { EventHandler, InboundEvent, OutboundMessage } from '../../core/types';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
@@ -156,7 +157,8 @@ async function startWorker(options: { crashAfterAnswer?: boolean } = {}): Promis
         factories[channel.type as keyof typeof factories]({
           config: channel,
           hub: config,
-          publish: async () => ({ accepted: true }),
+          accept: async () => ({ accepted: true }),
+          storage: new MemoryKeyValueStore(),
           feed,
           store,
           logger: logger.child({ channel: channel.id }),

@@ -12,6 +12,7 @@ import type { ChannelContext, Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { buildServer } from '../../core/http/server';
 import { logger } from '../../core/log';
+import { MemoryKeyValueStore } from '../../core/storage';
 import type { HubStore } from '../../core/types';
 import { SlackEmulator } from '../emulators/slack-emulator';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
@@ -70,7 +71,8 @@ function context(config: Record<string, unknown>): ChannelContext {
   return {
     config: { enabled: true, tenant: 'acme', ...config } as ChannelContext['config'],
     hub,
-    publish: async () => ({ accepted: true }),
+    accept: async () => ({ accepted: true }),
+    storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
     store: {} as HubStore,
     logger,

@@ -1,9 +1,11 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackConnector } from '../../connectors/slack/connector';
+import { channelIngress } from '../../core/channels/ingress';
 import type { ChannelContext, Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
+import { MemoryKeyValueStore } from '../../core/storage';
 import type { HubStore, InboundEvent } from '../../core/types';
 import { until } from '../e2e/channel-helpers';
 import { SlackEmulator } from '../emulators/slack-emulator';
@@ -20,7 +22,7 @@ function connector(config: Record<string, unknown>): Connector {
   const context: ChannelContext = {
     config: { id: 'slack-unit', type: 'slack', enabled: true, tenant: 'acme', ...config },
     hub: hubConfigSchema.parse({}),
-    async publish(event) {
+    accept: channelIngress(async (event) => {
       if (failPublishes > 0) {
         failPublishes -= 1;
         throw new Error('bus unavailable');
@@ -29,7 +31,8 @@ function connector(config: Record<string, unknown>): Connector {
       seen.add(event.id);
       published.push(event);
       return { accepted: true };
-    },
+    }),
+    storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
     store: {} as HubStore,
     logger,

@@ -13,6 +13,7 @@ import {
 import { renderTeams, TEXT_LIMIT } from '../../connectors/teams/render';
 import { retryAfterMs } from '../../connectors/teams/sender';
 import { BotTokenProvider } from '../../connectors/teams/token';
+import { channelIngress } from '../../core/channels/ingress';
 import type { Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
@@ -22,6 +23,7 @@ import {
   MemoryRateLimiter,
   OutboundScheduler,
 } from '../../core/outbound';
+import { MemoryKeyValueStore } from '../../core/storage';
 import { createStore, type KyselyStore } from '../../core/store';
 import type { HubStore, InboundEvent, OutboundMessage } from '../../core/types';
 import { OpenIdEmulator } from '../emulators/openid-emulator';
@@ -375,7 +377,8 @@ describe('Teams channel config', () => {
           allowedTenants: [],
         },
         hub: hubConfigSchema.parse({}),
-        publish: async () => ({ accepted: true }),
+        accept: async () => ({ accepted: true }),
+        storage: new MemoryKeyValueStore(),
         feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
         store: {} as HubStore,
         logger,
@@ -414,11 +417,12 @@ describe('Teams connector over HTTP', () => {
       ...extra,
     },
     hub: hubConfigSchema.parse({ server: { bodyLimitBytes: 64 * 1024 } }),
-    async publish(event: InboundEvent) {
+    accept: channelIngress(async (event: InboundEvent) => {
       const accepted = !published.some((e) => e.id === event.id);
       if (accepted) published.push(event);
       return { accepted };
-    },
+    }),
+    storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
     store: hubStore ?? store,
     logger,

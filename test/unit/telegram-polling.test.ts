@@ -1,9 +1,11 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTelegramConnector } from '../../connectors/telegram/connector';
+import { channelIngress } from '../../core/channels/ingress';
 import type { Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
+import { MemoryKeyValueStore } from '../../core/storage';
 import type { HubStore, InboundEvent } from '../../core/types';
 import { TelegramEmulator } from '../emulators/telegram-emulator';
 
@@ -28,10 +30,11 @@ beforeAll(async () => {
       apiRoot: emulator.url,
     },
     hub: hubConfigSchema.parse({}),
-    publish: async (event) => {
+    accept: channelIngress(async (event) => {
       published.push(event);
       return { accepted: true };
-    },
+    }),
+    storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },
     store: {} as HubStore,
     logger,

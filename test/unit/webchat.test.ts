@@ -3,9 +3,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createWebchatConnector } from '../../connectors/webchat/connector';
+import { channelIngress } from '../../core/channels/ingress';
 import type { ChannelContext, Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
+import { MemoryKeyValueStore } from '../../core/storage';
 import {
   type ConversationRef,
   conversationKey,
@@ -78,13 +80,14 @@ async function startHub(channel: Record<string, unknown> = {}): Promise<Harness>
     config: { id: 'webchat', type: 'webchat', enabled: true, tenant: 'acme', ...channel },
     hub: hubConfigSchema.parse({}),
     // Dedupe by event id, as the bus does.
-    async publish(event) {
+    accept: channelIngress(async (event) => {
       if (failPublish.on) throw new HubError('bus.unavailable', 'bus down', { retryable: true });
       if (seen.has(event.id)) return { accepted: false };
       seen.add(event.id);
       published.push(event);
       return { accepted: true };
-    },
+    }),
+    storage: new MemoryKeyValueStore(),
     feed,
     store: transcriptOnlyStore(transcripts),
     logger,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectorFactories } from '../../connectors/registry';
+import { channelRegistry } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
 import type { WebClient, WebClientSettings, WebMessage } from '../../connectors/whatsapp-web/client';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../../connectors/whatsapp-web/connector';
 import { whatsappWebSession } from '../../connectors/whatsapp-web/metrics';
 import { parseVCard } from '../../connectors/whatsapp-web/normalize';
+import { findChannel } from '../../core/channels/descriptor';
 import type { ChannelContext } from '../../core/channels/types';
 import { logger } from '../../core/log';
 import { MemoryDeliveryLedger, MemoryRateLimiter, OutboundScheduler } from '../../core/outbound';
@@ -344,7 +345,7 @@ describe('whatsapp-web connector', () => {
   });
 
   it('is registered under its type name and parses vCards', () => {
-    expect(connectorFactories['whatsapp-web']).toBeTypeOf('function');
+    expect(findChannel(channelRegistry, 'whatsapp-web')?.create).toBeTypeOf('function');
     expect(parseVCard('BEGIN:VCARD\nFN:Monica\nTEL;type=HOME:+1 666\nTEL:+1 667\nEND:VCARD')).toEqual({
       name: 'Monica',
       phones: ['+1 666', '+1 667'],

@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectorFactories } from '../../connectors/registry';
 import { inboundIgnored } from '../../connectors/shared/metrics';
+import { whatsappChannel } from '../../connectors/whatsapp';
 import { createGraphClient } from '../../connectors/whatsapp/graph';
 import { markdownToWhatsApp } from '../../connectors/whatsapp/markdown';
 import { whatsappOutsideWindow, whatsappStatuses } from '../../connectors/whatsapp/metrics';
 import { renderWhatsApp } from '../../connectors/whatsapp/render';
 import { createWhatsAppSender } from '../../connectors/whatsapp/sender';
 import { signWhatsApp, verifyWhatsAppSignature } from '../../connectors/whatsapp/verify';
-import { MemoryServiceWindowStore } from '../../connectors/whatsapp/window';
+import { ServiceWindowStore } from '../../connectors/whatsapp/window';
 import type { ChannelContext, Connector } from '../../core/channels/types';
 import { logger } from '../../core/log';
 import {
@@ -20,7 +20,8 @@ import {
   RedisDeliveryLedger,
   RedisRateLimiter,
 } from '../../core/outbound';
-import type { InboundEvent, OutboundContent, OutboundMessage } from '../../core/types';
+import { MemoryKeyValueStore, RedisKeyValueStore } from '../../core/storage';
+import type { InboundEvent, KeyValueStore, OutboundContent, OutboundMessage } from '../../core/types';
 import { WhatsAppEmulator } from '../emulators/whatsapp-emulator';
 import { channelContext, counterValue } from '../support/channel-context';
 
@@ -78,6 +79,7 @@ function makeContext(
   extra: Record<string, unknown> = {},
   hub: Record<string, unknown> = {},
   outbound = scheduler(),
+  storage?: KeyValueStore,
 ): ChannelContext {
   return channelContext(
     {
@@ -92,7 +94,7 @@ function makeContext(
       template: TEMPLATE,
       ...extra,
     },
-    { published, hub, outbound },
+    { published, hub, outbound, storage },
   );
 }
 
@@ -127,7 +129,7 @@ describe('WhatsApp webhook', () => {
   const published: InboundEvent[] = [];
 
   beforeAll(async () => {
-    connector = connectorFactories.whatsapp?.(makeContext(published)) as Connector;
+    connector = whatsappChannel.create(makeContext(published)) as Connector;
     app = Fastify();
     await connector.register(app);
     await app.ready();
@@ -302,14 +304,12 @@ describe('WhatsApp webhook', () => {
 
   it('is healthy with a working token and says why not with a wrong one', async () => {
     await expect(connector.health?.()).resolves.toBeUndefined();
-    const broken = connectorFactories.whatsapp?.(
-      makeContext([], { accessToken: 'EAAFAKEwrongToken000000000000' }),
-    );
+    const broken = whatsappChannel.create(makeContext([], { accessToken: 'EAAFAKEwrongToken000000000000' }));
     await expect(broken?.health?.()).rejects.toThrow(/401 \(#190\)/);
   });
 
   it('fails fast with a fix when a credential is missing', () => {
-    expect(() => connectorFactories.whatsapp?.(makeContext([], { appSecret: undefined }))).toThrow(
+    expect(() => whatsappChannel.create(makeContext([], { appSecret: undefined }))).toThrow(
       /appSecret: .*WA_APP_SECRET/,
     );
   });
@@ -322,7 +322,7 @@ describe('WhatsApp replies', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    connector = connectorFactories.whatsapp?.(makeContext(published)) as Connector;
+    connector = whatsappChannel.create(makeContext(published)) as Connector;
     app = Fastify();
     await connector.register(app);
     await app.ready();
@@ -420,7 +420,7 @@ describe('WhatsApp replies', () => {
         accessToken: 'EAAFAKEwrongToken000000000000',
         phoneNumberId: PHONE_ID,
       }),
-      window: async () => new MemoryServiceWindowStore(),
+      window: new ServiceWindowStore(new MemoryKeyValueStore()),
       logger,
     });
     const before = graph.calls.length;
@@ -454,7 +454,7 @@ describe('WhatsApp replies', () => {
   });
 
   it('sends nothing outside the window when no template is configured', async () => {
-    const bare = connectorFactories.whatsapp?.(makeContext([], { template: undefined })) as Connector;
+    const bare = whatsappChannel.create(makeContext([], { template: undefined })) as Connector;
     await bare.deliver?.(reply('nt', '15550003008', { type: 'text', text: 'nobody hears this' }));
     expect(graph.sentTo('15550003008')).toHaveLength(0);
     expect(
@@ -496,8 +496,10 @@ describe('WhatsApp window across processes (Redis)', () => {
       redis: { url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: prefix },
     };
     const shared = { redis, prefix };
-    const api = connectorFactories.whatsapp?.(makeContext([], {}, hub, scheduler(shared))) as Connector;
-    const worker = connectorFactories.whatsapp?.(makeContext([], {}, hub, scheduler(shared))) as Connector;
+    // The hub's storage on Redis, as app/channels.ts chooses it for this config and scopes it per channel.
+    const storage = new RedisKeyValueStore(redis, prefix).namespace('whatsapp:wa');
+    const api = whatsappChannel.create(makeContext([], {}, hub, scheduler(shared), storage)) as Connector;
+    const worker = whatsappChannel.create(makeContext([], {}, hub, scheduler(shared), storage)) as Connector;
     const app = Fastify();
     await api.register(app);
     const body = JSON.stringify(webhook([text('wamid.REDIS_1', '15550004001', 'hi')]));

@@ -1,0 +1,51 @@
+import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
+import type { ChannelContext, Connector } from '../core/channels/types';
+import type { HubConfig } from '../core/config/schema';
+import { logger } from '../core/log';
+import { outboundDriver } from '../core/outbound';
+import { connectRedis } from '../core/state/redis-client';
+import { MemoryKeyValueStore, RedisKeyValueStore } from '../core/storage';
+import { HubError, type KeyValueStore } from '../core/types';
+
+/**
+ * The storage handle channels share, kept where the outbound scheduler keeps its state: Redis when the
+ * hub runs on Redis (every replica must agree, e.g. on WhatsApp's service window), memory otherwise.
+ */
+export async function createChannelStorage(
+  config: HubConfig,
+): Promise<{ storage: KeyValueStore; close(): Promise<void> }> {
+  if (outboundDriver(config) === 'memory')
+    return { storage: new MemoryKeyValueStore(), close: async () => {} };
+  const redis = await connectRedis(config.redis.url, 'channel storage (the WhatsApp service window)');
+  return {
+    storage: new RedisKeyValueStore(redis, config.redis.keyPrefix),
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}
+
+/** What every connector shares; each gets its own config, logger and storage namespace on top. */
+export type SharedChannelContext = Omit<ChannelContext, 'config' | 'hub' | 'logger'>;
+
+/** One connector per enabled channel block, built by its type's descriptor. */
+export function createConnectors(
+  config: HubConfig,
+  registry: ChannelRegistry,
+  shared: SharedChannelContext,
+): Connector[] {
+  return config.channels
+    .filter((channel) => channel.enabled)
+    .map((channel) => {
+      const descriptor = findChannel(registry, channel.type);
+      if (!descriptor) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
+      return descriptor.create({
+        ...shared,
+        config: channel,
+        hub: config,
+        // Keys stay `<redis.keyPrefix>:<type>:<id>:…`, as the WhatsApp window always wrote them.
+        storage: shared.storage.namespace(`${channel.type}:${channel.id}`),
+        logger: logger.child({ channel: channel.id }),
+      });
+    });
+}

@@ -1,0 +1,37 @@
+import { duplicatesDropped, errors, messagesIn, timed } from '../metrics';
+import type { EventBus, InboundEvent, PublishResult } from '../types';
+import { HubError } from '../types/errors';
+
+export type Publish = (event: InboundEvent) => Promise<PublishResult>;
+
+/** The one error a connector sees when the bus cannot take an event now: answer 503 so the platform resends. */
+export const INGRESS_UNAVAILABLE = 'ingress.unavailable';
+
+/** Publish on the bus, timed as the ingress stage and counted: messages in by kind, duplicates dropped. */
+export function countedPublish(bus: Pick<EventBus, 'publish'>): Publish {
+  return async (event) => {
+    const result = await timed('ingress', () => bus.publish(event));
+    if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
+    else duplicatesDropped.inc({ channel: event.ref.channel });
+    return result;
+  };
+}
+
+/**
+ * ChannelContext.accept over a publish (bolt's processEvent): any failure becomes one coded,
+ * retryable 503, counted, whatever the bus threw; the connector does not acknowledge the update.
+ */
+export function channelIngress(publish: Publish): Publish {
+  return async (event) => {
+    try {
+      return await publish(event);
+    } catch (cause) {
+      errors.inc({ stage: 'ingress', code: INGRESS_UNAVAILABLE });
+      throw new HubError(INGRESS_UNAVAILABLE, 'Could not accept the event now; send it again', {
+        cause,
+        retryable: true,
+        status: 503,
+      });
+    }
+  };
+}

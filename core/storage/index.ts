@@ -1,0 +1,2 @@
+export { MemoryKeyValueStore } from './memory';
+export { RedisKeyValueStore } from './redis';

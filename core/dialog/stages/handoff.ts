@@ -1,4 +1,5 @@
 import type { NamedStage } from '../compose';
+import { SLOT_TICKET } from '../handoff';
 import type { StageDeps } from './deps';
 import { forwardToTicket, handOff, messageInput, sayIfOutOfHours } from './flow-run';
 
@@ -17,7 +18,7 @@ export const handoffStage = (deps: StageDeps): NamedStage => ({
         return;
       case 'wait': {
         await forwardToTicket(turn, deps);
-        const reference = turn.state.slots['ticket.reference'];
+        const reference = turn.state.slots[SLOT_TICKET];
         turn.replies.push(
           typeof reference === 'string'
             ? { key: 'policy.waitingTicket', params: { reference } }

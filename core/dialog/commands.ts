@@ -11,6 +11,7 @@ import {
   type TicketTranscriptLine,
 } from '../types';
 import { commandText } from './command-messages';
+import { recordTicket, SLOT_TICKET, setHandoff, ticketOf } from './handoff';
 import type { Language } from './language';
 
 /**
@@ -37,6 +38,8 @@ export interface CommandInput {
   language: Language;
   /** The next state; a command changes its slots and handoff. */
   state: DialogState;
+  /** The turn's clock (ISO-8601); default now. */
+  now?: string;
 }
 
 export interface CommandReply {
@@ -48,7 +51,7 @@ export interface CommandReply {
 export const SLOT_PENDING_ORDER = 'order.pending';
 export const SLOT_ATTEMPTS = 'order.attempts';
 export const SLOT_PROOF = 'order.proof';
-export const SLOT_TICKET = 'ticket.reference';
+export { SLOT_TICKET };
 
 export class DialogCommands {
   constructor(private readonly deps: CommandDeps) {}
@@ -145,7 +148,7 @@ export class DialogCommands {
         reason,
         intent: reason === 'erp_failure' ? 'order_status' : 'human_handoff',
       });
-      state.handoff = 'waiting';
+      setHandoff(state, 'waiting', input.now ?? new Date().toISOString());
       const text =
         reason === 'erp_failure'
           ? commandText.erpDownTicket(reference)
@@ -167,8 +170,8 @@ export class DialogCommands {
    */
   async forwardToTicket(event: InboundEvent, state: DialogState): Promise<boolean> {
     const tickets = this.deps.tickets;
-    const reference = state.dialog?.ticket?.id ?? state.slots[SLOT_TICKET];
-    if (!tickets || typeof reference !== 'string') return false;
+    const reference = ticketOf(state);
+    if (!tickets || reference === undefined) return false;
     return tickets.addCustomerMessage(reference, event);
   }
 
@@ -200,8 +203,7 @@ export class DialogCommands {
       reason: options.reason,
     });
     const { request } = await tickets.open(draft, `${draft.conversationKey}|${event.id}`);
-    state.slots = { ...state.slots, [SLOT_TICKET]: request.id };
-    state.dialog = state.dialog && { ...state.dialog, ticket: { adapter: tickets.adapter, id: request.id } };
+    recordTicket(state, { adapter: tickets.adapter, id: request.id });
     return request.id;
   }
 

@@ -53,7 +53,13 @@ function commandInput(ctx: ActionContext): CommandInput {
   if (!ctx.event || !ctx.state) {
     throw new HubError('dialog.action_context', 'hub actions need the event and the state of the turn');
   }
-  return { event: ctx.event, state: ctx.state, language: ctx.language, text: ctx.event.text ?? '' };
+  return {
+    event: ctx.event,
+    state: ctx.state,
+    language: ctx.language,
+    text: ctx.event.text ?? '',
+    now: ctx.now,
+  };
 }
 
 async function ticketOutcome(open: () => Promise<string>): Promise<ActionOutcome> {

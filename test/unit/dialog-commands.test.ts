@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp } from '../../adapters/erp';
 import { DemoTicketing } from '../../adapters/ticketing';
 import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { parseConfig } from '../../core/config/load';
 import { hubConfigSchema } from '../../core/config/schema';
 import {
   type CommandInput,
@@ -9,8 +10,10 @@ import {
   SLOT_PENDING_ORDER,
   SLOT_TICKET,
 } from '../../core/dialog/commands';
-import { emptyState } from '../../core/dialog/engine';
+import { DialogEngine, emptyState } from '../../core/dialog/engine';
+import { loadDialogKit } from '../../core/dialog/setup';
 import { OrderAccess } from '../../core/orders/access';
+import { EmbeddedRetriever } from '../../core/rag';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';
 import { ticketDb } from '../../core/tickets/schema';
@@ -226,5 +229,37 @@ describe('ERP circuit breaker', () => {
     });
     expect(Date.now() - started).toBeLessThan(100);
     expect(emulator.requests.length).toBe(requestsBefore);
+  });
+});
+
+describe('handoff through the engine', () => {
+  it('keeps one record of the handoff: ticket and time in the saved state, no flow left waiting', async () => {
+    const config = parseConfig({ database: { dataDir: 'memory://' } }, {});
+    const c = new DialogCommands({ tickets, maxVerificationAttempts: 3, ticketOnErpFailure: false });
+    const engine = new DialogEngine({
+      config,
+      retriever: new EmbeddedRetriever(),
+      commands: c,
+      dialog: await loadDialogKit(config, { commands: c }),
+    });
+    let state = emptyState('webchat:default:h2');
+    const turn = async (text: string) => {
+      const result = await engine.respond(event(text, 'h2'), state);
+      state = result.state;
+      return result;
+    };
+    await turn('I want to talk to a human');
+    expect(state.handoff).toBe('waiting');
+    const reference = state.slots[SLOT_TICKET];
+    expect(state.dialog?.ticket).toEqual({ adapter: 'demo', id: reference });
+    expect(state.dialog?.handoffAt).toEqual(expect.any(String));
+    expect(state.dialog?.flow.stack).toEqual([]);
+
+    await turn('cancel');
+    expect(state.handoff).toBe('bot');
+    // Back with the bot, a question is a question: no handoff action is still pending.
+    const after = await turn('how long does shipping take?');
+    expect(after.trace.replyKeys).not.toContain('flow.pleaseWait');
+    expect(after.trace.actions.map((a) => a.action)).toEqual(['answer']);
   });
 });

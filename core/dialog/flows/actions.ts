@@ -26,6 +26,8 @@ export interface ActionContext {
   event?: InboundEvent;
   /** The conversation's next state: an action may change its slots and handoff. */
   state?: DialogState;
+  /** The turn's clock (ISO-8601), for what an action records in the state. */
+  now?: string;
   /** The current flow's slots (order_id, phone, ...), for actions that record them (tickets). */
   slots?: Record<string, string>;
   /** The recognized intent of the turn, and how sure the recognizer was (routes the LLM request). */

@@ -1,10 +1,13 @@
 import type { Language } from '../language';
+import type { ReplyChoice } from './choices';
 import type { Bilingual } from './schema';
 
 /** A reply as the runtime emits it: a message key and its parameters; rendering picks the language. */
 export interface Reply {
   key: string;
   params: Record<string, string>;
+  /** Answers to offer as buttons (a confirm step's yes/no, a slot's values). */
+  choices?: ReplyChoice[];
 }
 
 /** The runtime's own sentences; flow files bring theirs under `flows.<flow>.…`. */

@@ -4,6 +4,7 @@ import { anyPhrase, CANCEL_WORDS, containsPhrase, RESTART_WORDS, yesOrNo } from 
 import { maySwitchTopic, nextMissingSlot, requiresConfirmation } from '../policy/rules';
 import type { Entity } from '../preprocess/entities';
 import type { ActionRequest } from './actions';
+import { confirmAnswer, confirmChoices, type ReplyChoice, slotChoices, tappedValue } from './choices';
 import type { FlowSet } from './load';
 import type { Reply } from './messages';
 import { CANCEL, END, type FlowDefinition, type SlotDefinition, type StepDefinition } from './schema';
@@ -21,6 +22,8 @@ export type TurnInput =
       entities: Entity[];
       /** The recognized intent when confident; absent or `unknown` otherwise. */
       intent?: { name: string; confidence: number; tier?: string };
+      /** The id of a choice the customer tapped (./choices.ts): an answer, never a change of topic. */
+      choice?: string;
       now: string;
     }
   | {
@@ -55,6 +58,15 @@ export interface AdvanceResult {
   signals: FlowSignal[];
   /** False when no flow took the message: the policy answers it another way. */
   handled: boolean;
+  /** Frames dropped because the configuration no longer defines their flow or step. */
+  dropped: StaleFrame[];
+}
+
+/** A saved frame whose flow was renamed or removed, or whose step no longer exists in its flow. */
+export interface StaleFrame {
+  flow: string;
+  step: string;
+  reason: 'unknown_flow' | 'unknown_step';
 }
 
 interface Turn {
@@ -119,7 +131,8 @@ export class FlowRuntime {
    * used for flow titles inside params when the input is an action result.
    */
   advance(state: FlowState, input: TurnInput, language: Language): AdvanceResult {
-    const turn = newTurn(state, input, input.kind === 'message' ? input.language : language);
+    const { state: current, dropped } = this.prune(state);
+    const turn = newTurn(current, input, input.kind === 'message' ? input.language : language);
     const handled =
       input.kind === 'action_result' ? this.onActionResult(turn, input) : this.onMessage(turn, input);
     return {
@@ -128,7 +141,45 @@ export class FlowRuntime {
       actions: turn.actions,
       signals: handled ? turn.signals : [...turn.signals, 'not_handled'],
       handled,
+      dropped,
     };
+  }
+
+  /**
+   * Drop the frames the configuration no longer defines (a flow renamed or removed, a step renamed
+   * while a conversation was inside it): such a frame cannot run, and keeping it would fail every
+   * later message of the conversation. The caller logs what was dropped.
+   */
+  prune(state: FlowState): { state: FlowState; dropped: StaleFrame[] } {
+    const dropped: StaleFrame[] = [];
+    const stack = state.stack.filter((frame) => {
+      const reason = this.staleness(frame);
+      if (reason) dropped.push({ flow: frame.flow, step: frame.step, reason });
+      return reason === undefined;
+    });
+    return { state: dropped.length ? { stack } : state, dropped };
+  }
+
+  /** The answers the conversation's waiting step offers as buttons: what a tap can mean now. */
+  offered(state: FlowState): ReplyChoice[] {
+    const frame = state.stack.at(-1);
+    const flow = frame && this.flows.flows.get(frame.flow);
+    const step = flow?.steps.find((s) => s.id === frame?.step);
+    if (!frame || !flow || !step || frame.pendingAction) return [];
+    if (step.type === 'confirm') return confirmChoices(step) ?? [];
+    if (step.type !== 'ask') return [];
+    const missing = nextMissingSlot(step.slots, frame.slots);
+    const slot = flow.slots.find((s) => s.name === missing);
+    return (slot && slotChoices(slot)) ?? [];
+  }
+
+  private staleness(frame: FlowFrame): StaleFrame['reason'] | undefined {
+    const flow = this.flows.flows.get(frame.flow);
+    if (!flow) return 'unknown_flow';
+    const known = (id: string) => flow.steps.some((s) => s.id === id);
+    if (!known(frame.step) || (frame.pendingAction && !known(frame.pendingAction.step)))
+      return 'unknown_step';
+    return undefined;
   }
 
   /** Start a flow directly (the policy's handoff does this), suspending any active one. */
@@ -138,7 +189,8 @@ export class FlowRuntime {
     input: Extract<TurnInput, { kind: 'message' }>,
     vars: Record<string, unknown> = {},
   ): AdvanceResult {
-    const turn = newTurn(state, input, input.language);
+    const { state: current, dropped } = this.prune(state);
+    const turn = newTurn(current, input, input.language);
     const flow = this.flows.flows.get(flowName);
     if (!flow) throw new Error(`no flow named ${flowName}`);
     this.push(turn, flow, input, vars);
@@ -148,6 +200,7 @@ export class FlowRuntime {
       actions: turn.actions,
       signals: turn.signals,
       handled: true,
+      dropped,
     };
   }
 
@@ -161,8 +214,20 @@ export class FlowRuntime {
     return flow.title[turn.language];
   }
 
-  private say(turn: Turn, key: string, frame: FlowFrame, flow: FlowDefinition): void {
-    turn.replies.push({ key, params: paramsOf(frame, this.title(flow, turn)) });
+  private say(
+    turn: Turn,
+    key: string,
+    frame: FlowFrame,
+    flow: FlowDefinition,
+    choices?: ReplyChoice[],
+  ): void {
+    const params = paramsOf(frame, this.title(flow, turn));
+    turn.replies.push(choices?.length ? { key, params, choices } : { key, params });
+  }
+
+  /** A slot's question, with its values as buttons when it has a closed set. */
+  private askFor(turn: Turn, slot: SlotDefinition, frame: FlowFrame, flow: FlowDefinition): void {
+    this.say(turn, `flows.${flow.name}.slots.${slot.name}.prompt`, frame, flow, slotChoices(slot));
   }
 
   private onMessage(turn: Turn, input: Extract<TurnInput, { kind: 'message' }>): boolean {
@@ -178,15 +243,17 @@ export class FlowRuntime {
     }
     const flow = this.definition(frame);
     frame.updatedAt = input.now;
+    // A tapped button answers the question on screen: it is no cancel, restart or change of topic.
+    const tapped = input.choice !== undefined;
 
-    if (input.intent?.name === 'cancel' || isCommand(folded, CANCEL_WORDS)) {
+    if (!tapped && (input.intent?.name === 'cancel' || isCommand(folded, CANCEL_WORDS))) {
       // "不用了" also answers a confirm step with no; a cancel word ends the flow either way.
       this.say(turn, 'flow.cancelled', frame, flow);
       turn.signals.push('cancelled');
       this.pop(turn);
       return true;
     }
-    if (input.intent?.name === 'restart' || isCommand(folded, RESTART_WORDS)) {
+    if (!tapped && (input.intent?.name === 'restart' || isCommand(folded, RESTART_WORDS))) {
       Object.assign(frame, {
         step: flow.steps[0]?.id ?? END,
         slots: {},
@@ -207,6 +274,7 @@ export class FlowRuntime {
 
     const step = this.step(flow, frame.step);
     const switching =
+      !tapped &&
       target !== undefined &&
       target.name !== frame.flow &&
       input.intent !== undefined &&
@@ -222,7 +290,7 @@ export class FlowRuntime {
         frame.attempts = 0;
         turn.signals.push('slot_filled');
         this.run(turn);
-      } else if (target && target.name !== frame.flow && input.intent) {
+      } else if (!tapped && target && target.name !== frame.flow && input.intent) {
         // Not an answer to the question, and confidently about something else: switch topic.
         this.switchTo(turn, target, input);
       } else {
@@ -231,7 +299,7 @@ export class FlowRuntime {
       return true;
     }
     if (step.type === 'confirm') {
-      const answer = yesOrNo(folded);
+      const answer = confirmAnswer(input.choice) ?? yesOrNo(folded);
       if (answer === 'yes') {
         frame.confirmed = step.yes;
         this.goto(turn, frame, step.yes);
@@ -253,7 +321,7 @@ export class FlowRuntime {
         } else {
           turn.signals.push('slot_invalid');
           turn.replies.push({ key: 'flow.yesOrNo', params: {} });
-          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow, confirmChoices(step));
         }
       }
       return true;
@@ -402,16 +470,16 @@ export class FlowRuntime {
       const step = this.step(flow, frame.step);
       switch (step.type) {
         case 'ask': {
-          const missing = nextMissingSlot(step.slots, frame.slots);
+          const missing = flow.slots.find((s) => s.name === nextMissingSlot(step.slots, frame.slots));
           if (missing) {
-            this.say(turn, `flows.${flow.name}.slots.${missing}.prompt`, frame, flow);
+            this.askFor(turn, missing, frame, flow);
             return;
           }
           frame.step = this.nextOf(flow, step);
           break;
         }
         case 'confirm':
-          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
+          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow, confirmChoices(step));
           return;
         case 'say':
           this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow);
@@ -484,7 +552,7 @@ export class FlowRuntime {
     }
     turn.signals.push('slot_invalid');
     if (slot.invalid) this.say(turn, `flows.${flow.name}.slots.${slot.name}.invalid`, frame, flow);
-    this.say(turn, `flows.${flow.name}.slots.${slot.name}.prompt`, frame, flow);
+    this.askFor(turn, slot, frame, flow);
   }
 
   /**
@@ -530,6 +598,8 @@ function valueFor(
     return match ? (match.groups?.value ?? match[0]) : undefined;
   }
   if (slot.choices) {
+    const tapped = asked ? tappedValue(slot, input.choice) : undefined;
+    if (tapped !== undefined) return tapped;
     const folded = input.text.toLowerCase();
     const named = slot.choices.filter((c) =>
       [...c.words.zh, ...c.words.en, c.value].some((w) => containsPhrase(folded, w.toLowerCase())),

@@ -31,6 +31,8 @@ export const slotSchema = z
       .array(
         z.object({
           value: z.string().min(1),
+          /** The button's label; default the choice's first word in the language, else its value. */
+          title: bilingualSchema.optional(),
           words: z
             .object({ zh: z.array(z.string()).default([]), en: z.array(z.string()).default([]) })
             .prefault({}),
@@ -71,6 +73,8 @@ export const stepSchema = z.discriminatedUnion('type', [
     message: bilingualSchema,
     yes: target,
     no: target.default(CANCEL),
+    /** Offer yes and no as buttons where the channel has them (text elsewhere). */
+    buttons: z.boolean().default(true),
   }),
   /** Run a named action; its data is stored as `saveAs` for templates and branches. */
   z.object({

@@ -1,0 +1,114 @@
+import type { HubConfig } from '../config/schema';
+import { logger } from '../log';
+import { llmFallbacks, timed } from '../metrics';
+import { buildRagMessages, extractiveAnswer } from '../rag';
+import {
+  type Citation,
+  HubError,
+  type LlmClient,
+  type Passage,
+  type Retriever,
+  type RouteHint,
+  type Turn,
+} from '../types';
+import { type ContextConfig, fitHistory } from './context/window';
+import type { ActionContext, ActionHandler, ActionOutcome } from './flows/actions';
+import type { Language } from './language';
+
+export interface AnswerDeps {
+  config: HubConfig;
+  retriever: Retriever;
+  /** Absent on the embedded default: answers are then extractive. */
+  llm?: LlmClient;
+  /** How much of the conversation the model sees (dialog file `context`). */
+  context: ContextConfig;
+}
+
+/** What the answer generation needs. */
+interface AnswerInput {
+  question: string;
+  passages: Passage[];
+  language: Language;
+  history: Turn[];
+  route: RouteHint;
+  onText?: (textSoFar: string) => void;
+}
+
+/**
+ * The built-in `answer` action: retrieval in the tenant's and the shared knowledge, then the LLM
+ * (or the best passage when there is none). Fails when nothing relevant is found, so flows and the
+ * policy can offer a person instead of a guess. Its data carries `text`, `citations` and `source`.
+ */
+export function createAnswerAction(deps: AnswerDeps): ActionHandler {
+  return (params, ctx) => answer(deps, params.query ?? '', ctx);
+}
+
+async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): Promise<ActionOutcome> {
+  if (!question.trim()) return { ok: false, error: 'empty question' };
+  const { language } = ctx;
+  const tenant = ctx.tenant ?? 'default';
+  const passages = await timed('retrieve', () =>
+    deps.retriever.search(question, { k: deps.config.knowledge.topK, language, tenant }),
+  );
+  const extract = extractiveAnswer(question, passages, language);
+  if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant' };
+  const extractive = (reason: string): ActionOutcome => {
+    llmFallbacks.inc({ reason });
+    return { ok: true, data: { ...extract, source: 'extractive' } };
+  };
+  const llm = deps.llm;
+  if (!llm) return extractive('disabled');
+  if (!llm.available()) return extractive('circuit_open');
+  const input: AnswerInput = {
+    question,
+    passages,
+    language,
+    history: ctx.state?.history ?? [],
+    route: { tenant, intent: ctx.intent, confidence: ctx.confidence, task: 'answer', question },
+    onText: ctx.onText,
+  };
+  try {
+    const generated = await timed('generate', () => generate(deps, llm, input));
+    return { ok: true, data: { ...generated } };
+  } catch (error) {
+    const code = error instanceof HubError ? error.code : 'llm.unknown';
+    logger.warn({ code }, 'LLM failed; answering extractively');
+    return extractive(code === 'llm.timeout' ? 'timeout' : 'error');
+  }
+}
+
+async function generate(
+  { config, context }: AnswerDeps,
+  llm: LlmClient,
+  { question, passages, language, history, route, onText }: AnswerInput,
+): Promise<{ text: string; citations: Citation[]; source: 'llm' }> {
+  // Whole turns that fit the model's context, newest first; the prompt budget trims further.
+  const window = fitHistory(history, context);
+  const prompt = buildRagMessages({
+    question,
+    passages,
+    history: window.summary
+      ? [{ role: 'assistant', text: window.summary, at: window.turns[0]?.at ?? '' }, ...window.turns]
+      : window.turns,
+    language,
+    budgetTokens: config.knowledge.promptBudgetTokens,
+  });
+  let soFar = '';
+  const result = await llm.chat({
+    messages: prompt.messages,
+    maxTokens: config.llm.maxTokens,
+    temperature: config.llm.temperature,
+    route,
+    ...(onText
+      ? {
+          onDelta: (delta: string) => {
+            soFar += delta;
+            onText(soFar);
+          },
+        }
+      : {}),
+  });
+  const text = result.text.trim();
+  if (!text) throw new HubError('llm.empty', 'The model returned an empty answer', { retryable: true });
+  return { text, citations: prompt.citations, source: 'llm' };
+}

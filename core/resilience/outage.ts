@@ -34,6 +34,7 @@ const POSTGRES_DOWN = /^(08[0-9A-Z]{3}|57P0[123])$/;
 const DOWN_MESSAGES = [
   /^Connection terminated/, // pg: "... unexpectedly", "... due to connection timeout"
   /^timeout exceeded when trying to connect/, // pg-pool
+  /^Client (has encountered a connection error|was closed) and is not queryable/, // pg, a broken client
   /^Connection is closed\.?$/, // ioredis
   /^Reached the max retries per request limit/, // ioredis MaxRetriesPerRequestError
   /^Stream isn't writeable/, // ioredis with the offline queue off

@@ -80,6 +80,7 @@ describe('isOutage', () => {
       withCode('the database system is shutting down', '57P03'),
       withCode('connection failure', '08006'),
       new Error('Connection terminated unexpectedly'),
+      new Error('Client has encountered a connection error and is not queryable'),
       new Error('Connection is closed.'),
       new Error('LOADING Redis is loading the dataset in memory'),
       new HubError('store.unavailable', 'The postgres database does not answer'),

@@ -344,6 +344,31 @@ describe.each(['memory', 'bullmq'] as const)('EventBus conformance: %s', (driver
     await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
   });
 
+  it('replays a dead letter right after the event being handled, which is not delivered again', async () => {
+    const bus = await world.bus({ maxAttempts: 3, backoffMs: 10 });
+    const recorder = new Recorder();
+    let refuse = true;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id === 'a:1' && refuse) throw new HubError('test.refused', 'refused a:1');
+        if (event.id === 'a:2') await gate;
+      }),
+    );
+    for (let n = 1; n <= 3; n++) await bus.publish(inbound('a', n));
+    await waitFor(() => recorder.deliveries.some((d) => d.id === 'a:2'), 'a:2 to be in its handler');
+    refuse = false;
+    expect(await bus.replayDeadLetters()).toBe(1);
+    release();
+    await waitFor(() => recorder.ids('a').length === 3, 'every event');
+    expect(recorder.ids('a')).toEqual(['a:2', 'a:1', 'a:3']);
+    expect(recorder.attempts('a:2')).toEqual([1]);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
   it('replays only the dead letters asked for', async () => {
     const bus = await world.bus({ maxAttempts: 1 });
     const recorder = new Recorder();

@@ -1,10 +1,11 @@
 import { HubError } from '../types/errors';
 
 /**
- * Hub error codes that say "a dependency is down right now", not "this request is wrong":
- * a database or Redis that does not answer, and any breaker that is open (`<area>.circuit_open`).
+ * Hub error codes that say "a dependency is down right now", not "this request is wrong": the
+ * database not answering, and any breaker that is open (`<area>.circuit_open`). Redis errors reach
+ * the bus unwrapped and are known by their messages below.
  */
-const OUTAGE_CODES = new Set(['store.unavailable', 'state.unavailable', 'bus.unavailable']);
+const OUTAGE_CODES = new Set(['store.unavailable']);
 const BREAKER_OPEN = /\.circuit_open$/;
 
 /** Socket failures of a server that is not there (stopped, restarting, unreachable). */

@@ -85,7 +85,9 @@ program
         console.log(`replayed ${await bus.replayDeadLetters(ids)} event(s)`);
       } else {
         for (const letter of await bus.deadLetters(100)) {
-          console.log(`${letter.failedAt}  ${letter.event.id}  attempts=${letter.attempts}  ${letter.error}`);
+          console.log(
+            `${letter.failedAt}  ${letter.event.id}  attempts=${letter.attempts}  ${letter.code ?? '-'}  ${letter.error}`,
+          );
         }
       }
     } finally {

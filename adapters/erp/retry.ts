@@ -1,3 +1,4 @@
+import { sleep } from '../../core/resilience/sleep';
 import { AdapterError, AdapterErrorCodes } from '../../core/types';
 
 export interface RateLimitRetry {
@@ -26,31 +27,15 @@ export async function retryRateLimited<T>(
       const limited = error instanceof AdapterError && error.code === AdapterErrorCodes.rateLimited;
       if (!limited || waitMs === undefined || waitMs > options.maxWaitMs || attempt >= options.attempts)
         throw error;
-      await sleep(system, waitMs, signal);
+      await sleep(waitMs, signal, () => deadlinePassed(system));
     }
   }
 }
 
-function sleep(system: string, ms: number, signal?: AbortSignal): Promise<void> {
-  const deadline = () =>
-    new AdapterError(
-      AdapterErrorCodes.timeout,
-      `${system}: the deadline passed while waiting out a rate limit`,
-      {
-        retryable: true,
-        status: 504,
-      },
-    );
-  if (signal?.aborted) return Promise.reject(deadline());
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(deadline());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+function deadlinePassed(system: string): AdapterError {
+  return new AdapterError(
+    AdapterErrorCodes.timeout,
+    `${system}: the deadline passed while waiting out a rate limit`,
+    { retryable: true, status: 504 },
+  );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ConnectorFactory } from '../../core/channels/types';
+import { issueLines } from '../../core/resilience/zod-issues';
 import { type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
 import { ReplyWaiter } from './reply-waiter';
 
@@ -52,7 +53,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
             error: {
               code: 'rest.invalid_request',
               message: 'Expected a JSON body {"sender": string, "message": string, "message_id"?: string}',
-              issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+              issues: issueLines(parsed.error, '').map(({ path, message }) => ({ path, message })),
             },
           });
         }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelContext } from '../../core/channels/types';
+import { formatIssues } from '../../core/resilience/zod-issues';
 import { HubError } from '../../core/types';
 
 /** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
@@ -33,12 +34,8 @@ export function checkChannelOptions<T extends z.ZodType>(
 ): { options: z.infer<T> } | { problems: string } {
   const parsed = schema.safeParse(config);
   if (parsed.success) return { options: parsed.data };
-  const lines = parsed.error.issues.map((issue) => {
-    const key = issue.path.join('.') || '(block)';
-    const hint = hints[String(issue.path[0])];
-    return `  - ${key}: ${issue.message}${hint ? `. Fix: ${hint}` : ''}`;
-  });
+  const lines = formatIssues(parsed.error, { root: '(block)', hint: (key) => hints[key] });
   return {
-    problems: `channel "${config.id}" (${config.type}) is not configured correctly:\n${lines.join('\n')}`,
+    problems: `channel "${config.id}" (${config.type}) is not configured correctly:\n${lines}`,
   };
 }

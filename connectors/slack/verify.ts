@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../../core/resilience/constant-time';
 
 /** Slack refuses requests older than this (https://api.slack.com/authentication/verifying-requests-from-slack). */
 export const REPLAY_WINDOW_SECONDS = 300;
@@ -27,11 +28,7 @@ export function verifySlackSignature(input: {
   const [version, hex] = signature.split('=', 2);
   if (version !== 'v0' || !hex || !/^[0-9a-f]{64}$/.test(hex)) return { ok: false, reason: 'bad_signature' };
   const expected = signSlack(input.signingSecret, timestamp, input.body);
-  const a = Buffer.from(expected);
-  const b = Buffer.from(signature);
-  return a.length === b.length && timingSafeEqual(a, b)
-    ? { ok: true }
-    : { ok: false, reason: 'bad_signature' };
+  return constantTimeEqual(expected, signature) ? { ok: true } : { ok: false, reason: 'bad_signature' };
 }
 
 export function signSlack(signingSecret: string, timestamp: string, body: Buffer | string): string {

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { errors } from '../../core/metrics';
+import { constantTimeEqual } from '../../core/resilience/constant-time';
 import { HubError } from '../../core/types';
 import { acceptNormalized, acknowledge, type IngressOutcome } from '../shared/ingress';
 import { parseChannelOptions } from '../shared/options';
@@ -19,9 +19,7 @@ export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 /** Constant-time comparison; lengths are compared first, which leaks only the length. */
 export function secretMatches(received: string | string[] | undefined, expected: string): boolean {
   if (typeof received !== 'string' || received.length === 0) return false;
-  const a = Buffer.from(received);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return constantTimeEqual(expected, received);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChannelContext, Connector, ConnectorFactory } from '../../core/channels/types';
 import { errors } from '../../core/metrics';
+import { issueLines } from '../../core/resilience/zod-issues';
 import {
   type ConversationRef,
   conversationKey,
@@ -35,10 +36,10 @@ type WebchatOptions = z.infer<typeof webchatOptionsSchema>;
 function parseOptions(context: ChannelContext): WebchatOptions {
   const parsed = webchatOptionsSchema.safeParse(context.config);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = issueLines(parsed.error, '')[0];
   throw new HubError(
     'config.invalid',
-    `channel "${context.config.id}" (webchat): ${issue?.path.join('.')}: ${issue?.message}; fix it in the channels section of the hub config`,
+    `channel "${context.config.id}" (webchat): ${issue?.path}: ${issue?.message}; fix it in the channels section of the hub config`,
     { status: 500 },
   );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLines } from '../../core/resilience/zod-issues';
 import type { OutboundMessage } from '../../core/types';
 
 /** Browser-generated session ids are bearer capabilities: long enough to be unguessable, safe in keys and URLs. */
@@ -71,8 +72,8 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParsedFrame {
   if (!parsed.success) {
     // Echo the id only when it is well-formed, so the client can settle that message.
     const id = clientId.safeParse((json as { id?: unknown } | null)?.id);
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    const issue = issueLines(parsed.error, '')[0];
+    const where = issue?.path ? `${issue.path}: ` : '';
     return fail(
       'bad_frame',
       `${where}${issue?.message ?? 'invalid frame'}`,

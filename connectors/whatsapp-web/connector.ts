@@ -3,6 +3,7 @@ import type { ChannelContext, Connector } from '../../core/channels/types';
 import { requireAdmin } from '../../core/http/admin-auth';
 import { DeliveryError } from '../../core/outbound/errors';
 import type { PlatformSender } from '../../core/outbound/types';
+import { backoffDelay } from '../../core/resilience/backoff';
 import { HubError, type OutboundMessage } from '../../core/types';
 import { fileTooLarge } from '../shared/download';
 import { inboundIgnored } from '../shared/metrics';
@@ -67,7 +68,10 @@ export function createWhatsAppWebConnector(
 
   function scheduleReconnect(reason: string) {
     if (closed || reconnectTimer) return;
-    const delay = Math.min(options.reconnect.maxMs, options.reconnect.minMs * 2 ** failures);
+    const delay = backoffDelay(
+      { baseMs: options.reconnect.minMs, maxMs: options.reconnect.maxMs },
+      failures + 1,
+    );
     failures++;
     ctx.logger.warn({ reason, delayMs: delay, attempt: failures }, 'whatsapp-web reconnecting');
     reconnectTimer = setTimeout(() => {

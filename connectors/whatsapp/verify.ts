@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../../core/resilience/constant-time';
 
 export const SIGNATURE_HEADER = 'x-hub-signature-256';
 
@@ -11,7 +12,7 @@ export function verifyWhatsAppSignature(appSecret: string, header: unknown, body
   const received = header.slice('sha256='.length);
   if (!/^[0-9a-fA-F]{64}$/.test(received)) return false;
   const expected = createHmac('sha256', appSecret).update(body).digest();
-  return timingSafeEqual(expected, Buffer.from(received, 'hex'));
+  return constantTimeEqual(expected, Buffer.from(received, 'hex'));
 }
 
 export function signWhatsApp(appSecret: string, body: Buffer | string): string {
@@ -21,7 +22,5 @@ export function signWhatsApp(appSecret: string, body: Buffer | string): string {
 /** Constant-time comparison of the webhook verify token; only the length leaks. */
 export function verifyTokenMatches(received: unknown, expected: string): boolean {
   if (typeof received !== 'string' || received.length === 0) return false;
-  const a = Buffer.from(received);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return constantTimeEqual(expected, received);
 }

@@ -8,7 +8,7 @@ import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import { Lease } from './lease';
-import { type DeliveryPolicy, deadLetter, describeError, retryDelayMs } from './policy';
+import { type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
 
 /** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
@@ -112,8 +112,11 @@ export class BullmqBus implements EventBus {
 
   async replayDeadLetters(eventIds?: string[]): Promise<number> {
     this.assertOpen();
+    const wanted = eventIds ? new Set(eventIds) : undefined;
+    const ids = (await this.inbox.deadLetterIds()).filter((id) => !wanted || wanted.has(id));
     let replayed = 0;
-    for (const id of eventIds ?? (await this.inbox.deadLetterIds())) {
+    // Newest first, each to the head of its inbox: a conversation's letters end up in the order they failed.
+    for (const id of ids.reverse()) {
       const letter = await this.inbox.replay(id, (dead) => conversationKey(dead.event.ref));
       if (!letter) continue;
       const conversation = conversationKey(letter.event.ref);
@@ -181,7 +184,7 @@ export class BullmqBus implements EventBus {
         const event = JSON.parse(raw) as InboundEvent;
         const start = await this.inbox.beginAttempt(event.id);
         if ('retryAt' in start) return { retryInMs: start.retryAt - Date.now() };
-        const stop = await this.deliver(conversation, raw, event, start.attempt, lease, handler);
+        const stop = await this.deliver(conversation, raw, event, start, lease, handler);
         if (stop) return stop;
       }
     } finally {
@@ -194,7 +197,7 @@ export class BullmqBus implements EventBus {
     conversation: string,
     raw: string,
     event: InboundEvent,
-    attempt: number,
+    { attempt, outages }: { attempt: number; outages: number },
     lease: Lease,
     handler: EventHandler,
   ): Promise<DrainOutcome | undefined> {
@@ -202,16 +205,29 @@ export class BullmqBus implements EventBus {
     if (attempt > maxAttempts) {
       // Every allowed attempt started and none finished: the event keeps killing its worker.
       const error = 'the worker stopped during every attempt (crash or lost lock)';
-      return this.settle(conversation, raw, event, lease, deadLetter(event, error, maxAttempts));
+      const letter = deadLetter(event, error, maxAttempts, 'bus.worker_stopped');
+      return this.settle(conversation, raw, event, lease, letter);
     }
     try {
-      await handler(event, { attempt, fencingToken: lease.lock.token, signal: lease.signal });
+      // Deliveries so far, outages included: a handler must see a redelivery as one.
+      const ctx = { attempt: attempt + outages, fencingToken: lease.lock.token, signal: lease.signal };
+      await handler(event, ctx);
     } catch (error) {
-      if (attempt >= maxAttempts) {
-        return this.settle(conversation, raw, event, lease, deadLetter(event, describeError(error), attempt));
+      const verdict = judgeFailure(this.options, event, error, attempt);
+      if (verdict.action === 'dead') return this.settle(conversation, raw, event, lease, verdict.letter);
+      let delay: number;
+      if (verdict.action === 'outage') {
+        // A holder that lost its lease leaves the bookkeeping to the new one.
+        const inARow = lease.lost ? outages + 1 : await this.inbox.refundAttempt(event.id);
+        delay = outageDelayMs(this.options, inARow);
+        logger.warn(
+          { eventId: event.id, outages: inARow, delay, err: error },
+          'bus handler hit an outage; waiting',
+        );
+      } else {
+        delay = verdict.delayMs;
+        logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
       }
-      const delay = retryDelayMs(this.options, attempt);
-      logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
       await this.inbox.scheduleRetry(event.id, Date.now() + delay);
       return { retryInMs: delay };
     }
@@ -231,7 +247,10 @@ export class BullmqBus implements EventBus {
     }
     if (letter) {
       busDeadLetters.inc();
-      logger.error({ eventId: event.id, attempts: letter.attempts }, 'bus event dead-lettered');
+      logger.error(
+        { eventId: event.id, attempts: letter.attempts, code: letter.code },
+        'bus event dead-lettered',
+      );
     }
     return undefined;
   }

@@ -30,7 +30,11 @@ export class Lease {
     try {
       if (this.lost || (await this.lock.extend(ttlMs))) return;
       clearInterval(this.timer);
-      this.controller.abort(new HubError('bus.lock_lost', 'The conversation lock was lost mid-delivery.'));
+      // Retryable: the next holder of the lock delivers the event again.
+      const lost = new HubError('bus.lock_lost', 'The conversation lock was lost mid-delivery.', {
+        retryable: true,
+      });
+      this.controller.abort(lost);
     } catch (error) {
       // A Redis blip: keep trying until the lease really lapses; REMOVE_HEAD's fence check stays the guard.
       logger.warn({ err: error }, 'conversation lock renewal failed');

@@ -5,7 +5,7 @@ import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
-import { type DeliveryPolicy, deadLetter, describeError, retryDelayMs } from './policy';
+import { type DeliveryPolicy, judgeFailure, outageDelayMs } from './policy';
 
 interface Conversation {
   key: string;
@@ -26,7 +26,10 @@ export class MemoryBus implements EventBus {
   private readonly conversations = new Map<string, Conversation>();
   /** Conversations with an event ready to run, in the order they became ready (fair across conversations). */
   private readonly ready: Conversation[] = [];
+  /** Attempts per event that count against maxAttempts. */
   private readonly attempts = new Map<string, number>();
+  /** Failures in a row per event because a dependency was down: they set the wait, not the limit. */
+  private readonly outages = new Map<string, number>();
   private readonly dead = new Map<string, DeadLetter>();
   private readonly running = new Set<Promise<void>>();
   private readonly tokens = new MonotonicTokens();
@@ -63,16 +66,17 @@ export class MemoryBus implements EventBus {
   }
 
   async replayDeadLetters(eventIds?: string[]): Promise<number> {
-    let replayed = 0;
-    for (const id of eventIds ?? [...this.dead.keys()]) {
-      const letter = this.dead.get(id);
-      if (!letter) continue;
-      this.dead.delete(id);
-      this.enqueue(letter.event);
-      replayed++;
+    const wanted = eventIds ? new Set(eventIds) : undefined;
+    // Newest first, each to the head: a conversation's letters end up in the order they failed.
+    const letters = [...this.dead.values()]
+      .filter((letter) => !wanted || wanted.has(letter.event.id))
+      .reverse();
+    for (const letter of letters) {
+      this.dead.delete(letter.event.id);
+      this.enqueue(letter.event, 'head');
     }
     this.pump();
-    return replayed;
+    return letters.length;
   }
 
   async pending(): Promise<number> {
@@ -89,14 +93,16 @@ export class MemoryBus implements EventBus {
     await Promise.allSettled([...this.running]);
   }
 
-  private enqueue(event: InboundEvent): void {
+  /** At the tail (a new event) or the head (a replayed one; after the head a handler is running on). */
+  private enqueue(event: InboundEvent, at: 'tail' | 'head' = 'tail'): void {
     const key = conversationKey(event.ref);
     let conversation = this.conversations.get(key);
     if (!conversation) {
       conversation = { key, events: [], running: false, queued: false };
       this.conversations.set(key, conversation);
     }
-    conversation.events.push(event);
+    if (at === 'tail') conversation.events.push(event);
+    else conversation.events.splice(conversation.running ? 1 : 0, 0, event);
     this.pendingCount++;
     this.markReady(conversation);
   }
@@ -133,28 +139,52 @@ export class MemoryBus implements EventBus {
     const event = conversation.events[0];
     if (!event) return;
     const attempt = (this.attempts.get(event.id) ?? 0) + 1;
+    const outages = this.outages.get(event.id) ?? 0;
     this.attempts.set(event.id, attempt);
     const ctx = {
-      attempt,
+      // Deliveries so far, outages included: a handler must see a redelivery as one.
+      attempt: attempt + outages,
       fencingToken: this.tokens.next(conversation.key),
       signal: new AbortController().signal,
     };
     try {
       await handler(event, ctx);
     } catch (error) {
-      if (attempt < this.policy.maxAttempts) {
-        const delay = retryDelayMs(this.policy, attempt);
-        logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
-        if (!this.closed) conversation.retryTimer = setTimeout(() => this.endBackoff(conversation), delay);
+      const verdict = judgeFailure(this.policy, event, error, attempt);
+      if (verdict.action === 'outage') {
+        this.attempts.set(event.id, attempt - 1);
+        this.outages.set(event.id, outages + 1);
+        const delay = outageDelayMs(this.policy, outages + 1);
+        logger.warn(
+          { eventId: event.id, outages: outages + 1, delay, err: error },
+          'bus handler hit an outage; waiting',
+        );
+        this.backOff(conversation, delay);
         return;
       }
-      this.dead.set(event.id, deadLetter(event, describeError(error), attempt));
+      if (verdict.action === 'retry') {
+        logger.warn(
+          { eventId: event.id, attempt, delay: verdict.delayMs, err: error },
+          'bus handler failed; will retry',
+        );
+        this.backOff(conversation, verdict.delayMs);
+        return;
+      }
+      this.dead.set(event.id, verdict.letter);
       busDeadLetters.inc();
-      logger.error({ eventId: event.id, attempt, err: error }, 'bus event dead-lettered');
+      logger.error(
+        { eventId: event.id, attempt, code: verdict.letter.code, err: error },
+        'bus event dead-lettered',
+      );
     }
     conversation.events.shift();
     this.attempts.delete(event.id);
+    this.outages.delete(event.id);
     this.pendingCount--;
+  }
+
+  private backOff(conversation: Conversation, delayMs: number): void {
+    if (!this.closed) conversation.retryTimer = setTimeout(() => this.endBackoff(conversation), delayMs);
   }
 
   private endBackoff(conversation: Conversation): void {

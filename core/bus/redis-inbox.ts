@@ -19,27 +19,40 @@ return 1
  * Start an attempt on the head event: refuse while it is backing off, else count the attempt. The
  * count lives in Redis so a crash mid-handler still uses up an attempt (a poison event that kills
  * workers ends in the dead-letter queue instead of looping).
- * KEYS: attempts, retry-at. ARGV: event id, now ms. Returns {attempt} or {0, retryAt}.
+ * KEYS: attempts, retry-at, outages. ARGV: event id, now ms.
+ * Returns {attempt, 0, outages so far} or {0, retryAt}.
  */
 const BEGIN_ATTEMPT = new LuaScript(`
 local retryAt = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if retryAt > tonumber(ARGV[2]) then return {0, retryAt} end
-return {redis.call('HINCRBY', KEYS[1], ARGV[1], 1)}
+local attempt = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return {attempt, 0, tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')}
+`);
+
+/**
+ * The attempt failed because a dependency was down: give the attempt back and count the outage.
+ * KEYS: attempts, outages. ARGV: event id. Returns the outages in a row so far.
+ */
+const REFUND_ATTEMPT = new LuaScript(`
+redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 `);
 
 /**
  * Remove the head after it was handled (or dead-letter it), only if no newer lock holder exists: the
  * fence counter still equals our token. A holder whose lease lapsed while nobody took over may still
- * finish; one that was overtaken leaves the head to its successor.
- * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order.
+ * finish; one that was overtaken leaves the head to its successor. The event is removed by value:
+ * a dead letter replayed meanwhile may stand in front of it. The dead-letter order is Redis's own
+ * clock in microseconds, so one conversation's letters keep their order whichever worker wrote them.
+ * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order, outages.
  * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or ''.
  */
 const REMOVE_HEAD = new LuaScript(`
 if tonumber(redis.call('GET', KEYS[1]) or '-1') ~= tonumber(ARGV[1]) then return 0 end
-if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return 0 end
-redis.call('LPOP', KEYS[2])
+if redis.call('LREM', KEYS[2], 1, ARGV[2]) == 0 then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[9], ARGV[3])
 redis.call('DECR', KEYS[5])
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('ZREM', KEYS[6], ARGV[5])
@@ -47,26 +60,28 @@ else
   redis.call('ZADD', KEYS[6], ARGV[4], ARGV[5])
 end
 if ARGV[6] ~= '' then
+  local time = redis.call('TIME')
   redis.call('HSET', KEYS[7], ARGV[3], ARGV[6])
-  redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
+  redis.call('ZADD', KEYS[8], time[1] .. string.format('%06d', time[2]), ARGV[3])
 end
 return 1
 `);
 
 /**
- * Move a dead letter back to the tail of its conversation's inbox.
+ * Move a dead letter back to the head of its conversation's inbox, before the newer events there.
  * KEYS: dlq, dlq-order, inbox, pending, active. ARGV: event id, event JSON, now ms, conversation key.
  */
 const REPLAY = new LuaScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[4])
 return 1
 `);
 
-export type AttemptStart = { attempt: number } | { retryAt: number };
+/** `attempt` counts against maxAttempts; `outages` are the failures in a row a dependency caused. */
+export type AttemptStart = { attempt: number; outages: number } | { retryAt: number };
 
 /**
  * The Redis side of the BullMQ bus: per-conversation inboxes (lists, head first), attempt counts,
@@ -84,7 +99,9 @@ export class RedisInbox {
     return `${this.base}:inbox:${conversation}`;
   }
 
-  private key(name: 'attempts' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order'): string {
+  private key(
+    name: 'attempts' | 'outages' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order',
+  ): string {
     return `${this.base}:${name}`;
   }
 
@@ -111,12 +128,21 @@ export class RedisInbox {
   }
 
   async beginAttempt(eventId: string): Promise<AttemptStart> {
-    const [attempt, retryAt] = (await BEGIN_ATTEMPT.run(
+    const [attempt, retryAt, outages] = (await BEGIN_ATTEMPT.run(
       this.redis,
-      [this.key('attempts'), this.key('retry-at')],
+      [this.key('attempts'), this.key('retry-at'), this.key('outages')],
       [eventId, Date.now()],
-    )) as [number, number?];
-    return attempt > 0 ? { attempt } : { retryAt: retryAt ?? 0 };
+    )) as [number, number?, number?];
+    return attempt > 0 ? { attempt, outages: outages ?? 0 } : { retryAt: retryAt ?? 0 };
+  }
+
+  /** Give back the attempt a dependency's outage spoilt; returns the outages in a row so far. */
+  async refundAttempt(eventId: string): Promise<number> {
+    return (await REFUND_ATTEMPT.run(
+      this.redis,
+      [this.key('attempts'), this.key('outages')],
+      [eventId],
+    )) as number;
   }
 
   async scheduleRetry(eventId: string, retryAt: number): Promise<void> {
@@ -140,6 +166,7 @@ export class RedisInbox {
       this.key('active'),
       this.key('dlq'),
       this.key('dlq-order'),
+      this.key('outages'),
     ];
     const letter = deadLetter ? JSON.stringify(deadLetter) : '';
     return (

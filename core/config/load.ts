@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { formatIssues } from '../resilience/zod-issues';
 import { HubError } from '../types/errors';
 import { type HubConfig, hubConfigSchema } from './schema';
 
@@ -30,11 +31,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
 }
 
 function describeIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
-    const key = issue.path.join('.') || '(root)';
-    return `  - ${key}: ${issue.message}`;
-  });
-  return `${source} is not a valid hub config:\n${lines.join('\n')}\nFix the keys above; config/hub.yaml shows every key with a comment.`;
+  return `${source} is not a valid hub config:\n${formatIssues(error)}\nFix the keys above; config/hub.yaml shows every key with a comment.`;
 }
 
 /** Validate an already-parsed config object (env interpolation included). */

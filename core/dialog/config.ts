@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { formatIssues } from '../resilience/zod-issues';
 import { HubError } from '../types/errors';
 import { contextConfigSchema } from './context/window';
 import { intentConfigSchema } from './intent/config';
@@ -27,10 +28,10 @@ export type DialogConfig = z.infer<typeof dialogConfigSchema>;
 export function parseDialogConfig(input: unknown, source = 'dialog config'): DialogConfig {
   const result = dialogConfigSchema.safeParse(input ?? {});
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    throw new HubError(
+      'config.invalid',
+      `${source} is not a valid dialog config:\n${formatIssues(result.error)}`,
     );
-    throw new HubError('config.invalid', `${source} is not a valid dialog config:\n${lines.join('\n')}`);
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../resilience/constant-time';
 
 export type SignatureVerdict =
   | { ok: true }
@@ -30,7 +31,7 @@ export function verifyZendeskSignature(input: VerifyInput): SignatureVerdict {
   const at = timestampMs(timestamp);
   if (at === undefined) return { ok: false, reason: 'missing_headers' };
   if (!fresh(at, input)) return { ok: false, reason: 'stale' };
-  return sameText(signZendesk(input.secret, timestamp, input.body), signature)
+  return constantTimeEqual(signZendesk(input.secret, timestamp, input.body), signature)
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
 }
@@ -52,7 +53,7 @@ export function verifyGenericSignature(input: VerifyInput): SignatureVerdict {
   }
   if (!fresh(Number(timestamp) * 1000, input)) return { ok: false, reason: 'stale' };
   if (!/^sha256=[0-9a-f]{64}$/i.test(signature)) return { ok: false, reason: 'bad_signature' };
-  return sameText(signGeneric(input.secret, timestamp, input.body), signature.toLowerCase())
+  return constantTimeEqual(signGeneric(input.secret, timestamp, input.body), signature.toLowerCase())
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
 }
@@ -67,10 +68,4 @@ function timestampMs(value: string): number | undefined {
 
 function fresh(atMs: number, input: VerifyInput): boolean {
   return Math.abs((input.nowMs ?? Date.now()) - atMs) <= input.toleranceSeconds * 1000;
-}
-
-function sameText(expected: string, received: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(received);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseJsonBody, registerRawWebhook } from '../http/webhook';
+import { issueLines } from '../resilience/zod-issues';
 import { registerAgentConsole } from './console';
 import { helpdeskUpdates } from './metrics';
 import { helpdeskPayloadSchema, interpret } from './payload';
@@ -97,9 +98,9 @@ async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, o
       const parsed = helpdeskPayloadSchema.safeParse(json);
       if (!parsed.success) {
         helpdeskUpdates.inc({ source, outcome: 'bad_request' });
-        const problems = parsed.error.issues
+        const problems = issueLines(parsed.error, '(body)')
           .slice(0, 5)
-          .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+          .map((issue) => `${issue.path}: ${issue.message}`)
           .join('; ');
         request.log.info({ source, problems }, 'helpdesk webhook body does not match the documented shape');
         return reply.code(400).send({

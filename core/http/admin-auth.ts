@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { constantTimeEqual } from '../resilience/constant-time';
 
 export const ADMIN_TOKEN_ENV = 'HUB_ADMIN_TOKEN';
 
@@ -19,12 +19,6 @@ export function isLoopbackHost(host: string | undefined): boolean {
     host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '')
   ).toLowerCase();
   return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
@@ -49,7 +43,7 @@ export function adminGuard(token: () => string | undefined = adminTokenFromEnv) 
     const expected = token();
     if (expected) {
       const given = /^Bearer[ \t]+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      if (!given || !sameSecret(expected, given)) {
+      if (!given || !constantTimeEqual(expected, given)) {
         return reply
           .header('www-authenticate', 'Bearer realm="hub-admin"')
           .code(401)

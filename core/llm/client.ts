@@ -3,9 +3,11 @@ import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/compl
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
+import { type BackoffPolicy, backoffDelay } from '../resilience/backoff';
+import { CircuitBreaker } from '../resilience/breaker';
+import { sleep } from '../resilience/sleep';
 import type { ChatRequest, ChatResult, LlmClient } from '../types';
 import { HubError } from '../types/errors';
-import { CircuitBreaker } from './breaker';
 import { isServerFailure, retriesInternally, retryAfterMs, toLlmError } from './errors';
 import {
   fromCompletion,
@@ -59,11 +61,18 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     timeout: config.timeoutMs,
   });
 
-  function backoff(error: HubError, attempt: number): number | undefined {
+  const retryBackoff: BackoffPolicy = {
+    baseMs: retryBaseMs,
+    maxMs: retryMaxMs,
+    maxRetryAfterMs,
+    jitter: 'equal',
+  };
+
+  /** The wait before retry number `retry + 1`; undefined when the server asks for more than we wait. */
+  function backoff(error: HubError, retry: number): number | undefined {
     const requested = retryAfterMs(error);
-    if (requested !== undefined) return requested <= maxRetryAfterMs ? requested : undefined;
-    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** attempt);
-    return ceiling / 2 + (Math.random() * ceiling) / 2;
+    if (requested !== undefined && requested > maxRetryAfterMs) return undefined;
+    return backoffDelay(retryBackoff, retry + 1, requested);
   }
 
   async function attempt(request: ChatRequest, progress: { emitted: boolean }): Promise<ChatResult> {
@@ -134,7 +143,7 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
         }
         llmRequests.inc({ ...labels, outcome: 'retry' });
         log.warn({ code: error.code, retry: retry + 1, waitMs: Math.round(wait) }, 'llm request retried');
-        await sleep(wait, request.signal);
+        await sleep(wait, request.signal, callerAborted);
       }
     }
   }
@@ -173,17 +182,6 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const aborted = () => {
-      clearTimeout(timer);
-      reject(new HubError('llm.aborted', 'LLM request aborted by the caller', { status: 499 }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', aborted);
-      resolve();
-    }, ms);
-    if (signal?.aborted) aborted();
-    else signal?.addEventListener('abort', aborted, { once: true });
-  });
+function callerAborted(): HubError {
+  return new HubError('llm.aborted', 'LLM request aborted by the caller', { status: 499 });
 }

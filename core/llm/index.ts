@@ -1,4 +1,3 @@
-export { type BreakerOptions, CircuitBreaker, type CircuitPhase } from './breaker';
 export {
   createEndpointClient,
   createLlmClient,

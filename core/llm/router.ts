@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { llmRoutingSchema } from '../config/schema';
 import { logger } from '../log';
+import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatMessage, ChatRequest, ChatResult, RouteHint } from '../types';
 import { HubError } from '../types/errors';
-import type { CircuitBreaker } from './breaker';
 import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
 type ModelEntry = NonNullable<LlmConfig['models']>[number];

@@ -1,6 +1,6 @@
 import type { HubConfig } from '../config/schema';
+import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatRequest, ChatResult, LlmClient } from '../types';
-import type { CircuitBreaker } from './breaker';
 
 export type LlmConfig = HubConfig['llm'];
 

@@ -1,4 +1,4 @@
-import { CircuitBreaker } from '../llm/breaker';
+import { CircuitBreaker } from '../resilience/breaker';
 import {
   AdapterError,
   AdapterErrorCodes,

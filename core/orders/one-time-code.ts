@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { constantTimeEqual } from '../resilience/constant-time';
 import type { Order } from '../types';
 
 /** Sends a code to the e-mail address or phone number on the order (an SMS or e-mail provider). */
@@ -64,7 +65,7 @@ export class OneTimeCodes {
     const code = typed.replace(/\D/g, '');
     const expected = Buffer.from(challenge.hash, 'hex');
     const actual = Buffer.from(this.hash(challenge.orderId, code), 'hex');
-    if (code.length === 6 && timingSafeEqual(expected, actual)) {
+    if (code.length === 6 && constantTimeEqual(expected, actual)) {
       return { result: 'valid', challenge: { ...challenge, attemptsLeft: 0 } };
     }
     return { result: 'wrong', challenge: { ...challenge, attemptsLeft: challenge.attemptsLeft - 1 } };

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log';
+import { backoffDelay } from '../resilience/backoff';
 import { HubError, isRetryable, type OutboundMessage } from '../types';
 import { DeliveryError } from './errors';
 import { outboundCalls, outboundWait } from './metrics';
@@ -150,8 +151,9 @@ export class OutboundScheduler {
           'outbound call failed; retrying',
         );
         if (retryAfterMs === undefined) {
-          const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-          await sleep(Math.floor(Math.random() * ceiling));
+          await sleep(
+            backoffDelay({ baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' }, attempt),
+          );
         }
       }
     }

@@ -1,5 +1,7 @@
 import type { HubConfig } from '../config/schema';
+import { backoffDelay } from '../resilience/backoff';
 import { parseRetryAfter } from '../resilience/retry-after';
+import { sleep } from '../resilience/sleep';
 import { HubError } from '../types/errors';
 
 export type RerankConfig = NonNullable<HubConfig['knowledge']['rerank']>;
@@ -12,6 +14,7 @@ export interface Reranker {
 const RETRIES = 2;
 /** A longer Retry-After is cut to this: a customer is waiting on the answer. */
 const MAX_RETRY_AFTER_MS = 10_000;
+const RETRY_BACKOFF = { baseMs: 200, maxMs: MAX_RETRY_AFTER_MS };
 
 /**
  * A cross-encoder behind HTTP. `tei`: Hugging Face text-embeddings-inference `POST /rerank`
@@ -44,7 +47,7 @@ export class HttpReranker implements Reranker {
       }
       if ((response.status === 429 || response.status >= 500) && attempt < RETRIES) {
         const requested = parseRetryAfter(response.headers.get('retry-after'));
-        await sleep(requested === undefined ? 200 * 2 ** attempt : Math.min(requested, MAX_RETRY_AFTER_MS));
+        await sleep(backoffDelay(RETRY_BACKOFF, attempt + 1, requested));
         continue;
       }
       if (!response.ok) {
@@ -79,8 +82,4 @@ export class HttpReranker implements Reranker {
       { cause, retryable },
     );
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 import type { TicketingConfig } from '../config/adapters-schema';
-import { CircuitBreaker } from '../llm/breaker';
 import { logger } from '../log';
+import { backoffDelay } from '../resilience/backoff';
+import { CircuitBreaker } from '../resilience/breaker';
 import { AdapterError, type TicketingAdapter } from '../types';
 import { HubError } from '../types/errors';
 import type { ClaimedComment, TicketCommentOutbox } from './comment-outbox';
@@ -258,10 +259,12 @@ export class TicketDeliveryWorker {
   /** Exponential with ±20 % jitter, capped; a server's Retry-After wins when it asks for longer. */
   backoff(attempt: number, error?: unknown): number {
     const { backoffMs, maxBackoffMs } = this.options.config.outbox;
-    const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attempt - 1));
-    const jittered = exponential * (0.8 + 0.4 * this.random());
     const retryAfter = error instanceof AdapterError ? error.retryAfterMs : undefined;
-    return retryAfter !== undefined ? Math.min(maxBackoffMs, Math.max(retryAfter, jittered)) : jittered;
+    return backoffDelay(
+      { baseMs: backoffMs, maxMs: maxBackoffMs, jitter: { spread: 0.2 }, random: this.random },
+      attempt,
+      retryAfter,
+    );
   }
 }
 

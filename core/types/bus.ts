@@ -22,6 +22,8 @@ export interface PublishResult {
 export interface DeadLetter {
   event: InboundEvent;
   error: string;
+  /** The HubError code of the failure, when it had one (e.g. "state.fenced", "bus.worker_stopped"). */
+  code?: string;
   attempts: number;
   failedAt: string;
 }
@@ -29,13 +31,19 @@ export interface DeadLetter {
 /**
  * Durable inbound bus. At-least-once delivery, dedupe by event id, strict order within a
  * conversation, parallel across conversations, retries with backoff, then a dead-letter queue.
+ * A handler error that is not retryable dead-letters at once; one that says a dependency is down
+ * (core/resilience/outage) holds the conversation back without using up the event's attempts.
  */
 export interface EventBus {
   publish(event: InboundEvent): Promise<PublishResult>;
   /** Start consuming. One handler per bus instance. */
   consume(handler: EventHandler): Promise<void>;
   deadLetters(limit?: number): Promise<DeadLetter[]>;
-  /** Re-enqueue dead letters (all, or those with the given event ids); returns how many. */
+  /**
+   * Re-enqueue dead letters (all, or those with the given event ids); returns how many. Each goes
+   * back to the head of its conversation, before the newer events waiting there, in the order the
+   * conversation's events first failed.
+   */
   replayDeadLetters(eventIds?: string[]): Promise<number>;
   /** Events accepted but not yet handled, across all conversations. */
   pending(): Promise<number>;

@@ -11,6 +11,7 @@ import type { HubConfig } from '../../core/config/schema';
 import { busDeadLetters } from '../../core/metrics';
 import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types';
 import { conversationKey } from '../../core/types/conversation';
+import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
 import type { OutboundMessage } from '../../core/types/outbound';
 
@@ -254,6 +255,117 @@ describe.each(['memory', 'bullmq'] as const)('EventBus conformance: %s', (driver
     await waitFor(() => recorder.ids('a').includes('a:1'), 'the replayed event');
     expect(recorder.attempts('a:1')).toEqual([1, 2, 3, 1]);
     expect(await bus.deadLetters()).toEqual([]);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('dead-letters an error that is not retryable at once, recording its code, and goes on', async () => {
+    const bus = await world.bus({ maxAttempts: 5, backoffMs: 10 });
+    const recorder = new Recorder();
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id === 'a:1') throw new HubError('erp.order_id_invalid', 'order number has letters in it');
+      }),
+    );
+    await bus.publish(inbound('a', 1));
+    await bus.publish(inbound('a', 2));
+    await waitFor(() => recorder.ids('a').includes('a:2'), 'the next event of the conversation');
+    expect(recorder.attempts('a:1')).toEqual([1]);
+    const letters = await bus.deadLetters();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ event: { id: 'a:1' }, code: 'erp.order_id_invalid', attempts: 1 });
+    expect(letters[0]?.error).toContain('order number has letters in it');
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('holds a conversation back through an outage without using up its attempts, then resumes in order', async () => {
+    const bus = await world.bus({ maxAttempts: 2, backoffMs: 10 });
+    const recorder = new Recorder();
+    let databaseUp = false;
+    const outages = [
+      () =>
+        Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      () => new Error('Connection is closed.'),
+      () => new HubError('erp.circuit_open', 'ERP circuit open', { retryable: true }),
+    ];
+    let failures = 0;
+    await bus.consume(
+      recorder.handler(async (event) => {
+        // Conversation "a" needs the database; "b" does not, and must keep flowing.
+        if (event.ref.conversation === 'a' && !databaseUp) throw outages[failures++ % outages.length]?.();
+      }),
+    );
+    for (let n = 1; n <= 3; n++) {
+      await bus.publish(inbound('a', n));
+      await bus.publish(inbound('b', n));
+    }
+    await waitFor(() => recorder.attempts('a:1').length >= 6, 'a:1 to be tried well past maxAttempts');
+    await waitFor(() => recorder.ids('b').length === 3, 'the other conversation');
+    expect(recorder.ids('a')).toEqual([]);
+    expect(await bus.deadLetters()).toEqual([]);
+    expect(await bus.pending()).toBe(3);
+    // Each delivery is a redelivery to the handler, although none used up an attempt.
+    const seen = recorder.attempts('a:1');
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+
+    databaseUp = true;
+    await waitFor(() => recorder.ids('a').length === 3, 'the conversation to resume');
+    expect(recorder.ids('a')).toEqual(['a:1', 'a:2', 'a:3']);
+    expect(recorder.attempts('a:2')).toEqual([1]);
+    expect(await bus.deadLetters()).toEqual([]);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('replays dead letters to the head of their conversations, before newer events, in order', async () => {
+    const bus = await world.bus({ maxAttempts: 3, backoffMs: 10 });
+    const recorder = new Recorder();
+    const refused = new Set(['a:1', 'a:2', 'b:1']);
+    let databaseUp = false;
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (refused.has(event.id)) throw new HubError('test.refused', `refused ${event.id}`);
+        if (event.id === 'a:3' && !databaseUp) throw new HubError('store.unavailable', 'database restarting');
+      }),
+    );
+    for (let n = 1; n <= 4; n++) await bus.publish(inbound('a', n));
+    await bus.publish(inbound('b', 1));
+    await bus.publish(inbound('b', 2));
+    await waitFor(() => recorder.attempts('a:3').length >= 2, 'a:3 to wait for the database');
+    await waitFor(() => recorder.ids('b').includes('b:2'), 'b:2');
+    expect((await bus.deadLetters()).map((letter) => letter.event.id).sort()).toEqual(['a:1', 'a:2', 'b:1']);
+
+    refused.clear();
+    expect(await bus.replayDeadLetters()).toBe(3);
+    databaseUp = true;
+    await waitFor(() => recorder.ids('a').length === 4 && recorder.ids('b').length === 2, 'every event');
+    expect(recorder.ids('a')).toEqual(['a:1', 'a:2', 'a:3', 'a:4']);
+    expect(recorder.ids('b')).toEqual(['b:2', 'b:1']);
+    expect(await bus.deadLetters()).toEqual([]);
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+  });
+
+  it('replays a dead letter right after the event being handled, which is not delivered again', async () => {
+    const bus = await world.bus({ maxAttempts: 3, backoffMs: 10 });
+    const recorder = new Recorder();
+    let refuse = true;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id === 'a:1' && refuse) throw new HubError('test.refused', 'refused a:1');
+        if (event.id === 'a:2') await gate;
+      }),
+    );
+    for (let n = 1; n <= 3; n++) await bus.publish(inbound('a', n));
+    await waitFor(() => recorder.deliveries.some((d) => d.id === 'a:2'), 'a:2 to be in its handler');
+    refuse = false;
+    expect(await bus.replayDeadLetters()).toBe(1);
+    release();
+    await waitFor(() => recorder.ids('a').length === 3, 'every event');
+    expect(recorder.ids('a')).toEqual(['a:2', 'a:1', 'a:3']);
+    expect(recorder.attempts('a:2')).toEqual([1]);
     await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
   });
 

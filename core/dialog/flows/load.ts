@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { issueLines } from '../../resilience/zod-issues';
 import { HubError } from '../../types/errors';
 import { type ActionSpec, BUILT_IN_ACTIONS } from './actions';
 import { type Catalog, FLOW_MESSAGES } from './messages';
@@ -88,8 +89,8 @@ export function buildFlowSet(
   for (const { source, data } of documents) {
     const parsed = flowSchema.safeParse(data);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        problems.push(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      for (const issue of issueLines(parsed.error))
+        problems.push(`${source}: ${issue.path}: ${issue.message}`);
       continue;
     }
     const flow = parsed.data;

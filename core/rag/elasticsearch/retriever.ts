@@ -1,4 +1,6 @@
 import { Client, errors } from '@elastic/elasticsearch';
+import { backoffDelay } from '../../resilience/backoff';
+import { sleep } from '../../resilience/sleep';
 import type { KnowledgeChunk, Passage, SearchOptions } from '../../types';
 import { HubError } from '../../types/errors';
 import { type Embedder, embeddingText } from '../embedder';
@@ -6,6 +8,9 @@ import type { KnowledgeIndex } from '../knowledge-index';
 import { baseLanguage, detectLanguage } from '../language';
 import { type ChineseAnalyzer, indexTemplate, SHARED_TENANT } from './mapping';
 import { hybridSearchBody, normaliseRrf } from './query';
+
+/** A bulk retry never waits longer than this, however many retries are configured. */
+const MAX_BULK_BACKOFF_MS = 30_000;
 
 export interface ElasticsearchRetrieverOptions {
   client: Client;
@@ -241,7 +246,7 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
       });
       pending = retry;
       if (pending.length > 0)
-        await new Promise((resolve) => setTimeout(resolve, this.bulkBackoffMs * 2 ** attempt));
+        await sleep(backoffDelay({ baseMs: this.bulkBackoffMs, maxMs: MAX_BULK_BACKOFF_MS }, attempt + 1));
     }
     return failures;
   }

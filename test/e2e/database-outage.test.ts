@@ -1,0 +1,259 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBus } from '../../core/bus';
+import { parseConfig } from '../../core/config/load';
+import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
+
+/**
+ * The issue's fault test: PostgreSQL stopped for 30 s in the middle of a steady load. A private
+ * PostgreSQL on its own port is stopped, never the machine's (other tests use that one).
+ */
+const PG_BIN = findPostgresBin();
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const suffix = randomBytes(4).toString('hex');
+const keyPrefix = `hub-outage-${suffix}`;
+const queue = `outage-${suffix}`;
+const CONVERSATIONS = 8;
+const ROUNDS = 50;
+const ROUND_MS = 700;
+const OUTAGE_MS = 30_000;
+const questions = [
+  'How long does shipping take?',
+  '怎么退货？',
+  'Can I get an invoice?',
+  '退款多久到账？',
+  'Which payment methods do you accept?',
+  '怎么修改收货地址？',
+];
+
+function findPostgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+  return versions.map((v) => join(root, v, 'bin')).find((bin) => existsSync(join(bin, 'initdb')));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A throw-away PostgreSQL cluster, run as the postgres user when the tests run as root. */
+class PrivatePostgres {
+  readonly dir = mkdtempSync(join(tmpdir(), 'hub-outage-pg-'));
+  readonly data = join(this.dir, 'data');
+
+  constructor(
+    private readonly bin: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  private run(tool: string, args: string[]): void {
+    const command = join(this.bin, tool);
+    const asRoot = process.getuid?.() === 0;
+    execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
+      stdio: 'pipe',
+      timeout: 60_000,
+    });
+  }
+
+  init(): void {
+    if (process.getuid?.() === 0) {
+      const ids = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+      execFileSync('chown', [`${ids('-u')}:${ids('-g')}`, this.dir]);
+    }
+    chmodSync(this.dir, 0o700);
+    this.run('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+  }
+
+  start(): void {
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    this.run('pg_ctl', [
+      'start',
+      '-w',
+      '-t',
+      '60',
+      '-D',
+      this.data,
+      '-l',
+      join(this.dir, 'log'),
+      '-o',
+      options,
+    ]);
+  }
+
+  stop(): void {
+    this.run('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', this.data]);
+  }
+
+  destroy(): void {
+    try {
+      this.stop();
+    } catch {
+      // already stopped
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let database: PrivatePostgres | undefined;
+let hub: HubProcess | undefined;
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = new Redis(REDIS_URL);
+  if (!PG_BIN) return;
+  database = new PrivatePostgres(PG_BIN, await freePort());
+  database.init();
+  database.start();
+}, 120_000);
+
+afterAll(async () => {
+  await hub?.stop('SIGKILL');
+  database?.destroy();
+  for await (const keys of redis.scanStream({ match: `${keyPrefix}:*`, count: 500 })) {
+    if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+  }
+  await redis.quit();
+});
+
+describe.skipIf(!PG_BIN)('PostgreSQL outage under load (BullMQ bus, Redis state)', () => {
+  it('answers every message once and in order, with no dead letters, when PostgreSQL stops for 30 s', async () => {
+    if (!database) throw new Error('the private PostgreSQL did not start');
+    const db = database;
+    const config = {
+      server: { replyTimeoutMs: 50 },
+      redis: { url: REDIS_URL, keyPrefix },
+      bus: { driver: 'bullmq', queue, lockTtlMs: 2_000, backoffMs: 100, concurrency: 8 },
+      state: { driver: 'redis' },
+      database: { driver: 'postgres', url: db.url },
+    };
+    hub = await startHubProcess(writeConfig(config));
+    const url = hub.url;
+    const started = Date.now();
+
+    // Accepted means published: the bus's dedupe key exists. The REST answer itself may be a 500
+    // while the database is down (the reply look-up fails after the publish).
+    const accepted = async (eventId: string) =>
+      (await redis.exists(`${keyPrefix}:bus:${queue}:dedupe:${eventId}`)) === 1;
+    const sent: string[][] = Array.from({ length: CONVERSATIONS }, () => []);
+    let refusedPosts = 0;
+    let failedResponses = 0;
+    const post = async (conversation: number, index: number) => {
+      const sender = `customer-${conversation}`;
+      const messageId = `m${index}`;
+      const eventId = `rest:${sender}:${messageId}`;
+      for (let tries = 0; ; tries++) {
+        const response = await fetch(`${url}/webhooks/rest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            sender,
+            message: questions[index % questions.length],
+            message_id: messageId,
+          }),
+        }).catch(() => undefined);
+        await response?.arrayBuffer();
+        if (!response?.ok) failedResponses++;
+        if (response?.ok || (await accepted(eventId))) break;
+        refusedPosts++;
+        if (tries > 50) throw new Error(`message ${eventId} was never accepted (HTTP ${response?.status})`);
+        await sleep(200);
+      }
+      sent[conversation]?.push(eventId);
+    };
+
+    let stoppedAt = 0;
+    let restartedAt = 0;
+    const outage = (async () => {
+      await sleep(4 * ROUND_MS);
+      stoppedAt = Date.now();
+      db.stop();
+      await sleep(OUTAGE_MS);
+      db.start();
+      restartedAt = Date.now();
+    })();
+    for (let round = 0; round < ROUNDS; round++) {
+      const roundStart = Date.now();
+      await Promise.all(Array.from({ length: CONVERSATIONS }, (_, c) => post(c, round)));
+      await sleep(Math.max(0, ROUND_MS - (Date.now() - roundStart)));
+    }
+    const loadEndedAt = Date.now();
+    await outage;
+    // The load ran on both sides of the outage.
+    expect(stoppedAt - started).toBeLessThan(loadEndedAt - started);
+    expect(loadEndedAt).toBeGreaterThan(restartedAt);
+
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const total = CONVERSATIONS * ROUNDS;
+      const answered = async () =>
+        Number((await client.query(`select count(*) from messages where direction = 'out'`)).rows[0].count);
+      const deadline = Date.now() + 90_000;
+      while ((await answered()) < total && Date.now() < deadline) await sleep(250);
+      await sleep(1_500); // would-be duplicates have time to show up
+      const { rows } = await client.query<{ conversation_key: string; in_reply_to: string; n: string }>(
+        `select conversation_key, in_reply_to, count(*) over (partition by in_reply_to) as n
+           from messages where direction = 'out' order by seq`,
+      );
+      let outOfOrder = 0;
+      for (let c = 0; c < CONVERSATIONS; c++) {
+        const answeredInOrder = rows
+          .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+          .map((row) => row.in_reply_to);
+        const positions = answeredInOrder.map((id) => sent[c]?.indexOf(id) ?? -1);
+        outOfOrder += positions.filter((position, i) => i > 0 && position < (positions[i - 1] ?? 0)).length;
+      }
+      const bus = await createBus(parseConfig(config), { keyPrefix });
+      const deadLetters = await bus.deadLetters(1_000);
+      await bus.close();
+      const figures = {
+        messages: total,
+        replies: rows.length,
+        repliedTwice: rows.filter((row) => row.n !== '1').length,
+        deadLetters: deadLetters.length,
+        outOfOrder,
+        refusedPosts,
+        failedResponses,
+        outageMs: restartedAt - stoppedAt,
+        durationMs: Date.now() - started,
+      };
+      console.log(`database outage figures: ${JSON.stringify(figures)}`);
+
+      expect(deadLetters.map((letter) => `${letter.event.id}: ${letter.code} ${letter.error}`)).toEqual([]);
+      expect(rows).toHaveLength(total);
+      expect(figures.repliedTwice).toBe(0);
+      expect(outOfOrder).toBe(0);
+      for (let c = 0; c < CONVERSATIONS; c++) {
+        const answeredInOrder = rows
+          .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+          .map((row) => row.in_reply_to);
+        expect(answeredInOrder).toEqual(sent[c]);
+      }
+      const inbound = await client.query(`select count(*) from messages where direction = 'in'`);
+      expect(Number(inbound.rows[0].count)).toBe(total);
+    } finally {
+      await client.end();
+    }
+  }, 240_000);
+});

@@ -1,12 +1,11 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
-import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
 import { type BackoffPolicy, backoffDelay } from '../resilience/backoff';
 import { CircuitBreaker } from '../resilience/breaker';
 import { sleep } from '../resilience/sleep';
-import type { ChatRequest, ChatResult, LlmClient } from '../types';
+import type { ChatRequest, ChatResult } from '../types';
 import { HubError } from '../types/errors';
 import { isServerFailure, retriesInternally, retryAfterMs, toLlmError } from './errors';
 import {

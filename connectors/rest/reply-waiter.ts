@@ -1,3 +1,4 @@
+import { isOutage } from '../../core/resilience/outage';
 import type { HubStore, OutboundFeed, OutboundMessage } from '../../core/types';
 
 /**
@@ -22,12 +23,16 @@ export class ReplyWaiter {
     });
   }
 
-  /** Resolves with the stored replies, or an empty list when none came within `timeoutMs`. */
+  /**
+   * Resolves with the stored replies, or an empty list when none came within `timeoutMs`. The event
+   * is already on the bus: while the database is out, the caller gets the empty list (202 and the
+   * event id to fetch the replies later), not an error for a message that was accepted.
+   */
   async wait(eventId: string, timeoutMs: number): Promise<OutboundMessage[]> {
     const deadline = Date.now() + timeoutMs;
     try {
       for (;;) {
-        const replies = await this.store.repliesTo(eventId);
+        const replies = await this.storedReplies(eventId);
         if (replies.length > 0 || Date.now() >= deadline) return replies;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(this.pollMs, Math.max(0, deadline - Date.now())));
@@ -39,6 +44,15 @@ export class ReplyWaiter {
       }
     } finally {
       this.waiting.delete(eventId);
+    }
+  }
+
+  private async storedReplies(eventId: string): Promise<OutboundMessage[]> {
+    try {
+      return await this.store.repliesTo(eventId);
+    } catch (error) {
+      if (isOutage(error)) return [];
+      throw error;
     }
   }
 

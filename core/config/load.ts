@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
 import { HubError } from '../types/errors';
+import type { ConfigIssue } from './plugins';
 import { type HubConfig, hubConfigSchema } from './schema';
 
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
@@ -29,8 +29,9 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
-function describeIssues(source: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => {
+/** Every problem of a config with its key, then where the fix is documented. */
+export function describeConfigIssues(source: string, issues: readonly ConfigIssue[]): string {
+  const lines = issues.map((issue) => {
     const key = issue.path.join('.') || '(root)';
     return `  - ${key}: ${issue.message}`;
   });
@@ -45,7 +46,8 @@ export function parseConfig(
 ): HubConfig {
   const interpolated = interpolateEnv(input ?? {}, env);
   const result = hubConfigSchema.safeParse(interpolated);
-  if (!result.success) throw new HubError('config.invalid', describeIssues(source, result.error));
+  if (!result.success)
+    throw new HubError('config.invalid', describeConfigIssues(source, result.error.issues));
   const config = result.data;
   // PORT and HOST from the environment win over the file: the usual contract of hosting platforms.
   if (env.PORT) config.server.port = hubConfigSchema.shape.server.parse({ port: env.PORT }).port;

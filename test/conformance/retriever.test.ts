@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
-import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
 import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import type { KnowledgeIndex } from '../../core/rag/knowledge-index';
 import { loadKnowledge } from '../../core/rag/load';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import { EmbeddedRetriever } from '../../core/rag/retrievers/embedded';
 import type { KnowledgeChunk } from '../../core/types';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 

@@ -1,5 +1,5 @@
 /**
- * Measures the retrieval choices behind core/rag/embedded-retriever.ts on the demo knowledge base:
+ * Measures the retrieval choices behind core/rag/retrievers/embedded/retriever.ts on the demo knowledge base:
  * BM25 tokenizers (Orama mandarin, one index per language, the bilingual tokenizer with and without
  * bigrams and exact-term matching), the hashed vector alone, and three ways of fusing the two.
  * Run: npx tsx test/unit/rag-measure.ts

@@ -1,7 +1,6 @@
 import { type ErpRegistry, erps } from '../adapters/erp';
 import { type HelpdeskRegistry, helpdesks, ticketingIssues } from '../adapters/ticketing';
-import { describeConfigIssues } from '../core/config/load';
-import type { ConfigIssue } from '../core/config/plugins';
+import { type ConfigIssue, describeConfigIssues } from '../core/config/issues';
 import type { HubConfig } from '../core/config/schema';
 import { type RetrieverRegistry, retrievers } from '../core/rag/retrievers';
 import { HubError } from '../core/types';

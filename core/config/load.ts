@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { HubError } from '../types/errors';
-import type { ConfigIssue } from './plugins';
+import { describeConfigIssues } from './issues';
 import { type HubConfig, hubConfigSchema } from './schema';
 
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
@@ -27,15 +27,6 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
     );
   }
   return value;
-}
-
-/** Every problem of a config with its key, then where the fix is documented. */
-export function describeConfigIssues(source: string, issues: readonly ConfigIssue[]): string {
-  const lines = issues.map((issue) => {
-    const key = issue.path.join('.') || '(root)';
-    return `  - ${key}: ${issue.message}`;
-  });
-  return `${source} is not a valid hub config:\n${lines.join('\n')}\nFix the keys above; config/hub.yaml shows every key with a comment.`;
 }
 
 /** Validate an already-parsed config object (env interpolation included). */

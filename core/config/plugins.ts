@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import { HubError } from '../types/errors';
+import { type ConfigIssue, describeConfigIssues } from './issues';
+
+export type { ConfigIssue } from './issues';
 
 /**
  * What every plug-in descriptor (ERP, helpdesk, retriever) has: a name and the schema of its own
@@ -13,12 +16,6 @@ export interface PluginDescriptor<Options = unknown> {
    * default, so the block may be left out.
    */
   readonly requires?: string;
-}
-
-/** One problem in a config, with its path from the config root. */
-export interface ConfigIssue {
-  path: PropertyKey[];
-  message: string;
 }
 
 /** The config section a registry picks from (`erp:`, `ticketing:`, `knowledge:`), blocks included. */
@@ -68,28 +65,8 @@ export class PluginRegistry<D extends PluginDescriptor> {
 
   /** Problems with the chosen plug-in and its block; paths start at the section's keys. */
   issues(section: PluginSection): ConfigIssue[] {
-    const name = String(section[this.selector]);
-    const descriptor = this.byName.get(name);
-    if (!descriptor) {
-      return [
-        {
-          path: [this.selector],
-          message: `unknown ${this.kind} "${name}"; use one of ${this.names.join(', ')}`,
-        },
-      ];
-    }
-    const block = section[name];
-    if (block === undefined && descriptor.requires) {
-      return [
-        {
-          path: [name],
-          message: `${this.section}.${this.selector} is "${name}" but ${this.section}.${name} is missing; ${descriptor.requires}`,
-        },
-      ];
-    }
-    const parsed = descriptor.options.safeParse(block ?? {});
-    if (parsed.success) return [];
-    return parsed.error.issues.map((issue) => ({ path: [name, ...issue.path], message: issue.message }));
+    const checked = this.check(section);
+    return 'issues' in checked ? checked.issues : [];
   }
 
   /**
@@ -97,17 +74,33 @@ export class PluginRegistry<D extends PluginDescriptor> {
    * otherwise. Factories call this, so a config that skipped validation still fails fast.
    */
   resolve(section: PluginSection): { descriptor: D; options: unknown } {
-    const problems = this.issues(section);
-    if (problems.length > 0) {
-      const lines = problems.map((p) => `  - ${[this.section, ...p.path].join('.')}: ${p.message}`);
-      throw new HubError(
-        `config.${this.section}`,
-        `The ${this.kind} config is not valid:\n${lines.join('\n')}\nFix the keys above; config/hub.yaml shows every key with a comment.`,
-      );
+    const checked = this.check(section);
+    if ('issues' in checked) {
+      const issues = checked.issues.map((issue) => ({ ...issue, path: [this.section, ...issue.path] }));
+      throw new HubError('config.invalid', describeConfigIssues('config', issues));
     }
+    return checked;
+  }
+
+  private check(section: PluginSection): { issues: ConfigIssue[] } | { descriptor: D; options: unknown } {
     const name = String(section[this.selector]);
-    const descriptor = this.byName.get(name) as D;
-    return { descriptor, options: descriptor.options.parse(section[name] ?? {}) };
+    const descriptor = this.byName.get(name);
+    if (!descriptor) {
+      const message = `unknown ${this.kind} "${name}"; use one of ${this.names.join(', ')}`;
+      return { issues: [{ path: [this.selector], message }] };
+    }
+    const block = section[name];
+    if (block === undefined && descriptor.requires) {
+      const message = `${this.section}.${this.selector} is "${name}" but ${this.section}.${name} is missing; ${descriptor.requires}`;
+      return { issues: [{ path: [name], message }] };
+    }
+    const parsed = descriptor.options.safeParse(block ?? {});
+    if (!parsed.success) {
+      return {
+        issues: parsed.error.issues.map((issue) => ({ path: [name, ...issue.path], message: issue.message })),
+      };
+    }
+    return { descriptor, options: parsed.data };
   }
 
   /**
@@ -121,7 +114,7 @@ export class PluginRegistry<D extends PluginDescriptor> {
     return generic
       .superRefine((section, ctx) => {
         for (const issue of [...this.issues(section), ...moreIssues(section)]) {
-          ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+          ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
         }
       })
       .transform((section) => {

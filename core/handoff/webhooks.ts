@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { describeConfigIssues } from '../config/issues';
 import { parseJsonBody, registerRawWebhook } from '../http/webhook';
+import { HubError } from '../types/errors';
 import {
   type HelpdeskInbound,
   type SignedHelpdeskWebhook,
@@ -29,7 +31,7 @@ export async function registerHelpdeskWebhooks(
   const active: string[] = [];
 
   for (const webhook of signedWebhooks(helpdesks)) {
-    const secret = webhookSecretSchema.parse(ticketing.webhooks[webhook.secretKey]);
+    const secret = signingSecret(ticketing.webhooks, webhook.secretKey);
     if (!secret) continue;
     await registerSigned(app, receiver, {
       webhook,
@@ -43,6 +45,19 @@ export async function registerHelpdeskWebhooks(
   const configured = helpdesks.find((helpdesk) => helpdesk.name === ticketing.driver);
   if (configured?.routes) active.push(...(await configured.routes(app, deps, receiver)));
   deps.logger.info({ routes: active }, 'helpdesk updates accepted');
+}
+
+/** The secret under `ticketing.webhooks.<key>`; start-up validation has refused a bad one already. */
+function signingSecret(webhooks: Record<string, unknown>, key: string): string | undefined {
+  const parsed = webhookSecretSchema.safeParse(webhooks[key]);
+  if (parsed.success) return parsed.data;
+  throw new HubError(
+    'config.invalid',
+    describeConfigIssues(
+      'config',
+      parsed.error.issues.map((issue) => ({ path: ['ticketing', 'webhooks', key], message: issue.message })),
+    ),
+  );
 }
 
 interface SignedReceiver {

@@ -1,6 +1,25 @@
-import type { HttpAuthConfig } from '../core/config/adapters-schema';
+import { z } from 'zod';
 import { AdapterError, AdapterErrorCodes } from '../core/types';
 import { basicAuth, requestJson } from './http';
+
+/** How an adapter authenticates to an HTTP API (the `auth` block of ERP and helpdesk options). */
+export const httpAuthSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('none') }),
+    z.object({ type: z.literal('bearer'), token: z.string().min(1) }),
+    z.object({ type: z.literal('basic'), username: z.string().min(1), password: z.string() }),
+    z.object({
+      type: z.literal('oauth2'),
+      /** OAuth2 client-credentials grant (RFC 6749 §4.4). */
+      tokenUrl: z.string().url(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      scope: z.string().optional(),
+    }),
+  ])
+  .default({ type: 'none' });
+
+export type HttpAuthConfig = z.infer<typeof httpAuthSchema>;
 
 /** Produces the Authorization header for a configured auth scheme; OAuth2 tokens are cached until near expiry. */
 export class HttpAuth {

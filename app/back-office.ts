@@ -15,6 +15,7 @@ import {
 } from '../core/tickets';
 import { ticketDb } from '../core/tickets/schema';
 import type { ErpAdapter, TicketingAdapter } from '../core/types';
+import { builtinPlugins, type Plugins } from './plugins';
 
 export interface BackOffice {
   erp: ErpAdapter;
@@ -28,12 +29,16 @@ export interface BackOffice {
 }
 
 /**
- * The ERP and helpdesk side of a worker process: adapters from config, the ticket outbox and its
- * delivery worker, and the dialog commands that use them.
+ * The ERP and helpdesk side of a worker process: adapters from config (by their registries), the
+ * ticket outbox and its delivery worker, and the dialog commands that use them.
  */
-export async function startBackOffice(config: HubConfig, store: KyselyStore): Promise<BackOffice> {
-  const erp = await createErp(config.erp);
-  const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) });
+export async function startBackOffice(
+  config: HubConfig,
+  store: KyselyStore,
+  plugins: Pick<Plugins, 'erps' | 'helpdesks'> = builtinPlugins,
+): Promise<BackOffice> {
+  const erp = await createErp(config.erp, plugins.erps);
+  const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) }, plugins.helpdesks);
   const outbox = new TicketOutbox(store.db);
   const comments = new TicketCommentOutbox(store.db);
   const crashHook = crashHookFromEnv();

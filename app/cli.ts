@@ -55,6 +55,8 @@ program
     const { validateChannels, validateChannelOptions } = await import('../connectors/validate');
     validateChannels(config);
     validateChannelOptions(config);
+    const { validatePlugins } = await import('./plugins');
+    validatePlugins(config, undefined, file);
     const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
     console.log(`${file} is valid.`);
     console.log(

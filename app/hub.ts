@@ -19,6 +19,7 @@ import { createStore, type KyselyStore } from '../core/store';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
+import { builtinPlugins, validatePlugins } from './plugins';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -35,6 +36,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   validateChannels(config);
   // Every broken channel block named at once, before any connector starts.
   validateChannelOptions(config);
+  validatePlugins(config);
   const { role } = config.server;
   const closers: Array<() => Promise<void>> = [];
   const store = await createStore(config);
@@ -77,12 +79,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       ),
     ];
     app = await buildServer({ config, connectors, readiness });
-    await registerHelpdeskWebhooks(app, {
-      config,
-      store,
-      publish,
-      logger: logger.child({ component: 'handoff' }),
-    });
+    await registerHelpdeskWebhooks(
+      app,
+      { config, store, publish, logger: logger.child({ component: 'handoff' }) },
+      builtinPlugins.helpdesks.descriptors,
+    );
     await app.listen({ host: config.server.host, port: config.server.port });
   }
 
@@ -126,10 +127,10 @@ async function startWorkers(
   openDraft: TurnDeps['openDraft'],
 ) {
   warmTokenizer();
-  const knowledge = await createKnowledge(config);
+  const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
   const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
-  const backOffice = await startBackOffice(config, store);
+  const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
     config,

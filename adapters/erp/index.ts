@@ -1,28 +1,40 @@
-import type { ErpConfig } from '../../core/config/adapters-schema';
+import { erpSectionSchema } from '../../core/config/adapters-schema';
+import { PluginRegistry, type PluginSection } from '../../core/config/plugins';
 import type { ErpAdapter } from '../../core/types';
-import { DemoErp } from './demo';
-import { OdooErp } from './odoo';
-import { RestErp } from './rest';
-import { SapErp } from './sap';
-import { ShopifyErp } from './shopify';
+import { demoErp } from './demo';
+import type { AnyErpDescriptor } from './descriptor';
+import { odooErp } from './odoo';
+import { restErp } from './rest';
+import { sapErp } from './sap';
+import { shopifyErp } from './shopify';
 
 export { DemoErp } from './demo';
+export { type AnyErpDescriptor, defineErp, type ErpDescriptor, type ErpSettings } from './descriptor';
 export { OdooErp } from './odoo';
 export { RestErp } from './rest';
 export { SapErp } from './sap';
 export { ShopifyErp } from './shopify';
 
-type Factory = (config: ErpConfig) => Promise<ErpAdapter>;
+export type ErpRegistry = PluginRegistry<AnyErpDescriptor>;
 
-/** ERPs by driver name: a new one is one file plus one line here. */
-export const erpFactories: Record<ErpConfig['driver'], Factory> = {
-  demo: (config) => DemoErp.load(config.demo.file, { returnWindowDays: config.returnWindowDays }),
-  rest: async (config) => new RestErp(config.rest as NonNullable<ErpConfig['rest']>, config),
-  odoo: async (config) => new OdooErp(config.odoo as NonNullable<ErpConfig['odoo']>, config),
-  sap: async (config) => new SapErp(config.sap as NonNullable<ErpConfig['sap']>, config),
-  shopify: async (config) => new ShopifyErp(config.shopify as NonNullable<ErpConfig['shopify']>, config),
-};
+/** ERP adapters by `erp.driver`: a new one is one folder plus one line here. */
+export const erps: ErpRegistry = new PluginRegistry('ERP', 'erp', 'driver', [
+  demoErp,
+  restErp,
+  odooErp,
+  sapErp,
+  shopifyErp,
+]);
 
-export function createErp(config: ErpConfig): Promise<ErpAdapter> {
-  return erpFactories[config.driver](config);
+/** The `erp:` section: its generic keys and the chosen driver's block. */
+export const erpConfigSchema = erps.sectionSchema(erpSectionSchema);
+
+/** The configured ERP adapter; a config error names the key and the fix. */
+export async function createErp(
+  config: PluginSection & { timeoutMs: number; returnWindowDays: number },
+  registry: ErpRegistry = erps,
+): Promise<ErpAdapter> {
+  const { descriptor, options } = registry.resolve(config);
+  // The descriptor's own schema produced `options`.
+  return descriptor.create(options as never, config);
 }

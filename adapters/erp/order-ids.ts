@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Customers quote the hub's order ids (two capital letters and eight digits). ERPs number orders
  * their own way ("#1001" in Shopify, "S00042" in Odoo, "12345" in SAP). With `hubPrefix` set, the
@@ -30,3 +32,21 @@ export function toHubOrderId(systemId: string, format: OrderIdFormat): string {
   const width = Math.max(0, 10 - format.hubPrefix.length);
   return `${format.hubPrefix}${digits.replace(/^0+(?=\d)/, '').padStart(width, '0')}`;
 }
+
+/** The `orderId` block of an ERP's options: which field holds the id customers quote, and its format. */
+export const orderIdSchema = <F extends [string, ...string[]]>(fields: F, defaultField: F[number]) =>
+  z
+    .object({
+      /** The ERP field that holds the customer-quoted id (or its number). */
+      field: z.enum(fields).default(defaultField),
+      /** Two capital letters: the hub id is this plus the ERP's order number in eight digits. */
+      hubPrefix: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'hubPrefix is two capital letters, e.g. SO')
+        .optional(),
+      /** Written before the number in the ERP ("#" for Shopify names, "S" for Odoo's S00042). */
+      systemPrefix: z.string().default(''),
+      /** The ERP pads its number to this many digits (Odoo: 5). */
+      systemDigits: z.coerce.number().int().min(0).max(10).default(0),
+    })
+    .prefault({});

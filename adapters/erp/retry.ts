@@ -1,5 +1,13 @@
+import { z } from 'zod';
 import { sleep } from '../../core/resilience/sleep';
 import { AdapterError, AdapterErrorCodes } from '../../core/types';
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The `rateLimit` block of an ERP's options: waits up to `maxWaitMs` are sat out, `attempts` tries in all. */
+export const rateLimitSchema = z
+  .object({ attempts: positiveInt.default(3), maxWaitMs: positiveInt.default(10_000) })
+  .prefault({});
 
 export interface RateLimitRetry {
   /** Tries in all, the first included. */

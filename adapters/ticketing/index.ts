@@ -1,17 +1,24 @@
-import type { Kysely } from 'kysely';
-import type { TicketingConfig } from '../../core/config/adapters-schema';
-import type { TicketDatabase } from '../../core/tickets/schema';
-import { HubError, type TicketingAdapter } from '../../core/types';
-import { DemoTicketing } from './demo';
-import { FreshdeskTicketing } from './freshdesk';
-import { JiraSmTicketing } from './jira-sm';
-import { RtTicketing } from './rt';
-import { ServiceNowTicketing } from './servicenow';
-import { WebhookTicketing } from './webhook';
-import { ZendeskTicketing } from './zendesk';
+import { type TicketingConfig, ticketingSectionSchema } from '../../core/config/adapters-schema';
+import { type ConfigIssue, PluginRegistry, type PluginSection } from '../../core/config/plugins';
+import { signedWebhooks, webhookSecretSchema } from '../../core/handoff/inbound';
+import type { TicketingAdapter } from '../../core/types';
+import { demoHelpdesk } from './demo';
+import type { AnyHelpdeskDescriptor, HelpdeskContext } from './descriptor';
+import { freshdeskHelpdesk } from './freshdesk';
+import { jiraSmHelpdesk } from './jira-sm';
+import { rtHelpdesk } from './rt';
+import { servicenowHelpdesk } from './servicenow';
+import { webhookHelpdesk } from './webhook';
+import { zendeskHelpdesk } from './zendesk';
 
 export { DemoTicketing } from './demo';
 export { describeTicket } from './describe';
+export {
+  type AnyHelpdeskDescriptor,
+  defineHelpdesk,
+  type HelpdeskContext,
+  type HelpdeskDescriptor,
+} from './descriptor';
 export { FreshdeskTicketing } from './freshdesk';
 export { JiraSmTicketing } from './jira-sm';
 export { RtTicketing } from './rt';
@@ -19,38 +26,55 @@ export { ServiceNowTicketing } from './servicenow';
 export { WebhookTicketing } from './webhook';
 export { ZendeskTicketing } from './zendesk';
 
-export interface TicketingDeps {
-  db: Kysely<TicketDatabase>;
+export type HelpdeskRegistry = PluginRegistry<AnyHelpdeskDescriptor>;
+
+/** Helpdesks by `ticketing.driver`: a new one is one folder plus one line here. */
+export const helpdesks: HelpdeskRegistry = new PluginRegistry('helpdesk', 'ticketing', 'driver', [
+  demoHelpdesk,
+  zendeskHelpdesk,
+  rtHelpdesk,
+  freshdeskHelpdesk,
+  jiraSmHelpdesk,
+  servicenowHelpdesk,
+  webhookHelpdesk,
+]);
+
+/** Problems of a `ticketing:` section: the chosen helpdesk's block and each receiver's secret. */
+export function ticketingIssues(
+  section: PluginSection,
+  registry: HelpdeskRegistry = helpdesks,
+): ConfigIssue[] {
+  return [...registry.issues(section), ...webhookSecretIssues(section, registry)];
 }
 
-type Factory = (config: TicketingConfig, deps: TicketingDeps) => TicketingAdapter;
-
-/** Helpdesks by driver name: a new one is one file plus one line here. */
-export const ticketingFactories: Record<TicketingConfig['driver'], Factory> = {
-  demo: (_config, deps) => new DemoTicketing(deps.db),
-  zendesk: (config) =>
-    new ZendeskTicketing({ ...required(config.zendesk, 'zendesk'), timeoutMs: config.timeoutMs }),
-  rt: (config) => new RtTicketing({ ...required(config.rt, 'rt'), timeoutMs: config.timeoutMs }),
-  freshdesk: (config) =>
-    new FreshdeskTicketing({ ...required(config.freshdesk, 'freshdesk'), timeoutMs: config.timeoutMs }),
-  jiraSm: (config) =>
-    new JiraSmTicketing({ ...required(config.jiraSm, 'jiraSm'), timeoutMs: config.timeoutMs }),
-  servicenow: (config) =>
-    new ServiceNowTicketing({ ...required(config.servicenow, 'servicenow'), timeoutMs: config.timeoutMs }),
-  webhook: (config) =>
-    new WebhookTicketing({ ...required(config.webhook, 'webhook'), timeoutMs: config.timeoutMs }),
-};
-
-export function createTicketing(config: TicketingConfig, deps: TicketingDeps): TicketingAdapter {
-  return ticketingFactories[config.driver](config, deps);
+function webhookSecretIssues(section: PluginSection, registry: HelpdeskRegistry): ConfigIssue[] {
+  const webhooks = (section.webhooks ?? {}) as Record<string, unknown>;
+  const secrets = signedWebhooks(registry.descriptors).flatMap(({ secretKey }) => {
+    const parsed = webhookSecretSchema.safeParse(webhooks[secretKey]);
+    return parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => ({
+          path: ['webhooks', secretKey, ...issue.path],
+          message: issue.message,
+        }));
+  });
+  return secrets;
 }
 
-function required<T>(section: T | undefined, name: string): T {
-  if (!section) {
-    throw new HubError(
-      'config.ticketing',
-      `ticketing.driver is "${name}" but ticketing.${name} is missing. Fix: add it (see config/hub.yaml).`,
-    );
-  }
-  return section;
+/** The `ticketing:` section: its generic keys, the chosen driver's block and the receivers' secrets. */
+export const ticketingConfigSchema = helpdesks.sectionSchema(ticketingSectionSchema, (section) =>
+  webhookSecretIssues(section, helpdesks),
+);
+
+export type TicketingDeps = Pick<HelpdeskContext, 'db'>;
+
+/** The configured helpdesk adapter; a config error names the key and the fix. */
+export function createTicketing(
+  config: TicketingConfig,
+  deps: TicketingDeps,
+  registry: HelpdeskRegistry = helpdesks,
+): TicketingAdapter {
+  const { descriptor, options } = registry.resolve(config);
+  // The descriptor's own schema produced `options`.
+  return descriptor.create(options as never, { ticketing: config, db: deps.db });
 }

@@ -21,14 +21,13 @@ export function registerKnowledgeCommands(program: Command): void {
       const { progressBar } = await import('../../core/rag/ingest/progress');
       const { createIndex, loadAllChunks } = await import('../../core/rag/index');
       const store = new KnowledgeStore(path.resolve(hub.knowledge.storeDir));
-      const es =
-        hub.knowledge.retriever === 'elasticsearch'
-          ? await import('../../core/rag/elasticsearch/retriever')
-          : undefined;
-      const index = es ? (createIndex(hub) as InstanceType<typeof es.ElasticsearchRetriever>) : undefined;
+      // Only an index that outlives the process is written here; an in-process one reads the store.
+      const created = createIndex(hub);
+      const index = created.isBuilt ? created : undefined;
+      if (!index) await created.close();
       try {
-        // A cluster without the alias gets everything (blue/green) after the store is written, not just this delta.
-        const live = index ? (await index.liveIndices()).length > 0 : false;
+        // An index still empty gets everything (blue/green) after the store is written, not just this delta.
+        const live = index?.isBuilt ? await index.isBuilt() : false;
         let failed = 0;
         for (const target of paths) {
           const summary = await ingest(target, store, {
@@ -43,12 +42,9 @@ export function registerKnowledgeCommands(program: Command): void {
         if (index && !live) {
           const chunks = await loadAllChunks(hub);
           await index.replaceAll(chunks);
-          console.log(
-            `elasticsearch: built alias ${hub.knowledge.elasticsearch.alias} with ${chunks.length} chunks`,
-          );
+          console.log(`${index.name}: built the index with ${chunks.length} chunks`);
         }
-        if (hub.knowledge.retriever === 'embedded')
-          console.log(`store: ${store.dir} (a running hub reloads it within seconds)`);
+        if (!index) console.log(`store: ${store.dir} (a running hub reloads it within seconds)`);
         if (failed > 0) process.exitCode = 1;
       } finally {
         await index?.close();

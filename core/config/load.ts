@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
-import { formatIssues } from '../resilience/zod-issues';
 import { HubError } from '../types/errors';
+import { describeConfigIssues } from './issues';
 import { type HubConfig, hubConfigSchema } from './schema';
 
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
@@ -30,10 +29,6 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
-function describeIssues(source: string, error: z.ZodError): string {
-  return `${source} is not a valid hub config:\n${formatIssues(error)}\nFix the keys above; config/hub.yaml shows every key with a comment.`;
-}
-
 /** Validate an already-parsed config object (env interpolation included). */
 export function parseConfig(
   input: unknown,
@@ -42,7 +37,8 @@ export function parseConfig(
 ): HubConfig {
   const interpolated = interpolateEnv(input ?? {}, env);
   const result = hubConfigSchema.safeParse(interpolated);
-  if (!result.success) throw new HubError('config.invalid', describeIssues(source, result.error));
+  if (!result.success)
+    throw new HubError('config.invalid', describeConfigIssues(source, result.error.issues));
   const config = result.data;
   // PORT and HOST from the environment win over the file: the usual contract of hosting platforms.
   if (env.PORT) config.server.port = hubConfigSchema.shape.server.parse({ port: env.PORT }).port;

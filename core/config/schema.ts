@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { erpConfigSchema, ticketingConfigSchema } from './adapters-schema';
+import { erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -179,8 +179,11 @@ export const hubConfigSchema = z.object({
       topK: positiveInt.default(4),
       /** Tokens (Qwen3) the prompt may use for system text, history and passages together. */
       promptBudgetTokens: positiveInt.default(6000),
-      /** Where the passages are searched: in-process (Orama) or Elasticsearch. */
-      retriever: z.enum(['embedded', 'elasticsearch']).default('embedded'),
+      /**
+       * Where the passages are searched: a name in core/rag/retrievers (embedded: in-process Orama;
+       * elasticsearch). Its block, e.g. `knowledge.elasticsearch`, is validated by its descriptor.
+       */
+      retriever: z.string().min(1).default('embedded'),
       /** What `hub kb ingest` keeps (manifest and chunks); the embedded retriever serves it with `dir`. */
       storeDir: z.string().default('.hub-data/knowledge'),
       /**
@@ -202,23 +205,6 @@ export const hubConfigSchema = z.object({
           maxRetries: z.coerce.number().int().min(0).default(3),
         })
         .optional(),
-      elasticsearch: z
-        .object({
-          url: z.string().default('http://127.0.0.1:9200'),
-          /** The alias queries go to; blue/green indices are named `<alias>-<timestamp>`. */
-          alias: z
-            .string()
-            .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "_" and "-"')
-            .default('hub-knowledge'),
-          /** Analysis plugin for Chinese BM25: analysis-smartcn or analysis-icu (see docker-compose.yml). */
-          analyzer: z.enum(['smartcn', 'icu']).default('smartcn'),
-          apiKey: z.string().optional(),
-          username: z.string().optional(),
-          password: z.string().optional(),
-          /** Documents per bulk request; the next request waits for this one (backpressure). */
-          bulkSize: positiveInt.default(500),
-        })
-        .prefault({}),
       /** Optional cross-encoder rerank endpoint (TEI `/rerank` or Jina/Cohere-style `/v1/rerank`). */
       rerank: z
         .object({
@@ -232,6 +218,7 @@ export const hubConfigSchema = z.object({
         })
         .optional(),
     })
+    .loose()
     .prefault({}),
   /** Intents, flows and handoff rules (core/dialog/DIALOG.md). */
   dialog: z
@@ -261,8 +248,8 @@ export const hubConfigSchema = z.object({
       returnToBotAfterMinutes: positiveInt.default(120),
     })
     .prefault({}),
-  erp: erpConfigSchema,
-  ticketing: ticketingConfigSchema,
+  erp: erpSectionSchema,
+  ticketing: ticketingSectionSchema,
   channels: z.array(channelSchema).default([
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },

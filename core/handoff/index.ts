@@ -1,4 +1,11 @@
+export {
+  type HelpdeskInbound,
+  type HelpdeskRoutes,
+  type SignatureVerdict,
+  type SignedHelpdeskWebhook,
+  type SignedRequest,
+  webhookSecretSchema,
+} from './inbound';
 export { handoffEventId, helpdeskPayloadSchema, interpret } from './payload';
 export { type HandoffDeps, HandoffReceiver } from './receiver';
-export { signGeneric, signZendesk, verifyGenericSignature, verifyZendeskSignature } from './signature';
 export { registerHelpdeskWebhooks } from './webhooks';

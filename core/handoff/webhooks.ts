@@ -1,74 +1,77 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { describeConfigIssues } from '../config/issues';
 import { parseJsonBody, registerRawWebhook } from '../http/webhook';
 import { issueLines } from '../resilience/zod-issues';
-import { registerAgentConsole } from './console';
+import { HubError } from '../types/errors';
+import {
+  type HelpdeskInbound,
+  type SignedHelpdeskWebhook,
+  signedWebhooks,
+  webhookSecretSchema,
+} from './inbound';
 import { helpdeskUpdates } from './metrics';
 import { helpdeskPayloadSchema, interpret } from './payload';
 import { type HandoffDeps, HandoffReceiver, type Outcome } from './receiver';
-import { type SignatureVerdict, verifyGenericSignature, verifyZendeskSignature } from './signature';
 
 /**
- * The helpdesk → customer half of a handoff: signed webhooks from Zendesk and from any helpdesk
- * that signs like GitHub (`/webhooks/helpdesk/zendesk`, `/webhooks/helpdesk/generic`), and the
- * embedded helpdesk's agent console (`/agent`, `/admin/tickets`). Each verifies, maps the ticket
- * to its conversation, publishes a `handoff` event and acks; the dialog workers do the rest.
- * A receiver whose secret is not configured is not registered.
+ * The helpdesk → customer half of a handoff: each helpdesk's signed webhook
+ * (`/webhooks/helpdesk/<source>`) whose secret is set, and the routes of the configured helpdesk
+ * when its agents work in the hub (the embedded helpdesk's console). Each verifies, maps the
+ * ticket to its conversation, publishes a `handoff` event and acks; the dialog workers do the rest.
+ * `helpdesks` come from the helpdesk registry (app/ passes them).
  */
-export async function registerHelpdeskWebhooks(app: FastifyInstance, deps: HandoffDeps): Promise<void> {
+export async function registerHelpdeskWebhooks(
+  app: FastifyInstance,
+  deps: HandoffDeps,
+  helpdesks: readonly HelpdeskInbound[],
+): Promise<void> {
   const receiver = new HandoffReceiver(deps);
   const { ticketing } = deps.config;
-  const { zendeskSecret, genericSecret, toleranceSeconds } = ticketing.webhooks;
+  const { toleranceSeconds } = ticketing.webhooks;
   const bodyLimit = deps.config.server.bodyLimitBytes;
   const active: string[] = [];
 
-  if (zendeskSecret) {
+  for (const webhook of signedWebhooks(helpdesks)) {
+    const secret = signingSecret(ticketing.webhooks, webhook.secretKey);
+    if (!secret) continue;
     await registerSigned(app, receiver, {
-      source: 'zendesk',
+      webhook,
       bodyLimit,
-      verify: (request, body) =>
-        verifyZendeskSignature({
-          secret: zendeskSecret,
-          timestamp: request.headers['x-zendesk-webhook-signature-timestamp'],
-          signature: request.headers['x-zendesk-webhook-signature'],
-          body,
-          toleranceSeconds,
-        }),
-      adapterOf: () => 'zendesk',
+      secret,
+      toleranceSeconds,
+      driver: ticketing.driver,
     });
-    active.push('/webhooks/helpdesk/zendesk');
+    active.push(`/webhooks/helpdesk/${webhook.source}`);
   }
-  if (genericSecret) {
-    await registerSigned(app, receiver, {
-      source: 'generic',
-      bodyLimit,
-      verify: (request, body) =>
-        verifyGenericSignature({
-          secret: genericSecret,
-          timestamp: request.headers['x-hub-timestamp'],
-          signature: request.headers['x-hub-signature-256'],
-          body,
-          toleranceSeconds,
-        }),
-      adapterOf: (named) => named ?? ticketing.driver,
-    });
-    active.push('/webhooks/helpdesk/generic');
-  }
-  if (ticketing.driver === 'demo') {
-    await registerAgentConsole(app, deps, receiver);
-    active.push('/agent');
-  }
+  const configured = helpdesks.find((helpdesk) => helpdesk.name === ticketing.driver);
+  if (configured?.routes) active.push(...(await configured.routes(app, deps, receiver)));
   deps.logger.info({ routes: active }, 'helpdesk updates accepted');
 }
 
+/** The secret under `ticketing.webhooks.<key>`; start-up validation has refused a bad one already. */
+function signingSecret(webhooks: Record<string, unknown>, key: string): string | undefined {
+  const parsed = webhookSecretSchema.safeParse(webhooks[key]);
+  if (parsed.success) return parsed.data;
+  throw new HubError(
+    'config.invalid',
+    describeConfigIssues(
+      'config',
+      parsed.error.issues.map((issue) => ({ path: ['ticketing', 'webhooks', key], message: issue.message })),
+    ),
+  );
+}
+
 interface SignedReceiver {
-  source: 'zendesk' | 'generic';
+  webhook: SignedHelpdeskWebhook;
   bodyLimit: number;
-  verify(request: FastifyRequest, body: Buffer): SignatureVerdict;
-  adapterOf(named: string | undefined): string;
+  secret: string;
+  toleranceSeconds: number;
+  driver: string;
 }
 
 async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, options: SignedReceiver) {
-  const { source } = options;
+  const { webhook } = options;
+  const { source } = webhook;
   const channel = `helpdesk-${source}`;
   await registerRawWebhook(app, {
     channel,
@@ -76,7 +79,12 @@ async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, o
     bodyLimit: options.bodyLimit,
     contentTypes: ['application/json'],
     handle: async (request, body, reply) => {
-      const verdict = options.verify(request, body);
+      const verdict = webhook.verify({
+        headers: request.headers,
+        body,
+        secret: options.secret,
+        toleranceSeconds: options.toleranceSeconds,
+      });
       if (!verdict.ok) {
         helpdeskUpdates.inc({ source, outcome: verdict.reason === 'stale' ? 'stale' : 'unauthorized' });
         request.log.warn({ source, reason: verdict.reason }, 'helpdesk webhook refused');
@@ -112,7 +120,7 @@ async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, o
       }
       const outcome = await receiver.receive(
         source,
-        interpret(parsed.data, options.adapterOf(parsed.data.adapter)),
+        interpret(parsed.data, webhook.adapterOf(parsed.data.adapter, options.driver)),
       );
       return answer(reply, outcome);
     },

@@ -1,15 +1,12 @@
 import { logger } from '../log';
 import type { Passage, Retriever, SearchOptions } from '../types';
-import { ANSWER_MIN_SCORE } from './extractive';
 import type { Reranker } from './reranker';
 
 /**
- * Default relevance thresholds per score scale, measured on the demo base (`hub kb eval` and
- * test/unit/rag.test.ts): the embedded fused score (see extractive.ts); the normalised RRF score of
- * Elasticsearch, where 0.5 is "first in one list only" (see elasticsearch/query.ts); and a
- * cross-encoder's sigmoid relevance.
+ * Default relevance threshold on a cross-encoder's sigmoid relevance, measured on the demo base
+ * (`hub kb eval`). Each retriever's own threshold is on its descriptor (core/rag/retrievers).
  */
-export const DEFAULT_MIN_SCORE = { embedded: ANSWER_MIN_SCORE, elasticsearch: 0.51, rerank: 0.3 } as const;
+export const RERANK_MIN_SCORE = 0.3;
 
 export interface AnsweringRetrieverOptions {
   reranker?: Reranker;

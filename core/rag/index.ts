@@ -1,21 +1,22 @@
 import path from 'node:path';
-import type { Client } from '@elastic/elasticsearch';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import type { KnowledgeChunk, Retriever } from '../types';
-import { AnsweringRetriever, DEFAULT_MIN_SCORE } from './answering-retriever';
-import { createElasticsearchClient, ElasticsearchRetriever } from './elasticsearch/retriever';
-import { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './embedded-retriever';
+import { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
 import type { Embedder } from './embedder';
 import { KnowledgeStore } from './ingest/store';
 import type { KnowledgeIndex } from './knowledge-index';
 import { type LoadOptions, loadKnowledge } from './load';
 import { createEmbedder } from './openai-embedder';
 import { HttpReranker, type Reranker } from './reranker';
+import {
+  type AnyRetrieverDescriptor,
+  type RetrieverContext,
+  type RetrieverRegistry,
+  retrievers,
+} from './retrievers';
 
-export { AnsweringRetriever, DEFAULT_MIN_SCORE } from './answering-retriever';
-export { ElasticsearchRetriever } from './elasticsearch/retriever';
-export { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './embedded-retriever';
+export { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
 export type { Embedder } from './embedder';
 export { ANSWER_MIN_SCORE, dontKnow, type ExtractiveAnswer, extractiveAnswer } from './extractive';
 export { HashEmbedder } from './hash-embedder';
@@ -25,6 +26,9 @@ export { type LoadOptions, loadKnowledge, parseKnowledgeFile } from './load';
 export { createEmbedder, OpenAiEmbedder } from './openai-embedder';
 export { buildRagMessages, type RagPrompt, type RagPromptInput } from './prompt';
 export { HttpReranker, type Reranker } from './reranker';
+export { type RetrieverRegistry, retrievers } from './retrievers';
+export { ElasticsearchRetriever } from './retrievers/elasticsearch';
+export { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './retrievers/embedded';
 
 export interface Knowledge {
   /** What the dialog engine searches: index → optional reranker → relevance threshold. Stable across reloads. */
@@ -38,13 +42,13 @@ export interface Knowledge {
   close(): Promise<void>;
 }
 
-export interface KnowledgeOptions extends EmbeddedRetrieverOptions, LoadOptions {
+export interface KnowledgeOptions extends Partial<RetrieverContext>, LoadOptions {
   /** Base for relative `knowledge.dir` and `knowledge.storeDir`; default `process.cwd()`. */
   cwd?: string;
   embedder?: Embedder;
   reranker?: Reranker;
-  /** A ready client (tests pass the emulator's). */
-  elasticsearchClient?: Client;
+  /** Where `knowledge.retriever` is looked up; default the built-in retrievers. */
+  retrievers?: RetrieverRegistry;
   /** How often the embedded hub checks the ingest store for changes (default 2000 ms; 0 = never). */
   watchMs?: number;
 }
@@ -62,37 +66,39 @@ export async function loadAllChunks(
   return [...byId.values()];
 }
 
-/** The configured index (embedded or Elasticsearch), not yet filled. */
+/** The configured index (`knowledge.retriever`), not yet filled. */
 export function createIndex(config: HubConfig, options: KnowledgeOptions = {}): KnowledgeIndex {
+  return buildIndex(config, options).index;
+}
+
+function buildIndex(
+  config: HubConfig,
+  options: KnowledgeOptions,
+): { index: KnowledgeIndex; descriptor: AnyRetrieverDescriptor } {
+  const { descriptor, options: retrieverOptions } = (options.retrievers ?? retrievers).resolve(
+    config.knowledge,
+  );
   const embedder = options.embedder ?? createEmbedder(config.knowledge);
-  if (config.knowledge.retriever === 'elasticsearch') {
-    const es = config.knowledge.elasticsearch;
-    return new ElasticsearchRetriever({
-      client: options.elasticsearchClient ?? createElasticsearchClient(es),
-      embedder,
-      alias: es.alias,
-      analyzer: es.analyzer,
-      bulkSize: es.bulkSize,
-    });
-  }
-  return new EmbeddedRetriever({ ...options, embedder });
+  // The descriptor's own schema produced `retrieverOptions`.
+  const index = descriptor.create(retrieverOptions as never, { ...options, embedder });
+  return { index, descriptor };
 }
 
 /**
- * The knowledge the hub answers from. Embedded: `knowledge.dir` and the ingest store are loaded into
- * memory, and the store is watched so `hub kb ingest` reaches a running hub within seconds.
- * Elasticsearch: the alias is served as it is; only when it does not exist yet is it built from the
- * same sources (blue/green), so a fresh cluster answers at once.
+ * The knowledge the hub answers from. An in-process index (embedded): `knowledge.dir` and the
+ * ingest store are loaded into memory, and the store is watched so `hub kb ingest` reaches a running
+ * hub within seconds. An index that outlives the process (Elasticsearch): served as it is; only
+ * when it is empty is it built from the same sources (blue/green), so a fresh cluster answers at once.
  */
 export async function createKnowledge(config: HubConfig, options: KnowledgeOptions = {}): Promise<Knowledge> {
-  const index = createIndex(config, options);
+  const { index, descriptor } = buildIndex(config, options);
   const rerank = config.knowledge.rerank;
   const reranker = options.reranker ?? (rerank ? new HttpReranker(rerank) : undefined);
-  const indexMin = DEFAULT_MIN_SCORE[config.knowledge.retriever];
+  const indexMin = descriptor.defaultMinScore;
   const retriever = new AnsweringRetriever(index, {
     reranker,
     candidates: rerank?.candidates,
-    minScore: config.knowledge.minScore ?? (reranker ? DEFAULT_MIN_SCORE.rerank : indexMin),
+    minScore: config.knowledge.minScore ?? (reranker ? RERANK_MIN_SCORE : indexMin),
     fallbackMinScore: indexMin,
   });
   let chunks: KnowledgeChunk[] = [];
@@ -103,8 +109,8 @@ export async function createKnowledge(config: HubConfig, options: KnowledgeOptio
     return loaded.length;
   };
   let timer: NodeJS.Timeout | undefined;
-  if (index instanceof ElasticsearchRetriever) {
-    if ((await index.liveIndices()).length === 0) await reload();
+  if (index.isBuilt) {
+    if (!(await index.isBuilt())) await reload();
   } else {
     await reload();
     const watchMs = options.watchMs ?? 2000;

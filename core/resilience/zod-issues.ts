@@ -8,10 +8,19 @@ export interface IssueLine {
   topKey: string;
 }
 
-/** A zod error's issues as key path + message, the shape every config and payload error shows. */
-export function issueLines(error: z.ZodError, root = '(root)'): IssueLine[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.join('.') || root,
+/** One problem with its key path: a zod issue, or one a check found by hand. */
+export interface PathIssue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+export type Issues = z.ZodError | readonly PathIssue[];
+
+/** Issues as key path + message, the shape every config and payload error shows. */
+export function issueLines(issues: Issues, root = '(root)'): IssueLine[] {
+  const list: readonly PathIssue[] = 'issues' in issues ? issues.issues : issues;
+  return list.map((issue) => ({
+    path: issue.path.map(String).join('.') || root,
     message: issue.message,
     topKey: String(issue.path[0] ?? ''),
   }));
@@ -22,10 +31,10 @@ export function issueLines(error: z.ZodError, root = '(root)'): IssueLine[] {
  * fix by the issue's top-level key.
  */
 export function formatIssues(
-  error: z.ZodError,
+  issues: Issues,
   options: { root?: string; hint?: (topKey: string) => string | undefined } = {},
 ): string {
-  return issueLines(error, options.root)
+  return issueLines(issues, options.root)
     .map(({ path, message, topKey }) => {
       const hint = options.hint?.(topKey);
       return `  - ${path}: ${message}${hint ? `. Fix: ${hint}` : ''}`;

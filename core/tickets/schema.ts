@@ -49,7 +49,7 @@ export interface DemoTicketsTable {
   draft: Json<TicketDraft>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, string | undefined, string>;
-  /** Migration 0003: the agent who took the ticket (core/handoff/demo-desk.ts). */
+  /** Migration 0003: the agent who took the ticket (adapters/ticketing/demo/desk.ts). */
   assignee: ColumnType<string | null, string | undefined, string | null>;
 }
 

@@ -3,7 +3,7 @@
  * alone, and the default fusion. Run: npx tsx knowledge/eval/compare-fusion.ts
  */
 import path from 'node:path';
-import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
+import { EmbeddedRetriever } from '../../core/rag/retrievers/embedded';
 import { evaluate, formatEval, readLabelled } from '../../core/rag/eval';
 import { DEFAULT_FUSION } from '../../core/rag/fusion';
 import { loadKnowledge } from '../../core/rag/load';

@@ -1,204 +1,37 @@
-import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
-import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
-import type { Embedder } from '../../core/rag/embedder';
-import { HashEmbedder } from '../../core/rag/hash-embedder';
-import type { KnowledgeIndex } from '../../core/rag/knowledge-index';
-import { loadKnowledge } from '../../core/rag/load';
-import type { KnowledgeChunk } from '../../core/types';
+import { describe, it } from 'vitest';
+import { type ElasticsearchRetriever, elasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import { embeddedRetriever } from '../../core/rag/retrievers/embedded';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
+import { retrieverConformance } from './retriever-contract';
 
-/** Every KnowledgeIndex passes this suite: the embedded one, Elasticsearch on the emulator, and a real cluster when ELASTICSEARCH_URL is set. */
-interface Subject {
-  make(embedder: Embedder): Promise<KnowledgeIndex>;
-  cleanup?(): Promise<void>;
-}
-
-/** An embedder that yields to the event loop, so concurrent searches interleave with a rebuild. */
-class SlowEmbedder implements Embedder {
-  readonly name = 'slow-hash';
-  private readonly inner = new HashEmbedder(256);
-  readonly dimensions = 256;
-  async embed(texts: string[]): Promise<number[][]> {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-    return this.inner.embed(texts);
-  }
-}
-
-const chunk = (over: Partial<KnowledgeChunk> & { id: string; text: string }): KnowledgeChunk => ({
-  docId: over.id.split('#')[0] ?? over.id,
-  title: over.title ?? over.text.slice(0, 30),
-  language: 'en',
-  source: 'test.md',
-  tags: [],
-  ...over,
-});
-
-function retrieverConformance(name: string, subject: Subject) {
-  describe(`retriever conformance: ${name}`, () => {
-    let demo: KnowledgeChunk[];
-    const made: KnowledgeIndex[] = [];
-    const make = async (embedder: Embedder = new HashEmbedder(256)) => {
-      const index = await subject.make(embedder);
-      made.push(index);
-      return index;
-    };
-    beforeAll(async () => {
-      demo = await loadKnowledge(path.resolve('knowledge'));
-    });
-    afterAll(async () => {
-      await subject.cleanup?.();
-      for (const index of made) await index.close();
-    });
-
-    it('answers nothing before anything is indexed', async () => {
-      const index = await make();
-      expect(await index.count()).toBe(0);
-      expect(await index.search('refund')).toEqual([]);
-    });
-
-    it('finds the right entry in both languages, scores descending in (0, 1]', async () => {
-      const index = await make();
-      await index.replaceAll(demo);
-      expect(await index.count()).toBe(demo.length);
-      const cases: Array<[string, string, string]> = [
-        ['I forgot my password', 'en', 'en-account#forgot-password'],
-        ['can I pay in installments', 'en', 'instalments'],
-        ['忘记密码了怎么办', 'zh', 'forgot-password'],
-        ['可以开发票吗', 'zh', 'get-fapiao'],
-      ];
-      for (const [question, language, expected] of cases) {
-        const passages = await index.search(question, { k: 4 });
-        expect(passages.length).toBe(4);
-        expect(passages[0]?.id.endsWith(expected.includes('#') ? expected : `#${expected}`), question).toBe(
-          true,
-        );
-        expect(passages.every((p) => p.language === language)).toBe(true);
-        const scores = passages.map((p) => p.score);
-        expect([...scores].sort((a, b) => b - a)).toEqual(scores);
-        expect(scores.every((s) => s > 0 && s <= 1)).toBe(true);
-        expect(passages[0]).toMatchObject({
-          title: expect.any(String),
-          source: expect.stringMatching(/\.md$/),
-          text: expect.any(String),
-        });
-        expect(passages[0]).not.toHaveProperty('embedding');
-      }
-      const asked = await index.search('I forgot my password', { k: 3, language: 'zh' });
-      expect(asked.every((p) => p.language === 'zh')).toBe(true);
-    });
-
-    it('fills up with other languages, keeps tenants apart and filters by tags', async () => {
-      const index = await make();
-      await index.replaceAll([
-        chunk({ id: 'a#warranty', text: 'Phones carry a two year warranty.', tags: ['warranty'] }),
-        chunk({
-          id: 'b#warranty-zh',
-          text: '手机保修两年（warranty）。',
-          language: 'zh',
-          tags: ['warranty'],
-        }),
-        chunk({
-          id: 'c#acme',
-          text: 'Acme customers get a three year warranty.',
-          tenant: 'acme',
-          url: 'https://acme.example/warranty',
-        }),
-        chunk({ id: 'd#other', text: 'Other tenant warranty secrets.', tenant: 'other' }),
-      ]);
-      const shared = await index.search('warranty', { k: 5, language: 'en' });
-      expect(shared.map((p) => p.id)).toEqual(['a#warranty', 'b#warranty-zh']);
-      const acme = await index.search('warranty', { k: 5, language: 'en', tenant: 'acme' });
-      expect(acme.map((p) => p.id).sort()).toEqual(['a#warranty', 'b#warranty-zh', 'c#acme']);
-      expect(acme.find((p) => p.id === 'c#acme')).toMatchObject({
-        tenant: 'acme',
-        url: 'https://acme.example/warranty',
-      });
-      expect(acme.slice(0, 2).every((p) => p.language === 'en')).toBe(true);
-      const tagged = await index.search('warranty', {
-        k: 5,
-        language: 'en',
-        tenant: 'acme',
-        tags: ['warranty'],
-      });
-      expect(tagged.map((p) => p.id)).toEqual(['a#warranty', 'b#warranty-zh']);
-    });
-
-    it('updates in place by id and removes by id', async () => {
-      const index = await make();
-      await index.replaceAll([
-        chunk({ id: 'x#one', text: 'Gift cards never expire.' }),
-        chunk({ id: 'x#two', text: 'Parcels ship from Shanghai.' }),
-      ]);
-      await index.index([
-        chunk({ id: 'x#one', text: 'Gift cards expire after three years.' }),
-        chunk({ id: 'x#three', text: 'Gift wrapping is free.' }),
-      ]);
-      expect(await index.count()).toBe(3);
-      const hits = await index.search('gift cards expire', { k: 1 });
-      expect(hits[0]?.text).toBe('Gift cards expire after three years.');
-      await index.remove(['x#one', 'x#unknown']);
-      expect(await index.count()).toBe(2);
-      expect((await index.search('gift cards expire', { k: 5 })).map((p) => p.id)).not.toContain('x#one');
-    });
-
-    it('never returns empty results to queries that run during a reindex', async () => {
-      const index = await make(new SlowEmbedder());
-      await index.replaceAll(demo.slice(0, 40));
-      let done = false;
-      const rebuild = index.replaceAll(demo).finally(() => {
-        done = true;
-      });
-      let queries = 0;
-      while (!done) {
-        const hits = await index.search('how long does shipping take', { k: 3, language: 'en' });
-        expect(hits.length).toBeGreaterThan(0);
-        queries++;
-      }
-      await rebuild;
-      expect(queries).toBeGreaterThan(1);
-      expect(await index.count()).toBe(demo.length);
-    });
-  });
-}
-
-retrieverConformance('embedded (Orama)', {
-  make: async (embedder) => new EmbeddedRetriever({ embedder }),
-});
+retrieverConformance('embedded (Orama)', embeddedRetriever, { fresh: () => ({}) });
 
 let aliasSeq = 0;
-retrieverConformance('Elasticsearch (emulator on elasticsearch-mock)', {
-  make: async (embedder) =>
-    new ElasticsearchRetriever({
-      client: createElasticsearchEmulator().client,
-      embedder,
-      alias: `kb${aliasSeq++}`,
-      bulkSize: 25,
-    }),
+retrieverConformance('Elasticsearch (emulator on elasticsearch-mock)', elasticsearchRetriever, {
+  fresh: () => ({
+    options: { alias: `kb${aliasSeq++}`, bulkSize: 25 },
+    context: { elasticsearchClient: createElasticsearchEmulator().client },
+  }),
 });
 
 const ELASTICSEARCH_URL = process.env.ELASTICSEARCH_URL;
 if (ELASTICSEARCH_URL) {
   const prefix = `hub-test-${process.pid}`;
-  const made: ElasticsearchRetriever[] = [];
-  retrieverConformance(`Elasticsearch (real cluster at ${ELASTICSEARCH_URL})`, {
-    make: async (embedder: Embedder) => {
-      const retriever = new ElasticsearchRetriever({
-        client: new Client({ node: ELASTICSEARCH_URL }),
-        embedder,
-        alias: `${prefix}-${made.length}`,
-        analyzer: (process.env.ELASTICSEARCH_ANALYZER as 'smartcn' | 'icu' | undefined) ?? 'smartcn',
-      });
-      made.push(retriever);
-      return retriever;
-    },
+  let aliases = 0;
+  retrieverConformance(`Elasticsearch (real cluster at ${ELASTICSEARCH_URL})`, elasticsearchRetriever, {
+    fresh: () => ({
+      options: {
+        url: ELASTICSEARCH_URL,
+        alias: `${prefix}-${aliases++}`,
+        analyzer: process.env.ELASTICSEARCH_ANALYZER ?? 'smartcn',
+      },
+    }),
     // Named deletes: clusters refuse wildcard deletes by default (action.destructive_requires_name).
-    cleanup: async () => {
+    cleanup: async (made) => {
       const client = new Client({ node: ELASTICSEARCH_URL });
-      for (const [i, retriever] of made.entries()) {
-        const live = await retriever.liveIndices().catch(() => []);
+      for (const [i, index] of made.entries()) {
+        const live = await (index as ElasticsearchRetriever).liveIndices().catch(() => []);
         if (live.length > 0) await client.indices.delete({ index: live }).catch(() => undefined);
         await client.indices.deleteIndexTemplate({ name: `${prefix}-${i}-template` }).catch(() => undefined);
       }

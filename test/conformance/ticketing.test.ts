@@ -4,15 +4,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DemoTicketing,
-  FreshdeskTicketing,
-  JiraSmTicketing,
-  RtTicketing,
-  ServiceNowTicketing,
-  WebhookTicketing,
-  ZendeskTicketing,
-} from '../../adapters/ticketing';
+import { type AnyHelpdeskDescriptor, RtTicketing, ZendeskTicketing } from '../../adapters/ticketing';
+import { demoHelpdesk } from '../../adapters/ticketing/demo';
+import { freshdeskHelpdesk } from '../../adapters/ticketing/freshdesk';
+import { jiraSmHelpdesk } from '../../adapters/ticketing/jira-sm';
+import { rtHelpdesk } from '../../adapters/ticketing/rt';
+import { servicenowHelpdesk } from '../../adapters/ticketing/servicenow';
+import { webhookHelpdesk } from '../../adapters/ticketing/webhook';
+import { zendeskHelpdesk } from '../../adapters/ticketing/zendesk';
 import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { ticketDb } from '../../core/tickets/schema';
@@ -25,90 +24,22 @@ import { startWebhookSink } from '../emulators/webhook-sink-emulator';
 import { startZendeskEmulator, type ZendeskEmulator } from '../emulators/zendesk-emulator';
 import { callCtx as ctx, failure } from '../support/adapter-calls';
 import { draft } from '../support/ticket-draft';
+import { helpdeskFromConfig, ticketingContract } from './ticketing-contract';
 
-/** One contract every helpdesk adapter passes: demo (hub database), Zendesk (emulator), Request Tracker 5 (real). */
-function contract(
-  name: string,
-  setup: () => Promise<{ adapter: TicketingAdapter; teardown(): Promise<void> }>,
-) {
-  describe(`ticketing contract: ${name}`, () => {
-    let adapter: TicketingAdapter;
-    let teardown: () => Promise<void>;
-    beforeAll(async () => {
-      ({ adapter, teardown } = await setup());
-    }, 120_000);
-    afterAll(async () => teardown?.());
-
-    it('creates a ticket once per idempotency key', async () => {
-      const key = `HUB-${name.toUpperCase().slice(0, 2)}${Date.now().toString(36).toUpperCase()}`;
-      const first = await adapter.createTicket(draft(), ctx(key));
-      const second = await adapter.createTicket(draft(), ctx(key));
-      expect(second.externalId).toBe(first.externalId);
-      const other = await adapter.createTicket(draft({ subject: 'Another question' }), ctx(`${key}X`));
-      expect(other.externalId).not.toBe(first.externalId);
-    });
-
-    it('reads back the subject, the description with transcript and entities, and comments', async () => {
-      const ref = await adapter.createTicket(
-        draft(),
-        ctx(`HUB-READ${Date.now().toString(36).toUpperCase()}`),
-      );
-      await adapter.addComment(
-        ref.externalId,
-        { author: 'bot', text: 'Customer sent a photo.', public: false },
-        ctx('c1'),
-      );
-      await adapter.addComment(
-        ref.externalId,
-        { author: 'agent', text: 'We are on it.', public: true },
-        ctx('c2'),
-      );
-      const ticket = await adapter.getTicket(ref.externalId, ctx('read'));
-      expect(ticket?.subject).toContain('Where is my parcel?');
-      const texts = ticket?.comments.map((c) => c.text) ?? [];
-      expect(texts[0]).toContain('customer: Where is my parcel XX12345678?');
-      expect(texts[0]).toContain('Entity order_id: XX12345678');
-      expect(texts.slice(1)).toEqual(['Customer sent a photo.', 'We are on it.']);
-      expect(ticket?.comments.slice(1).map((c) => c.public)).toEqual([false, true]);
-    });
-
-    it('changes the status', async () => {
-      const ref = await adapter.createTicket(
-        draft(),
-        ctx(`HUB-STAT${Date.now().toString(36).toUpperCase()}`),
-      );
-      await adapter.setStatus(ref.externalId, 'solved', ctx('s'));
-      expect((await adapter.getTicket(ref.externalId, ctx('read')))?.status).toBe('solved');
-    });
-
-    it('answers undefined for an unknown ticket and a coded error for writing to one', async () => {
-      expect(await adapter.getTicket('987654', ctx('read'))).toBeUndefined();
-      const error = await adapter
-        .addComment('987654', { author: 'bot', text: 'x', public: false }, ctx('c'))
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(AdapterError);
-      expect((error as AdapterError).retryable).toBe(false);
-    });
-  });
-}
-
-contract('demo', async () => {
+ticketingContract(demoHelpdesk, async () => {
   const store: KyselyStore = await createStore(
     hubConfigSchema.parse({ database: { driver: 'pglite', dataDir: 'memory://' } }),
   );
-  return { adapter: new DemoTicketing(ticketDb(store.db)), teardown: () => store.close() };
+  return { options: {}, db: ticketDb(store.db), teardown: () => store.close() };
 });
 
 let emulator: ZendeskEmulator;
-contract('zendesk', async () => {
+ticketingContract(zendeskHelpdesk, async () => {
   emulator = await startZendeskEmulator({ email: 'bot@example.com', apiToken: 'zd-token' });
-  const adapter = new ZendeskTicketing({
-    baseUrl: emulator.url,
-    email: 'bot@example.com',
-    apiToken: 'zd-token',
-    timeoutMs: 5_000,
-  });
-  return { adapter, teardown: () => emulator.close() };
+  return {
+    options: { baseUrl: emulator.url, email: 'bot@example.com', apiToken: 'zd-token' },
+    teardown: () => emulator.close(),
+  };
 });
 
 describe('Zendesk adapter errors', () => {
@@ -186,74 +117,78 @@ describe('Zendesk adapter errors', () => {
 
 interface EmulatedHelpdesk {
   emulator: HelpdeskEmulator;
-  adapter(timeoutMs?: number): TicketingAdapter;
+  /** The helpdesk's block pointed at the emulator. */
+  options: Record<string, unknown>;
 }
 
 const WEBHOOK_SECRET = 'whsec-0123456789abcdef';
-const emulatedHelpdesks: Record<string, () => Promise<EmulatedHelpdesk>> = {
+const emulatedHelpdesks: Array<[AnyHelpdeskDescriptor, () => Promise<EmulatedHelpdesk>]> = [
   // Search lags two minutes, as Freshdesk's index does: a retry must find its ticket another way.
-  freshdesk: async () => {
-    const emulator = await startFreshdeskEmulator({ apiKey: 'fd-key', searchLagMs: 120_000 });
-    return {
-      emulator,
-      adapter: (timeoutMs = 5_000) =>
-        new FreshdeskTicketing({ baseUrl: emulator.url, apiKey: 'fd-key', timeoutMs }),
-    };
-  },
-  jiraSm: async () => {
-    const emulator = await startJiraEmulator({
-      email: 'bot@example.com',
-      apiToken: 'jira-token',
-      serviceDeskId: '1',
-    });
-    return {
-      emulator,
-      adapter: (timeoutMs = 5_000) =>
-        new JiraSmTicketing({
+  [
+    freshdeskHelpdesk,
+    async () => {
+      const emulator = await startFreshdeskEmulator({ apiKey: 'fd-key', searchLagMs: 120_000 });
+      return { emulator, options: { baseUrl: emulator.url, apiKey: 'fd-key' } };
+    },
+  ],
+  [
+    jiraSmHelpdesk,
+    async () => {
+      const emulator = await startJiraEmulator({
+        email: 'bot@example.com',
+        apiToken: 'jira-token',
+        serviceDeskId: '1',
+      });
+      return {
+        emulator,
+        options: {
           baseUrl: emulator.url,
           email: 'bot@example.com',
           apiToken: 'jira-token',
           serviceDeskId: '1',
           requestTypeId: '10',
-          timeoutMs,
-        }),
-    };
-  },
-  servicenow: async () => {
-    const emulator = await startServiceNowEmulator({ username: 'hub.integration', password: 'sn-pass' });
-    return {
-      emulator,
-      adapter: (timeoutMs = 5_000) =>
-        new ServiceNowTicketing({
+        },
+      };
+    },
+  ],
+  [
+    servicenowHelpdesk,
+    async () => {
+      const emulator = await startServiceNowEmulator({ username: 'hub.integration', password: 'sn-pass' });
+      return {
+        emulator,
+        options: {
           instanceUrl: emulator.url,
           auth: { type: 'basic', username: 'hub.integration', password: 'sn-pass' },
-          timeoutMs,
-        }),
-    };
-  },
-  webhook: async () => {
-    const emulator = await startWebhookSink({ secret: WEBHOOK_SECRET });
-    return {
-      emulator,
-      adapter: (timeoutMs = 5_000) =>
-        new WebhookTicketing({
+        },
+      };
+    },
+  ],
+  [
+    webhookHelpdesk,
+    async () => {
+      const emulator = await startWebhookSink({ secret: WEBHOOK_SECRET });
+      return {
+        emulator,
+        options: {
           url: `${emulator.url}/tickets`,
           secret: WEBHOOK_SECRET,
           commentUrl: `${emulator.url}/tickets/{id}/comments`,
           ticketUrl: `${emulator.url}/tickets/{id}`,
           statusUrl: `${emulator.url}/tickets/{id}/status`,
-          timeoutMs,
-        }),
-    };
-  },
-};
+        },
+      };
+    },
+  ],
+];
 
 /** Every HTTP error class a helpdesk answers, mapped to the code and retryability the outbox acts on. */
 function helpdeskErrors(name: string, start: () => Promise<EmulatedHelpdesk>) {
   describe(`${name} adapter errors`, () => {
-    let helpdesk: EmulatedHelpdesk;
+    let helpdesk: EmulatedHelpdesk & { adapter(timeoutMs?: number): TicketingAdapter };
     beforeAll(async () => {
-      helpdesk = await start();
+      const started = await start();
+      helpdesk = { ...started, adapter: (timeoutMs) => helpdeskFromConfig(name, started, timeoutMs) };
     });
     afterAll(async () => helpdesk?.emulator.close());
 
@@ -304,12 +239,12 @@ function helpdeskErrors(name: string, start: () => Promise<EmulatedHelpdesk>) {
   });
 }
 
-for (const [name, start] of Object.entries(emulatedHelpdesks)) {
-  contract(name, async () => {
+for (const [descriptor, start] of emulatedHelpdesks) {
+  ticketingContract(descriptor, async () => {
     const helpdesk = await start();
-    return { adapter: helpdesk.adapter(), teardown: () => helpdesk.emulator.close() };
+    return { options: helpdesk.options, teardown: () => helpdesk.emulator.close() };
   });
-  helpdeskErrors(name, start);
+  helpdeskErrors(descriptor.name, start);
 }
 
 /* ---------- Request Tracker 5, for real ---------- */
@@ -359,14 +294,8 @@ describe.skipIf(!rt)('Request Tracker 5 (REST2, real server)', () => {
     }
     rmSync(rt.dir, { recursive: true, force: true });
   });
-  contract('rt', async () => ({
-    adapter: new RtTicketing({
-      baseUrl: rt?.url ?? '',
-      username: 'root',
-      password: 'password',
-      queue: 'General',
-      timeoutMs: 10_000,
-    }),
+  ticketingContract(rtHelpdesk, async () => ({
+    options: { baseUrl: rt?.url ?? '', username: 'root', password: 'password', queue: 'General' },
     teardown: async () => {},
   }));
 

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DemoTicketing, ZendeskTicketing } from '../../adapters/ticketing';
-import { ticketingConfigSchema } from '../../core/config/adapters-schema';
+import { DemoTicketing, ticketingConfigSchema, ZendeskTicketing } from '../../adapters/ticketing';
 import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';

@@ -1,5 +1,8 @@
-import { createErp } from '../../adapters/erp';
-import { type ErpConfig, erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, erpConfigSchema } from '../../adapters/erp';
+import type { OdooErpConfig } from '../../adapters/erp/odoo';
+import type { SapErpConfig } from '../../adapters/erp/sap';
+import type { ShopifyErpConfig } from '../../adapters/erp/shopify';
+import type { ErpConfig } from '../../core/config/adapters-schema';
 import type { AdapterCallContext, AdapterError, ErpAdapter } from '../../core/types';
 
 /** The call context of an adapter call made under `idempotencyKey`. */
@@ -20,6 +23,13 @@ export function failure(promise: Promise<unknown>): Promise<AdapterError> {
 
 type HttpErpDriver = 'odoo' | 'sap' | 'shopify';
 
+/** The `erp:` section with the HTTP drivers' blocks as their descriptors parse them. */
+type ErpConfigWithBlocks = ErpConfig & {
+  odoo?: OdooErpConfig;
+  sap?: SapErpConfig;
+  shopify?: ShopifyErpConfig;
+};
+
 /**
  * Config and adapter factories for one ERP driver's tests: `defaults` (read when called, so it
  * can name an emulator started in beforeAll) are the driver's block, a test's overrides go over
@@ -29,7 +39,7 @@ export function erpUnderTest<A extends ErpAdapter>(
   driver: HttpErpDriver,
   defaults: () => Record<string, unknown>,
 ) {
-  const config = (overrides: Record<string, unknown> = {}, timeoutMs = 5_000): ErpConfig =>
+  const config = (overrides: Record<string, unknown> = {}, timeoutMs = 5_000): ErpConfigWithBlocks =>
     erpConfigSchema.parse({ driver, timeoutMs, [driver]: { ...defaults(), ...overrides } });
   const erp = async (overrides?: Record<string, unknown>, timeoutMs?: number) =>
     (await createErp(config(overrides, timeoutMs))) as A;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createErp } from '../../adapters/erp';
+import { createErp, erpConfigSchema } from '../../adapters/erp';
 import { DemoTicketing } from '../../adapters/ticketing';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
 import { parseConfig } from '../../core/config/load';
 import { hubConfigSchema } from '../../core/config/schema';
 import {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createErp, DemoErp, type RestErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, DemoErp, erpConfigSchema, type RestErp } from '../../adapters/erp';
+import type { RestErpConfig } from '../../adapters/erp/rest';
+import type { ErpConfig } from '../../core/config/adapters-schema';
 import { OrderAccess, proofFromText } from '../../core/orders/access';
 import { phonesMatch } from '../../core/orders/identity';
 import { AdapterError, type ErpAdapter } from '../../core/types';
@@ -106,7 +107,7 @@ describe('REST ERP adapter against an emulated ERP', () => {
   let emulator: ErpEmulator;
   let erp: RestErp;
   // Generous for calls that must succeed on a loaded machine; the hang test uses its own short one.
-  const config = (timeoutMs = 5_000) =>
+  const config = (timeoutMs = 5_000): ErpConfig & { rest?: RestErpConfig } =>
     erpConfigSchema.parse({
       driver: 'rest',
       timeoutMs,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createErp, type OdooErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, erpConfigSchema, type OdooErp } from '../../adapters/erp';
 import { OrderAccess } from '../../core/orders/access';
 import { type OdooEmulator, startOdooEmulator } from '../emulators/odoo-emulator';
 import { callCtx, erpUnderTest, failure } from '../support/adapter-calls';

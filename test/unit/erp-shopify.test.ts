@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createErp, ShopifyErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, erpConfigSchema, ShopifyErp } from '../../adapters/erp';
 import { type ShopifyEmulator, startShopifyEmulator } from '../emulators/shopify-emulator';
 import { callCtx, erpUnderTest, failure } from '../support/adapter-calls';
 

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { helpdesks } from '../../adapters/ticketing';
 import { DemoTicketing } from '../../adapters/ticketing/demo';
+import { signGeneric } from '../../adapters/ticketing/webhook';
+import { signZendesk } from '../../adapters/ticketing/zendesk';
 import { MemoryBus, policyFromConfig } from '../../core/bus';
 import { hubConfigSchema } from '../../core/config/schema';
-import { registerHelpdeskWebhooks, signGeneric, signZendesk } from '../../core/handoff';
+import { registerHelpdeskWebhooks } from '../../core/handoff';
 import { buildServer } from '../../core/http/server';
 import { logger } from '../../core/log';
 import { createStore, type KyselyStore } from '../../core/store';
@@ -43,13 +46,17 @@ let zendeskRequestId = '';
 
 async function server(adminToken?: string): Promise<FastifyInstance> {
   const app = await buildServer({ config, connectors: [], readiness: [] });
-  await registerHelpdeskWebhooks(app, {
-    config,
-    store,
-    publish: (event) => bus.publish(event),
-    logger,
-    ...(adminToken ? { adminToken } : {}),
-  });
+  await registerHelpdeskWebhooks(
+    app,
+    {
+      config,
+      store,
+      publish: (event) => bus.publish(event),
+      logger,
+      ...(adminToken ? { adminToken } : {}),
+    },
+    helpdesks.descriptors,
+  );
   await app.ready();
   return app;
 }

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZendeskTicketing } from '../../adapters/ticketing/zendesk';
+import { helpdesks } from '../../adapters/ticketing';
+import { signZendesk, ZendeskTicketing } from '../../adapters/ticketing/zendesk';
 import { hubConfigSchema } from '../../core/config/schema';
-import { handoffEventId, interpret, registerHelpdeskWebhooks, signZendesk } from '../../core/handoff';
+import { handoffEventId, interpret, registerHelpdeskWebhooks } from '../../core/handoff';
 import { helpdeskPayloadSchema } from '../../core/handoff/payload';
 import { buildServer } from '../../core/http/server';
 import { logger } from '../../core/log';
@@ -60,16 +61,20 @@ beforeAll(async () => {
   store = await createStore(config);
   zendesk = await startZendeskEmulator({ email: 'bot@example.com', apiToken: 'zd-token' });
   app = await buildServer({ config, connectors: [], readiness: [] });
-  await registerHelpdeskWebhooks(app, {
-    config,
-    store,
-    publish: async (event) => {
-      const repeat = published.some((e) => e.id === event.id);
-      if (!repeat) published.push(event);
-      return { accepted: !repeat };
+  await registerHelpdeskWebhooks(
+    app,
+    {
+      config,
+      store,
+      publish: async (event) => {
+        const repeat = published.some((e) => e.id === event.id);
+        if (!repeat) published.push(event);
+        return { accepted: !repeat };
+      },
+      logger,
     },
-    logger,
-  });
+    helpdesks.descriptors,
+  );
   await app.ready();
 }, 60_000);
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, erpConfigSchema } from '../../adapters/erp';
 import { parseConfig } from '../../core/config/load';
 import { DialogCommands } from '../../core/dialog/commands';
 import { DialogEngine, emptyState } from '../../core/dialog/engine';

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createErp } from '../../adapters/erp';
-import { erpConfigSchema } from '../../core/config/adapters-schema';
+import { createErp, erpConfigSchema } from '../../adapters/erp';
 import { hubConfigSchema } from '../../core/config/schema';
 import { type CommandReply, DialogCommands } from '../../core/dialog/commands';
 import { emptyState } from '../../core/dialog/engine';

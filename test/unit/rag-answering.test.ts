@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load';
 import { AnsweringRetriever } from '../../core/rag/answering-retriever';
-import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
 import { evaluate, formatEval, isRelevant } from '../../core/rag/eval';
 import { extractiveAnswer } from '../../core/rag/extractive';
 import { createKnowledge, type Knowledge } from '../../core/rag/index';
 import { OpenAiEmbedder } from '../../core/rag/openai-embedder';
 import { buildRagMessages } from '../../core/rag/prompt';
 import { HttpReranker } from '../../core/rag/reranker';
+import { EmbeddedRetriever } from '../../core/rag/retrievers/embedded';
 import type { KnowledgeChunk } from '../../core/types';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 import { type RerankEmulator, startRerankEmulator } from '../emulators/rerank-emulator';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load';
-import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
 import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
 import type { KnowledgeChunk } from '../../core/types';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 

@@ -5,11 +5,11 @@ import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerKnowledgeCommands } from '../../app/commands/knowledge';
 import { parseConfig } from '../../core/config/load';
-import { ElasticsearchRetriever } from '../../core/rag/elasticsearch/retriever';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
 import { formatSummary, ingest } from '../../core/rag/ingest/ingest';
 import { KnowledgeStore } from '../../core/rag/ingest/store';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 
 /** A one-page PDF with a Type1 font and one line of text, with a correct xref table. */

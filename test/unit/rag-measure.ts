@@ -1,5 +1,5 @@
 /**
- * Measures the retrieval choices behind core/rag/embedded-retriever.ts on the demo knowledge base:
+ * Measures the retrieval choices behind core/rag/retrievers/embedded/retriever.ts on the demo knowledge base:
  * BM25 tokenizers (Orama mandarin, one index per language, the bilingual tokenizer with and without
  * bigrams and exact-term matching), the hashed vector alone, and three ways of fusing the two.
  * Run: npx tsx test/unit/rag-measure.ts
@@ -7,10 +7,10 @@
 import { type AnyOrama, type AnySchema, create, insertMultiple, search, type Tokenizer } from '@orama/orama';
 import { createTokenizer as mandarinTokenizer } from '@orama/tokenizers/mandarin';
 import { createBilingualTokenizer } from '../../core/rag/bilingual-tokenizer';
-import { EmbeddedRetriever } from '../../core/rag/embedded-retriever';
 import { fuseScores } from '../../core/rag/fusion';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { loadKnowledge } from '../../core/rag/load';
+import { EmbeddedRetriever } from '../../core/rag/retrievers/embedded';
 import type { KnowledgeChunk } from '../../core/types';
 import { EVAL_QUESTIONS, type EvalQuestion, OFF_TOPIC } from './rag-questions';
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DemoTicketing, ServiceNowTicketing } from '../../adapters/ticketing';
-import { ticketingConfigSchema } from '../../core/config/adapters-schema';
+import { DemoTicketing, ServiceNowTicketing, ticketingConfigSchema } from '../../adapters/ticketing';
 import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketCommentOutbox } from '../../core/tickets/comment-outbox';

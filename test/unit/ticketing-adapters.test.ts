@@ -4,11 +4,11 @@ import {
   FreshdeskTicketing,
   JiraSmTicketing,
   ServiceNowTicketing,
+  ticketingConfigSchema,
   WebhookTicketing,
 } from '../../adapters/ticketing';
 import { freshdeskIdempotencyTag } from '../../adapters/ticketing/freshdesk';
 import { jiraIdempotencyLabel } from '../../adapters/ticketing/jira-sm';
-import { ticketingConfigSchema } from '../../core/config/adapters-schema';
 import { type FreshdeskEmulator, startFreshdeskEmulator } from '../emulators/freshdesk-emulator';
 import { type JiraEmulator, startJiraEmulator } from '../emulators/jira-emulator';
 import { type ServiceNowEmulator, startServiceNowEmulator } from '../emulators/servicenow-emulator';

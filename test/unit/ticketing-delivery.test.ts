@@ -6,9 +6,9 @@ import {
   FreshdeskTicketing,
   JiraSmTicketing,
   ServiceNowTicketing,
+  ticketingConfigSchema,
   WebhookTicketing,
 } from '../../adapters/ticketing';
-import { ticketingConfigSchema } from '../../core/config/adapters-schema';
 import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore } from '../../core/store/index';
 import { TicketOutbox } from '../../core/tickets/outbox';

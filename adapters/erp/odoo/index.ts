@@ -1,0 +1,13 @@
+import { defineErp } from '../descriptor';
+import { OdooErp } from './odoo';
+import { odooErpOptionsSchema } from './options';
+
+export { OdooErp } from './odoo';
+export { type OdooErpConfig, odooErpOptionsSchema } from './options';
+
+export const odooErp = defineErp({
+  name: 'odoo',
+  options: odooErpOptionsSchema,
+  requires: 'set erp.odoo.baseUrl, db, login and apiKey',
+  create: (options, erp) => new OdooErp(options, erp),
+});

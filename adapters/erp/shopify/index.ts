@@ -1,0 +1,13 @@
+import { defineErp } from '../descriptor';
+import { shopifyErpOptionsSchema } from './options';
+import { ShopifyErp } from './shopify';
+
+export { type ShopifyErpConfig, shopifyErpOptionsSchema } from './options';
+export { ShopifyErp } from './shopify';
+
+export const shopifyErp = defineErp({
+  name: 'shopify',
+  options: shopifyErpOptionsSchema,
+  requires: 'set erp.shopify.shopUrl and accessToken',
+  create: (options, erp) => new ShopifyErp(options, erp),
+});

@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { HelpdeskRoutes } from '../../../core/handoff/inbound';
+import { helpdeskUpdates } from '../../../core/handoff/metrics';
+import { handoffEventId } from '../../../core/handoff/payload';
+import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
+import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
+import { DemoDesk, type DeskAction, DeskError } from './desk';
+
+const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
+
+/** The page runs only its own script and style and talks only to this origin. */
+const PAGE_HEADERS = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+const actionBody = z
+  .object({
+    /** The agent's display name, shown to the customer with a reply. */
+    agent: z.string().trim().min(1).max(80).default('Agent'),
+    text: z.string().trim().max(4000).optional(),
+  })
+  .default({ agent: 'Agent' });
+
+const CHANGE_OF: Record<DeskAction, 'reply' | 'assigned' | 'solved' | 'closed'> = {
+  reply: 'reply',
+  assign: 'assigned',
+  solve: 'solved',
+  close: 'closed',
+};
+
+/**
+ * The embedded helpdesk's agent console: `GET /agent` (a page) over `GET /admin/tickets` and
+ * `POST /admin/tickets/:id/reply|assign|solve|close`. Each action is written to the demo tables
+ * and published as a handoff event in one transaction.
+ */
+export const registerAgentConsole: HelpdeskRoutes = async (
+  app: FastifyInstance,
+  deps: HandoffDeps,
+  receiver: HandoffReceiver,
+) => {
+  const desk = new DemoDesk(deps.store.db);
+  const token = () => deps.adminToken ?? adminTokenFromEnv();
+  const [html, js, css] = await Promise.all(
+    ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
+  );
+
+  app.get('/agent', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html').send(html));
+  app.get('/agent/agent.js', async (_request, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(js),
+  );
+  app.get('/agent/agent.css', async (_request, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(css),
+  );
+
+  await app.register(async (admin) => {
+    // JSON only: a text/plain body is what a cross-site "simple" request could carry.
+    admin.removeContentTypeParser('text/plain');
+    admin.addHook('onRequest', adminGuard(token));
+
+    admin.get('/admin/tickets', async () => ({ tickets: await desk.list() }));
+
+    admin.post<{ Params: { id: string; action: string } }>(
+      '/admin/tickets/:id/:action',
+      async (request, reply) => {
+        const { id, action } = request.params;
+        if (!(action in CHANGE_OF)) {
+          return reply.code(404).send({
+            error: { code: 'not_found', message: `No action ${action}; use reply, assign, solve or close` },
+          });
+        }
+        const parsed = actionBody.safeParse(request.body ?? undefined);
+        if (!parsed.success) {
+          return reply.code(400).send({
+            error: { code: 'bad_request', message: 'Body: {"agent": "<name>", "text": "<reply>"}' },
+          });
+        }
+        const deskAction = action as DeskAction;
+        if (deskAction === 'reply' && !parsed.data.text) {
+          return reply.code(400).send({ error: { code: 'bad_request', message: 'A reply needs "text"' } });
+        }
+        try {
+          // Looked up before the transaction: the embedded database has one connection.
+          const request = /^\d{1,18}$/.test(id) ? await receiver.find('demo', id) : undefined;
+          if (!request) {
+            const exists = await desk.get(id);
+            throw exists
+              ? new DeskError(
+                  404,
+                  'desk.no_conversation',
+                  `Demo ticket ${id} was not opened by the hub; no conversation to answer`,
+                )
+              : new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
+          }
+          const outcome = await desk.act(id, deskAction, parsed.data, (commentId) => {
+            const change = CHANGE_OF[deskAction];
+            return receiver.publish(
+              'demo',
+              {
+                update: {
+                  change,
+                  adapter: 'demo',
+                  ticketId: id,
+                  agentName: parsed.data.agent,
+                  ...(change === 'reply' ? { text: parsed.data.text } : {}),
+                },
+                agentId: `demo:${parsed.data.agent}`,
+                eventId: handoffEventId('demo', id, change, commentId),
+              },
+              request,
+            );
+          });
+          const ticket = await desk.get(id);
+          if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });
+          const eventId = 'eventId' in outcome ? outcome.eventId : undefined;
+          return reply.code(200).send({ status: outcome.status, eventId, ticket });
+        } catch (error) {
+          if (error instanceof DeskError) {
+            helpdeskUpdates.inc({ source: 'demo', outcome: 'bad_request' });
+            request.log.info({ code: error.code, ticketId: id.slice(0, 20) }, 'agent action refused');
+            return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+          }
+          throw error;
+        }
+      },
+    );
+  });
+  return ['/agent', '/admin/tickets'];
+};

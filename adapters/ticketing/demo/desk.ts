@@ -1,0 +1,205 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from '../../../core/store/schema';
+import { type TicketDatabase, ticketDb } from '../../../core/tickets/schema';
+import type { TicketDraft } from '../../../core/types';
+
+export interface DeskComment {
+  id: string;
+  author: string;
+  text: string;
+  public: boolean;
+  at: string;
+}
+
+export interface DeskTicket {
+  id: string;
+  /** The hub's reference (HUB-...): the ticket's idempotency key. */
+  reference: string;
+  subject: string;
+  status: string;
+  priority: string;
+  category: string;
+  assignee?: string;
+  channel: string;
+  summary: string;
+  /** The conversation before the handoff, as the ticket was opened with. */
+  transcript: TicketDraft['transcript'];
+  comments: DeskComment[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeskAction = 'reply' | 'assign' | 'solve' | 'close';
+
+export class DeskError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The agent side of the embedded helpdesk (tables demo_tickets, demo_ticket_comments). Each action
+ * writes one comment row, public for a reply and an internal note otherwise; its id names the
+ * change on the bus.
+ */
+export class DemoDesk {
+  private readonly db: Kysely<TicketDatabase>;
+
+  constructor(db: Kysely<Database>) {
+    this.db = ticketDb(db);
+  }
+
+  async list(limit = 50): Promise<DeskTicket[]> {
+    const rows = await this.db
+      .selectFrom('demo_tickets')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return [];
+    const comments = await this.db
+      .selectFrom('demo_ticket_comments')
+      .selectAll()
+      .where(
+        'ticket_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('id')
+      .execute();
+    return rows.map((row) =>
+      toTicket(
+        row,
+        comments.filter((c) => String(c.ticket_id) === String(row.id)),
+      ),
+    );
+  }
+
+  async get(id: string): Promise<DeskTicket | undefined> {
+    if (!/^\d{1,18}$/.test(id)) return undefined;
+    const row = await this.db.selectFrom('demo_tickets').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const comments = await this.db
+      .selectFrom('demo_ticket_comments')
+      .selectAll()
+      .where('ticket_id', '=', id)
+      .orderBy('id')
+      .execute();
+    return toTicket(row, comments);
+  }
+
+  /**
+   * Apply an agent's action in one transaction and run `announce` inside it with the comment id,
+   * so a failed publish leaves no half-done action behind (the agent just tries again).
+   * Returns undefined when the action changes nothing (solving a solved ticket).
+   */
+  async act<T>(
+    id: string,
+    action: DeskAction,
+    input: { agent: string; text?: string },
+    announce: (commentId: string) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (!/^\d{1,18}$/.test(id)) throw new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
+    return this.db.transaction().execute(async (trx) => {
+      const ticket = await trx
+        .selectFrom('demo_tickets')
+        .select(['id', 'status', 'assignee'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!ticket) throw new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
+      if (ticket.status === 'closed') {
+        throw new DeskError(
+          409,
+          'desk.closed',
+          `Ticket ${id} is closed; a closed ticket takes no more changes`,
+        );
+      }
+      const target = action === 'solve' ? 'solved' : action === 'close' ? 'closed' : undefined;
+      if (target && ticket.status === target) return undefined;
+      const changes =
+        action === 'reply' || action === 'assign'
+          ? {
+              status: 'open',
+              assignee: action === 'assign' ? input.agent : (ticket.assignee ?? input.agent),
+            }
+          : { status: target ?? ticket.status };
+      await trx
+        .updateTable('demo_tickets')
+        .set({ ...changes, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .execute();
+      const commentId = await addComment(trx, id, action, input);
+      return announce(commentId);
+    });
+  }
+}
+
+async function addComment(
+  trx: Transaction<TicketDatabase>,
+  ticketId: string,
+  action: DeskAction,
+  input: { agent: string; text?: string },
+): Promise<string> {
+  const note =
+    action === 'assign'
+      ? `${input.agent} took the ticket.`
+      : action === 'solve'
+        ? `${input.agent} solved the ticket.`
+        : `${input.agent} closed the ticket.`;
+  const row = await trx
+    .insertInto('demo_ticket_comments')
+    .values({
+      ticket_id: ticketId,
+      author: 'agent',
+      text: action === 'reply' ? (input.text ?? '') : note,
+      public: action === 'reply',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(row.id);
+}
+
+type TicketRow = {
+  id: string;
+  idempotency_key: string;
+  subject: string;
+  status: string;
+  priority: string;
+  category: string;
+  assignee: string | null;
+  draft: TicketDraft | string;
+  created_at: Date;
+  updated_at: Date;
+};
+
+type CommentRow = { id: string; author: string; text: string; public: boolean; at: Date };
+
+function toTicket(row: TicketRow, comments: CommentRow[]): DeskTicket {
+  const draft: TicketDraft = typeof row.draft === 'string' ? JSON.parse(row.draft) : row.draft;
+  return {
+    id: String(row.id),
+    reference: row.idempotency_key,
+    subject: row.subject,
+    status: row.status,
+    priority: row.priority,
+    category: row.category,
+    ...(row.assignee ? { assignee: row.assignee } : {}),
+    channel: draft.conversation?.channel ?? draft.customer?.channel ?? '',
+    summary: draft.summary,
+    transcript: draft.transcript ?? [],
+    comments: comments.map((c) => ({
+      id: String(c.id),
+      author: c.author,
+      text: c.text,
+      public: c.public,
+      at: new Date(c.at).toISOString(),
+    })),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}

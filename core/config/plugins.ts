@@ -1,0 +1,125 @@
+import type { z } from 'zod';
+import { HubError } from '../types/errors';
+import { type ConfigIssue, describeConfigIssues } from './issues';
+
+export type { ConfigIssue } from './issues';
+
+/**
+ * What every plug-in descriptor (ERP, helpdesk, retriever) has: a name and the schema of its own
+ * config block, `<section>.<name>` in hub.yaml, kept next to the plug-in's code.
+ */
+export interface PluginDescriptor<Options = unknown> {
+  readonly name: string;
+  readonly options: z.ZodType<Options>;
+  /**
+   * What a missing block must set, e.g. "set baseUrl and apiKey"; unset when every option has a
+   * default, so the block may be left out.
+   */
+  readonly requires?: string;
+}
+
+/** The config section a registry picks from (`erp:`, `ticketing:`, `knowledge:`), blocks included. */
+export type PluginSection = Record<string, unknown>;
+
+/**
+ * Plug-ins of one kind by name. The section's `selector` key (`driver`, `retriever`) names the
+ * chosen one; its block is validated by the chosen descriptor's schema only.
+ * `with` gives a registry with more descriptors: a deployment or a test adds one in one line.
+ */
+export class PluginRegistry<D extends PluginDescriptor> {
+  private readonly byName: ReadonlyMap<string, D>;
+
+  constructor(
+    /** Words for messages: "helpdesk", "ERP", "retriever". */
+    readonly kind: string,
+    /** The config section: `erp`, `ticketing`, `knowledge`. */
+    readonly section: string,
+    readonly selector: string,
+    descriptors: readonly D[],
+  ) {
+    const byName = new Map<string, D>();
+    for (const descriptor of descriptors) {
+      if (byName.has(descriptor.name)) {
+        throw new HubError('plugin.duplicate', `Two ${kind} descriptors are named "${descriptor.name}"`);
+      }
+      byName.set(descriptor.name, descriptor);
+    }
+    this.byName = byName;
+  }
+
+  with(...more: D[]): PluginRegistry<D> {
+    return new PluginRegistry(this.kind, this.section, this.selector, [...this.byName.values(), ...more]);
+  }
+
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  get descriptors(): D[] {
+    return [...this.byName.values()];
+  }
+
+  get(name: string): D | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Problems with the chosen plug-in and its block; paths start at the section's keys. */
+  issues(section: PluginSection): ConfigIssue[] {
+    const checked = this.check(section);
+    return 'issues' in checked ? checked.issues : [];
+  }
+
+  /**
+   * The chosen descriptor and its block parsed; a coded error naming every problem and its fix
+   * otherwise. Factories call this, so a config that skipped validation still fails fast.
+   */
+  resolve(section: PluginSection): { descriptor: D; options: unknown } {
+    const checked = this.check(section);
+    if ('issues' in checked) {
+      const issues = checked.issues.map((issue) => ({ ...issue, path: [this.section, ...issue.path] }));
+      throw new HubError('config.invalid', describeConfigIssues('config', issues));
+    }
+    return checked;
+  }
+
+  private check(section: PluginSection): { issues: ConfigIssue[] } | { descriptor: D; options: unknown } {
+    const name = String(section[this.selector]);
+    const descriptor = this.byName.get(name);
+    if (!descriptor) {
+      const message = `unknown ${this.kind} "${name}"; use one of ${this.names.join(', ')}`;
+      return { issues: [{ path: [this.selector], message }] };
+    }
+    const block = section[name];
+    if (block === undefined && descriptor.requires) {
+      const message = `${this.section}.${this.selector} is "${name}" but ${this.section}.${name} is missing; ${descriptor.requires}`;
+      return { issues: [{ path: [name], message }] };
+    }
+    const parsed = descriptor.options.safeParse(block ?? {});
+    if (!parsed.success) {
+      return {
+        issues: parsed.error.issues.map((issue) => ({ path: [name, ...issue.path], message: issue.message })),
+      };
+    }
+    return { descriptor, options: parsed.data };
+  }
+
+  /**
+   * A schema for the whole section: `generic` (the section's own keys), then the chosen block
+   * parsed with its defaults, and the problems `moreIssues` finds (default: none besides the block's).
+   */
+  sectionSchema<S extends z.ZodType<PluginSection>>(
+    generic: S,
+    moreIssues: (section: PluginSection) => ConfigIssue[] = () => [],
+  ): z.ZodType<z.output<S>, z.input<S>> {
+    return generic
+      .superRefine((section, ctx) => {
+        for (const issue of [...this.issues(section), ...moreIssues(section)]) {
+          ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+        }
+      })
+      .transform((section) => {
+        const name = String(section[this.selector]);
+        return { ...section, [name]: this.resolve(section).options };
+      });
+  }
+}

@@ -1,0 +1,40 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { PluginDescriptor } from '../../config/plugins';
+import type { Embedder } from '../embedder';
+import type { FusionWeights } from '../fusion';
+import type { KnowledgeIndex } from '../knowledge-index';
+
+/** What the hub hands a retriever's factory besides its own block. */
+export interface RetrieverContext {
+  embedder: Embedder;
+  /** Embedded retriever tuning (tests and measurements). */
+  fusion?: FusionWeights;
+  candidates?: number;
+  /** A ready Elasticsearch client (tests pass an emulator's). */
+  elasticsearchClient?: Client;
+}
+
+/**
+ * One retriever: its name (the value of `knowledge.retriever`), the schema of its block
+ * `knowledge.<name>`, its factory, and its default don't-know threshold. Registered with one line
+ * in core/rag/retrievers/index.ts.
+ */
+export interface RetrieverDescriptor<Options = unknown> extends PluginDescriptor<Options> {
+  create(options: Options, context: RetrieverContext): KnowledgeIndex;
+  /**
+   * Best-passage score below which the bot says it does not know, on this index's own score
+   * scale, measured on the demo base (`hub kb eval`, test/unit/rag.test.ts).
+   */
+  readonly defaultMinScore: number;
+}
+
+/** Any retriever descriptor, as the registry holds it: its factory takes what its own schema parsed. */
+export type AnyRetrieverDescriptor = PluginDescriptor &
+  Omit<RetrieverDescriptor, 'create'> & {
+    create(options: never, context: RetrieverContext): KnowledgeIndex;
+  };
+
+/** Types a descriptor's factory by its own schema's output. */
+export const defineRetriever = <Options>(
+  descriptor: RetrieverDescriptor<Options>,
+): RetrieverDescriptor<Options> => descriptor;

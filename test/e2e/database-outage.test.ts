@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus } from '../../core/bus';
 import { parseConfig } from '../../core/config/load';
-import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
+import { type HubProcess, SAMPLE_QUESTIONS, startHubProcess, writeConfig } from './hub-process';
 
 /**
  * The issue's fault test: PostgreSQL stopped for 30 s in the middle of a steady load. A private
@@ -24,14 +24,7 @@ const CONVERSATIONS = 8;
 const ROUNDS = 50;
 const ROUND_MS = 700;
 const OUTAGE_MS = 30_000;
-const questions = [
-  'How long does shipping take?',
-  '怎么退货？',
-  'Can I get an invoice?',
-  '退款多久到账？',
-  'Which payment methods do you accept?',
-  '怎么修改收货地址？',
-];
+const questions = SAMPLE_QUESTIONS;
 
 function findPostgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';

@@ -104,3 +104,13 @@ export async function ask(
   const body = (await response.json()) as RestReply[];
   return { status: response.status, replies: body, eventId: response.headers.get('x-hub-event-id') };
 }
+
+/** FAQ questions of the shipped knowledge base, in both languages, for load in the e2e tests. */
+export const SAMPLE_QUESTIONS = [
+  'How long does shipping take?',
+  '怎么退货？',
+  'Can I get an invoice?',
+  '退款多久到账？',
+  'Which payment methods do you accept?',
+  '怎么修改收货地址？',
+];

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
-import { type HubProcess, startHubProcess, writeConfig } from './hub-process';
+import { type HubProcess, SAMPLE_QUESTIONS, startHubProcess, writeConfig } from './hub-process';
 
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(4).toString('hex');
@@ -11,14 +11,7 @@ const database = `hub_e2e_${suffix}`;
 const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
 const CONVERSATIONS = 4;
 const MESSAGES_EACH = 6;
-const questions = [
-  'How long does shipping take?',
-  '怎么退货？',
-  'Can I get an invoice?',
-  '退款多久到账？',
-  'Which payment methods do you accept?',
-  '怎么修改收货地址？',
-];
+const questions = SAMPLE_QUESTIONS;
 
 let llm: OpenAiEmulator;
 let api: HubProcess;

@@ -50,10 +50,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 
   const channelStorage = await createChannelStorage(config);
   closers.push(() => channelStorage.close());
-  const publish = countedPublish(bus);
+  // The one ingress call, for connectors and helpdesk webhooks alike.
+  const accept = channelIngress(countedPublish(bus));
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
   const connectors = createConnectors(config, channelRegistry, {
-    accept: channelIngress(publish),
+    accept,
     storage: channelStorage.storage,
     feed,
     store,
@@ -81,7 +82,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     app = await buildServer({ config, connectors, readiness });
     await registerHelpdeskWebhooks(
       app,
-      { config, store, publish, logger: logger.child({ component: 'handoff' }) },
+      { config, store, accept, logger: logger.child({ component: 'handoff' }) },
       builtinPlugins.helpdesks.descriptors,
     );
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -2,7 +2,7 @@ import type { HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { KyselyStore } from '../store';
 import { TicketOutbox, type TicketRequest } from '../tickets/outbox';
-import { HubError, type InboundEvent, type PublishResult } from '../types';
+import type { InboundEvent, PublishResult } from '../types';
 import { handoffEvent } from './events';
 import { helpdeskUpdates } from './metrics';
 import type { Interpretation, ParsedUpdate } from './payload';
@@ -10,8 +10,11 @@ import type { Interpretation, ParsedUpdate } from './payload';
 export interface HandoffDeps {
   config: HubConfig;
   store: KyselyStore;
-  /** The hub's ingress: dedupe on the event id, enqueue in conversation order. */
-  publish(event: InboundEvent): Promise<PublishResult>;
+  /**
+   * The hub's one ingress call, as connectors get it (core/channels/ingress.ts): dedupe on the event
+   * id, enqueue in conversation order; a bus failure arrives as the retryable 503 `ingress.unavailable`.
+   */
+  accept(event: InboundEvent): Promise<PublishResult>;
   logger: Logger;
   /** Bearer token of the admin routes; `HUB_ADMIN_TOKEN` when not given. */
   adminToken?: string;
@@ -58,14 +61,10 @@ export class HandoffReceiver {
     const event = handoffEvent(parsed, request, source);
     let result: PublishResult;
     try {
-      result = await this.deps.publish(event);
-    } catch (cause) {
+      result = await this.deps.accept(event);
+    } catch (error) {
       helpdeskUpdates.inc({ source, outcome: 'unavailable' });
-      throw new HubError('handoff.publish_failed', 'Could not accept the update now; send it again', {
-        cause,
-        retryable: true,
-        status: 503,
-      });
+      throw error;
     }
     const status = result.accepted ? 'accepted' : 'duplicate';
     helpdeskUpdates.inc({ source, outcome: status });

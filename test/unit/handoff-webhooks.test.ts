@@ -6,6 +6,7 @@ import { DemoTicketing } from '../../adapters/ticketing/demo';
 import { signGeneric } from '../../adapters/ticketing/webhook';
 import { signZendesk } from '../../adapters/ticketing/zendesk';
 import { MemoryBus, policyFromConfig } from '../../core/bus';
+import { channelIngress } from '../../core/channels/ingress';
 import { hubConfigSchema } from '../../core/config/schema';
 import { registerHelpdeskWebhooks } from '../../core/handoff';
 import { buildServer } from '../../core/http/server';
@@ -41,6 +42,7 @@ let bus: MemoryBus;
 let open: FastifyInstance; // no admin token: loopback only
 let guarded: FastifyInstance; // HUB_ADMIN_TOKEN set
 const published: InboundEvent[] = [];
+let busDown = false;
 let demoTicketId = '';
 let zendeskRequestId = '';
 
@@ -51,7 +53,10 @@ async function server(adminToken?: string): Promise<FastifyInstance> {
     {
       config,
       store,
-      publish: (event) => bus.publish(event),
+      accept: channelIngress(async (event) => {
+        if (busDown) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+        return bus.publish(event);
+      }),
       logger,
       ...(adminToken ? { adminToken } : {}),
     },
@@ -209,6 +214,20 @@ describe('Zendesk webhook', () => {
     expect(await nextEvents(1)).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(published).toHaveLength(0);
+  });
+
+  it('answers 503 while the bus cannot take the update, and accepts the helpdesk resending it', async () => {
+    const body = zendeskReply('Sent while the bus was down');
+    busDown = true;
+    const refused = await open.inject(zendeskPost(body)).finally(() => {
+      busDown = false;
+    });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ error: { code: 'ingress.unavailable' } });
+    expect(published).toHaveLength(0);
+    const resent = await open.inject(zendeskPost(body));
+    expect(resent.statusCode).toBe(202);
+    expect(await nextEvents(1)).toHaveLength(1);
   });
 
   it('refuses a forged signature, a wrong secret and a missing header with 401', async () => {

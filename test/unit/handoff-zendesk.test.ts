@@ -66,7 +66,7 @@ beforeAll(async () => {
     {
       config,
       store,
-      publish: async (event) => {
+      accept: async (event) => {
         const repeat = published.some((e) => e.id === event.id);
         if (!repeat) published.push(event);
         return { accepted: !repeat };

@@ -95,7 +95,12 @@ function completeFromTranscript(
     history: [
       ...state.history,
       { role: 'user' as const, text: event.text ?? '', at: event.receivedAt, eventId: event.id },
-      ...replies.map((reply) => ({ role: 'assistant' as const, text: renderAsText(reply.content), at })),
+      // As the render stage writes it: the words the customer was shown, not a text fallback of buttons.
+      ...replies.map((reply) => ({
+        role: 'assistant' as const,
+        text: reply.content.type === 'choices' ? reply.content.text : renderAsText(reply.content),
+        at,
+      })),
     ],
     handledEventIds: [...state.handledEventIds, event.id].slice(-HANDLED_IDS_KEPT),
     updatedAt: at,

@@ -25,6 +25,8 @@ program
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
     const config = await withConfig(options.config);
     if (options.role) config.server.role = options.role;
+    const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
+    const drainMs = shutdownTimeoutMs();
     const { startHub } = await import('./hub');
     const hub = await startHub(config);
     if (hub.url) {
@@ -37,9 +39,8 @@ program
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      console.log(`${signal}: finishing in-flight work`);
-      await hub.stop();
-      process.exit(0);
+      console.log(`${signal}: finishing in-flight work (at most ${drainMs} ms)`);
+      process.exit((await stopWithin(hub, drainMs)) === 'drained' ? 0 : 1);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));

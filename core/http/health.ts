@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readinessUp } from '../metrics';
+import { readinessUp, registry } from '../metrics';
 
 export interface ReadinessCheck {
   name: string;
@@ -33,7 +33,10 @@ export async function runChecks(checks: ReadinessCheck[]): Promise<CheckResult[]
 
 const allOk = (results: CheckResult[]) => results.every(([, status]) => status === 'ok');
 
-/** /healthz (process up: liveness), /readyz (own dependencies: readiness), /healthz/channels (platforms). */
+/**
+ * /healthz (process up: liveness), /readyz (own dependencies: readiness), /healthz/channels
+ * (platforms) and /metrics, which refreshes hub_readiness_up from the same checks first.
+ */
 export function registerHealthRoutes(
   app: FastifyInstance,
   { readiness, channelHealth = [] }: HealthChecks,
@@ -53,6 +56,11 @@ export function registerHealthRoutes(
     return reply
       .code(healthy ? 200 : 503)
       .send({ status: healthy ? 'ok' : 'degraded', checks: Object.fromEntries(results) });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    await refreshReadinessGauge({ readiness, channelHealth });
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
   });
 }
 

@@ -3,10 +3,10 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
-import { errors, registry } from '../metrics';
+import { errors } from '../metrics';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
-import { type HealthChecks, refreshReadinessGauge, registerHealthRoutes } from './health';
+import { type HealthChecks, registerHealthRoutes } from './health';
 
 export type { ReadinessCheck } from './health';
 
@@ -44,12 +44,6 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   registerHealthRoutes(app, health);
-  app.get('/metrics', async (_request, reply) => {
-    // The same checks as /readyz and /healthz/channels, so alerts need no second probe.
-    await refreshReadinessGauge(health);
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
   app.get('/', async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
     return webchat

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { shutdownTimeoutMs, stopWithin } from '../../app/shutdown';
+import { startWorkerOps } from '../../app/worker-ops';
 import { MemoryBus, policyFromConfig } from '../../core/bus';
 import { reportBusBacklog } from '../../core/bus/backlog-gauge';
 import { hubConfigSchema } from '../../core/config/schema';
 import { buildServer, type ReadinessCheck } from '../../core/http/server';
 import type { InboundEvent } from '../../core/types/events';
+import { openTestStore } from '../support/postgres';
 
 /**
  * Readiness decides on the pod's own dependencies only (database, bus); a platform outage shows on
@@ -103,6 +105,30 @@ describe('shutdown deadline', () => {
     expect(shutdownTimeoutMs({ HUB_SHUTDOWN_TIMEOUT_MS: '45000' })).toBe(45_000);
     expect(() => shutdownTimeoutMs({ HUB_SHUTDOWN_TIMEOUT_MS: '30s' })).toThrow(
       /whole number of milliseconds/,
+    );
+  });
+});
+
+describe('worker health and metrics (HUB_WORKER_PORT)', () => {
+  it('serves /healthz, /readyz from its database and bus, and /metrics; nothing without the variable', async () => {
+    const { store, dispose } = await openTestStore('postgres', 'hub_worker_ops');
+    cleanups.push(dispose);
+    const bus = new MemoryBus(policyFromConfig(config.bus));
+    cleanups.push(() => bus.close());
+    expect(await startWorkerOps({ bus, store }, {})).toBeUndefined();
+    const ops = await startWorkerOps({ bus, store }, { HUB_WORKER_PORT: '0' });
+    if (!ops) throw new Error('no worker ops server');
+    cleanups.push(() => ops.close());
+    expect((await fetch(`${ops.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${ops.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', bus: 'ok' } });
+    expect(await (await fetch(`${ops.url}/metrics`)).text()).toContain('hub_readiness_up{check="bus"} 1');
+    await bus.close();
+    const closed = await fetch(`${ops.url}/readyz`);
+    expect(closed.status).toBe(503);
+    await expect(startWorkerOps({ bus, store }, { HUB_WORKER_PORT: 'metrics' })).rejects.toThrow(
+      /port number/,
     );
   });
 });

@@ -10,9 +10,9 @@ export const repoPath = (...parts: string[]) => join(ROOT, ...parts);
 export const readRepoFile = (...parts: string[]) => readFileSync(repoPath(...parts), 'utf8');
 export const existsInRepo = (...parts: string[]) => existsSync(repoPath(...parts));
 
-/** Every YAML document of a file, as plain objects; a syntax error fails the caller's test. */
+/** Every YAML document of a file, as plain objects (merge keys `<<:` applied, as compose does). */
 export function yamlDocuments(file: string): Array<Record<string, unknown>> {
-  return parseAllDocuments(readRepoFile(file)).flatMap((doc) => {
+  return parseAllDocuments(readRepoFile(file), { merge: true }).flatMap((doc) => {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
     const value = doc.toJS() as Record<string, unknown> | null;
     return value ? [value] : [];

@@ -233,10 +233,9 @@ async function exportedMetricNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const metric of await registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram')
+    if (String(metric.type) === 'histogram')
       for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
   }
-  expect(names.has('hub_messages_in_total')).toBe(true);
-  expect(repoPath('core/metrics.ts')).toBeTruthy();
+  expect(names.has('hub_stage_latency_seconds_bucket')).toBe(true);
   return names;
 }

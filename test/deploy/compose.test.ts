@@ -1,14 +1,7 @@
 import { createRequire } from 'node:module';
 import Ajv2019 from 'ajv/dist/2019';
 import { describe, expect, it } from 'vitest';
-import {
-  envReferences,
-  envVarsReadByCode,
-  existsInRepo,
-  readRepoFile,
-  repoPath,
-  yamlDocuments,
-} from './repo';
+import { envReferences, envVarsReadByCode, existsInRepo, readRepoFile, yamlDocuments } from './repo';
 
 /**
  * docker-compose.yml, checked without Docker: against the compose-spec JSON schema (npm

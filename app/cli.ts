@@ -25,21 +25,29 @@ program
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
     const config = await withConfig(options.config);
     if (options.role) config.server.role = options.role;
+    const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
+    const drainMs = shutdownTimeoutMs();
     const { startHub } = await import('./hub');
     const hub = await startHub(config);
+    let ops: { url: string; close(): Promise<void> } | undefined;
     if (hub.url) {
       console.log(`Hub listening on ${hub.url}`);
       if (hub.webchatUrl) console.log(`Web chat: ${hub.webchatUrl}`);
     } else {
-      console.log('Hub workers running');
+      const { startWorkerOps } = await import('./worker-ops');
+      ops = await startWorkerOps(hub);
+      console.log(ops ? `Hub workers running; health and metrics on ${ops.url}` : 'Hub workers running');
     }
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      console.log(`${signal}: finishing in-flight work`);
-      await hub.stop();
-      process.exit(0);
+      console.log(`${signal}: finishing in-flight work (at most ${drainMs} ms)`);
+      const stopAll = async () => {
+        await ops?.close();
+        await hub.stop();
+      };
+      process.exit((await stopWithin({ stop: stopAll }, drainMs)) === 'drained' ? 0 : 1);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));

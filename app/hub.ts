@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from '../core/bus';
+import { reportBusBacklog } from '../core/bus/backlog-gauge';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
@@ -43,6 +44,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   closers.push(() => store.close());
   const redisKeys = { keyPrefix: config.redis.keyPrefix };
   const bus = await createBus(config, redisKeys);
+  closers.push(reportBusBacklog(bus));
   const feed: OutboundFeed = await createFeed(config, redisKeys);
 
   const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
@@ -75,11 +77,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: () => store.ping() },
       { name: 'bus', check: () => bus.ping() },
-      ...connectors.flatMap((c) =>
-        c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
-      ),
     ];
-    app = await buildServer({ config, connectors, readiness });
+    const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
+      c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
+    );
+    app = await buildServer({ config, connectors, readiness, channelHealth });
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },

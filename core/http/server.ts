@@ -3,36 +3,20 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
-import { errors, readinessUp, registry } from '../metrics';
+import { errors } from '../metrics';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
+import { type HealthChecks, registerHealthRoutes } from './health';
 
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<void>;
-}
+export type { ReadinessCheck } from './health';
 
-export interface ServerDeps {
+export interface ServerDeps extends HealthChecks {
   config: HubConfig;
   connectors: Connector[];
-  readiness: ReadinessCheck[];
-}
-
-async function runChecks(readiness: ReadinessCheck[]): Promise<Array<readonly [string, string]>> {
-  return Promise.all(
-    readiness.map(async ({ name, check }) => {
-      try {
-        await check();
-        return [name, 'ok'] as const;
-      } catch (error) {
-        return [name, `down: ${(error as Error).message}`] as const;
-      }
-    }),
-  );
 }
 
 /** One HTTP server for every channel, health, readiness and metrics. */
-export async function buildServer({ config, connectors, readiness }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
@@ -59,22 +43,7 @@ export async function buildServer({ config, connectors, readiness }: ServerDeps)
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const results = await runChecks(readiness);
-    const ready = results.every(([, status]) => status === 'ok');
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
-  });
-  app.get('/metrics', async (_request, reply) => {
-    // The same checks as /readyz (database, bus, each channel), so alerts need no second probe.
-    for (const [name, status] of await runChecks(readiness)) {
-      readinessUp.set({ check: name }, status === 'ok' ? 1 : 0);
-    }
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  registerHealthRoutes(app, health);
   app.get('/', async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
     return webchat

@@ -52,7 +52,7 @@ describe('Slack over Socket Mode through the whole hub', () => {
     const opens = slack.callsOf('apps.connections.open');
     expect(opens.length).toBeGreaterThanOrEqual(1);
     expect(opens.every((call) => call.status === 200)).toBe(true);
-    await until('readiness', async () => (await fetch(`${hub.url}/readyz`)).status === 200);
+    await until('channel health', async () => (await fetch(`${hub.url}/healthz/channels`)).status === 200);
     const ready = (await (await fetch(`${hub.url}/readyz`)).json()) as { checks: Record<string, string> };
     expect(ready.checks['channel:slack-socket']).toBe('ok');
     // No HTTP endpoint in Socket Mode: nothing can be posted at the hub instead.

@@ -42,9 +42,8 @@ export class RestErp extends OrderBasedErp {
     const call = this.config.listOrders;
     if (!call || (!customer.email && !customer.phone)) return [];
     const body = await this.call(call, { email: customer.email ?? '', phone: customer.phone ?? '' }, ctx);
-    return JSONPath({ path: call.select, json: body as object, wrap: true }).map((raw: unknown) =>
-      this.toOrder(raw),
-    );
+    const found = JSONPath({ path: call.select, json: body as object, wrap: true }) as unknown[];
+    return found.map((raw) => this.toOrder(raw));
   }
 
   /** Expand the URL template (values URL-encoded), call, and retry once with a fresh OAuth2 token on 401. */

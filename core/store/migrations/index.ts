@@ -1,4 +1,4 @@
-import type { Migration, MigrationProvider } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './0001_initial';
 import * as tickets from './0002_tickets';
 import * as handoff from './0003_handoff';

@@ -1,0 +1,39 @@
+import Fastify from 'fastify';
+import { registerHealthRoutes } from '../core/http/health';
+import type { EventBus, HubStore } from '../core/types';
+import { HubError } from '../core/types';
+
+export interface WorkerOpsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker-only process (`--role worker`) serves no channels, but its turns are what the dashboards
+ * measure (stage latencies, LLM calls, replies) and an orchestrator wants to probe it. With
+ * HUB_WORKER_PORT set it serves /healthz, /readyz (database, bus) and /metrics on that port; unset,
+ * nothing listens (several workers on one machine need no ports).
+ */
+export async function startWorkerOps(
+  hub: { bus: Pick<EventBus, 'ping'>; store: Pick<HubStore, 'ping'> },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WorkerOpsServer | undefined> {
+  const raw = env.HUB_WORKER_PORT;
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new HubError(
+      'config.invalid',
+      `HUB_WORKER_PORT is "${raw}"; set it to a port number, e.g. 9464, or unset it for no worker HTTP server.`,
+    );
+  }
+  const app = Fastify({ logger: false });
+  registerHealthRoutes(app, {
+    readiness: [
+      { name: 'database', check: () => hub.store.ping() },
+      { name: 'bus', check: () => hub.bus.ping() },
+    ],
+  });
+  const url = await app.listen({ host: env.HOST || '127.0.0.1', port });
+  return { url, close: () => app.close() };
+}

@@ -29,7 +29,7 @@ export async function probe<T>(what: string, fixes: OnlineFixes, call: () => Pro
   }
 }
 
-export function onlineFailure(what: string, fixes: OnlineFixes, error: unknown): HubError {
+function onlineFailure(what: string, fixes: OnlineFixes, error: unknown): HubError {
   // The adapter's own fix is worded for the outbox log; the check names the config keys instead.
   const reason = (error as Error).message.replace(/\.? Fix: .*$/s, '');
   const code = error instanceof HubError ? error.code : 'online.failed';

@@ -28,9 +28,36 @@ export async function requestJson<T = unknown>(
   url: string,
   request: HttpRequest,
 ): Promise<HttpResponse<T>> {
+  const response = await requestText(system, url, {
+    ...request,
+    headers: { accept: 'application/json', ...request.headers },
+  });
+  let parsed: unknown;
+  try {
+    parsed = response.body ? JSON.parse(response.body) : undefined;
+  } catch (error) {
+    throw new AdapterError(
+      AdapterErrorCodes.unavailable,
+      `${system} answered ${response.status} with non-JSON`,
+      {
+        cause: error,
+        retryable: true,
+        status: 502,
+      },
+    );
+  }
+  return { ...response, body: parsed as T };
+}
+
+/** `requestJson` for an answer that is not JSON (an OData `$metadata` document): the body as text. */
+export async function requestText(
+  system: string,
+  url: string,
+  request: HttpRequest,
+): Promise<HttpResponse<string>> {
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  const headers: Record<string, string> = { ...request.headers };
   let body: string | URLSearchParams | undefined;
   if (request.body instanceof URLSearchParams || typeof request.body === 'string') body = request.body;
   else if (request.body !== undefined) {
@@ -56,21 +83,7 @@ export async function requestJson<T = unknown>(
   }
   const text = await response.text().catch(() => '');
   if (!response.ok) throw statusError(system, response, text);
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch (error) {
-    throw new AdapterError(
-      AdapterErrorCodes.unavailable,
-      `${system} answered ${response.status} with non-JSON`,
-      {
-        cause: error,
-        retryable: true,
-        status: 502,
-      },
-    );
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T };
+  return { status: response.status, headers: response.headers, body: text };
 }
 
 function statusError(system: string, response: Response, text: string): AdapterError {

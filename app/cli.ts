@@ -57,7 +57,10 @@ program
   .command('validate')
   .description('Check a config file without starting anything')
   .argument('<file>', 'hub config (YAML)')
-  .option('--online', "then check each enabled channel's credentials against its platform")
+  .option(
+    '--online',
+    "then check each enabled channel's credentials against its platform, and the ERP's, helpdesk's and retriever's",
+  )
   .action(async (file: string, options: { online?: boolean }) => {
     const config = await loadConfig(file);
     const { validateChannels, validateChannelOptions } = await import('../connectors/validate');
@@ -73,10 +76,16 @@ program
     console.log(`channels: ${channels.join(', ') || 'none'}`);
     if (options.online) {
       const { checkChannelsOnline, formatOnlineResult } = await import('../connectors/validate');
-      const results = await checkChannelsOnline(config);
-      for (const result of results) console.log(formatOnlineResult(result));
+      const { checkPluginsOnline, formatPluginOnlineResult } = await import('./plugins');
+      const [channelResults, pluginResults] = await Promise.all([
+        checkChannelsOnline(config),
+        checkPluginsOnline(config),
+      ]);
+      for (const result of channelResults) console.log(formatOnlineResult(result));
+      for (const result of pluginResults) console.log(formatPluginOnlineResult(result));
+      const failed = [...channelResults, ...pluginResults].some((result) => result.outcome === 'failed');
       // A check still waiting on a socket must not hold the answer back.
-      process.exit(results.some((result) => result.outcome === 'failed') ? 1 : 0);
+      process.exit(failed ? 1 : 0);
     }
   });
 

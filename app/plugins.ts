@@ -1,6 +1,8 @@
 import { type ErpRegistry, erps } from '../adapters/erp';
 import { type HelpdeskRegistry, helpdesks, ticketingIssues } from '../adapters/ticketing';
 import { type ConfigIssue, describeConfigIssues } from '../core/config/issues';
+import { formatOnlineLine, type OnlineOutcome, runOnlineCheck } from '../core/config/online';
+import type { AnyPluginDescriptor, PluginRegistry, PluginSection } from '../core/config/plugins';
 import type { HubConfig } from '../core/config/schema';
 import { type RetrieverRegistry, retrievers } from '../core/rag/retrievers';
 import { HubError } from '../core/types';
@@ -36,4 +38,48 @@ export function validatePlugins(
 ): void {
   const issues = pluginConfigIssues(config, plugins);
   if (issues.length > 0) throw new HubError('config.invalid', describeConfigIssues(source, issues));
+}
+
+export interface PluginOnlineResult extends OnlineOutcome {
+  /** The config section: erp, ticketing or knowledge. */
+  section: string;
+  /** The chosen plug-in's name. */
+  type: string;
+}
+
+/**
+ * `hub validate --online` for the configured ERP, helpdesk and retriever, side by side, each with
+ * the check its descriptor names, after the channels and in the same words.
+ */
+export function checkPluginsOnline(
+  config: HubConfig,
+  options: { plugins?: Plugins; timeoutMs?: number } = {},
+): Promise<PluginOnlineResult[]> {
+  const plugins = options.plugins ?? builtinPlugins;
+  const check = async <D extends AnyPluginDescriptor>(
+    registry: PluginRegistry<D>,
+    section: PluginSection,
+  ): Promise<PluginOnlineResult> => {
+    const type = String(section[registry.selector]);
+    // The check takes what its own schema parsed; resolve() fails with the config problem otherwise.
+    const outcome = await runOnlineCheck(
+      registry.get(type)?.online,
+      () => registry.resolve(section).options as never,
+      {
+        block: section,
+        timeoutMs: options.timeoutMs,
+      },
+    );
+    return { section: registry.section, type, ...outcome };
+  };
+  return Promise.all([
+    check(plugins.erps, config.erp),
+    check(plugins.helpdesks, config.ticketing),
+    check(plugins.retrievers, config.knowledge),
+  ]);
+}
+
+/** `erp (odoo): ok — …`, `ticketing (zendesk): FAILED: …`, `knowledge (embedded): skipped (…)`. */
+export function formatPluginOnlineResult(result: PluginOnlineResult): string {
+  return formatOnlineLine(result.section, result.type, result);
 }

@@ -1,5 +1,5 @@
-import { type ChannelRegistry, findChannel, type OnlineSkip } from '../core/channels/descriptor';
-import type { OnlineCheck } from '../core/channels/types';
+import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
+import { formatOnlineLine, type OnlineOutcome, runOnlineCheck } from '../core/config/online';
 import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types/errors';
 import { channelRegistry } from './registry';
@@ -45,25 +45,9 @@ export function validateChannelOptions(config: HubConfig, registry: ChannelRegis
   );
 }
 
-export interface OnlineResult {
+export interface OnlineResult extends OnlineOutcome {
   channel: string;
   type: string;
-  outcome: 'ok' | 'failed' | 'skipped';
-  detail: string;
-}
-
-const SECRET_KEY = /token|secret|password|key|credential/i;
-
-/** Every credential-looking string in a channel block, so that no report line can quote one. */
-function secretsOf(value: unknown, key = ''): string[] {
-  if (typeof value === 'string') return SECRET_KEY.test(key) && value.length >= 6 ? [value] : [];
-  if (value && typeof value === 'object')
-    return Object.entries(value).flatMap(([child, item]) => secretsOf(item, child));
-  return [];
-}
-
-function redact(text: string, secrets: string[]): string {
-  return secrets.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
 }
 
 /**
@@ -75,44 +59,21 @@ export async function checkChannelsOnline(
   options: { timeoutMs?: number; registry?: ChannelRegistry } = {},
 ): Promise<OnlineResult[]> {
   const registry = options.registry ?? channelRegistry;
-  const timeoutMs = options.timeoutMs ?? 15_000;
   return Promise.all(
     config.channels
       .filter((channel) => channel.enabled)
       .map(async (channel): Promise<OnlineResult> => {
-        const base = { channel: channel.id, type: channel.type };
-        const check: OnlineCheck | OnlineSkip | undefined = findChannel(registry, channel.type)?.online;
-        if (!check) return { ...base, outcome: 'skipped', detail: 'no online check for this type' };
-        if (typeof check !== 'function') return { ...base, outcome: 'skipped', detail: check.skipped };
-        const secrets = secretsOf(channel);
-        const signal = AbortSignal.timeout(timeoutMs);
-        try {
-          const detail = await Promise.race([
-            check(channel, { signal }),
-            new Promise<never>((_resolve, reject) =>
-              signal.addEventListener('abort', () =>
-                reject(
-                  new Error(`no answer in ${timeoutMs / 1000} s. Fix: check the API URL and the network.`),
-                ),
-              ),
-            ),
-          ]);
-          return { ...base, outcome: 'ok', detail: redact(detail, secrets) };
-        } catch (error) {
-          return { ...base, outcome: 'failed', detail: redact((error as Error).message, secrets) };
-        }
+        const check = findChannel(registry, channel.type)?.online;
+        const outcome = await runOnlineCheck(check, () => channel, {
+          block: channel,
+          timeoutMs: options.timeoutMs,
+        });
+        return { channel: channel.id, type: channel.type, ...outcome };
       }),
   );
 }
 
 /** One line per channel: `<id> (<type>): ok — …`, `FAILED: <reason and fix>` or `skipped (…)`. */
 export function formatOnlineResult(result: OnlineResult): string {
-  const head = `${result.channel} (${result.type})`;
-  if (result.outcome === 'ok') return `${head}: ok — ${result.detail}`;
-  if (result.outcome === 'skipped') return `${head}: skipped (${result.detail})`;
-  const oneLine = result.detail
-    .replace(/:\n\s+- /, ': ')
-    .replace(/\.?\n\s+- /g, '; ')
-    .replace(/\.?\n/g, '. ');
-  return `${head}: FAILED: ${oneLine}`;
+  return formatOnlineLine(result.channel, result.type, result);
 }

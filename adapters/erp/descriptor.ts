@@ -1,5 +1,5 @@
 import type { ErpConfig } from '../../core/config/adapters-schema';
-import type { PluginDescriptor } from '../../core/config/plugins';
+import type { AnyPluginDescriptor, PluginDescriptor } from '../../core/config/plugins';
 import type { ErpAdapter } from '../../core/types';
 
 /** The generic `erp:` keys an adapter may use besides its own block. */
@@ -14,7 +14,7 @@ export interface ErpDescriptor<Options = unknown> extends PluginDescriptor<Optio
 }
 
 /** Any ERP descriptor, as the registry holds it: its factory takes what its own schema parsed. */
-export type AnyErpDescriptor = PluginDescriptor & {
+export type AnyErpDescriptor = AnyPluginDescriptor & {
   create(options: never, erp: ErpSettings): ErpAdapter | Promise<ErpAdapter>;
 };
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { TicketingConfig } from '../../core/config/adapters-schema';
-import type { PluginDescriptor } from '../../core/config/plugins';
+import type { AnyPluginDescriptor, PluginDescriptor } from '../../core/config/plugins';
 import type { HelpdeskRoutes, SignedHelpdeskWebhook } from '../../core/handoff/inbound';
 import type { TicketDatabase } from '../../core/tickets/schema';
 import type { TicketingAdapter } from '../../core/types';
@@ -24,8 +24,8 @@ export interface HelpdeskDescriptor<Options = unknown> extends PluginDescriptor<
 }
 
 /** Any helpdesk descriptor, as the registry holds it: its factory takes what its own schema parsed. */
-export type AnyHelpdeskDescriptor = PluginDescriptor &
-  Omit<HelpdeskDescriptor, 'create'> & {
+export type AnyHelpdeskDescriptor = AnyPluginDescriptor &
+  Omit<HelpdeskDescriptor, 'create' | 'online'> & {
     create(options: never, context: HelpdeskContext): TicketingAdapter;
   };
 

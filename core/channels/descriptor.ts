@@ -1,10 +1,6 @@
 import type { z } from 'zod';
+import type { OnlineSkip } from '../config/online';
 import type { ConnectorFactory, OnlineCheck } from './types';
-
-/** A channel type with nothing to ask its platform ahead of time, and why. */
-export interface OnlineSkip {
-  skipped: string;
-}
 
 /** A channel type's own option schema and per-key fixes (e.g. which environment variable to set). */
 export interface ChannelOptions {

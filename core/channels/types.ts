@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { OnlineCheckFor } from '../config/online';
 import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { DraftSink } from '../outbound/draft';
@@ -84,4 +85,4 @@ export interface FetchedFile {
  * with what is wrong and how to fix it. A channel's descriptor names it as `online`; a type without
  * one is reported as skipped.
  */
-export type OnlineCheck = (config: ChannelConfig, options: { signal: AbortSignal }) => Promise<string>;
+export type OnlineCheck = OnlineCheckFor<ChannelConfig>;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { HubError } from '../types/errors';
 import { type ConfigIssue, describeConfigIssues } from './issues';
+import type { OnlineCheckFor, OnlineSkip } from './online';
 
 export type { ConfigIssue } from './issues';
 
@@ -16,7 +17,20 @@ export interface PluginDescriptor<Options = unknown> {
    * default, so the block may be left out.
    */
   readonly requires?: string;
+  /**
+   * `hub validate --online`: a cheap authenticated read with the parsed block, or why there is
+   * nothing to ask; left out, the plug-in is reported as skipped.
+   */
+  readonly online?: OnlineCheckFor<Options> | OnlineSkip;
 }
+
+/**
+ * Any descriptor, as a registry holds it: its online check takes what its own schema parsed, so
+ * the registry hands it nothing but that (see `resolve`).
+ */
+export type AnyPluginDescriptor = Omit<PluginDescriptor, 'online'> & {
+  readonly online?: OnlineCheckFor<never> | OnlineSkip;
+};
 
 /** The config section a registry picks from (`erp:`, `ticketing:`, `knowledge:`), blocks included. */
 export type PluginSection = Record<string, unknown>;
@@ -26,7 +40,7 @@ export type PluginSection = Record<string, unknown>;
  * chosen one; its block is validated by the chosen descriptor's schema only.
  * `with` gives a registry with more descriptors: a deployment or a test adds one in one line.
  */
-export class PluginRegistry<D extends PluginDescriptor> {
+export class PluginRegistry<D extends AnyPluginDescriptor> {
   private readonly byName: ReadonlyMap<string, D>;
 
   constructor(

@@ -1,4 +1,6 @@
+import { createServer, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@elastic/elasticsearch';
 import Mock from '@elastic/elasticsearch-mock';
 import { bilingualTerms } from '../../core/rag/bilingual-tokenizer';
@@ -10,7 +12,10 @@ import { bilingualTerms } from '../../core/rag/bilingual-tokenizer';
  * `_aliases`), `_bulk` with per-item results, `_count`, `_refresh`, and `_search` with an `rrf`
  * retriever over a `standard` (bool: multi_match + filters) and a `knn` (cosine) leg. BM25 here uses
  * the hub's bilingual tokenizer, not smartcn: rankings are close to, not equal to, a real cluster's;
- * the integration suite (ELASTICSEARCH_URL) covers the real analyzer.
+ * the integration suite (ELASTICSEARCH_URL) covers the real analyzer. `GET /` (cluster name and
+ * version) and `GET /_license` answer as a basic-licence 9.x node. `serve()` puts the same engine
+ * behind a local HTTP port for code that builds its own client from a URL, with Elasticsearch's
+ * security: API-key or basic auth, 401 security_exception with WWW-Authenticate otherwise.
  */
 /** The mock recognises errors by `instanceof` against the CommonJS build it loads itself. */
 const { errors } = createRequire(import.meta.url)(
@@ -37,7 +42,21 @@ export interface ElasticsearchEmulator {
   templates: Map<string, unknown>;
   /** The next bulk items for these ids fail with this status (429 retried by the hub, others reported). */
   failBulkItem(id: string, status: number, times?: number): void;
+  /** The engine over HTTP, accepting only these credentials (none: security off). */
+  serve(credentials?: ElasticsearchCredentials): Promise<ServedElasticsearch>;
 }
+
+export type ElasticsearchCredentials = { apiKey: string } | { username: string; password: string };
+
+export interface ServedElasticsearch {
+  url: string;
+  /** Requests that reached the engine or were refused, in order. */
+  hits: Array<{ method: string; path: string; status: number }>;
+  close(): Promise<void>;
+}
+
+const SECURITY_REASON =
+  'unable to authenticate with provided credentials and anonymous access is not allowed for this request';
 
 export function createElasticsearchEmulator(): ElasticsearchEmulator {
   const mock = new Mock();
@@ -81,6 +100,33 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
   };
   const param = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
 
+  mock.add({ method: 'GET', path: '/' }, (params) => {
+    record(params);
+    return {
+      name: 'es01',
+      cluster_name: 'hub-test',
+      cluster_uuid: 'n5qXbQ1pQmWq0h2g0aB2Yw',
+      version: { number: '9.1.0', build_flavor: 'default', lucene_version: '10.2.2' },
+      tagline: 'You Know, for Search',
+    };
+  });
+  mock.add({ method: 'GET', path: '/_license' }, (params) => {
+    record(params);
+    return {
+      license: {
+        status: 'active',
+        uid: '0d8a9a6c-2f0e-4b1e-9f5d-1c7d3c1f1a11',
+        type: 'basic',
+        issue_date: '2026-01-01T00:00:00.000Z',
+        issue_date_in_millis: 1767225600000,
+        max_nodes: 1000,
+        max_resource_units: null,
+        issued_to: 'hub-test',
+        issuer: 'elasticsearch',
+        start_date_in_millis: -1,
+      },
+    };
+  });
   mock.add({ method: 'PUT', path: '/_index_template/:name' }, (params) => {
     record(params);
     templates.set(param(params.path as string, 2), params.body);
@@ -218,6 +264,76 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
     failBulkItem(id, status, times = 1) {
       bulkFailures.set(id, { status, times });
     },
+    serve: (credentials) => serveOverHttp(mock, credentials),
+  };
+}
+
+function authorized(req: IncomingMessage, credentials: ElasticsearchCredentials | undefined): boolean {
+  if (!credentials) return true;
+  const expected =
+    'apiKey' in credentials
+      ? `ApiKey ${credentials.apiKey}`
+      : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  return req.headers.authorization === expected;
+}
+
+async function serveOverHttp(
+  mock: Mock,
+  credentials: ElasticsearchCredentials | undefined,
+): Promise<ServedElasticsearch> {
+  const hits: ServedElasticsearch['hits'] = [];
+  const server = createServer(async (req, res) => {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const url = new URL(req.url ?? '/', 'http://elasticsearch');
+    const method = req.method ?? 'GET';
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      hits.push({ method, path: url.pathname, status });
+      res
+        .writeHead(status, {
+          'content-type': 'application/json; charset=UTF-8',
+          'x-elastic-product': 'Elasticsearch',
+          ...headers,
+        })
+        .end(JSON.stringify(body));
+    };
+    if (!authorized(req, credentials)) {
+      const error = { type: 'security_exception', reason: SECURITY_REASON };
+      return reply(
+        401,
+        { error: { root_cause: [error], ...error }, status: 401 },
+        { 'www-authenticate': 'Basic realm="security", charset="UTF-8", ApiKey' },
+      );
+    }
+    const ndjson = (req.headers['content-type'] ?? '').includes('ndjson');
+    const params = {
+      method,
+      path: decodeURIComponent(url.pathname),
+      querystring: Object.fromEntries(url.searchParams),
+      body: !raw
+        ? null
+        : ndjson
+          ? raw
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => JSON.parse(line))
+          : JSON.parse(raw),
+    };
+    const handler = mock.get(params);
+    if (!handler) return reply(404, { error: `no handler found for uri [${url.pathname}]`, status: 404 });
+    const answer = handler(params);
+    if (answer instanceof errors.ResponseError) return reply(answer.statusCode ?? 500, answer.body);
+    reply(200, answer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

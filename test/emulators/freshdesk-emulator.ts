@@ -9,7 +9,8 @@ import {
 /**
  * A local Freshdesk API v2 (the ticket subset the hub uses): create, view, update, list with
  * `updated_since`, filter search (`query="tag:'x'"`, with the real service's indexing lag when
- * `searchLagMs` is set), notes, replies and conversations. Basic auth `apiKey:X`. Errors follow
+ * `searchLagMs` is set), notes, replies and conversations, and the API key's own agent
+ * (GET /api/v2/agents/me). Basic auth `apiKey:X`. Errors follow
  * Freshdesk's documented shapes: 400 "Validation failed" with per-field errors, 401, 404, 409,
  * 429 with Retry-After, 5xx.
  */
@@ -82,6 +83,18 @@ export async function startFreshdeskEmulator(options: FreshdeskEmulatorOptions):
     handle(req) {
       const path = req.url.pathname;
       const params = req.url.searchParams;
+      if (path === '/api/v2/agents/me' && req.method === 'GET') {
+        return {
+          status: 200,
+          body: {
+            id: 77,
+            type: 'support_agent',
+            ticket_scope: 1,
+            available: true,
+            contact: { name: 'Hub Integration', email: 'hub@example.com', active: true },
+          },
+        };
+      }
       if (path === '/api/v2/tickets' && req.method === 'GET') {
         const since = params.get('updated_since');
         const perPage = Math.min(100, Number(params.get('per_page') ?? 30));

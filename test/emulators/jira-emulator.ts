@@ -9,7 +9,8 @@ import {
  * A local Jira Service Management Cloud (the subset the hub uses): create a customer request
  * (/rest/servicedeskapi/request), view it, comment on it (public or internal), list and perform
  * its transitions, and the platform's JQL search by label (/rest/api/3/search/jql; the removed
- * /rest/api/3/search answers 410 as on Jira Cloud). Basic auth `email:apiToken`. The workflow is
+ * /rest/api/3/search answers 410 as on Jira Cloud), and the caller's account (/rest/api/3/myself).
+ * Basic auth `email:apiToken`. The workflow is
  * the default "Service request" one: Waiting for support → In progress / Waiting for customer →
  * Resolved → Closed. Errors: 400 with errorMessage, 401, 404, 409, 429 with Retry-After, 5xx.
  */
@@ -128,6 +129,19 @@ export async function startJiraEmulator(options: JiraEmulatorOptions): Promise<J
     handle(req) {
       const path = req.url.pathname;
       const params = req.url.searchParams;
+      if (path === '/rest/api/3/myself' && req.method === 'GET') {
+        return {
+          status: 200,
+          body: {
+            accountId: '5b10ac8d82e05b22cc7d4ef5',
+            accountType: 'atlassian',
+            emailAddress: options.email,
+            displayName: 'Hub Integration',
+            active: true,
+            timeZone: 'UTC',
+          },
+        };
+      }
       if (path === '/rest/api/3/search' || path === '/rest/api/2/search') {
         return {
           status: 410,

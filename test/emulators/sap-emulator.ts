@@ -5,11 +5,26 @@ import type { AddressInfo } from 'node:net';
  * A local SAP S/4HANA answering OData v2 JSON ($format=json, the "d" envelope) for
  * API_SALES_ORDER_SRV (A_SalesOrder by key with $expand=to_Item, or $filter on PurchaseOrderByCustomer
  * / SoldToParty with $orderby and $top) and API_BUSINESS_PARTNER (A_BusinessPartner by key with the
- * address e-mail/phone/mobile expands, A_AddressEmailAddress and A_BusinessPartnerAddress by $filter).
+ * address e-mail/phone/mobile expands, A_AddressEmailAddress and A_BusinessPartnerAddress by $filter),
+ * and the sales-order service's `$metadata` (EDMX XML whatever the Accept header, as OData v2 has it).
  * Basic auth; 401 with a Basic challenge and an HTML page as SAP's ICM sends; 404 with the OData error
  * object for an unknown key; injected 429 with Retry-After, 5xx, or no answer.
  */
 const ODATA_ROOT = '/sap/opu/odata/sap';
+/** A trimmed EDMX of API_SALES_ORDER_SRV: the two entity sets the hub reads. */
+const SALES_ORDER_METADATA = `<?xml version="1.0" encoding="utf-8"?>
+<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+ <edmx:DataServices m:DataServiceVersion="2.0">
+  <Schema Namespace="API_SALES_ORDER_SRV" xml:lang="en" xmlns="http://schemas.microsoft.com/ado/2008/09/edm">
+   <EntityType Name="A_SalesOrderType"><Key><PropertyRef Name="SalesOrder"/></Key><Property Name="SalesOrder" Type="Edm.String" Nullable="false" MaxLength="10"/></EntityType>
+   <EntityType Name="A_SalesOrderItemType"><Key><PropertyRef Name="SalesOrder"/><PropertyRef Name="SalesOrderItem"/></Key><Property Name="SalesOrder" Type="Edm.String" Nullable="false" MaxLength="10"/><Property Name="SalesOrderItem" Type="Edm.String" Nullable="false" MaxLength="6"/></EntityType>
+   <EntityContainer Name="API_SALES_ORDER_SRV_Entities" m:IsDefaultEntityContainer="true">
+    <EntitySet Name="A_SalesOrder" EntityType="API_SALES_ORDER_SRV.A_SalesOrderType"/>
+    <EntitySet Name="A_SalesOrderItem" EntityType="API_SALES_ORDER_SRV.A_SalesOrderItemType"/>
+   </EntityContainer>
+  </Schema>
+ </edmx:DataServices>
+</edmx:Edmx>`;
 const date = (iso: string) => `/Date(${Date.parse(iso)})/`;
 
 interface Partner {
@@ -134,6 +149,8 @@ export async function startSapEmulator(options: SapEmulatorOptions): Promise<Sap
     }
     if (options.client && url.searchParams.get('sap-client') !== options.client)
       return odataError(res, 401, '/IWFND/CM_BEC/026', 'No client specified');
+    if (path === `${ODATA_ROOT}/API_SALES_ORDER_SRV/$metadata`)
+      return res.writeHead(200, { 'content-type': 'application/xml' }).end(SALES_ORDER_METADATA);
     if (url.searchParams.get('$format') !== 'json' && !(req.headers.accept ?? '').includes('json'))
       return res.writeHead(200, { 'content-type': 'application/atom+xml' }).end('<feed/>');
     const expand = (url.searchParams.get('$expand') ?? '').split(',').filter(Boolean);

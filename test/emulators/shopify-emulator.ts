@@ -6,7 +6,8 @@ import { buildSchema, type GraphQLError, graphql } from 'graphql';
  * A local Shopify Admin GraphQL API: POST /admin/api/<version>/graphql.json with the
  * X-Shopify-Access-Token header, executed by graphql-js against a subset of the Admin schema (so a
  * misspelt field fails here as it would at Shopify). Orders and customers are searched with the
- * `query` argument (terms name:, tag:, email:, customer_id: joined by OR; customers: phone:).
+ * `query` argument (terms name:, tag:, email:, customer_id: joined by OR; customers: phone:), and
+ * `shop { name myshopifyDomain }`, which needs no access scope.
  * Cost-based throttling: a leaky bucket (maximumAvailable, restoreRate per second); a query costing
  * more than is available answers HTTP 200 with errors[].extensions.code THROTTLED and
  * extensions.cost.throttleStatus. Errors: 401 for a wrong token ({"errors": "[API] Invalid API key
@@ -27,7 +28,9 @@ const SDL = `
   type Query {
     orders(first: Int, after: String, query: String, sortKey: OrderSortKeys, reverse: Boolean): OrderConnection!
     customers(first: Int, after: String, query: String): CustomerConnection!
+    shop: Shop!
   }
+  type Shop { name: String! myshopifyDomain: String! }
   type OrderConnection { nodes: [Order!]! }
   type CustomerConnection { nodes: [Customer!]! }
   type Customer { id: ID! displayName: String! email: String phone: String }
@@ -218,6 +221,7 @@ export async function startShopifyEmulator(options: ShopifyEmulatorOptions): Pro
       if (args.reverse) found = [...found].reverse();
       return { nodes: found.slice(0, args.first ?? 50) };
     },
+    shop: () => ({ name: 'Hub Demo Shop', myshopifyDomain: 'hub-demo.myshopify.com' }),
     customers: (args: { first?: number; query?: string }) => {
       if (!scopes.includes('read_customers')) {
         throw new Error('Access denied for customers field. Required access: `read_customers` access scope.');

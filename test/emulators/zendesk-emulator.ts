@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local Zendesk Support API (the Tickets subset the hub uses): create with Idempotency-Key and
- * external_id, list by external_id, show, comments, update (comment, status). Auth is API-token
- * basic auth (`{email}/token:{token}`); errors follow Zendesk's documented shapes: 401, 404
- * RecordNotFound, 409 on concurrent update, 422 RecordInvalid, 429 with Retry-After, 5xx.
+ * external_id, list by external_id, show, comments, update (comment, status), and "Show self"
+ * (GET /api/v2/users/me: the authenticated user, or the anonymous user, id null, for a request
+ * without credentials). Auth is API-token basic auth (`{email}/token:{token}`); errors follow
+ * Zendesk's documented shapes: 401, 404 RecordNotFound, 409 on concurrent update, 422
+ * RecordInvalid, 429 with Retry-After, 5xx.
  */
 export interface ZendeskEmulatorOptions {
   email: string;
   apiToken: string;
+  /** The role of the token's user (default admin). */
+  role?: 'end-user' | 'agent' | 'admin';
 }
 
 export interface EmulatedTicket {
@@ -98,6 +102,10 @@ export async function startZendeskEmulator(options: ZendeskEmulatorOptions): Pro
     const failure = takeFailure(method);
     if (failure?.hang) return; // the client's deadline must end it
     if (failure && !failure.afterCommit) return sendFailure(res, failure);
+    const path = url.pathname.replace(/\.json$/, '');
+    if (path === '/api/v2/users/me' && method === 'GET' && !req.headers.authorization) {
+      return send(res, 200, { user: { id: null, url: null, name: 'Anonymous user', role: 'end-user' } });
+    }
     if (req.headers.authorization !== expected) return send(res, 401, { error: "Couldn't authenticate you" });
     // biome-ignore lint/suspicious/noExplicitAny: request bodies are free-form JSON, as on the real server
     let body: Record<string, any> = {};
@@ -113,8 +121,11 @@ export async function startZendeskEmulator(options: ZendeskEmulatorOptions): Pro
       const { comments: _comments, ...ticket } = t;
       return { ...ticket, url: `${emulatorUrl}/api/v2/tickets/${t.id}.json` };
     };
-    const path = url.pathname.replace(/\.json$/, '');
 
+    if (path === '/api/v2/users/me' && method === 'GET') {
+      const user = { id: 900, name: 'Hub Integration', email: options.email, role: options.role ?? 'admin' };
+      return respond(200, { user: { ...user, url: `${emulatorUrl}/api/v2/users/900.json` } });
+    }
     if (path === '/api/v2/tickets' && method === 'GET') {
       const externalId = url.searchParams.get('external_id');
       const found = externalId === null ? tickets : tickets.filter((t) => t.external_id === externalId);

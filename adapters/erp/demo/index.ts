@@ -10,5 +10,6 @@ export const demoErpOptionsSchema = z.object({ file: z.string().default('adapter
 export const demoErp = defineErp({
   name: 'demo',
   options: demoErpOptionsSchema,
+  online: { skipped: 'local: orders from a file' },
   create: (options, erp) => DemoErp.load(options.file, { returnWindowDays: erp.returnWindowDays }),
 });

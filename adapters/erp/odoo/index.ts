@@ -1,5 +1,6 @@
 import { defineErp } from '../descriptor';
 import { OdooErp } from './odoo';
+import { checkOdooOnline } from './online';
 import { odooErpOptionsSchema } from './options';
 
 export { OdooErp } from './odoo';
@@ -9,5 +10,6 @@ export const odooErp = defineErp({
   name: 'odoo',
   options: odooErpOptionsSchema,
   requires: 'set erp.odoo.baseUrl, db, login and apiKey',
+  online: checkOdooOnline,
   create: (options, erp) => new OdooErp(options, erp),
 });

@@ -261,6 +261,11 @@ export class OdooErp extends OrderBasedErp {
     );
   }
 
+  /** The uid common.authenticate gives the configured login (an auth error when it answers false). */
+  authenticate(ctx: AdapterCallContext): Promise<number> {
+    return this.login(ctx);
+  }
+
   /** common.authenticate → uid, once; false means wrong database, login or key. */
   private login(ctx: AdapterCallContext): Promise<number> {
     this.uid ??= this.rpc<number | false>(

@@ -1,4 +1,5 @@
 import { defineErp } from '../descriptor';
+import { checkRestErpOnline } from './online';
 import { restErpOptionsSchema } from './options';
 import { RestErp } from './rest';
 
@@ -9,5 +10,6 @@ export const restErp = defineErp({
   name: 'rest',
   options: restErpOptionsSchema,
   requires: 'set erp.rest.baseUrl, auth, getOrder and fields',
+  online: checkRestErpOnline,
   create: (options, erp) => new RestErp(options, erp),
 });

@@ -15,6 +15,11 @@ export const restErpOptionsSchema = z.object({
   auth: httpAuthSchema,
   getOrder: restCallSchema,
   listOrders: restCallSchema.optional(),
+  /**
+   * A cheap authenticated GET (a health, who-am-I or empty-list URL) `hub validate --online`
+   * calls to prove the URL and the credentials; unset, the check is skipped.
+   */
+  checkPath: z.string().min(1).optional(),
   /** JSONPath, relative to one order object, of each field of the hub's Order. */
   fields: z
     .object({

@@ -46,6 +46,11 @@ export class RestErp extends OrderBasedErp {
     return found.map((raw) => this.toOrder(raw));
   }
 
+  /** `checkPath` fetched with the configured auth (`hub validate --online`). */
+  async checkConnection(checkPath: string, ctx: AdapterCallContext): Promise<void> {
+    await this.call({ path: checkPath, method: 'GET', select: '$' }, {}, ctx);
+  }
+
   /** Expand the URL template (values URL-encoded), call, and retry once with a fresh OAuth2 token on 401. */
   private async call(
     call: RestErpConfig['getOrder'],

@@ -7,7 +7,7 @@ import {
   type OrderStatus,
 } from '../../../core/types';
 import { HttpAuth } from '../../auth';
-import { requestJson, unlessNotFound } from '../../http';
+import { requestJson, requestText, unlessNotFound } from '../../http';
 import type { ErpSettings } from '../descriptor';
 import { toHubOrderId, toSystemOrderId } from '../order-ids';
 import { ORDER_STATUSES, OrderBasedErp } from '../orders';
@@ -227,6 +227,23 @@ export class SapErp extends OrderBasedErp {
       phone: phone || undefined,
       name: found?.BusinessPartnerFullName || undefined,
     };
+  }
+
+  /**
+   * The sales-order service's `$metadata` (EDMX XML; OData v2 has no JSON form of it): reachable
+   * with these credentials and client only when the communication arrangement covers the service.
+   */
+  async salesOrderMetadata(ctx: AdapterCallContext): Promise<string> {
+    const query = this.config.client ? `?sap-client=${encodeURIComponent(this.config.client)}` : '';
+    const url = `${this.root}/API_SALES_ORDER_SRV/$metadata${query}`;
+    const { body } = await this.auth.authorized(ctx.signal, (headers) =>
+      requestText('SAP', url, {
+        headers: { ...headers, accept: 'application/xml' },
+        signal: ctx.signal,
+        timeoutMs: this.erp.timeoutMs,
+      }),
+    );
+    return body;
   }
 
   /** One GET with $format=json (and sap-client), retrying once with a fresh OAuth2 token on 401. */

@@ -1,4 +1,5 @@
 import { defineErp } from '../descriptor';
+import { checkShopifyOnline } from './online';
 import { shopifyErpOptionsSchema } from './options';
 import { ShopifyErp } from './shopify';
 
@@ -9,5 +10,6 @@ export const shopifyErp = defineErp({
   name: 'shopify',
   options: shopifyErpOptionsSchema,
   requires: 'set erp.shopify.shopUrl and accessToken',
+  online: checkShopifyOnline,
   create: (options, erp) => new ShopifyErp(options, erp),
 });

@@ -189,6 +189,12 @@ export class ShopifyErp extends OrderBasedErp {
     return toHubOrderId(raw.name, this.config.orderId);
   }
 
+  /** The shop the access token belongs to: `{ shop { name } }` needs no access scope. */
+  async shopName(ctx: AdapterCallContext): Promise<string> {
+    const data = await this.graphql<{ shop: { name: string } }>('{ shop { name } }', {}, ctx);
+    return data.shop.name;
+  }
+
   private graphql<T>(query: string, variables: Record<string, unknown>, ctx: AdapterCallContext): Promise<T> {
     return retryRateLimited(
       'Shopify',

@@ -12,4 +12,5 @@ export const demoHelpdesk = defineHelpdesk({
   options: z.object({}),
   create: (_options, context) => new DemoTicketing(context.db),
   routes: registerAgentConsole,
+  online: { skipped: "local: tickets in the hub's database" },
 });

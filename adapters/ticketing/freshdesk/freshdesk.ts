@@ -39,6 +39,11 @@ interface FreshdeskTicket {
   created_at: string;
 }
 
+export interface FreshdeskAgent {
+  id: number;
+  contact?: { name?: string; email?: string };
+}
+
 interface FreshdeskConversation {
   body_text: string;
   private: boolean;
@@ -195,6 +200,11 @@ export class FreshdeskTicketing implements TicketingAdapter {
         ]),
       ),
     };
+  }
+
+  /** The agent whose API key this is. */
+  async currentAgent(ctx: AdapterCallContext): Promise<FreshdeskAgent> {
+    return (await this.call<FreshdeskAgent>('GET', '/api/v2/agents/me', ctx)).body;
   }
 
   private refOf(id: number): TicketRef {

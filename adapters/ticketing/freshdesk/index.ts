@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineHelpdesk } from '../descriptor';
 import { FreshdeskTicketing } from './freshdesk';
+import { checkFreshdeskOnline } from './online';
 
 export { type FreshdeskOptions, FreshdeskTicketing, freshdeskIdempotencyTag } from './freshdesk';
 
@@ -27,4 +28,5 @@ export const freshdeskHelpdesk = defineHelpdesk({
   options: freshdeskOptionsSchema,
   requires: 'set baseUrl and apiKey',
   create: (options, { ticketing }) => new FreshdeskTicketing({ ...options, timeoutMs: ticketing.timeoutMs }),
+  online: checkFreshdeskOnline,
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineHelpdesk } from '../descriptor';
 import { JiraSmTicketing } from './jira-sm';
+import { checkJiraSmOnline } from './online';
 
 export { type JiraSmOptions, JiraSmTicketing, jiraIdempotencyLabel } from './jira-sm';
 
@@ -31,4 +32,5 @@ export const jiraSmHelpdesk = defineHelpdesk({
   options: jiraSmOptionsSchema,
   requires: 'set baseUrl, email, apiToken, serviceDeskId, requestTypeId',
   create: (options, { ticketing }) => new JiraSmTicketing({ ...options, timeoutMs: ticketing.timeoutMs }),
+  online: checkJiraSmOnline,
 });

@@ -37,6 +37,13 @@ interface CustomerRequest {
   _links?: { web?: string };
 }
 
+export interface JiraUser {
+  accountId: string;
+  displayName?: string;
+  emailAddress?: string;
+  active?: boolean;
+}
+
 interface Paged<T> {
   values: T[];
   isLastPage: boolean;
@@ -221,6 +228,11 @@ export class JiraSmTicketing implements TicketingAdapter {
       );
     }
     await this.call('POST', `/rest/servicedeskapi/request/${key}/transition`, ctx, { id: transition.id });
+  }
+
+  /** The Atlassian account the e-mail and API token authenticate. */
+  async currentUser(ctx: AdapterCallContext): Promise<JiraUser> {
+    return (await this.call<JiraUser>('GET', '/rest/api/3/myself', ctx)).body;
   }
 
   private statusOf(request: CustomerRequest): TicketStatus {

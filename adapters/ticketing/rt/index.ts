@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineHelpdesk } from '../descriptor';
 import { genericWebhook } from '../webhook/inbound';
+import { checkRtOnline } from './online';
 import { RtTicketing } from './rt';
 
 export { type RtOptions, RtTicketing } from './rt';
@@ -26,4 +27,5 @@ export const rtHelpdesk = defineHelpdesk({
   requires: 'set baseUrl and token (or username/password)',
   create: (options, { ticketing }) => new RtTicketing({ ...options, timeoutMs: ticketing.timeoutMs }),
   webhook: genericWebhook,
+  online: checkRtOnline,
 });

@@ -135,6 +135,16 @@ export class RtTicketing implements TicketingAdapter {
     });
   }
 
+  /** The names of the queues the credentials may see. */
+  async visibleQueues(ctx: AdapterCallContext): Promise<string[]> {
+    const { body } = await this.call<{ items: Array<{ id: string | number; Name?: string }> }>(
+      'GET',
+      '/queues/all?fields=Name&per_page=100',
+      ctx,
+    );
+    return body.items.map((queue) => queue.Name ?? String(queue.id));
+  }
+
   private async findBySubjectTag(tag: string, ctx: AdapterCallContext): Promise<string | undefined> {
     const query = `Queue = '${this.options.queue.replaceAll("'", "\\'")}' AND Subject LIKE '${tag}'`;
     const { body } = await this.call<{ items: Array<{ id: string }> }>(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { httpAuthSchema } from '../../auth';
 import { defineHelpdesk } from '../descriptor';
+import { checkServiceNowOnline } from './online';
 import { ServiceNowTicketing } from './servicenow';
 
 export { type ServiceNowOptions, ServiceNowTicketing } from './servicenow';
@@ -31,4 +32,5 @@ export const servicenowHelpdesk = defineHelpdesk({
   options: servicenowOptionsSchema,
   requires: 'set instanceUrl and auth (basic or oauth2)',
   create: (options, { ticketing }) => new ServiceNowTicketing({ ...options, timeoutMs: ticketing.timeoutMs }),
+  online: checkServiceNowOnline,
 });

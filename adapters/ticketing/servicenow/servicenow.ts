@@ -189,6 +189,16 @@ export class ServiceNowTicketing implements TicketingAdapter {
     });
   }
 
+  /** One row of the table (sys_id only): proves the token or the user and read access to it. */
+  async readOneRow(ctx: AdapterCallContext): Promise<number> {
+    const { body } = await this.call<{ result: Array<{ sys_id: string }> }>(
+      'GET',
+      `${this.tablePath()}?sysparm_limit=1&sysparm_fields=sys_id`,
+      ctx,
+    );
+    return body.result.length;
+  }
+
   private tablePath(): string {
     return `/api/now/table/${this.table}`;
   }

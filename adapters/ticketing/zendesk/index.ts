@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineHelpdesk } from '../descriptor';
 import { zendeskWebhook } from './inbound';
+import { checkZendeskOnline } from './online';
 import { ZendeskTicketing } from './zendesk';
 
 export { signZendesk, verifyZendeskSignature, zendeskWebhook } from './inbound';
@@ -20,4 +21,5 @@ export const zendeskHelpdesk = defineHelpdesk({
   requires: 'set baseUrl, email, apiToken',
   create: (options, { ticketing }) => new ZendeskTicketing({ ...options, timeoutMs: ticketing.timeoutMs }),
   webhook: zendeskWebhook,
+  online: checkZendeskOnline,
 });

@@ -28,6 +28,14 @@ interface ZendeskTicket {
   external_id: string | null;
 }
 
+export interface ZendeskUser {
+  id: number | null;
+  name?: string;
+  email?: string | null;
+  /** end-user, agent or admin. */
+  role?: string;
+}
+
 interface ZendeskComment {
   body: string;
   public: boolean;
@@ -107,6 +115,12 @@ export class ZendeskTicketing implements TicketingAdapter {
     await this.call('PUT', `/api/v2/tickets/${encodeURIComponent(externalId)}`, ctx, {
       body: { ticket: { status } },
     });
+  }
+
+  /** The user the credentials authenticate; Zendesk answers an anonymous user (id null) when it did not accept them. */
+  async currentUser(ctx: AdapterCallContext): Promise<ZendeskUser> {
+    const { body } = await this.call<{ user: ZendeskUser }>('GET', '/api/v2/users/me', ctx);
+    return body.user;
   }
 
   private async findByExternalId(key: string, ctx: AdapterCallContext): Promise<ZendeskTicket | undefined> {

@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import type { PluginDescriptor } from '../../config/plugins';
+import type { AnyPluginDescriptor, PluginDescriptor } from '../../config/plugins';
 import type { Embedder } from '../embedder';
 import type { FusionWeights } from '../fusion';
 import type { KnowledgeIndex } from '../knowledge-index';
@@ -29,8 +29,8 @@ export interface RetrieverDescriptor<Options = unknown> extends PluginDescriptor
 }
 
 /** Any retriever descriptor, as the registry holds it: its factory takes what its own schema parsed. */
-export type AnyRetrieverDescriptor = PluginDescriptor &
-  Omit<RetrieverDescriptor, 'create'> & {
+export type AnyRetrieverDescriptor = AnyPluginDescriptor &
+  Omit<RetrieverDescriptor, 'create' | 'online'> & {
     create(options: never, context: RetrieverContext): KnowledgeIndex;
   };
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRetriever } from '../descriptor';
+import { checkElasticsearchOnline } from './online';
 import { createElasticsearchClient, ElasticsearchRetriever } from './retriever';
 
 export { BulkIndexError, createElasticsearchClient, ElasticsearchRetriever } from './retriever';
@@ -36,4 +37,5 @@ export const elasticsearchRetriever = defineRetriever({
     }),
   // The normalised RRF score, where 0.5 is "first in one list only" (see query.ts).
   defaultMinScore: 0.51,
+  online: checkElasticsearchOnline,
 });

@@ -12,4 +12,5 @@ export const embeddedRetriever = defineRetriever({
   create: (_options, context) => new EmbeddedRetriever(context),
   // The fused score's threshold (see extractive.ts).
   defaultMinScore: ANSWER_MIN_SCORE,
+  online: { skipped: 'in-process: nothing to reach' },
 });

@@ -1,0 +1,86 @@
+import { type Client, errors } from '@elastic/elasticsearch';
+import type { OnlineCheckFor } from '../../../config/online';
+import { HubError } from '../../../types/errors';
+import { createElasticsearchClient } from './retriever';
+
+export interface ElasticsearchConnection {
+  url: string;
+  apiKey?: string;
+  username?: string;
+  password?: string;
+}
+
+const CREDENTIALS = 'knowledge.elasticsearch.apiKey (ELASTICSEARCH_API_KEY), or username and password';
+
+/**
+ * `hub validate --online`: `GET /` (the cluster's name and version, which needs only a valid
+ * login) and `GET /_license` (its type and status; reported as unreadable when the user lacks the
+ * monitor privilege, which the hub does not need).
+ */
+export const checkElasticsearchOnline: OnlineCheckFor<ElasticsearchConnection> = async (
+  options,
+  { signal },
+) => {
+  const client = createElasticsearchClient(options);
+  try {
+    const info = await client.info({}, { signal, maxRetries: 0 }).catch((error: unknown) => {
+      throw explain('GET /', options.url, error);
+    });
+    const cluster = `Elasticsearch ${info.version.number} (cluster ${info.cluster_name})`;
+    return `${cluster}, ${await licence(client, options.url, signal)}`;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+};
+
+async function licence(client: Client, url: string, signal: AbortSignal): Promise<string> {
+  try {
+    const { license } = await client.license.get({}, { signal, maxRetries: 0 });
+    return `licence ${license.type} (${license.status})`;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 403)
+      return 'licence not readable by this user (no monitor privilege)';
+    throw explain('GET /_license', url, error);
+  }
+}
+
+function explain(what: string, url: string, error: unknown): HubError {
+  const origin = originOf(url);
+  if (error instanceof errors.ResponseError) {
+    const status = error.statusCode ?? 0;
+    const body = error.body as { error?: { type?: string; reason?: string } } | undefined;
+    const reason = body?.error?.reason ?? body?.error?.type ?? error.message;
+    const fix =
+      status === 401 || status === 403
+        ? `check ${CREDENTIALS}`
+        : status === 429 || status >= 500
+          ? 'retry later; the cluster may be overloaded or starting'
+          : 'check knowledge.elasticsearch.url';
+    return new HubError(
+      status === 401 || status === 403 ? 'adapter.auth' : 'online.failed',
+      `${what}: ${status} ${reason}. Fix: ${fix}.`,
+      { cause: error },
+    );
+  }
+  if (error instanceof errors.ProductNotSupportedError) {
+    return new HubError(
+      'online.failed',
+      `${what}: ${origin} is not Elasticsearch. Fix: point knowledge.elasticsearch.url at an Elasticsearch node.`,
+      { cause: error },
+    );
+  }
+  return new HubError(
+    'online.failed',
+    `${what}: no answer from ${origin} (${(error as Error).name}). Fix: check knowledge.elasticsearch.url and the network.`,
+    { cause: error },
+  );
+}
+
+/** The URL without any credentials in it. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'knowledge.elasticsearch.url';
+  }
+}

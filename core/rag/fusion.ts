@@ -34,3 +34,27 @@ export function fuseScores(text: ScoredId[], vector: ScoredId[], weights = DEFAU
     .map(([id, score]) => ({ id, score }))
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
 }
+
+export interface RankFusionOptions {
+  /** The `k` of RRF: larger flattens the gap between first and tenth place (Elasticsearch's default is 60). */
+  rankConstant: number;
+  /** Hits taken from the head of each list; the rest do not count (Elasticsearch's `rank_window_size`). */
+  window: number;
+}
+
+/**
+ * Reciprocal-rank fusion as Elasticsearch's `rrf` retriever computes it: each list adds
+ * 1 / (rankConstant + rank), rank counted from 1, for the hits in its first `window`. Ties go to the
+ * smaller id, so the same lists always give the same order.
+ */
+export function reciprocalRankFusion(lists: string[][], options: RankFusionOptions): ScoredId[] {
+  const scores = new Map<string, number>();
+  for (const list of lists) {
+    for (const [index, id] of list.slice(0, options.window).entries()) {
+      scores.set(id, (scores.get(id) ?? 0) + 1 / (options.rankConstant + index + 1));
+    }
+  }
+  return [...scores]
+    .map(([id, score]) => ({ id, score }))
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+}

@@ -1,18 +1,56 @@
 import { Client } from '@elastic/elasticsearch';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ElasticsearchRetriever, elasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
 import { embeddedRetriever } from '../../core/rag/retrievers/embedded';
-import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
+import { createElasticsearchEmulator, type ElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 import { retrieverConformance } from './retriever-contract';
 
 retrieverConformance('embedded (Orama)', embeddedRetriever, { fresh: () => ({}) });
 
 let aliasSeq = 0;
-retrieverConformance('Elasticsearch (emulator on elasticsearch-mock)', elasticsearchRetriever, {
-  fresh: () => ({
-    options: { alias: `kb${aliasSeq++}`, bulkSize: 25 },
-    context: { elasticsearchClient: createElasticsearchEmulator().client },
-  }),
+/** Both ways of fusing: the cluster's rrf retriever (licensed), and _msearch fused in the hub (basic). */
+const licensed: ElasticsearchEmulator[] = [];
+const basic: ElasticsearchEmulator[] = [];
+retrieverConformance(
+  'Elasticsearch, enterprise licence: rrf retriever (emulator on elasticsearch-mock)',
+  elasticsearchRetriever,
+  {
+    fresh: () => {
+      const es = createElasticsearchEmulator({ licence: 'enterprise' });
+      licensed.push(es);
+      return {
+        options: { alias: `kb${aliasSeq++}`, bulkSize: 25 },
+        context: { elasticsearchClient: es.client },
+      };
+    },
+  },
+);
+retrieverConformance(
+  'Elasticsearch, basic licence: _msearch fused in the hub (emulator on elasticsearch-mock)',
+  elasticsearchRetriever,
+  {
+    fresh: () => {
+      const es = createElasticsearchEmulator({ licence: 'basic' });
+      basic.push(es);
+      return {
+        options: { alias: `kb${aliasSeq++}`, bulkSize: 25 },
+        context: { elasticsearchClient: es.client },
+      };
+    },
+  },
+);
+
+describe('retriever conformance: each Elasticsearch run went the way its licence allows', () => {
+  const searches = (runs: ElasticsearchEmulator[], path: RegExp) =>
+    runs.flatMap((es) => es.requests).filter((r) => path.test(r.path)).length;
+  it('enterprise: every query one rrf _search, no _msearch', () => {
+    expect(searches(licensed, /\/_search$/)).toBeGreaterThan(10);
+    expect(searches(licensed, /\/_msearch$/)).toBe(0);
+  });
+  it('basic: every query one _msearch, never a refused rrf _search', () => {
+    expect(searches(basic, /\/_msearch$/)).toBeGreaterThan(10);
+    expect(searches(basic, /\/_search$/)).toBe(0);
+  });
 });
 
 const ELASTICSEARCH_URL = process.env.ELASTICSEARCH_URL;

@@ -46,7 +46,8 @@ describe('ingest → ask → cited answer', () => {
         { knowledge: { retriever, dir: path.join(root, 'empty'), storeDir: path.join(root, 'store') } },
         {},
       );
-      const es = createElasticsearchEmulator();
+      // Licensed for the rrf retriever, so its queries are `_search` requests (basic: test/unit/rag-elasticsearch*.ts).
+      const es = createElasticsearchEmulator({ licence: 'enterprise' });
       const knowledge = await createKnowledge(config, {
         watchMs: 0,
         embedder: new HashEmbedder(128),

@@ -9,13 +9,17 @@ import { bilingualTerms } from '../../core/rag/bilingual-tokenizer';
  * Elasticsearch on `@elastic/elasticsearch-mock`: the real client's requests (paths, methods,
  * bodies) are recorded for exact assertions, and a small in-memory engine answers them the way
  * Elasticsearch does for the subset the hub uses — index templates, indices, aliases (atomic
- * `_aliases`), `_bulk` with per-item results, `_count`, `_refresh`, and `_search` with an `rrf`
- * retriever over a `standard` (bool: multi_match + filters) and a `knn` (cosine) leg. BM25 here uses
- * the hub's bilingual tokenizer, not smartcn: rankings are close to, not equal to, a real cluster's;
- * the integration suite (ELASTICSEARCH_URL) covers the real analyzer. `GET /` (cluster name and
- * version) and `GET /_license` answer as a basic-licence 9.x node. `serve()` puts the same engine
- * behind a local HTTP port for code that builds its own client from a URL, with Elasticsearch's
- * security: API-key or basic auth, 401 security_exception with WWW-Authenticate otherwise.
+ * `_aliases`), `_bulk` with per-item results, `_count`, `_refresh`, `GET /`, `GET /_license`, and
+ * `_search` / `_msearch` (NDJSON) with an `rrf` retriever over a `standard` (bool: multi_match +
+ * filters) and a `knn` (cosine) leg, or with a plain `query` or top-level `knn`. It plays a licence:
+ * like Elasticsearch (x-pack rank-rrf registers `rrf` as an ENTERPRISE feature), only an active
+ * `enterprise` or `trial` licence may use the `rrf` retriever; any other is refused with the
+ * 403 `security_exception` a real cluster answers. BM25 here uses the hub's bilingual tokenizer,
+ * not smartcn: rankings are close to, not equal to, a real cluster's; the integration suite
+ * (ELASTICSEARCH_URL) covers the real analyzer.
+ * `serve()` puts the same engine behind a local HTTP port for code that builds its own client from a
+ * URL, with Elasticsearch's security: API-key or basic auth, 401 security_exception with
+ * WWW-Authenticate otherwise.
  */
 /** The mock recognises errors by `instanceof` against the CommonJS build it loads itself. */
 const { errors } = createRequire(import.meta.url)(
@@ -27,6 +31,15 @@ export interface RecordedRequest {
   path: string;
   querystring: Record<string, unknown>;
   body: unknown;
+}
+
+export type LicenceType = 'basic' | 'standard' | 'gold' | 'platinum' | 'enterprise' | 'trial';
+export type LicenceStatus = 'active' | 'expired';
+
+export interface ElasticsearchEmulatorOptions {
+  /** The cluster's licence; `basic`, what a self-managed cluster runs without a subscription, by default. */
+  licence?: LicenceType;
+  version?: string;
 }
 
 interface Doc {
@@ -44,6 +57,10 @@ export interface ElasticsearchEmulator {
   failBulkItem(id: string, status: number, times?: number): void;
   /** The engine over HTTP, accepting only these credentials (none: security off). */
   serve(credentials?: ElasticsearchCredentials): Promise<ServedElasticsearch>;
+  /** Install another licence, or let the current one expire, as `POST /_license` or time would. */
+  setLicence(type: LicenceType, status?: LicenceStatus): void;
+  /** Answer `GET /` and `GET /_license` with 403, as for credentials without the `monitor` privilege. */
+  denyMonitor(): void;
 }
 
 export type ElasticsearchCredentials = { apiKey: string } | { username: string; password: string };
@@ -58,13 +75,18 @@ export interface ServedElasticsearch {
 const SECURITY_REASON =
   'unable to authenticate with provided credentials and anonymous access is not allowed for this request';
 
-export function createElasticsearchEmulator(): ElasticsearchEmulator {
+export function createElasticsearchEmulator(
+  options: ElasticsearchEmulatorOptions = {},
+): ElasticsearchEmulator {
   const mock = new Mock();
   const requests: RecordedRequest[] = [];
   const indices = new Map<string, Map<string, Doc>>();
   const aliases = new Map<string, Set<string>>();
   const templates = new Map<string, unknown>();
   const bulkFailures = new Map<string, { status: number; times: number }>();
+  const version = options.version ?? '9.5.7';
+  let licence = { type: options.licence ?? 'basic', status: 'active' as LicenceStatus };
+  let monitorDenied = false;
 
   const record = (params: {
     method: string | string[];
@@ -79,14 +101,44 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
       body: params.body ?? null,
     });
   };
+  const responseError = (statusCode: number, body: object) =>
+    new errors.ResponseError({ body, statusCode, headers: {}, warnings: null, meta: {} as never });
   const notFound = (type: string, reason: string) =>
-    new errors.ResponseError({
-      body: { error: { type, reason }, status: 404 },
-      statusCode: 404,
-      headers: {},
-      warnings: null,
-      meta: {} as never,
-    });
+    responseError(404, { error: { type, reason }, status: 404 });
+  const unauthorized = (action: string) => {
+    const cause = {
+      type: 'security_exception',
+      reason: `action [${action}] is unauthorized for API key id [emulator] of user [hub], this action is granted by the cluster privileges [monitor,manage,all]`,
+    };
+    return responseError(403, { error: { root_cause: [cause], ...cause }, status: 403 });
+  };
+  /** Whether the licence allows the rrf retriever, as XPackLicenseState decides for an ENTERPRISE feature. */
+  const rrfAllowed = () =>
+    licence.status === 'active' && (licence.type === 'enterprise' || licence.type === 'trial');
+  /** Runs a search body on the docs behind `indexName`: hits, or the error body and status a cluster answers. */
+  const searchIndex = (indexName: string, body: SearchBody) => {
+    // The licence is checked while the body is parsed, before the index is looked up.
+    if (body.retriever?.rrf && !rrfAllowed())
+      return { status: 403, error: licenceRefusal(RRF_FEATURE) } as const;
+    const targets = resolve(indexName);
+    if (!targets) {
+      return {
+        status: 404,
+        error: { type: 'index_not_found_exception', reason: `no such index [${indexName}]` },
+      } as const;
+    }
+    const docs = targets.flatMap((index) => [...(indices.get(index)?.values() ?? [])]);
+    const hits = search(docs, body);
+    return {
+      status: 200,
+      result: {
+        took: 1,
+        timed_out: false,
+        _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+        hits: { total: { value: hits.length, relation: 'eq' }, max_score: hits[0]?._score ?? null, hits },
+      },
+    } as const;
+  };
   /** Concrete indices behind a name (alias or index, comma lists allowed). */
   const resolve = (name: string): string[] | undefined => {
     const out: string[] = [];
@@ -100,33 +152,6 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
   };
   const param = (path: string, i: number) => decodeURIComponent(path.split('/')[i] ?? '');
 
-  mock.add({ method: 'GET', path: '/' }, (params) => {
-    record(params);
-    return {
-      name: 'es01',
-      cluster_name: 'hub-test',
-      cluster_uuid: 'n5qXbQ1pQmWq0h2g0aB2Yw',
-      version: { number: '9.1.0', build_flavor: 'default', lucene_version: '10.2.2' },
-      tagline: 'You Know, for Search',
-    };
-  });
-  mock.add({ method: 'GET', path: '/_license' }, (params) => {
-    record(params);
-    return {
-      license: {
-        status: 'active',
-        uid: '0d8a9a6c-2f0e-4b1e-9f5d-1c7d3c1f1a11',
-        type: 'basic',
-        issue_date: '2026-01-01T00:00:00.000Z',
-        issue_date_in_millis: 1767225600000,
-        max_nodes: 1000,
-        max_resource_units: null,
-        issued_to: 'hub-test',
-        issuer: 'elasticsearch',
-        start_date_in_millis: -1,
-      },
-    };
-  });
   mock.add({ method: 'PUT', path: '/_index_template/:name' }, (params) => {
     record(params);
     templates.set(param(params.path as string, 2), params.body);
@@ -225,14 +250,75 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
   });
   mock.add({ method: ['POST', 'GET'], path: '/:index/_search' }, (params) => {
     record(params);
-    const targets = resolve(param(params.path as string, 1));
-    if (!targets) return notFound('index_not_found_exception', 'no such index');
-    const docs = targets.flatMap((index) => [...(indices.get(index)?.values() ?? [])]);
-    const hits = search(docs, params.body as SearchBody);
+    const outcome = searchIndex(param(params.path as string, 1), params.body as SearchBody);
+    if (outcome.status !== 200) {
+      const error =
+        outcome.status === 403 ? outcome.error : { root_cause: [outcome.error], ...outcome.error };
+      return responseError(outcome.status, { error, status: outcome.status });
+    }
+    return outcome.result;
+  });
+  // Each search of an _msearch succeeds or fails on its own; the request itself answers 200.
+  mock.add({ method: ['POST', 'GET'], path: '/:index/_msearch' }, (params) => {
+    record(params);
+    const lines = params.body as Array<Record<string, unknown>>;
+    const fallback = param(params.path as string, 1);
+    const responses: object[] = [];
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const header = lines[i] as { index?: string };
+      const outcome = searchIndex(header.index ?? fallback, lines[i + 1] as SearchBody);
+      responses.push(
+        outcome.status === 200
+          ? { ...outcome.result, status: 200 }
+          : {
+              error:
+                outcome.status === 403 ? outcome.error : { root_cause: [outcome.error], ...outcome.error },
+              status: outcome.status,
+            },
+      );
+    }
+    return { took: 1, responses };
+  });
+  mock.add({ method: 'GET', path: '/' }, (params) => {
+    record(params);
+    if (monitorDenied) return unauthorized('cluster:monitor/main');
     return {
-      took: 1,
-      timed_out: false,
-      hits: { total: { value: hits.length, relation: 'eq' }, max_score: hits[0]?._score ?? null, hits },
+      name: 'emulator-node',
+      cluster_name: 'docker-cluster',
+      cluster_uuid: 'emulator-cluster-uuid',
+      version: {
+        number: version,
+        build_flavor: 'default',
+        build_type: 'docker',
+        build_hash: 'emulator',
+        build_date: '2026-01-01T00:00:00.000Z',
+        build_snapshot: false,
+        lucene_version: '10.3.0',
+        minimum_wire_compatibility_version: '8.19.0',
+        minimum_index_compatibility_version: '8.0.0',
+      },
+      tagline: 'You Know, for Search',
+    };
+  });
+  mock.add({ method: 'GET', path: '/_license' }, (params) => {
+    record(params);
+    if (monitorDenied) return unauthorized('cluster:monitor/xpack/license/get');
+    const issued = Date.UTC(2026, 0, 1);
+    const expires = licence.type === 'basic' ? {} : { expiry_date_in_millis: issued + 30 * 86_400_000 };
+    return {
+      license: {
+        status: licence.status,
+        uid: 'emulator-licence',
+        type: licence.type,
+        issue_date: new Date(issued).toISOString(),
+        issue_date_in_millis: issued,
+        ...expires,
+        max_nodes: 1000,
+        max_resource_units: null,
+        issued_to: 'docker-cluster',
+        issuer: licence.type === 'basic' || licence.type === 'trial' ? 'elasticsearch' : 'Elastic',
+        start_date_in_millis: -1,
+      },
     };
   });
   mock.add({ method: 'PUT', path: '/:index' }, (params) => {
@@ -263,6 +349,12 @@ export function createElasticsearchEmulator(): ElasticsearchEmulator {
     templates,
     failBulkItem(id, status, times = 1) {
       bulkFailures.set(id, { status, times });
+    },
+    setLicence(type, status = 'active') {
+      licence = { type, status };
+    },
+    denyMonitor() {
+      monitorDenied = true;
     },
     serve: (credentials) => serveOverHttp(mock, credentials),
   };
@@ -337,19 +429,43 @@ async function serveOverHttp(
   };
 }
 
+/** The feature name the rrf retriever is refused under (RRFRetrieverBuilder.fromXContent). */
+const RRF_FEATURE = 'Reciprocal Rank Fusion (RRF)';
+
+/**
+ * The error body of LicenseUtils.newComplianceException, as the REST layer renders it: 403,
+ * `security_exception`, the `es.license.expired.feature` metadata without its `es.` prefix.
+ */
+function licenceRefusal(feature: string) {
+  const cause = {
+    type: 'security_exception',
+    reason: `current license is non-compliant for [${feature}]`,
+    'license.expired.feature': feature,
+  };
+  return { root_cause: [cause], ...cause };
+}
+
+interface TextQuery {
+  bool: { must: Array<{ multi_match: { query: string; fields: string[] } }>; filter: Filter[] };
+}
+
+interface KnnQuery {
+  field: string;
+  query_vector: number[];
+  k: number;
+  num_candidates: number;
+  filter: Filter[];
+}
+
+/** What the hub sends: an `rrf` retriever over both legs, or one leg as a plain `query` or top-level `knn`. */
 interface SearchBody {
   size?: number;
   _source?: { excludes?: string[] };
-  retriever: {
+  query?: TextQuery;
+  knn?: KnnQuery;
+  retriever?: {
     rrf: {
-      retrievers: Array<{
-        standard?: {
-          query: {
-            bool: { must: Array<{ multi_match: { query: string; fields: string[] } }>; filter: Filter[] };
-          };
-        };
-        knn?: { field: string; query_vector: number[]; k: number; num_candidates: number; filter: Filter[] };
-      }>;
+      retrievers: Array<{ standard?: { query: TextQuery }; knn?: KnnQuery }>;
       rank_window_size: number;
       rank_constant: number;
     };
@@ -358,36 +474,60 @@ interface SearchBody {
 
 type Filter = Record<string, unknown>;
 
+interface Scored {
+  doc: Doc;
+  score: number;
+}
+
+function textLeg(docs: Doc[], query: TextQuery): Scored[] {
+  return bm25(
+    docs.filter((d) => query.bool.filter.every((f) => matches(d, f))),
+    query.bool.must[0]?.multi_match.query ?? '',
+  );
+}
+
+function vectorLeg(docs: Doc[], query: KnnQuery): Scored[] {
+  return knn(
+    docs.filter((d) => query.filter.every((f) => matches(d, f))),
+    query.query_vector,
+    query.field,
+  ).slice(0, query.k);
+}
+
 function search(docs: Doc[], body: SearchBody) {
-  const { retrievers, rank_window_size: window, rank_constant: constant } = body.retriever.rrf;
-  const fused = new Map<string, number>();
-  for (const leg of retrievers) {
-    const ranked = leg.standard
-      ? bm25(
-          docs.filter((d) => leg.standard?.query.bool.filter.every((f) => matches(d, f))),
-          leg.standard.query.bool.must[0]?.multi_match.query ?? '',
-        )
-      : knn(
-          docs.filter((d) => leg.knn?.filter.every((f) => matches(d, f))),
-          leg.knn?.query_vector ?? [],
-          leg.knn?.field ?? 'embedding',
-        ).slice(0, leg.knn?.k ?? window);
-    for (const [rank, doc] of ranked.slice(0, window).entries()) {
-      fused.set(doc._id, (fused.get(doc._id) ?? 0) + 1 / (constant + rank + 1));
+  let ranked: Array<[string, number]>;
+  if (body.retriever) {
+    const { retrievers, rank_window_size: window, rank_constant: constant } = body.retriever.rrf;
+    const fused = new Map<string, number>();
+    for (const leg of retrievers) {
+      const legHits = leg.standard
+        ? textLeg(docs, leg.standard.query)
+        : leg.knn
+          ? vectorLeg(docs, leg.knn)
+          : [];
+      for (const [rank, { doc }] of legHits.slice(0, window).entries()) {
+        fused.set(doc._id, (fused.get(doc._id) ?? 0) + 1 / (constant + rank + 1));
+      }
     }
+    // Equal fused scores go to the smaller id (Elasticsearch: the smaller doc id).
+    ranked = [...fused].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  } else if (body.knn) {
+    ranked = vectorLeg(docs, body.knn).map(({ doc, score }) => [doc._id, score]);
+  } else if (body.query) {
+    ranked = textLeg(docs, body.query).map(({ doc, score }) => [doc._id, score]);
+  } else {
+    throw new Error('emulator: a search needs a retriever, a query or a knn section');
   }
   const byId = new Map(docs.map((d) => [d._id, d]));
   const excludes = new Set(body._source?.excludes ?? []);
-  return [...fused]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, body.size ?? 10)
-    .map(([id, score]) => ({
-      _id: id,
-      _score: score,
-      _source: Object.fromEntries(
-        Object.entries(byId.get(id)?._source ?? {}).filter(([key]) => !excludes.has(key)),
-      ),
-    }));
+  // A leg keeps its own order for equal scores, the same whether it stands alone or feeds rrf.
+  return ranked.slice(0, body.size ?? 10).map(([id, score]) => ({
+    _id: id,
+    _score: score,
+    _source: Object.fromEntries(
+      Object.entries(byId.get(id)?._source ?? {}).filter(([key]) => !excludes.has(key)),
+    ),
+  }));
 }
 
 function matches(doc: Doc, filter: Filter): boolean {
@@ -414,7 +554,7 @@ function matches(doc: Doc, filter: Filter): boolean {
 }
 
 /** BM25 (k1 1.2, b 0.75) over title (boost 2) and text, the best field per document as multi_match does. */
-function bm25(docs: Doc[], query: string): Doc[] {
+function bm25(docs: Doc[], query: string): Scored[] {
   const terms = bilingualTerms(query);
   const fields: Array<[string, number]> = [
     ['title', 2],
@@ -441,13 +581,10 @@ function bm25(docs: Doc[], query: string): Doc[] {
     });
     return { doc, score: best };
   });
-  return scores
-    .filter((s) => s.score > 0)
-    .sort((a, b) => b.score - a.score)
-    .map((s) => s.doc);
+  return scores.filter((s) => s.score > 0).sort((a, b) => b.score - a.score);
 }
 
-function knn(docs: Doc[], vector: number[], field: string): Doc[] {
+function knn(docs: Doc[], vector: number[], field: string): Scored[] {
   const cosine = (a: number[]) => {
     let dot = 0;
     let na = 0;
@@ -464,6 +601,5 @@ function knn(docs: Doc[], vector: number[], field: string): Doc[] {
   return docs
     .filter((doc) => Array.isArray(doc._source[field]))
     .map((doc) => ({ doc, score: (1 + cosine((doc._source[field] as number[]) ?? [])) / 2 }))
-    .sort((a, b) => b.score - a.score)
-    .map((s) => s.doc);
+    .sort((a, b) => b.score - a.score);
 }

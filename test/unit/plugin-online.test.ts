@@ -345,7 +345,8 @@ describe('hub validate --online: the retriever', () => {
       online({ knowledge: { retriever: 'elasticsearch', elasticsearch: block } }).then((r) => r.knowledge);
     expect(await knowledge({ url: elasticsearch.url, apiKey: ES_KEY })).toMatchObject({
       outcome: 'ok',
-      detail: 'Elasticsearch 9.1.0 (cluster hub-test), licence basic (active)',
+      detail:
+        'Elasticsearch 9.5.7 (cluster docker-cluster), licence basic (active), hybrid search by msearch',
     });
     expect(elasticsearch.hits.slice(-2)).toEqual([
       { method: 'GET', path: '/', status: 200 },
@@ -460,7 +461,7 @@ describe('`hub validate --online FILE` with an ERP, a helpdesk and a retriever',
       'rest (rest): skipped (no platform credentials)',
       `erp (odoo): ok — ${EMAIL} on database hub (uid 2)`,
       expect.stringMatching(/^ticketing \(zendesk\): FAILED: GET \/api\/v2\/users\/me: Zendesk answered 401/),
-      'knowledge (elasticsearch): ok — Elasticsearch 9.1.0 (cluster hub-test), licence basic (active)',
+      'knowledge (elasticsearch): ok — Elasticsearch 9.5.7 (cluster docker-cluster), licence basic (active), hybrid search by msearch',
     ]);
     for (const secret of [ODOO_KEY, ES_KEY, WRONG]) expect(failing.output).not.toContain(secret);
     const passing = await run({ ...env, ZENDESK_API_TOKEN: ZD_TOKEN });

@@ -4,8 +4,9 @@ import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
 import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import { hybridSearchBody } from '../../core/rag/retrievers/elasticsearch/query';
 import type { KnowledgeChunk } from '../../core/types';
-import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
+import { createElasticsearchEmulator, type LicenceType } from '../emulators/elasticsearch-emulator';
 
 const chunk = (id: string, text: string, extra: Partial<KnowledgeChunk> = {}): KnowledgeChunk => ({
   id,
@@ -29,8 +30,9 @@ class FixedEmbedder implements Embedder {
   }
 }
 
-function setup(options: { bulkSize?: number } = {}) {
-  const es = createElasticsearchEmulator();
+/** An enterprise licence unless told: these cases record the `rrf` request; the basic-licence ones say so. */
+function setup(options: { bulkSize?: number; licence?: LicenceType } = {}) {
+  const es = createElasticsearchEmulator({ licence: options.licence ?? 'enterprise' });
   const embedder = new FixedEmbedder();
   const retriever = new ElasticsearchRetriever({
     client: es.client,
@@ -258,7 +260,7 @@ describe('Elasticsearch retriever: request bodies', () => {
   });
 
   it('never sends a zero vector, which cosine cannot score', async () => {
-    const es = createElasticsearchEmulator();
+    const es = createElasticsearchEmulator({ licence: 'enterprise' });
     const retriever = new ElasticsearchRetriever({
       client: es.client,
       embedder: new HashEmbedder(16),
@@ -308,5 +310,111 @@ describe('Elasticsearch retriever: request bodies', () => {
     expect(
       await knowledge.retriever.search('What is the weather in Paris tomorrow?', { k: 3, language: 'en' }),
     ).toEqual([]);
+  });
+});
+
+describe('Elasticsearch retriever on a basic licence: request bodies', () => {
+  it('reads GET / and GET /_license once, then sends BM25 and kNN as one _msearch with the same filters', async () => {
+    const { retriever, requests } = setup({ licence: 'basic' });
+    await retriever.replaceAll([
+      chunk('a#one', 'Refunds take five days.', { tags: ['refund'] }),
+      chunk('b#two', 'Returns are free.', { tags: ['returns'] }),
+    ]);
+    const passages = await retriever.search('refund time', {
+      k: 2,
+      language: 'en-US',
+      tenant: 'acme',
+      tags: ['refund'],
+    });
+    const filter = [
+      { terms: { tenant: ['acme', '*'] } },
+      { term: { language: 'en' } },
+      { terms: { tags: ['refund'] } },
+    ];
+    const searches = requests('POST', /^\/kb\/_msearch$/);
+    expect(searches[0]?.body).toEqual([
+      {},
+      {
+        size: 50,
+        _source: { excludes: ['embedding'] },
+        query: {
+          bool: { must: [{ multi_match: { query: 'refund time', fields: ['title^2', 'text'] } }], filter },
+        },
+      },
+      {},
+      {
+        size: 50,
+        _source: { excludes: ['embedding'] },
+        knn: { field: 'embedding', query_vector: [0.6, 0.8, 0], k: 50, num_candidates: 100, filter },
+      },
+    ]);
+    // The same answer as the rrf retriever gives: one English hit, first in both lists, normalised to 1.
+    expect(passages.map((p) => p.id)).toEqual(['a#one']);
+    expect(passages[0]?.score).toBeCloseTo(1, 5);
+    const fillFilter = [
+      {
+        bool: {
+          filter: [{ terms: { tenant: ['acme', '*'] } }, { terms: { tags: ['refund'] } }],
+          must_not: [{ term: { language: 'en' } }],
+        },
+      },
+    ];
+    const fill = searches[1]?.body as Array<{
+      query?: { bool: { filter: unknown } };
+      knn?: { filter: unknown };
+    }>;
+    expect(fill[1]?.query?.bool.filter).toEqual(fillFilter);
+    expect(fill[3]?.knn?.filter).toEqual(fillFilter);
+    await retriever.search('returns', { k: 1, language: 'en' });
+    expect(requests('GET', /^\/$/)).toHaveLength(1);
+    expect(requests('GET', /^\/_license$/)).toHaveLength(1);
+    expect(requests('POST', /_search$/)).toEqual([]);
+    expect(retriever.hybridMode?.mode).toBe('msearch');
+  });
+
+  it('the emulator refuses the rrf retriever with the body Elasticsearch answers a non-compliant licence', async () => {
+    const { es } = setup({ licence: 'basic' });
+    const refusal = await es.client
+      .search({
+        index: 'kb',
+        ...hybridSearchBody({ query: 'refund', vector: [1, 0, 0], k: 1, candidates: 5 }),
+      })
+      .catch((error: unknown) => error);
+    const reason = 'current license is non-compliant for [Reciprocal Rank Fusion (RRF)]';
+    const cause = {
+      type: 'security_exception',
+      reason,
+      'license.expired.feature': 'Reciprocal Rank Fusion (RRF)',
+    };
+    expect(refusal).toMatchObject({
+      statusCode: 403,
+      body: { error: { root_cause: [cause], ...cause }, status: 403 },
+    });
+  });
+
+  it('a refused rrf query (the licence expired) is answered through _msearch with the same passages', async () => {
+    const { es, retriever, requests } = setup({ licence: 'enterprise' });
+    await retriever.replaceAll([
+      chunk('a#one', 'Refunds take five days.'),
+      chunk('b#two', 'Returns are free.'),
+    ]);
+    const before = await retriever.search('refund time', { k: 2, language: 'en' });
+    expect(retriever.hybridMode?.mode).toBe('rrf');
+    es.setLicence('enterprise', 'expired');
+    const order = es.requests.length;
+    const after = await retriever.search('refund time', { k: 2, language: 'en' });
+    expect(es.requests.slice(order).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /kb/_search',
+      'GET /',
+      'GET /_license',
+      'POST /kb/_msearch',
+    ]);
+    expect(after).toEqual(before);
+    expect(retriever.hybridMode).toEqual({
+      mode: 'msearch',
+      reason: expect.stringContaining('licence enterprise (expired)'),
+    });
+    await retriever.search('returns', { k: 1, language: 'en' });
+    expect(requests('POST', /^\/kb\/_search$/)).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
-import { type Client, errors } from '@elastic/elasticsearch';
+import { errors } from '@elastic/elasticsearch';
 import type { OnlineCheckFor } from '../../../config/online';
 import { HubError } from '../../../types/errors';
+import { chooseHybridMode, detectCluster } from './cluster';
 import { createElasticsearchClient } from './retriever';
 
 export interface ElasticsearchConnection {
@@ -14,8 +15,8 @@ const CREDENTIALS = 'knowledge.elasticsearch.apiKey (ELASTICSEARCH_API_KEY), or 
 
 /**
  * `hub validate --online`: `GET /` (the cluster's name and version, which needs only a valid
- * login) and `GET /_license` (its type and status; reported as unreadable when the user lacks the
- * monitor privilege, which the hub does not need).
+ * login), then the licence and the hybrid-search mode the retriever will choose from it, as
+ * start-up does (cluster.ts; a licence the user may not read means `_msearch`, not a failure).
  */
 export const checkElasticsearchOnline: OnlineCheckFor<ElasticsearchConnection> = async (
   options,
@@ -27,22 +28,15 @@ export const checkElasticsearchOnline: OnlineCheckFor<ElasticsearchConnection> =
       throw explain('GET /', options.url, error);
     });
     const cluster = `Elasticsearch ${info.version.number} (cluster ${info.cluster_name})`;
-    return `${cluster}, ${await licence(client, options.url, signal)}`;
+    const { mode, facts } = chooseHybridMode(await detectCluster(client, { signal, maxRetries: 0 }));
+    const licence = facts.licence
+      ? `licence ${facts.licence.type} (${facts.licence.status})`
+      : 'licence not readable by this user (no monitor privilege)';
+    return `${cluster}, ${licence}, hybrid search by ${mode}`;
   } finally {
     await client.close().catch(() => undefined);
   }
 };
-
-async function licence(client: Client, url: string, signal: AbortSignal): Promise<string> {
-  try {
-    const { license } = await client.license.get({}, { signal, maxRetries: 0 });
-    return `licence ${license.type} (${license.status})`;
-  } catch (error) {
-    if (error instanceof errors.ResponseError && error.statusCode === 403)
-      return 'licence not readable by this user (no monitor privilege)';
-    throw explain('GET /_license', url, error);
-  }
-}
 
 function explain(what: string, url: string, error: unknown): HubError {
   const origin = originOf(url);

@@ -6,8 +6,10 @@ import { HubError } from '../../../types/errors';
 import { type Embedder, embeddingText } from '../../embedder';
 import type { KnowledgeIndex } from '../../knowledge-index';
 import { baseLanguage, detectLanguage } from '../../language';
-import { type ChineseAnalyzer, indexTemplate, SHARED_TENANT } from './mapping';
-import { hybridSearchBody, normaliseRrf } from './query';
+import type { ModeDecision } from './cluster';
+import { type SourceDoc, sourceOf } from './documents';
+import { HybridSearch } from './hybrid-search';
+import { type ChineseAnalyzer, indexTemplate } from './mapping';
 
 /** A bulk retry never waits longer than this, however many retries are configured. */
 const MAX_BULK_BACKOFF_MS = 30_000;
@@ -24,6 +26,8 @@ export interface ElasticsearchRetrieverOptions {
   /** Retries of documents refused with 429 (default 3), and the first wait in ms (default 200, doubling). */
   bulkRetries?: number;
   bulkBackoffMs?: number;
+  /** How often the cluster's licence is read again to choose the hybrid mode (default 10 minutes). */
+  licenceRecheckMs?: number;
 }
 
 /** A document Elasticsearch refused, with its reason. */
@@ -32,21 +36,6 @@ export interface BulkFailure {
   status: number;
   type: string;
   reason: string;
-}
-
-interface SourceDoc {
-  id: string;
-  doc_id: string;
-  title: string;
-  text: string;
-  section?: string;
-  source: string;
-  url?: string;
-  language: string;
-  tenant: string;
-  tags: string[];
-  updated_at?: string;
-  embedding?: number[];
 }
 
 /**
@@ -65,6 +54,7 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
   private readonly candidates: number;
   private readonly bulkRetries: number;
   private readonly bulkBackoffMs: number;
+  private readonly hybrid: HybridSearch;
 
   constructor(options: ElasticsearchRetrieverOptions) {
     this.client = options.client;
@@ -75,6 +65,25 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
     this.candidates = options.candidates ?? 50;
     this.bulkRetries = options.bulkRetries ?? 3;
     this.bulkBackoffMs = options.bulkBackoffMs ?? 200;
+    this.hybrid = new HybridSearch({
+      client: this.client,
+      alias: this.alias,
+      recheckMs: options.licenceRecheckMs,
+    });
+    // Chosen and logged at start rather than on a customer's first question. A cluster that does
+    // not answer yet is asked again by the first query, which then reports the failure.
+    void this.hybrid.detect().catch(() => undefined);
+  }
+
+  /** How hybrid queries are fused now (`rrf` in the cluster, `msearch` in the hub) and why; undefined before the first query. */
+  get hybridMode(): Pick<ModeDecision, 'mode' | 'reason'> | undefined {
+    return this.hybrid.mode;
+  }
+
+  /** Read the cluster's licence and version now and choose the hybrid mode (the first query does it otherwise). */
+  async detectHybridMode(): Promise<Pick<ModeDecision, 'mode' | 'reason'>> {
+    const { mode, reason } = await this.hybrid.detect();
+    return { mode, reason };
   }
 
   /** Create or update the index template (idempotent). */
@@ -173,11 +182,9 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
       tags: options.tags,
       language,
     };
-    let hits = await this.run(hybridSearchBody(common));
+    let hits = await this.hybrid.search(common);
     if (hits.length < k) {
-      const others = await this.run(
-        hybridSearchBody({ ...common, k: k - hits.length, excludeLanguage: true }),
-      );
+      const others = await this.hybrid.search({ ...common, k: k - hits.length, excludeLanguage: true });
       hits = hits.concat(others);
     }
     return hits;
@@ -185,23 +192,6 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
 
   async close(): Promise<void> {
     await this.client.close();
-  }
-
-  private async run(body: ReturnType<typeof hybridSearchBody>): Promise<Passage[]> {
-    let response: Awaited<ReturnType<Client['search']>>;
-    try {
-      response = await this.client.search<SourceDoc>({ index: this.alias, ...body });
-    } catch (error) {
-      if (error instanceof errors.ResponseError && error.statusCode === 404) return [];
-      throw new HubError('rag.elasticsearch', `Elasticsearch search failed: ${(error as Error).message}`, {
-        cause: error,
-        retryable: true,
-      });
-    }
-    return response.hits.hits.flatMap((hit) => {
-      const doc = hit._source as SourceDoc | undefined;
-      return doc ? [{ ...chunkOf(doc), score: normaliseRrf(hit._score ?? 0) }] : [];
-    });
   }
 
   /**
@@ -276,38 +266,6 @@ function bulkError(failures: BulkFailure[], total: number): BulkIndexError {
 /** A zero vector (a chunk of stop words) is left out: the chunk stays findable by BM25. */
 function withEmbedding(doc: SourceDoc, vector: number[] | undefined): SourceDoc {
   return vector?.some((x) => x !== 0) ? { ...doc, embedding: vector } : doc;
-}
-
-function sourceOf(chunk: KnowledgeChunk): SourceDoc {
-  return {
-    id: chunk.id,
-    doc_id: chunk.docId,
-    title: chunk.title,
-    text: chunk.text,
-    ...(chunk.section ? { section: chunk.section } : {}),
-    source: chunk.source,
-    ...(chunk.url ? { url: chunk.url } : {}),
-    language: chunk.language,
-    tenant: chunk.tenant ?? SHARED_TENANT,
-    tags: chunk.tags,
-    ...(chunk.updatedAt ? { updated_at: chunk.updatedAt } : {}),
-  };
-}
-
-function chunkOf(doc: SourceDoc): KnowledgeChunk {
-  return {
-    id: doc.id,
-    docId: doc.doc_id,
-    title: doc.title,
-    ...(doc.section ? { section: doc.section } : {}),
-    text: doc.text,
-    language: doc.language,
-    source: doc.source,
-    tags: doc.tags ?? [],
-    ...(doc.tenant && doc.tenant !== SHARED_TENANT ? { tenant: doc.tenant } : {}),
-    ...(doc.url ? { url: doc.url } : {}),
-    ...(doc.updated_at ? { updatedAt: doc.updated_at } : {}),
-  };
 }
 
 /** A client from `knowledge.elasticsearch`; credentials only from config (which takes them from env). */

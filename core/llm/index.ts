@@ -6,6 +6,18 @@ export {
   type LlmClientOptions,
   type LlmConfig,
 } from './client';
+export {
+  type CanaryControl,
+  type CanaryStore,
+  createCanaryControl,
+  type ModelStatus,
+  type ModelsStatus,
+  type RollbackRecord,
+  splitPoint,
+  type VersionStatus,
+  type WindowCounts,
+} from './canary';
+export { createCanaryStore, MemoryCanaryStore, RedisCanaryStore } from './canary-store';
 export { toLlmError } from './errors';
 export { chooseRole, createLlmRouter, type LlmRouter, type RoutedAttempt, type RouteLabel } from './router';
 export { stripThink, ThinkStripper } from './think';

@@ -120,7 +120,7 @@ export const llmVersionFallbacks = new Counter({
 
 export const llmVersionAnswers = new Counter({
   name: 'hub_llm_version_answers_total',
-  help: "Answers a model version wrote for a customer: the denominator of the handoff and thumbs-down rates",
+  help: 'Answers a model version wrote for a customer: the denominator of the handoff and thumbs-down rates',
   labelNames: ['model', 'version'] as const,
   registers: [registry],
 });

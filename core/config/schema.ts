@@ -131,7 +131,8 @@ function checkCanaries(models: ModelEntryInput[], ctx: z.RefinementCtx): void {
             : canaryOf.has(canary.of)
               ? `"${canary.of}" already has the canary "${canaryOf.get(canary.of)}"; run one canary per model at a time`
               : undefined;
-    if (problem) ctx.addIssue({ code: 'custom', path, message: `llm.models[${index}].canary.of: ${problem}` });
+    if (problem)
+      ctx.addIssue({ code: 'custom', path, message: `llm.models[${index}].canary.of: ${problem}` });
     else canaryOf.set(canary.of, entry.name);
   });
 }

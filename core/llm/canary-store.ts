@@ -28,7 +28,11 @@ export interface RollbackRecord {
  */
 export interface CanaryStore {
   /** Count one request of `version` and return the window including it. */
-  record(model: string, version: string, outcome: { error: boolean; fallback: boolean }): Promise<WindowCounts>;
+  record(
+    model: string,
+    version: string,
+    outcome: { error: boolean; fallback: boolean },
+  ): Promise<WindowCounts>;
   counts(model: string, version: string): Promise<WindowCounts>;
   /** Mark `model`'s canary rolled back; false when it already was (the first record stays). */
   rollBack(model: string, record: RollbackRecord): Promise<boolean>;
@@ -190,11 +194,15 @@ export class RedisCanaryStore implements CanaryStore {
     try {
       return await call();
     } catch (cause) {
-      throw new HubError('llm.canary_state_unavailable', `Redis refused canary ${operation}: ${(cause as Error).message}`, {
-        cause,
-        retryable: true,
-        status: 503,
-      });
+      throw new HubError(
+        'llm.canary_state_unavailable',
+        `Redis refused canary ${operation}: ${(cause as Error).message}`,
+        {
+          cause,
+          retryable: true,
+          status: 503,
+        },
+      );
     }
   }
 }

@@ -99,7 +99,9 @@ export function createCanaryControl(
   const versionOf = (entry: ModelEntry) => entry.version ?? entry.model;
   const releaseOf = (endpoint: string): ModelRelease => {
     const entry = byName.get(endpoint);
-    return entry ? { model: stableOf(entry), version: versionOf(entry) } : { model: endpoint, version: endpoint };
+    return entry
+      ? { model: stableOf(entry), version: versionOf(entry) }
+      : { model: endpoint, version: endpoint };
   };
   const configuredShare = (stable: string) => canaries.get(stable)?.canary?.share ?? 0;
   const effectiveShare = (stable: string) => (rolledBack.has(stable) ? 0 : configuredShare(stable));
@@ -190,7 +192,10 @@ export function createCanaryControl(
           stables.map(async (stable): Promise<ModelStatus> => {
             const canary = canaries.get(stable.name);
             const versions = [stable, ...(canary ? [canary] : [])];
-            const share = { configured: configuredShare(stable.name), effective: effectiveShare(stable.name) };
+            const share = {
+              configured: configuredShare(stable.name),
+              effective: effectiveShare(stable.name),
+            };
             return {
               model: stable.name,
               role: stable.role,

@@ -1,12 +1,4 @@
 export {
-  createEndpointClient,
-  createLlmClient,
-  type EndpointClient,
-  type HubLlmClient,
-  type LlmClientOptions,
-  type LlmConfig,
-} from './client';
-export {
   type CanaryControl,
   type CanaryStore,
   createCanaryControl,
@@ -18,6 +10,14 @@ export {
   type WindowCounts,
 } from './canary';
 export { createCanaryStore, MemoryCanaryStore, RedisCanaryStore } from './canary-store';
+export {
+  createEndpointClient,
+  createLlmClient,
+  type EndpointClient,
+  type HubLlmClient,
+  type LlmClientOptions,
+  type LlmConfig,
+} from './client';
 export { toLlmError } from './errors';
 export { chooseRole, createLlmRouter, type LlmRouter, type RoutedAttempt, type RouteLabel } from './router';
 export { stripThink, ThinkStripper } from './think';

@@ -152,7 +152,8 @@ export function createLlmRouter(
     const rest = fallbackOrder.filter(
       (entry, index) => entry !== first && fallbackOrder.indexOf(entry) === index,
     );
-    const canaryName = route === 'pinned' ? undefined : canary.canaryFor(first.name, request.route?.conversation);
+    const canaryName =
+      route === 'pinned' ? undefined : canary.canaryFor(first.name, request.route?.conversation);
     const split = canaryName === undefined ? undefined : byName.get(canaryName);
     if (split) {
       return [

@@ -4,6 +4,7 @@ import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types';
 import { registerIntentCommands } from './commands/intents';
 import { registerKnowledgeCommands } from './commands/knowledge';
+import { registerModelCommands } from './commands/models';
 import { registerTicketCommands } from './commands/tickets';
 import { registerTrainingCommands } from './commands/training';
 
@@ -118,5 +119,6 @@ registerIntentCommands(program);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
 registerTrainingCommands(program, withConfig);
+registerModelCommands(program, withConfig);
 
 program.parseAsync(process.argv).catch(fail);

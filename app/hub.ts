@@ -10,7 +10,8 @@ import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
-import { createLlmClient } from '../core/llm';
+import { type CanaryControl, createCanaryControl, createCanaryStore, createLlmClient } from '../core/llm';
+import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
@@ -69,8 +70,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const openDraft: TurnDeps['openDraft'] = (ref, replyId, locale) =>
     byId.get(ref.channel)?.openDraft?.(ref, replyId, locale);
 
+  // One canary state per process, shared by its router and the admin route (in Redis across processes).
+  const canaryStore = await createCanaryStore(config);
+  closers.push(() => canaryStore.close());
+  const canary = createCanaryControl(config.llm, canaryStore);
+
   let workers: { close(): Promise<void> } | undefined;
-  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver, openDraft);
+  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver, openDraft, canary);
 
   let app: FastifyInstance | undefined;
   if (role !== 'worker') {
@@ -82,6 +88,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
     app = await buildServer({ config, connectors, readiness, channelHealth });
+    registerModelAdminRoutes(app, canary);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -128,10 +135,11 @@ async function startWorkers(
   store: KyselyStore,
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
+  canary: CanaryControl,
 ) {
   warmTokenizer();
   const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
-  const llm = config.llm.enabled ? createLlmClient(config.llm) : undefined;
+  const llm = config.llm.enabled ? createLlmClient(config.llm, { canary }) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });

@@ -91,3 +91,64 @@ export const webhookRequests = new Counter({
   labelNames: ['channel', 'outcome'] as const,
   registers: [registry],
 });
+
+/**
+ * Per model version (`llm.models[].version`; a canary counts under its stable model's name), so a
+ * canary can be compared with the version it may replace.
+ */
+export const llmVersionLatency = new Histogram({
+  name: 'hub_llm_version_request_seconds',
+  help: 'LLM request latency per model and version, by outcome (ok, error); the count is the request count',
+  labelNames: ['model', 'version', 'outcome'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+  registers: [registry],
+});
+
+export const llmVersionErrors = new Counter({
+  name: 'hub_llm_version_errors_total',
+  help: 'Failed LLM requests per model and version, by error code',
+  labelNames: ['model', 'version', 'code'] as const,
+  registers: [registry],
+});
+
+export const llmVersionFallbacks = new Counter({
+  name: 'hub_llm_version_fallbacks_total',
+  help: 'Requests a model version failed that the router then sent to the next endpoint in the fallback order',
+  labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});
+
+export const llmVersionAnswers = new Counter({
+  name: 'hub_llm_version_answers_total',
+  help: 'Answers a model version wrote for a customer: the denominator of the handoff and thumbs-down rates',
+  labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});
+
+export const llmVersionHandoffs = new Counter({
+  name: 'hub_llm_version_handoffs_total',
+  help: 'Conversations handed to a person after an answer by this model version (at most one per answer)',
+  labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});
+
+export const llmVersionFeedback = new Counter({
+  name: 'hub_llm_version_feedback_total',
+  help: 'Answers to "did that help?" after an answer by this model version (helpful, unhelpful = thumbs-down)',
+  labelNames: ['model', 'version', 'feedback'] as const,
+  registers: [registry],
+});
+
+export const llmCanaryShare = new Gauge({
+  name: 'hub_llm_canary_share',
+  help: 'Share of conversations a canary version receives now: the configured share, or 0 once rolled back',
+  labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});
+
+export const llmCanaryRolledBack = new Gauge({
+  name: 'hub_llm_canary_rolled_back',
+  help: '1 while a canary version is rolled back (until an operator resets it with `hub models reset`)',
+  labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});

@@ -24,6 +24,30 @@ const llmModelSchema = z.object({
   model: z.string().min(1),
   apiKey: z.string().optional(),
   role: z.enum(['light', 'main']),
+  /** The release this entry serves, the `version` label of the per-version metrics (default: `model`). */
+  version: z.string().min(1).optional(),
+  /**
+   * This entry is the canary of the entry named `of`: a sticky `share` of conversations (by a hash
+   * of the conversation key) goes here instead, until the rollback rule (llm.rollback) stops it.
+   */
+  canary: z
+    .object({
+      of: z.string().min(1),
+      share: z.coerce.number().min(0).max(1),
+    })
+    .optional(),
+});
+
+/** When a canary is rolled back: its error or fallback rate over the window above a threshold. */
+export const llmRollbackSchema = z.object({
+  /** The sliding window the rates are counted over. */
+  windowMs: positiveInt.default(300_000),
+  /** Fewer requests than this in the window judge nothing: one early failure is no trend. */
+  minRequests: positiveInt.default(20),
+  /** Share of the canary's requests that failed (any error); above it the canary is rolled back. */
+  maxErrorRate: z.coerce.number().min(0).max(1).default(0.1),
+  /** Share of the canary's requests that another endpoint had to answer; above it the canary is rolled back. */
+  maxFallbackRate: z.coerce.number().min(0).max(1).default(0.1),
 });
 
 export const llmRoutingSchema = z.object({
@@ -36,8 +60,10 @@ export const llmRoutingSchema = z.object({
   tenants: z.record(z.string(), z.object({ lora: z.string().min(1) })).default({}),
 });
 
+type ModelEntryInput = z.output<typeof llmModelSchema>;
+
 function checkLlmModels(
-  llm: { models?: Array<{ name: string; role: string }>; fallback?: string[] },
+  llm: { models?: ModelEntryInput[]; fallback?: string[] },
   ctx: z.RefinementCtx,
 ): void {
   const names = (llm.models ?? []).map((m) => m.name);
@@ -75,7 +101,39 @@ function checkLlmModels(
         path: ['fallback', index],
         message: `llm.fallback names "${name}", which is not in llm.models (${names.join(', ')}); use one of those names`,
       });
+    } else if (llm.models?.find((m) => m.name === name)?.canary) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fallback', index],
+        message: `llm.fallback names "${name}", a canary: a canary serves only its share of conversations; list its stable model instead`,
+      });
     }
+  });
+  checkCanaries(llm.models, ctx);
+}
+
+function checkCanaries(models: ModelEntryInput[], ctx: z.RefinementCtx): void {
+  const versionOf = (entry: ModelEntryInput) => entry.version ?? entry.model;
+  const canaryOf = new Map<string, string>();
+  models.forEach((entry, index) => {
+    const canary = entry.canary;
+    if (!canary) return;
+    const path = ['models', index, 'canary', 'of'];
+    const stable = models.find((m) => m.name === canary.of);
+    const problem = !stable
+      ? `"${canary.of}" is not in llm.models; name the stable entry this one is the canary of`
+      : stable.canary
+        ? `"${canary.of}" is itself a canary; name the stable entry`
+        : stable.role !== entry.role
+          ? `"${canary.of}" has role ${stable.role} but this canary has role ${entry.role}; give them the same role`
+          : versionOf(stable) === versionOf(entry)
+            ? `the canary and "${canary.of}" both serve version "${versionOf(entry)}"; give the canary its own version: so their metrics differ`
+            : canaryOf.has(canary.of)
+              ? `"${canary.of}" already has the canary "${canaryOf.get(canary.of)}"; run one canary per model at a time`
+              : undefined;
+    if (problem)
+      ctx.addIssue({ code: 'custom', path, message: `llm.models[${index}].canary.of: ${problem}` });
+    else canaryOf.set(canary.of, entry.name);
   });
 }
 
@@ -157,6 +215,8 @@ export const hubConfigSchema = z.object({
       routing: llmRoutingSchema.optional(),
       /** Model names tried, in this order, when the chosen one fails or its circuit is open (default: models' order). */
       fallback: z.array(z.string().min(1)).optional(),
+      /** Automatic rollback of a canary entry (llm.models[].canary); unset: the defaults. */
+      rollback: llmRollbackSchema.optional(),
     })
     .prefault({})
     .superRefine(checkLlmModels),

@@ -6,6 +6,7 @@ import {
   type Citation,
   HubError,
   type LlmClient,
+  type ModelRelease,
   type Passage,
   type Retriever,
   type RouteHint,
@@ -64,7 +65,14 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
     passages,
     language,
     history: ctx.state?.history ?? [],
-    route: { tenant, intent: ctx.intent, confidence: ctx.confidence, task: 'answer', question },
+    route: {
+      tenant,
+      intent: ctx.intent,
+      confidence: ctx.confidence,
+      task: 'answer',
+      question,
+      conversation: ctx.conversationKey,
+    },
     onText: ctx.onText,
   };
   try {
@@ -81,7 +89,7 @@ async function generate(
   { config, context }: AnswerDeps,
   llm: LlmClient,
   { question, passages, language, history, route, onText }: AnswerInput,
-): Promise<{ text: string; citations: Citation[]; source: 'llm' }> {
+): Promise<{ text: string; citations: Citation[]; source: 'llm'; release?: ModelRelease }> {
   // Whole turns that fit the model's context, newest first; the prompt budget trims further.
   const window = fitHistory(history, context);
   const prompt = buildRagMessages({
@@ -110,5 +118,11 @@ async function generate(
   });
   const text = result.text.trim();
   if (!text) throw new HubError('llm.empty', 'The model returned an empty answer', { retryable: true });
-  return { text, citations: prompt.citations, source: 'llm' };
+  // Which model version wrote it, so a later handoff or "did not help" is counted against it.
+  return {
+    text,
+    citations: prompt.citations,
+    source: 'llm',
+    ...(result.release ? { release: result.release } : {}),
+  };
 }

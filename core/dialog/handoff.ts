@@ -1,6 +1,7 @@
 import type { DialogProgress, DialogState, HandoffUpdate } from '../types';
 import type { Reply } from './flows/messages';
 import { emptyFlowState } from './flows/runtime';
+import { noteHandoff } from './model-outcomes';
 
 /**
  * The one writer of who owns a conversation — `state.handoff`, and the dialog's `handoffAt`,
@@ -27,6 +28,7 @@ export function progressOf(state: DialogState): DialogProgress {
 
 export function setHandoff(state: DialogState, to: HandoffOwner, at: string): void {
   const progress = progressOf(state);
+  if (state.handoff === 'bot' && to !== 'bot') noteHandoff(progress);
   state.handoff = to;
   progress.handoffAt = at;
   if (to === 'bot') progress.agentAt = undefined;

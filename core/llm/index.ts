@@ -1,4 +1,16 @@
 export {
+  type CanaryControl,
+  type CanaryStore,
+  createCanaryControl,
+  type ModelStatus,
+  type ModelsStatus,
+  type RollbackRecord,
+  splitPoint,
+  type VersionStatus,
+  type WindowCounts,
+} from './canary';
+export { createCanaryStore, MemoryCanaryStore, RedisCanaryStore } from './canary-store';
+export {
   createEndpointClient,
   createLlmClient,
   type EndpointClient,

@@ -1,16 +1,18 @@
 import type { z } from 'zod';
 import { llmRoutingSchema } from '../config/schema';
 import { logger } from '../log';
+import { llmVersionErrors, llmVersionFallbacks, llmVersionLatency } from '../metrics';
 import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatMessage, ChatRequest, ChatResult, RouteHint } from '../types';
 import { HubError } from '../types/errors';
+import { type CanaryControl, createCanaryControl } from './canary';
 import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
 type ModelEntry = NonNullable<LlmConfig['models']>[number];
 type Routing = z.output<typeof llmRoutingSchema>;
 
 /** Why an endpoint was tried; the `route` label of `hub_llm_requests_total`. */
-export type RouteLabel = 'light' | 'main' | 'lora' | 'pinned' | 'fallback';
+export type RouteLabel = 'light' | 'main' | 'lora' | 'pinned' | 'fallback' | 'canary';
 
 export interface RoutedAttempt {
   /** `llm.models[].name` */
@@ -23,6 +25,8 @@ export interface RoutedAttempt {
 export interface LlmRouter extends HubLlmClient {
   /** The endpoints a request would try, in order, and the model each would be sent. */
   plan(request: ChatRequest): RoutedAttempt[];
+  /** The canary split and rollback this router routes by. */
+  readonly canary: CanaryControl;
 }
 
 export type EndpointFactory = (config: LlmConfig, options: LlmClientOptions) => EndpointClient;
@@ -68,13 +72,20 @@ function triesNextEndpoint(error: unknown): error is HubError {
  * endpoint could avoid (unreachable, 5xx, 429, timeout, open circuit, refused key) tries the next
  * one in `llm.fallback` order, each endpoint at most once per request. A streamed answer that has
  * already reached the caller is never restarted elsewhere.
+ *
+ * A canary entry (`canary: { of, share }`) takes its share of the conversations of the entry it is
+ * the canary of (core/llm/canary.ts), with that stable entry as its first fallback, so a failing
+ * canary costs the customer nothing but the failed attempt.
  */
 export function createLlmRouter(
   config: LlmConfig,
   options: LlmClientOptions,
   createEndpoint: EndpointFactory,
 ): LlmRouter {
-  const models = config.models ?? [];
+  const allModels = config.models ?? [];
+  // Canaries are reached only through the split, never chosen by role or as a fallback.
+  const models = allModels.filter((m) => !m.canary);
+  const canary = options.canary ?? createCanaryControl(config);
   const firstMain = models.find((m) => m.role === 'main');
   if (!firstMain) {
     throw new HubError(
@@ -84,7 +95,7 @@ export function createLlmRouter(
   }
   const main: ModelEntry = firstMain;
   const routing = config.routing ?? llmRoutingSchema.parse({});
-  const byName = new Map(models.map((m) => [m.name, m]));
+  const byName = new Map(allModels.map((m) => [m.name, m]));
   const fallbackOrder = (config.fallback ?? models.map((m) => m.name)).map((name) => {
     const entry = byName.get(name);
     if (!entry) {
@@ -96,7 +107,7 @@ export function createLlmRouter(
     return entry;
   });
   const endpoints = new Map(
-    models.map((m) => [
+    allModels.map((m) => [
       m.name,
       createEndpoint(
         {
@@ -106,7 +117,7 @@ export function createLlmRouter(
           model: m.model,
           models: undefined,
         },
-        { ...options, breaker: undefined, endpoint: m.name },
+        { ...options, breaker: undefined, canary: undefined, endpoint: m.name },
       ),
     ]),
   );
@@ -141,6 +152,18 @@ export function createLlmRouter(
     const rest = fallbackOrder.filter(
       (entry, index) => entry !== first && fallbackOrder.indexOf(entry) === index,
     );
+    const canaryName =
+      route === 'pinned' ? undefined : canary.canaryFor(first.name, request.route?.conversation);
+    const split = canaryName === undefined ? undefined : byName.get(canaryName);
+    if (split) {
+      return [
+        { endpoint: split.name, model: served(split), route: 'canary' },
+        { endpoint: first.name, model: served(first), route: 'fallback' },
+        ...rest.map(
+          (entry): RoutedAttempt => ({ endpoint: entry.name, model: served(entry), route: 'fallback' }),
+        ),
+      ];
+    }
     return [
       { endpoint: first.name, model: served(first), route },
       ...rest.map(
@@ -151,10 +174,12 @@ export function createLlmRouter(
 
   return {
     plan,
+    canary,
     breaker: endpointOf(main).breaker,
     breakers,
     available: () => [...endpoints.values()].some((client) => client.available()),
     async chat(request: ChatRequest): Promise<ChatResult> {
+      await canary.refresh();
       const attempts = plan(request);
       let streamed = false;
       const caller = request.onDelta;
@@ -164,24 +189,44 @@ export function createLlmRouter(
             caller(delta);
           }
         : undefined;
+      // How the first endpoint fared: what the canary's rollback window counts.
+      const first = { error: false, fallback: false, callerAborted: false };
       let lastError: unknown;
-      for (const [index, attempt] of attempts.entries()) {
-        const client = endpoints.get(attempt.endpoint) as EndpointClient;
-        try {
-          return await client.chat({ ...request, model: attempt.model, onDelta }, attempt.route);
-        } catch (error) {
-          lastError = error;
-          if (streamed || request.signal?.aborted || !triesNextEndpoint(error)) throw error;
-          const next = attempts[index + 1];
-          if (next) {
-            log.warn(
-              { from: attempt.endpoint, to: next.endpoint, code: error.code },
-              'llm endpoint failed; trying the next one in the fallback order',
-            );
+      try {
+        for (const [index, attempt] of attempts.entries()) {
+          const client = endpoints.get(attempt.endpoint) as EndpointClient;
+          const release = canary.releaseOf(attempt.endpoint);
+          const timer = llmVersionLatency.startTimer(release);
+          try {
+            const result = await client.chat({ ...request, model: attempt.model, onDelta }, attempt.route);
+            timer({ outcome: 'ok' });
+            return { ...result, release };
+          } catch (error) {
+            timer({ outcome: 'error' });
+            lastError = error;
+            const code = error instanceof HubError ? error.code : 'llm.error';
+            const callerAborted = request.signal?.aborted === true || code === 'llm.aborted';
+            if (index === 0) Object.assign(first, { error: !callerAborted, callerAborted });
+            if (!callerAborted) llmVersionErrors.inc({ ...release, code });
+            if (streamed || callerAborted || !triesNextEndpoint(error)) throw error;
+            const next = attempts[index + 1];
+            if (next) {
+              llmVersionFallbacks.inc(release);
+              if (index === 0) first.fallback = true;
+              log.warn(
+                { from: attempt.endpoint, to: next.endpoint, code: error.code, version: release.version },
+                'llm endpoint failed; trying the next one in the fallback order',
+              );
+            }
           }
         }
+        throw lastError;
+      } finally {
+        const [chosen] = attempts;
+        if (chosen && !first.callerAborted) {
+          await canary.record(chosen.endpoint, { error: first.error, fallback: first.fallback });
+        }
       }
-      throw lastError;
     },
   };
 }

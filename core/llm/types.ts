@@ -1,6 +1,7 @@
 import type { HubConfig } from '../config/schema';
 import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatRequest, ChatResult, LlmClient } from '../types';
+import type { CanaryControl } from './canary';
 
 export type LlmConfig = HubConfig['llm'];
 
@@ -13,6 +14,11 @@ export interface LlmClientOptions {
   breaker?: CircuitBreaker;
   /** Endpoint name in logs (a router's `llm.models[].name`). */
   endpoint?: string;
+  /**
+   * A router's canary split and rollback state; the hub passes one it shares with the admin route.
+   * Default: a fresh one kept in this process.
+   */
+  canary?: CanaryControl;
 }
 
 export interface HubLlmClient extends LlmClient {

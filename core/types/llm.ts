@@ -54,6 +54,14 @@ export interface RouteHint {
   task?: 'answer' | 'classify' | 'rewrite';
   /** The customer's question as typed, for the short-question rule (default: the last user message). */
   question?: string;
+  /** The conversation's key: a canary split keeps each conversation on one model version. */
+  conversation?: string;
+}
+
+/** Which configured model (`llm.models[].name`, a canary under its stable name) and version answered. */
+export interface ModelRelease {
+  model: string;
+  version: string;
 }
 
 export interface ChatResult {
@@ -62,6 +70,8 @@ export interface ChatResult {
   model: string;
   finishReason: string;
   usage?: { promptTokens: number; completionTokens: number };
+  /** Set by a router over `llm.models`: the release that produced this result. */
+  release?: ModelRelease;
 }
 
 export interface LlmClient {

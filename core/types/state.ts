@@ -35,6 +35,17 @@ export interface DialogProgress {
   ticket?: { adapter: string; id: string };
   /** Last message from the agent while a human owns the conversation. */
   agentAt?: string;
+  /**
+   * The model version behind the latest answer (core/dialog/model-outcomes.ts): a handoff or a
+   * "did not help" that follows is counted against it, once each.
+   */
+  lastAnswer?: {
+    model: string;
+    version: string;
+    at: string;
+    handedOff?: boolean;
+    feedback?: 'helpful' | 'unhelpful';
+  };
 }
 
 export interface StateStore {

@@ -130,6 +130,7 @@ export async function rewriteFollowUp(
   language: Language,
   llm?: LlmClient,
   signal?: AbortSignal,
+  conversation?: string,
 ): Promise<{ query: string; by: 'none' | 'rules' | 'llm' }> {
   if (!history.length || !looksLikeFollowUp(message)) return { query: message, by: 'none' };
   if (llm?.available()) {
@@ -150,7 +151,7 @@ export async function rewriteFollowUp(
         temperature: 0,
         maxTokens: 64,
         signal,
-        route: { task: 'rewrite', question: message },
+        route: { task: 'rewrite', question: message, conversation },
       });
       const query = result.text.trim().split('\n')[0]?.trim();
       if (query) return { query, by: 'llm' };

@@ -48,6 +48,9 @@ export type FlowSignal =
   | 'slot_failed'
   | 'action_failed'
   | 'handoff'
+  /** A `feedback: true` confirm step answered: the answer before it helped, or did not. */
+  | 'helpful'
+  | 'unhelpful'
   | 'not_handled';
 
 export interface AdvanceResult {
@@ -300,6 +303,7 @@ export class FlowRuntime {
     }
     if (step.type === 'confirm') {
       const answer = confirmAnswer(input.choice) ?? yesOrNo(folded);
+      if (answer && step.feedback) turn.signals.push(answer === 'yes' ? 'helpful' : 'unhelpful');
       if (answer === 'yes') {
         frame.confirmed = step.yes;
         this.goto(turn, frame, step.yes);

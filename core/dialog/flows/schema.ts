@@ -75,6 +75,11 @@ export const stepSchema = z.discriminatedUnion('type', [
     no: target.default(CANCEL),
     /** Offer yes and no as buttons where the channel has them (text elsewhere). */
     buttons: z.boolean().default(true),
+    /**
+     * The question asks whether the answer before it helped: yes and no are counted against the
+     * model version that wrote it (`hub_llm_version_feedback_total`).
+     */
+    feedback: z.boolean().default(false),
   }),
   /** Run a named action; its data is stored as `saveAs` for templates and branches. */
   z.object({

@@ -47,6 +47,7 @@ export async function classifyWithLlm(
   intents: IntentDefinition[],
   text: string,
   signal?: AbortSignal,
+  conversation?: string,
 ): Promise<{ name: string; confidence: number } | undefined> {
   const names = intents.map((i) => i.name);
   const result = await llm.chat({
@@ -55,7 +56,7 @@ export async function classifyWithLlm(
     temperature: 0,
     maxTokens: 64,
     signal,
-    route: { task: 'classify', question: text },
+    route: { task: 'classify', question: text, conversation },
   });
   const json = result.text.replace(/^```(?:json)?\s*|\s*```$/g, '').trim();
   let parsed: unknown;

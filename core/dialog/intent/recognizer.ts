@@ -56,7 +56,7 @@ export class IntentRecognizer {
 
   async recognize(
     input: RecognizerInput,
-    options: { signal?: AbortSignal; useLlm?: boolean } = {},
+    options: { signal?: AbortSignal; useLlm?: boolean; conversation?: string } = {},
   ): Promise<IntentResult> {
     const { thresholds } = this.config;
     const candidates: IntentCandidate[] = [];
@@ -83,7 +83,13 @@ export class IntentRecognizer {
     const llm = this.llm;
     if (llm && options.useLlm !== false && llm.available()) {
       try {
-        const answer = await classifyWithLlm(llm, this.config.intents, input.text, options.signal);
+        const answer = await classifyWithLlm(
+          llm,
+          this.config.intents,
+          input.text,
+          options.signal,
+          options.conversation,
+        );
         if (answer && answer.name !== UNKNOWN_INTENT) {
           const candidate: IntentCandidate = { ...answer, tier: 'llm' };
           candidates.push(candidate);

@@ -1,11 +1,12 @@
 import { logger } from '../../log';
 import { timed } from '../../metrics';
 import { dontKnow } from '../../rag';
-import type { Citation } from '../../types';
+import type { Citation, ModelRelease } from '../../types';
 import type { ActionOutcome, ActionRequest } from '../flows/actions';
 import type { AdvanceResult, FlowSignal, StaleFrame, TurnInput } from '../flows/runtime';
 import { setHandoff } from '../handoff';
 import { agentsAtWork, describeHours } from '../hours';
+import { noteAnswer, noteFeedback } from '../model-outcomes';
 import { failedTooOften, type HandoffReason } from '../policy/rules';
 import { isoNow, sayText, type TurnContext } from '../turn-context';
 import type { StageDeps } from './deps';
@@ -70,6 +71,7 @@ export async function runFlow(turn: TurnContext, deps: StageDeps, first: Advance
     if (signal === 'slot_invalid' || signal === 'slot_failed' || signal === 'action_failed')
       progress.failures++;
     if (signal === 'slot_filled' || signal === 'completed') progress.failures = 0;
+    if (signal === 'helpful' || signal === 'unhelpful') noteFeedback(progress, signal === 'helpful');
   }
   if (signals.includes('handoff')) {
     if (turn.state.handoff !== 'human') setHandoff(turn.state, 'waiting', isoNow(turn));
@@ -128,9 +130,14 @@ export async function runAction(
     }),
   );
   if (request.action === 'answer' && outcome.ok) {
-    const { citations, source } = outcome.data;
+    const { citations, source, release } = outcome.data;
     if (Array.isArray(citations)) turn.citations.push(...(citations as Citation[]));
     if (source === 'llm' || source === 'extractive') turn.source = source;
+    noteAnswer(
+      turn.progress,
+      source === 'llm' ? (release as ModelRelease | undefined) : undefined,
+      isoNow(turn),
+    );
   }
   return outcome;
 }

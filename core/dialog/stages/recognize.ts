@@ -14,6 +14,7 @@ export const recognizeStage = (deps: StageDeps): NamedStage => ({
       turn.state.handoff === 'bot'
         ? await deps.dialog.recognizer.recognize(
             query === pre.text ? pre : { text: query, folded: foldForMatching(query) },
+            { conversation: turn.state.conversationKey },
           )
         : unknownIntent();
     // Mid-flow an order id answers the flow's question; outside one it asks about that order.

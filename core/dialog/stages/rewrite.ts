@@ -9,7 +9,14 @@ export const rewriteStage = (deps: StageDeps): NamedStage => ({
     const text = turn.pre?.text ?? '';
     const { query } =
       turn.state.handoff === 'bot'
-        ? await rewriteFollowUp(text, turn.previous.history, turn.language, deps.llm)
+        ? await rewriteFollowUp(
+            text,
+            turn.previous.history,
+            turn.language,
+            deps.llm,
+            undefined,
+            turn.state.conversationKey,
+          )
         : { query: text };
     turn.trace.query = query;
     return next();

@@ -20,19 +20,8 @@ export function unknownKeyIssues(
   return walk(schema, value, options.path ?? [], options.allow);
 }
 
-/** One issue per key of `keys` not in `known`, with the closest known key when one is close. */
-export function unknownKeys(
-  keys: readonly string[],
-  known: readonly string[],
-  path: readonly PropertyKey[] = [],
-): ConfigIssue[] {
-  return keys
-    .filter((key) => !known.includes(key))
-    .map((key) => ({ path: [...path, key], message: unknownKeyMessage(key, known) }));
-}
-
 /** "unknown key. Did you mean `driver`?", or the keys that are valid there when none is close. */
-export function unknownKeyMessage(key: string, known: readonly string[]): string {
+function unknownKeyMessage(key: string, known: readonly string[]): string {
   const close = closestKey(key, known);
   if (close) return `unknown key. Did you mean \`${close}\`?`;
   return known.length > 0

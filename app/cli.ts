@@ -24,7 +24,8 @@ program
     new Option('--role <role>', 'run the HTTP side, the workers, or both').choices(['all', 'api', 'worker']),
   )
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
-    const config = await withConfig(options.config);
+    const { checkHubConfig } = await import('./config-check');
+    const config = await withConfig(options.config, checkHubConfig);
     if (options.role) config.server.role = options.role;
     const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
     const drainMs = shutdownTimeoutMs();
@@ -63,18 +64,20 @@ program
     "then check each enabled channel's credentials against its platform, and the ERP's, helpdesk's and retriever's",
   )
   .action(async (file: string, options: { online?: boolean }) => {
-    const config = await loadConfig(file);
-    const { validateChannels, validateChannelOptions } = await import('../connectors/validate');
-    validateChannels(config);
-    validateChannelOptions(config);
-    const { validatePlugins } = await import('./plugins');
-    validatePlugins(config, undefined, file);
+    const { checkHubConfig } = await import('./config-check');
+    const config = await loadConfig(file, process.env, checkHubConfig);
+    // The dialog file and its flows are read at start-up too: their unknown keys fail here first.
+    const { loadDialogConfig } = await import('../core/dialog/config');
+    const { loadFlows } = await import('../core/dialog/flows/load');
+    const dialog = await loadDialogConfig(config.dialog.file);
+    const flows = await loadFlows(dialog.flowsDir);
     const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
     console.log(`${file} is valid.`);
     console.log(
       `bus=${config.bus.driver} state=${config.state.driver} database=${config.database.driver} llm=${config.llm.enabled ? config.llm.model : 'off (extractive answers)'}`,
     );
     console.log(`channels: ${channels.join(', ') || 'none'}`);
+    console.log(`dialog: ${config.dialog.file}, ${flows.flows.size} flows in ${dialog.flowsDir}`);
     if (options.online) {
       const { checkChannelsOnline, formatOnlineResult } = await import('../connectors/validate');
       const { checkPluginsOnline, formatPluginOnlineResult } = await import('./plugins');

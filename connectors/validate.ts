@@ -1,6 +1,6 @@
 import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
 import { formatOnlineLine, type OnlineOutcome, runOnlineCheck } from '../core/config/online';
-import type { HubConfig } from '../core/config/schema';
+import { channelSchema, type HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types/errors';
 import { channelRegistry } from './registry';
 import { checkChannelOptions } from './shared/options';
@@ -28,14 +28,16 @@ export function validateChannels(config: HubConfig, registry: ChannelRegistry = 
 /**
  * `hub validate FILE`, offline: every enabled channel's block through its own option schema, as
  * start-up would, so a bad `appId` or a missing secret shows before a deploy. One error naming
- * every broken channel, each with its keys and fixes.
+ * every broken channel, each with its keys and fixes. A type with no options of its own takes the
+ * common keys only. (A typo of `enabled: false` leaves the block enabled, so it is reported here.)
  */
 export function validateChannelOptions(config: HubConfig, registry: ChannelRegistry = channelRegistry): void {
   const problems: string[] = [];
   for (const channel of config.channels) {
-    const options = findChannel(registry, channel.type)?.options;
-    if (!channel.enabled || !options) continue;
-    const checked = checkChannelOptions(channel, options.schema, options.hints);
+    const descriptor = findChannel(registry, channel.type);
+    if (!channel.enabled || !descriptor) continue;
+    const { schema, hints } = descriptor.options ?? { schema: channelSchema, hints: {} };
+    const checked = checkChannelOptions(channel, schema, hints);
     if ('problems' in checked) problems.push(checked.problems);
   }
   if (problems.length === 0) return;

@@ -24,7 +24,7 @@ export const erps: ErpRegistry = new PluginRegistry('ERP', 'erp', 'driver', [
   odooErp,
   sapErp,
   shopifyErp,
-]);
+]).withSectionKeys(erpSectionSchema);
 
 /** The `erp:` section: its generic keys and the chosen driver's block. */
 export const erpConfigSchema = erps.sectionSchema(erpSectionSchema);

@@ -1,5 +1,6 @@
 import { type TicketingConfig, ticketingSectionSchema } from '../../core/config/adapters-schema';
 import { type ConfigIssue, PluginRegistry, type PluginSection } from '../../core/config/plugins';
+import { unknownKeyIssues } from '../../core/config/unknown-keys';
 import { signedWebhooks, webhookSecretSchema } from '../../core/handoff/inbound';
 import type { TicketingAdapter } from '../../core/types';
 import { demoHelpdesk } from './demo';
@@ -37,7 +38,7 @@ export const helpdesks: HelpdeskRegistry = new PluginRegistry('helpdesk', 'ticke
   jiraSmHelpdesk,
   servicenowHelpdesk,
   webhookHelpdesk,
-]);
+]).withSectionKeys(ticketingSectionSchema);
 
 /** Problems of a `ticketing:` section: the chosen helpdesk's block and each receiver's secret. */
 export function ticketingIssues(
@@ -49,7 +50,13 @@ export function ticketingIssues(
 
 function webhookSecretIssues(section: PluginSection, registry: HelpdeskRegistry): ConfigIssue[] {
   const webhooks = (section.webhooks ?? {}) as Record<string, unknown>;
-  const secrets = signedWebhooks(registry.descriptors).flatMap(({ secretKey }) => {
+  const receivers = signedWebhooks(registry.descriptors);
+  // `webhooks` holds its own keys and one secret per receiver; anything else is a typo.
+  const unknown = unknownKeyIssues(ticketingSectionSchema.unwrap().shape.webhooks, webhooks, {
+    allow: receivers.map(({ secretKey }) => secretKey),
+    path: ['webhooks'],
+  });
+  const secrets = receivers.flatMap(({ secretKey }) => {
     const parsed = webhookSecretSchema.safeParse(webhooks[secretKey]);
     return parsed.success
       ? []
@@ -58,7 +65,7 @@ function webhookSecretIssues(section: PluginSection, registry: HelpdeskRegistry)
           message: issue.message,
         }));
   });
-  return secrets;
+  return [...unknown, ...secrets];
 }
 
 /** The `ticketing:` section: its generic keys, the chosen driver's block and the receivers' secrets. */

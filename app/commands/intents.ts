@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { requirePath } from './inputs';
 
 /** Where the shared BANKING77 split lives when the repository sits beside `shared/`. */
 export const DEFAULT_EVAL_DATA = '../shared/data/banking77/train.csv';
@@ -35,7 +35,14 @@ export function registerIntentCommands(program: Command): void {
         const { crossValidate, formatReport, loadLabelledCsv } = await import(
           '../../core/dialog/intent/eval'
         );
-        let examples = await loadLabelledCsv(resolve(options.data));
+        const data = requirePath(
+          options.data,
+          options.data === DEFAULT_EVAL_DATA
+            ? 'the default intent data: BANKING77 beside the repository'
+            : 'the intent data',
+          'pass --data <file>, a CSV with columns text,category (e.g. --data banking77/train.csv)',
+        );
+        let examples = await loadLabelledCsv(data);
         if (options.limit) examples = examples.slice(0, Number(options.limit));
         const report = crossValidate(examples, {
           folds: Number(options.folds),

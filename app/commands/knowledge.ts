@@ -1,6 +1,19 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadCommandConfig as config } from '../../core/config/load';
+import { loadCommandConfig } from '../../core/config/load';
+import type { HubConfig } from '../../core/config/schema';
+import { requirePath } from './inputs';
+
+/** The config of a `hub kb` command whose index is read: its knowledge folder must exist. */
+async function config(file: string | undefined): Promise<HubConfig> {
+  const hub = await loadCommandConfig(file);
+  requirePath(
+    hub.knowledge.dir,
+    'the knowledge folder, knowledge.dir',
+    'run from the repository root, or pass --config <file> whose knowledge.dir names the folder (e.g. --config config/hub.yaml)',
+  );
+  return hub;
+}
 
 /** `hub kb ingest | reindex | search | eval`. */
 export function registerKnowledgeCommands(program: Command): void {
@@ -15,7 +28,14 @@ export function registerKnowledgeCommands(program: Command): void {
     .option('--tenant <tenant>', 'tenant for documents that name none (default: shared by every tenant)')
     .option('--force', 'parse every file again even when unchanged')
     .action(async (paths: string[], options: { config?: string; tenant?: string; force?: boolean }) => {
-      const hub = await config(options.config);
+      for (const target of paths) {
+        requirePath(
+          target,
+          'a file or folder to ingest',
+          'pass files or folders that exist (e.g. hub kb ingest knowledge)',
+        );
+      }
+      const hub = await loadCommandConfig(options.config);
       const { ingest, formatSummary } = await import('../../core/rag/ingest/ingest');
       const { KnowledgeStore } = await import('../../core/rag/ingest/store');
       const { progressBar } = await import('../../core/rag/ingest/progress');
@@ -110,6 +130,11 @@ export function registerKnowledgeCommands(program: Command): void {
     .option('-c, --config <file>', 'hub config (YAML)')
     .option('--json', 'print the rows as JSON')
     .action(async (file: string, options: { config?: string; json?: boolean }) => {
+      requirePath(
+        file,
+        'the labelled queries',
+        'pass a JSONL file of {"query", "relevant", "language"} lines (e.g. hub kb eval knowledge/eval/labelled.jsonl)',
+      );
       const hub = await config(options.config);
       const { createKnowledge, AnsweringRetriever } = await import('../../core/rag/index');
       const { evaluate, formatEval, readLabelled } = await import('../../core/rag/eval');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { HubConfig } from '../../core/config/schema';
 import { HubError } from '../../core/types';
+import { requireFolderOf } from './inputs';
 
 /** `hub training export --out file.jsonl [--since 2026-01-01] [--idle-minutes 60] [--system text]` */
 export function registerTrainingCommands(
@@ -27,6 +28,7 @@ export function registerTrainingCommands(
             `--since ${o.since} is not a date (use ISO 8601, e.g. 2026-01-31)`,
           );
         }
+        requireFolderOf(o.out, 'pass --out <file> in a folder that exists (e.g. --out training.jsonl)');
         const idleMinutes = Number(o.idleMinutes);
         if (!(idleMinutes >= 0)) throw new HubError('config.invalid', '--idle-minutes must be a number ≥ 0');
         const config = await withConfig(o.config);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { ChannelContext } from '../../core/channels/types';
+import { channelSchema } from '../../core/config/schema';
+import { unknownKeyIssues } from '../../core/config/unknown-keys';
 import { formatIssues } from '../../core/resilience/zod-issues';
 import { HubError } from '../../core/types';
 
@@ -23,18 +25,24 @@ export function parseChannelOptions<T extends z.ZodType>(
   );
 }
 
+/** The keys of every channel block (id, type, enabled, tenant); a channel's schema adds its own. */
+const COMMON_KEYS = Object.keys(channelSchema.shape);
+
 /**
  * A channel block through its schema: the options, or what is wrong as
  * `channel "<id>" (<type>) is not configured correctly:` and one line per key with its fix.
+ * A key neither common nor the schema's is wrong too (a typo would leave a default in its place).
  */
 export function checkChannelOptions<T extends z.ZodType>(
   config: ChannelContext['config'],
   schema: T,
   hints: Record<string, string>,
 ): { options: z.infer<T> } | { problems: string } {
+  const unknown = unknownKeyIssues(schema, config, { allow: COMMON_KEYS });
   const parsed = schema.safeParse(config);
-  if (parsed.success) return { options: parsed.data };
-  const lines = formatIssues(parsed.error, { root: '(block)', hint: (key) => hints[key] });
+  if (parsed.success && unknown.length === 0) return { options: parsed.data };
+  const issues = [...(parsed.success ? [] : parsed.error.issues), ...unknown];
+  const lines = formatIssues(issues, { root: '(block)', hint: (key) => hints[key] });
   return {
     problems: `channel "${config.id}" (${config.type}) is not configured correctly:\n${lines}`,
   };

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { HubError } from '../types/errors';
-import { describeConfigIssues } from './issues';
+import { type ConfigIssue, describeConfigIssues } from './issues';
 import { type HubConfig, hubConfigSchema } from './schema';
+import { unknownKeyIssues } from './unknown-keys';
 
 const ENV_REF = /\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g;
 
@@ -29,17 +30,36 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
-/** Validate an already-parsed config object (env interpolation included). */
+/**
+ * What the core schema cannot check: the channel and plug-in blocks, known to app/ only. `issues`
+ * are keyed from the config root and listed with the core's; `errors` keep their own words (a
+ * channel block's). A config with several broken parts gets them all in one error.
+ */
+export type ConfigCheck = (config: HubConfig) => { issues: ConfigIssue[]; errors: HubError[] };
+
+/** Validate an already-parsed config object (env interpolation included); unknown keys are errors. */
 export function parseConfig(
   input: unknown,
   env: NodeJS.ProcessEnv = process.env,
   source = 'config',
+  check?: ConfigCheck,
 ): HubConfig {
   const interpolated = interpolateEnv(input ?? {}, env);
+  const unknown = unknownKeyIssues(hubConfigSchema, interpolated);
   const result = hubConfigSchema.safeParse(interpolated);
-  if (!result.success)
-    throw new HubError('config.invalid', describeConfigIssues(source, result.error.issues));
+  if (!result.success) {
+    const issues: ConfigIssue[] = [...result.error.issues, ...unknown];
+    throw new HubError('config.invalid', describeConfigIssues(source, issues));
+  }
   const config = result.data;
+  const more = check?.(config) ?? { issues: [], errors: [] };
+  const issues = [...unknown, ...more.issues];
+  const errors = [
+    ...(issues.length > 0 ? [new HubError('config.invalid', describeConfigIssues(source, issues))] : []),
+    ...more.errors,
+  ];
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new HubError('config.invalid', errors.map((e) => e.message).join('\n'));
   // PORT and HOST from the environment win over the file: the usual contract of hosting platforms.
   if (env.PORT) config.server.port = hubConfigSchema.shape.server.parse({ port: env.PORT }).port;
   if (env.HOST) config.server.host = env.HOST;
@@ -49,8 +69,9 @@ export function parseConfig(
 export async function loadConfig(
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  check?: ConfigCheck,
 ): Promise<HubConfig> {
-  if (!file) return parseConfig({}, env, 'defaults');
+  if (!file) return parseConfig({}, env, 'defaults', check);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -68,14 +89,14 @@ export async function loadConfig(
       cause,
     });
   }
-  return parseConfig(parsed, env, file);
+  return parseConfig(parsed, env, file, check);
 }
 
 const DEFAULT_CONFIG_FILE = 'config/hub.yaml';
 
 /** The config a `hub` command runs with: `--config`, else $HUB_CONFIG, else config/hub.yaml when present, else built-in embedded defaults. */
-export function loadCommandConfig(option: string | undefined): Promise<HubConfig> {
-  if (option) return loadConfig(option);
-  if (process.env.HUB_CONFIG) return loadConfig(process.env.HUB_CONFIG);
-  return loadConfig(existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+export function loadCommandConfig(option: string | undefined, check?: ConfigCheck): Promise<HubConfig> {
+  const file =
+    option || process.env.HUB_CONFIG || (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  return loadConfig(file, process.env, check);
 }

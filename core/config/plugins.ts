@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { HubError } from '../types/errors';
 import { type ConfigIssue, describeConfigIssues } from './issues';
 import type { OnlineCheckFor, OnlineSkip } from './online';
+import { unknownKeyIssues } from './unknown-keys';
 
 export type { ConfigIssue } from './issues';
 
@@ -39,6 +40,7 @@ export type PluginSection = Record<string, unknown>;
  * Plug-ins of one kind by name. The section's `selector` key (`driver`, `retriever`) names the
  * chosen one; its block is validated by the chosen descriptor's schema only.
  * `with` gives a registry with more descriptors: a deployment or a test adds one in one line.
+ * A section key that is neither one of `generic`'s nor a plug-in's name is reported as unknown.
  */
 export class PluginRegistry<D extends AnyPluginDescriptor> {
   private readonly byName: ReadonlyMap<string, D>;
@@ -50,6 +52,8 @@ export class PluginRegistry<D extends AnyPluginDescriptor> {
     readonly section: string,
     readonly selector: string,
     descriptors: readonly D[],
+    /** The section's own keys (core/config); the plug-ins' blocks sit beside them. */
+    readonly generic?: z.ZodType,
   ) {
     const byName = new Map<string, D>();
     for (const descriptor of descriptors) {
@@ -62,7 +66,18 @@ export class PluginRegistry<D extends AnyPluginDescriptor> {
   }
 
   with(...more: D[]): PluginRegistry<D> {
-    return new PluginRegistry(this.kind, this.section, this.selector, [...this.byName.values(), ...more]);
+    return new PluginRegistry(
+      this.kind,
+      this.section,
+      this.selector,
+      [...this.byName.values(), ...more],
+      this.generic,
+    );
+  }
+
+  /** The same registry, reporting a section key that is neither `generic`'s nor a plug-in's name. */
+  withSectionKeys(generic: z.ZodType): PluginRegistry<D> {
+    return new PluginRegistry(this.kind, this.section, this.selector, this.descriptors, generic);
   }
 
   get names(): string[] {
@@ -97,6 +112,17 @@ export class PluginRegistry<D extends AnyPluginDescriptor> {
   }
 
   private check(section: PluginSection): { issues: ConfigIssue[] } | { descriptor: D; options: unknown } {
+    const sectionKeys = this.generic ? unknownKeyIssues(this.generic, section, { allow: this.names }) : [];
+    const chosen = this.checkBlock(section);
+    if ('issues' in chosen || sectionKeys.length > 0) {
+      return { issues: [...sectionKeys, ...('issues' in chosen ? chosen.issues : [])] };
+    }
+    return chosen;
+  }
+
+  private checkBlock(
+    section: PluginSection,
+  ): { issues: ConfigIssue[] } | { descriptor: D; options: unknown } {
     const name = String(section[this.selector]);
     const descriptor = this.byName.get(name);
     if (!descriptor) {
@@ -108,13 +134,16 @@ export class PluginRegistry<D extends AnyPluginDescriptor> {
       const message = `${this.section}.${this.selector} is "${name}" but ${this.section}.${name} is missing; ${descriptor.requires}`;
       return { issues: [{ path: [name], message }] };
     }
+    const unknown = unknownKeyIssues(descriptor.options, block, { path: [name] });
     const parsed = descriptor.options.safeParse(block ?? {});
     if (!parsed.success) {
-      return {
-        issues: parsed.error.issues.map((issue) => ({ path: [name, ...issue.path], message: issue.message })),
-      };
+      const issues = parsed.error.issues.map((issue) => ({
+        path: [name, ...issue.path],
+        message: issue.message,
+      }));
+      return { issues: [...issues, ...unknown] };
     }
-    return { descriptor, options: parsed.data };
+    return unknown.length > 0 ? { issues: unknown } : { descriptor, options: parsed.data };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { unknownKeyIssues } from '../config/unknown-keys';
 import { formatIssues } from '../resilience/zod-issues';
 import { HubError } from '../types/errors';
 import { contextConfigSchema } from './context/window';
@@ -25,17 +26,30 @@ export const dialogConfigSchema = z
   .prefault({});
 export type DialogConfig = z.infer<typeof dialogConfigSchema>;
 
+/** The dialog file validated; unknown keys are errors (a typo would leave a default in its place). */
 export function parseDialogConfig(input: unknown, source = 'dialog config'): DialogConfig {
+  const unknown = unknownKeyIssues(dialogConfigSchema, input ?? {});
   const result = dialogConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
+  if (!result.success || unknown.length > 0) {
+    const issues = [...(result.success ? [] : result.error.issues), ...unknown];
     throw new HubError(
       'config.invalid',
-      `${source} is not a valid dialog config:\n${formatIssues(result.error)}`,
+      `${source} is not a valid dialog config:\n${formatIssues(issues)}\nFix the keys above; config/dialog.yaml shows the keys (schema: core/dialog/config.ts).`,
     );
   }
   return result.data;
 }
 
 export async function loadDialogConfig(file: string): Promise<DialogConfig> {
-  return parseDialogConfig(parseYaml(await readFile(file, 'utf8')), file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new HubError(
+      'config.unreadable',
+      `Cannot read dialog file ${file}. Fix: set dialog.file in the hub config (e.g. config/dialog.yaml).`,
+      { cause },
+    );
+  }
+  return parseDialogConfig(parseYaml(text), file);
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { unknownKeyIssues } from '../../config/unknown-keys';
 import { issueLines } from '../../resilience/zod-issues';
 import { HubError } from '../../types/errors';
 import { type ActionSpec, BUILT_IN_ACTIONS } from './actions';
@@ -87,9 +88,10 @@ export function buildFlowSet(
   };
   const problems: string[] = [];
   for (const { source, data } of documents) {
+    const unknown = unknownKeyIssues(flowSchema, data);
     const parsed = flowSchema.safeParse(data);
-    if (!parsed.success) {
-      for (const issue of issueLines(parsed.error))
+    if (!parsed.success || unknown.length > 0) {
+      for (const issue of issueLines([...(parsed.success ? [] : parsed.error.issues), ...unknown]))
         problems.push(`${source}: ${issue.path}: ${issue.message}`);
       continue;
     }
@@ -115,7 +117,14 @@ export function buildFlowSet(
 
 /** Load every `*.yaml` / `*.yml` in `dir` as one flow each. */
 export async function loadFlows(dir: string, actionSpecs?: ActionSpec[]): Promise<FlowSet> {
-  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const names = await readdir(dir).catch((cause: unknown) => {
+    throw new HubError(
+      'flows.unreadable',
+      `Cannot read flows folder ${dir}. Fix: set flowsDir in the dialog file (e.g. config/flows).`,
+      { cause },
+    );
+  });
+  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort();
   const documents = await Promise.all(
     files.map(async (file) => {
       const source = join(dir, file);

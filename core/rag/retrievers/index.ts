@@ -1,4 +1,5 @@
 import { PluginRegistry } from '../../config/plugins';
+import { hubConfigSchema } from '../../config/schema';
 import type { AnyRetrieverDescriptor } from './descriptor';
 import { elasticsearchRetriever } from './elasticsearch';
 import { embeddedRetriever } from './embedded';
@@ -16,4 +17,4 @@ export type RetrieverRegistry = PluginRegistry<AnyRetrieverDescriptor>;
 export const retrievers: RetrieverRegistry = new PluginRegistry('retriever', 'knowledge', 'retriever', [
   embeddedRetriever,
   elasticsearchRetriever,
-]);
+]).withSectionKeys(hubConfigSchema.shape.knowledge);

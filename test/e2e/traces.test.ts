@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
@@ -9,6 +11,7 @@ import { hubConfigSchema } from '../../core/config/schema';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 import { type ScratchDatabase, scratchDatabase } from '../support/postgres';
 import { until } from './channel-helpers';
+import { startHubProcess, writeConfig } from './hub-process';
 
 /**
  * One customer message is one trace: ingress → bus → dialog turn → retrieval → LLM → delivery,
@@ -165,5 +168,60 @@ describe('traces across an API hub and a worker hub on BullMQ', () => {
     );
     expect(replies.length).toBeGreaterThan(0);
     await expectOneTrace(eventId);
+  });
+});
+
+describe('hub start with telemetry.traces in its config', () => {
+  let collector: Server;
+  const received: Array<{ path: string; spans: Array<{ name: string; traceId: string }> }> = [];
+
+  beforeAll(async () => {
+    collector = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        const parsed = JSON.parse(body) as {
+          resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; traceId: string }> }> }>;
+        };
+        const spans = parsed.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
+        received.push({ path: request.url ?? '', spans });
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => collector.close(resolve));
+  });
+
+  it('exports each message as one trace to the OTLP endpoint, flushed when it stops', async () => {
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const hub = await startHubProcess(
+      writeConfig({
+        database: { dataDir: 'memory://' },
+        telemetry: { traces: { exporter: 'otlp', endpoint } },
+      }),
+    );
+    try {
+      const { replies } = await ask(hub.url, 'otlp-ann', 'Can I get an invoice?');
+      expect(replies.length).toBeGreaterThan(0);
+    } finally {
+      expect(await hub.stop()).toBe(0);
+    }
+    expect(new Set(received.map((r) => r.path))).toEqual(new Set(['/v1/traces']));
+    const spans = received.flatMap((r) => r.spans);
+    expect(spans.map((s) => s.name)).toEqual(
+      expect.arrayContaining([
+        'ingress rest',
+        'bus.handle',
+        'dialog.turn',
+        'rag.retrieve',
+        'outbound.deliver',
+      ]),
+    );
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
   });
 });

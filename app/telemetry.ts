@@ -21,7 +21,7 @@ export interface Tracing {
 export interface TracingSetup {
   spanProcessors: SpanProcessor[];
   serviceName: string;
-  /** Share of new traces kept; a trace begun upstream keeps its caller's decision. Default 1. */
+  /** Share of new traces kept (default 1); a span with a parent follows the parent's decision. */
   sampleRatio?: number;
 }
 

@@ -21,7 +21,7 @@ export const telemetrySectionSchema = z
           .optional(),
         /** `service.name` of the spans. Unset: `OTEL_SERVICE_NAME`, else omnichannel-hub. */
         serviceName: z.string().min(1).optional(),
-        /** Share of new traces kept (0 to 1); a trace begun upstream keeps its caller's decision. */
+        /** Share of messages traced (0 to 1), decided at ingress; the worker follows the decision the event carries. */
         sampleRatio: z.coerce.number().min(0).max(1).default(1),
       })
       .prefault({}),

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, loadCommandConfig as withConfig } from '../core/config/load';
 import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types';
+import { hubVersion } from '../core/version';
 import { registerIntentCommands } from './commands/intents';
 import { registerKnowledgeCommands } from './commands/knowledge';
 import { registerModelCommands } from './commands/models';
@@ -14,7 +15,15 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
-const program = new Command('hub').description('Omnichannel customer-service hub').showHelpAfterError();
+const program = new Command('hub')
+  .description('Omnichannel customer-service hub')
+  .version(hubVersion, '-v, --version', 'print the hub version')
+  .showHelpAfterError();
+
+program
+  .command('version')
+  .description('Print the hub version')
+  .action(() => console.log(hubVersion));
 
 program
   .command('start')
@@ -29,6 +38,8 @@ program
     if (options.role) config.server.role = options.role;
     const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
     const drainMs = shutdownTimeoutMs();
+    const { startTracing } = await import('./telemetry');
+    const tracing = startTracing(config.telemetry);
     const { startHub } = await import('./hub');
     const hub = await startHub(config);
     let ops: { url: string; close(): Promise<void> } | undefined;
@@ -48,6 +59,8 @@ program
       const stopAll = async () => {
         await ops?.close();
         await hub.stop();
+        // Last: the spans of the turns that just drained go out too.
+        await tracing?.shutdown();
       };
       process.exit((await stopWithin({ stop: stopAll }, drainMs)) === 'drained' ? 0 : 1);
     };

@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import { registerHealthRoutes } from '../core/http/health';
+import { measureRequestDurations } from '../core/http/metrics';
 import type { EventBus, HubStore } from '../core/types';
 import { HubError } from '../core/types';
 
@@ -28,6 +29,7 @@ export async function startWorkerOps(
     );
   }
   const app = Fastify({ logger: false });
+  measureRequestDurations(app);
   registerHealthRoutes(app, {
     readiness: [
       { name: 'database', check: () => hub.store.ping() },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { issueLines } from '../../core/resilience/zod-issues';
 import { type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
+import { restMessageDoc, restRepliesDoc } from './openapi';
 import { ReplyWaiter } from './reply-waiter';
 
 const requestSchema = z.object({
@@ -16,6 +17,10 @@ const requestSchema = z.object({
   locale: z.string().max(35).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** The routes in the API description, from the schema the handler validates with. */
+const messageDoc = restMessageDoc(requestSchema);
+const repliesRoute = { config: { openapi: restRepliesDoc } };
 
 /** The REST channel's reply shape: one object per bot message, text always present. */
 export function toRestReply(recipientId: string, message: OutboundMessage) {
@@ -46,7 +51,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
     type: 'rest',
     async register(app) {
       await waiter.start();
-      app.post(`/webhooks/${id}`, async (request, reply) => {
+      app.post(`/webhooks/${id}`, { config: { openapi: messageDoc } }, async (request, reply) => {
         const parsed = requestSchema.safeParse(request.body);
         if (!parsed.success) {
           return reply.code(400).send({
@@ -78,10 +83,14 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
         if (replies.length === 0) reply.code(202);
         return replies.map((message) => toRestReply(body.sender, message));
       });
-      app.get<{ Params: { eventId: string } }>(`/webhooks/${id}/replies/:eventId`, async (request) => {
-        const replies = await ctx.store.repliesTo(request.params.eventId);
-        return replies.map((message) => toRestReply(message.ref.conversation, message));
-      });
+      app.get<{ Params: { eventId: string } }>(
+        `/webhooks/${id}/replies/:eventId`,
+        repliesRoute,
+        async (request) => {
+          const replies = await ctx.store.repliesTo(request.params.eventId);
+          return replies.map((message) => toRestReply(message.ref.conversation, message));
+        },
+      );
     },
     async close() {
       await waiter.stop();

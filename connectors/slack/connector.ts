@@ -10,6 +10,7 @@ import { streamedDelivery } from '../shared/streaming';
 import { SLACK_DRAFT_CHARS, slackDraftPlatform } from './draft';
 import { fetchSlackFile } from './files';
 import { normalizeSlackAction, normalizeSlackEvent, type SlackIdentity } from './normalize';
+import { slackWebhookDoc } from './openapi';
 import { slackHints, slackOptionsSchema } from './options';
 import { createSlackSender } from './sender';
 import { type SocketEnvelope, type SocketStatus, startSocketMode } from './socket';
@@ -143,6 +144,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
           }
           return accept(normalizeSlackEvent(envelope, identity), request, reply);
         },
+        openapi: slackWebhookDoc,
       });
     },
     ...streamedDelivery(ctx, options, drafts, SLACK_DRAFT_CHARS),

@@ -10,6 +10,7 @@ import { type AuthFailure, BotFrameworkTokenValidator, bearerToken } from './aut
 import { TEAMS_DRAFT_CHARS, teamsDraftPlatform } from './draft';
 import { fetchTeamsFile } from './files';
 import { normalizeTeamsActivity, type TeamsIdentity, tenantOf } from './normalize';
+import { teamsWebhookDoc } from './openapi';
 import { serviceUrlAllowed, teamsHints, teamsOptionsSchema, tokenEndpointOf } from './options';
 import { ConversationReferences } from './references';
 import { createTeamsSender } from './sender';
@@ -122,6 +123,7 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
         // Without a bearer token the body is never read.
         authenticateHeaders: (request) => (bearerToken(request.headers.authorization) ? undefined : 401),
         handle,
+        openapi: teamsWebhookDoc,
       });
     },
     ...streamedDelivery(ctx, options, drafts, TEAMS_DRAFT_CHARS),

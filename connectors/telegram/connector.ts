@@ -9,6 +9,7 @@ import { streamedDelivery } from '../shared/streaming';
 import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
 import { fetchTelegramFile } from './files';
 import { normalizeTelegramUpdate, type TelegramIdentity } from './normalize';
+import { telegramWebhookDoc } from './openapi';
 import { telegramHints, telegramOptionsSchema } from './options';
 import { type PollerStatus, startPolling } from './polling';
 import { createTelegramSender, signalOption } from './sender';
@@ -105,6 +106,7 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
           // Unacknowledged when the hub cannot take it now, so Telegram delivers the update again.
           return acknowledge(channel, reply, () => accept(update as TgUpdate), { ok: true });
         },
+        openapi: telegramWebhookDoc,
       });
       if (options.webhookUrl) {
         await sender.telegram

@@ -12,6 +12,7 @@ import {
   type OutboundMessage,
 } from '../../core/types';
 import { preferredLocale, toHistory, toInboundEvent } from './normalize';
+import { webchatAssetDoc, webchatPageDoc, webchatSocketDoc } from './openapi';
 import { loadWidget, type WidgetPage } from './page';
 import { parseClientFrame, SESSION_PATTERN, type ServerFrame } from './protocol';
 import { SessionHub } from './sessions';
@@ -174,15 +175,17 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     const send = (reply: FastifyReply, contentType: string, body: string) =>
       reply.headers(page.headers).type(contentType).send(body);
     const servePage = (_: unknown, reply: FastifyReply) => send(reply, 'text/html; charset=utf-8', page.html);
-    app.get(prefix, servePage);
+    const pageRoute = { config: { openapi: webchatPageDoc } };
+    app.get(prefix, pageRoute, servePage);
     try {
-      app.get(`${prefix}/`, servePage);
+      app.get(`${prefix}/`, pageRoute, servePage);
     } catch {
       // The server ignores trailing slashes, so the route above already answers here.
     }
-    if (channelId === 'webchat') app.get('/chat', servePage);
+    if (channelId === 'webchat') app.get('/chat', pageRoute, servePage);
     for (const [name, asset] of page.assets) {
-      app.get(`${prefix}/${name}`, (_, reply) => send(reply, asset.contentType, asset.body));
+      const config = { openapi: webchatAssetDoc(name, asset.contentType) };
+      app.get(`${prefix}/${name}`, { config }, (_, reply) => send(reply, asset.contentType, asset.body));
     }
   }
 
@@ -197,7 +200,7 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
         embedOrigins: options.embedOrigins,
       });
       serveWidget(app, page);
-      app.get(`${prefix}/ws`, { websocket: true }, (socket, request) =>
+      app.get(`${prefix}/ws`, { websocket: true, config: { openapi: webchatSocketDoc } }, (socket, request) =>
         onSocket(socket, request.query, request.headers['accept-language']),
       );
       unsubscribe = await context.feed.subscribe(relay);

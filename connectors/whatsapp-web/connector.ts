@@ -17,8 +17,11 @@ import {
 } from './client';
 import { whatsappWebSession } from './metrics';
 import { normalizeWebMessage, type WebIdentity } from './normalize';
+import { whatsappWebQrDoc } from './openapi';
 import { whatsappWebHints, whatsappWebOptionsSchema } from './options';
 import { renderWhatsAppWeb, type WebCall } from './render';
+
+const qrConfig = { openapi: whatsappWebQrDoc };
 
 export type SessionState =
   | 'starting'
@@ -218,7 +221,7 @@ export function createWhatsAppWebConnector(
     type: 'whatsapp-web',
     async register(app) {
       // Whoever scans this code links their WhatsApp account to the hub: the admin rule guards it.
-      app.get(`/admin/channels/${channel}/qr`, { onRequest: requireAdmin }, async () => ({
+      app.get(`/admin/channels/${channel}/qr`, { onRequest: requireAdmin, config: qrConfig }, async () => ({
         channel,
         ...status,
       }));

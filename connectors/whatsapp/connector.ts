@@ -8,11 +8,14 @@ import { fetchWhatsAppFile } from './files';
 import { createGraphClient } from './graph';
 import { whatsappOutsideWindow, whatsappStatuses } from './metrics';
 import { normalizeWhatsAppWebhook, type WhatsAppIdentity } from './normalize';
+import { whatsappVerificationDoc, whatsappWebhookDoc } from './openapi';
 import { whatsappHints, whatsappOptionsSchema } from './options';
 import { createWhatsAppSender } from './sender';
 import { SIGNATURE_HEADER, verifyTokenMatches, verifyWhatsAppSignature } from './verify';
 import { ServiceWindowStore } from './window';
 import type { WaWebhook } from './wire';
+
+const verificationRoute = { config: { openapi: whatsappVerificationDoc } };
 
 /** Readiness probes come often; the phone-number look-up counts against Graph's hourly call budget. */
 const HEALTH_CACHE_MS = 60_000;
@@ -74,7 +77,7 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
     id: channel,
     type: 'whatsapp',
     async register(app) {
-      app.get(`/webhooks/${channel}`, async (request, reply) => {
+      app.get(`/webhooks/${channel}`, verificationRoute, async (request, reply) => {
         const query = request.query as Record<string, unknown>;
         if (
           query['hub.mode'] === 'subscribe' &&
@@ -111,6 +114,7 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
           // Unacknowledged when the hub cannot take it now, so Meta delivers it again; duplicates are dropped by id.
           return acknowledge(channel, reply, () => accept(payload as WaWebhook));
         },
+        openapi: whatsappWebhookDoc,
       });
     },
     async deliver(message) {

@@ -10,6 +10,7 @@ import type { InboundEvent } from '../types/events';
 import { Lease } from './lease';
 import { type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
+import { tracedHandler } from './trace';
 
 /** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
 interface JobData {
@@ -82,10 +83,11 @@ export class BullmqBus implements EventBus {
     return { accepted: true };
   }
 
-  async consume(handler: EventHandler): Promise<void> {
+  async consume(untraced: EventHandler): Promise<void> {
     this.assertOpen();
     if (this.handler)
       throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
+    const handler = tracedHandler(untraced, 'bullmq');
     this.handler = handler;
     // BullMQ blocks on its worker connections, which therefore must retry commands forever.
     this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });

@@ -6,6 +6,7 @@ import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import { type DeliveryPolicy, judgeFailure, outageDelayMs } from './policy';
+import { tracedHandler } from './trace';
 
 interface Conversation {
   key: string;
@@ -53,10 +54,11 @@ export class MemoryBus implements EventBus {
     return { accepted: true };
   }
 
-  async consume(handler: EventHandler): Promise<void> {
+  async consume(untraced: EventHandler): Promise<void> {
     this.assertOpen();
     if (this.handler)
       throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
+    const handler = tracedHandler(untraced, 'memory');
     this.handler = handler;
     this.pump();
   }

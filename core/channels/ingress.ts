@@ -1,4 +1,5 @@
 import { duplicatesDropped, errors, messagesIn, timed } from '../metrics';
+import { inSpan, SpanKind, withTraceContext } from '../telemetry/trace';
 import type { EventBus, InboundEvent, PublishResult } from '../types';
 import { HubError } from '../types/errors';
 
@@ -7,14 +8,32 @@ export type Publish = (event: InboundEvent) => Promise<PublishResult>;
 /** The one error a connector sees when the bus cannot take an event now: answer 503 so the platform resends. */
 export const INGRESS_UNAVAILABLE = 'ingress.unavailable';
 
-/** Publish on the bus, timed as the ingress stage and counted: messages in by kind, duplicates dropped. */
+/**
+ * Publish on the bus, timed as the ingress stage and counted: messages in by kind, duplicates
+ * dropped. Traced as `ingress <channel>`, the root of the message's trace (or a child of the
+ * caller's span): its context rides in the event's `trace` field to the worker that handles it.
+ */
 export function countedPublish(bus: Pick<EventBus, 'publish'>): Publish {
-  return async (event) => {
-    const result = await timed('ingress', () => bus.publish(event));
-    if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
-    else duplicatesDropped.inc({ channel: event.ref.channel });
-    return result;
-  };
+  return (event) =>
+    inSpan(
+      `ingress ${event.ref.channel}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.operation.type': 'send',
+          'messaging.message.id': event.id,
+          'hub.channel': event.ref.channel,
+          'hub.event.kind': event.kind,
+        },
+      },
+      async (span) => {
+        const result = await timed('ingress', () => bus.publish(withTraceContext(event)));
+        span.setAttribute('hub.duplicate', !result.accepted);
+        if (result.accepted) messagesIn.inc({ channel: event.ref.channel, kind: event.kind });
+        else duplicatesDropped.inc({ channel: event.ref.channel });
+        return result;
+      },
+    );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
+import { telemetrySectionSchema } from './telemetry-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -310,6 +311,7 @@ export const hubConfigSchema = z.object({
     .prefault({}),
   erp: erpSectionSchema,
   ticketing: ticketingSectionSchema,
+  telemetry: telemetrySectionSchema,
   channels: z.array(channelSchema).default([
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },

@@ -2,6 +2,8 @@ import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { llmFallbacks, timed } from '../metrics';
 import { buildRagMessages, extractiveAnswer } from '../rag';
+import { tracedChat } from '../telemetry/llm';
+import { inSpan } from '../telemetry/trace';
 import {
   type Citation,
   HubError,
@@ -48,9 +50,13 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
   if (!question.trim()) return { ok: false, error: 'empty question' };
   const { language } = ctx;
   const tenant = ctx.tenant ?? 'default';
-  const passages = await timed('retrieve', () =>
-    deps.retriever.search(question, { k: deps.config.knowledge.topK, language, tenant }),
-  );
+  const k = deps.config.knowledge.topK;
+  const attributes = { 'hub.tenant': tenant, 'hub.language': language, 'hub.rag.top_k': k };
+  const passages = await inSpan('rag.retrieve', { attributes }, async (span) => {
+    const found = await timed('retrieve', () => deps.retriever.search(question, { k, language, tenant }));
+    span.setAttribute('hub.rag.passages', found.length);
+    return found;
+  });
   const extract = extractiveAnswer(question, passages, language);
   if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant' };
   const extractive = (reason: string): ActionOutcome => {
@@ -102,7 +108,7 @@ async function generate(
     budgetTokens: config.knowledge.promptBudgetTokens,
   });
   let soFar = '';
-  const result = await llm.chat({
+  const result = await tracedChat(llm, {
     messages: prompt.messages,
     maxTokens: config.llm.maxTokens,
     temperature: config.llm.temperature,

@@ -1,3 +1,4 @@
+import { spanEvent } from '../telemetry/trace';
 import { HubError } from '../types';
 import type { TurnContext } from './turn-context';
 
@@ -24,7 +25,10 @@ export function compose(stages: readonly NamedStage[]): (turn: TurnContext) => P
       }
       reached = index;
       const stage = stages[index];
-      if (stage) await stage.run(turn, () => dispatch(index + 1));
+      if (!stage) return;
+      // The stages a turn went through, as events on its dialog.turn span.
+      spanEvent('dialog.stage', { 'hub.dialog.stage': stage.name });
+      await stage.run(turn, () => dispatch(index + 1));
     };
     return dispatch(0);
   };

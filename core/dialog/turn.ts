@@ -1,8 +1,10 @@
 import { messagesOut, stageLatency } from '../metrics';
 import type { DraftSink } from '../outbound/draft';
+import { inSpan, type Span } from '../telemetry/trace';
 import {
   type ConversationRef,
   conversationKey,
+  type DeliveryContext,
   type DialogState,
   type EventHandler,
   type HubStore,
@@ -32,42 +34,71 @@ export interface TurnDeps {
  */
 export function createTurnHandler(deps: TurnDeps): EventHandler {
   const customers = new CustomerCache(deps.store);
-  return async (event, ctx) => {
-    const endTurn = stageLatency.startTimer({ stage: 'turn' });
-    stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
-    const key = conversationKey(event.ref);
-    // A helpdesk update is the agent's, not the customer's: no customer record for the agent.
-    const customerId = event.kind === 'handoff' ? undefined : await customers.resolve(event);
-    await deps.store.recordInbound(event, customerId);
+  return (event, ctx) =>
+    inSpan(
+      'dialog.turn',
+      {
+        attributes: {
+          'hub.channel': event.ref.channel,
+          'hub.event.kind': event.kind,
+          'hub.event.id': event.id,
+        },
+      },
+      (span) => runTurn(deps, customers, event, ctx, span),
+    );
+}
 
-    const state = (await deps.states.load(key)) ?? emptyState(key);
-    const handled = state.handledEventIds.includes(event.id);
-    // Only a redelivery can find replies already stored: a first delivery skips the look-up. (A replayed
-    // dead letter starts at attempt 1 again; recordOutbound's idempotency below still sends what is stored.)
-    let replies = handled || ctx.attempt > 1 ? await deps.store.repliesTo(event.id) : [];
-    if (!handled) {
-      const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
-      if (next) {
-        await deps.states.save(next, { fencingToken: ctx.fencingToken });
-      } else {
-        const turn = await respond(deps, event, state);
-        let allInserted = true;
-        for (const reply of turn.replies) {
-          const { inserted } = await deps.store.recordOutbound(reply);
-          if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
-          allInserted &&= inserted;
-        }
-        // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
-        replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
-        await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
+async function runTurn(
+  deps: TurnDeps,
+  customers: CustomerCache,
+  event: InboundEvent,
+  ctx: DeliveryContext,
+  span: Span,
+): Promise<void> {
+  const endTurn = stageLatency.startTimer({ stage: 'turn' });
+  stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
+  const key = conversationKey(event.ref);
+  // A helpdesk update is the agent's, not the customer's: no customer record for the agent.
+  const customerId = event.kind === 'handoff' ? undefined : await customers.resolve(event);
+  await deps.store.recordInbound(event, customerId);
+
+  const state = (await deps.states.load(key)) ?? emptyState(key);
+  const handled = state.handledEventIds.includes(event.id);
+  // Only a redelivery can find replies already stored: a first delivery skips the look-up. (A replayed
+  // dead letter starts at attempt 1 again; recordOutbound's idempotency below still sends what is stored.)
+  let replies = handled || ctx.attempt > 1 ? await deps.store.repliesTo(event.id) : [];
+  if (!handled) {
+    const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
+    if (next) {
+      await deps.states.save(next, { fencingToken: ctx.fencingToken });
+    } else {
+      const turn = await respond(deps, event, state);
+      let allInserted = true;
+      for (const reply of turn.replies) {
+        const { inserted } = await deps.store.recordOutbound(reply);
+        if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
+        allInserted &&= inserted;
       }
+      // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
+      replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
+      await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
     }
-    for (const reply of replies) {
-      await deps.feed.publish(reply);
-      await deps.deliver?.(reply);
-    }
-    endTurn();
-  };
+  }
+  span.setAttributes({
+    'hub.turn.redelivered': handled || ctx.attempt > 1,
+    'hub.turn.replies': replies.length,
+  });
+  for (const reply of replies) await deliverReply(deps, reply);
+  endTurn();
+}
+
+/** One reply to the feed (web chat, REST) and to its platform, as the `outbound.deliver` span. */
+function deliverReply(deps: TurnDeps, reply: OutboundMessage): Promise<void> {
+  const attributes = { 'hub.channel': reply.ref.channel, 'hub.message.id': reply.id };
+  return inSpan('outbound.deliver', { attributes }, async () => {
+    await deps.feed.publish(reply);
+    await deps.deliver?.(reply);
+  });
 }
 
 /** Ask the engine, streaming the answer into the channel's draft where the channel has one. */

@@ -29,6 +29,13 @@ export interface SignedHelpdeskWebhook {
   verify(request: SignedRequest): SignatureVerdict;
   /** The adapter whose ticket an update is about; `named` is the payload's `adapter`. */
   adapterOf(named: string | undefined, driver: string): string;
+  /** The headers `verify` reads, for the API description (/openapi.json). */
+  readonly signatureHeaders?: readonly SignatureHeader[];
+}
+
+export interface SignatureHeader {
+  name: string;
+  description: string;
 }
 
 /**

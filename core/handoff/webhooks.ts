@@ -10,6 +10,7 @@ import {
   webhookSecretSchema,
 } from './inbound';
 import { helpdeskUpdates } from './metrics';
+import { helpdeskWebhookDoc } from './openapi';
 import { helpdeskPayloadSchema, interpret } from './payload';
 import { type HandoffDeps, HandoffReceiver, type Outcome } from './receiver';
 
@@ -124,6 +125,7 @@ async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, o
       );
       return answer(reply, outcome);
     },
+    openapi: helpdeskWebhookDoc(webhook),
   });
 }
 

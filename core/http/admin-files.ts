@@ -1,8 +1,30 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Connector, FetchedFile } from '../channels/types';
 import { errors } from '../metrics';
 import { HubError } from '../types';
 import { requireAdmin } from './admin-auth';
+import { errorResponse, type RouteDoc } from './route-doc';
+
+const FILE_DOC: RouteDoc = {
+  summary: 'Download a file a customer sent, through its channel (the platform token stays in the hub)',
+  tags: ['admin'],
+  admin: true,
+  params: z.object({
+    channel: z.string().describe('The channel id of hub.yaml'),
+    fileId: z.string().describe("The attachment's fileId from the event"),
+  }),
+  responses: {
+    200: {
+      description: 'The bytes, as an attachment',
+      contentType: 'application/octet-stream',
+      headers: [{ name: 'content-disposition', description: 'attachment; filename="<name>"' }],
+    },
+    404: errorResponse('admin.channel_not_found, admin.files_unsupported, or file.not_found'),
+    413: errorResponse("The file is larger than the channel's maxFileBytes"),
+    502: errorResponse('The platform refused the download; the message says how to fix it'),
+  },
+};
 
 /**
  * `GET /admin/channels/<id>/files/<fileId>`: the bytes of a file a customer sent, fetched from the
@@ -13,7 +35,7 @@ export function registerAdminFileRoute(app: FastifyInstance, connectors: Connect
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   app.get<{ Params: { channel: string; fileId: string } }>(
     '/admin/channels/:channel/files/:fileId',
-    { onRequest: requireAdmin },
+    { onRequest: requireAdmin, config: { openapi: FILE_DOC } },
     async (request, reply) => {
       const connector = byId.get(request.params.channel);
       if (!connector) {

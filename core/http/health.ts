@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { readinessUp, registry } from '../metrics';
+import type { RouteDoc } from './route-doc';
 
 export interface ReadinessCheck {
   name: string;
@@ -33,6 +35,44 @@ export async function runChecks(checks: ReadinessCheck[]): Promise<CheckResult[]
 
 const allOk = (results: CheckResult[]) => results.every(([, status]) => status === 'ok');
 
+const checksSchema = z
+  .record(z.string(), z.string())
+  .describe('Each check by name ("database", "bus", "channel:<id>"): "ok" or "down: <reason>"');
+const readinessSchema = z.object({ status: z.enum(['ready', 'not ready']), checks: checksSchema });
+const channelHealthSchema = z.object({ status: z.enum(['ok', 'degraded']), checks: checksSchema });
+
+const DOCS = {
+  healthz: {
+    summary: 'Liveness: the process is up',
+    tags: ['health'],
+    responses: { 200: { description: 'Up', schema: z.object({ status: z.literal('ok') }) } },
+  },
+  readyz: {
+    summary: "Readiness: this process's own dependencies (database, bus)",
+    description: 'Channel platforms are listed for the eye but never make this 503.',
+    tags: ['health'],
+    responses: {
+      200: { description: 'Ready to take traffic', schema: readinessSchema },
+      503: { description: 'A dependency of this process is down', schema: readinessSchema },
+    },
+  },
+  channels: {
+    summary: "The channel platforms' health, for alerting",
+    tags: ['health'],
+    responses: {
+      200: { description: 'Every platform answers', schema: channelHealthSchema },
+      503: { description: 'At least one platform is down', schema: channelHealthSchema },
+    },
+  },
+  metrics: {
+    summary: 'Prometheus metrics (hub_* series, HTTP request durations, process)',
+    tags: ['health'],
+    responses: {
+      200: { description: 'Prometheus text exposition format', contentType: 'text/plain; version=0.0.4' },
+    },
+  },
+} satisfies Record<string, RouteDoc>;
+
 /**
  * /healthz (process up: liveness), /readyz (own dependencies: readiness), /healthz/channels
  * (platforms) and /metrics, which refreshes hub_readiness_up from the same checks first.
@@ -41,8 +81,8 @@ export function registerHealthRoutes(
   app: FastifyInstance,
   { readiness, channelHealth = [] }: HealthChecks,
 ): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { openapi: DOCS.healthz } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { openapi: DOCS.readyz } }, async (_request, reply) => {
     const [own, channels] = await Promise.all([runChecks(readiness), runChecks(channelHealth)]);
     const ready = allOk(own);
     // Channel states are listed for the operator's eye; only the pod's own checks set the status.
@@ -50,14 +90,14 @@ export function registerHealthRoutes(
       .code(ready ? 200 : 503)
       .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries([...own, ...channels]) });
   });
-  app.get('/healthz/channels', async (_request, reply) => {
+  app.get('/healthz/channels', { config: { openapi: DOCS.channels } }, async (_request, reply) => {
     const results = await runChecks(channelHealth);
     const healthy = allOk(results);
     return reply
       .code(healthy ? 200 : 503)
       .send({ status: healthy ? 'ok' : 'degraded', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { openapi: DOCS.metrics } }, async (_request, reply) => {
     await refreshReadinessGauge({ readiness, channelHealth });
     reply.header('content-type', registry.contentType);
     return registry.metrics();

@@ -1,5 +1,6 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { z } from 'zod';
 import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
@@ -7,6 +8,9 @@ import { errors } from '../metrics';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
+import { measureRequestDurations } from './metrics';
+import { RouteCatalog, registerOpenApiRoute } from './openapi';
+import type { RouteDoc } from './route-doc';
 
 export type { ReadinessCheck } from './health';
 
@@ -15,7 +19,19 @@ export interface ServerDeps extends HealthChecks {
   connectors: Connector[];
 }
 
-/** One HTTP server for every channel, health, readiness and metrics. */
+const ROOT_DOC: RouteDoc = {
+  summary: 'The web chat page when a web chat channel is on; otherwise who answers here',
+  tags: ['health'],
+  responses: {
+    200: { description: 'No web chat channel', schema: z.object({ service: z.literal('hub') }) },
+    302: {
+      description: 'Redirect to the web chat page',
+      headers: [{ name: 'location', description: 'The page' }],
+    },
+  },
+};
+
+/** One HTTP server for every channel, health, readiness, metrics and the API description (/openapi.json). */
 export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
@@ -25,6 +41,9 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
     // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
     genReqId: () => crypto.randomUUID(),
   }) as unknown as FastifyInstance;
+  // Before any route: every route registered from here on is in the API description.
+  const catalog = new RouteCatalog(app);
+  measureRequestDurations(app);
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
     const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
     const code = error instanceof HubError ? error.code : (error.code ?? 'internal');
@@ -44,7 +63,8 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   registerHealthRoutes(app, health);
-  app.get('/', async (_request, reply) => {
+  registerOpenApiRoute(app, catalog);
+  app.get('/', { config: { openapi: ROOT_DOC } }, async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
     return webchat
       ? reply.redirect(webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`)

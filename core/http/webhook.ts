@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { webhookRequests } from '../metrics';
+import type { RouteDoc } from './route-doc';
 
 export interface RawWebhookOptions {
   channel: string;
@@ -13,6 +14,8 @@ export interface RawWebhookOptions {
    */
   authenticateHeaders?: (request: FastifyRequest) => number | undefined;
   handle: (request: FastifyRequest, body: Buffer, reply: FastifyReply) => Promise<unknown>;
+  /** The route in the API description (core/http/route-doc.ts `platformWebhookDoc`). */
+  openapi: RouteDoc;
 }
 
 /**
@@ -30,6 +33,7 @@ export async function registerRawWebhook(app: FastifyInstance, options: RawWebho
     scope.post(
       options.path,
       {
+        config: { openapi: options.openapi },
         onRequest: async (request, reply) => {
           const status = options.authenticateHeaders?.(request);
           if (status !== undefined) {

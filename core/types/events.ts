@@ -79,6 +79,18 @@ export interface InboundEvent {
   /** Per-channel extras, namespaced by channel type. */
   channelData?: Record<string, unknown>;
   raw?: unknown;
+  /**
+   * The W3C trace context of the ingress that accepted the event, set only while tracing is on. It
+   * travels with the event through the bus, so the turn a worker runs (in any process) joins the
+   * trace of the request that brought the message.
+   */
+  trace?: TraceCarrier;
+}
+
+/** W3C Trace Context headers (https://www.w3.org/TR/trace-context/), as strings. */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
 }
 
 export interface HandoffUpdate {

@@ -11,6 +11,7 @@ import { checkChannelsOnline, validateChannelOptions, validateChannels } from '.
 import type { ChannelDescriptor, ChannelRegistry } from '../../core/channels/descriptor';
 import type { ConnectorFactory, OnlineCheck } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
+import { platformWebhookDoc } from '../../core/http/route-doc';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { DeliveryError, type PlatformSender } from '../../core/outbound';
 import { HubError, type OutboundMessage, renderAsText } from '../../core/types';
@@ -119,6 +120,12 @@ const createPigeonConnector: ConnectorFactory = (ctx) => {
           const normalized = normalizePigeon(update, channel, options.tenant);
           return acknowledge(channel, reply, () => acceptNormalized(ctx, channel, normalized));
         },
+        openapi: platformWebhookDoc({
+          platform: 'Pigeon',
+          summary: 'Pigeon updates',
+          headers: [{ name: 'X-Pigeon-Signature', description: 'HMAC of the raw body', required: true }],
+          responses: { 200: { description: 'Accepted' } },
+        }),
       });
     },
     async deliver(message) {

@@ -9,6 +9,7 @@ import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
 import { DemoDesk, type DeskAction, DeskError } from './desk';
+import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -36,6 +37,10 @@ const actionBody = z
   })
   .default({ agent: 'Agent' });
 
+const page = (name: string, contentType: string) => ({
+  config: { openapi: consolePageDoc(name, contentType) },
+});
+
 const CHANGE_OF: Record<DeskAction, 'reply' | 'assigned' | 'solved' | 'closed'> = {
   reply: 'reply',
   assign: 'assigned',
@@ -59,11 +64,13 @@ export const registerAgentConsole: HelpdeskRoutes = async (
     ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
   );
 
-  app.get('/agent', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html').send(html));
-  app.get('/agent/agent.js', async (_request, reply) =>
+  app.get('/agent', page('page', 'text/html'), async (_request, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/html').send(html),
+  );
+  app.get('/agent/agent.js', page('agent.js', 'text/javascript'), async (_request, reply) =>
     reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(js),
   );
-  app.get('/agent/agent.css', async (_request, reply) =>
+  app.get('/agent/agent.css', page('agent.css', 'text/css'), async (_request, reply) =>
     reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(css),
   );
 
@@ -72,10 +79,13 @@ export const registerAgentConsole: HelpdeskRoutes = async (
     admin.removeContentTypeParser('text/plain');
     admin.addHook('onRequest', adminGuard(token));
 
-    admin.get('/admin/tickets', async () => ({ tickets: await desk.list() }));
+    admin.get('/admin/tickets', { config: { openapi: ticketListDoc } }, async () => ({
+      tickets: await desk.list(),
+    }));
 
     admin.post<{ Params: { id: string; action: string } }>(
       '/admin/tickets/:id/:action',
+      { config: { openapi: ticketActionDoc(actionBody) } },
       async (request, reply) => {
         const { id, action } = request.params;
         if (!(action in CHANGE_OF)) {

@@ -41,4 +41,11 @@ export const genericWebhook: SignedHelpdeskWebhook = {
   secretKey: 'genericSecret',
   verify: verifyGenericSignature,
   adapterOf: (named, driver) => named ?? driver,
+  signatureHeaders: [
+    {
+      name: 'X-Hub-Signature-256',
+      description: 'sha256= + hex(HMAC-SHA256(secret, timestamp + "." + raw body))',
+    },
+    { name: 'X-Hub-Timestamp', description: 'Unix seconds, within the tolerance of now' },
+  ],
 };

@@ -43,4 +43,11 @@ export const zendeskWebhook: SignedHelpdeskWebhook = {
   secretKey: 'zendeskSecret',
   verify: verifyZendeskSignature,
   adapterOf: () => 'zendesk',
+  signatureHeaders: [
+    {
+      name: 'X-Zendesk-Webhook-Signature',
+      description: 'base64(HMAC-SHA256(signing secret, timestamp + raw body))',
+    },
+    { name: 'X-Zendesk-Webhook-Signature-Timestamp', description: 'ISO 8601, within the tolerance of now' },
+  ],
 };

@@ -1,3 +1,4 @@
+import { tracedChat } from '../../telemetry/llm';
 import type { LlmClient, Turn } from '../../types';
 import type { Language } from '../language';
 
@@ -138,7 +139,7 @@ export async function rewriteFollowUp(
       const recent = history
         .slice(-6)
         .map((t) => `${t.role === 'user' ? 'Customer' : 'Assistant'}: ${t.text}`);
-      const result = await llm.chat({
+      const result = await tracedChat(llm, {
         messages: [
           {
             role: 'system',

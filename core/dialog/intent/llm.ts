@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tracedChat } from '../../telemetry/llm';
 import type { ChatRequest, LlmClient } from '../../types';
 import type { IntentDefinition } from './config';
 
@@ -50,7 +51,7 @@ export async function classifyWithLlm(
   conversation?: string,
 ): Promise<{ name: string; confidence: number } | undefined> {
   const names = intents.map((i) => i.name);
-  const result = await llm.chat({
+  const result = await tracedChat(llm, {
     messages: intentPrompt(intents, text),
     responseFormat: { type: 'json_schema', name: 'intent', schema: intentAnswerSchema(names), strict: true },
     temperature: 0,

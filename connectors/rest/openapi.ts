@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { errorResponse, INGRESS_UNAVAILABLE_RESPONSE, type RouteDoc } from '../../core/http/route-doc';
+
+/** One bot message as the REST channel answers it (connector.ts `toRestReply`). */
+const restReplySchema = z.object({
+  recipient_id: z.string(),
+  id: z.string(),
+  text: z.string().describe('The message as text; buttons are listed in it too'),
+  buttons: z
+    .array(z.object({ title: z.string(), payload: z.string() }))
+    .optional()
+    .describe('Choices the customer can pick; send the payload as the next message'),
+  citations: z
+    .array(z.object({ id: z.string(), title: z.string(), source: z.string(), url: z.string().optional() }))
+    .optional(),
+  locale: z.string().optional(),
+  source: z.enum(['llm', 'extractive', 'flow', 'system', 'agent']).optional(),
+});
+const repliesSchema = z.array(restReplySchema);
+const EVENT_ID_HEADER = {
+  name: 'x-hub-event-id',
+  description: 'The event id (URI-encoded); GET /webhooks/<id>/replies/<eventId> finds the replies later',
+};
+
+/** `POST /webhooks/<id>`, with the request schema the handler validates with. */
+export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
+  return {
+    summary: "Send a customer's message; the answer carries the bot's replies",
+    description:
+      'The turn goes through the bus like every channel. A retried request with the same message_id (or Idempotency-Key) is answered once, with the same replies.',
+    tags: ['channels'],
+    headers: [
+      { name: 'Idempotency-Key', description: 'Used as the message id when the body has no message_id' },
+    ],
+    body: { contentTypes: ['application/json'], schema: requestSchema, required: true },
+    responses: {
+      200: { description: "The bot's replies", schema: repliesSchema, headers: [EVENT_ID_HEADER] },
+      202: {
+        description:
+          'Accepted, but no reply within server.replyTimeoutMs (or the database is out); poll the replies route',
+        schema: repliesSchema,
+        headers: [EVENT_ID_HEADER],
+      },
+      400: errorResponse(
+        'rest.invalid_request, with each invalid field in issues; or a body that is not JSON',
+      ),
+      413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
+      503: INGRESS_UNAVAILABLE_RESPONSE,
+    },
+  };
+}
+
+export const restRepliesDoc: RouteDoc = {
+  summary: 'The replies stored for an event so far (after a 202)',
+  tags: ['channels'],
+  params: z.object({ eventId: z.string().describe('The x-hub-event-id of the POST, decoded') }),
+  responses: { 200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema } },
+};

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../http/admin-auth';
+import { modelResetDoc, modelsStatusDoc } from './admin-doc';
 import type { CanaryControl } from './canary';
 
 /**
@@ -11,10 +12,12 @@ import type { CanaryControl } from './canary';
  * - `POST /admin/models/<model>/reset` (body `{}`): lift a rollback; the canary gets its share again.
  */
 export function registerModelAdminRoutes(app: FastifyInstance, canary: CanaryControl): void {
-  app.get('/admin/models', { onRequest: requireAdmin }, async () => canary.status());
+  app.get('/admin/models', { onRequest: requireAdmin, config: { openapi: modelsStatusDoc } }, async () =>
+    canary.status(),
+  );
   app.post<{ Params: { model: string } }>(
     '/admin/models/:model/reset',
-    { onRequest: requireAdmin },
+    { onRequest: requireAdmin, config: { openapi: modelResetDoc } },
     async (request, reply) => {
       const { model } = request.params;
       const status = await canary.status();

@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectors } from '../../app/channels';
+import { startHub } from '../../app/hub';
 import { builtinPlugins } from '../../app/plugins';
 import { channelRegistry } from '../../connectors/registry';
 import type { WebClient } from '../../connectors/whatsapp-web/client';
@@ -256,6 +257,31 @@ describe('GET /openapi.json', () => {
       enum: ['reply', 'assign', 'solve', 'close'],
     });
     expect(Object.keys(action.responses)).toContain('415');
+  });
+
+  it('describes every route a started hub serves, the ones app/ adds included', async () => {
+    const hub = await startHub(
+      hubConfigSchema.parse({
+        server: { port: 0 },
+        database: { driver: 'pglite', dataDir: 'memory://' },
+        ticketing: config.ticketing,
+      }),
+    );
+    try {
+      const server = hub.app as FastifyInstance;
+      const doc = (await server.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApiDocument;
+      const described = new Set(operations(doc).map(({ path, method }) => `${method.toUpperCase()} ${path}`));
+      const routes = registeredRoutes(server).filter((route) => !route.startsWith('HEAD '));
+      expect(routes).toEqual(
+        expect.arrayContaining(['GET /admin/models', 'POST /admin/models/{model}/reset']),
+      );
+      expect(routes.filter((route) => !described.has(route))).toEqual([]);
+      for (const { path, method, operation } of operations(doc)) {
+        expect(operation['x-hub-undocumented'], `${method} ${path}`).toBeUndefined();
+      }
+    } finally {
+      await hub.stop();
+    }
   });
 
   it('lists a route registered without a description as undocumented, so the checks above fail on it', async () => {

@@ -124,6 +124,9 @@ export class CircuitBreaker {
 
   recordFailure(): void {
     this.failures += 1;
+    // Calls that started before the circuit opened and fail now say nothing new: they must not
+    // restart (and lengthen) the open period.
+    if (this.phase === 'open') return;
     const trialFailed = this.phase === 'half-open';
     this.trialInFlight = false;
     if (trialFailed || this.failures >= this.options.failureThreshold) this.open();

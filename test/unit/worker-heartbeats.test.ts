@@ -69,9 +69,9 @@ describe.each([
   it('keeps a running worker counted, drops it at once when it stops, and reports it on /metrics', async () => {
     const heartbeats = await open();
     cleanups.push(reportWorkersAlive(heartbeats));
-    const heartbeat = await startHeartbeat(heartbeats, 100);
-    // Several lifetimes of one beat (3 × 100 ms): only the repeated beats keep it alive.
-    await sleep(700);
+    const heartbeat = await startHeartbeat(heartbeats, 250);
+    // Longer than one beat lives (3 × 250 ms): only the repeated beats keep it alive.
+    await sleep(1_200);
     expect(await heartbeats.alive()).toBe(1);
     expect(await workersAliveMetric()).toBe(1);
     await heartbeat.stop();

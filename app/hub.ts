@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
 import { createBus, createFeed } from '../core/bus';
-import { reportBusBacklog } from '../core/bus/backlog-gauge';
+import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
+import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
@@ -46,6 +47,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const redisKeys = { keyPrefix: config.redis.keyPrefix };
   const bus = await createBus(config, redisKeys);
   closers.push(reportBusBacklog(bus));
+  const heartbeats = await createWorkerHeartbeats(config, redisKeys);
+  closers.push(() => heartbeats.close());
+  closers.push(reportWorkersAlive(heartbeats));
   const feed: OutboundFeed = await createFeed(config, redisKeys);
 
   const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
@@ -76,7 +80,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const canary = createCanaryControl(config.llm, canaryStore);
 
   let workers: { close(): Promise<void> } | undefined;
-  if (role !== 'api') workers = await startWorkers(config, bus, feed, store, deliver, openDraft, canary);
+  if (role !== 'api') {
+    workers = await startWorkers(config, { bus, feed, store, heartbeats }, deliver, openDraft, canary);
+  }
 
   let app: FastifyInstance | undefined;
   if (role !== 'worker') {
@@ -130,9 +136,12 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 
 async function startWorkers(
   config: HubConfig,
-  bus: EventBus,
-  feed: OutboundFeed,
-  store: KyselyStore,
+  {
+    bus,
+    feed,
+    store,
+    heartbeats,
+  }: { bus: EventBus; feed: OutboundFeed; store: KyselyStore; heartbeats: WorkerHeartbeats },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
   canary: CanaryControl,
@@ -151,9 +160,11 @@ async function startWorkers(
     commands: backOffice.commands,
   });
   await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft }));
-  logger.info({ chunks: knowledge.chunks.length }, 'dialog workers consuming');
+  const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
+  logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
     close: async () => {
+      await heartbeat.stop();
       await backOffice.close();
       await states.close();
       await knowledge.close();

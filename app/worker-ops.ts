@@ -11,21 +11,21 @@ export interface WorkerOpsServer {
 
 /**
  * A worker-only process (`--role worker`) serves no channels, but its turns are what the dashboards
- * measure (stage latencies, LLM calls, replies) and an orchestrator wants to probe it. With
- * HUB_WORKER_PORT set it serves /healthz, /readyz (database, bus) and /metrics on that port; unset,
- * nothing listens (several workers on one machine need no ports).
+ * measure (stage latencies, LLM calls, replies) and an orchestrator wants to probe it. With a port
+ * (HUB_WORKER_PORT, else `server.workerPort`) it serves /healthz, /readyz (database, bus) and
+ * /metrics there; with neither, nothing listens (several workers on one machine need no ports).
  */
 export async function startWorkerOps(
-  hub: { bus: Pick<EventBus, 'ping'>; store: Pick<HubStore, 'ping'> },
+  hub: { bus: Pick<EventBus, 'ping'>; store: Pick<HubStore, 'ping'>; workerPort?: number },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerOpsServer | undefined> {
-  const raw = env.HUB_WORKER_PORT;
-  if (raw === undefined || raw === '') return undefined;
+  const raw = env.HUB_WORKER_PORT || (hub.workerPort === undefined ? '' : String(hub.workerPort));
+  if (raw === '') return undefined;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new HubError(
       'config.invalid',
-      `HUB_WORKER_PORT is "${raw}"; set it to a port number, e.g. 9464, or unset it for no worker HTTP server.`,
+      `HUB_WORKER_PORT is "${raw}"; set it to a port number, e.g. 9464, or unset it (and server.workerPort) for no worker HTTP server.`,
     );
   }
   const app = Fastify({ logger: false });

@@ -2,35 +2,69 @@ import { Gauge } from 'prom-client';
 import { logger } from '../log';
 import { registry } from '../metrics';
 import type { EventBus } from '../types';
+import type { WorkerHeartbeats } from './heartbeats';
 
 const buses = new Set<EventBus>();
+const heartbeatSets = new Set<WorkerHeartbeats>();
 
 /**
- * hub_bus_backlog: events accepted and not yet handled, read from the bus at scrape time. The queue
- * is shared by every process on it, so any API pod reports the whole backlog; worker autoscaling
- * (KEDA or the Prometheus adapter, deploy/k8s) reads it as max(hub_bus_backlog). Several buses in one
- * process (tests) report the largest, never a sum that would count one shared queue twice.
+ * Gauges read at scrape time. The queue is shared by every process on it, so any api pod reports
+ * the whole bus; several buses in one process (tests) report the largest, never a sum that would
+ * count one shared queue twice. When the bus does not answer the last value is kept rather than 0:
+ * a scaler must not shrink the workers because Redis hiccupped (hub_readiness_up{check="bus"} shows
+ * the outage).
  */
-new Gauge({
-  name: 'hub_bus_backlog',
-  help: 'Events accepted on the inbound bus and not yet handled (waiting, retrying or in flight)',
-  registers: [registry],
-  async collect() {
-    try {
-      const counts = await Promise.all([...buses].map((bus) => bus.pending()));
-      this.set(counts.length === 0 ? 0 : Math.max(...counts));
-    } catch (error) {
-      // Keep the last value rather than report 0: a scaler must not shrink the workers because Redis
-      // hiccupped (hub_readiness_up{check="bus"} shows the outage).
-      logger.warn({ err: error }, 'hub_bus_backlog: the bus did not answer; kept the last value');
-    }
-  },
-});
+function scrapedMax(name: string, help: string, read: () => Array<Promise<number>>): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      try {
+        const values = await Promise.all(read());
+        this.set(values.length === 0 ? 0 : Math.max(...values));
+      } catch (error) {
+        logger.warn({ err: error }, `${name}: the bus did not answer; kept the last value`);
+      }
+    },
+  });
+}
 
-/** Report this bus's backlog on /metrics until the returned function is called. */
+/**
+ * hub_bus_backlog: worker autoscaling (KEDA or the Prometheus adapter, deploy/k8s) reads it as
+ * max(hub_bus_backlog).
+ */
+scrapedMax(
+  'hub_bus_backlog',
+  'Events accepted on the inbound bus and not yet handled (waiting, retrying or in flight)',
+  () => [...buses].map((bus) => bus.pending()),
+);
+
+/** With hub_workers_alive, what says "nobody is answering": it grows while messages wait. */
+scrapedMax(
+  'hub_bus_oldest_message_age_seconds',
+  'Seconds since the oldest event accepted on the inbound bus and not yet handled was accepted (0: none waits)',
+  () => [...buses].map(async (bus) => (await bus.oldestPendingAgeMs()) / 1000),
+);
+
+scrapedMax(
+  'hub_workers_alive',
+  'Worker processes whose heartbeat is fresh (bus.heartbeatMs × 3), counted across the whole hub',
+  () => [...heartbeatSets].map((heartbeats) => heartbeats.alive()),
+);
+
+/** Report this bus's backlog and oldest message on /metrics until the returned function is called. */
 export function reportBusBacklog(bus: EventBus): () => Promise<void> {
   buses.add(bus);
   return async () => {
     buses.delete(bus);
+  };
+}
+
+/** Report the live workers these heartbeats see on /metrics until the returned function is called. */
+export function reportWorkersAlive(heartbeats: WorkerHeartbeats): () => Promise<void> {
+  heartbeatSets.add(heartbeats);
+  return async () => {
+    heartbeatSets.delete(heartbeats);
   };
 }

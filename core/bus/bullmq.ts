@@ -137,6 +137,10 @@ export class BullmqBus implements EventBus {
     return this.inbox.pending();
   }
 
+  oldestPendingAgeMs(): Promise<number> {
+    return this.inbox.oldestPendingAgeMs();
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

@@ -32,6 +32,8 @@ export class MemoryBus implements EventBus {
   /** Failures in a row per event because a dependency was down: they set the wait, not the limit. */
   private readonly outages = new Map<string, number>();
   private readonly dead = new Map<string, DeadLetter>();
+  /** Event id -> when it was (re-)accepted; insertion order is acceptance order. */
+  private readonly acceptedAt = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly tokens = new MonotonicTokens();
   private handler?: EventHandler;
@@ -85,6 +87,11 @@ export class MemoryBus implements EventBus {
     return this.pendingCount;
   }
 
+  async oldestPendingAgeMs(): Promise<number> {
+    const [oldest] = this.acceptedAt.values();
+    return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -105,6 +112,8 @@ export class MemoryBus implements EventBus {
     }
     if (at === 'tail') conversation.events.push(event);
     else conversation.events.splice(conversation.running ? 1 : 0, 0, event);
+    this.acceptedAt.delete(event.id);
+    this.acceptedAt.set(event.id, Date.now());
     this.pendingCount++;
     this.markReady(conversation);
   }
@@ -180,6 +189,7 @@ export class MemoryBus implements EventBus {
       );
     }
     conversation.events.shift();
+    this.acceptedAt.delete(event.id);
     this.attempts.delete(event.id);
     this.outages.delete(event.id);
     this.pendingCount--;

@@ -2,17 +2,32 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../state/lua';
 import type { DeadLetter } from '../types';
 
+/** Redis's own clock in ms: one clock for every process's "accepted at" and "now". */
+const REDIS_NOW_MS = `local clock = redis.call('TIME')
+local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
 /**
  * Accept an event: claim its id for the dedupe window, append it to its conversation's inbox, count
- * it pending and mark the conversation active. One script, so a duplicate can never be half-accepted.
- * KEYS: dedupe, inbox, pending, active. ARGV: event JSON, window ms, now ms, conversation key.
+ * it pending, mark the conversation active and note when it was accepted. One script, so a
+ * duplicate can never be half-accepted.
+ * KEYS: dedupe, inbox, pending, active, accepted. ARGV: event JSON, window ms, now ms, conversation key, event id.
  */
 const APPEND = new LuaScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[4])
+${REDIS_NOW_MS}
+redis.call('ZADD', KEYS[5], nowMs, ARGV[5])
 return 1
+`);
+
+/** Age in ms of the oldest accepted event not yet handled (0 when none). KEYS: accepted. */
+const OLDEST_AGE = new LuaScript(`
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #oldest == 0 then return 0 end
+${REDIS_NOW_MS}
+return math.max(0, nowMs - tonumber(oldest[2]))
 `);
 
 /**
@@ -44,7 +59,7 @@ return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
  * finish; one that was overtaken leaves the head to its successor. The event is removed by value:
  * a dead letter replayed meanwhile may stand in front of it. The dead-letter order is Redis's own
  * clock in microseconds, so one conversation's letters keep their order whichever worker wrote them.
- * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order, outages.
+ * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order, outages, accepted.
  * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or ''.
  */
 const REMOVE_HEAD = new LuaScript(`
@@ -53,6 +68,7 @@ if redis.call('LREM', KEYS[2], 1, ARGV[2]) == 0 then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('HDEL', KEYS[9], ARGV[3])
+redis.call('ZREM', KEYS[10], ARGV[3])
 redis.call('DECR', KEYS[5])
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('ZREM', KEYS[6], ARGV[5])
@@ -68,8 +84,9 @@ return 1
 `);
 
 /**
- * Move a dead letter back to the head of its conversation's inbox, before the newer events there.
- * KEYS: dlq, dlq-order, inbox, pending, active. ARGV: event id, event JSON, now ms, conversation key.
+ * Move a dead letter back to the head of its conversation's inbox, before the newer events there;
+ * it counts as accepted again now.
+ * KEYS: dlq, dlq-order, inbox, pending, active, accepted. ARGV: event id, event JSON, now ms, conversation key.
  */
 const REPLAY = new LuaScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -77,6 +94,8 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[4])
+${REDIS_NOW_MS}
+redis.call('ZADD', KEYS[6], nowMs, ARGV[1])
 return 1
 `);
 
@@ -100,7 +119,7 @@ export class RedisInbox {
   }
 
   private key(
-    name: 'attempts' | 'outages' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order',
+    name: 'attempts' | 'outages' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order' | 'accepted',
   ): string {
     return `${this.base}:${name}`;
   }
@@ -113,8 +132,9 @@ export class RedisInbox {
         this.inboxKey(conversation),
         this.key('pending'),
         this.key('active'),
+        this.key('accepted'),
       ],
-      [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation],
+      [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation, event.id],
     );
     return result === 1;
   }
@@ -167,6 +187,7 @@ export class RedisInbox {
       this.key('dlq'),
       this.key('dlq-order'),
       this.key('outages'),
+      this.key('accepted'),
     ];
     const letter = deadLetter ? JSON.stringify(deadLetter) : '';
     return (
@@ -204,6 +225,7 @@ export class RedisInbox {
         this.inboxKey(conversation),
         this.key('pending'),
         this.key('active'),
+        this.key('accepted'),
       ],
       [eventId, JSON.stringify(letter.event), Date.now(), conversation],
     );
@@ -212,6 +234,10 @@ export class RedisInbox {
 
   async pending(): Promise<number> {
     return Number((await this.redis.get(this.key('pending'))) ?? 0);
+  }
+
+  async oldestPendingAgeMs(): Promise<number> {
+    return Number(await OLDEST_AGE.run(this.redis, [this.key('accepted')], []));
   }
 
   /**

@@ -8,9 +8,22 @@ import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.union([z.boolean(), z.stringbool()]);
-const breakerSchema = z
-  .object({ failureThreshold: positiveInt.default(5), resetMs: positiveInt.default(30_000) })
-  .prefault({});
+/**
+ * Consecutive failures open the circuit for `resetMs`, doubling per failed trial up to `maxResetMs`
+ * (jittered); the trial call is cut to `probeTimeoutMs`, so recovery is seen within seconds.
+ */
+export const breakerFields = z.object({
+  failureThreshold: positiveInt.default(5),
+  resetMs: positiveInt.default(500),
+  maxResetMs: positiveInt.default(2_000),
+  probeTimeoutMs: positiveInt.default(2_000),
+});
+const breakerSchema = breakerFields.prefault({});
+
+/** What the breaker needs from a `breaker:` block; keys added later are optional for callers. */
+export type BreakerConfig = { failureThreshold: number; resetMs: number } & Partial<
+  Omit<z.infer<typeof breakerFields>, 'failureThreshold' | 'resetMs'>
+>;
 
 export const erpSectionSchema = z
   .object({

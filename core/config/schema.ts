@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
+import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -149,6 +149,8 @@ export const hubConfigSchema = z.object({
       replyTimeoutMs: positiveInt.default(20_000),
       /** Run the dialog workers in this process ("all"), or only the HTTP side ("api") or only workers ("worker"). */
       role: z.enum(['all', 'api', 'worker']).default('all'),
+      /** A worker-only process serves /healthz, /readyz and /metrics here; unset: none. HUB_WORKER_PORT wins. */
+      workerPort: port.optional(),
     })
     .prefault({}),
   redis: z
@@ -170,6 +172,8 @@ export const hubConfigSchema = z.object({
       backoffMs: positiveInt.default(500),
       concurrency: positiveInt.default(16),
       lockTtlMs: positiveInt.default(30_000),
+      /** Each worker process beats this often; `hub_workers_alive` counts beats younger than three of these. */
+      heartbeatMs: positiveInt.default(5_000),
     })
     .prefault({}),
   state: z
@@ -204,11 +208,9 @@ export const hubConfigSchema = z.object({
       temperature: z.coerce.number().min(0).max(2).default(0.3),
       /** Qwen3 thinking mode; off keeps latency low for customer service. */
       enableThinking: flag.default(false),
-      breaker: z
-        .object({
-          failureThreshold: positiveInt.default(5),
-          resetMs: positiveInt.default(30_000),
-        })
+      /** As erp.breaker, plus the half-open trial: a one-token completion, GET /v1/models, or a customer's request. */
+      breaker: breakerFields
+        .extend({ probe: z.enum(['chat', 'models', 'off']).default('chat') })
         .prefault({}),
       /** Several model endpoints chosen per request (core/llm/router.ts); unset: the single baseUrl/model above. */
       models: z.array(llmModelSchema).min(1).optional(),

@@ -9,7 +9,7 @@ type LlmSection = HubConfig['llm'];
 type ModelEntry = NonNullable<LlmSection['models']>[number];
 type RollbackRule = NonNullable<LlmSection['rollback']>;
 
-export const rollbackRuleOf = (llm: LlmSection): RollbackRule => llm.rollback ?? llmRollbackSchema.parse({});
+export const rollbackRuleOf = (llm: Pick<LlmSection, 'rollback'>): RollbackRule => llm.rollback ?? llmRollbackSchema.parse({});
 
 export type { CanaryStore, RollbackRecord, WindowCounts } from './canary-store';
 
@@ -80,7 +80,7 @@ export function splitPoint(canary: string, conversation: string): number {
 }
 
 export function createCanaryControl(
-  llm: LlmSection,
+  llm: Pick<LlmSection, 'models' | 'rollback'>,
   store: CanaryStore = new MemoryCanaryStore(rollbackRuleOf(llm).windowMs),
   options: CanaryControlOptions = {},
 ): CanaryControl {

@@ -3,7 +3,7 @@ import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/compl
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
 import { type BackoffPolicy, backoffDelay } from '../resilience/backoff';
-import { CircuitBreaker } from '../resilience/breaker';
+import { CircuitBreaker, type Permit } from '../resilience/breaker';
 import { sleep } from '../resilience/sleep';
 import type { ChatRequest, ChatResult } from '../types';
 import { HubError } from '../types/errors';
@@ -44,13 +44,6 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
   const retryBaseMs = options.retryBaseMs ?? 500;
   const retryMaxMs = options.retryMaxMs ?? 8_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 10_000;
-  const breaker =
-    options.breaker ??
-    new CircuitBreaker({
-      ...config.breaker,
-      name: breakerName,
-      onChange: (phase) => log.warn({ phase }, 'llm circuit breaker changed state'),
-    });
   // Retries are ours, not the SDK's: each one must be counted, and a stream that already
   // delivered text to the customer must not be replayed.
   const openai = new OpenAI({
@@ -59,6 +52,16 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     maxRetries: 0,
     timeout: config.timeoutMs,
   });
+  const { probe, ...breakerConfig } = config.breaker;
+  const breaker =
+    options.breaker ??
+    new CircuitBreaker({
+      ...breakerConfig,
+      name: breakerName,
+      healthCheck: probe && probe !== 'off' ? healthCheck(openai, config.model, probe) : undefined,
+      onProbe: (ok) => llmRequests.inc({ model: config.model, route: 'probe', outcome: ok ? 'ok' : 'error' }),
+      onChange: (phase) => log.warn({ phase }, 'llm circuit breaker changed state'),
+    });
 
   const retryBackoff: BackoffPolicy = {
     baseMs: retryBaseMs,
@@ -74,9 +77,13 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     return backoffDelay(retryBackoff, retry + 1, requested);
   }
 
-  async function attempt(request: ChatRequest, progress: { emitted: boolean }): Promise<ChatResult> {
+  async function attempt(
+    request: ChatRequest,
+    progress: { emitted: boolean },
+    timeoutMs: number,
+  ): Promise<ChatResult> {
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), config.timeoutMs);
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     // The SDK's own timeout stops at the response headers; ours also covers a stalled stream body.
     const signal = request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal;
     const model = request.model ?? config.model;
@@ -123,21 +130,19 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     }
   }
 
-  async function withRetries(request: ChatRequest, route: string): Promise<ChatResult> {
+  async function withRetries(request: ChatRequest, route: string, permit: Permit): Promise<ChatResult> {
     const labels = { model: request.model ?? config.model, route };
+    // A half-open trial is one short attempt: the customer behind it waits the probe timeout at most.
+    const timeoutMs = breaker.trialTimeoutMs(permit, config.timeoutMs);
+    const maxRetries = permit === 'trial' ? 0 : config.maxRetries;
     for (let retry = 0; ; retry++) {
       const progress = { emitted: false };
       try {
-        return await attempt(request, progress);
+        return await attempt(request, progress, timeoutMs);
       } catch (caught) {
         const error = caught as HubError;
         const wait = backoff(error, retry);
-        if (
-          retry >= config.maxRetries ||
-          !retriesInternally(error) ||
-          progress.emitted ||
-          wait === undefined
-        ) {
+        if (retry >= maxRetries || !retriesInternally(error) || progress.emitted || wait === undefined) {
           throw error;
         }
         llmRequests.inc({ ...labels, outcome: 'retry' });
@@ -153,14 +158,15 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     available: () => breaker.available(),
     async chat(request, route = 'default') {
       const labels = { model: request.model ?? config.model, route };
-      if (!breaker.tryAcquire()) {
+      const permit = await breaker.acquire();
+      if (!permit) {
         throw new HubError('llm.circuit_open', `LLM circuit breaker ${breakerName} is open; failing fast`, {
           retryable: true,
           status: 503,
         });
       }
       try {
-        const result = await withRetries(request, route);
+        const result = await withRetries(request, route, permit);
         breaker.recordSuccess();
         llmRequests.inc({ ...labels, outcome: 'ok' });
         return result;
@@ -183,4 +189,25 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
 
 function callerAborted(): HubError {
   return new HubError('llm.aborted', 'LLM request aborted by the caller', { status: 499 });
+}
+
+/**
+ * The half-open trial the breaker runs itself. "chat" asks for one token: it proves the model
+ * generates, which a hung engine behind a live HTTP front (vLLM still lists its models) does not.
+ * "models" is GET /v1/models, for servers where even one token is billed.
+ */
+function healthCheck(openai: OpenAI, model: string, probe: 'chat' | 'models') {
+  return async (signal: AbortSignal): Promise<void> => {
+    if (probe === 'models') {
+      await openai.models.list({ signal });
+      return;
+    }
+    const body: VllmChatParams = {
+      model,
+      messages: [{ role: 'user', content: 'ping' }],
+      max_tokens: 1,
+      chat_template_kwargs: { enable_thinking: false },
+    };
+    await openai.chat.completions.create({ ...body, stream: false }, { signal });
+  };
 }

@@ -1,9 +1,13 @@
+import type { BreakerConfig } from '../config/adapters-schema';
 import type { HubConfig } from '../config/schema';
 import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatRequest, ChatResult, LlmClient } from '../types';
 import type { CanaryControl } from './canary';
 
-export type LlmConfig = HubConfig['llm'];
+/** `llm:` of hub.yaml; breaker keys beyond the first two may be left out (no health check then). */
+export type LlmConfig = Omit<HubConfig['llm'], 'breaker'> & {
+  breaker: BreakerConfig & { probe?: HubConfig['llm']['breaker']['probe'] };
+};
 
 export interface LlmClientOptions {
   /** First backoff step; doubles per retry, with jitter. */

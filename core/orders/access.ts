@@ -1,3 +1,4 @@
+import type { BreakerConfig } from '../config/adapters-schema';
 import { CircuitBreaker } from '../resilience/breaker';
 import {
   AdapterError,
@@ -41,18 +42,18 @@ export class OrderAccess {
   constructor(
     private readonly erp: ErpAdapter,
     private readonly timeoutMs: number,
-    breaker: { failureThreshold: number; resetMs: number } = { failureThreshold: 5, resetMs: 30_000 },
+    breaker: BreakerConfig = { failureThreshold: 5, resetMs: 500, maxResetMs: 2_000, probeTimeoutMs: 2_000 },
   ) {
     this.breaker = new CircuitBreaker({ ...breaker, name: 'erp' });
   }
 
   async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {
     if (!proof.email && !proof.phone) return { outcome: 'needs_proof' };
-    const order = await this.guarded(() =>
+    const order = await this.guarded((timeoutMs) =>
       this.erp.getOrder(orderId, {
         tenant,
         idempotencyKey: `order:${orderId}`,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       }),
     );
     const matchedBy = order ? proves(order, proof) : undefined;
@@ -62,19 +63,21 @@ export class OrderAccess {
   /** The verified customer's orders (newest first); nothing without proof. */
   async listMine(proof: OwnershipProof, tenant: string): Promise<Order[]> {
     if (!proof.email && !proof.phone) return [];
-    const orders = await this.guarded(() =>
+    const orders = await this.guarded((timeoutMs) =>
       this.erp.listOrders(proof, {
         tenant,
         idempotencyKey: 'orders:list',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       }),
     );
     // The ERP's own filter is not trusted to be exact (a REST search may match loosely).
     return orders.filter((order) => proves(order, proof) !== undefined);
   }
 
-  private async guarded<T>(call: () => Promise<T>): Promise<T> {
-    if (!this.breaker.tryAcquire()) {
+  /** `call` gets its deadline: the ERP timeout, or the probe timeout when it is the half-open trial. */
+  private async guarded<T>(call: (timeoutMs: number) => Promise<T>): Promise<T> {
+    const permit = this.breaker.tryAcquire();
+    if (!permit) {
       throw new AdapterError(
         AdapterErrorCodes.circuitOpen,
         `ERP ${this.erp.name}: circuit open after repeated failures`,
@@ -85,7 +88,7 @@ export class OrderAccess {
       );
     }
     try {
-      const result = await call();
+      const result = await call(this.breaker.trialTimeoutMs(permit, this.timeoutMs));
       this.breaker.recordSuccess();
       return result;
     } catch (error) {

@@ -145,6 +145,11 @@ export class TicketCommentOutbox {
     await this.rows.defer(claimed.commentId, retryInMs);
   }
 
+  /** The helpdesk `adapter` answers again: its waiting rows fall due within `spreadMs`. */
+  async wake(adapter: string, spreadMs: number): Promise<number> {
+    return this.rows.wake(adapter, spreadMs);
+  }
+
   async deadLetters(limit = 100): Promise<DeadComment[]> {
     const rows = await this.db
       .selectFrom('ticket_comments as c')

@@ -68,6 +68,21 @@ export class LeasedRows {
   }
 
   /**
+   * Rows of `adapter` waiting for a later try fall due within `spreadMs` (uniformly spread), keeping
+   * their attempts; returns how many. Rows leased right now are left to their worker.
+   */
+  async wake(adapter: string, spreadMs: number): Promise<number> {
+    const result = await sql`
+      update ${sql.table(this.table)}
+         set next_attempt_at = now() + random() * (${Math.round(spreadMs)}::integer * interval '1 millisecond')
+       where delivered_at is null and dead_at is null
+         and next_attempt_at > now()
+         and (locked_until is null or locked_until < now())
+         and request_id in (select id from ticket_requests where adapter = ${adapter})`.execute(this.db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+
+  /**
    * Dead rows (all, or those whose `replayKeys` column holds one of `ids`) go back to pending with
    * fresh attempts; returns how many.
    */

@@ -169,6 +169,11 @@ export class TicketOutbox {
     await this.rows.defer(delivery.outboxId, retryInMs);
   }
 
+  /** The helpdesk `adapter` answers again: its waiting rows fall due within `spreadMs`. */
+  async wake(adapter: string, spreadMs: number): Promise<number> {
+    return this.rows.wake(adapter, spreadMs);
+  }
+
   async deadLetters(limit = 100): Promise<DeadTicket[]> {
     const rows = await this.db
       .selectFrom('ticket_outbox as o')

@@ -1,7 +1,7 @@
-import type { TicketingConfig } from '../config/adapters-schema';
+import type { BreakerConfig, TicketingConfig } from '../config/adapters-schema';
 import { logger } from '../log';
 import { backoffDelay } from '../resilience/backoff';
-import { CircuitBreaker } from '../resilience/breaker';
+import { CircuitBreaker, type Permit } from '../resilience/breaker';
 import { AdapterError, type TicketingAdapter } from '../types';
 import { HubError } from '../types/errors';
 import type { ClaimedComment, TicketCommentOutbox } from './comment-outbox';
@@ -23,12 +23,14 @@ export interface DeliveryWorkerOptions {
   comments?: TicketCommentOutbox;
   /** By adapter name; a request names the adapter it was made for. */
   adapters: Record<string, TicketingAdapter>;
-  config: Pick<TicketingConfig, 'outbox' | 'breaker' | 'timeoutMs'>;
+  config: Pick<TicketingConfig, 'outbox' | 'timeoutMs'> & { breaker: BreakerConfig };
   batchSize?: number;
   crashHook?: (point: CrashPoint) => void;
   onDelivered?: (delivery: ClaimedDelivery, externalId: string) => void;
   onCommentDelivered?: (comment: ClaimedComment) => void;
   random?: () => number;
+  /** Due items woken when a helpdesk answers again are spread over this much time (default 1 s). */
+  wakeSpreadMs?: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export class TicketDeliveryWorker {
     if (!breaker) {
       breaker = new CircuitBreaker({
         ...this.options.config.breaker,
+        random: this.random,
         name: `ticketing:${adapter}`,
         onChange: (phase) => logger.warn({ adapter, phase }, 'ticketing circuit changed'),
       });
@@ -77,12 +80,15 @@ export class TicketDeliveryWorker {
   /** One pass over due deliveries, tickets then comments; returns how many were delivered. */
   async runOnce(): Promise<number> {
     const { outbox, config } = this.options;
-    const claimed = await outbox.claim(this.options.batchSize ?? 10, config.outbox.leaseMs);
+    const batchSize = this.options.batchSize ?? 10;
+    const claimed = await outbox.claim(batchSize, config.outbox.leaseMs);
+    // A full batch says more are due: the next pass starts at once instead of after the poll.
+    if (claimed.length === batchSize) this.again = true;
     let delivered = 0;
     for (const delivery of claimed) {
       if (await this.deliver(delivery)) delivered += 1;
     }
-    const comments = await this.options.comments?.claim(this.options.batchSize ?? 10, config.outbox.leaseMs);
+    const comments = await this.options.comments?.claim(batchSize, config.outbox.leaseMs);
     let commented = 0;
     for (const comment of comments ?? []) {
       if (await this.deliverComment(comment)) commented += 1;
@@ -130,7 +136,8 @@ export class TicketDeliveryWorker {
       queue: this.options.outbox,
       log: { ticket: request.id, adapter: request.adapter },
       what: 'ticket delivery',
-      call: (adapter) => adapter.createTicket(request.draft, this.context(request.tenant, request.id)),
+      call: (adapter, timeoutMs) =>
+        adapter.createTicket(request.draft, this.context(request.tenant, request.id, timeoutMs)),
       done: async (ref) => {
         this.options.crashHook?.('ticket-after-create');
         await this.options.outbox.markDelivered(delivery, ref);
@@ -154,12 +161,12 @@ export class TicketDeliveryWorker {
       queue: comments,
       log,
       what: 'customer comment',
-      call: async (adapter) => {
+      call: async (adapter, timeoutMs) => {
         if (!(claimed.attempt > 1 && (await this.alreadyAdded(adapter, comments, claimed)))) {
           await adapter.addComment(
             claimed.externalId,
             claimed.comment,
-            this.context(claimed.tenant, claimed.eventId),
+            this.context(claimed.tenant, claimed.eventId, timeoutMs),
           );
         }
       },
@@ -172,8 +179,33 @@ export class TicketDeliveryWorker {
     });
   }
 
-  private context(tenant: string, idempotencyKey: string) {
-    return { tenant, idempotencyKey, signal: AbortSignal.timeout(this.options.config.timeoutMs) };
+  private context(tenant: string, idempotencyKey: string, timeoutMs = this.options.config.timeoutMs) {
+    return { tenant, idempotencyKey, signal: AbortSignal.timeout(timeoutMs) };
+  }
+
+  /** A half-open trial is cut to the probe timeout: a hung helpdesk holds the loop seconds, not the full timeout. */
+  private timeoutFor(breaker: CircuitBreaker, permit: Permit): number {
+    return breaker.trialTimeoutMs(permit, this.options.config.timeoutMs);
+  }
+
+  private wakeSpreadMs(): number {
+    return this.options.wakeSpreadMs ?? 1_000;
+  }
+
+  /**
+   * The helpdesk answered after failures: what waits for it (backing off, or deferred by the open
+   * circuit) falls due within `wakeSpreadMs`, jittered so a long backlog does not arrive at once.
+   */
+  private async wake(adapter: string): Promise<void> {
+    try {
+      const woken =
+        (await this.options.outbox.wake(adapter, this.wakeSpreadMs())) +
+        ((await this.options.comments?.wake(adapter, this.wakeSpreadMs())) ?? 0);
+      if (woken > 0) logger.info({ adapter, woken }, 'helpdesk answers again: waiting deliveries woken');
+      this.again = true;
+    } catch (error) {
+      logger.warn({ err: error, adapter }, 'waking waiting deliveries failed; they keep their schedule');
+    }
   }
 
   /**
@@ -191,7 +223,7 @@ export class TicketDeliveryWorker {
     };
     log: Record<string, unknown>;
     what: string;
-    call: (adapter: TicketingAdapter) => Promise<R>;
+    call: (adapter: TicketingAdapter, timeoutMs: number) => Promise<R>;
     done: (result: R) => Promise<void>;
   }): Promise<boolean> {
     const { config } = this.options;
@@ -205,13 +237,15 @@ export class TicketDeliveryWorker {
       return false;
     }
     const breaker = this.breaker(job.adapter);
-    if (!breaker.tryAcquire()) {
-      await job.queue.defer(job.item, config.breaker.resetMs);
+    const permit = breaker.tryAcquire();
+    if (!permit) {
+      // Back when the next trial may run, not after a fixed period: recovery is seen within seconds.
+      await job.queue.defer(job.item, breaker.retryInMs() + this.random() * this.wakeSpreadMs());
       return false;
     }
     try {
-      const result = await job.call(adapter);
-      breaker.recordSuccess();
+      const result = await job.call(adapter, this.timeoutFor(breaker, permit));
+      if (breaker.recordSuccess()) await this.wake(job.adapter);
       await job.done(result);
       return true;
     } catch (error) {
@@ -219,6 +253,12 @@ export class TicketDeliveryWorker {
       // A refused payload or bad credentials say nothing about the helpdesk's health.
       if (retryable) breaker.recordFailure();
       else breaker.release();
+      if (retryable && permit === 'trial') {
+        // The helpdesk is still down: the probe spends no attempt of the item it borrowed.
+        await job.queue.defer(job.item, breaker.retryInMs() + this.random() * this.wakeSpreadMs());
+        logger.warn({ ...job.log, code: (error as HubError).code }, `${job.what}: helpdesk still failing`);
+        return false;
+      }
       const message = error instanceof Error ? error.message : String(error);
       const dead = !retryable || job.attempt >= config.outbox.maxAttempts;
       const retryInMs = this.backoff(job.attempt, error);

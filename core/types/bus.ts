@@ -47,6 +47,8 @@ export interface EventBus {
   replayDeadLetters(eventIds?: string[]): Promise<number>;
   /** Events accepted but not yet handled, across all conversations. */
   pending(): Promise<number>;
+  /** How long the oldest of those has waited since it was accepted, in ms; 0 when none waits. */
+  oldestPendingAgeMs(): Promise<number>;
   ping(): Promise<void>;
   /** Stop taking new work, finish in-flight handlers, release connections. */
   close(): Promise<void>;

@@ -402,6 +402,31 @@ describe.each(['memory', 'bullmq'] as const)('EventBus conformance: %s', (driver
     await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
   });
 
+  it('reports how long the oldest unhandled event has waited, and none once it is handled or dead', async () => {
+    const bus = await world.bus({ maxAttempts: 1 });
+    expect(await bus.oldestPendingAgeMs()).toBe(0);
+    await bus.publish(inbound('a', 1));
+    await sleep(150);
+    await bus.publish(inbound('b', 1));
+    const waited = await bus.oldestPendingAgeMs();
+    expect(waited).toBeGreaterThanOrEqual(140);
+    expect(waited).toBeLessThan(2_000);
+    await sleep(100);
+    // It grows while nobody handles the events.
+    expect(await bus.oldestPendingAgeMs()).toBeGreaterThanOrEqual(waited + 90);
+
+    const recorder = new Recorder();
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id === 'b:1') throw new HubError('test.refused', 'refused', { retryable: false });
+      }),
+    );
+    await waitFor(async () => (await bus.deadLetters()).length === 1, 'the dead letter');
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+    // A dead letter is not waiting: it is the dead-letter queue's business now.
+    expect(await bus.oldestPendingAgeMs()).toBe(0);
+  });
+
   it('gives each delivery a fencing token that grows per conversation and a live signal', async () => {
     const bus = await world.bus({ maxAttempts: 2, backoffMs: 10 });
     const recorder = new Recorder();

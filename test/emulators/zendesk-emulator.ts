@@ -47,6 +47,8 @@ export interface ZendeskEmulator {
   requests: Array<{ method: string; path: string; idempotencyKey?: string }>;
   fail(failure: ZendeskFailure): void;
   agentReply(ticketId: number, body: string): void;
+  /** The helpdesk is back: injected failures still waiting are dropped, tickets are kept. */
+  recover(): void;
   /** Forget tickets, requests, failures and idempotency keys. */
   reset(): void;
   close(): Promise<void>;
@@ -233,6 +235,9 @@ export async function startZendeskEmulator(options: ZendeskEmulatorOptions): Pro
         created_at: now(),
       });
       ticket.status = 'open';
+    },
+    recover() {
+      failures.length = 0;
     },
     reset() {
       tickets.length = 0;

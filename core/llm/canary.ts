@@ -9,7 +9,8 @@ type LlmSection = HubConfig['llm'];
 type ModelEntry = NonNullable<LlmSection['models']>[number];
 type RollbackRule = NonNullable<LlmSection['rollback']>;
 
-export const rollbackRuleOf = (llm: Pick<LlmSection, 'rollback'>): RollbackRule => llm.rollback ?? llmRollbackSchema.parse({});
+export const rollbackRuleOf = (llm: Pick<LlmSection, 'rollback'>): RollbackRule =>
+  llm.rollback ?? llmRollbackSchema.parse({});
 
 export type { CanaryStore, RollbackRecord, WindowCounts } from './canary-store';
 

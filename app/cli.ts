@@ -25,6 +25,9 @@ program
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
     const config = await withConfig(options.config);
     if (options.role) config.server.role = options.role;
+    // Before anything connects: a dropped connection must not take the process down (see the policy).
+    const { installProcessFaultPolicy } = await import('./process-faults');
+    installProcessFaultPolicy();
     const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
     const drainMs = shutdownTimeoutMs();
     const { startHub } = await import('./hub');

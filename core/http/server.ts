@@ -43,7 +43,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  registerHealthRoutes(app, health);
+  registerHealthRoutes(app, { ...health, timeoutMs: health.timeoutMs ?? config.server.readinessTimeoutMs });
   app.get('/', async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
     return webchat

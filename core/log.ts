@@ -28,6 +28,8 @@ const INFRA_HUB_CODE = /^(store|storage|bus|health)\.|^config\.redis_unreachable
 const INFRA_NAMES = new Set(['TimeoutError', 'AbortError', 'MaxRetriesPerRequestError']);
 const MAX_REASON = 300;
 const MAX_DEPTH = 4;
+/** Enough to find the caller; a pooled driver's async frames otherwise fill a line with kilobytes. */
+const MAX_FRAMES = 12;
 
 /**
  * Whether an error's own message is safe to log: a socket or system error, a PostgreSQL error of
@@ -63,7 +65,10 @@ export function serializeError(error: unknown, depth = 0): unknown {
   if (typeof e.code === 'string' || typeof e.code === 'number') logged.code = e.code;
   if (reason !== undefined) logged.reason = reason;
   else logged.message = '[redacted]';
-  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, MAX_FRAMES);
   logged.stack = [`${type}: ${reason ?? '[redacted]'}`, ...frames].join('\n');
   if (error instanceof HubError) Object.assign(logged, { retryable: error.retryable, status: error.status });
   if (typeof e.syscall === 'string') logged.syscall = e.syscall;

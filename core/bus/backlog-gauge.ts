@@ -1,9 +1,11 @@
 import { Gauge } from 'prom-client';
 import { logger } from '../log';
 import { registry } from '../metrics';
+import { withDeadline } from '../resilience/deadline';
 import type { EventBus } from '../types';
 
 const buses = new Set<EventBus>();
+const SCRAPE_DEADLINE_MS = 1_000;
 
 /**
  * hub_bus_backlog: events accepted and not yet handled, read from the bus at scrape time. The queue
@@ -17,7 +19,11 @@ new Gauge({
   registers: [registry],
   async collect() {
     try {
-      const counts = await Promise.all([...buses].map((bus) => bus.pending()));
+      // A paused Redis must not hold the whole scrape: /metrics answers, with the last value here.
+      const counts = await withDeadline(
+        Promise.all([...buses].map((bus) => bus.pending())),
+        SCRAPE_DEADLINE_MS,
+      );
       this.set(counts.length === 0 ? 0 : Math.max(...counts));
     } catch (error) {
       // Keep the last value rather than report 0: a scaler must not shrink the workers because Redis

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readinessUp, registry } from '../metrics';
+import { withDeadline } from '../resilience/deadline';
 
 export interface ReadinessCheck {
   name: string;
@@ -43,17 +44,11 @@ export async function runChecks(
           .finally(() => inFlight.delete(readinessCheck));
         inFlight.set(readinessCheck, running);
       }
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs);
-      });
       try {
-        await Promise.race([running, timeout]);
+        await withDeadline(running, timeoutMs);
         return [readinessCheck.name, 'ok'] as const;
       } catch (error) {
         return [readinessCheck.name, `down: ${(error as Error).message}`] as const;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

@@ -31,7 +31,9 @@ export function reportConnectionError(
   purpose?: string,
   now = Date.now(),
 ): void {
-  const code = connectionErrorCode(error);
+  const own = connectionErrorCode(error);
+  // A driver's uncoded plain Error here is a dropped socket ("Connection terminated unexpectedly").
+  const code = own === 'Error' ? 'connection_lost' : own;
   connectionErrors.inc({ component, code });
   const key = `${component}|${purpose ?? ''}|${code}`;
   const last = lastLogged.get(key);

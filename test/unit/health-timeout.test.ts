@@ -1,9 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reportBusBacklog } from '../../core/bus/backlog-gauge';
 import { hubConfigSchema } from '../../core/config/schema';
 import { runChecks } from '../../core/http/health';
 import { buildServer, type ReadinessCheck } from '../../core/http/server';
+import type { EventBus } from '../../core/types';
 
 /** Issue 18: a readiness check that hangs reads "down: timeout after <n> ms"; /readyz never hangs. */
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -63,6 +65,18 @@ describe('readiness check timeouts', () => {
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toContain('hub_readiness_up{check="bus"} 0');
     expect(metrics).toContain('hub_readiness_up{check="database"} 1');
+  });
+
+  it('answers /metrics while the bus behind hub_bus_backlog does not answer', async () => {
+    const hung = { pending: () => new Promise<number>(() => {}) } as unknown as EventBus;
+    cleanups.push(reportBusBacklog(hung));
+    const app = await buildServer({ config: hubConfigSchema.parse({}), connectors: [], readiness: [] });
+    cleanups.push(() => app.close());
+    const started = Date.now();
+    const metrics = await app.inject('/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain('hub_bus_backlog');
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('defaults to 1000 ms per check', () => {

@@ -41,7 +41,7 @@ const CONVERSATIONS = 20;
 const PAUSE_MS = 1_500;
 const READINESS_TIMEOUT_MS = 1_000;
 /** The check's own timeout plus the HTTP round trip on a loaded 2-core machine. */
-const READYZ_LIMIT_MS = READINESS_TIMEOUT_MS + 1_000;
+const READYZ_LIMIT_MS = READINESS_TIMEOUT_MS + 1_500;
 const ANSWER_DEADLINE_MS = 120_000;
 const SETTLE_MS = 3_000;
 const suffix = randomBytes(4).toString('hex');

@@ -36,6 +36,9 @@ program
     const { checkHubConfig } = await import('./config-check');
     const config = await withConfig(options.config, checkHubConfig);
     if (options.role) config.server.role = options.role;
+    // Before anything connects: a dropped connection must not take the process down (see the policy).
+    const { installProcessFaultPolicy } = await import('./process-faults');
+    installProcessFaultPolicy();
     const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
     const drainMs = shutdownTimeoutMs();
     const { startTracing } = await import('./telemetry');

@@ -152,3 +152,11 @@ export const llmCanaryRolledBack = new Gauge({
   labelNames: ['model', 'version'] as const,
   registers: [registry],
 });
+
+/** Every error event of a connection to a dependency (database, Redis), and every query that found it down. */
+export const connectionErrors = new Counter({
+  name: 'hub_connection_errors_total',
+  help: 'Connection errors by component (database, redis:<purpose>, bus) and code (SQLSTATE, errno code or error class)',
+  labelNames: ['component', 'code'] as const,
+  registers: [registry],
+});

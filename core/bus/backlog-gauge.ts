@@ -1,11 +1,14 @@
 import { Gauge } from 'prom-client';
 import { logger } from '../log';
 import { registry } from '../metrics';
+import { withDeadline } from '../resilience/deadline';
 import type { EventBus } from '../types';
 import type { WorkerHeartbeats } from './heartbeats';
 
 const buses = new Set<EventBus>();
 const heartbeatSets = new Set<WorkerHeartbeats>();
+/** A paused Redis must not hold the whole scrape: /metrics answers, with the last values. */
+const SCRAPE_DEADLINE_MS = 1_000;
 
 /**
  * Gauges read at scrape time. The queue is shared by every process on it, so any api pod reports
@@ -21,7 +24,7 @@ function scrapedMax(name: string, help: string, read: () => Array<Promise<number
     registers: [registry],
     async collect() {
       try {
-        const values = await Promise.all(read());
+        const values = await withDeadline(Promise.all(read()), SCRAPE_DEADLINE_MS);
         this.set(values.length === 0 ? 0 : Math.max(...values));
       } catch (error) {
         logger.warn({ err: error }, `${name}: the bus did not answer; kept the last value`);

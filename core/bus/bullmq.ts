@@ -2,6 +2,7 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
+import { connectionErrorListener, errorEventListener } from '../resilience/connection-errors';
 import { RedisLockManager } from '../state/redis-lock';
 import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types';
 import { conversationKey } from '../types/conversation';
@@ -65,7 +66,7 @@ export class BullmqBus implements EventBus {
         backoff: { type: 'exponential', delay: 1_000 },
       },
     });
-    this.queue.on('error', (error) => logger.error({ err: error }, 'bus queue error'));
+    this.queue.on('error', errorEventListener('bus', 'bus queue error'));
   }
 
   async publish(event: InboundEvent): Promise<PublishResult> {
@@ -91,7 +92,7 @@ export class BullmqBus implements EventBus {
     this.handler = handler;
     // BullMQ blocks on its worker connections, which therefore must retry commands forever.
     this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
-    this.workerConnection.on('error', (error) => logger.warn({ err: error }, 'bus worker connection error'));
+    this.workerConnection.on('error', connectionErrorListener('redis', 'bus worker'));
     this.worker = new Worker<JobData>(this.options.queue, (job, token) => this.process(job, handler, token), {
       connection: this.workerConnection,
       prefix: `${this.options.keyPrefix}:bull`,
@@ -102,7 +103,7 @@ export class BullmqBus implements EventBus {
       // Redelivering a job is always safe here (it only drains an inbox), so never fail it for stalling.
       maxStalledCount: 1_000_000,
     });
-    this.worker.on('error', (error) => logger.error({ err: error }, 'bus worker error'));
+    this.worker.on('error', errorEventListener('bus', 'bus worker error'));
     await this.worker.waitUntilReady();
     this.sweeper = setInterval(() => void this.sweep(), this.options.lockTtlMs);
     this.sweeper.unref();

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { logger } from '../log';
+import { connectionErrorListener } from '../resilience/connection-errors';
 import type { OutboundFeed } from '../types';
 import type { OutboundMessage } from '../types/outbound';
 import { deliver } from './feed-memory';
@@ -56,7 +57,7 @@ export class RedisFeed implements OutboundFeed {
   private subscribed(): Promise<Redis> {
     this.subscriber ??= (async () => {
       const subscriber = this.redis.duplicate();
-      subscriber.on('error', (error) => logger.warn({ err: error }, 'outbound feed subscriber error'));
+      subscriber.on('error', connectionErrorListener('redis', 'outbound feed subscriber'));
       subscriber.on('message', (channel: string, json: string) => {
         if (channel !== this.options.channel) return;
         // Parsed per listener, as the memory feed copies: one listener cannot change what the next sees.

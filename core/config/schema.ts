@@ -147,6 +147,8 @@ export const hubConfigSchema = z.object({
       bodyLimitBytes: positiveInt.default(1_048_576),
       /** How long the REST channel waits for the bot's reply before answering 202. */
       replyTimeoutMs: positiveInt.default(20_000),
+      /** How long each readiness check (database, bus, channels) may take before /readyz reports it down. */
+      readinessTimeoutMs: positiveInt.default(1_000),
       /** Run the dialog workers in this process ("all"), or only the HTTP side ("api") or only workers ("worker"). */
       role: z.enum(['all', 'api', 'worker']).default('all'),
       /** A worker-only process serves /healthz, /readyz and /metrics here; unset: none. HUB_WORKER_PORT wins. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { readinessUp, registry } from '../metrics';
+import { withDeadline } from '../resilience/deadline';
 import type { RouteDoc } from './route-doc';
 
 export interface ReadinessCheck {
@@ -16,18 +17,40 @@ export interface HealthChecks {
    * never in the readiness verdict: one platform's outage must not take every API pod out of service.
    */
   channelHealth?: ReadinessCheck[];
+  /** How long one check may take before it counts as down (server.readinessTimeoutMs). */
+  timeoutMs?: number;
 }
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 1_000;
 
 type CheckResult = readonly [name: string, status: string];
 
-export async function runChecks(checks: ReadinessCheck[]): Promise<CheckResult[]> {
+/** A check still running from an earlier probe: the next probe waits on it instead of starting another. */
+const inFlight = new WeakMap<ReadinessCheck, Promise<void>>();
+
+/**
+ * Run every check side by side, each given at most `timeoutMs`: a dependency that hangs (a paused
+ * Redis, a database behind a dead route) reads `down: timeout after <n> ms` instead of holding the
+ * probe. A hung check is not started again by every probe; they share the one in flight.
+ */
+export async function runChecks(
+  checks: ReadinessCheck[],
+  timeoutMs = DEFAULT_CHECK_TIMEOUT_MS,
+): Promise<CheckResult[]> {
   return Promise.all(
-    checks.map(async ({ name, check }) => {
+    checks.map(async (readinessCheck) => {
+      let running = inFlight.get(readinessCheck);
+      if (!running) {
+        running = Promise.resolve()
+          .then(() => readinessCheck.check())
+          .finally(() => inFlight.delete(readinessCheck));
+        inFlight.set(readinessCheck, running);
+      }
       try {
-        await check();
-        return [name, 'ok'] as const;
+        await withDeadline(running, timeoutMs);
+        return [readinessCheck.name, 'ok'] as const;
       } catch (error) {
-        return [name, `down: ${(error as Error).message}`] as const;
+        return [readinessCheck.name, `down: ${(error as Error).message}`] as const;
       }
     }),
   );
@@ -79,11 +102,14 @@ const DOCS = {
  */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  { readiness, channelHealth = [] }: HealthChecks,
+  { readiness, channelHealth = [], timeoutMs }: HealthChecks,
 ): void {
   app.get('/healthz', { config: { openapi: DOCS.healthz } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { openapi: DOCS.readyz } }, async (_request, reply) => {
-    const [own, channels] = await Promise.all([runChecks(readiness), runChecks(channelHealth)]);
+    const [own, channels] = await Promise.all([
+      runChecks(readiness, timeoutMs),
+      runChecks(channelHealth, timeoutMs),
+    ]);
     const ready = allOk(own);
     // Channel states are listed for the operator's eye; only the pod's own checks set the status.
     return reply
@@ -91,22 +117,26 @@ export function registerHealthRoutes(
       .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries([...own, ...channels]) });
   });
   app.get('/healthz/channels', { config: { openapi: DOCS.channels } }, async (_request, reply) => {
-    const results = await runChecks(channelHealth);
+    const results = await runChecks(channelHealth, timeoutMs);
     const healthy = allOk(results);
     return reply
       .code(healthy ? 200 : 503)
       .send({ status: healthy ? 'ok' : 'degraded', checks: Object.fromEntries(results) });
   });
   app.get('/metrics', { config: { openapi: DOCS.metrics } }, async (_request, reply) => {
-    await refreshReadinessGauge({ readiness, channelHealth });
+    await refreshReadinessGauge({ readiness, channelHealth, timeoutMs });
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
 }
 
 /** Set hub_readiness_up from every check, own and channel, right before a scrape. */
-export async function refreshReadinessGauge({ readiness, channelHealth = [] }: HealthChecks): Promise<void> {
-  for (const [name, status] of await runChecks([...readiness, ...channelHealth])) {
+export async function refreshReadinessGauge({
+  readiness,
+  channelHealth = [],
+  timeoutMs,
+}: HealthChecks): Promise<void> {
+  for (const [name, status] of await runChecks([...readiness, ...channelHealth], timeoutMs)) {
     readinessUp.set({ check: name }, status === 'ok' ? 1 : 0);
   }
 }

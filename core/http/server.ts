@@ -62,7 +62,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  registerHealthRoutes(app, health);
+  registerHealthRoutes(app, { ...health, timeoutMs: health.timeoutMs ?? config.server.readinessTimeoutMs });
   registerOpenApiRoute(app, catalog);
   app.get('/', { config: { openapi: ROOT_DOC } }, async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');

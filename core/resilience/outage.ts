@@ -50,14 +50,17 @@ const DOWN_MESSAGES = [
  * stores and clients wrap what the driver threw.
  */
 export function isOutage(error: unknown): boolean {
-  return someCause(error, (cause) => {
-    if (cause instanceof HubError && (OUTAGE_CODES.has(cause.code) || BREAKER_OPEN.test(cause.code)))
-      return true;
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && (SOCKET_CODES.has(code) || POSTGRES_DOWN.test(code))) return true;
-    const message = cause instanceof Error ? cause.message : '';
-    return DOWN_MESSAGES.some((pattern) => pattern.test(message));
-  });
+  return someCause(error, isOwnOutage);
+}
+
+/** `isOutage` for the error itself, its causes not searched. */
+export function isOwnOutage(error: object): boolean {
+  if (error instanceof HubError && (OUTAGE_CODES.has(error.code) || BREAKER_OPEN.test(error.code)))
+    return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || POSTGRES_DOWN.test(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return DOWN_MESSAGES.some((pattern) => pattern.test(message));
 }
 
 /** Tries `test` on the error, its `cause` chain and an AggregateError's errors, a few levels deep. */

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { logger } from '../log';
+import { connectionErrorListener } from '../resilience/connection-errors';
 import { HubError } from '../types/errors';
 
 /** The URL without its password, so it can go into error messages and logs. */
@@ -21,9 +21,10 @@ export async function connectRedis(url: string, purpose: string, options: RedisO
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, ...options });
   let lastError: Error | undefined;
   // Without a listener ioredis prints every reconnect failure as an unhandled 'error' event.
+  const report = connectionErrorListener('redis', purpose);
   redis.on('error', (error: Error) => {
     lastError = error;
-    logger.warn({ err: error, purpose }, 'redis connection error');
+    report(error);
   });
   try {
     await redis.connect();

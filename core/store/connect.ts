@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { HubConfig } from '../config/schema';
-import { logger } from '../log';
+import { connectionErrorListener, reportConnectionError } from '../resilience/connection-errors';
+import { isOutage } from '../resilience/outage';
 import { HubError } from '../types/errors';
 import { messageOf } from './migrate';
 import type { Database } from './schema';
@@ -27,9 +28,14 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
     connectionTimeoutMillis: 5_000,
     application_name: 'omnichannel-hub',
   });
-  // An idle client dropped by the server emits on the pool; unhandled, that would kill the process.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A client the server drops (FATAL 57P01 on a restart, a reset socket) emits 'error'; unheard,
+  // that kills the process. The pool listens only while a client is idle, so every client gets a
+  // listener of its own for its whole life, checked out included; the pool then discards it.
+  const onClientError = connectionErrorListener('database');
+  pool.on('connect', (client) => client.on('error', onClientError));
+  // The pool re-emits an idle client's error, already reported by the client's own listener above.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: countOutageQueries });
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -37,6 +43,24 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
     throw postgresError(url, error);
   }
   return db;
+}
+
+/**
+ * A query that failed because the database is down or its engine broke counts as a connection
+ * error; the caller decides what to do (the bus waits and retries). A query's own errors (a unique
+ * key, bad input) are the caller's business and are not counted.
+ */
+function countOutageQueries(event: LogEvent): void {
+  if (event.level === 'error' && (isOutage(event.error) || isEngineFailure(event.error))) {
+    reportConnectionError('database', event.error);
+  }
+}
+
+/** PGlite runs in WebAssembly: an abort there is a RuntimeError, not a SQL error with a SQLSTATE. */
+function isEngineFailure(error: unknown): boolean {
+  return (
+    error instanceof Error && (error.name === 'RuntimeError' || /^PGlite is clos(ed|ing)/.test(error.message))
+  );
 }
 
 function postgresError(url: string, error: unknown): HubError {
@@ -91,5 +115,5 @@ async function openPglite(dataDir: string): Promise<Kysely<Database>> {
       { cause: error },
     );
   }
-  return new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  return new Kysely<Database>({ dialect: new PGliteDialect(client), log: countOutageQueries });
 }

@@ -1,14 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus } from '../../core/bus';
 import { parseConfig } from '../../core/config/load';
+import { findPostgresBin, freePort, PrivatePostgres } from '../support/private-services';
 import { type HubProcess, SAMPLE_QUESTIONS, startHubProcess, writeConfig } from './hub-process';
 
 /**
@@ -26,87 +22,7 @@ const ROUND_MS = 700;
 const OUTAGE_MS = 30_000;
 const questions = SAMPLE_QUESTIONS;
 
-function findPostgresBin(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
-  return versions.map((v) => join(root, v, 'bin')).find((bin) => existsSync(join(bin, 'initdb')));
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** A throw-away PostgreSQL cluster, run as the postgres user when the tests run as root. */
-class PrivatePostgres {
-  readonly dir = mkdtempSync(join(tmpdir(), 'hub-outage-pg-'));
-  readonly data = join(this.dir, 'data');
-
-  constructor(
-    private readonly bin: string,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
-  }
-
-  private run(tool: string, args: string[]): void {
-    const command = join(this.bin, tool);
-    const asRoot = process.getuid?.() === 0;
-    execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
-      stdio: 'pipe',
-      timeout: 60_000,
-    });
-  }
-
-  init(): void {
-    if (process.getuid?.() === 0) {
-      const ids = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-      execFileSync('chown', [`${ids('-u')}:${ids('-g')}`, this.dir]);
-    }
-    chmodSync(this.dir, 0o700);
-    this.run('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-  }
-
-  start(): void {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-    this.run('pg_ctl', [
-      'start',
-      '-w',
-      '-t',
-      '60',
-      '-D',
-      this.data,
-      '-l',
-      join(this.dir, 'log'),
-      '-o',
-      options,
-    ]);
-  }
-
-  stop(): void {
-    this.run('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', this.data]);
-  }
-
-  destroy(): void {
-    try {
-      this.stop();
-    } catch {
-      // already stopped
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 let database: PrivatePostgres | undefined;
 let hub: HubProcess | undefined;

@@ -101,8 +101,9 @@ describe('worker heartbeats seen from the api', () => {
       10_000,
     );
     const droppedAfterMs = Date.now() - killedAt;
-    // A beat lives three intervals; one scrape interval of slack for this test's polling.
-    expect(droppedAfterMs).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 500);
+    // A beat lives three intervals; the slack covers this test's polling and scrapes on a loaded
+    // 2-core machine (a beat that never expired would fail at the 10 s wait above).
+    expect(droppedAfterMs).toBeLessThanOrEqual(3 * HEARTBEAT_MS + 2_500);
 
     const answeredBefore = await answered();
     for (const sender of ['a', 'b', 'c']) await post(sender, 'm1');

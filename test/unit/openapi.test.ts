@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectors } from '../../app/channels';
-import { startHub } from '../../app/hub';
+import { type RunningHub, startHub } from '../../app/hub';
 import { builtinPlugins } from '../../app/plugins';
 import { channelRegistry } from '../../connectors/registry';
 import type { WebClient } from '../../connectors/whatsapp-web/client';
@@ -259,31 +259,6 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(action.responses)).toContain('415');
   });
 
-  it('describes every route a started hub serves, the ones app/ adds included', async () => {
-    const hub = await startHub(
-      hubConfigSchema.parse({
-        server: { port: 0 },
-        database: { driver: 'pglite', dataDir: 'memory://' },
-        ticketing: config.ticketing,
-      }),
-    );
-    try {
-      const server = hub.app as FastifyInstance;
-      const doc = (await server.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApiDocument;
-      const described = new Set(operations(doc).map(({ path, method }) => `${method.toUpperCase()} ${path}`));
-      const routes = registeredRoutes(server).filter((route) => !route.startsWith('HEAD '));
-      expect(routes).toEqual(
-        expect.arrayContaining(['GET /admin/models', 'POST /admin/models/{model}/reset']),
-      );
-      expect(routes.filter((route) => !described.has(route))).toEqual([]);
-      for (const { path, method, operation } of operations(doc)) {
-        expect(operation['x-hub-undocumented'], `${method} ${path}`).toBeUndefined();
-      }
-    } finally {
-      await hub.stop();
-    }
-  });
-
   it('lists a route registered without a description as undocumented, so the checks above fail on it', async () => {
     const bare = await buildServer({ config, connectors: [], readiness: [] });
     bare.get('/added-without-a-description', async () => ({ ok: true }));
@@ -292,5 +267,34 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/added-without-a-description']?.get?.['x-hub-undocumented']).toBe(true);
     expect(document.paths['/added-without-a-description']).toBeUndefined();
     await bare.close();
+  });
+});
+
+describe('GET /openapi.json of a started hub', () => {
+  let hub: RunningHub | undefined;
+  // Started in a hook: a whole hub (dialog training included) takes its time on a loaded machine.
+  beforeAll(async () => {
+    hub = await startHub(
+      hubConfigSchema.parse({
+        server: { port: 0 },
+        database: { driver: 'pglite', dataDir: 'memory://' },
+        ticketing: config.ticketing,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('describes every route the hub serves, the ones app/ adds included', async () => {
+    const server = hub?.app as FastifyInstance;
+    const doc = (await server.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApiDocument;
+    const described = new Set(operations(doc).map(({ path, method }) => `${method.toUpperCase()} ${path}`));
+    const routes = registeredRoutes(server).filter((route) => !route.startsWith('HEAD '));
+    expect(routes).toEqual(expect.arrayContaining(['GET /admin/models', 'POST /admin/models/{model}/reset']));
+    expect(routes.filter((route) => !described.has(route))).toEqual([]);
+    for (const { path, method, operation } of operations(doc)) {
+      expect(operation['x-hub-undocumented'], `${method} ${path}`).toBeUndefined();
+    }
   });
 });

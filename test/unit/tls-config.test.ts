@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubUrlOf } from '../../app/commands/models';
 import { checkHubConfig } from '../../app/config-check';
 import { parseConfig } from '../../core/config/load';
 import { postgresConnection, readPem, redisTlsOptions, serverTlsOptions } from '../../core/security/tls';
@@ -139,6 +140,14 @@ describe.skipIf(!OPENSSL)('TLS settings', () => {
     const inline = { server: { tls: { certFile: '${HUB_TLS_CERT}', keyFile: '${HUB_TLS_KEY}' } } };
     const env = { HUB_TLS_CERT: cert.certPem, HUB_TLS_KEY: cert.keyPem };
     expect(parseConfig(inline, env, 'hub.yaml', checkHubConfig).server.tls?.certFile).toBe(cert.certPem);
+  });
+
+  it('make the hub commands call the running hub over HTTPS', () => {
+    const tls = { certFile: cert.certFile, keyFile: cert.keyFile };
+    expect(hubUrlOf(parseConfig({ server: { host: '0.0.0.0', port: 3443, tls } }))).toBe(
+      'https://127.0.0.1:3443',
+    );
+    expect(hubUrlOf(parseConfig({ server: { port: 3000 } }))).toBe('http://127.0.0.1:3000');
   });
 });
 

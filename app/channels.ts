@@ -3,7 +3,7 @@ import type { ChannelContext, Connector } from '../core/channels/types';
 import type { HubConfig } from '../core/config/schema';
 import { logger } from '../core/log';
 import { outboundDriver } from '../core/outbound';
-import { connectRedis } from '../core/state/redis-client';
+import { connectConfiguredRedis } from '../core/state/redis-connect';
 import { MemoryKeyValueStore, RedisKeyValueStore } from '../core/storage';
 import { HubError, type KeyValueStore } from '../core/types';
 
@@ -16,7 +16,7 @@ export async function createChannelStorage(
 ): Promise<{ storage: KeyValueStore; close(): Promise<void> }> {
   if (outboundDriver(config) === 'memory')
     return { storage: new MemoryKeyValueStore(), close: async () => {} };
-  const redis = await connectRedis(config.redis.url, 'channel storage (the WhatsApp service window)');
+  const redis = await connectConfiguredRedis(config.redis, 'channel storage (the WhatsApp service window)');
   return {
     storage: new RedisKeyValueStore(redis, config.redis.keyPrefix),
     close: async () => {

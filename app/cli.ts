@@ -51,7 +51,7 @@ program
       if (hub.webchatUrl) console.log(`Web chat: ${hub.webchatUrl}`);
     } else {
       const { startWorkerOps } = await import('./worker-ops');
-      ops = await startWorkerOps({ ...hub, workerPort: config.server.workerPort });
+      ops = await startWorkerOps({ ...hub, workerPort: config.server.workerPort, tls: config.server.tls });
       console.log(ops ? `Hub workers running; health and metrics on ${ops.url}` : 'Hub workers running');
     }
     let stopping = false;

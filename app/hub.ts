@@ -17,6 +17,7 @@ import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
+import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
@@ -40,6 +41,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // Every broken channel block named at once, before any connector starts.
   validateChannelOptions(config);
   validatePlugins(config);
+  // Read before any connection opens: a certificate that cannot be read stops the hub here.
+  const https = serverTlsOptions(config.server.tls);
   const { role } = config.server;
   const closers: Array<() => Promise<void>> = [];
   const store = await createStore(config);
@@ -93,7 +96,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth });
+    app = await buildServer({ config, connectors, readiness, channelHealth, https });
     registerModelAdminRoutes(app, canary);
     await registerHelpdeskWebhooks(
       app,
@@ -106,7 +109,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const address = app?.server.address();
   const url =
     address && typeof address === 'object'
-      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      ? `${https ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
       : undefined;
   const webchat = connectors.find((c) => c.type === 'webchat');
   const webchatUrl =

@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { registerHealthRoutes } from '../core/http/health';
 import { measureRequestDurations } from '../core/http/metrics';
+import { type ServerTlsConfig, serverTlsOptions } from '../core/security/tls';
 import type { EventBus, HubStore } from '../core/types';
 import { HubError } from '../core/types';
 
@@ -14,9 +15,16 @@ export interface WorkerOpsServer {
  * measure (stage latencies, LLM calls, replies) and an orchestrator wants to probe it. With a port
  * (HUB_WORKER_PORT, else `server.workerPort`) it serves /healthz, /readyz (database, bus) and
  * /metrics there; with neither, nothing listens (several workers on one machine need no ports).
+ * With server.tls it serves them over HTTPS.
  */
 export async function startWorkerOps(
-  hub: { bus: Pick<EventBus, 'ping'>; store: Pick<HubStore, 'ping'>; workerPort?: number },
+  hub: {
+    bus: Pick<EventBus, 'ping'>;
+    store: Pick<HubStore, 'ping'>;
+    workerPort?: number;
+    /** server.tls: the same certificate as the api's, TLS 1.3 minimum. */
+    tls?: ServerTlsConfig;
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerOpsServer | undefined> {
   const raw = env.HUB_WORKER_PORT || (hub.workerPort === undefined ? '' : String(hub.workerPort));
@@ -28,7 +36,8 @@ export async function startWorkerOps(
       `HUB_WORKER_PORT is "${raw}"; set it to a port number, e.g. 9464, or unset it (and server.workerPort) for no worker HTTP server.`,
     );
   }
-  const app = Fastify({ logger: false });
+  const https = serverTlsOptions(hub.tls);
+  const app = Fastify({ logger: false, https: https ?? null });
   measureRequestDurations(app);
   registerHealthRoutes(app, {
     readiness: [

@@ -43,9 +43,9 @@ export function registerModelCommands(
 
 /** The address a hub started with this config listens on, as seen from the same machine. */
 export function hubUrlOf(config: HubConfig): string {
-  const { host, port } = config.server;
+  const { host, port, tls } = config.server;
   const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  return `${tls ? 'https' : 'http'}://${local.includes(':') ? `[${local}]` : local}:${port}`;
 }
 
 async function callHub(url: string, method: 'GET' | 'POST', path: string): Promise<unknown> {

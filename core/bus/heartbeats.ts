@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { LuaScript } from '../state/lua';
-import { connectRedis } from '../state/redis-client';
+import { connectConfiguredRedis } from '../state/redis-connect';
 
 /**
  * Who is consuming the bus: each worker process beats every few seconds, and any process (the
@@ -95,7 +95,7 @@ export async function createWorkerHeartbeats(
   deps: { keyPrefix?: string } = {},
 ): Promise<WorkerHeartbeats> {
   if (config.bus.driver !== 'bullmq' && config.state.driver !== 'redis') return new MemoryHeartbeats();
-  const redis = await connectRedis(config.redis.url, 'worker heartbeats');
+  const redis = await connectConfiguredRedis(config.redis, 'worker heartbeats');
   return new RedisHeartbeats(redis, `${deps.keyPrefix ?? 'hub'}:workers`, true);
 }
 

@@ -1,5 +1,5 @@
 import type { HubConfig } from '../config/schema';
-import { connectRedis } from '../state/redis-client';
+import { connectConfiguredRedis } from '../state/redis-connect';
 import type { EventBus, OutboundFeed } from '../types';
 import { BullmqBus } from './bullmq';
 import { MemoryFeed } from './feed-memory';
@@ -25,7 +25,7 @@ export interface BusDeps {
 export async function createBus(config: HubConfig, deps: BusDeps = {}): Promise<EventBus> {
   const policy = policyFromConfig(config.bus);
   if (config.bus.driver === 'memory') return new MemoryBus(policy);
-  const redis = await connectRedis(config.redis.url, 'bus.driver "bullmq"');
+  const redis = await connectConfiguredRedis(config.redis, 'bus.driver "bullmq"');
   return new BullmqBus(redis, {
     ...policy,
     queue: config.bus.queue,
@@ -41,6 +41,6 @@ export async function createBus(config: HubConfig, deps: BusDeps = {}): Promise<
 export async function createFeed(config: HubConfig, deps: BusDeps = {}): Promise<OutboundFeed> {
   const channel = `${deps.keyPrefix ?? 'hub'}:feed:${config.bus.queue}`;
   if (config.bus.driver === 'memory') return new MemoryFeed(channel);
-  const redis = await connectRedis(config.redis.url, 'bus.driver "bullmq" (outbound feed)');
+  const redis = await connectConfiguredRedis(config.redis, 'bus.driver "bullmq" (outbound feed)');
   return new RedisFeed(redis, { channel, ownsConnection: true });
 }

@@ -7,6 +7,14 @@ const positiveInt = z.coerce.number().int().positive();
 /** Booleans may come from `${ENV}` interpolation as strings ("true", "0", "yes"). */
 const flag = z.union([z.boolean(), z.stringbool()]);
 
+/** Each value is a path to a PEM file, or the PEM itself (e.g. `certFile: ${HUB_TLS_CERT}`). */
+const serverTlsSchema = z.object({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  /** Intermediate CA certificates sent with certFile, when its file does not hold the chain. */
+  caFile: z.string().min(1).optional(),
+});
+
 export const channelSchema = z
   .object({
     id: z
@@ -153,6 +161,8 @@ export const hubConfigSchema = z.object({
       role: z.enum(['all', 'api', 'worker']).default('all'),
       /** A worker-only process serves /healthz, /readyz and /metrics here; unset: none. HUB_WORKER_PORT wins. */
       workerPort: port.optional(),
+      /** Serve HTTPS (TLS 1.3 minimum) on `port`, and on the worker port; unset: plain HTTP behind a proxy. */
+      tls: serverTlsSchema.optional(),
     })
     .prefault({}),
   redis: z
@@ -163,6 +173,15 @@ export const hubConfigSchema = z.object({
         .string()
         .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
         .default('hub'),
+      /** Used when redis.url is rediss:// (TLS). */
+      tls: z
+        .object({
+          /** The CA that signed Redis's certificate (a path, or the PEM itself); unset: the system's CAs. */
+          caFile: z.string().min(1).optional(),
+          /** false accepts any certificate: encrypted but open to a man in the middle. */
+          rejectUnauthorized: flag.default(true),
+        })
+        .prefault({}),
     })
     .prefault({}),
   bus: z
@@ -192,6 +211,13 @@ export const hubConfigSchema = z.object({
       url: z.string().optional(),
       /** PGlite data directory; "memory://" keeps nothing on disk. */
       dataDir: z.string().default('.hub-data/db'),
+      /** Used when database.url has sslmode=require, verify-ca or verify-full. */
+      tls: z
+        .object({
+          /** The CA that signed PostgreSQL's certificate (a path, or the PEM itself); unset: the system's CAs. */
+          caFile: z.string().min(1).optional(),
+        })
+        .optional(),
     })
     .prefault({})
     .refine((db) => db.driver !== 'postgres' || Boolean(db.url), {

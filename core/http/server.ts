@@ -1,3 +1,4 @@
+import type { ServerOptions as SecureServerOptions } from 'node:https';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { z } from 'zod';
@@ -5,6 +6,7 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { serverTlsOptions } from '../security/tls';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
@@ -17,6 +19,8 @@ export type { ReadinessCheck } from './health';
 export interface ServerDeps extends HealthChecks {
   config: HubConfig;
   connectors: Connector[];
+  /** HTTPS options already read from server.tls (startHub reads them first, to fail fast); default: read here. */
+  https?: SecureServerOptions;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -32,9 +36,15 @@ const ROOT_DOC: RouteDoc = {
 };
 
 /** One HTTP server for every channel, health, readiness, metrics and the API description (/openapi.json). */
-export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  connectors,
+  https = serverTlsOptions(config.server.tls),
+  ...health
+}: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
+    https: https ?? null,
     loggerInstance: logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,

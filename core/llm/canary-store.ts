@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type HubConfig, llmRollbackSchema } from '../config/schema';
-import { connectRedis } from '../state/redis-client';
+import { connectConfiguredRedis } from '../state/redis-connect';
 import { HubError } from '../types/errors';
 
 /** What one model version did within the rollback window. */
@@ -227,6 +227,6 @@ export async function createCanaryStore(config: HubConfig): Promise<CanaryStore>
   if (!hasCanary || (config.bus.driver !== 'bullmq' && config.state.driver !== 'redis')) {
     return new MemoryCanaryStore(windowMs);
   }
-  const redis = await connectRedis(config.redis.url, 'canary model rollback state');
+  const redis = await connectConfiguredRedis(config.redis, 'canary model rollback state');
   return new RedisCanaryStore(redis, config.redis.keyPrefix, windowMs, true);
 }

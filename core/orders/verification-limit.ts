@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { HubConfig } from '../config/schema';
-import { connectRedis } from '../state/redis-client';
+import { connectConfiguredRedis } from '../state/redis-connect';
 
 /**
  * Failed ownership proofs per (tenant, order) over a sliding window, shared by every conversation:
@@ -127,6 +127,6 @@ export async function createVerificationLimiter(config: HubConfig): Promise<Veri
   if (config.bus.driver !== 'bullmq' && config.state.driver !== 'redis') {
     return new MemoryVerificationLimiter(options);
   }
-  const redis = await connectRedis(config.redis.url, 'order verification limits');
+  const redis = await connectConfiguredRedis(config.redis, 'order verification limits');
   return new RedisVerificationLimiter(redis, config.redis.keyPrefix, options, true);
 }

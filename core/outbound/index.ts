@@ -1,6 +1,6 @@
 import type { HubConfig } from '../config/schema';
 import type { Logger } from '../log';
-import { connectRedis } from '../state/redis-client';
+import { connectConfiguredRedis } from '../state/redis-connect';
 import { MemoryDeliveryLedger, RedisDeliveryLedger } from './ledger';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit';
 import { OutboundScheduler, type SchedulerPolicy } from './scheduler';
@@ -42,7 +42,7 @@ export async function createOutbound(
     const ledger = new MemoryDeliveryLedger();
     return { scheduler: new OutboundScheduler({ limiter, ledger, policy, logger }), close: async () => {} };
   }
-  const redis = await connectRedis(config.redis.url, 'outbound rate limits and idempotency');
+  const redis = await connectConfiguredRedis(config.redis, 'outbound rate limits and idempotency');
   const prefix = config.redis.keyPrefix;
   const limiter = new RedisRateLimiter(redis, prefix);
   const ledger = new RedisDeliveryLedger(redis, prefix);

@@ -2,12 +2,13 @@ import type { HubConfig } from '../config/schema';
 import type { LockManager, StateStore } from '../types';
 import { MemoryLockManager, MemoryStateStore } from './memory';
 import { RedisStateStore } from './redis';
-import { connectRedis } from './redis-client';
+import { connectConfiguredRedis } from './redis-connect';
 import { RedisLockManager } from './redis-lock';
 
 export { MemoryLockManager, MemoryStateStore } from './memory';
 export { RedisStateStore } from './redis';
 export { connectRedis, redactRedisUrl } from './redis-client';
+export { connectConfiguredRedis } from './redis-connect';
 export { RedisLockManager } from './redis-lock';
 
 export interface StateDeps {
@@ -21,13 +22,13 @@ const HOUR_MS = 3_600_000;
 export async function createStateStore(config: HubConfig, deps: StateDeps = {}): Promise<StateStore> {
   const ttlMs = Math.max(1, Math.round(config.state.ttlHours * HOUR_MS));
   if (config.state.driver === 'memory') return new MemoryStateStore({ ttlMs });
-  const redis = await connectRedis(config.redis.url, 'state.driver "redis"');
+  const redis = await connectConfiguredRedis(config.redis, 'state.driver "redis"');
   return new RedisStateStore(redis, { ttlMs, keyPrefix: deps.keyPrefix ?? 'hub', ownsConnection: true });
 }
 
 /** Conversation locks, on the same driver as the state they guard. */
 export async function createLockManager(config: HubConfig, deps: StateDeps = {}): Promise<LockManager> {
   if (config.state.driver === 'memory') return new MemoryLockManager();
-  const redis = await connectRedis(config.redis.url, 'state.driver "redis" (locks)');
+  const redis = await connectConfiguredRedis(config.redis, 'state.driver "redis" (locks)');
   return new RedisLockManager(redis, { keyPrefix: `${deps.keyPrefix ?? 'hub'}:locks`, ownsConnection: true });
 }

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { HubConfig } from '../config/schema';
 import { connectionErrorListener, reportConnectionError } from '../resilience/connection-errors';
 import { isOutage } from '../resilience/outage';
+import { isTlsFailure, type PostgresTlsSettings, postgresConnection } from '../security/tls';
 import { HubError } from '../types/errors';
 import { messageOf } from './migrate';
 import type { Database } from './schema';
@@ -18,12 +19,12 @@ export const IN_MEMORY = 'memory://';
 
 /** Open the configured database and prove it answers; every failure says what to change. */
 export async function openDatabase(config: DatabaseConfig): Promise<Kysely<Database>> {
-  return config.driver === 'postgres' ? openPostgres(config.url ?? '') : openPglite(config.dataDir);
+  return config.driver === 'postgres' ? openPostgres(config.url ?? '', config) : openPglite(config.dataDir);
 }
 
-async function openPostgres(url: string): Promise<Kysely<Database>> {
+async function openPostgres(url: string, tls: PostgresTlsSettings): Promise<Kysely<Database>> {
   const pool = new pg.Pool({
-    connectionString: url,
+    ...postgresConnection(tls),
     // Fail fast at start-up and under outage instead of hanging a request for the OS TCP timeout.
     connectionTimeoutMillis: 5_000,
     application_name: 'omnichannel-hub',
@@ -72,7 +73,9 @@ function postgresError(url: string, error: unknown): HubError {
       ? `the database does not exist. Fix: create it (createdb <name>) or fix database.url`
       : code === '28P01' || code === '28000'
         ? `it refused the credentials (${reason}). Fix: correct the user/password in database.url`
-        : `is unreachable (${reason}). Fix: start PostgreSQL, or fix database.url, or set database.driver: pglite to use the embedded database`;
+        : isTlsFailure(reason)
+          ? `the TLS connection failed (${reason}). Fix: set database.tls.caFile to the CA that signed the server's certificate, check that the certificate names the host in database.url, and that the server has ssl = on`
+          : `is unreachable (${reason}). Fix: start PostgreSQL, or fix database.url, or set database.driver: pglite to use the embedded database`;
   return new HubError('store.unavailable', `${where}: ${fix}.`, {
     cause: error,
     retryable: true,

@@ -1,0 +1,33 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { isTlsFailure, type RedisTlsSettings, redisTlsOptions } from '../security/tls';
+import { HubError } from '../types/errors';
+import { connectRedis } from './redis-client';
+
+/**
+ * Every Redis connection of the hub starts here, so each one gets the TLS options of the config
+ * (rediss://, redis.tls). Connections made from these (BullMQ's, `duplicate()`) inherit them.
+ */
+export async function connectConfiguredRedis(
+  redis: RedisTlsSettings,
+  purpose: string,
+  options: RedisOptions = {},
+): Promise<Redis> {
+  try {
+    return await connectRedis(redis.url, purpose, { ...redisTlsOptions(redis), ...options });
+  } catch (error) {
+    if (
+      !(error instanceof HubError) ||
+      error.code !== 'config.redis_unreachable' ||
+      !isTlsFailure(error.message)
+    )
+      throw error;
+    // connectRedis's advice is for a server that is down; this one answered but the handshake failed.
+    const withoutAdvice = error.message.replace(/ Fix: .*$/s, '');
+    throw new HubError(
+      'config.redis_tls',
+      `${withoutAdvice} Fix: set redis.tls.caFile to the CA that signed Redis's certificate, check that the ` +
+        "certificate names the host in redis.url, and that this port is Redis's tls-port.",
+      { cause: error },
+    );
+  }
+}

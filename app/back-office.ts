@@ -55,6 +55,11 @@ export async function startBackOffice(
   const verificationLimit = await createVerificationLimiter(config);
   const { phone, otp, email } = config.proof;
   const mailer = email ? emailCodeSender(email) : undefined;
+  if (mailer && !otp.secret && config.bus.driver === 'bullmq') {
+    logger.warn(
+      'proof.otp.secret is unset: a code sent by one worker is refused by another; set it from env',
+    );
+  }
   const commands = new DialogCommands({
     orders: new OrderAccess(
       erp,

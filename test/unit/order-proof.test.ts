@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp, erpConfigSchema } from '../../adapters/erp';
@@ -9,7 +11,11 @@ import { OrderAccess } from '../../core/orders/access';
 import { type EmailCodeSender, emailCodeSender } from '../../core/orders/email-code-sender';
 import { phonesMatch } from '../../core/orders/identity';
 import { OneTimeCodes } from '../../core/orders/one-time-code';
-import { MemoryVerificationLimiter, verificationLimitOptions } from '../../core/orders/verification-limit';
+import {
+  MemoryVerificationLimiter,
+  RedisVerificationLimiter,
+  verificationLimitOptions,
+} from '../../core/orders/verification-limit';
 import type { DialogState, InboundEvent } from '../../core/types';
 
 /**
@@ -154,6 +160,41 @@ describe('failed proofs per requester and per order', () => {
     expect(await limiter.requesterWaitMs('acme', 'phone:+6515550100')).toBeGreaterThan(0);
     // Typing someone else's e-mail does not get round it either.
     expect((await ask(commands, `${ORDER} ${OWNER_EMAIL}`, { verifiedPhone })).outcome).toBe('locked');
+  });
+});
+
+describe('failed proofs on Redis, shared by every process', () => {
+  const prefix = `test-proof-${randomUUID().slice(0, 8)}`;
+  const one = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const two = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  afterAll(async () => {
+    const keys = await one.keys(`${prefix}:*`);
+    if (keys.length) await one.del(...keys);
+    await one.quit();
+    await two.quit();
+  });
+
+  it('locks a requester and backs an order off across processes, the owner unaffected', async () => {
+    const options = {
+      limit: 2,
+      windowMs: 60_000,
+      backoffMs: 1_000,
+      maxBackoffMs: 4_000,
+      maxFailuresPerRequester: 3,
+    };
+    const a = new RedisVerificationLimiter(one, prefix, options);
+    const b = new RedisVerificationLimiter(two, prefix, options);
+    expect(await a.recordFailure('acme', ORDER, 'webchat:mallory')).toBe(false);
+    expect(await b.recordFailure('acme', ORDER, 'webchat:mallory')).toBe(true);
+    expect(await a.requesterWaitMs('acme', 'webchat:mallory')).toBe(0);
+    await b.recordFailure('acme', ORDER, 'webchat:mallory');
+    expect(await a.requesterWaitMs('acme', 'webchat:mallory')).toBeGreaterThan(55_000);
+    expect(await b.requesterWaitMs('acme', 'webchat:alex')).toBe(0);
+    const wait = await a.orderWaitMs('acme', ORDER);
+    expect(wait).toBeGreaterThan(1_000);
+    expect(wait).toBeLessThanOrEqual(2_000);
+    for (let i = 0; i < 5; i++) await a.recordFailure('acme', ORDER, `webchat:bot-${i}`);
+    expect(await b.orderWaitMs('acme', ORDER)).toBeLessThanOrEqual(4_000);
   });
 });
 

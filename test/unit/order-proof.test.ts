@@ -4,9 +4,11 @@ import { Redis } from 'ioredis';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp, erpConfigSchema } from '../../adapters/erp';
+import { parseConfig } from '../../core/config/load';
 import { hubConfigSchema } from '../../core/config/schema';
 import { type CodeProof, type CommandReply, DialogCommands } from '../../core/dialog/commands';
-import { emptyState } from '../../core/dialog/engine';
+import { DialogEngine, emptyState } from '../../core/dialog/engine';
+import { loadDialogKit } from '../../core/dialog/setup';
 import { OrderAccess } from '../../core/orders/access';
 import { type EmailCodeSender, emailCodeSender } from '../../core/orders/email-code-sender';
 import { phonesMatch } from '../../core/orders/identity';
@@ -16,6 +18,7 @@ import {
   RedisVerificationLimiter,
   verificationLimitOptions,
 } from '../../core/orders/verification-limit';
+import { createKnowledge } from '../../core/rag';
 import type { DialogState, InboundEvent } from '../../core/types';
 
 /**
@@ -309,6 +312,42 @@ describe('one-time codes by e-mail over SMTP', () => {
     expect((await retry.say(wrong)).text).toMatch(/expired or was used up/);
     const late = await retry.say(right);
     expect(late.outcome).not.toBe('shown');
+  });
+
+  it('works through the dialog engine: order question, "code", the mailed code, the order', async () => {
+    const config = parseConfig({ database: { dataDir: 'memory://' } }, {});
+    const commands = await setup();
+    const knowledge = await createKnowledge(config);
+    const engine = new DialogEngine({
+      config,
+      retriever: knowledge.retriever,
+      commands,
+      dialog: await loadDialogKit(config, { commands }),
+    });
+    let state: DialogState = emptyState('webchat:acme:engine');
+    let n = 0;
+    const say = async (text: string) => {
+      const event: InboundEvent = {
+        id: `engine:${++n}`,
+        kind: 'message',
+        ref: { channel: 'webchat', tenant: 'acme', conversation: 'engine' },
+        sender: { id: 'alex-on-web' },
+        receivedAt: new Date().toISOString(),
+        text,
+      };
+      const result = await engine.respond(event, state);
+      state = result.state;
+      return result.replies.map((r) => (r.content.type === 'text' ? r.content.text : '')).join('\n');
+    };
+    try {
+      expect(await say('where is my order XX12345678')).toMatch(/type "code"/);
+      const before = mails.length;
+      expect(await say('code')).toMatch(/6-digit code/);
+      expect(mails.length).toBe(before + 1);
+      expect(await say(codeIn(mails.at(-1)))).toContain(TRACKING);
+    } finally {
+      await knowledge.close();
+    }
   });
 
   it('sends at once when configured to, and answers a missing order the same way without a mail', async () => {

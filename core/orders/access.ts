@@ -84,11 +84,14 @@ export class OrderAccess {
   async listMine(proof: OwnershipProof, tenant: string): Promise<Order[]> {
     if (!proof.email && !proof.phone) return [];
     const orders = await this.guarded((timeoutMs) =>
-      this.erp.listOrders(proof, {
-        tenant,
-        idempotencyKey: 'orders:list',
-        signal: AbortSignal.timeout(timeoutMs),
-      }),
+      this.erp.listOrders(
+        { ...proof, phoneRegion: this.phoneRegionOf(tenant) },
+        {
+          tenant,
+          idempotencyKey: 'orders:list',
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+      ),
     );
     // The ERP's own filter is not trusted to be exact (a REST search may match loosely).
     return orders.filter((order) => proves(order, proof, this.phoneContext(tenant)) !== undefined);

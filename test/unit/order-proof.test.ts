@@ -61,6 +61,15 @@ describe('phone numbers as E.164', () => {
     expect(phonesMatch('+1 380 013 8000', '13800138000', { defaultRegion: 'CN' })).toBe(false);
   });
 
+  it("lists a customer's orders by their own number only", async () => {
+    const orders = new OrderAccess(await createErp(erpConfigSchema.parse({})), 2_000, undefined, () => 'CN');
+    const ids = async (phone: string) => (await orders.listMine({ phone }, 'acme')).map((o) => o.id);
+    expect(await ids('138 0013 8000')).toEqual(['CN20261101']);
+    expect(await ids('+1 380 013 8000')).toEqual([]);
+    expect(await ids('+65 1555 0100')).toEqual([]);
+    expect((await ids('+1 555 0100')).sort()).toEqual(['XX12345678', 'ZZ99999999']);
+  });
+
   it('does not show an order to a channel-verified phone of another country', async () => {
     const commands = new DialogCommands({
       orders: await access(),

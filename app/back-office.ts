@@ -4,6 +4,8 @@ import type { HubConfig } from '../core/config/schema';
 import { DialogCommands } from '../core/dialog/commands';
 import { logger } from '../core/log';
 import { OrderAccess } from '../core/orders/access';
+import { emailCodeSender } from '../core/orders/email-code-sender';
+import { OneTimeCodes } from '../core/orders/one-time-code';
 import { createVerificationLimiter } from '../core/orders/verification-limit';
 import type { KyselyStore } from '../core/store';
 import {
@@ -51,8 +53,33 @@ export async function startBackOffice(
   });
   const tickets = new TicketService({ outbox, comments, adapter: ticketing.name, worker, crashHook });
   const verificationLimit = await createVerificationLimiter(config);
+  const { phone, otp, email } = config.proof;
+  const mailer = email ? emailCodeSender(email) : undefined;
+  if (mailer && !otp.secret && config.bus.driver === 'bullmq') {
+    logger.warn(
+      'proof.otp.secret is unset: a code sent by one worker is refused by another; set it from env',
+    );
+  }
   const commands = new DialogCommands({
-    orders: new OrderAccess(erp, config.erp.timeoutMs, config.erp.breaker),
+    orders: new OrderAccess(
+      erp,
+      config.erp.timeoutMs,
+      config.erp.breaker,
+      (tenant) => phone.regionByTenant[tenant] ?? phone.defaultRegion,
+    ),
+    codes:
+      mailer && otp.mode !== 'off'
+        ? {
+            codes: new OneTimeCodes(mailer.send, {
+              ttlMs: otp.ttlMs,
+              attempts: otp.attempts,
+              secret: otp.secret ? Buffer.from(otp.secret) : undefined,
+            }),
+            mode: otp.mode,
+            resendAfterMs: otp.resendAfterMs,
+            deliverable: (kind) => kind === 'email',
+          }
+        : undefined,
     tickets,
     store,
     maxVerificationAttempts: config.erp.maxVerificationAttempts,
@@ -72,6 +99,7 @@ export async function startBackOffice(
     async close() {
       await worker.stop();
       await verificationLimit.close?.();
+      mailer?.close();
       await ticketing.close?.();
       await erp.close?.();
     },

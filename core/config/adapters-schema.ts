@@ -38,8 +38,22 @@ export const erpSectionSchema = z
     breaker: breakerSchema,
     /** Wrong phone/e-mail answers before the conversation must wait. */
     maxVerificationAttempts: positiveInt.default(3),
-    /** Wrong phone/e-mail answers per order and hour, over all conversations, before the order is locked. */
-    verification: z.object({ maxFailuresPerOrderPerHour: positiveInt.default(10) }).prefault({}),
+    /**
+     * Failed proofs over all conversations (core/orders/verification-limit.ts): per requester a lock,
+     * per order only a bounded back-off for typed guesses, so a stranger cannot lock the owner out.
+     */
+    verification: z
+      .object({
+        /** Failed proofs per order and hour, from anyone, before typed guesses for it must wait. */
+        maxFailuresPerOrderPerHour: positiveInt.default(10),
+        /** First wait past that limit; doubles per further failure. */
+        orderBackoffMs: positiveInt.default(5_000),
+        /** Longest wait: the owner typing their e-mail or phone is slowed by at most this. */
+        maxOrderBackoffMs: positiveInt.default(300_000),
+        /** Failed proofs per requester (verified identity, else channel + sender) and hour before they are locked out. */
+        maxFailuresPerRequesterPerHour: positiveInt.default(5),
+      })
+      .prefault({}),
   })
   .loose()
   .prefault({});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
+import { proofSectionSchema } from './proof-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -340,6 +341,8 @@ export const hubConfigSchema = z.object({
     })
     .prefault({}),
   erp: erpSectionSchema,
+  /** Ownership proof: phone regions, one-time codes and their e-mail (core/config/proof-schema.ts). */
+  proof: proofSectionSchema,
   ticketing: ticketingSectionSchema,
   telemetry: telemetrySectionSchema,
   channels: z.array(channelSchema).default([

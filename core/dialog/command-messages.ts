@@ -25,6 +25,30 @@ export const commandText = {
     en: 'I cannot verify this order here. Type "human" and an agent will help you.',
     zh: '无法在此验证该订单。输入“人工”即可由人工客服为您处理。',
   }),
+  offerCode: () => ({
+    en: ' Or type "code" and I will send a one-time code to the e-mail address on the order.',
+    zh: ' 也可以输入“验证码”，我们会向订单预留的邮箱发送一次性验证码。',
+  }),
+  codeSent: (orderId: string) => ({
+    en: `If order ${orderId} has an e-mail address I can reach, a 6-digit code is on its way there. Please type it here.`,
+    zh: `如果订单 ${orderId} 预留了可用的邮箱，6 位验证码已发送至该邮箱，请在这里输入。`,
+  }),
+  codeWrong: (left: number) => ({
+    en: `That code is not right (${left} ${left === 1 ? 'try' : 'tries'} left).`,
+    zh: `验证码不正确（还可尝试 ${left} 次）。`,
+  }),
+  codeExpired: () => ({
+    en: 'That code has expired or was used up. Type "code" for a new one.',
+    zh: '验证码已过期或已失效。输入“验证码”可重新获取。',
+  }),
+  codeUnavailable: () => ({
+    en: 'I could not send a code just now. Please try again in a few minutes, or type "human" and an agent will help you.',
+    zh: '暂时无法发送验证码，请几分钟后再试，或输入“人工”由人工客服为您处理。',
+  }),
+  proofWait: (seconds: number) => ({
+    en: `Too many attempts to verify this order. Please try again in ${seconds} seconds, type "code" for a one-time code, or type "human" and an agent will help you.`,
+    zh: `该订单验证尝试过多，请 ${seconds} 秒后再试，或输入“验证码”获取一次性验证码，或输入“人工”由人工客服为您处理。`,
+  }),
   erpDown: () => ({
     en: 'Our order system is not answering right now, so I cannot look the order up. Please try again in a few minutes.',
     zh: '订单系统暂时无法响应，暂时查不到您的订单，请几分钟后再试。',

@@ -1,6 +1,4 @@
 import { logger } from '../log';
-import { type OrderAccess, type OwnershipProof, proofFromText } from '../orders/access';
-import type { VerificationLimiter } from '../orders/verification-limit';
 import { buildTicketDraft, type TicketReason } from '../tickets/draft';
 import type { TicketService } from '../tickets/service';
 import {
@@ -11,8 +9,9 @@ import {
   type TicketTranscriptLine,
 } from '../types';
 import { commandText } from './command-messages';
+import type { CommandInput, CommandReply } from './command-types';
 import { recordTicket, SLOT_TICKET, setHandoff, ticketOf } from './handoff';
-import type { Language } from './language';
+import { OrderProof, type OrderProofDeps, verifiedIdentity } from './order-proof';
 
 /**
  * The order and ticket side of the dialog, behind the flows' actions (core/dialog/hub-actions.ts):
@@ -20,107 +19,46 @@ import type { Language } from './language';
  * deterministic shortcut for a message that carries an order id or asks for a person; it owns the
  * slots under "order." and "ticket.".
  */
-export interface CommandDeps {
-  orders?: OrderAccess;
+export interface CommandDeps extends OrderProofDeps {
   tickets?: TicketService;
   /** The transcript is read for the ticket (the dialog history is capped). */
   store?: HubStore;
-  maxVerificationAttempts: number;
-  /** Failed proofs per order over all conversations (erp.verification); absent: no such limit. */
-  verificationLimit?: VerificationLimiter;
   /** Open a ticket when the ERP fails during an order question. */
   ticketOnErpFailure: boolean;
 }
 
-export interface CommandInput {
-  event: InboundEvent;
-  text: string;
-  language: Language;
-  /** The next state; a command changes its slots and handoff. */
-  state: DialogState;
-  /** The turn's clock (ISO-8601); default now. */
-  now?: string;
-}
-
-export interface CommandReply {
-  text: string;
-  /** What happened: the flows branch on it (config/flows/order-status.yaml). */
-  outcome?: 'shown' | 'verify' | 'locked' | 'unavailable' | 'ticket';
-}
-
-export const SLOT_PENDING_ORDER = 'order.pending';
-export const SLOT_ATTEMPTS = 'order.attempts';
-export const SLOT_PROOF = 'order.proof';
+export type { CommandInput, CommandReply } from './command-types';
+export {
+  type CodeProof,
+  requesterOf,
+  SLOT_ATTEMPTS,
+  SLOT_CODE,
+  SLOT_PENDING_ORDER,
+  SLOT_PROOF,
+  SLOT_PROVEN,
+  verifiedIdentity,
+} from './order-proof';
 export { SLOT_TICKET };
 
 export class DialogCommands {
-  constructor(private readonly deps: CommandDeps) {}
+  private readonly proof: OrderProof;
 
-  /** The customer answers the proof question of an order asked about earlier (phone or e-mail typed). */
-  async resumeProof(input: CommandInput): Promise<CommandReply | undefined> {
-    const pending = input.state.slots[SLOT_PENDING_ORDER];
-    if (!this.deps.orders || typeof pending !== 'string') return undefined;
-    const typed = proofFromText(input.text);
-    return typed.email || typed.phone ? this.order(input, pending, typed) : undefined;
+  constructor(private readonly deps: CommandDeps) {
+    this.proof = new OrderProof(deps, (input, error) => this.erpFailed(input, error));
+  }
+
+  /**
+   * The customer answers the proof question of an order asked about earlier: a phone or e-mail
+   * typed, "code" to get a one-time code, or the code itself.
+   */
+  resumeProof(input: CommandInput): Promise<CommandReply | undefined> {
+    return this.proof.resume(input);
   }
 
   /** The `erp.lookupOrder` action: the status after the ownership check, or the question for proof. */
   lookupOrder(input: CommandInput, orderId: string): Promise<CommandReply> {
     if (!this.deps.orders) throw new HubError('erp.unconfigured', 'no ERP adapter is configured');
-    return this.order(input, orderId.toUpperCase(), proofFromText(input.text));
-  }
-
-  private async order(input: CommandInput, orderId: string, typed: OwnershipProof): Promise<CommandReply> {
-    const { state, language, event } = input;
-    const orders = this.deps.orders as OrderAccess;
-    const attempts = Number(state.slots[SLOT_ATTEMPTS] ?? 0);
-    const remembered = (state.slots[SLOT_PROOF] ?? {}) as OwnershipProof;
-    const verified = verifiedIdentity(event);
-    const proof: OwnershipProof = {
-      email: typed.email ?? verified.email ?? remembered.email,
-      phone: typed.phone ?? verified.phone ?? remembered.phone,
-    };
-    const hasTyped = Boolean(typed.email || typed.phone);
-    if (hasTyped && attempts >= this.deps.maxVerificationAttempts) {
-      return { text: commandText.proofLocked()[language], outcome: 'locked' };
-    }
-    // Contact details the channel vouches for are no guess; anything else waits out an order's lock.
-    const channelVouched = !hasTyped && Boolean(verified.email || verified.phone);
-    const limit = this.deps.verificationLimit;
-    if (limit && !channelVouched && (await limit.locked(event.ref.tenant, orderId))) {
-      const { [SLOT_PENDING_ORDER]: _locked, ...rest } = state.slots;
-      state.slots = rest;
-      return { text: commandText.proofLocked()[language], outcome: 'locked' };
-    }
-    state.slots = { ...state.slots, 'order.id': orderId };
-    let lookup: Awaited<ReturnType<OrderAccess['lookup']>>;
-    try {
-      lookup = await orders.lookup(orderId, proof, event.ref.tenant);
-    } catch (error) {
-      return this.erpFailed(input, error);
-    }
-    if (lookup.outcome === 'shown') {
-      const { [SLOT_PENDING_ORDER]: _done, [SLOT_ATTEMPTS]: _reset, ...rest } = state.slots;
-      // Remember what proved it, so the customer's other orders need no second question.
-      state.slots = { ...rest, [SLOT_PROOF]: { [lookup.matchedBy]: proof[lookup.matchedBy] } };
-      return { text: commandText.orderStatus(lookup.order)[language], outcome: 'shown' };
-    }
-    if (lookup.outcome === 'needs_proof' || !hasTyped) {
-      // Proof from the channel or an earlier answer did not fit this order: ask, without saying why.
-      state.slots = { ...state.slots, [SLOT_PENDING_ORDER]: orderId };
-      return { text: commandText.askProof(orderId)[language], outcome: 'verify' };
-    }
-    const used = attempts + 1;
-    const left = this.deps.maxVerificationAttempts - used;
-    state.slots = { ...state.slots, [SLOT_PENDING_ORDER]: orderId, [SLOT_ATTEMPTS]: used };
-    const orderLocked = (await limit?.recordFailure(event.ref.tenant, orderId)) ?? false;
-    if (orderLocked) logger.warn({ tenant: event.ref.tenant }, 'order locked after repeated failed proofs');
-    if (left <= 0 || orderLocked) {
-      const { [SLOT_PENDING_ORDER]: _locked, ...rest } = state.slots;
-      state.slots = rest;
-      return { text: commandText.proofLocked()[language], outcome: 'locked' };
-    }
-    return { text: commandText.proofMismatch(orderId, left)[language], outcome: 'verify' };
+    return this.proof.lookup(input, orderId);
   }
 
   private async erpFailed(input: CommandInput, error: unknown): Promise<CommandReply> {
@@ -227,16 +165,4 @@ export class DialogCommands {
     }));
     return [...lines, { role: 'customer', text: input.text, at: input.event.receivedAt }];
   }
-}
-
-/**
- * Contact details the channel itself vouches for: a connector that knows them (WhatsApp's phone
- * number, a signed-in web chat user's e-mail) sets `channelData.verified = { phone?, email? }`.
- */
-export function verifiedIdentity(event: InboundEvent): OwnershipProof {
-  const verified = event.channelData?.verified as { email?: unknown; phone?: unknown } | undefined;
-  return {
-    email: typeof verified?.email === 'string' ? verified.email : undefined,
-    phone: typeof verified?.phone === 'string' ? verified.phone : undefined,
-  };
 }

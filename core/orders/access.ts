@@ -8,7 +8,7 @@ import {
   ORDER_ID_PATTERN,
   type Order,
 } from '../types';
-import { emailsMatch, phonesMatch } from './identity';
+import { emailsMatch, type PhoneContext, phonesMatch } from './identity';
 
 /** What the customer has shown: contact details verified by the channel, or typed and checked. */
 export interface OwnershipProof {
@@ -22,12 +22,19 @@ export type OrderLookup =
   | { outcome: 'denied' }
   | { outcome: 'needs_proof' };
 
-/** Whether the contact details prove ownership of the order. */
-export function proves(order: Order, proof: OwnershipProof): 'email' | 'phone' | undefined {
+/** Whether the contact details prove ownership of the order (phones as E.164, core/orders/identity.ts). */
+export function proves(
+  order: Order,
+  proof: OwnershipProof,
+  phone: PhoneContext = {},
+): 'email' | 'phone' | undefined {
   if (proof.email && emailsMatch(proof.email, order.customer.email)) return 'email';
-  if (proof.phone && phonesMatch(proof.phone, order.customer.phone)) return 'phone';
+  if (proof.phone && phonesMatch(proof.phone, order.customer.phone, phone)) return 'phone';
   return undefined;
 }
+
+/** The region of phone numbers written without a country code, per tenant (`proof.phone`). */
+export type PhoneRegionOf = (tenant: string) => string | undefined;
 
 /**
  * The one door to order data for the dialog: an order is returned only to a customer whose phone
@@ -43,35 +50,51 @@ export class OrderAccess {
     private readonly erp: ErpAdapter,
     private readonly timeoutMs: number,
     breaker: BreakerConfig = { failureThreshold: 5, resetMs: 500, maxResetMs: 2_000, probeTimeoutMs: 2_000 },
+    private readonly phoneRegionOf: PhoneRegionOf = () => undefined,
   ) {
     this.breaker = new CircuitBreaker({ ...breaker, name: 'erp' });
   }
 
   async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {
     if (!proof.email && !proof.phone) return { outcome: 'needs_proof' };
-    const order = await this.guarded((timeoutMs) =>
+    const order = await this.fetch(orderId, tenant);
+    const matchedBy = order ? proves(order, proof, this.phoneContext(tenant)) : undefined;
+    return order && matchedBy ? { outcome: 'shown', order, matchedBy } : { outcome: 'denied' };
+  }
+
+  /**
+   * The order itself, for a proof that does not come from the customer's words: a one-time code
+   * sent to its contact, or an order already proven in this conversation. Never shown unproven.
+   */
+  fetch(orderId: string, tenant: string): Promise<Order | undefined> {
+    return this.guarded((timeoutMs) =>
       this.erp.getOrder(orderId, {
         tenant,
         idempotencyKey: `order:${orderId}`,
         signal: AbortSignal.timeout(timeoutMs),
       }),
     );
-    const matchedBy = order ? proves(order, proof) : undefined;
-    return order && matchedBy ? { outcome: 'shown', order, matchedBy } : { outcome: 'denied' };
+  }
+
+  phoneContext(tenant: string): PhoneContext {
+    return { defaultRegion: this.phoneRegionOf(tenant) };
   }
 
   /** The verified customer's orders (newest first); nothing without proof. */
   async listMine(proof: OwnershipProof, tenant: string): Promise<Order[]> {
     if (!proof.email && !proof.phone) return [];
     const orders = await this.guarded((timeoutMs) =>
-      this.erp.listOrders(proof, {
-        tenant,
-        idempotencyKey: 'orders:list',
-        signal: AbortSignal.timeout(timeoutMs),
-      }),
+      this.erp.listOrders(
+        { ...proof, phoneRegion: this.phoneRegionOf(tenant) },
+        {
+          tenant,
+          idempotencyKey: 'orders:list',
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+      ),
     );
     // The ERP's own filter is not trusted to be exact (a REST search may match loosely).
-    return orders.filter((order) => proves(order, proof) !== undefined);
+    return orders.filter((order) => proves(order, proof, this.phoneContext(tenant)) !== undefined);
   }
 
   /** `call` gets its deadline: the ERP timeout, or the probe timeout when it is the half-open trial. */

@@ -38,13 +38,20 @@ export class OneTimeCodes {
     this.key = options.secret ?? randomBytes(32);
   }
 
-  /** Send a 6-digit code to the order's e-mail (preferred) or phone; undefined when the order has neither. */
-  async issue(order: Order): Promise<CodeChallenge | undefined> {
-    const target = order.customer.email
-      ? { kind: 'email' as const, address: order.customer.email }
-      : order.customer.phone
-        ? { kind: 'phone' as const, address: order.customer.phone }
-        : undefined;
+  /**
+   * Send a 6-digit code to the order's e-mail (preferred) or phone, of those `deliverable` allows;
+   * undefined when the order has neither.
+   */
+  async issue(
+    order: Order,
+    deliverable: (kind: 'email' | 'phone') => boolean = () => true,
+  ): Promise<CodeChallenge | undefined> {
+    const target =
+      order.customer.email && deliverable('email')
+        ? { kind: 'email' as const, address: order.customer.email }
+        : order.customer.phone && deliverable('phone')
+          ? { kind: 'phone' as const, address: order.customer.phone }
+          : undefined;
     if (!target) return undefined;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.send(target, code);
@@ -53,6 +60,21 @@ export class OneTimeCodes {
       sentTo: target.kind,
       masked: mask(target),
       hash: this.hash(order.id, code),
+      expiresAt: this.now() + this.options.ttlMs,
+      attemptsLeft: this.options.attempts,
+    };
+  }
+
+  /**
+   * A challenge no code can answer, for an order that does not exist or has nowhere to send to:
+   * the customer is told the same as for a real one, so order ids cannot be probed this way.
+   */
+  decoy(orderId: string): CodeChallenge {
+    return {
+      orderId,
+      sentTo: 'email',
+      masked: '',
+      hash: this.hash(orderId, randomBytes(16).toString('hex')),
       expiresAt: this.now() + this.options.ttlMs,
       attemptsLeft: this.options.attempts,
     };

@@ -73,6 +73,8 @@ export interface ReturnEligibility {
 export interface CustomerLookup {
   email?: string;
   phone?: string;
+  /** Region (ISO 3166 alpha-2) of phone numbers stored or typed without a country code (proof.phone). */
+  phoneRegion?: string;
 }
 
 export interface ErpAdapter {

@@ -73,7 +73,8 @@ export class DemoErp extends OrderBasedErp {
       .filter(
         (o) =>
           (customer.email && emailsMatch(customer.email, o.customer.email)) ||
-          (customer.phone && phonesMatch(customer.phone, o.customer.phone)),
+          (customer.phone &&
+            phonesMatch(customer.phone, o.customer.phone, { defaultRegion: customer.phoneRegion })),
       )
       .sort((a, b) => b.placedAt.localeCompare(a.placedAt))
       .map((o) => structuredClone(o));

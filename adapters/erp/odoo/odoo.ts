@@ -92,7 +92,9 @@ export class OdooErp extends OrderBasedErp {
       .filter(
         (p) =>
           emailsMatch(customer.email, text(p.email)) ||
-          phoneFields.some((f) => phonesMatch(customer.phone, text(p[f]))),
+          phoneFields.some((f) =>
+            phonesMatch(customer.phone, text(p[f]), { defaultRegion: customer.phoneRegion }),
+          ),
       )
       .map((p) => p.id as number);
     if (ids.length === 0) return [];

@@ -17,6 +17,8 @@ import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
+import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
+import { createChannelAccess } from '../core/security/channel-access';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
@@ -55,6 +57,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
   closers.push(() => outbound.close());
 
+  const access = await createChannelAccess(store.db);
   const channelStorage = await createChannelStorage(config);
   closers.push(() => channelStorage.close());
   // The one ingress call, for connectors and helpdesk webhooks alike.
@@ -66,6 +69,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     feed,
     store,
     outbound: outbound.scheduler,
+    access,
   });
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   const deliver = async (message: OutboundMessage) => {
@@ -95,6 +99,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     );
     app = await buildServer({ config, connectors, readiness, channelHealth });
     registerModelAdminRoutes(app, canary);
+    registerApiKeyAdminRoutes(app, access.apiKeys);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },

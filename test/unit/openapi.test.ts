@@ -10,8 +10,6 @@ import type { WebClient } from '../../connectors/whatsapp-web/client';
 import { createWhatsAppWebConnector } from '../../connectors/whatsapp-web/connector';
 import { hubConfigSchema } from '../../core/config/schema';
 import { registerHelpdeskWebhooks } from '../../core/handoff';
-import { ApiKeyStore } from '../../core/security/api-keys';
-import { registerApiKeyAdminRoutes } from '../../core/security/api-keys-routes';
 import { buildServer } from '../../core/http/server';
 import { logger } from '../../core/log';
 import { MemoryKeyValueStore } from '../../core/storage';
@@ -127,7 +125,6 @@ beforeAll(async () => {
     { config, store, accept: recordingIngress(), logger },
     builtinPlugins.helpdesks.descriptors,
   );
-  registerApiKeyAdminRoutes(app, new ApiKeyStore(store.db));
   await app.ready();
   const response = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(response.statusCode).toBe(200);

@@ -73,7 +73,6 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
   const { id } = ctx.config;
   if (options.auth === 'none') {
     ctx.logger.warn(
-      { channel: id },
       'REST channel with auth: none: clients on this machine need no API key (local development only)',
     );
   }

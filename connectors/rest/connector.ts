@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { issueLines } from '../../core/resilience/zod-issues';
-import { type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
+import { conversationKey, type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
 import { parseChannelOptions } from '../shared/options';
 import { authenticateRest, type RestCaller } from './auth';
 import { restMessageDoc, restRepliesDoc } from './openapi';
@@ -110,7 +110,11 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           raw: request.body,
         };
         await ctx.accept(event);
-        const replies = await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs);
+        // Only replies to this request's own conversation: an event id that collides with another
+        // caller's (a local sender spelled like a key's event) never hands over that caller's answer.
+        const replies = (await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs)).filter(
+          (message) => conversationKey(message.ref) === conversationKey(event.ref),
+        );
         // Sender ids may be any Unicode; a header value may not.
         reply.header('x-hub-event-id', encodeURIComponent(event.id));
         if (replies.length === 0) reply.code(202);

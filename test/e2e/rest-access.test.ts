@@ -137,6 +137,24 @@ describe('REST channel access', () => {
     expect((await post('/webhooks/local', { sender: 'dave', message: 'hi' }, revoked.key)).status).toBe(401);
   });
 
+  it("gives a local sender spelled like a key's event none of that key's replies", async () => {
+    const keyed = await post(
+      '/webhooks/local',
+      { sender: 'frank', message: 'How long does shipping take?', message_id: 'm-9' },
+      victimKey,
+    );
+    expect(keyed.status).toBe(200);
+    const keyId = victimKey.split('_')[1];
+    const collider = await post('/webhooks/local', {
+      sender: `${keyId}:frank`,
+      message: 'anything',
+      message_id: 'm-9',
+    });
+    expect(collider.eventId).toBe(keyed.eventId);
+    expect(collider.status).toBe(202);
+    expect(collider.body).toEqual([]);
+  });
+
   it('manages keys through the admin API without ever listing a secret', async () => {
     const created = await hub.app?.inject({
       method: 'POST',

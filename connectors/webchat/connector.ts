@@ -176,8 +176,8 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
       socket.close(1008, check === 'expired' ? 'session expired' : 'invalid session token');
       return undefined;
     }
-    const halfLifeLeft = tokens.expiresAtMs(token as string) - Date.now() < sessionTtlMs / 2;
-    return halfLifeLeft ? { session, renewed: tokens.issue(channelId, session, sessionTtlMs) } : { session };
+    const pastHalfLife = tokens.expiresAtMs(token as string) - Date.now() < sessionTtlMs / 2;
+    return pastHalfLife ? { session, renewed: tokens.issue(channelId, session, sessionTtlMs) } : { session };
   }
 
   function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {

@@ -4,6 +4,7 @@ import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types';
 import { hubVersion } from '../core/version';
 import { registerIntentCommands } from './commands/intents';
+import { registerKeyCommands } from './commands/keys';
 import { registerKnowledgeCommands } from './commands/knowledge';
 import { registerModelCommands } from './commands/models';
 import { registerTicketCommands } from './commands/tickets';
@@ -139,5 +140,6 @@ registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
 registerTrainingCommands(program, withConfig);
 registerModelCommands(program, withConfig);
+registerKeyCommands(program, withConfig);
 
 program.parseAsync(process.argv).catch(fail);

@@ -17,6 +17,8 @@ import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
+import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
+import { createChannelAccess } from '../core/security/channel-access';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
@@ -58,6 +60,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const outbound = await createOutbound(config, logger.child({ component: 'outbound' }));
   closers.push(() => outbound.close());
 
+  const access = await createChannelAccess(store.db);
   const channelStorage = await createChannelStorage(config);
   closers.push(() => channelStorage.close());
   // The one ingress call, for connectors and helpdesk webhooks alike.
@@ -69,6 +72,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     feed,
     store,
     outbound: outbound.scheduler,
+    access,
   });
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   const deliver = async (message: OutboundMessage) => {
@@ -98,6 +102,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     );
     app = await buildServer({ config, connectors, readiness, channelHealth, https });
     registerModelAdminRoutes(app, canary);
+    registerApiKeyAdminRoutes(app, access.apiKeys);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },

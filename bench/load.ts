@@ -46,7 +46,12 @@ function post(agent: Agent, url: URL, payload: string, timeoutMs: number): Promi
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          // A REST channel that wants keys (auth: api-key) refuses the load without one.
+          ...(process.env.HUB_API_KEY ? { authorization: `Bearer ${process.env.HUB_API_KEY}` } : {}),
+        },
         timeout: timeoutMs,
       },
       (res) => {

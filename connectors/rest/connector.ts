@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { issueLines } from '../../core/resilience/zod-issues';
-import { type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
+import { conversationKey, type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
+import { parseChannelOptions } from '../shared/options';
+import { authenticateRest, type RestCaller } from './auth';
 import { restMessageDoc, restRepliesDoc } from './openapi';
+import { restOptionHints, restOptionsSchema } from './options';
 import { ReplyWaiter } from './reply-waiter';
 
 const requestSchema = z.object({
@@ -39,19 +42,48 @@ export function toRestReply(recipientId: string, message: OutboundMessage) {
 }
 
 /**
+ * The event id of a message: a key's messages carry the key id, so no other caller can collide with
+ * them (dedupe would hand it their replies) or fetch their replies; the key id has no ':'.
+ */
+function eventIdOf(channelId: string, caller: RestCaller, sender: string, idempotencyKey: string): string {
+  return caller.kind === 'key'
+    ? `${channelId}:${caller.keyId}:${sender}:${idempotencyKey}`
+    : `${channelId}:${sender}:${idempotencyKey}`;
+}
+
+/** Whether a caller may read an event's replies: its own key's events, in its own tenant. */
+function mayRead(
+  channelId: string,
+  caller: RestCaller,
+  eventId: string,
+  replies: OutboundMessage[],
+): boolean {
+  if (caller.kind === 'key' && !eventId.startsWith(`${channelId}:${caller.keyId}:`)) return false;
+  return replies.every((message) => message.ref.tenant === caller.tenant);
+}
+
+/**
  * `POST /webhooks/<id>` with `{"sender", "message"}` answers with the bot's replies, for
  * integrations and scripted tests. The answer is synchronous for the caller, but the turn still goes
  * through the bus like every channel's: the connector only publishes and waits.
  */
 export const createRestConnector: ConnectorFactory = (ctx) => {
+  const options = parseChannelOptions(ctx, restOptionsSchema, restOptionHints);
   const waiter = new ReplyWaiter(ctx.feed, ctx.store);
-  const { id, tenant } = ctx.config;
+  const { id } = ctx.config;
+  if (options.auth === 'none') {
+    ctx.logger.warn(
+      'REST channel with auth: none: clients on this machine need no API key (local development only)',
+    );
+  }
   return {
     id,
     type: 'rest',
     async register(app) {
       await waiter.start();
       app.post(`/webhooks/${id}`, { config: { openapi: messageDoc } }, async (request, reply) => {
+        const caller = await authenticateRest(ctx, options, request, reply);
+        if (!caller) return reply;
         const parsed = requestSchema.safeParse(request.body);
         if (!parsed.success) {
           return reply.code(400).send({
@@ -65,9 +97,10 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
         const body = parsed.data;
         const idempotencyKey = body.message_id ?? request.headers['idempotency-key']?.toString();
         const event: InboundEvent = {
-          id: `${id}:${body.sender}:${idempotencyKey ?? randomUUID()}`,
+          id: eventIdOf(id, caller, body.sender, idempotencyKey ?? randomUUID()),
           kind: 'message',
-          ref: { channel: id, tenant, conversation: body.sender },
+          // A key speaks for its tenant only: the same sender under another key is another customer.
+          ref: { channel: id, tenant: caller.tenant, conversation: body.sender },
           sender: { id: body.sender },
           receivedAt: new Date().toISOString(),
           text: body.message,
@@ -77,7 +110,11 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           raw: request.body,
         };
         await ctx.accept(event);
-        const replies = await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs);
+        // Only replies to this request's own conversation: an event id that collides with another
+        // caller's (a local sender spelled like a key's event) never hands over that caller's answer.
+        const replies = (await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs)).filter(
+          (message) => conversationKey(message.ref) === conversationKey(event.ref),
+        );
         // Sender ids may be any Unicode; a header value may not.
         reply.header('x-hub-event-id', encodeURIComponent(event.id));
         if (replies.length === 0) reply.code(202);
@@ -86,8 +123,17 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
       app.get<{ Params: { eventId: string } }>(
         `/webhooks/${id}/replies/:eventId`,
         repliesRoute,
-        async (request) => {
-          const replies = await ctx.store.repliesTo(request.params.eventId);
+        async (request, reply) => {
+          const caller = await authenticateRest(ctx, options, request, reply);
+          if (!caller) return reply;
+          const { eventId } = request.params;
+          const replies = await ctx.store.repliesTo(eventId);
+          if (!mayRead(id, caller, eventId, replies)) {
+            // Whether another key's event exists is not confirmed: 404 whether it does or not.
+            return reply.code(404).send({
+              error: { code: 'rest.not_found', message: 'No message with this id was posted with this key.' },
+            });
+          }
           return replies.map((message) => toRestReply(message.ref.conversation, message));
         },
       );

@@ -22,14 +22,24 @@ const EVENT_ID_HEADER = {
   description: 'The event id (URI-encoded); GET /webhooks/<id>/replies/<eventId> finds the replies later',
 };
 
+const AUTHORIZATION_HEADER = {
+  name: 'Authorization',
+  description:
+    'Bearer <API key> (hub keys create --tenant <t> --name <n>). Optional only on a channel with auth: none, for clients on the hub machine.',
+};
+const UNAUTHENTICATED = errorResponse(
+  'rest.unauthenticated: no key, or a key that is unknown or revoked (a channel with auth: none answers clients on the hub machine without one)',
+);
+
 /** `POST /webhooks/<id>`, with the request schema the handler validates with. */
 export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
   return {
     summary: "Send a customer's message; the answer carries the bot's replies",
     description:
-      'The turn goes through the bus like every channel. A retried request with the same message_id (or Idempotency-Key) is answered once, with the same replies.',
+      "The turn goes through the bus like every channel. A retried request with the same message_id (or Idempotency-Key) is answered once, with the same replies. The sender is a customer of the key's tenant.",
     tags: ['channels'],
     headers: [
+      AUTHORIZATION_HEADER,
       { name: 'Idempotency-Key', description: 'Used as the message id when the body has no message_id' },
     ],
     body: { contentTypes: ['application/json'], schema: requestSchema, required: true },
@@ -44,6 +54,7 @@ export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
       400: errorResponse(
         'rest.invalid_request, with each invalid field in issues; or a body that is not JSON',
       ),
+      401: UNAUTHENTICATED,
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
       503: INGRESS_UNAVAILABLE_RESPONSE,
     },
@@ -52,7 +63,13 @@ export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
 
 export const restRepliesDoc: RouteDoc = {
   summary: 'The replies stored for an event so far (after a 202)',
+  description: 'Only the key that posted the message reads its replies.',
   tags: ['channels'],
+  headers: [AUTHORIZATION_HEADER],
   params: z.object({ eventId: z.string().describe('The x-hub-event-id of the POST, decoded') }),
-  responses: { 200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema } },
+  responses: {
+    200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema },
+    401: UNAUTHENTICATED,
+    404: errorResponse('rest.not_found: the event was not posted with this key'),
+  },
 };

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChannelContext, Connector, ConnectorFactory } from '../../core/channels/types';
 import { errors } from '../../core/metrics';
 import { issueLines } from '../../core/resilience/zod-issues';
+import { SessionTokens } from '../../core/security/session-tokens';
 import {
   type ConversationRef,
   conversationKey,
@@ -30,6 +32,8 @@ export const webchatOptionsSchema = z.object({
     .default([]),
   /** Frames per socket per 10 s; a person does not type faster. */
   maxFramesPer10s: z.coerce.number().int().positive().default(20),
+  /** How long a session token stays valid; a browser that reconnects in the second half gets a fresh one. */
+  sessionTtlHours: z.coerce.number().positive().max(8760).default(168),
 });
 
 type WebchatOptions = z.infer<typeof webchatOptionsSchema>;
@@ -73,6 +77,8 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     heartbeatMs: 30_000,
   });
   let unsubscribe: (() => Promise<void>) | undefined;
+  const tokens = context.access?.sessionTokens ?? SessionTokens.ephemeral();
+  const sessionTtlMs = options.sessionTtlHours * 3_600_000;
 
   const sendTo = (socket: WebSocket, frame: ServerFrame): void => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
@@ -146,12 +152,38 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     }
   }
 
-  function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {
-    const session = (query as { session?: unknown } | undefined)?.session;
+  /**
+   * The conversation a socket may join: a new one the hub names (no `session` in the query), or the
+   * one its token was issued for. A session id alone proves nothing: ids leak (logs, shared
+   * screens), tokens are signed by the hub and expire. Undefined after closing the socket with 1008.
+   */
+  function bindSession(
+    socket: WebSocket,
+    query: unknown,
+  ): { session: string; renewed?: { token: string; expiresAt: string } } | undefined {
+    const { session, token } = (query ?? {}) as { session?: unknown; token?: unknown };
+    if (session === undefined) {
+      const fresh = randomBytes(24).toString('base64url');
+      return { session: fresh, renewed: tokens.issue(channelId, fresh, sessionTtlMs) };
+    }
     if (typeof session !== 'string' || !SESSION_PATTERN.test(session)) {
       socket.close(1008, 'invalid session');
-      return;
+      return undefined;
     }
+    const check = typeof token === 'string' ? tokens.check(channelId, session, token) : 'invalid';
+    if (check !== 'valid') {
+      errors.inc({ stage: 'ingress', code: `webchat.session_${check}` });
+      socket.close(1008, check === 'expired' ? 'session expired' : 'invalid session token');
+      return undefined;
+    }
+    const pastHalfLife = tokens.expiresAtMs(token as string) - Date.now() < sessionTtlMs / 2;
+    return pastHalfLife ? { session, renewed: tokens.issue(channelId, session, sessionTtlMs) } : { session };
+  }
+
+  function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {
+    const bound = bindSession(socket, query);
+    if (!bound) return;
+    const { session, renewed } = bound;
     if (!sessions.add(session, socket)) {
       socket.close(1013, 'too many connections for this session');
       return;
@@ -168,6 +200,7 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     socket.on('error', (error) =>
       context.logger.debug({ err: error, channel: channelId }, 'webchat socket error'),
     );
+    if (renewed) sendTo(socket, { type: 'session', session, ...renewed });
     void sendHistory(socket, state.ref);
   }
 

@@ -17,11 +17,19 @@ export const webchatAssetDoc = (name: string, contentType: string): RouteDoc => 
 export const webchatSocketDoc: RouteDoc = {
   summary: "The widget's WebSocket: customer messages in, replies and history out",
   description:
-    'Upgrade to a WebSocket (connectors/webchat/protocol.ts defines the JSON frames). The session id names the conversation; a bad one is closed with 1008.',
+    'Upgrade to a WebSocket (connectors/webchat/protocol.ts defines the JSON frames). Without a session the hub starts one and sends a `session` frame with its id and a signed, expiring token; a reconnect sends both, and the hub sends a fresh token when the old one is past half its life. A bad session id, or a token that is missing, wrong, expired or for another session, is closed with 1008.',
   tags: ['webchat'],
   websocket: true,
   query: z.object({
-    session: z.string().regex(SESSION_PATTERN).describe('The browser-chosen conversation id'),
+    session: z
+      .string()
+      .regex(SESSION_PATTERN)
+      .optional()
+      .describe('The conversation to rejoin, from the `session` frame; leave out to start one'),
+    token: z
+      .string()
+      .optional()
+      .describe("The session's token from its `session` frame; required with session"),
   }),
   responses: { 101: { description: 'Switching Protocols: the WebSocket is open' } },
 };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { issueLines } from '../../core/resilience/zod-issues';
 import type { OutboundMessage } from '../../core/types';
 
-/** Browser-generated session ids are bearer capabilities: long enough to be unguessable, safe in keys and URLs. */
+/** Session ids name conversations (safe in keys and URLs); the hub's signed token, not the id, grants access. */
 export const SESSION_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 export const MAX_FRAME_BYTES = 8 * 1024;
 export const MAX_TEXT_CHARS = 4000;
@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'publish_failed';
 
 export type ServerFrame =
+  /** The session to reconnect to and its signed token: on a new session, and as a token nears expiry. */
+  | { type: 'session'; session: string; token: string; expiresAt: string }
   | { type: 'ack'; id: string; duplicate: boolean }
   | { type: 'typing'; on: boolean }
   | { type: 'reply'; message: OutboundMessage }

@@ -4,6 +4,8 @@ import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { DraftSink } from '../outbound/draft';
 import type { OutboundScheduler } from '../outbound/scheduler';
+import type { ApiKeyAuthenticator } from '../security/api-keys';
+import type { SessionTokens } from '../security/session-tokens';
 import type {
   Attachment,
   ConversationRef,
@@ -39,6 +41,16 @@ export interface ChannelContext {
    * the worker-only one included; unit tests of pull channels may leave it out.
    */
   outbound?: OutboundScheduler;
+  /**
+   * How channels know who calls them: the REST channel's API keys and the web chat's session-token
+   * signer. Left out (unit tests), REST accepts no key and the web chat signs with a per-process key.
+   */
+  access?: ChannelAccess;
+}
+
+export interface ChannelAccess {
+  apiKeys: ApiKeyAuthenticator;
+  sessionTokens: SessionTokens;
 }
 
 /**

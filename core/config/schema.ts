@@ -346,7 +346,8 @@ export const hubConfigSchema = z.object({
   ticketing: ticketingSectionSchema,
   telemetry: telemetrySectionSchema,
   channels: z.array(channelSchema).default([
-    { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
+    // Embedded defaults serve this machine only (server.host 127.0.0.1): REST needs no key from it.
+    { id: 'rest', type: 'rest', enabled: true, tenant: 'default', auth: 'none' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },
   ]),
 });

@@ -88,9 +88,7 @@ beforeAll(async () => {
       channels: [{ id: 'webchat', type: 'webchat' }],
     }),
   );
-  socket = new WebSocket(
-    `${hub.url.replace('http', 'ws')}/webchat/webchat/ws?session=onboarding-e2e-session-01`,
-  );
+  socket = new WebSocket(`${hub.url.replace('http', 'ws')}/webchat/webchat/ws`);
   socket.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as { type: string; message?: { content?: { text?: string } } };
     if (frame.type === 'reply') replies.push(frame.message?.content?.text ?? '');

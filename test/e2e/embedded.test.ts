@@ -64,9 +64,8 @@ describe('hub on embedded defaults', () => {
   });
 
   it('chats over the web chat with a typing indicator and cited replies', async () => {
-    const socket = new WebSocket(
-      `${hub.url.replace('http', 'ws')}/webchat/webchat/ws?session=e2e-session-0001`,
-    );
+    // No session: the hub starts one (a browser rejoins it with the signed token of its session frame).
+    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/webchat/webchat/ws`);
     const frames: Array<{ type: string; [key: string]: unknown }> = [];
     socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => {

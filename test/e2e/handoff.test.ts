@@ -80,9 +80,7 @@ beforeAll(async () => {
   });
   // No HUB_ADMIN_TOKEN: the admin routes answer loopback clients, which this test is.
   hub = await startHubProcess(config, [], { HUB_ADMIN_TOKEN: '' });
-  socket = new WebSocket(
-    `${hub.url.replace('http', 'ws')}/webchat/webchat/ws?session=handoff-e2e-session-01`,
-  );
+  socket = new WebSocket(`${hub.url.replace('http', 'ws')}/webchat/webchat/ws`);
   socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
   await new Promise((resolve, reject) => {
     socket?.once('open', resolve);

@@ -40,7 +40,7 @@ const base = (extra: Record<string, unknown>) =>
   hubConfigSchema.parse({
     server: { host: '127.0.0.1', port: 0 },
     llm: { enabled: true, baseUrl: llm.url, apiKey: 'test-key', timeoutMs: 5000, maxRetries: 0 },
-    channels: [{ id: 'rest', type: 'rest' }],
+    channels: [{ id: 'rest', type: 'rest', auth: 'none' }],
     ...extra,
   });
 

@@ -7,6 +7,7 @@ import { channelIngress } from '../../core/channels/ingress';
 import type { ChannelContext, Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
+import { SessionTokens } from '../../core/security/session-tokens';
 import { MemoryKeyValueStore } from '../../core/storage';
 import {
   type ConversationRef,
@@ -91,6 +92,7 @@ async function startHub(channel: Record<string, unknown> = {}): Promise<Harness>
     feed,
     store: transcriptOnlyStore(transcripts),
     logger,
+    access: { apiKeys: { authenticate: async () => undefined }, sessionTokens: TOKENS },
   };
   const connector = createWebchatConnector(context);
   const app = Fastify();
@@ -105,9 +107,22 @@ async function startHub(channel: Record<string, unknown> = {}): Promise<Harness>
 
 type Frame = { type: string; [key: string]: unknown };
 
+/** The hub's session-token signer in these tests: a browser that rejoins a session got its token from it. */
+const TOKENS = SessionTokens.ephemeral();
+/** A week, the default sessionTtlHours: a fresh token, not one the hub would renew. */
+const WEEK_MS = 168 * 3_600_000;
+const tokenFor = (session: string, ttlMs = WEEK_MS, channel = 'webchat') =>
+  TOKENS.issue(channel, session, ttlMs).token;
+
+/** A browser stand-in rejoining `session` with the token the hub issued for it. */
+function openChat(hub: Harness, session: string, headers: Record<string, string> = {}) {
+  const token = tokenFor(decodeURIComponent(session));
+  return openSocket(hub, `session=${session}&token=${encodeURIComponent(token)}`, headers);
+}
+
 /** A browser stand-in: collects frames and lets a test wait for the next one of a type. */
-async function openChat(hub: Harness, session: string, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(`ws://${hub.url}/webchat/webchat/ws?session=${session}`, { headers });
+async function openSocket(hub: Harness, query: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(`ws://${hub.url}/webchat/webchat/ws?${query}`, { headers });
   const frames: Frame[] = [];
   const waiters: Array<() => void> = [];
   socket.on('message', (data) => {
@@ -346,6 +361,68 @@ describe('web chat connector', () => {
     await hub.connector.close?.();
     expect(hub.feed.listenerCount()).toBe(0);
     expect((await chat.closed).code).toBe(1012);
+  });
+
+  it('starts a session the hub names and signs, and lets the browser rejoin it with the token', async () => {
+    const hub = await startHub();
+    const fresh = await openSocket(hub, '');
+    const issued = (await fresh.next('session')) as unknown as {
+      session: string;
+      token: string;
+      expiresAt: string;
+    };
+    expect(issued.session).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(Date.parse(issued.expiresAt) - Date.now()).toBeGreaterThan(167 * 3_600_000);
+    fresh.socket.close();
+    const rejoined = await openSocket(
+      hub,
+      `session=${issued.session}&token=${encodeURIComponent(issued.token)}`,
+    );
+    await rejoined.next('history');
+    rejoined.send({ type: 'message', id: 'm1', text: 'hello again' });
+    await rejoined.next('ack');
+    expect(hub.published[0]?.ref).toEqual(refOf(issued.session));
+    // A token with most of its life left is not replaced on every reconnect.
+    expect(rejoined.frames.filter((frame) => frame.type === 'session')).toEqual([]);
+  });
+
+  it("refuses a socket that claims another session's conversation without its token", async () => {
+    const hub = await startHub();
+    const victim = await openChat(hub, SESSION);
+    await victim.next('history');
+    const attempts = [
+      `session=${SESSION}`,
+      `session=${SESSION}&token=`,
+      `session=${SESSION}&token=${encodeURIComponent(tokenFor(OTHER))}`,
+      `session=${SESSION}&token=${encodeURIComponent(tokenFor(SESSION, WEEK_MS, 'shop-chat'))}`,
+      `session=${SESSION}&token=${encodeURIComponent(`${tokenFor(SESSION).split('.')[0]}.${'A'.repeat(43)}`)}`,
+    ];
+    for (const query of attempts) {
+      const attacker = await openSocket(hub, query);
+      attacker.send({ type: 'message', id: 'x1', text: 'show me the order' });
+      expect(await attacker.closed).toEqual({ code: 1008, reason: 'invalid session token' });
+    }
+    const expired = await openSocket(
+      hub,
+      `session=${SESSION}&token=${encodeURIComponent(tokenFor(SESSION, -1000))}`,
+    );
+    expect(await expired.closed).toEqual({ code: 1008, reason: 'session expired' });
+    await hub.feed.publish(reply(SESSION, 'Your order A-1001 ships today.'));
+    expect(((await victim.next('reply')) as { message?: OutboundMessage }).message?.id).toBe(
+      'r-Your order A-1001 ships today.',
+    );
+    expect(hub.published).toEqual([]);
+  });
+
+  it('hands out a fresh token when the old one is past half its life', async () => {
+    const hub = await startHub({ sessionTtlHours: 2 });
+    const chat = await openSocket(
+      hub,
+      `session=${SESSION}&token=${encodeURIComponent(tokenFor(SESSION, 1_800_000))}`,
+    );
+    const renewed = (await chat.next('session')) as unknown as { session: string; token: string };
+    expect(renewed.session).toBe(SESSION);
+    expect(TOKENS.check('webchat', SESSION, renewed.token, Date.now() + 7_000_000)).toBe('valid');
   });
 
   it('fails fast on bad options with a message that says how to fix it', () => {

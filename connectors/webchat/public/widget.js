@@ -69,6 +69,13 @@ const storage = {
       /* keep going in memory */
     }
   },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      /* nothing stored */
+    }
+  },
 };
 
 function randomId(bytes) {
@@ -79,18 +86,30 @@ function randomId(bytes) {
     .replaceAll('=', '');
 }
 
-const SESSION_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 const sessionKey = `hub-webchat:${channel}:session`;
+const tokenKey = `hub-webchat:${channel}:token`;
 const pendingKey = `hub-webchat:${channel}:pending`;
 
-function freshSession() {
-  const session = randomId(24);
+/**
+ * The conversation and the hub's signed token for it. The hub names a new session in its first
+ * frame; a reconnect must present the token, which the hub renews before it expires.
+ */
+let session = storage.get(sessionKey);
+let sessionToken = storage.get(tokenKey);
+
+function keepSession(frame) {
+  session = frame.session;
+  sessionToken = frame.token;
   storage.set(sessionKey, session);
-  return session;
+  storage.set(tokenKey, sessionToken);
 }
 
-let session = storage.get(sessionKey);
-if (!session || !SESSION_PATTERN.test(session)) session = freshSession();
+function forgetSession() {
+  session = null;
+  sessionToken = null;
+  storage.remove(sessionKey);
+  storage.remove(tokenKey);
+}
 
 /** Frames sent but not acknowledged; resent with the same id after a reconnect, so the server dedupes. */
 const pending = new Map();
@@ -321,7 +340,8 @@ function onFrame(data) {
     pending.delete(frame.id);
     savePending();
     setUserState(frame.id, 'sent');
-  } else if (frame.type === 'typing') setTyping(frame.on);
+  } else if (frame.type === 'session') keepSession(frame);
+  else if (frame.type === 'typing') setTyping(frame.on);
   else if (frame.type === 'reply') {
     setTyping(false);
     renderReply(frame.message);
@@ -343,7 +363,10 @@ function connect() {
   setStatus('connecting');
   const url = new URL(wsPath, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('session', session);
+  if (session && sessionToken) {
+    url.searchParams.set('session', session);
+    url.searchParams.set('token', sessionToken);
+  }
   const current = new WebSocket(url);
   socket = current;
   current.addEventListener('open', () => {
@@ -356,8 +379,9 @@ function connect() {
     if (socket !== current) return;
     setTyping(false);
     setStatus('offline');
-    // 1008: the server refused the session id; start a new conversation rather than retry forever.
-    if (event.code === 1008) session = freshSession();
+    // 1008: the hub refused the session or its token (expired, or signed with another key); start
+    // a new conversation rather than retry forever.
+    if (event.code === 1008) forgetSession();
     scheduleReconnect();
   });
 }

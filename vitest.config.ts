@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
-    testTimeout: 30_000,
+    // Generous: a test that starts processes or databases on a loaded 2-core machine takes its time.
+    testTimeout: 60_000,
     // Suites that start hub processes boot them in beforeAll; a loaded 2-core machine needs time.
     hookTimeout: 180_000,
     maxWorkers: 2,

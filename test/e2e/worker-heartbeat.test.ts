@@ -88,6 +88,8 @@ describe('worker heartbeats seen from the api', () => {
     };
     await post('before', 'm1');
     await until('the first answer', async () => (await answered()) >= 1);
+    // Stored is not yet settled: the bus removes the event after the handler returns.
+    await until('the first event settled', async () => (await metric(apiUrl, 'hub_bus_backlog')) === 0);
 
     await first.stop('SIGKILL');
     const killedAt = Date.now();

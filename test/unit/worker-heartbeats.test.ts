@@ -111,5 +111,6 @@ describe('worker health server port', () => {
     expect((await fetch(`${fromEnv.url}/healthz`)).status).toBe(200);
 
     expect(() => hubConfigSchema.parse({ server: { workerPort: 70_000 } })).toThrow();
-  });
+    // Opens an embedded database and two servers: generous for a loaded machine.
+  }, 120_000);
 });

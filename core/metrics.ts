@@ -49,7 +49,7 @@ export const errors = new Counter({
 
 export const llmFallbacks = new Counter({
   name: 'hub_llm_fallbacks_total',
-  help: 'Answers given extractively instead of by the LLM, by reason (disabled, circuit_open, error, timeout)',
+  help: 'Answers given extractively instead of by the LLM, by reason (disabled, circuit_open, error, timeout, budget: security.rateLimits.llm spent)',
   labelNames: ['reason'] as const,
   registers: [registry],
 });
@@ -87,7 +87,7 @@ export async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> 
 /** Every webhook request, by channel and what became of it. */
 export const webhookRequests = new Counter({
   name: 'hub_webhook_requests_total',
-  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request)',
+  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request, unavailable, rate_limited)',
   labelNames: ['channel', 'outcome'] as const,
   registers: [registry],
 });
@@ -150,5 +150,12 @@ export const llmCanaryRolledBack = new Gauge({
   name: 'hub_llm_canary_rolled_back',
   help: '1 while a canary version is rolled back (until an operator resets it with `hub models reset`)',
   labelNames: ['model', 'version'] as const,
+  registers: [registry],
+});
+
+export const rateLimited = new Counter({
+  name: 'hub_rate_limited_total',
+  help: 'Requests, messages, sockets and model calls refused by security.rateLimits, by scope (rest.sender, webchat.ip, webhook.tenant, auth.failures, llm.tenant, ...) and route',
+  labelNames: ['scope', 'route'] as const,
   registers: [registry],
 });

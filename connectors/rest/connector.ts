@@ -21,6 +21,7 @@ const requestSchema = z.object({
 /** The routes in the API description, from the schema the handler validates with. */
 const messageDoc = restMessageDoc(requestSchema);
 const repliesRoute = { config: { openapi: restRepliesDoc } };
+const NOT_LIMITED = async () => {};
 
 /** The REST channel's reply shape: one object per bot message, text always present. */
 export function toRestReply(recipientId: string, message: OutboundMessage) {
@@ -46,12 +47,18 @@ export function toRestReply(recipientId: string, message: OutboundMessage) {
 export const createRestConnector: ConnectorFactory = (ctx) => {
   const waiter = new ReplyWaiter(ctx.feed, ctx.store);
   const { id, tenant } = ctx.config;
+  const limits = ctx.limits;
+  // Per address before the body is read; per sender once it is parsed (security.rateLimits.rest).
+  const messageRoute = {
+    config: { openapi: messageDoc },
+    onRequest: limits?.perAddress('rest.ip') ?? NOT_LIMITED,
+  };
   return {
     id,
     type: 'rest',
     async register(app) {
       await waiter.start();
-      app.post(`/webhooks/${id}`, { config: { openapi: messageDoc } }, async (request, reply) => {
+      app.post(`/webhooks/${id}`, messageRoute, async (request, reply) => {
         const parsed = requestSchema.safeParse(request.body);
         if (!parsed.success) {
           return reply.code(400).send({
@@ -63,6 +70,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           });
         }
         const body = parsed.data;
+        if (await limits?.refuse(request, reply, 'rest.sender', `${id}:${body.sender}`)) return reply;
         const idempotencyKey = body.message_id ?? request.headers['idempotency-key']?.toString();
         const event: InboundEvent = {
           id: `${id}:${body.sender}:${idempotencyKey ?? randomUUID()}`,

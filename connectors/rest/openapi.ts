@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { errorResponse, INGRESS_UNAVAILABLE_RESPONSE, type RouteDoc } from '../../core/http/route-doc';
+import {
+  errorResponse,
+  INGRESS_UNAVAILABLE_RESPONSE,
+  RATE_LIMITED_RESPONSE,
+  type RouteDoc,
+} from '../../core/http/route-doc';
 
 /** One bot message as the REST channel answers it (connector.ts `toRestReply`). */
 const restReplySchema = z.object({
@@ -45,6 +50,7 @@ export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
         'rest.invalid_request, with each invalid field in issues; or a body that is not JSON',
       ),
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
+      429: RATE_LIMITED_RESPONSE,
       503: INGRESS_UNAVAILABLE_RESPONSE,
     },
   };

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChannelContext, Connector, ConnectorFactory } from '../../core/channels/types';
 import { errors } from '../../core/metrics';
 import { issueLines } from '../../core/resilience/zod-issues';
+import { clientAddress } from '../../core/security/access-limits';
 import {
   type ConversationRef,
   conversationKey,
@@ -94,13 +95,30 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     ref: ConversationRef;
     locale: string | undefined;
     allowFrame: () => boolean;
+    address: string;
   }
 
-  async function handleFrame(
-    { socket, ref, locale, allowFrame }: SocketState,
-    data: Buffer,
-    isBinary: boolean,
-  ) {
+  const socketRoute = `${prefix}/ws`;
+  /** Over security.rateLimits.webchat: a polite error frame; the widget resends after retryAfterMs. */
+  async function overMessageLimit({ socket, ref, address }: SocketState, id: string): Promise<boolean> {
+    const limits = context.limits;
+    if (!limits) return false;
+    const session = await limits.take('webchat.session', `${channelId}:${ref.conversation}`, socketRoute);
+    const verdict = session.limited ? session : await limits.take('webchat.ip', address, socketRoute);
+    if (!verdict.limited) return false;
+    sendTo(socket, {
+      type: 'error',
+      code: 'rate_limited',
+      id,
+      retryable: true,
+      retryAfterMs: verdict.retryAfterSeconds * 1000,
+      message: `You are sending messages faster than we can answer. Please wait ${verdict.retryAfterSeconds} seconds; your message will be sent then.`,
+    });
+    return true;
+  }
+
+  async function handleFrame(state: SocketState, data: Buffer, isBinary: boolean) {
+    const { socket, ref, locale, allowFrame } = state;
     const parsed = parseClientFrame(data, isBinary);
     // Parsed first so a throttled message's id goes back and the widget knows what to resend.
     if (!allowFrame()) {
@@ -118,6 +136,7 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
       return sendTo(socket, parsed.error);
     }
     const frame = parsed.frame;
+    if (await overMessageLimit(state, frame.id)) return;
     const event = toInboundEvent(frame, ref, locale);
     try {
       const result = await context.accept(event);
@@ -146,12 +165,25 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     }
   }
 
-  function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {
-    const session = (query as { session?: unknown } | undefined)?.session;
+  function onSocket(socket: WebSocket, request: FastifyRequest): void {
+    const session = (request.query as { session?: unknown } | undefined)?.session;
     if (typeof session !== 'string' || !SESSION_PATTERN.test(session)) {
       socket.close(1008, 'invalid session');
       return;
     }
+    const address = clientAddress(request);
+    const release = context.limits ? context.limits.openSocket(address, socketRoute) : () => {};
+    if (!release) {
+      sendTo(socket, {
+        type: 'error',
+        code: 'rate_limited',
+        retryable: true,
+        message: 'Too many chat windows are open from your network. Please close one and try again.',
+      });
+      socket.close(1013, 'too many connections from this address');
+      return;
+    }
+    socket.on('close', release);
     if (!sessions.add(session, socket)) {
       socket.close(1013, 'too many connections for this session');
       return;
@@ -159,8 +191,9 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     const state: SocketState = {
       socket,
       ref: { channel: channelId, tenant, conversation: session },
-      locale: preferredLocale(acceptLanguage),
+      locale: preferredLocale(request.headers['accept-language']),
       allowFrame: frameLimiter(options.maxFramesPer10s),
+      address,
     };
     // Listeners go on before any await, or frames sent right after the handshake would be lost.
     socket.on('message', (data, isBinary) => void handleFrame(state, toBuffer(data), isBinary));
@@ -200,8 +233,11 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
         embedOrigins: options.embedOrigins,
       });
       serveWidget(app, page);
-      app.get(`${prefix}/ws`, { websocket: true, config: { openapi: webchatSocketDoc } }, (socket, request) =>
-        onSocket(socket, request.query, request.headers['accept-language']),
+      const perAddress = context.limits ? { onRequest: context.limits.perAddress('webchat.connect') } : {};
+      app.get(
+        socketRoute,
+        { websocket: true, config: { openapi: webchatSocketDoc }, ...perAddress },
+        (socket, request) => onSocket(socket, request),
       );
       unsubscribe = await context.feed.subscribe(relay);
     },

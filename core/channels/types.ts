@@ -4,6 +4,7 @@ import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { DraftSink } from '../outbound/draft';
 import type { OutboundScheduler } from '../outbound/scheduler';
+import type { AccessLimits } from '../security/access-limits';
 import type {
   Attachment,
   ConversationRef,
@@ -39,6 +40,12 @@ export interface ChannelContext {
    * the worker-only one included; unit tests of pull channels may leave it out.
    */
   outbound?: OutboundScheduler;
+  /**
+   * The access-layer limits (security.rateLimits) for connectors that take requests from the
+   * public directly (REST, web chat). Platform webhooks are limited per tenant in `accept` instead.
+   * Absent in unit tests: nothing is limited.
+   */
+  limits?: AccessLimits;
 }
 
 /**

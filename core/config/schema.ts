@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateLimitsSchema } from '../security/rate-limits-schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
@@ -311,6 +312,8 @@ export const hubConfigSchema = z.object({
       returnToBotAfterMinutes: positiveInt.default(120),
     })
     .prefault({}),
+  /** Access control (README "Rate limits"). */
+  security: z.object({ rateLimits: rateLimitsSchema }).prefault({}),
   erp: erpSectionSchema,
   ticketing: ticketingSectionSchema,
   telemetry: telemetrySectionSchema,

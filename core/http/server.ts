@@ -5,6 +5,8 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { type AccessLimits, RateLimitedError } from '../security/access-limits';
+import { registerAuthThrottle } from '../security/auth-throttle';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
@@ -17,6 +19,8 @@ export type { ReadinessCheck } from './health';
 export interface ServerDeps extends HealthChecks {
   config: HubConfig;
   connectors: Connector[];
+  /** security.rateLimits; without it (unit tests) failed authentications are not throttled. */
+  limits?: AccessLimits;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -32,7 +36,12 @@ const ROOT_DOC: RouteDoc = {
 };
 
 /** One HTTP server for every channel, health, readiness, metrics and the API description (/openapi.json). */
-export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  connectors,
+  limits,
+  ...health
+}: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
@@ -44,6 +53,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
   // Before any route: every route registered from here on is in the API description.
   const catalog = new RouteCatalog(app);
   measureRequestDurations(app);
+  if (limits) registerAuthThrottle(app, limits);
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
     const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
     const code = error instanceof HubError ? error.code : (error.code ?? 'internal');
@@ -52,6 +62,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
     else request.log.info({ code, status, url: request.routeOptions.url }, 'request rejected');
     // Client errors say what was wrong; server errors say nothing about internals.
     const message = status >= 500 ? 'Internal error' : error.message;
+    if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
     void reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -329,7 +329,7 @@ function onFrame(data) {
   } else if (frame.type === 'history') onHistory(frame.entries ?? []);
   else if (frame.type === 'error' && frame.id && pending.has(frame.id)) {
     if (frame.retryable) {
-      setTimeout(() => pending.has(frame.id) && transmit(pending.get(frame.id)), 3000);
+      setTimeout(() => pending.has(frame.id) && transmit(pending.get(frame.id)), frame.retryAfterMs ?? 3000);
       return;
     }
     pending.delete(frame.id);

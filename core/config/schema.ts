@@ -152,6 +152,11 @@ export const hubConfigSchema = z.object({
       role: z.enum(['all', 'api', 'worker']).default('all'),
       /** A worker-only process serves /healthz, /readyz and /metrics here; unset: none. HUB_WORKER_PORT wins. */
       workerPort: port.optional(),
+      /**
+       * Addresses of the reverse proxies in front (comma-separated IPs or CIDRs): their
+       * X-Forwarded-For names the client, so per-address rate limits see customers, not the proxy.
+       */
+      trustProxy: z.string().min(1).optional(),
     })
     .prefault({}),
   redis: z

@@ -47,6 +47,7 @@ export async function buildServer({
     loggerInstance: logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
+    ...(config.server.trustProxy ? { trustProxy: config.server.trustProxy } : {}),
     // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
     genReqId: () => crypto.randomUUID(),
   }) as unknown as FastifyInstance;

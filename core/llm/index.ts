@@ -1,3 +1,4 @@
+export { budgetedLlm, LLM_BUDGET_EXCEEDED } from './budget';
 export {
   type CanaryControl,
   type CanaryStore,
@@ -18,7 +19,6 @@ export {
   type LlmClientOptions,
   type LlmConfig,
 } from './client';
-export { budgetedLlm, LLM_BUDGET_EXCEEDED } from './budget';
 export { toLlmError } from './errors';
 export { chooseRole, createLlmRouter, type LlmRouter, type RoutedAttempt, type RouteLabel } from './router';
 export { stripThink, ThinkStripper } from './think';

@@ -3,17 +3,20 @@ import { type AccessLimits, clientAddress, RateLimitedError, sendRateLimited } f
 
 /**
  * A request that authenticates: it carries credentials (a bearer token, an API key) or goes to an
- * admin or console route (the token guard, the operator login).
+ * admin or console route (the token guard, the operator login). Platform webhooks are left out: a
+ * platform's signature failing (Teams' bearer token, a rotated secret) must not lock out the
+ * platform's servers; those limits are per tenant.
  */
 function authenticates(request: FastifyRequest): boolean {
-  if (request.headers.authorization || request.headers['x-api-key']) return true;
   const doc = request.routeOptions.config?.openapi;
+  if (doc?.tags.includes('webhooks')) return false;
+  if (request.headers.authorization || request.headers['x-api-key']) return true;
   return Boolean(doc?.admin || doc?.tags.some((tag) => tag === 'admin' || tag === 'console'));
 }
 
 /**
  * Failed authentications per client address with back-off (security.rateLimits.authFailures):
- * every 401 the hub answers counts; after `max` in `windowSeconds` each authenticating request from
+ * every 401 to an authenticating request counts; after `max` in `windowSeconds` each authenticating request from
  * that address gets 429, and each one made while refused doubles the wait, up to `maxBlockSeconds`.
  * It watches answers rather than guards, so the admin token, operator logins and API keys are
  * throttled alike without each guard knowing of it.
@@ -42,6 +45,6 @@ export function registerAuthThrottle(app: FastifyInstance, limits: AccessLimits)
     return sendRateLimited(reply, new RateLimitedError('auth.failures', verdict.retryAfterSeconds));
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (limits.config.enabled && reply.statusCode === 401) await count(request);
+    if (limits.config.enabled && reply.statusCode === 401 && authenticates(request)) await count(request);
   });
 }

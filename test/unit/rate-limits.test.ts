@@ -145,6 +145,11 @@ describe('failed authentication back-off', () => {
           : reply.code(401).send({ error: { code: 'admin.unauthorized', message: 'no' } }),
     );
     app.get('/public', () => ({ ok: true }));
+    app.post(
+      '/webhooks/teams',
+      { config: { openapi: { summary: 's', tags: ['webhooks'], responses: {} } } },
+      (_request, reply) => reply.code(401).send({ error: { code: 'unauthorized', message: 'no' } }),
+    );
     await app.ready();
     return app;
   }
@@ -175,6 +180,28 @@ describe('failed authentication back-off', () => {
     expect((await attempt('right', '198.51.100.1')).statusCode).toBe(200);
     // Requests that do not authenticate are not held up.
     expect((await app.inject({ url: '/public', remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it("does not count a platform webhook's failed signature, nor lock the platform out", async () => {
+    const limits = memoryAccessLimits(limitsWith({ authFailures: { max: 2, windowSeconds: 10 } }));
+    const app = await guardedApp(limits);
+    const remoteAddress = '52.112.0.9';
+    for (let i = 0; i < 5; i++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/webhooks/teams',
+        headers: { authorization: 'Bearer expired-jwt' },
+        remoteAddress,
+      });
+      expect(response.statusCode).toBe(401);
+    }
+    const admin = await app.inject({
+      url: '/admin/thing',
+      headers: { authorization: 'Bearer right' },
+      remoteAddress,
+    });
+    expect(admin.statusCode).toBe(200);
     await app.close();
   });
 });

@@ -53,6 +53,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
     config: { openapi: messageDoc },
     onRequest: limits?.perAddress('rest.ip') ?? NOT_LIMITED,
   };
+  const limitedRepliesRoute = { ...repliesRoute, onRequest: messageRoute.onRequest };
   return {
     id,
     type: 'rest',
@@ -93,7 +94,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
       });
       app.get<{ Params: { eventId: string } }>(
         `/webhooks/${id}/replies/:eventId`,
-        repliesRoute,
+        limitedRepliesRoute,
         async (request) => {
           const replies = await ctx.store.repliesTo(request.params.eventId);
           return replies.map((message) => toRestReply(message.ref.conversation, message));

@@ -60,5 +60,8 @@ export const restRepliesDoc: RouteDoc = {
   summary: 'The replies stored for an event so far (after a 202)',
   tags: ['channels'],
   params: z.object({ eventId: z.string().describe('The x-hub-event-id of the POST, decoded') }),
-  responses: { 200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema } },
+  responses: {
+    200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema },
+    429: RATE_LIMITED_RESPONSE,
+  },
 };

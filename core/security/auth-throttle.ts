@@ -1,18 +1,23 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AccessLimits, clientAddress, RateLimitedError, sendRateLimited } from './access-limits';
 
+/** Where operators sign in, whatever the route's description says. */
+const SIGN_IN_PATHS = /^\/(admin|console|auth|login)(\/|$)/;
+
 /**
  * A request that authenticates: it carries credentials (a bearer token, an API key) or goes to an
- * admin or console route (the token guard, the operator login). Platform webhooks are left out: a
- * platform's signature failing (Teams' bearer token, a rotated secret) must not lock out the
+ * admin or console route (the token guard, the operator login). Platform and helpdesk webhooks are
+ * left out: a platform's signature failing (Teams' bearer token, a rotated secret) must not lock out the
  * platform's servers; those limits are per tenant.
  */
 function authenticates(request: FastifyRequest): boolean {
   const doc = request.routeOptions.config?.openapi;
-  if (doc?.tags.includes('webhooks')) return false;
+  if (doc?.tags.some((tag) => tag === 'webhooks' || tag === 'helpdesk')) return false;
   if (request.headers.authorization || request.headers['x-api-key']) return true;
-  return Boolean(doc?.admin || doc?.tags.some((tag) => tag === 'admin' || tag === 'console'));
+  if (doc?.admin || doc?.tags.some((tag) => tag === 'admin' || tag === 'console')) return true;
+  return SIGN_IN_PATHS.test(request.routeOptions.url ?? '');
 }
+
 
 /**
  * Failed authentications per client address with back-off (security.rateLimits.authFailures):

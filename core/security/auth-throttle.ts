@@ -18,7 +18,6 @@ function authenticates(request: FastifyRequest): boolean {
   return SIGN_IN_PATHS.test(request.routeOptions.url ?? '');
 }
 
-
 /**
  * Failed authentications per client address with back-off (security.rateLimits.authFailures):
  * every 401 to an authenticating request counts; after `max` in `windowSeconds` each authenticating request from

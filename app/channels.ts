@@ -1,8 +1,9 @@
 import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
 import type { ChannelContext, Connector } from '../core/channels/types';
-import type { HubConfig } from '../core/config/schema';
+import type { ChannelConfig, HubConfig } from '../core/config/schema';
 import { logger } from '../core/log';
 import { outboundDriver } from '../core/outbound';
+import { RateLimitedError } from '../core/security/access-limits';
 import { connectConfiguredRedis } from '../core/state/redis-connect';
 import { MemoryKeyValueStore, RedisKeyValueStore } from '../core/storage';
 import { HubError, type KeyValueStore } from '../core/types';
@@ -28,6 +29,29 @@ export async function createChannelStorage(
 /** What every connector shares; each gets its own config, logger and storage namespace on top. */
 export type SharedChannelContext = Omit<ChannelContext, 'config' | 'hub' | 'logger'>;
 
+/**
+ * Not under the tenant's webhook limit: REST and web chat take requests from the public and limit
+ * per address and per customer themselves (ctx.limits); WhatsApp Web's library never redelivers a
+ * message it was refused. Every other channel's verified updates count against its tenant.
+ */
+const NOT_TENANT_LIMITED = new Set(['rest', 'webchat', 'whatsapp-web']);
+
+/**
+ * `accept` under the tenant's webhook limit: over it, a 429 with Retry-After goes back to the
+ * platform, which sends the update again (never dropped here). Counted after the signature check,
+ * so forged requests cannot use up a tenant's share.
+ */
+function tenantLimited(channel: ChannelConfig, shared: SharedChannelContext): ChannelContext['accept'] {
+  const { limits, accept } = shared;
+  if (!limits || NOT_TENANT_LIMITED.has(channel.type)) return accept;
+  const route = `/webhooks/${channel.id}`;
+  return async (event) => {
+    const verdict = await limits.take('webhook.tenant', channel.tenant, route);
+    if (verdict.limited) throw new RateLimitedError('webhook.tenant', verdict.retryAfterSeconds);
+    return accept(event);
+  };
+}
+
 /** One connector per enabled channel block, built by its type's descriptor. */
 export function createConnectors(
   config: HubConfig,
@@ -41,6 +65,7 @@ export function createConnectors(
       if (!descriptor) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
       return descriptor.create({
         ...shared,
+        accept: tenantLimited(channel, shared),
         config: channel,
         hub: config,
         // Keys stay `<redis.keyPrefix>:<type>:<id>:…`, as the WhatsApp window always wrote them.

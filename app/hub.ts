@@ -11,12 +11,19 @@ import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
-import { type CanaryControl, createCanaryControl, createCanaryStore, createLlmClient } from '../core/llm';
+import {
+  budgetedLlm,
+  type CanaryControl,
+  createCanaryControl,
+  createCanaryStore,
+  createLlmClient,
+} from '../core/llm';
 import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
+import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { createChannelAccess } from '../core/security/channel-access';
 import { serverTlsOptions } from '../core/security/tls';
@@ -63,6 +70,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const access = await createChannelAccess(store.db);
   const channelStorage = await createChannelStorage(config);
   closers.push(() => channelStorage.close());
+  const limits = await createAccessLimits(config);
+  closers.push(() => limits.close());
   // The one ingress call, for connectors and helpdesk webhooks alike.
   const accept = channelIngress(countedPublish(bus));
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
@@ -73,6 +82,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     store,
     outbound: outbound.scheduler,
     access,
+    limits,
   });
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   const deliver = async (message: OutboundMessage) => {
@@ -88,7 +98,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
 
   let workers: { close(): Promise<void> } | undefined;
   if (role !== 'api') {
-    workers = await startWorkers(config, { bus, feed, store, heartbeats }, deliver, openDraft, canary);
+    workers = await startWorkers(
+      config,
+      { bus, feed, store, heartbeats, limits },
+      deliver,
+      openDraft,
+      canary,
+    );
   }
 
   let app: FastifyInstance | undefined;
@@ -100,7 +116,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth, https });
+    app = await buildServer({ config, connectors, readiness, channelHealth, https, limits });
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys);
     await registerHelpdeskWebhooks(
@@ -149,14 +165,22 @@ async function startWorkers(
     feed,
     store,
     heartbeats,
-  }: { bus: EventBus; feed: OutboundFeed; store: KyselyStore; heartbeats: WorkerHeartbeats },
+    limits,
+  }: {
+    bus: EventBus;
+    feed: OutboundFeed;
+    store: KyselyStore;
+    heartbeats: WorkerHeartbeats;
+    limits: AccessLimits;
+  },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
   canary: CanaryControl,
 ) {
   warmTokenizer();
   const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
-  const llm = config.llm.enabled ? createLlmClient(config.llm, { canary }) : undefined;
+  // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.
+  const llm = config.llm.enabled ? budgetedLlm(createLlmClient(config.llm, { canary }), limits) : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });

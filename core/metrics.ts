@@ -49,7 +49,7 @@ export const errors = new Counter({
 
 export const llmFallbacks = new Counter({
   name: 'hub_llm_fallbacks_total',
-  help: 'Answers given extractively instead of by the LLM, by reason (disabled, circuit_open, error, timeout)',
+  help: 'Answers given extractively instead of by the LLM, by reason (disabled, circuit_open, error, timeout, budget: security.rateLimits.llm spent)',
   labelNames: ['reason'] as const,
   registers: [registry],
 });
@@ -87,7 +87,7 @@ export async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> 
 /** Every webhook request, by channel and what became of it. */
 export const webhookRequests = new Counter({
   name: 'hub_webhook_requests_total',
-  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request)',
+  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request, unavailable, rate_limited)',
   labelNames: ['channel', 'outcome'] as const,
   registers: [registry],
 });
@@ -158,5 +158,12 @@ export const connectionErrors = new Counter({
   name: 'hub_connection_errors_total',
   help: 'Connection errors by component (database, redis:<purpose>, bus) and code (SQLSTATE, errno code or error class)',
   labelNames: ['component', 'code'] as const,
+  registers: [registry],
+});
+
+export const rateLimited = new Counter({
+  name: 'hub_rate_limited_total',
+  help: 'Requests, messages, sockets and model calls refused by security.rateLimits, by scope (rest.sender, webchat.ip, webhook.tenant, auth.failures, llm.tenant, ...) and route',
+  labelNames: ['scope', 'route'] as const,
   registers: [registry],
 });

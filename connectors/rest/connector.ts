@@ -24,6 +24,7 @@ const requestSchema = z.object({
 /** The routes in the API description, from the schema the handler validates with. */
 const messageDoc = restMessageDoc(requestSchema);
 const repliesRoute = { config: { openapi: restRepliesDoc } };
+const NOT_LIMITED = async () => {};
 
 /** The REST channel's reply shape: one object per bot message, text always present. */
 export function toRestReply(recipientId: string, message: OutboundMessage) {
@@ -76,12 +77,19 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
       'REST channel with auth: none: clients on this machine need no API key (local development only)',
     );
   }
+  const limits = ctx.limits;
+  // Per address before the body is read; per sender once it is parsed (security.rateLimits.rest).
+  const messageRoute = {
+    config: { openapi: messageDoc },
+    onRequest: limits?.perAddress('rest.ip') ?? NOT_LIMITED,
+  };
+  const limitedRepliesRoute = { ...repliesRoute, onRequest: messageRoute.onRequest };
   return {
     id,
     type: 'rest',
     async register(app) {
       await waiter.start();
-      app.post(`/webhooks/${id}`, { config: { openapi: messageDoc } }, async (request, reply) => {
+      app.post(`/webhooks/${id}`, messageRoute, async (request, reply) => {
         const caller = await authenticateRest(ctx, options, request, reply);
         if (!caller) return reply;
         const parsed = requestSchema.safeParse(request.body);
@@ -95,6 +103,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           });
         }
         const body = parsed.data;
+        if (await limits?.refuse(request, reply, 'rest.sender', `${id}:${body.sender}`)) return reply;
         const idempotencyKey = body.message_id ?? request.headers['idempotency-key']?.toString();
         const event: InboundEvent = {
           id: eventIdOf(id, caller, body.sender, idempotencyKey ?? randomUUID()),
@@ -122,7 +131,7 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
       });
       app.get<{ Params: { eventId: string } }>(
         `/webhooks/${id}/replies/:eventId`,
-        repliesRoute,
+        limitedRepliesRoute,
         async (request, reply) => {
           const caller = await authenticateRest(ctx, options, request, reply);
           if (!caller) return reply;

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { errorResponse, INGRESS_UNAVAILABLE_RESPONSE, type RouteDoc } from '../../core/http/route-doc';
+import {
+  errorResponse,
+  INGRESS_UNAVAILABLE_RESPONSE,
+  RATE_LIMITED_RESPONSE,
+  type RouteDoc,
+} from '../../core/http/route-doc';
 
 /** One bot message as the REST channel answers it (connector.ts `toRestReply`). */
 const restReplySchema = z.object({
@@ -56,6 +61,7 @@ export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
       ),
       401: UNAUTHENTICATED,
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
+      429: RATE_LIMITED_RESPONSE,
       503: INGRESS_UNAVAILABLE_RESPONSE,
     },
   };
@@ -71,5 +77,6 @@ export const restRepliesDoc: RouteDoc = {
     200: { description: 'Replies, oldest first; empty while none', schema: repliesSchema },
     401: UNAUTHENTICATED,
     404: errorResponse('rest.not_found: the event was not posted with this key'),
+    429: RATE_LIMITED_RESPONSE,
   },
 };

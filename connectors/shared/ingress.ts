@@ -24,7 +24,8 @@ export async function acceptNormalized(
 /**
  * Count one platform request by what became of it. When the hub could not take it now (ctx.accept's
  * `ingress.unavailable`, or the storage it needed), it is counted as `unavailable` and the 503 error
- * goes on to the server, so the platform delivers the request again.
+ * goes on to the server, so the platform delivers the request again; over the tenant's limit it is
+ * counted as `rate_limited` and answered 429 with Retry-After.
  */
 export async function countedOutcome(
   channel: string,
@@ -36,6 +37,9 @@ export async function countedOutcome(
   } catch (error) {
     if (error instanceof HubError && error.status === 503)
       webhookRequests.inc({ channel, outcome: 'unavailable' });
+    // Over the tenant's limit (security.rateLimits.webhooksPerTenant): 429, the platform sends it again.
+    if (error instanceof HubError && error.status === 429)
+      webhookRequests.inc({ channel, outcome: 'rate_limited' });
     throw error;
   }
   webhookRequests.inc({ channel, outcome });

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChannelContext, Connector, ConnectorFactory } from '../../core/channels/types';
 import { errors } from '../../core/metrics';
 import { issueLines } from '../../core/resilience/zod-issues';
+import { clientAddress } from '../../core/security/access-limits';
 import { SessionTokens } from '../../core/security/session-tokens';
 import {
   type ConversationRef,
@@ -100,13 +101,30 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     ref: ConversationRef;
     locale: string | undefined;
     allowFrame: () => boolean;
+    address: string;
   }
 
-  async function handleFrame(
-    { socket, ref, locale, allowFrame }: SocketState,
-    data: Buffer,
-    isBinary: boolean,
-  ) {
+  const socketRoute = `${prefix}/ws`;
+  /** Over security.rateLimits.webchat: a polite error frame; the widget resends after retryAfterMs. */
+  async function overMessageLimit({ socket, ref, address }: SocketState, id: string): Promise<boolean> {
+    const limits = context.limits;
+    if (!limits) return false;
+    const session = await limits.take('webchat.session', `${channelId}:${ref.conversation}`, socketRoute);
+    const verdict = session.limited ? session : await limits.take('webchat.ip', address, socketRoute);
+    if (!verdict.limited) return false;
+    sendTo(socket, {
+      type: 'error',
+      code: 'rate_limited',
+      id,
+      retryable: true,
+      retryAfterMs: verdict.retryAfterSeconds * 1000,
+      message: `You are sending messages faster than we can answer. Please wait ${verdict.retryAfterSeconds} seconds; your message will be sent then.`,
+    });
+    return true;
+  }
+
+  async function handleFrame(state: SocketState, data: Buffer, isBinary: boolean) {
+    const { socket, ref, locale, allowFrame } = state;
     const parsed = parseClientFrame(data, isBinary);
     // Parsed first so a throttled message's id goes back and the widget knows what to resend.
     if (!allowFrame()) {
@@ -124,6 +142,7 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
       return sendTo(socket, parsed.error);
     }
     const frame = parsed.frame;
+    if (await overMessageLimit(state, frame.id)) return;
     const event = toInboundEvent(frame, ref, locale);
     try {
       const result = await context.accept(event);
@@ -180,8 +199,21 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     return pastHalfLife ? { session, renewed: tokens.issue(channelId, session, sessionTtlMs) } : { session };
   }
 
-  function onSocket(socket: WebSocket, query: unknown, acceptLanguage: string | undefined): void {
-    const bound = bindSession(socket, query);
+  function onSocket(socket: WebSocket, request: FastifyRequest): void {
+    const address = clientAddress(request);
+    const release = context.limits ? context.limits.openSocket(address, socketRoute) : () => {};
+    if (!release) {
+      sendTo(socket, {
+        type: 'error',
+        code: 'rate_limited',
+        retryable: true,
+        message: 'Too many chat windows are open from your network. Please close one and try again.',
+      });
+      socket.close(1013, 'too many connections from this address');
+      return;
+    }
+    socket.on('close', release);
+    const bound = bindSession(socket, request.query);
     if (!bound) return;
     const { session, renewed } = bound;
     if (!sessions.add(session, socket)) {
@@ -191,8 +223,9 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     const state: SocketState = {
       socket,
       ref: { channel: channelId, tenant, conversation: session },
-      locale: preferredLocale(acceptLanguage),
+      locale: preferredLocale(request.headers['accept-language']),
       allowFrame: frameLimiter(options.maxFramesPer10s),
+      address,
     };
     // Listeners go on before any await, or frames sent right after the handshake would be lost.
     socket.on('message', (data, isBinary) => void handleFrame(state, toBuffer(data), isBinary));
@@ -233,8 +266,11 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
         embedOrigins: options.embedOrigins,
       });
       serveWidget(app, page);
-      app.get(`${prefix}/ws`, { websocket: true, config: { openapi: webchatSocketDoc } }, (socket, request) =>
-        onSocket(socket, request.query, request.headers['accept-language']),
+      const perAddress = context.limits ? { onRequest: context.limits.perAddress('webchat.connect') } : {};
+      app.get(
+        socketRoute,
+        { websocket: true, config: { openapi: webchatSocketDoc }, ...perAddress },
+        (socket, request) => onSocket(socket, request),
       );
       unsubscribe = await context.feed.subscribe(relay);
     },

@@ -52,7 +52,14 @@ export type ServerFrame =
   | { type: 'typing'; on: boolean }
   | { type: 'reply'; message: OutboundMessage }
   | { type: 'history'; entries: HistoryEntry[] }
-  | { type: 'error'; code: ErrorCode; message: string; id?: string; retryable?: boolean };
+  | {
+      type: 'error';
+      code: ErrorCode;
+      message: string;
+      id?: string;
+      retryable?: boolean;
+      retryAfterMs?: number;
+    };
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }

@@ -4,6 +4,7 @@ import type { ChannelConfig, HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { DraftSink } from '../outbound/draft';
 import type { OutboundScheduler } from '../outbound/scheduler';
+import type { AccessLimits } from '../security/access-limits';
 import type { ApiKeyAuthenticator } from '../security/api-keys';
 import type { SessionTokens } from '../security/session-tokens';
 import type {
@@ -46,6 +47,12 @@ export interface ChannelContext {
    * signer. Left out (unit tests), REST accepts no key and the web chat signs with a per-process key.
    */
   access?: ChannelAccess;
+  /**
+   * The access-layer limits (security.rateLimits) for connectors that take requests from the
+   * public directly (REST, web chat). Platform webhooks are limited per tenant in `accept` instead.
+   * Absent in unit tests: nothing is limited.
+   */
+  limits?: AccessLimits;
 }
 
 export interface ChannelAccess {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateLimitsSchema } from '../security/rate-limits-schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { proofSectionSchema } from './proof-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
@@ -164,6 +165,11 @@ export const hubConfigSchema = z.object({
       workerPort: port.optional(),
       /** Serve HTTPS (TLS 1.3 minimum) on `port`, and on the worker port; unset: plain HTTP behind a proxy. */
       tls: serverTlsSchema.optional(),
+      /**
+       * Addresses of the reverse proxies in front (comma-separated IPs or CIDRs): their
+       * X-Forwarded-For names the client, so per-address rate limits see customers, not the proxy.
+       */
+      trustProxy: z.string().min(1).optional(),
     })
     .prefault({}),
   redis: z
@@ -340,6 +346,8 @@ export const hubConfigSchema = z.object({
       returnToBotAfterMinutes: positiveInt.default(120),
     })
     .prefault({}),
+  /** Access control (README "Rate limits"). */
+  security: z.object({ rateLimits: rateLimitsSchema }).prefault({}),
   erp: erpSectionSchema,
   /** Ownership proof: phone regions, one-time codes and their e-mail (core/config/proof-schema.ts). */
   proof: proofSectionSchema,

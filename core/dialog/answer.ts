@@ -1,4 +1,5 @@
 import type { HubConfig } from '../config/schema';
+import { LLM_BUDGET_EXCEEDED } from '../llm/budget';
 import { logger } from '../log';
 import { llmFallbacks, timed } from '../metrics';
 import { buildRagMessages, extractiveAnswer } from '../rag';
@@ -86,6 +87,7 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
     return { ok: true, data: { ...generated } };
   } catch (error) {
     const code = error instanceof HubError ? error.code : 'llm.unknown';
+    if (code === LLM_BUDGET_EXCEEDED) return extractive('budget');
     logger.warn({ code }, 'LLM failed; answering extractively');
     return extractive(code === 'llm.timeout' ? 'timeout' : 'error');
   }

@@ -2,7 +2,14 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { logger } from '../log';
 import { hubVersion } from '../version';
-import { type BodyDoc, errorBodySchema, errorResponse, type ResponseDoc, type RouteDoc } from './route-doc';
+import {
+  type BodyDoc,
+  errorBodySchema,
+  errorResponse,
+  RATE_LIMITED_RESPONSE,
+  type ResponseDoc,
+  type RouteDoc,
+} from './route-doc';
 
 type JsonObject = Record<string, unknown>;
 
@@ -16,6 +23,11 @@ const ERROR_REF = { $ref: '#/components/schemas/Error' };
 const ADMIN_RESPONSES: Record<number, ResponseDoc> = {
   401: errorResponse('admin.unauthorized: HUB_ADMIN_TOKEN is set and the bearer token is missing or wrong'),
   403: errorResponse('admin.loopback_only: HUB_ADMIN_TOKEN is unset and the client is not on this machine'),
+  429: {
+    ...RATE_LIMITED_RESPONSE,
+    description:
+      'rate_limited: too many failed authentications from this address (security.rateLimits.authFailures); the wait doubles with each further attempt',
+  },
 };
 
 /**

@@ -65,6 +65,14 @@ export const INGRESS_UNAVAILABLE_RESPONSE = errorResponse(
   'ingress.unavailable: the hub could not accept the event now (bus down); the platform should send it again',
 );
 
+/** Over a security.rateLimits limit: wait Retry-After seconds and send again. */
+export const RATE_LIMITED_RESPONSE: ResponseDoc = {
+  description:
+    'rate_limited: over a limit of security.rateLimits (per address, per customer or per tenant); send again after Retry-After seconds',
+  schema: errorBodySchema,
+  headers: [{ name: 'retry-after', description: 'Seconds to wait before sending again' }],
+};
+
 /** The body of a platform's webhook: its own JSON, read as raw bytes so the signature can be checked. */
 export function platformPayload(platform: string, contentTypes = ['application/json']): BodyDoc {
   return {
@@ -89,8 +97,8 @@ export interface PlatformWebhookDoc {
 /**
  * A channel's webhook (core/http/webhook.ts `registerRawWebhook`): the platform's raw payload, its
  * authenticating headers, and the answers every such route shares: 400 for a body that is not a
- * JSON object, 413 over `server.bodyLimitBytes`, 415 for another media type, 503 when the bus
- * cannot take the event (the platform sends it again).
+ * JSON object, 413 over `server.bodyLimitBytes`, 415 for another media type, 429 over the tenant's
+ * webhook limit and 503 when the bus cannot take the event (the platform sends both again).
  */
 export function platformWebhookDoc(webhook: PlatformWebhookDoc): RouteDoc {
   return {
@@ -103,6 +111,7 @@ export function platformWebhookDoc(webhook: PlatformWebhookDoc): RouteDoc {
       400: errorResponse('bad_request: the body is not a JSON object'),
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
       415: errorResponse('FST_ERR_CTP_INVALID_MEDIA_TYPE: a media type the route does not read'),
+      429: RATE_LIMITED_RESPONSE,
       503: INGRESS_UNAVAILABLE_RESPONSE,
       ...webhook.responses,
     },

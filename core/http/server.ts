@@ -6,6 +6,8 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { type AccessLimits, RateLimitedError } from '../security/access-limits';
+import { registerAuthThrottle } from '../security/auth-throttle';
 import { serverTlsOptions } from '../security/tls';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
@@ -21,6 +23,8 @@ export interface ServerDeps extends HealthChecks {
   connectors: Connector[];
   /** HTTPS options already read from server.tls (startHub reads them first, to fail fast); default: read here. */
   https?: SecureServerOptions;
+  /** security.rateLimits; without it (unit tests) failed authentications are not throttled. */
+  limits?: AccessLimits;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -40,6 +44,7 @@ export async function buildServer({
   config,
   connectors,
   https = serverTlsOptions(config.server.tls),
+  limits,
   ...health
 }: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
@@ -48,12 +53,14 @@ export async function buildServer({
     loggerInstance: logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimitBytes,
+    ...(config.server.trustProxy ? { trustProxy: config.server.trustProxy } : {}),
     // Behind a proxy the platform sees the public URL; inside, request ids tie logs together.
     genReqId: () => crypto.randomUUID(),
   }) as unknown as FastifyInstance;
   // Before any route: every route registered from here on is in the API description.
   const catalog = new RouteCatalog(app);
   measureRequestDurations(app);
+  if (limits) registerAuthThrottle(app, limits);
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
     const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
     const code = error instanceof HubError ? error.code : (error.code ?? 'internal');
@@ -62,6 +69,7 @@ export async function buildServer({
     else request.log.info({ code, status, url: request.routeOptions.url }, 'request rejected');
     // Client errors say what was wrong; server errors say nothing about internals.
     const message = status >= 500 ? 'Internal error' : error.message;
+    if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
     void reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,3 +1,4 @@
+export { budgetedLlm, LLM_BUDGET_EXCEEDED } from './budget';
 export {
   type CanaryControl,
   type CanaryStore,

@@ -347,9 +347,14 @@ function onFrame(data) {
     renderReply(frame.message);
     scrollDown();
   } else if (frame.type === 'history') onHistory(frame.entries ?? []);
-  else if (frame.type === 'error' && frame.id && pending.has(frame.id)) {
+  else if (frame.type === 'error' && frame.code === 'rate_limited' && frame.message) {
+    // Said once per throttled message, in the chat, where the customer looks.
+    renderReply({ id: `limit:${frame.id ?? 'socket'}`, content: { type: 'text', text: frame.message } });
+    scrollDown();
+  }
+  if (frame.type === 'error' && frame.id && pending.has(frame.id)) {
     if (frame.retryable) {
-      setTimeout(() => pending.has(frame.id) && transmit(pending.get(frame.id)), 3000);
+      setTimeout(() => pending.has(frame.id) && transmit(pending.get(frame.id)), frame.retryAfterMs ?? 3000);
       return;
     }
     pending.delete(frame.id);

@@ -17,6 +17,7 @@ import { warmTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
+import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
@@ -93,7 +94,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth });
+    app = await buildServer({ config, connectors, readiness, channelHealth, audit: store });
     registerModelAdminRoutes(app, canary);
     await registerHelpdeskWebhooks(
       app,
@@ -159,7 +160,8 @@ async function startWorkers(
     dialog,
     commands: backOffice.commands,
   });
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft }));
+  const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

@@ -5,6 +5,7 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import type { AuditSink } from '../security/audit';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
@@ -17,6 +18,8 @@ export type { ReadinessCheck } from './health';
 export interface ServerDeps extends HealthChecks {
   config: HubConfig;
   connectors: Connector[];
+  /** Where operator actions of the core admin routes (file downloads) are recorded. */
+  audit?: AuditSink;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -32,7 +35,12 @@ const ROOT_DOC: RouteDoc = {
 };
 
 /** One HTTP server for every channel, health, readiness, metrics and the API description (/openapi.json). */
-export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  connectors,
+  audit,
+  ...health
+}: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
@@ -71,7 +79,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
       : { service: 'hub' };
   });
 
-  registerAdminFileRoute(app, connectors);
+  registerAdminFileRoute(app, connectors, audit);
   for (const connector of connectors) await connector.register(app);
   return app;
 }

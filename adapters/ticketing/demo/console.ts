@@ -8,6 +8,7 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
+import { ADMIN_TOKEN_ACTOR, type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { DemoDesk, type DeskAction, DeskError } from './desk';
 import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
@@ -46,6 +47,13 @@ const CHANGE_OF: Record<DeskAction, 'reply' | 'assigned' | 'solved' | 'closed'> 
   assign: 'assigned',
   solve: 'solved',
   close: 'closed',
+};
+
+const AUDITED_AS: Record<DeskAction, OperatorAction> = {
+  reply: 'ticket.reply',
+  assign: 'ticket.take',
+  solve: 'ticket.solve',
+  close: 'ticket.close',
 };
 
 /**
@@ -133,6 +141,17 @@ export const registerAgentConsole: HelpdeskRoutes = async (
               },
               request,
             );
+          });
+          await recordOperatorAction(deps.store, {
+            actor: ADMIN_TOKEN_ACTOR,
+            action: AUDITED_AS[deskAction],
+            subject: `ticket:demo:${id}`,
+            tenant: request.tenant,
+            details: {
+              agent: parsed.data.agent,
+              status: outcome ? outcome.status : 'unchanged',
+              conversation: request.conversationKey,
+            },
           });
           const ticket = await desk.get(id);
           if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });

@@ -142,6 +142,7 @@ export const registerAgentConsole: HelpdeskRoutes = async (
               request,
             );
           });
+          const ticket = await desk.get(id);
           await recordOperatorAction(deps.store, {
             actor: ADMIN_TOKEN_ACTOR,
             action: AUDITED_AS[deskAction],
@@ -149,11 +150,11 @@ export const registerAgentConsole: HelpdeskRoutes = async (
             tenant: request.tenant,
             details: {
               agent: parsed.data.agent,
-              status: outcome ? outcome.status : 'unchanged',
+              outcome: outcome ? outcome.status : 'unchanged',
+              ticketStatus: ticket?.status,
               conversation: request.conversationKey,
             },
           });
-          const ticket = await desk.get(id);
           if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });
           const eventId = 'eventId' in outcome ? outcome.eventId : undefined;
           return reply.code(200).send({ status: outcome.status, eventId, ticket });

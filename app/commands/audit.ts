@@ -20,17 +20,23 @@ async function withStore<T>(config: HubConfig, work: (store: KyselyStore) => Pro
 }
 
 /** A command run on the server, on record under `cli` with the OS user who ran it. */
+export function recordCliActionIn(
+  store: KyselyStore,
+  record: Omit<OperatorActionRecord, 'actor'>,
+): Promise<{ seq: number }> {
+  return recordOperatorAction(store, {
+    ...record,
+    actor: CLI_ACTOR,
+    details: { ...record.details, user: userInfo().username },
+  });
+}
+
+/** The same, opening the configured database for it (commands that have no store open). */
 export function recordCliAction(
   config: HubConfig,
   record: Omit<OperatorActionRecord, 'actor'>,
 ): Promise<{ seq: number }> {
-  return withStore(config, (store) =>
-    recordOperatorAction(store, {
-      ...record,
-      actor: CLI_ACTOR,
-      details: { ...record.details, user: userInfo().username },
-    }),
-  );
+  return withStore(config, (store) => recordCliActionIn(store, record));
 }
 
 /** Deletes records older than the retention, leaving a signed checkpoint; the purge itself is recorded. */

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import {
   type ChainFault,
   type ChainFields,
@@ -67,15 +67,6 @@ export class AuditLog {
         .where('id', '=', 1)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      // Looked up under the lock: two deliveries of one turn at once still write one record.
-      if (entry.dedupeKey !== undefined) {
-        const seen = await trx
-          .selectFrom('audit_log')
-          .select('seq')
-          .where('dedupe_key', '=', entry.dedupeKey)
-          .executeTakeFirst();
-        if (seen) return { seq: Number(seen.seq), appended: false };
-      }
       const fields: ChainFields = {
         seq: Number(head.seq) + 1,
         prevHash: head.hash,
@@ -87,27 +78,27 @@ export class AuditLog {
         details,
       };
       const hash = chainHash(this.key, fields);
-      await trx
-        .insertInto('audit_log')
-        .values({
-          seq: String(fields.seq),
-          prev_hash: fields.prevHash,
-          hash,
-          at: fields.at,
-          actor: fields.actor,
-          action: fields.action,
-          subject: fields.subject,
-          tenant: fields.tenant,
-          details: JSON.stringify(details),
-          dedupe_key: entry.dedupeKey ?? null,
-        })
-        .execute();
-      await trx
-        .updateTable('audit_chain_head')
-        .set({ seq: String(fields.seq), hash })
-        .where('id', '=', 1)
-        .execute();
-      return { seq: fields.seq, appended: true };
+      // One statement inserts the record and moves the head: a round trip less per append. A record
+      // with this dedupe key already there (a redelivered turn) inserts nothing and leaves the head.
+      const moved = await sql<{ seq: string }>`
+        with inserted as (
+          insert into audit_log (seq, prev_hash, hash, at, actor, action, subject, tenant, details, dedupe_key)
+          values (${String(fields.seq)}, ${fields.prevHash}, ${hash}, ${fields.at}, ${fields.actor},
+            ${fields.action}, ${fields.subject}, ${fields.tenant}, ${JSON.stringify(details)}::jsonb,
+            ${entry.dedupeKey ?? null})
+          on conflict (dedupe_key) do nothing
+          returning seq
+        )
+        update audit_chain_head set seq = inserted.seq, hash = ${hash}
+        from inserted where audit_chain_head.id = 1
+        returning audit_chain_head.seq`.execute(trx);
+      if (moved.rows.length > 0) return { seq: fields.seq, appended: true };
+      const first = await trx
+        .selectFrom('audit_log')
+        .select('seq')
+        .where('dedupe_key', '=', entry.dedupeKey ?? '')
+        .executeTakeFirstOrThrow();
+      return { seq: Number(first.seq), appended: false };
     });
   }
 

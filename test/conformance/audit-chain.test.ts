@@ -144,6 +144,15 @@ describe.each([
     expect((await store.auditLog.verify()).fault).toMatchObject({ seq: 4, reason: 'checkpoint' });
   });
 
+  it('keeps one chain when one process appends many records at once', async () => {
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        store.audit({ actor: 'bot', action: 'bot.turn', dedupeKey: `turn:evt-${i % 20}` }),
+      ),
+    );
+    expect(await store.auditLog.verify()).toEqual({ ok: true, checked: 20, from: 0 });
+  });
+
   it('exports a time window in chain order', async () => {
     await store.audit({ actor: 'a', action: 'x', at: '2026-01-01T00:00:00.000Z' });
     await store.audit({ actor: 'b', action: 'x', at: '2026-01-02T00:00:00.000Z' });

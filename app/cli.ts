@@ -3,6 +3,7 @@ import { loadConfig, loadCommandConfig as withConfig } from '../core/config/load
 import type { HubConfig } from '../core/config/schema';
 import { HubError } from '../core/types';
 import { hubVersion } from '../core/version';
+import { recordCliAction, registerAuditCommands } from './commands/audit';
 import { registerIntentCommands } from './commands/intents';
 import { registerKeyCommands } from './commands/keys';
 import { registerKnowledgeCommands } from './commands/knowledge';
@@ -122,7 +123,13 @@ program
     try {
       if (options.replay) {
         const ids = options.replay === true ? undefined : options.replay;
-        console.log(`replayed ${await bus.replayDeadLetters(ids)} event(s)`);
+        const replayed = await bus.replayDeadLetters(ids);
+        await recordCliAction(config, {
+          action: 'dlq.replay',
+          subject: 'dlq',
+          details: { eventIds: ids ?? 'all', replayed },
+        });
+        console.log(`replayed ${replayed} event(s)`);
       } else {
         for (const letter of await bus.deadLetters(100)) {
           console.log(
@@ -135,6 +142,7 @@ program
     }
   });
 
+registerAuditCommands(program, withConfig);
 registerIntentCommands(program);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);

@@ -25,6 +25,7 @@ import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
+import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
 import { createChannelAccess } from '../core/security/channel-access';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
@@ -116,9 +117,9 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth, https, limits });
+    app = await buildServer({ config, connectors, readiness, channelHealth, https, limits, audit: store });
     registerModelAdminRoutes(app, canary);
-    registerApiKeyAdminRoutes(app, access.apiKeys);
+    registerApiKeyAdminRoutes(app, access.apiKeys, store);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -191,7 +192,8 @@ async function startWorkers(
     dialog,
     commands: backOffice.commands,
   });
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft }));
+  const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

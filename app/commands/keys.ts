@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { HubConfig } from '../../core/config/schema';
 import type { ApiKeyStore } from '../../core/security/api-keys';
+import type { KyselyStore } from '../../core/store';
+import { recordCliActionIn } from './audit';
 
 /**
  * `hub keys create | list | revoke`: the REST channel's API keys, on the hub's database directly
@@ -15,13 +17,16 @@ export function registerKeyCommands(
     .command('keys')
     .description('API keys for the REST channel (per tenant, hashed at rest)');
 
-  const withKeys = async <T>(file: string | undefined, work: (keys: ApiKeyStore) => Promise<T>) => {
+  const withKeys = async <T>(
+    file: string | undefined,
+    work: (keys: ApiKeyStore, store: KyselyStore) => Promise<T>,
+  ) => {
     const config = await loadConfig(file);
     const { createStore } = await import('../../core/store');
     const { ApiKeyStore } = await import('../../core/security/api-keys');
     const store = await createStore(config);
     try {
-      return await work(new ApiKeyStore(store.db));
+      return await work(new ApiKeyStore(store.db), store);
     } finally {
       await store.close();
     }
@@ -34,7 +39,16 @@ export function registerKeyCommands(
     .requiredOption('--name <name>', 'who uses it, e.g. "shop backend"')
     .option('-c, --config <file>', 'hub config (YAML)')
     .action(async (options: { tenant: string; name: string; config?: string }) => {
-      const created = await withKeys(options.config, (store) => store.create(options.tenant, options.name));
+      const created = await withKeys(options.config, async (keys, store) => {
+        const key = await keys.create(options.tenant, options.name);
+        await recordCliActionIn(store, {
+          action: 'key.create',
+          subject: `key:${key.id}`,
+          tenant: key.tenant,
+          details: { name: key.name },
+        });
+        return key;
+      });
       console.log(
         `created key ${created.id} for tenant ${created.tenant} (${created.name}); store it now, it is not shown again:`,
       );
@@ -61,7 +75,11 @@ export function registerKeyCommands(
     .argument('<id>', 'the key id (hub keys list)')
     .option('-c, --config <file>', 'hub config (YAML)')
     .action(async (id: string, options: { config?: string }) => {
-      const revoked = await withKeys(options.config, (store) => store.revoke(id));
+      const revoked = await withKeys(options.config, async (keys, store) => {
+        const done = await keys.revoke(id);
+        if (done) await recordCliActionIn(store, { action: 'key.revoke', subject: `key:${id}` });
+        return done;
+      });
       if (!revoked) {
         console.error(`hub: no active key ${id}; hub keys list shows them`);
         process.exitCode = 1;

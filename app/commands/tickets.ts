@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { HubConfig } from '../../core/config/schema';
+import { recordCliActionIn } from './audit';
 
 /**
  * `hub tickets dlq [--replay] | pending`: what the ticket outbox and the comment outbox hold, and
@@ -18,6 +19,7 @@ export function registerTicketCommands(
     work: (
       outbox: import('../../core/tickets/outbox').TicketOutbox,
       comments: import('../../core/tickets/comment-outbox').TicketCommentOutbox,
+      store: import('../../core/store').KyselyStore,
     ) => Promise<T>,
   ) => {
     const config = await loadConfig(file);
@@ -26,7 +28,7 @@ export function registerTicketCommands(
     const { TicketCommentOutbox } = await import('../../core/tickets/comment-outbox');
     const store = await createStore(config);
     try {
-      return await work(new TicketOutbox(store.db), new TicketCommentOutbox(store.db));
+      return await work(new TicketOutbox(store.db), new TicketCommentOutbox(store.db), store);
     } finally {
       await store.close();
     }
@@ -41,11 +43,16 @@ export function registerTicketCommands(
       'send all dead tickets and comments again, or those of these references (comments also by event id)',
     )
     .action(async (options: { config?: string; replay?: true | string[] }) => {
-      await withOutbox(options.config, async (outbox, comments) => {
+      await withOutbox(options.config, async (outbox, comments, store) => {
         if (options.replay) {
           const ids = options.replay === true ? undefined : options.replay;
           const n = await outbox.replay(ids);
           const c = await comments.replay(ids);
+          await recordCliActionIn(store, {
+            action: 'dlq.replay',
+            subject: 'tickets-dlq',
+            details: { references: ids ?? 'all', tickets: n, comments: c },
+          });
           console.log(
             `replayed ${n} ticket(s) and ${c} comment(s); a running hub delivers them at its next poll`,
           );

@@ -172,6 +172,16 @@ export const hubConfigSchema = z.object({
       trustProxy: z.string().min(1).optional(),
     })
     .prefault({}),
+  audit: z
+    .object({
+      /** Where the chain's HMAC key is generated and kept when HUB_AUDIT_KEY is unset (one host only). */
+      keyFile: z.string().default('.hub-data/audit.key'),
+      /** `hub audit purge` deletes records older than this many days; unset: records are kept forever. */
+      retentionDays: positiveInt.optional(),
+      /** A per-turn record for every handled event (intent, decision, passages, model, outcome). */
+      turns: z.boolean().default(true),
+    })
+    .prefault({}),
   redis: z
     .object({
       url: z.string().default('redis://127.0.0.1:6379'),

@@ -59,10 +59,12 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
     return found;
   });
   const extract = extractiveAnswer(question, passages, language);
-  if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant' };
+  // Which passages and how they scored: the turn's audit record names them.
+  const retrieved = passages.map((passage) => ({ id: passage.id, score: passage.score }));
+  if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant', data: { retrieved } };
   const extractive = (reason: string): ActionOutcome => {
     llmFallbacks.inc({ reason });
-    return { ok: true, data: { ...extract, source: 'extractive' } };
+    return { ok: true, data: { ...extract, source: 'extractive', retrieved } };
   };
   const llm = deps.llm;
   if (!llm) return extractive('disabled');
@@ -84,7 +86,7 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
   };
   try {
     const generated = await timed('generate', () => generate(deps, llm, input));
-    return { ok: true, data: { ...generated } };
+    return { ok: true, data: { ...generated, retrieved } };
   } catch (error) {
     const code = error instanceof HubError ? error.code : 'llm.unknown';
     if (code === LLM_BUDGET_EXCEEDED) return extractive('budget');

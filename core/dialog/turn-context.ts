@@ -1,4 +1,11 @@
-import type { Citation, DialogProgress, DialogState, InboundEvent, OutboundMessage } from '../types';
+import type {
+  Citation,
+  DialogProgress,
+  DialogState,
+  InboundEvent,
+  ModelRelease,
+  OutboundMessage,
+} from '../types';
 import type { ActionRequest } from './flows/actions';
 import type { Reply } from './flows/messages';
 import type { FlowSignal } from './flows/runtime';
@@ -19,6 +26,10 @@ export interface TurnTrace {
   replyKeys: string[];
   /** Each reply rendered on its own, before they are joined into one message. */
   texts: string[];
+  /** The knowledge passages the answer action retrieved, best first (for the audit record). */
+  retrieved: Array<{ id: string; score: number }>;
+  /** The model release that wrote the answer; absent for extractive and flow replies. */
+  model?: ModelRelease;
 }
 
 /**
@@ -75,7 +86,7 @@ export function createTurnContext(
     progress: progressOf(state),
     now,
     language: previous.locale === 'zh' ? 'zh' : 'en',
-    trace: { actions: [], signals: [], replyKeys: [], texts: [] },
+    trace: { actions: [], signals: [], replyKeys: [], texts: [], retrieved: [] },
     replies: [],
     citations: [],
     source: 'flow',

@@ -1,5 +1,6 @@
 import { messagesOut, stageLatency } from '../metrics';
 import type { DraftSink } from '../outbound/draft';
+import type { TurnAuditRecord } from '../security/audit';
 import { inSpan, type Span } from '../telemetry/trace';
 import {
   type ConversationRef,
@@ -15,6 +16,7 @@ import {
   type StateStore,
 } from '../types';
 import { type DialogEngine, emptyState, HANDLED_IDS_KEPT, replyIdOf } from './engine';
+import { turnAuditRecord } from './turn-audit';
 
 export interface TurnDeps {
   engine: DialogEngine;
@@ -25,6 +27,12 @@ export interface TurnDeps {
   deliver?: (message: OutboundMessage) => Promise<void>;
   /** The channel's streamed draft of a reply, when it streams (Connector.openDraft); `deliver` then edits it. */
   openDraft?: (ref: ConversationRef, replyId: string, locale?: string) => DraftSink | undefined;
+  /**
+   * Put the turn on the audit trail (core/security/audit.ts `recordTurn`). Called after the replies
+   * are stored and before the state is saved, so a turn that dies between the two is recorded by its
+   * redelivery; the record is keyed by event id, so a redelivery never appends a second one.
+   */
+  audit?: (record: TurnAuditRecord) => Promise<unknown>;
 }
 
 /**
@@ -55,6 +63,7 @@ async function runTurn(
   ctx: DeliveryContext,
   span: Span,
 ): Promise<void> {
+  const startedAt = Date.now();
   const endTurn = stageLatency.startTimer({ stage: 'turn' });
   stageLatency.observe({ stage: 'queue' }, Math.max(0, Date.now() - Date.parse(event.receivedAt)) / 1000);
   const key = conversationKey(event.ref);
@@ -70,6 +79,7 @@ async function runTurn(
   if (!handled) {
     const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
     if (next) {
+      await deps.audit?.(turnAuditRecord(event, replies, startedAt));
       await deps.states.save(next, { fencingToken: ctx.fencingToken });
     } else {
       const turn = await respond(deps, event, state);
@@ -81,6 +91,7 @@ async function runTurn(
       }
       // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
       replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
+      await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
       await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
     }
   }

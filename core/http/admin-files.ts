@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Connector, FetchedFile } from '../channels/types';
 import { errors } from '../metrics';
+import { ADMIN_TOKEN_ACTOR, type AuditSink, recordOperatorAction } from '../security/audit';
 import { HubError } from '../types';
 import { requireAdmin } from './admin-auth';
 import { errorResponse, type RouteDoc } from './route-doc';
@@ -31,7 +32,11 @@ const FILE_DOC: RouteDoc = {
  * platform through the channel's connector (its token never leaves the hub). For operators and
  * workers; guarded by the admin rule in ./admin-auth.ts.
  */
-export function registerAdminFileRoute(app: FastifyInstance, connectors: Connector[]): void {
+export function registerAdminFileRoute(
+  app: FastifyInstance,
+  connectors: Connector[],
+  audit?: AuditSink,
+): void {
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   app.get<{ Params: { channel: string; fileId: string } }>(
     '/admin/channels/:channel/files/:fileId',
@@ -61,6 +66,15 @@ export function registerAdminFileRoute(app: FastifyInstance, connectors: Connect
         return reply.code(502).send({ error: { code: error.code, message: error.message } });
       }
       const name = (file.name ?? request.params.fileId).replace(/[^\w.-]+/g, '_');
+      // On record before a byte leaves: a download that cannot be recorded does not happen.
+      if (audit) {
+        await recordOperatorAction(audit, {
+          actor: ADMIN_TOKEN_ACTOR,
+          action: 'file.download',
+          subject: `file:${connector.id}:${request.params.fileId}`,
+          details: { channel: connector.id, name, size: file.size, mimeType: file.mimeType, ip: request.ip },
+        });
+      }
       return reply
         .header('content-type', file.mimeType)
         .header('content-length', file.size)

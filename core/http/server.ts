@@ -7,6 +7,7 @@ import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
 import { type AccessLimits, RateLimitedError } from '../security/access-limits';
+import type { AuditSink } from '../security/audit';
 import { registerAuthThrottle } from '../security/auth-throttle';
 import { serverTlsOptions } from '../security/tls';
 import { HubError } from '../types';
@@ -25,6 +26,8 @@ export interface ServerDeps extends HealthChecks {
   https?: SecureServerOptions;
   /** security.rateLimits; without it (unit tests) failed authentications are not throttled. */
   limits?: AccessLimits;
+  /** Where operator actions of the core admin routes (file downloads) are recorded. */
+  audit?: AuditSink;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -45,6 +48,7 @@ export async function buildServer({
   connectors,
   https = serverTlsOptions(config.server.tls),
   limits,
+  audit,
   ...health
 }: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
@@ -89,7 +93,7 @@ export async function buildServer({
       : { service: 'hub' };
   });
 
-  registerAdminFileRoute(app, connectors);
+  registerAdminFileRoute(app, connectors, audit);
   for (const connector of connectors) await connector.register(app);
   return app;
 }

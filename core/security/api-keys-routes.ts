@@ -3,13 +3,14 @@ import { requireAdmin } from '../http/admin-auth';
 import { issueLines } from '../resilience/zod-issues';
 import type { ApiKeyStore } from './api-keys';
 import { apiKeyCreateDoc, apiKeyCreateSchema, apiKeyListDoc, apiKeyRevokeDoc } from './api-keys-doc';
+import { ADMIN_TOKEN_ACTOR, type AuditSink, recordOperatorAction } from './audit';
 
 /**
  * The REST channel's API keys for operators (`hub keys` does the same on the database), under the
  * admin rule of core/http/admin-auth.ts: `POST /admin/api-keys` `{tenant, name}` answers the key
  * once; `GET /admin/api-keys` lists them without secrets; `DELETE /admin/api-keys/<id>` revokes.
  */
-export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStore): void {
+export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStore, audit?: AuditSink): void {
   app.post(
     '/admin/api-keys',
     { onRequest: requireAdmin, config: { openapi: apiKeyCreateDoc } },
@@ -24,7 +25,17 @@ export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStor
           },
         });
       }
-      return reply.code(201).send(await keys.create(parsed.data.tenant, parsed.data.name));
+      const created = await keys.create(parsed.data.tenant, parsed.data.name);
+      if (audit) {
+        await recordOperatorAction(audit, {
+          actor: ADMIN_TOKEN_ACTOR,
+          action: 'key.create',
+          subject: `key:${created.id}`,
+          tenant: created.tenant,
+          details: { name: created.name },
+        });
+      }
+      return reply.code(201).send(created);
     },
   );
   app.get('/admin/api-keys', { onRequest: requireAdmin, config: { openapi: apiKeyListDoc } }, async () =>
@@ -35,7 +46,16 @@ export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStor
     { onRequest: requireAdmin, config: { openapi: apiKeyRevokeDoc } },
     async (request, reply) => {
       const { id } = request.params;
-      if (await keys.revoke(id)) return { id, revoked: true as const };
+      if (await keys.revoke(id)) {
+        if (audit) {
+          await recordOperatorAction(audit, {
+            actor: ADMIN_TOKEN_ACTOR,
+            action: 'key.revoke',
+            subject: `key:${id}`,
+          });
+        }
+        return { id, revoked: true as const };
+      }
       return reply.code(404).send({
         error: {
           code: 'api_keys.not_found',

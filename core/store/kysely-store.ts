@@ -5,41 +5,43 @@ import type { ConversationRef } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import type { OutboundMessage } from '../types/outbound';
+import { type AuditAppend, AuditLog } from './audit-log';
 import type { StoreDriver } from './connect';
 import { messageOf, migrateToLatest } from './migrate';
-import { cleanText, inboundRow, isoTime, outboundRow, toJson, toTranscriptEntry } from './rows';
+import { cleanText, inboundRow, outboundRow, toTranscriptEntry } from './rows';
 import type { Database, NewMessage } from './schema';
 
 /** Entries `transcript()` returns when the caller gives no limit: enough for any prompt or screen. */
 export const DEFAULT_TRANSCRIPT_LIMIT = 100;
 export const DEFAULT_AUDIT_LIMIT = 100;
 
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  subject?: string;
-  details?: Record<string, unknown>;
-  /** ISO-8601; the database clock when absent. */
-  at?: string;
-}
+/** One audit record to append to the hash chain (core/store/audit-log.ts). */
+export type AuditEntry = AuditAppend;
 
 export interface AuditRecord {
   at: string;
   actor: string;
   action: string;
   subject?: string;
+  tenant?: string;
   details: Record<string, unknown>;
 }
 
 /** HubStore over Kysely: the same SQL runs on PostgreSQL and on embedded PGlite. */
 export class KyselyStore implements HubStore {
   private closed = false;
+  /** The tamper-evident audit chain: append, read in order, verify, purge. */
+  readonly auditLog: AuditLog;
 
   constructor(
     /** For store modules that add their own tables (tickets, outbox); not for callers outside core/store. */
     readonly db: Kysely<Database>,
     readonly driver: StoreDriver,
-  ) {}
+    /** The server key that signs the audit chain (core/security/audit-key.ts). */
+    auditKey: Buffer,
+  ) {
+    this.auditLog = new AuditLog(db, auditKey);
+  }
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db);
@@ -155,24 +157,16 @@ export class KyselyStore implements HubStore {
     return rows.map((row) => row.payload as OutboundMessage);
   }
 
-  async audit(entry: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto('audit_log')
-      .values({
-        ...(entry.at === undefined ? {} : { at: isoTime(entry.at, 'audit entry at') }),
-        actor: cleanText(entry.actor),
-        action: cleanText(entry.action),
-        subject: entry.subject === undefined ? null : cleanText(entry.subject),
-        details: toJson(entry.details ?? {}),
-      })
-      .execute();
+  /** Append to the audit chain; with a `dedupeKey` already there, nothing is appended. */
+  audit(entry: AuditEntry): Promise<{ seq: number; appended: boolean }> {
+    return this.auditLog.append(entry);
   }
 
   /** Most recent audit entries first, optionally for one subject. */
   async auditTrail(options: { subject?: string; limit?: number } = {}): Promise<AuditRecord[]> {
     let query = this.db
       .selectFrom('audit_log')
-      .select(['at', 'actor', 'action', 'subject', 'details'])
+      .select(['at', 'actor', 'action', 'subject', 'tenant', 'details'])
       .orderBy('at', 'desc')
       .orderBy('id', 'desc')
       .limit(Math.max(1, Math.floor(options.limit ?? DEFAULT_AUDIT_LIMIT)));
@@ -183,6 +177,7 @@ export class KyselyStore implements HubStore {
       actor: row.actor,
       action: row.action,
       ...(row.subject === null ? {} : { subject: row.subject }),
+      ...(row.tenant === null ? {} : { tenant: row.tenant }),
       details: row.details,
     }));
   }

@@ -71,6 +71,27 @@ export interface AuditLogTable {
   action: string;
   subject: string | null;
   details: Json<Record<string, unknown>>;
+  /** Position in the hash chain (int8, read as a string); null only on rows older than the chain. */
+  seq: string | null;
+  prev_hash: string | null;
+  hash: string | null;
+  tenant: string | null;
+  dedupe_key: string | null;
+}
+
+/** The single row (id 1) every chain append locks: the last record's sequence number and hash. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<string>;
+  seq: string;
+  hash: string;
+  at: ColumnType<Date, string, never>;
+  signature: string;
 }
 
 export interface Database {
@@ -79,6 +100,8 @@ export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
   audit_log: AuditLogTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }
 
 export type MessageRow = Selectable<MessagesTable>;

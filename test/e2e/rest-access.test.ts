@@ -181,5 +181,12 @@ describe('REST channel access', () => {
     });
     expect(revoked?.json()).toEqual({ id: key.id, revoked: true });
     expect((await post('/webhooks/rest', { sender: 'erin', message: 'hi' }, key.key)).status).toBe(401);
+    // Both operator actions are on record, and no record holds the secret.
+    const trail = await (hub.store as KyselyStore).auditTrail({ subject: `key:${key.id}` });
+    expect(trail.map((record) => record.action).sort()).toEqual([
+      'operator.key.create',
+      'operator.key.revoke',
+    ]);
+    expect(JSON.stringify(trail)).not.toContain(key.key.split('_')[2]);
   });
 });

@@ -500,4 +500,29 @@ describe('agent console of the embedded helpdesk', () => {
       .execute();
     expect(comments.map((c) => c.text)).not.toContain('anyone?');
   });
+
+  it('puts every console action on the audit trail, chained', async () => {
+    const trail = await store.auditTrail({ subject: `ticket:demo:${demoTicketId}` });
+    const actions = trail.map((record) => `${record.action} ${record.details.ticketStatus}`).reverse();
+    expect(actions).toEqual([
+      'operator.ticket.take open',
+      'operator.ticket.reply open',
+      'operator.ticket.solve solved',
+      'operator.ticket.solve solved',
+      'operator.ticket.close closed',
+    ]);
+    for (const record of trail) {
+      expect(record).toMatchObject({ actor: 'admin-token', tenant: 'default' });
+      expect(record.details).toMatchObject({ conversation: 'webchat:default:c-demo' });
+    }
+    expect(trail.map((record) => record.details.outcome).reverse()).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+      'unchanged',
+      'accepted',
+    ]);
+    expect(trail.at(-1)?.details.agent).toBe('Bo Li');
+    expect(await store.auditLog.verify()).toMatchObject({ ok: true });
+  });
 });

@@ -8,6 +8,7 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
+import { ADMIN_TOKEN_ACTOR, type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { DemoDesk, type DeskAction, DeskError } from './desk';
 import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
@@ -46,6 +47,13 @@ const CHANGE_OF: Record<DeskAction, 'reply' | 'assigned' | 'solved' | 'closed'> 
   assign: 'assigned',
   solve: 'solved',
   close: 'closed',
+};
+
+const AUDITED_AS: Record<DeskAction, OperatorAction> = {
+  reply: 'ticket.reply',
+  assign: 'ticket.take',
+  solve: 'ticket.solve',
+  close: 'ticket.close',
 };
 
 /**
@@ -135,6 +143,18 @@ export const registerAgentConsole: HelpdeskRoutes = async (
             );
           });
           const ticket = await desk.get(id);
+          await recordOperatorAction(deps.store, {
+            actor: ADMIN_TOKEN_ACTOR,
+            action: AUDITED_AS[deskAction],
+            subject: `ticket:demo:${id}`,
+            tenant: request.tenant,
+            details: {
+              agent: parsed.data.agent,
+              outcome: outcome ? outcome.status : 'unchanged',
+              ticketStatus: ticket?.status,
+              conversation: request.conversationKey,
+            },
+          });
           if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });
           const eventId = 'eventId' in outcome ? outcome.eventId : undefined;
           return reply.code(200).send({ status: outcome.status, eventId, ticket });

@@ -39,7 +39,8 @@ export interface ActionContext {
 
 export type ActionOutcome =
   | { ok: true; data: Record<string, unknown> }
-  | { ok: false; error: string; retryable?: boolean };
+  /** `data` on a failure is only for the record (the audit trail), never read by the flow. */
+  | { ok: false; error: string; retryable?: boolean; data?: Record<string, unknown> };
 
 export type ActionHandler = (
   params: Record<string, string>,

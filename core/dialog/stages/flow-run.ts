@@ -8,7 +8,7 @@ import { setHandoff } from '../handoff';
 import { agentsAtWork, describeHours } from '../hours';
 import { noteAnswer, noteFeedback } from '../model-outcomes';
 import { failedTooOften, type HandoffReason } from '../policy/rules';
-import { isoNow, sayText, type TurnContext } from '../turn-context';
+import { isoNow, sayText, type TurnContext, type TurnTrace } from '../turn-context';
 import type { StageDeps } from './deps';
 
 /**
@@ -129,9 +129,12 @@ export async function runAction(
       onText: turn.onDraft,
     }),
   );
+  const retrieved = request.action === 'answer' ? outcome.data?.retrieved : undefined;
+  if (Array.isArray(retrieved)) turn.trace.retrieved.push(...(retrieved as TurnTrace['retrieved']));
   if (request.action === 'answer' && outcome.ok) {
     const { citations, source, release } = outcome.data;
     if (Array.isArray(citations)) turn.citations.push(...(citations as Citation[]));
+    if (source === 'llm' && release) turn.trace.model = release as ModelRelease;
     if (source === 'llm' || source === 'extractive') turn.source = source;
     noteAnswer(
       turn.progress,

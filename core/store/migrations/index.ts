@@ -4,6 +4,7 @@ import * as tickets from './0002_tickets';
 import * as handoff from './0003_handoff';
 import * as ticketComments from './0004_ticket_comments';
 import * as apiKeys from './0005_api_keys';
+import * as auditChain from './0006_audit_chain';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '0003_handoff': handoff,
   '0004_ticket_comments': ticketComments,
   '0005_api_keys': apiKeys,
+  '0006_audit_chain': auditChain,
 };
 
 export const migrationProvider: MigrationProvider = {

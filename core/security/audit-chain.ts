@@ -1,0 +1,131 @@
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../resilience/constant-time';
+
+/**
+ * The hash chain of the audit log, without storage: what is hashed, how, and how a sequence of
+ * records is checked. Each record's hash is HMAC-SHA256(key, canonical record), and the canonical
+ * record includes the previous record's hash, so editing, deleting or reordering any record breaks
+ * the chain at that record. Without the key nobody can recompute a consistent chain after an edit.
+ */
+
+/** The hash that precedes record 1. */
+export const GENESIS_HASH = '';
+
+export interface ChainFields {
+  seq: number;
+  prevHash: string;
+  /** ISO-8601 UTC with milliseconds, as `Date#toISOString` writes it (what the database gives back). */
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  tenant: string | null;
+  details: Record<string, unknown>;
+}
+
+/**
+ * One record as bytes that do not depend on key order or on how the database stores JSON
+ * (jsonb reorders keys): a JSON array of the fields, objects with their keys sorted.
+ */
+export function canonicalRecord(fields: ChainFields): string {
+  return JSON.stringify([
+    fields.seq,
+    fields.prevHash,
+    fields.at,
+    fields.actor,
+    fields.action,
+    fields.subject,
+    fields.tenant,
+    sortKeys(fields.details),
+  ]);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort())
+    sorted[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return sorted;
+}
+
+export function chainHash(key: Buffer, fields: ChainFields): string {
+  return createHmac('sha256', key).update(canonicalRecord(fields)).digest('hex');
+}
+
+/** A retention purge's promise that record `seq` had hash `hash`: where verification starts after it. */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  at: string;
+}
+
+export function checkpointSignature(key: Buffer, checkpoint: Checkpoint): string {
+  return createHmac('sha256', key)
+    .update(JSON.stringify(['checkpoint', checkpoint.seq, checkpoint.hash, checkpoint.at]))
+    .digest('hex');
+}
+
+export function checkpointIsSigned(key: Buffer, checkpoint: Checkpoint, signature: string): boolean {
+  return constantTimeEqual(checkpointSignature(key, checkpoint), signature);
+}
+
+export interface StoredChainRecord extends ChainFields {
+  hash: string;
+}
+
+export type ChainFaultReason = 'deleted' | 'reordered' | 'edited' | 'unchained' | 'checkpoint' | 'truncated';
+
+export interface ChainFault {
+  /** The first sequence number that does not verify. */
+  seq: number;
+  reason: ChainFaultReason;
+  message: string;
+}
+
+/**
+ * Walks records in sequence order from a starting point (record 0 with the genesis hash, or a
+ * checkpoint) and names the first one that breaks the chain, and why.
+ */
+export class ChainVerifier {
+  private expectedSeq: number;
+  private previousHash: string;
+  checked = 0;
+
+  constructor(
+    private readonly key: Buffer,
+    start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+  ) {
+    this.expectedSeq = start.seq + 1;
+    this.previousHash = start.hash;
+  }
+
+  /** The last verified position: where the chain head must point. */
+  get last(): { seq: number; hash: string } {
+    return { seq: this.expectedSeq - 1, hash: this.previousHash };
+  }
+
+  check(record: StoredChainRecord): ChainFault | undefined {
+    const seq = this.expectedSeq;
+    if (record.seq > seq) {
+      return { seq, reason: 'deleted', message: `record ${seq} is missing (deleted)` };
+    }
+    if (record.seq < seq) {
+      return { seq: record.seq, reason: 'reordered', message: `record ${record.seq} appears twice` };
+    }
+    if (record.prevHash !== this.previousHash) {
+      return {
+        seq,
+        reason: 'reordered',
+        message: `record ${seq} does not follow record ${seq - 1} (records swapped, reordered or replaced)`,
+      };
+    }
+    if (!constantTimeEqual(chainHash(this.key, record), record.hash)) {
+      return { seq, reason: 'edited', message: `record ${seq} does not match its hash (edited)` };
+    }
+    this.expectedSeq = seq + 1;
+    this.previousHash = record.hash;
+    this.checked += 1;
+    return undefined;
+  }
+}

@@ -1,0 +1,256 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import {
+  type ChainFault,
+  type ChainFields,
+  ChainVerifier,
+  type Checkpoint,
+  chainHash,
+  checkpointIsSigned,
+  checkpointSignature,
+  GENESIS_HASH,
+} from '../security/audit-chain';
+import { cleanText, isoTime, toJson } from './rows';
+import type { AuditLogTable, Database } from './schema';
+
+export interface AuditAppend {
+  actor: string;
+  action: string;
+  subject?: string;
+  tenant?: string;
+  details?: Record<string, unknown>;
+  /** ISO-8601; now when absent. */
+  at?: string;
+  /** At most one record per key: appending it again returns the first (a redelivered turn). */
+  dedupeKey?: string;
+}
+
+export interface ChainedAuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject?: string;
+  tenant?: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Records checked and found sound. */
+  checked: number;
+  /** Where verification started: the latest retention checkpoint, or 0. */
+  from: number;
+  fault?: ChainFault;
+}
+
+const PAGE = 1_000;
+
+/**
+ * The audit log's hash chain in the database (the chain itself: core/security/audit-chain.ts).
+ * Appends lock the chain head row inside one transaction, so any number of hub processes sharing
+ * one PostgreSQL append one after another and the chain stays one line.
+ */
+export class AuditLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly key: Buffer,
+  ) {}
+
+  async append(entry: AuditAppend): Promise<{ seq: number; appended: boolean }> {
+    const details = JSON.parse(toJson(entry.details ?? {})) as Record<string, unknown>;
+    return this.db.transaction().execute(async (trx) => {
+      const head = await trx
+        .selectFrom('audit_chain_head')
+        .select(['seq', 'hash'])
+        .where('id', '=', 1)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const fields: ChainFields = {
+        seq: Number(head.seq) + 1,
+        prevHash: head.hash,
+        at: entry.at === undefined ? new Date().toISOString() : isoTime(entry.at, 'audit entry at'),
+        actor: cleanText(entry.actor),
+        action: cleanText(entry.action),
+        subject: entry.subject === undefined ? null : cleanText(entry.subject),
+        tenant: entry.tenant === undefined ? null : cleanText(entry.tenant),
+        details,
+      };
+      const hash = chainHash(this.key, fields);
+      // One statement inserts the record and moves the head: a round trip less per append. A record
+      // with this dedupe key already there (a redelivered turn) inserts nothing and leaves the head.
+      const moved = await sql<{ seq: string }>`
+        with inserted as (
+          insert into audit_log (seq, prev_hash, hash, at, actor, action, subject, tenant, details, dedupe_key)
+          values (${String(fields.seq)}, ${fields.prevHash}, ${hash}, ${fields.at}, ${fields.actor},
+            ${fields.action}, ${fields.subject}, ${fields.tenant}, ${JSON.stringify(details)}::jsonb,
+            ${entry.dedupeKey ?? null})
+          on conflict (dedupe_key) do nothing
+          returning seq
+        )
+        update audit_chain_head set seq = inserted.seq, hash = ${hash}
+        from inserted where audit_chain_head.id = 1
+        returning audit_chain_head.seq`.execute(trx);
+      if (moved.rows.length > 0) return { seq: fields.seq, appended: true };
+      const first = await trx
+        .selectFrom('audit_log')
+        .select('seq')
+        .where('dedupe_key', '=', entry.dedupeKey ?? '')
+        .executeTakeFirstOrThrow();
+      return { seq: Number(first.seq), appended: false };
+    });
+  }
+
+  /** Records in chain order, optionally within [since, until). */
+  async *records(
+    window: { since?: string; until?: string; afterSeq?: number } = {},
+  ): AsyncGenerator<ChainedAuditRecord> {
+    let after = window.afterSeq ?? 0;
+    for (;;) {
+      let query = this.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', 'is not', null)
+        .where('seq', '>', String(after))
+        .orderBy('seq')
+        .limit(PAGE);
+      if (window.since !== undefined)
+        query = query.where('at', '>=', isoTime(window.since, 'since') as never);
+      if (window.until !== undefined) query = query.where('at', '<', isoTime(window.until, 'until') as never);
+      const rows = await query.execute();
+      for (const row of rows) yield toRecord(row);
+      if (rows.length < PAGE) return;
+      after = Number(rows[rows.length - 1]?.seq);
+    }
+  }
+
+  /** Checks every record from the latest checkpoint on, and that the chain head points at the last. */
+  async verify(): Promise<AuditVerification> {
+    const start = await this.startingPoint();
+    if ('fault' in start) return { ok: false, checked: 0, from: start.fault.seq, fault: start.fault };
+    const unchained = await this.db
+      .selectFrom('audit_log')
+      .select('id')
+      .where('seq', 'is', null)
+      .orderBy('id')
+      .executeTakeFirst();
+    const verifier = new ChainVerifier(this.key, start);
+    const result = (fault?: ChainFault): AuditVerification => ({
+      ok: fault === undefined,
+      checked: verifier.checked,
+      from: start.seq,
+      ...(fault ? { fault } : {}),
+    });
+    for await (const record of this.records({ afterSeq: start.seq })) {
+      const fault = verifier.check({
+        ...record,
+        subject: record.subject ?? null,
+        tenant: record.tenant ?? null,
+      });
+      if (fault) return result(fault);
+    }
+    const head = await this.db
+      .selectFrom('audit_chain_head')
+      .select(['seq', 'hash'])
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    const last = verifier.last;
+    if (Number(head.seq) !== last.seq || head.hash !== last.hash) {
+      const seq = last.seq + 1;
+      return result({
+        seq,
+        reason: Number(head.seq) > last.seq ? 'deleted' : 'truncated',
+        message:
+          Number(head.seq) > last.seq
+            ? `records ${seq} to ${head.seq} are missing (deleted at the end of the log)`
+            : `the chain head (record ${head.seq}) does not point at the last record (${last.seq})`,
+      });
+    }
+    if (unchained) {
+      return result({
+        seq: last.seq + 1,
+        reason: 'unchained',
+        message: `row id ${unchained.id} has no sequence number: it was written outside the chain`,
+      });
+    }
+    return result();
+  }
+
+  /**
+   * Deletes records older than `before`, as a prefix of the chain, and leaves a signed checkpoint
+   * of the last one deleted, so the rest still verifies. Runs under the chain lock.
+   */
+  async purge(before: string): Promise<{ purged: number; checkpoint?: Checkpoint }> {
+    const cutoff = isoTime(before, 'purge before');
+    return this.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).forUpdate().execute();
+      // The chain is kept whole from the first record at or after the cutoff (times given by callers need not rise).
+      const firstKept = await trx
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.min('seq').as('seq'))
+        .where('seq', 'is not', null)
+        .where('at', '>=', cutoff as never)
+        .executeTakeFirst();
+      let lastPurged = trx
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .where('seq', 'is not', null)
+        .orderBy('seq', 'desc')
+        .limit(1);
+      if (firstKept?.seq != null) lastPurged = lastPurged.where('seq', '<', String(firstKept.seq));
+      const last = await lastPurged.executeTakeFirst();
+      if (!last?.seq || !last.hash) return { purged: 0 };
+      const checkpoint: Checkpoint = { seq: Number(last.seq), hash: last.hash, at: new Date().toISOString() };
+      await trx
+        .insertInto('audit_checkpoints')
+        .values({
+          ...checkpoint,
+          seq: String(checkpoint.seq),
+          signature: checkpointSignature(this.key, checkpoint),
+        })
+        .execute();
+      const deleted = await trx.deleteFrom('audit_log').where('seq', '<=', last.seq).executeTakeFirst();
+      return { purged: Number(deleted.numDeletedRows), checkpoint };
+    });
+  }
+
+  private async startingPoint(): Promise<{ seq: number; hash: string } | { fault: ChainFault }> {
+    const latest = await this.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!latest) return { seq: 0, hash: GENESIS_HASH };
+    const checkpoint: Checkpoint = {
+      seq: Number(latest.seq),
+      hash: latest.hash,
+      at: latest.at.toISOString(),
+    };
+    if (!checkpointIsSigned(this.key, checkpoint, latest.signature)) {
+      return {
+        fault: {
+          seq: checkpoint.seq,
+          reason: 'checkpoint',
+          message: `the retention checkpoint at record ${checkpoint.seq} is not signed by this key (edited)`,
+        },
+      };
+    }
+    return { seq: checkpoint.seq, hash: checkpoint.hash };
+  }
+}
+
+function toRecord(row: Selectable<AuditLogTable>): ChainedAuditRecord {
+  return {
+    seq: Number(row.seq),
+    at: row.at.toISOString(),
+    actor: row.actor,
+    action: row.action,
+    ...(row.subject === null ? {} : { subject: row.subject }),
+    ...(row.tenant === null ? {} : { tenant: row.tenant }),
+    details: row.details,
+    prevHash: row.prev_hash ?? '',
+    hash: row.hash ?? '',
+  };
+}

@@ -6,6 +6,7 @@ import { hubVersion } from '../core/version';
 import { registerIntentCommands } from './commands/intents';
 import { registerKnowledgeCommands } from './commands/knowledge';
 import { registerModelCommands } from './commands/models';
+import { registerOperatorCommands } from './commands/operators';
 import { registerTicketCommands } from './commands/tickets';
 import { registerTrainingCommands } from './commands/training';
 
@@ -48,7 +49,11 @@ program
       if (hub.webchatUrl) console.log(`Web chat: ${hub.webchatUrl}`);
     } else {
       const { startWorkerOps } = await import('./worker-ops');
-      ops = await startWorkerOps({ ...hub, workerPort: config.server.workerPort });
+      ops = await startWorkerOps({
+        ...hub,
+        workerPort: config.server.workerPort,
+        metricsToken: config.security.metricsToken,
+      });
       console.log(ops ? `Hub workers running; health and metrics on ${ops.url}` : 'Hub workers running');
     }
     let stopping = false;
@@ -134,6 +139,7 @@ program
 registerIntentCommands(program);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
+registerOperatorCommands(program, withConfig);
 registerTrainingCommands(program, withConfig);
 registerModelCommands(program, withConfig);
 

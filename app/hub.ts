@@ -23,6 +23,7 @@ import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
+import { createSecurity } from './security';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -93,7 +94,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth });
+    app = await buildServer({
+      config,
+      connectors,
+      readiness,
+      channelHealth,
+      security: createSecurity(config, store),
+    });
     registerModelAdminRoutes(app, canary);
     await registerHelpdeskWebhooks(
       app,

@@ -16,7 +16,12 @@ export interface WorkerOpsServer {
  * /metrics there; with neither, nothing listens (several workers on one machine need no ports).
  */
 export async function startWorkerOps(
-  hub: { bus: Pick<EventBus, 'ping'>; store: Pick<HubStore, 'ping'>; workerPort?: number },
+  hub: {
+    bus: Pick<EventBus, 'ping'>;
+    store: Pick<HubStore, 'ping'>;
+    workerPort?: number;
+    metricsToken?: string;
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerOpsServer | undefined> {
   const raw = env.HUB_WORKER_PORT || (hub.workerPort === undefined ? '' : String(hub.workerPort));
@@ -30,12 +35,16 @@ export async function startWorkerOps(
   }
   const app = Fastify({ logger: false });
   measureRequestDurations(app);
-  registerHealthRoutes(app, {
-    readiness: [
-      { name: 'database', check: () => hub.store.ping() },
-      { name: 'bus', check: () => hub.bus.ping() },
-    ],
-  });
+  registerHealthRoutes(
+    app,
+    {
+      readiness: [
+        { name: 'database', check: () => hub.store.ping() },
+        { name: 'bus', check: () => hub.bus.ping() },
+      ],
+    },
+    { metricsToken: hub.metricsToken },
+  );
   const url = await app.listen({ host: env.HOST || '127.0.0.1', port });
   return { url, close: () => app.close() };
 }

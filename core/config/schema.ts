@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
+import { securitySectionSchema } from './security-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -314,6 +315,8 @@ export const hubConfigSchema = z.object({
   erp: erpSectionSchema,
   ticketing: ticketingSectionSchema,
   telemetry: telemetrySectionSchema,
+  /** Operators, roles, sessions, single sign-on and machine tokens (core/security). */
+  security: securitySectionSchema,
   channels: z.array(channelSchema).default([
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default' },
     { id: 'webchat', type: 'webchat', enabled: true, tenant: 'default' },

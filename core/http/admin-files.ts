@@ -31,11 +31,22 @@ const FILE_DOC: RouteDoc = {
  * platform through the channel's connector (its token never leaves the hub). For operators and
  * workers; guarded by the admin rule in ./admin-auth.ts.
  */
-export function registerAdminFileRoute(app: FastifyInstance, connectors: Connector[]): void {
+export function registerAdminFileRoute(
+  app: FastifyInstance,
+  connectors: Connector[],
+  tenantOfChannel: (channel: string) => string | undefined = () => undefined,
+): void {
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   app.get<{ Params: { channel: string; fileId: string } }>(
     '/admin/channels/:channel/files/:fileId',
-    { onRequest: requireAdmin, config: { openapi: FILE_DOC } },
+    {
+      onRequest: requireAdmin,
+      config: {
+        permission: 'conversations.files',
+        openapi: FILE_DOC,
+        tenantOf: (request) => tenantOfChannel((request.params as { channel: string }).channel),
+      },
+    },
     async (request, reply) => {
       const connector = byId.get(request.params.channel);
       if (!connector) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { readinessUp, registry } from '../metrics';
+import { metricsTokenGuard } from '../security/metrics-token';
 import type { RouteDoc } from './route-doc';
 
 export interface ReadinessCheck {
@@ -80,6 +81,7 @@ const DOCS = {
 export function registerHealthRoutes(
   app: FastifyInstance,
   { readiness, channelHealth = [] }: HealthChecks,
+  options: { metricsToken?: string } = {},
 ): void {
   app.get('/healthz', { config: { openapi: DOCS.healthz } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { openapi: DOCS.readyz } }, async (_request, reply) => {
@@ -97,11 +99,15 @@ export function registerHealthRoutes(
       .code(healthy ? 200 : 503)
       .send({ status: healthy ? 'ok' : 'degraded', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', { config: { openapi: DOCS.metrics } }, async (_request, reply) => {
-    await refreshReadinessGauge({ readiness, channelHealth });
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { onRequest: metricsTokenGuard(options.metricsToken), config: { openapi: DOCS.metrics } },
+    async (_request, reply) => {
+      await refreshReadinessGauge({ readiness, channelHealth });
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
 }
 
 /** Set hub_readiness_up from every check, own and channel, right before a scrape. */

@@ -5,6 +5,7 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { registerSessionRoutes, type SessionRoutesOptions } from '../security/routes';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
@@ -17,6 +18,8 @@ export type { ReadinessCheck } from './health';
 export interface ServerDeps extends HealthChecks {
   config: HubConfig;
   connectors: Connector[];
+  /** Operators, roles and sign-in (core/security); without it admin routes keep the bootstrap token rule alone. */
+  security?: SessionRoutesOptions;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -32,7 +35,12 @@ const ROOT_DOC: RouteDoc = {
 };
 
 /** One HTTP server for every channel, health, readiness, metrics and the API description (/openapi.json). */
-export async function buildServer({ config, connectors, ...health }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  connectors,
+  security,
+  ...health
+}: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
@@ -61,8 +69,13 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
   });
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // The guard before any route: it reads each route's declared permission as requests arrive.
+  if (security) {
+    await security.access.install(app);
+    await registerSessionRoutes(app, security);
+  }
 
-  registerHealthRoutes(app, health);
+  registerHealthRoutes(app, health, { metricsToken: config.security.metricsToken });
   registerOpenApiRoute(app, catalog);
   app.get('/', { config: { openapi: ROOT_DOC } }, async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
@@ -71,7 +84,7 @@ export async function buildServer({ config, connectors, ...health }: ServerDeps)
       : { service: 'hub' };
   });
 
-  registerAdminFileRoute(app, connectors);
+  registerAdminFileRoute(app, connectors, (id) => config.channels.find((c) => c.id === id)?.tenant);
   for (const connector of connectors) await connector.register(app);
   return app;
 }

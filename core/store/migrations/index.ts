@@ -3,6 +3,7 @@ import * as initial from './0001_initial';
 import * as tickets from './0002_tickets';
 import * as handoff from './0003_handoff';
 import * as ticketComments from './0004_ticket_comments';
+import * as operators from './0010_operators';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0002_tickets': tickets,
   '0003_handoff': handoff,
   '0004_ticket_comments': ticketComments,
+  '0010_operators': operators,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -6,9 +6,19 @@ import { constantTimeEqual } from '../resilience/constant-time';
 import type { Caller } from './caller';
 import { SESSION_COOKIE } from './cookies';
 import type { OperatorStore } from './operator-store';
-import { inTenantScope, isPermission, PUBLIC, roleAllows } from './permissions';
+import { inTenantScope, isPermission, PUBLIC, type RouteAccess, roleAllows } from './permissions';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const declaredByServer = new WeakMap<FastifyInstance, Map<string, RouteAccess | undefined>>();
+
+/**
+ * `METHOD /path/{param}` → the access each route of a guarded server declared (undefined: none),
+ * for the permission matrix test and anyone asking which route needs what.
+ */
+export function declaredRouteAccess(app: FastifyInstance): ReadonlyMap<string, RouteAccess | undefined> {
+  return declaredByServer.get(app) ?? new Map();
+}
 export const CSRF_HEADER = 'x-csrf-token';
 
 const deny = (reply: FastifyReply, status: number, code: string, message: string) =>
@@ -52,6 +62,12 @@ export class AccessControl {
   /** Cookie parsing and the guard, on the root instance before any route is added. */
   async install(app: FastifyInstance): Promise<void> {
     await app.register(cookie);
+    const declared = new Map<string, RouteAccess | undefined>();
+    declaredByServer.set(app, declared);
+    app.addHook('onRoute', (route) => {
+      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      for (const method of [route.method].flat()) declared.set(`${method} ${path}`, route.config?.permission);
+    });
     app.addHook('onRequest', (request, reply) => this.check(request, reply));
   }
 

@@ -244,4 +244,30 @@ describe('permission matrix', () => {
       await store.close();
     }
   });
+
+  it('asks for security.metricsToken on /metrics when it is set', async () => {
+    const metricsToken = 'matrix-metrics-token-0000000000000';
+    const guarded = hubConfigSchema.parse({ ...config, security: { metricsToken } });
+    const server = await buildServer({ config: guarded, connectors: [], readiness: [] });
+    try {
+      expect((await server.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+      const wrong = await server.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: 'Bearer nope' },
+      });
+      expect(wrong.json().error.code).toBe('metrics.unauthorized');
+      const right = await server.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${metricsToken}` },
+      });
+      expect(right.statusCode).toBe(200);
+      expect(right.body).toContain('hub_');
+    } finally {
+      await server.close();
+    }
+    // Unset (the default): open, as before.
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+  });
 });

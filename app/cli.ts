@@ -8,6 +8,7 @@ import { registerIntentCommands } from './commands/intents';
 import { registerKeyCommands } from './commands/keys';
 import { registerKnowledgeCommands } from './commands/knowledge';
 import { registerModelCommands } from './commands/models';
+import { registerOperatorCommands } from './commands/operators';
 import { registerTicketCommands } from './commands/tickets';
 import { registerTrainingCommands } from './commands/training';
 
@@ -53,7 +54,12 @@ program
       if (hub.webchatUrl) console.log(`Web chat: ${hub.webchatUrl}`);
     } else {
       const { startWorkerOps } = await import('./worker-ops');
-      ops = await startWorkerOps({ ...hub, workerPort: config.server.workerPort, tls: config.server.tls });
+      ops = await startWorkerOps({
+        ...hub,
+        workerPort: config.server.workerPort,
+        tls: config.server.tls,
+        metricsToken: config.security.metricsToken,
+      });
       console.log(ops ? `Hub workers running; health and metrics on ${ops.url}` : 'Hub workers running');
     }
     let stopping = false;
@@ -146,6 +152,7 @@ registerAuditCommands(program, withConfig);
 registerIntentCommands(program);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
+registerOperatorCommands(program, withConfig);
 registerTrainingCommands(program, withConfig);
 registerModelCommands(program, withConfig);
 registerKeyCommands(program, withConfig);

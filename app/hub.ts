@@ -27,6 +27,7 @@ import { type AccessLimits, createAccessLimits } from '../core/security/access-l
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
 import { createChannelAccess } from '../core/security/channel-access';
+import { auditOperatorEvents } from '../core/security/events';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
@@ -34,6 +35,7 @@ import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
+import { createSecurity } from './security';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -117,7 +119,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
-    app = await buildServer({ config, connectors, readiness, channelHealth, https, limits, audit: store });
+    app = await buildServer({
+      config,
+      connectors,
+      readiness,
+      channelHealth,
+      https,
+      limits,
+      audit: store,
+      security: createSecurity(config, store, auditOperatorEvents(store)),
+    });
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     await registerHelpdeskWebhooks(

@@ -24,6 +24,7 @@ export async function startWorkerOps(
     workerPort?: number;
     /** server.tls: the same certificate as the api's, TLS 1.3 minimum. */
     tls?: ServerTlsConfig;
+    metricsToken?: string;
   },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerOpsServer | undefined> {
@@ -39,12 +40,16 @@ export async function startWorkerOps(
   const https = serverTlsOptions(hub.tls);
   const app = Fastify({ logger: false, https: https ?? null });
   measureRequestDurations(app);
-  registerHealthRoutes(app, {
-    readiness: [
-      { name: 'database', check: () => hub.store.ping() },
-      { name: 'bus', check: () => hub.bus.ping() },
-    ],
-  });
+  registerHealthRoutes(
+    app,
+    {
+      readiness: [
+        { name: 'database', check: () => hub.store.ping() },
+        { name: 'bus', check: () => hub.bus.ping() },
+      ],
+    },
+    { metricsToken: hub.metricsToken },
+  );
   const url = await app.listen({ host: env.HOST || '127.0.0.1', port });
   return { url, close: () => app.close() };
 }

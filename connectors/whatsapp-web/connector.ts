@@ -21,7 +21,7 @@ import { whatsappWebQrDoc } from './openapi';
 import { whatsappWebHints, whatsappWebOptionsSchema } from './options';
 import { renderWhatsAppWeb, type WebCall } from './render';
 
-const qrConfig = { openapi: whatsappWebQrDoc };
+const qrConfig = { permission: 'channels.manage', openapi: whatsappWebQrDoc } as const;
 
 export type SessionState =
   | 'starting'

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { rateLimitsSchema } from '../security/rate-limits-schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { proofSectionSchema } from './proof-schema';
+import { securitySectionSchema } from './security-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -357,12 +357,13 @@ export const hubConfigSchema = z.object({
     })
     .prefault({}),
   /** Access control (README "Rate limits"). */
-  security: z.object({ rateLimits: rateLimitsSchema }).prefault({}),
   erp: erpSectionSchema,
   /** Ownership proof: phone regions, one-time codes and their e-mail (core/config/proof-schema.ts). */
   proof: proofSectionSchema,
   ticketing: ticketingSectionSchema,
   telemetry: telemetrySectionSchema,
+  /** Operators, roles, sessions, single sign-on and machine tokens (core/security). */
+  security: securitySectionSchema,
   channels: z.array(channelSchema).default([
     // Embedded defaults serve this machine only (server.host 127.0.0.1): REST needs no key from it.
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default', auth: 'none' },

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Connector, FetchedFile } from '../channels/types';
 import { errors } from '../metrics';
-import { ADMIN_TOKEN_ACTOR, type AuditSink, recordOperatorAction } from '../security/audit';
+import { type AuditSink, recordOperatorAction } from '../security/audit';
+import { actorOf } from '../security/caller';
 import { HubError } from '../types';
 import { requireAdmin } from './admin-auth';
 import { errorResponse, type RouteDoc } from './route-doc';
@@ -35,12 +36,22 @@ const FILE_DOC: RouteDoc = {
 export function registerAdminFileRoute(
   app: FastifyInstance,
   connectors: Connector[],
-  audit?: AuditSink,
+  {
+    audit,
+    tenantOfChannel = () => undefined,
+  }: { audit?: AuditSink; tenantOfChannel?: (channel: string) => string | undefined } = {},
 ): void {
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   app.get<{ Params: { channel: string; fileId: string } }>(
     '/admin/channels/:channel/files/:fileId',
-    { onRequest: requireAdmin, config: { openapi: FILE_DOC } },
+    {
+      onRequest: requireAdmin,
+      config: {
+        permission: 'conversations.files',
+        openapi: FILE_DOC,
+        tenantOf: (request) => tenantOfChannel((request.params as { channel: string }).channel),
+      },
+    },
     async (request, reply) => {
       const connector = byId.get(request.params.channel);
       if (!connector) {
@@ -69,7 +80,7 @@ export function registerAdminFileRoute(
       // On record before a byte leaves: a download that cannot be recorded does not happen.
       if (audit) {
         await recordOperatorAction(audit, {
-          actor: ADMIN_TOKEN_ACTOR,
+          actor: actorOf(request),
           action: 'file.download',
           subject: `file:${connector.id}:${request.params.fileId}`,
           details: { channel: connector.id, name, size: file.size, mimeType: file.mimeType, ip: request.ip },

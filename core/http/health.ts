@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { readinessUp, registry } from '../metrics';
 import { withDeadline } from '../resilience/deadline';
+import { metricsTokenGuard } from '../security/metrics-token';
 import type { RouteDoc } from './route-doc';
 
 export interface ReadinessCheck {
@@ -103,6 +104,7 @@ const DOCS = {
 export function registerHealthRoutes(
   app: FastifyInstance,
   { readiness, channelHealth = [], timeoutMs }: HealthChecks,
+  options: { metricsToken?: string } = {},
 ): void {
   app.get('/healthz', { config: { openapi: DOCS.healthz } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { openapi: DOCS.readyz } }, async (_request, reply) => {
@@ -123,11 +125,15 @@ export function registerHealthRoutes(
       .code(healthy ? 200 : 503)
       .send({ status: healthy ? 'ok' : 'degraded', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', { config: { openapi: DOCS.metrics } }, async (_request, reply) => {
-    await refreshReadinessGauge({ readiness, channelHealth, timeoutMs });
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { onRequest: metricsTokenGuard(options.metricsToken), config: { openapi: DOCS.metrics } },
+    async (_request, reply) => {
+      await refreshReadinessGauge({ readiness, channelHealth, timeoutMs });
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
 }
 
 /** Set hub_readiness_up from every check, own and channel, right before a scrape. */

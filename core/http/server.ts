@@ -9,6 +9,7 @@ import { errors } from '../metrics';
 import { type AccessLimits, RateLimitedError } from '../security/access-limits';
 import type { AuditSink } from '../security/audit';
 import { registerAuthThrottle } from '../security/auth-throttle';
+import { registerSessionRoutes, type SessionRoutesOptions } from '../security/routes';
 import { serverTlsOptions } from '../security/tls';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
@@ -28,6 +29,8 @@ export interface ServerDeps extends HealthChecks {
   limits?: AccessLimits;
   /** Where operator actions of the core admin routes (file downloads) are recorded. */
   audit?: AuditSink;
+  /** Operators, roles and sign-in (core/security); without it admin routes keep the bootstrap token rule alone. */
+  security?: SessionRoutesOptions;
 }
 
 const ROOT_DOC: RouteDoc = {
@@ -49,6 +52,7 @@ export async function buildServer({
   https = serverTlsOptions(config.server.tls),
   limits,
   audit,
+  security,
   ...health
 }: ServerDeps): Promise<FastifyInstance> {
   // Fastify types an instance by its logger; connectors take the base type, which a pino logger satisfies.
@@ -83,8 +87,17 @@ export async function buildServer({
   });
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // The guard before any route: it reads each route's declared permission as requests arrive.
+  if (security) {
+    await security.access.install(app);
+    await registerSessionRoutes(app, security);
+  }
 
-  registerHealthRoutes(app, { ...health, timeoutMs: health.timeoutMs ?? config.server.readinessTimeoutMs });
+  registerHealthRoutes(
+    app,
+    { ...health, timeoutMs: health.timeoutMs ?? config.server.readinessTimeoutMs },
+    { metricsToken: config.security.metricsToken },
+  );
   registerOpenApiRoute(app, catalog);
   app.get('/', { config: { openapi: ROOT_DOC } }, async (_request, reply) => {
     const webchat = connectors.find((c) => c.type === 'webchat');
@@ -93,7 +106,10 @@ export async function buildServer({
       : { service: 'hub' };
   });
 
-  registerAdminFileRoute(app, connectors, audit);
+  registerAdminFileRoute(app, connectors, {
+    audit,
+    tenantOfChannel: (id) => config.channels.find((c) => c.id === id)?.tenant,
+  });
   for (const connector of connectors) await connector.register(app);
   return app;
 }

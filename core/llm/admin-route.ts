@@ -12,12 +12,14 @@ import type { CanaryControl } from './canary';
  * - `POST /admin/models/<model>/reset` (body `{}`): lift a rollback; the canary gets its share again.
  */
 export function registerModelAdminRoutes(app: FastifyInstance, canary: CanaryControl): void {
-  app.get('/admin/models', { onRequest: requireAdmin, config: { openapi: modelsStatusDoc } }, async () =>
-    canary.status(),
+  app.get(
+    '/admin/models',
+    { onRequest: requireAdmin, config: { permission: 'models.read', openapi: modelsStatusDoc } },
+    async () => canary.status(),
   );
   app.post<{ Params: { model: string } }>(
     '/admin/models/:model/reset',
-    { onRequest: requireAdmin, config: { openapi: modelResetDoc } },
+    { onRequest: requireAdmin, config: { permission: 'models.manage', openapi: modelResetDoc } },
     async (request, reply) => {
       const { model } = request.params;
       const status = await canary.status();

@@ -3,7 +3,8 @@ import { requireAdmin } from '../http/admin-auth';
 import { issueLines } from '../resilience/zod-issues';
 import type { ApiKeyStore } from './api-keys';
 import { apiKeyCreateDoc, apiKeyCreateSchema, apiKeyListDoc, apiKeyRevokeDoc } from './api-keys-doc';
-import { ADMIN_TOKEN_ACTOR, type AuditSink, recordOperatorAction } from './audit';
+import { type AuditSink, recordOperatorAction } from './audit';
+import { actorOf } from './caller';
 
 /**
  * The REST channel's API keys for operators (`hub keys` does the same on the database), under the
@@ -13,7 +14,7 @@ import { ADMIN_TOKEN_ACTOR, type AuditSink, recordOperatorAction } from './audit
 export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStore, audit?: AuditSink): void {
   app.post(
     '/admin/api-keys',
-    { onRequest: requireAdmin, config: { openapi: apiKeyCreateDoc } },
+    { onRequest: requireAdmin, config: { permission: 'operators.manage', openapi: apiKeyCreateDoc } },
     async (request, reply) => {
       const parsed = apiKeyCreateSchema.safeParse(request.body);
       if (!parsed.success) {
@@ -28,7 +29,7 @@ export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStor
       const created = await keys.create(parsed.data.tenant, parsed.data.name);
       if (audit) {
         await recordOperatorAction(audit, {
-          actor: ADMIN_TOKEN_ACTOR,
+          actor: actorOf(request),
           action: 'key.create',
           subject: `key:${created.id}`,
           tenant: created.tenant,
@@ -38,18 +39,20 @@ export function registerApiKeyAdminRoutes(app: FastifyInstance, keys: ApiKeyStor
       return reply.code(201).send(created);
     },
   );
-  app.get('/admin/api-keys', { onRequest: requireAdmin, config: { openapi: apiKeyListDoc } }, async () =>
-    keys.list(),
+  app.get(
+    '/admin/api-keys',
+    { onRequest: requireAdmin, config: { permission: 'operators.manage', openapi: apiKeyListDoc } },
+    async () => keys.list(),
   );
   app.delete<{ Params: { id: string } }>(
     '/admin/api-keys/:id',
-    { onRequest: requireAdmin, config: { openapi: apiKeyRevokeDoc } },
+    { onRequest: requireAdmin, config: { permission: 'operators.manage', openapi: apiKeyRevokeDoc } },
     async (request, reply) => {
       const { id } = request.params;
       if (await keys.revoke(id)) {
         if (audit) {
           await recordOperatorAction(audit, {
-            actor: ADMIN_TOKEN_ACTOR,
+            actor: actorOf(request),
             action: 'key.revoke',
             subject: `key:${id}`,
           });

@@ -29,6 +29,8 @@ export type OperatorAction =
   | 'logout'
   | 'login.failed'
   | 'role.change'
+  | 'operator.create'
+  | 'operator.disable'
   | 'ticket.take'
   | 'ticket.reply'
   | 'ticket.solve'

@@ -15,6 +15,7 @@ import { logger } from '../../core/log';
 import { MemoryKeyValueStore } from '../../core/storage';
 import { createStore, type KyselyStore } from '../../core/store';
 import { channelContext, recordingIngress } from '../support/channel-context';
+import { registeredRoutes } from '../support/routes';
 
 // Every platform URL points at a closed local port: registering routes must not reach out.
 const NOWHERE = 'http://127.0.0.1:9';
@@ -135,22 +136,6 @@ afterAll(async () => {
   await app?.close();
   await store?.close();
 });
-
-/** `METHOD /path/{param}` for every route the server registered, read from Fastify's own route tree. */
-function registeredRoutes(server: FastifyInstance): string[] {
-  const stack: string[] = [];
-  const routes: string[] = [];
-  for (const line of server.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = (match[1] ?? '').length / 4;
-    stack[depth] = `${depth > 0 ? stack[depth - 1] : ''}${match[2]}`;
-    for (const method of match[3]?.split(', ') ?? []) {
-      routes.push(`${method} ${(stack[depth] as string).replace(/:(\w+)/g, '{$1}')}`);
-    }
-  }
-  return routes;
-}
 
 const operations = (doc: OpenApiDocument) =>
   Object.entries(doc.paths).flatMap(([path, methods]) =>

@@ -8,8 +8,11 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
-import { ADMIN_TOKEN_ACTOR, type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
-import { DemoDesk, type DeskAction, DeskError } from './desk';
+import { type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
+import { actorOfCaller, type Caller } from '../../../core/security/caller';
+import { ALL_TENANTS, inTenantScope, PUBLIC } from '../../../core/security/permissions';
+import { transcriptView } from '../../../core/security/transcripts';
+import { DemoDesk, type DeskAction, DeskError, type DeskTicket } from './desk';
 import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -32,15 +35,31 @@ const PAGE_HEADERS = {
 
 const actionBody = z
   .object({
-    /** The agent's display name, shown to the customer with a reply. */
+    /**
+     * The agent's display name, shown to the customer with a reply: read only from a machine caller
+     * (a bearer token acting for a helpdesk bridge); a signed-in operator is always their own name.
+     */
     agent: z.string().trim().min(1).max(80).default('Agent'),
     text: z.string().trim().max(4000).optional(),
   })
   .default({ agent: 'Agent' });
 
+// The page and its files are public: the page itself sends a signed-out browser to /login.
 const page = (name: string, contentType: string) => ({
-  config: { openapi: consolePageDoc(name, contentType) },
+  config: { permission: PUBLIC, openapi: consolePageDoc(name, contentType) },
 });
+
+/** Who acts, and under what name: the session's operator, never a name the request carries. */
+function actorOf(caller: Caller | undefined, bodyAgent: string): { name: string; id: string } {
+  if (caller?.kind === 'operator') return { name: caller.name, id: `operator:${caller.id}` };
+  return { name: bodyAgent, id: `demo:${bodyAgent}` };
+}
+
+/** An agent works on tickets nobody has taken and on their own; supervisors and admins on any in scope. */
+function mayAct(caller: Caller | undefined, ticket: { assignee?: string } | undefined): boolean {
+  if (caller?.role !== 'agent' || !ticket?.assignee) return true;
+  return ticket.assignee === caller.name;
+}
 
 const CHANGE_OF: Record<DeskAction, 'reply' | 'assigned' | 'solved' | 'closed'> = {
   reply: 'reply',
@@ -87,13 +106,27 @@ export const registerAgentConsole: HelpdeskRoutes = async (
     admin.removeContentTypeParser('text/plain');
     admin.addHook('onRequest', adminGuard(token));
 
-    admin.get('/admin/tickets', { config: { openapi: ticketListDoc } }, async () => ({
-      tickets: await desk.list(),
-    }));
+    admin.get(
+      '/admin/tickets',
+      { config: { permission: 'tickets.read', openapi: ticketListDoc } },
+      async (request) => {
+        const caller = request.caller;
+        const visible: DeskTicket[] = [];
+        for (const ticket of await desk.list()) {
+          if (caller && !caller.tenants.includes(ALL_TENANTS)) {
+            const opened = /^\d{1,18}$/.test(ticket.id) ? await receiver.find('demo', ticket.id) : undefined;
+            if (!opened || !inTenantScope(caller.tenants, opened.tenant)) continue;
+          }
+          if (caller?.role === 'agent' && ticket.assignee && ticket.assignee !== caller.name) continue;
+          visible.push({ ...ticket, transcript: transcriptView(caller, ticket.transcript) });
+        }
+        return { tickets: visible };
+      },
+    );
 
     admin.post<{ Params: { id: string; action: string } }>(
       '/admin/tickets/:id/:action',
-      { config: { openapi: ticketActionDoc(actionBody) } },
+      { config: { permission: 'tickets.act', openapi: ticketActionDoc(actionBody) } },
       async (request, reply) => {
         const { id, action } = request.params;
         if (!(action in CHANGE_OF)) {
@@ -111,6 +144,7 @@ export const registerAgentConsole: HelpdeskRoutes = async (
         if (deskAction === 'reply' && !parsed.data.text) {
           return reply.code(400).send({ error: { code: 'bad_request', message: 'A reply needs "text"' } });
         }
+        const caller = request.caller;
         try {
           // Looked up before the transaction: the embedded database has one connection.
           const request = /^\d{1,18}$/.test(id) ? await receiver.find('demo', id) : undefined;
@@ -124,32 +158,48 @@ export const registerAgentConsole: HelpdeskRoutes = async (
                 )
               : new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
           }
-          const outcome = await desk.act(id, deskAction, parsed.data, (commentId) => {
-            const change = CHANGE_OF[deskAction];
-            return receiver.publish(
-              'demo',
-              {
-                update: {
-                  change,
-                  adapter: 'demo',
-                  ticketId: id,
-                  agentName: parsed.data.agent,
-                  ...(change === 'reply' ? { text: parsed.data.text } : {}),
-                },
-                agentId: `demo:${parsed.data.agent}`,
-                eventId: handoffEventId('demo', id, change, commentId),
-              },
-              request,
+          if (caller && !inTenantScope(caller.tenants, request.tenant)) {
+            throw new DeskError(403, 'access.tenant', `Ticket ${id} belongs to a tenant outside your scope`);
+          }
+          if (!mayAct(caller, await desk.get(id))) {
+            throw new DeskError(
+              403,
+              'desk.not_yours',
+              `Ticket ${id} is another agent's; ask a supervisor to reassign it`,
             );
-          });
+          }
+          const actor = actorOf(caller, parsed.data.agent);
+          const outcome = await desk.act(
+            id,
+            deskAction,
+            { ...parsed.data, agent: actor.name },
+            (commentId) => {
+              const change = CHANGE_OF[deskAction];
+              return receiver.publish(
+                'demo',
+                {
+                  update: {
+                    change,
+                    adapter: 'demo',
+                    ticketId: id,
+                    agentName: actor.name,
+                    ...(change === 'reply' ? { text: parsed.data.text } : {}),
+                  },
+                  agentId: actor.id,
+                  eventId: handoffEventId('demo', id, change, commentId),
+                },
+                request,
+              );
+            },
+          );
           const ticket = await desk.get(id);
           await recordOperatorAction(deps.store, {
-            actor: ADMIN_TOKEN_ACTOR,
+            actor: actorOfCaller(caller),
             action: AUDITED_AS[deskAction],
             subject: `ticket:demo:${id}`,
             tenant: request.tenant,
             details: {
-              agent: parsed.data.agent,
+              agent: actor.name,
               outcome: outcome ? outcome.status : 'unchanged',
               ticketStatus: ticket?.status,
               conversation: request.conversationKey,

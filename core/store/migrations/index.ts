@@ -5,6 +5,7 @@ import * as handoff from './0003_handoff';
 import * as ticketComments from './0004_ticket_comments';
 import * as apiKeys from './0005_api_keys';
 import * as auditChain from './0006_audit_chain';
+import * as operators from './0007_operators';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '0004_ticket_comments': ticketComments,
   '0005_api_keys': apiKeys,
   '0006_audit_chain': auditChain,
+  '0007_operators': operators,
 };
 
 export const migrationProvider: MigrationProvider = {

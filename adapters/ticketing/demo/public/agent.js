@@ -1,28 +1,33 @@
 // The agent console of the embedded helpdesk. Text goes into the page only through textContent.
+// Who the agent is comes from their session (GET /admin/me), never from anything typed here.
 const $ = (id) => document.getElementById(id);
 const store = window.sessionStorage;
 let tickets = [];
 let selected = store.getItem('hub.agent.ticket') || '';
+let csrfToken = '';
 
-$('agent').value = store.getItem('hub.agent.name') || '';
-$('token').value = store.getItem('hub.agent.token') || '';
-$('agent').addEventListener('change', () => store.setItem('hub.agent.name', $('agent').value.trim()));
-$('token').addEventListener('change', () => {
-  store.setItem('hub.agent.token', $('token').value.trim());
-  load();
-});
+const toLogin = () => window.location.assign(`/login?next=${encodeURIComponent('/agent')}`);
+
 $('refresh').addEventListener('click', () => load());
+$('logout').addEventListener('click', async () => {
+  await call('POST', '/auth/logout', {}).catch(() => {});
+  toLogin();
+});
 
 async function call(method, path, body) {
   const headers = {};
-  const token = $('token').value.trim();
-  if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const response = await fetch(path, {
     method,
     headers,
+    credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 401) {
+    toLogin();
+    throw new Error('Signed out');
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error?.message || `${response.status} ${response.statusText}`);
   return data;
@@ -96,8 +101,7 @@ async function load() {
 for (const button of document.querySelectorAll('.actions button')) {
   button.addEventListener('click', async () => {
     const action = button.dataset.action;
-    const agent = $('agent').value.trim() || 'Agent';
-    const body = action === 'reply' ? { agent, text: $('reply').value } : { agent };
+    const body = action === 'reply' ? { text: $('reply').value } : {};
     try {
       await call('POST', `/admin/tickets/${encodeURIComponent(selected)}/${action}`, body);
       if (action === 'reply') $('reply').value = '';
@@ -109,5 +113,14 @@ for (const button of document.querySelectorAll('.actions button')) {
   });
 }
 
-load();
-setInterval(load, 5000);
+async function start() {
+  const me = await call('GET', '/admin/me');
+  csrfToken = me.csrfToken || '';
+  $('me').textContent = `${me.operator.displayName} (${me.operator.role})`;
+  await load();
+  setInterval(load, 5000);
+}
+
+start().catch((error) => {
+  $('status').textContent = error.message;
+});

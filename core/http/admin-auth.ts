@@ -22,7 +22,8 @@ export function isLoopbackHost(host: string | undefined): boolean {
   return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
-const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+/** Methods that carry no body: a write among them (DELETE) cannot come from a cross-site form either. */
+export const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
 /**
  * The one rule of every admin route (`/admin/...`: files, tickets, the WhatsApp Web QR code):

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SecurityConfig } from '../config/security-schema';
-import { adminGuard, adminTokenFromEnv } from '../http/admin-auth';
+import { adminGuard, adminTokenFromEnv, BODYLESS } from '../http/admin-auth';
 import { constantTimeEqual } from '../resilience/constant-time';
 import type { Caller } from './caller';
 import { SESSION_COOKIE } from './cookies';
@@ -117,10 +117,7 @@ export class AccessControl {
     if (tenant !== undefined && !inTenantScope(who.tenants, tenant)) {
       return deny(reply, 403, 'access.tenant', `Tenant ${tenant} is outside your scope.`);
     }
-    if (
-      !SAFE_METHODS.has(request.method) &&
-      !request.headers['content-type']?.startsWith('application/json')
-    ) {
+    if (!BODYLESS.has(request.method) && !request.headers['content-type']?.startsWith('application/json')) {
       return deny(reply, 415, 'admin.json_only', 'Send the body as application/json (e.g. {}).');
     }
   }

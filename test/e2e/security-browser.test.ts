@@ -87,7 +87,8 @@ describe.skipIf(!hasChromium)('OIDC sign-in and the agent console in Chromium', 
       }),
     );
     socket = new WebSocket(
-      `${hubUrl.replace('http', 'ws')}/webchat/webchat/ws?session=browser-e2e-session-01`,
+      // No session asked for: the hub names one and sends its signed token in a `session` frame.
+      `${hubUrl.replace('http', 'ws')}/webchat/webchat/ws`,
     );
     socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
     await new Promise((resolve, reject) => {

@@ -221,6 +221,15 @@ describe('permission matrix', () => {
     });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe('auth.invalid_credentials');
+
+    // Sign-ins, sign-outs and failed attempts are on the audit trail, and no record holds a password.
+    const trail = await (hub.store as KyselyStore).auditTrail({ limit: 500 });
+    const actions = new Set(trail.map((record) => record.action));
+    for (const action of ['operator.login', 'operator.logout', 'operator.login.failed']) {
+      expect(actions, action).toContain(action);
+    }
+    expect(JSON.stringify(trail)).not.toContain(PASSWORD);
+    expect(JSON.stringify(trail)).not.toContain('not-the-password');
   });
 
   it('fails closed on an admin route registered without a permission, and lists it as undeclared', async () => {

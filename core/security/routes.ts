@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { operatorPageHeaders } from '../http/page-headers';
 import { logger } from '../log';
 import { HubError } from '../types/errors';
 import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from './cookies';
@@ -17,20 +18,7 @@ import { loginDocs } from './routes-doc';
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
-const PAGE_HEADERS = {
-  'content-security-policy': [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; '),
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
+const PAGE_HEADERS = operatorPageHeaders({ formAction: 'self', cache: 'no-store' });
 
 export const loginBody = z.object({
   email: z.string().trim().min(1).max(320),

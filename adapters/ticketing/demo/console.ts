@@ -8,6 +8,7 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
+import { operatorPageHeaders } from '../../../core/http/page-headers';
 import { type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { actorOfCaller, type Caller } from '../../../core/security/caller';
 import { ALL_TENANTS, inTenantScope, PUBLIC } from '../../../core/security/permissions';
@@ -17,21 +18,7 @@ import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
-/** The page runs only its own script and style and talks only to this origin. */
-const PAGE_HEADERS = {
-  'content-security-policy': [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; '),
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-cache',
-};
+const PAGE_HEADERS = operatorPageHeaders({ formAction: 'none', cache: 'no-cache' });
 
 const actionBody = z
   .object({

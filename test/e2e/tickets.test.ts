@@ -15,7 +15,8 @@ let hub: HubProcess | undefined;
 const config = writeConfig({
   database: { driver: 'postgres', url: database.url },
   ticketing: { driver: 'demo', outbox: { pollMs: 100, leaseMs: 500, backoffMs: 100 } },
-  channels: [{ id: 'rest', type: 'rest' }],
+  // Local development mode: callers on this machine need no API key.
+  channels: [{ id: 'rest', type: 'rest', auth: 'none' }],
 });
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n);

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -24,7 +24,13 @@ import { createStateStore } from '../../core/state';
 import { createStore, type KyselyStore } from '../../core/store';
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
-import { findPostgresBin, freePort, PrivatePostgres, REDIS_SERVER } from '../support/private-services';
+import {
+  findPostgresBin,
+  freePort,
+  PrivatePostgres,
+  PrivateRedis,
+  REDIS_SERVER,
+} from '../support/private-services';
 import { makeTestCertificate, OPENSSL, type TestCertificate } from '../support/tls-certificate';
 
 /**
@@ -166,53 +172,6 @@ describe.skipIf(!OPENSSL)('the hub over HTTPS', () => {
   });
 });
 
-/** A private redis-server that listens with TLS only (no plain port), started with the test's certificate. */
-class TlsRedis {
-  private child?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'hub-tls-redis-'));
-  constructor(readonly port: number) {}
-
-  async start(binary: string, certificate: TestCertificate): Promise<void> {
-    const args = ['--port', '0', '--tls-port', String(this.port), '--bind', '127.0.0.1'];
-    args.push('--tls-cert-file', certificate.certFile, '--tls-key-file', certificate.keyFile);
-    args.push('--tls-ca-cert-file', certificate.certFile, '--tls-auth-clients', 'no');
-    args.push('--dir', this.dir, '--save', '', '--appendonly', 'no');
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk;
-        if (/Ready to accept connections/.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
-      });
-    });
-    child.stdout?.resume();
-    child.stderr?.resume();
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 /** Does this redis-server build speak TLS? A build without it calls the tls directives bad; one with it exits on the missing file. */
 function redisHasTls(binary: string | undefined): boolean {
   if (!binary) return false;
@@ -231,17 +190,21 @@ const REDIS_TLS = redisHasTls(REDIS_SERVER);
 if (REDIS_SERVER && !REDIS_TLS) console.warn(`skipped: ${REDIS_SERVER} was built without TLS support`);
 
 describe.skipIf(!OPENSSL || !REDIS_SERVER || !REDIS_TLS)('Redis over TLS (rediss://)', () => {
-  let redis: TlsRedis;
+  let redis: PrivateRedis;
   let url: string;
   const keyPrefix = `hub-tls-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    redis = new TlsRedis(await freePort());
-    await redis.start(REDIS_SERVER ?? '', cert);
-    url = `rediss://127.0.0.1:${redis.port}`;
+    redis = new PrivateRedis(REDIS_SERVER ?? '', await freePort(), {
+      certFile: cert.certFile,
+      keyFile: cert.keyFile,
+      caFile: cert.certFile,
+    });
+    await redis.start();
+    url = redis.url;
   }, 60_000);
   afterAll(async () => {
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   it('keeps the dialog state there, trusting the configured CA', async () => {

@@ -94,7 +94,17 @@ export class PrivatePostgres {
   }
 }
 
-/** A throw-away Redis with an append-only file, so a restart keeps every key, as in production. */
+/** A certificate for a Redis that listens with TLS only (no plain port); clients need no certificate. */
+export interface RedisTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/**
+ * A throw-away Redis with an append-only file, so a restart keeps every key, as in production;
+ * with `tls`, it listens on `port` with TLS only.
+ */
 export class PrivateRedis {
   readonly dir = mkdtempSync(join(tmpdir(), 'hub-private-redis-'));
   private child?: ChildProcess;
@@ -102,10 +112,20 @@ export class PrivateRedis {
   constructor(
     private readonly binary: string,
     readonly port: number,
+    private readonly tls?: RedisTls,
   ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
+  }
+
+  private listenArgs(): string[] {
+    if (!this.tls) return ['--port', String(this.port)];
+    const { certFile, keyFile, caFile } = this.tls;
+    return [
+      ...['--port', '0', '--tls-port', String(this.port), '--tls-auth-clients', 'no'],
+      ...['--tls-cert-file', certFile, '--tls-key-file', keyFile, '--tls-ca-cert-file', caFile],
+    ];
   }
 
   get pid(): number | undefined {
@@ -115,18 +135,7 @@ export class PrivateRedis {
   async start(): Promise<void> {
     const child = spawn(
       this.binary,
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--appendonly',
-        'yes',
-        '--dir',
-        this.dir,
-        '--save',
-        '',
-      ],
+      [...this.listenArgs(), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', this.dir, '--save', ''],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

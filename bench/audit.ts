@@ -26,19 +26,9 @@ import { recordTurn, TURN_ACTION, type TurnAuditRecord } from '../core/security/
 import { MemoryStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import type { DeliveryContext, EventHandler, InboundEvent } from '../core/types';
-import { percentile } from './load';
+import { BENCH_MESSAGES, percentile } from './load';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MESSAGES = [
-  'How long does standard shipping take?',
-  '怎么退货？',
-  'When will I get my money back?',
-  '可以开发票吗？',
-  'Can I pay with WeChat?',
-  'How do I cancel my order?',
-  '退款多久到账',
-  'How long is the warranty on electronics?',
-];
 
 const { values: args } = parseArgs({
   options: {
@@ -67,7 +57,7 @@ function nextEvent(client: number): InboundEvent {
     ref: { channel: 'bench', tenant: 'default', conversation },
     sender: { id: conversation },
     receivedAt: new Date().toISOString(),
-    text: MESSAGES[n % MESSAGES.length] ?? 'hello',
+    text: BENCH_MESSAGES[n % BENCH_MESSAGES.length] ?? 'hello',
   };
 }
 

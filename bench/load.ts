@@ -164,3 +164,17 @@ export function checkRestReply(requireSource?: string) {
     return undefined;
   };
 }
+
+/** Customer questions, English and Chinese, that the shipped knowledge base and flows answer. */
+export const BENCH_MESSAGES = [
+  'How long does standard shipping take?',
+  '怎么退货？',
+  'When will I get my money back?',
+  '可以开发票吗？',
+  'Can I pay with WeChat?',
+  '快递几天能到',
+  'How do I cancel my order?',
+  '退款多久到账',
+  'How long is the warranty on electronics?',
+  'I forgot my password',
+];

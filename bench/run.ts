@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import { startOpenAiEmulator } from '../test/emulators/openai-emulator';
 import { type Service, startService } from './children';
 import { summarizeProfile } from './cpu-profile';
-import { checkRestReply, percentile, runLoad } from './load';
+import { BENCH_MESSAGES, checkRestReply, percentile, runLoad } from './load';
 import { LlmLog, measureSlice, mergeSlices, type Slice } from './phase';
 import {
   AIM_ADDED_P99_MS,
@@ -45,18 +45,6 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Questions customers ask, in both languages the knowledge base answers. */
-const MESSAGES = [
-  'How long does standard shipping take?',
-  '怎么退货？',
-  'When will I get my money back?',
-  '可以开发票吗？',
-  'Can I pay with WeChat?',
-  '快递几天能到',
-  'How do I cancel my order?',
-  '退款多久到账',
-  'How long is the warranty on electronics?',
-  'I forgot my password',
-];
 
 const { values: args } = parseArgs({
   options: {
@@ -248,7 +236,7 @@ async function main(): Promise<number> {
     durationMs: duration * 1000,
     timeoutMs,
     senderPrefix,
-    messages: MESSAGES,
+    messages: BENCH_MESSAGES,
     check: checkRestReply('llm'),
   });
 

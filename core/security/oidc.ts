@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import type { OidcConfig } from '../config/security-schema';
 import { HubError } from '../types/errors';
-import { normalizeEmail, type Operator, type OperatorStore } from './operator-store';
+import { normalizeLogin, type Operator, type OperatorStore } from './operator-store';
 import { isRole, type Role } from './permissions';
 
 /** How long a browser may take at the issuer's login page. */
@@ -104,7 +104,7 @@ export class OidcLogin {
 
   private async operatorFor(claims: client.IDToken): Promise<Operator> {
     const subject = `${claims.iss} ${claims.sub}`;
-    const email = typeof claims.email === 'string' ? normalizeEmail(claims.email) : undefined;
+    const email = typeof claims.email === 'string' ? normalizeLogin(claims.email) : undefined;
     const domain = email?.split('@')[1];
     const { allowedDomains } = this.config;
     if (

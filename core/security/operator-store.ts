@@ -99,7 +99,8 @@ function toOperator(row: OperatorRow): Operator {
   };
 }
 
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+/** Logins (an e-mail or a user name) compare without case or surrounding spaces. */
+export const normalizeLogin = (login: string) => login.trim().toLowerCase();
 
 /** Operator accounts, their sessions and pending single sign-on logins, in the hub's database. */
 export class OperatorStore {
@@ -111,7 +112,7 @@ export class OperatorStore {
   }
 
   async create(input: NewOperator): Promise<Operator> {
-    const email = normalizeEmail(input.email);
+    const email = normalizeLogin(input.email);
     if (!/^[^\s@]+(@[^\s@]+)?$/.test(email)) {
       throw new HubError('operators.bad_email', `"${input.email}" is not an e-mail address or user name`, {
         status: 400,
@@ -161,7 +162,7 @@ export class OperatorStore {
     const row = await this.db
       .selectFrom('operators')
       .selectAll()
-      .where('email', '=', normalizeEmail(email))
+      .where('email', '=', normalizeLogin(email))
       .executeTakeFirst();
     return row && toOperator(row);
   }
@@ -170,7 +171,7 @@ export class OperatorStore {
     const row = await this.db
       .selectFrom('operators')
       .selectAll()
-      .where('email', '=', normalizeEmail(email))
+      .where('email', '=', normalizeLogin(email))
       .executeTakeFirst();
     return row && { operator: toOperator(row), hash: row.password_hash };
   }
@@ -194,21 +195,12 @@ export class OperatorStore {
 
   /** Changes role and, when given, tenants; ends the operator's sessions so the change holds at once. */
   async setRole(email: string, role: Role, tenants?: string[]): Promise<Operator> {
-    const row = await this.db
-      .updateTable('operators')
-      .set({
-        role,
-        ...(tenants || role === 'admin'
-          ? { tenants: JSON.stringify(role === 'admin' ? [ALL_TENANTS] : tenants) }
-          : {}),
-        updated_at: new Date().toISOString(),
-      })
-      .where('email', '=', normalizeEmail(email))
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw new HubError('operators.not_found', `No operator ${email}`, { status: 404 });
-    await this.db.deleteFrom('operator_sessions').where('operator_id', '=', row.id).execute();
-    return toOperator(row);
+    return this.changeAndEndSessions(email, {
+      role,
+      ...(tenants || role === 'admin'
+        ? { tenants: JSON.stringify(role === 'admin' ? [ALL_TENANTS] : tenants) }
+        : {}),
+    });
   }
 
   async setPassword(email: string, password: string): Promise<void> {
@@ -220,7 +212,7 @@ export class OperatorStore {
     const result = await this.db
       .updateTable('operators')
       .set({ password_hash: await hashPassword(password), updated_at: new Date().toISOString() })
-      .where('email', '=', normalizeEmail(email))
+      .where('email', '=', normalizeLogin(email))
       .executeTakeFirst();
     if (!result.numUpdatedRows)
       throw new HubError('operators.not_found', `No operator ${email}`, { status: 404 });
@@ -228,10 +220,18 @@ export class OperatorStore {
 
   /** Disables the account and ends its sessions. */
   async disable(email: string): Promise<Operator> {
+    return this.changeAndEndSessions(email, { disabled: true });
+  }
+
+  /** An account change that must hold at once: applied, then every session of the operator ended. */
+  private async changeAndEndSessions(
+    email: string,
+    changes: { role?: Role; tenants?: string; disabled?: boolean },
+  ): Promise<Operator> {
     const row = await this.db
       .updateTable('operators')
-      .set({ disabled: true, updated_at: new Date().toISOString() })
-      .where('email', '=', normalizeEmail(email))
+      .set({ ...changes, updated_at: new Date().toISOString() })
+      .where('email', '=', normalizeLogin(email))
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new HubError('operators.not_found', `No operator ${email}`, { status: 404 });

@@ -182,7 +182,10 @@ describe.skipIf(!hasChromium)('OIDC sign-in and the agent console in Chromium', 
     await expect
       .poll(() => page.textContent('#thread'), { timeout: 10_000 })
       .toContain('Mia Chen took the ticket.');
-    expect(await page.textContent('#thread')).toContain('Hi, Mia here. Your refund was sent this morning.');
+    // The thread re-renders after each event; the reply arrives after the note, so wait for it too.
+    await expect
+      .poll(() => page.textContent('#thread'), { timeout: 10_000 })
+      .toContain('Hi, Mia here. Your refund was sent this morning.');
     expect(await page.textContent('#thread')).not.toContain('Somebody Else');
 
     // Signing out ends the session: the console goes back to the sign-in page.

@@ -251,8 +251,11 @@ for (const [driverName, open] of Object.entries(drivers)) {
           draft: draft(),
         });
       }
-      const a = worker({ demo });
-      const b = worker({ demo });
+      // A lease far longer than any delivery: the race under test is two claims, not a lapsed lease
+      // (a 200 ms lease on a loaded machine lets the second worker take a delivery still running).
+      const leased = { ...config, outbox: { ...config.outbox, leaseMs: 60_000 } };
+      const a = new TicketDeliveryWorker({ outbox, adapters: { demo }, config: leased, random: () => 0.5 });
+      const b = new TicketDeliveryWorker({ outbox, adapters: { demo }, config: leased, random: () => 0.5 });
       let delivered = 0;
       while ((await outbox.pending()) > 0) {
         const [x, y] = await Promise.all([a.runOnce(), b.runOnce()]);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import type { HubConfig } from '../../core/config/schema';
 import { ADMIN_TOKEN_ENV } from '../../core/http/admin-auth';
 import type { ModelsStatus, VersionStatus } from '../../core/llm';
@@ -110,11 +111,7 @@ export function progressPrinter(print: (line: string) => void): (event: PullProg
 
 /** The config block that uses a pulled model with the settings it was trained for. */
 export function embedderSnippet(model: KnownModel, dir: string): string {
-  const lines = ['knowledge:', '  embedder:', `    modelDir: ${dir}`];
-  for (const [key, value] of Object.entries(model.embedder)) {
-    lines.push(`    ${key}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
-  }
-  return lines.join('\n');
+  return stringify({ knowledge: { embedder: { modelDir: dir, ...model.embedder } } }).trimEnd();
 }
 
 /** The address a hub started with this config listens on, as seen from the same machine. */

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../core/config/load';
+import { checkHubConfig } from '../../app/config-check';
+import { loadConfig, parseConfig } from '../../core/config/load';
 import { createIndex, createKnowledge } from '../../core/rag/index';
 import { OnnxEmbedder, type OnnxEmbedderConfig } from '../../core/rag/onnx-embedder';
 import { EmbeddedRetriever } from '../../core/rag/retrievers/embedded';
@@ -246,6 +247,17 @@ describe('knowledge.embedder configuration', () => {
     expect(() =>
       parseConfig({ knowledge: { embedder: { modelDir: 'm' }, embeddings: { baseUrl: 'http://x' } } }, {}),
     ).toThrow(/either knowledge\.embeddings .* or knowledge\.embedder/);
+  });
+
+  it('hub validate and start-up name a wrong modelDir with the other config errors', async () => {
+    const file = path.join(root, 'hub.yaml');
+    await writeFile(file, `knowledge:\n  embedder:\n    modelDir: ${path.join(root, 'nowhere')}\n`);
+    await expect(loadConfig(file, {}, checkHubConfig)).rejects.toMatchObject({
+      code: 'config.invalid',
+      message: expect.stringMatching(/knowledge\.embedder\.modelDir: .*nowhere is not a folder/),
+    });
+    await writeFile(file, `knowledge:\n  embedder:\n    modelDir: ${modelDir}\n`);
+    await expect(loadConfig(file, {}, checkHubConfig)).resolves.toBeDefined();
   });
 
   it('start-up with a wrong modelDir stops with the config error', async () => {

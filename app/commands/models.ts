@@ -1,13 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import type { HubConfig } from '../../core/config/schema';
 import { ADMIN_TOKEN_ENV } from '../../core/http/admin-auth';
 import type { ModelsStatus, VersionStatus } from '../../core/llm';
+import { findKnownModel, KNOWN_MODELS, type KnownModel } from '../../core/rag/model-catalog';
+import { type PullProgress, parseChecksums, pullModel } from '../../core/rag/model-pull';
 import { HubError } from '../../core/types';
 
 /**
  * `hub models status | reset <model>`: the canary release of `llm.models` as a running hub sees it.
  * The split, windows and rollbacks live in the hub (in Redis when it runs on Redis), so the command
  * asks the hub's admin route (`/admin/models`) rather than reading the config.
+ * `hub models pull <name>`: a known sentence-embedding model for `knowledge.embedder`, checked file by file.
  */
 export function registerModelCommands(
   program: Command,
@@ -39,6 +45,73 @@ export function registerModelCommands(
       const { reset } = (await callHub(await target(options), 'POST', path)) as { reset: boolean };
       console.log(reset ? `${model}: rollback lifted` : `${model}: was not rolled back; nothing to do`);
     });
+
+  models
+    .command('pull')
+    .description(
+      `Download a sentence-embedding model for knowledge.embedder at a pinned commit and check its SHA-256 sums (${KNOWN_MODELS.map((m) => m.name).join(', ')})`,
+    )
+    .argument('<name>', 'a known model')
+    .option('--dir <dir>', 'the model folder to create (default .hub-data/models/<name>)')
+    .option('--revision <commit>', 'the repository commit to fetch, where the hub pins none (or another)')
+    .option('--checksums <file>', 'sha256sum lines ("<sha256>  <path>") for files the hub pins none for')
+    .option('--force', 'replace an existing folder once the new files are checked')
+    .action(
+      async (
+        name: string,
+        options: { dir?: string; revision?: string; checksums?: string; force?: boolean },
+      ) => {
+        const model = findKnownModel(name);
+        if (!model) {
+          throw new HubError(
+            'models.unknown',
+            `No known model "${name}". Known: ${KNOWN_MODELS.map((m) => `${m.name} (${m.repo})`).join(', ')}.`,
+          );
+        }
+        const dir = path.resolve(options.dir ?? path.join('.hub-data', 'models', model.name));
+        const checksums = options.checksums
+          ? parseChecksums(await readFile(options.checksums, 'utf8'))
+          : undefined;
+        console.error(`${model.name}: ${model.about} (${model.licence}), from ${model.repo}`);
+        const result = await pullModel(model, {
+          dir,
+          force: options.force,
+          ...(options.revision ? { revision: options.revision } : {}),
+          ...(checksums ? { checksums } : {}),
+          onProgress: progressPrinter((line) => console.error(line)),
+        });
+        console.error(`${model.name}@${result.revision.slice(0, 12)} is in ${result.dir}`);
+        console.log(embedderSnippet(model, path.relative(process.cwd(), result.dir) || '.'));
+      },
+    );
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** One line when a file starts, one per tenth of it (or per 16 MiB when its size is unknown), one when checked. */
+export function progressPrinter(print: (line: string) => void): (event: PullProgress) => void {
+  let step = 0;
+  return (event) => {
+    if (event.type === 'file') {
+      step = 0;
+      print(`  ${event.path}: downloading`);
+    } else if (event.type === 'bytes') {
+      const reached = event.total
+        ? Math.floor((event.received / event.total) * 10)
+        : Math.floor(event.received / (16 * 2 ** 20));
+      if (reached > step) {
+        step = reached;
+        print(`  ${event.path}: ${mib(event.received)}${event.total ? ` / ${mib(event.total)}` : ''}`);
+      }
+    } else {
+      print(`  ${event.path}: ${mib(event.bytes)}, SHA-256 ${event.sha256.slice(0, 16)}… checked`);
+    }
+  };
+}
+
+/** The config block that uses a pulled model with the settings it was trained for. */
+export function embedderSnippet(model: KnownModel, dir: string): string {
+  return stringify({ knowledge: { embedder: { modelDir: dir, ...model.embedder } } }).trimEnd();
 }
 
 /** The address a hub started with this config listens on, as seen from the same machine. */

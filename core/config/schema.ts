@@ -313,6 +313,32 @@ export const hubConfigSchema = z.object({
           maxRetries: z.coerce.number().int().min(0).default(3),
         })
         .optional(),
+      /**
+       * An ONNX sentence-embedding model on disk, run in-process (onnxruntime-node, CPU); `hub models
+       * pull` fetches a known one. Exclusive with `embeddings`. Unset: no model is loaded.
+       */
+      embedder: z
+        .object({
+          /** Folder with tokenizer.json, config.json and onnx/model.onnx (or model.onnx); relative to the working directory. */
+          modelDir: z.string().min(1),
+          /** The .onnx file inside modelDir; default onnx/model.onnx, else model.onnx. */
+          modelFile: z.string().min(1).optional(),
+          /** How token vectors become one: `mean` over real tokens (e5, MiniLM) or the first token's (`cls`: bge). */
+          pooling: z.enum(['mean', 'cls']).default('mean'),
+          /** L2-normalise the pooled vector (the retriever compares by cosine). */
+          normalize: flag.default(true),
+          /** Put before each question (e5: "query: "; bge for short questions: "为这个句子生成表示以用于检索相关文章："). */
+          queryPrefix: z.string().default(''),
+          /** Put before each knowledge passage (e5: "passage: "). */
+          passagePrefix: z.string().default(''),
+          /** Tokens per text, special tokens included; longer texts are cut. */
+          maxLength: positiveInt.default(512),
+          /** Texts per model run. */
+          batchSize: positiveInt.default(32),
+          /** CPU threads of one model run; unset: onnxruntime's default (all cores). */
+          threads: positiveInt.optional(),
+        })
+        .optional(),
       /** Optional cross-encoder rerank endpoint (TEI `/rerank` or Jina/Cohere-style `/v1/rerank`). */
       rerank: z
         .object({
@@ -327,6 +353,11 @@ export const hubConfigSchema = z.object({
         .optional(),
     })
     .loose()
+    .refine((knowledge) => !(knowledge.embeddings && knowledge.embedder), {
+      message:
+        'set either knowledge.embeddings (an embeddings server) or knowledge.embedder (a model on disk), not both',
+      path: ['embedder'],
+    })
     .prefault({}),
   /** Intents, flows and handoff rules (core/dialog/DIALOG.md). */
   dialog: z

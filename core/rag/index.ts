@@ -17,12 +17,13 @@ import {
 } from './retrievers';
 
 export { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
-export type { Embedder } from './embedder';
+export type { Embedder, EmbedKind } from './embedder';
 export { ANSWER_MIN_SCORE, dontKnow, type ExtractiveAnswer, extractiveAnswer } from './extractive';
 export { HashEmbedder } from './hash-embedder';
 export type { KnowledgeIndex } from './knowledge-index';
 export { detectLanguage } from './language';
 export { type LoadOptions, loadKnowledge, parseKnowledgeFile } from './load';
+export { inspectModelDir, OnnxEmbedder, type OnnxEmbedderConfig } from './onnx-embedder';
 export { createEmbedder, OpenAiEmbedder } from './openai-embedder';
 export { buildRagMessages, type RagPrompt, type RagPromptInput } from './prompt';
 export { HttpReranker, type Reranker } from './reranker';
@@ -78,7 +79,7 @@ function buildIndex(
   const { descriptor, options: retrieverOptions } = (options.retrievers ?? retrievers).resolve(
     config.knowledge,
   );
-  const embedder = options.embedder ?? createEmbedder(config.knowledge);
+  const embedder = options.embedder ?? createEmbedder(config.knowledge, options.cwd);
   // The descriptor's own schema produced `retrieverOptions`.
   const index = descriptor.create(retrieverOptions as never, { ...options, embedder });
   return { index, descriptor };

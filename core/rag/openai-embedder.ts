@@ -3,6 +3,7 @@ import type { HubConfig } from '../config/schema';
 import { HubError } from '../types/errors';
 import type { Embedder } from './embedder';
 import { HashEmbedder } from './hash-embedder';
+import { OnnxEmbedder } from './onnx-embedder';
 
 export type EmbeddingsConfig = NonNullable<HubConfig['knowledge']['embeddings']>;
 
@@ -81,7 +82,13 @@ function normalise(vector: number[]): number[] {
   return norm === 0 ? vector : vector.map((value) => value / norm);
 }
 
-/** The configured embeddings server, else the offline hashed embedder (512 dimensions). */
-export function createEmbedder(config: HubConfig['knowledge']): Embedder {
-  return config.embeddings ? new OpenAiEmbedder(config.embeddings) : new HashEmbedder(512);
+/**
+ * The configured embeddings server, else the configured model on disk (`knowledge.embedder`,
+ * checked now, loaded at its first use), else the offline hashed embedder (512 dimensions).
+ * `cwd` resolves a relative `modelDir`.
+ */
+export function createEmbedder(config: HubConfig['knowledge'], cwd = process.cwd()): Embedder {
+  if (config.embeddings) return new OpenAiEmbedder(config.embeddings);
+  if (config.embedder) return new OnnxEmbedder(config.embedder, cwd);
+  return new HashEmbedder(512);
 }

@@ -169,7 +169,7 @@ export class ElasticsearchRetriever implements KnowledgeIndex {
     const k = options.k ?? 4;
     if (!query.trim() || k <= 0) return [];
     const language = options.language ? baseLanguage(options.language) : detectLanguage(query);
-    const [vector = []] = await this.embedder.embed([query]);
+    const [vector = []] = await this.embedder.embed([query], 'query');
     // Cosine is undefined for a zero vector and Elasticsearch rejects it; the hashed embedder gives one
     // only for text with nothing but stop words, which has nothing to retrieve either.
     if (!vector.some((x) => x !== 0)) return [];

@@ -94,7 +94,7 @@ export class EmbeddedRetriever implements KnowledgeIndex {
     if (!query.trim() || k <= 0 || entries.size === 0) return [];
     const language = options.language ? baseLanguage(options.language) : detectLanguage(query);
     const tenants = options.tenant ? [options.tenant, SHARED] : [SHARED];
-    const vector = (await this.embedder.embed([query]))[0] ?? [];
+    const vector = (await this.embedder.embed([query], 'query'))[0] ?? [];
     const tags = options.tags?.length ? { tags: { containsAny: options.tags } } : {};
     const preferred = await this.fused(db, query, vector, {
       language: { eq: language },

@@ -23,8 +23,10 @@ export const preprocessStage = (deps: StageDeps): NamedStage => ({
     // A yes/no question asked as plain text ("did that help?") still takes a Yes or No button.
     const answers = runtime.awaitsYesOrNo(turn.progress.flow) ? [...offered, ...YES_NO_CHOICES] : offered;
     const tapped = tappedChoice(event, answers);
-    if (event.kind === 'action' && !tapped && state.handoff === 'bot') {
-      unusableAction(turn, deps);
+    if (event.kind === 'action' && !tapped) {
+      // While a person is awaited or in charge, the tap still reaches the ticket.
+      if (state.handoff !== 'bot') await forwardToTicket(turn, deps);
+      if (state.handoff !== 'human') unusableAction(turn, deps);
       return;
     }
     turn.raw = tapped

@@ -20,6 +20,10 @@ const catalog = {
     en: "You're welcome! Is there anything else I can help with?",
     zh: '不客气！还有其他可以帮您的吗？',
   },
+  acknowledgement: {
+    en: 'OK. Is there anything else I can help with?',
+    zh: '好的。还有其他可以帮您的吗？',
+  },
   goodbye: {
     en: 'Goodbye, and thank you for contacting us!',
     zh: '再见，感谢您的咨询！',

@@ -5,7 +5,7 @@ import { bareReply, coveredBy } from './policy/lexicon';
  * "hi, where is my order" is the question, "谢谢，再问一下发票" too. Short and conservative, like the
  * policy's lexicons; anything it misses goes on to intent recognition and retrieval.
  */
-export type SmallTalk = 'greeting' | 'thanks' | 'goodbye';
+export type SmallTalk = 'greeting' | 'thanks' | 'goodbye' | 'acknowledgement';
 
 const PHRASES: Record<SmallTalk, { zh: string[]; en: string[] }> = {
   greeting: {
@@ -71,6 +71,27 @@ const PHRASES: Record<SmallTalk, { zh: string[]; en: string[] }> = {
       'appreciate it',
       'appreciated',
     ],
+  },
+  // "ok" with nothing asked: noted, not a question the knowledge base could not answer.
+  acknowledgement: {
+    zh: [
+      '好的',
+      '好',
+      '好吧',
+      '嗯',
+      '嗯嗯',
+      '哦',
+      '噢',
+      '知道了',
+      '明白了',
+      '明白',
+      '了解',
+      '收到',
+      '行',
+      '好滴',
+      '好嘞',
+    ],
+    en: ['ok', 'okay', 'k', 'alright', 'all right', 'got it', 'i see', 'cool', 'fine', 'noted', 'understood'],
   },
   goodbye: {
     zh: ['再见', '拜拜', '拜', '回头见', '下次见', '晚安', '没事了', '没有了', '没问题了'],
@@ -149,7 +170,10 @@ const FILLERS = {
 /** Longer than this, a message says more than hello. */
 const SHORT = 40;
 
-/** The small talk the whole message is, or undefined. A goodbye outweighs a thanks, a thanks a greeting. */
+/**
+ * The small talk the whole message is, or undefined. A goodbye outweighs a thanks, a thanks a
+ * greeting, and any of them a plain "ok".
+ */
 export function smallTalkOf(folded: string): SmallTalk | undefined {
   const text = bareReply(folded);
   if (!text || Array.from(text).length > SHORT) return undefined;
@@ -159,5 +183,5 @@ export function smallTalkOf(folded: string): SmallTalk | undefined {
   if (!words) return undefined;
   const said = (kind: SmallTalk) =>
     words.some((w) => PHRASES[kind].zh.includes(w) || PHRASES[kind].en.includes(w));
-  return (['goodbye', 'thanks', 'greeting'] as const).find(said);
+  return (['goodbye', 'thanks', 'greeting', 'acknowledgement'] as const).find(said);
 }

@@ -21,6 +21,12 @@ describe('small talk', () => {
       谢谢: 'thanks',
       '谢谢你！': 'thanks',
       非常感谢: 'thanks',
+      ok: 'acknowledgement',
+      'OK!': 'acknowledgement',
+      'got it': 'acknowledgement',
+      好的: 'acknowledgement',
+      嗯嗯: 'acknowledgement',
+      知道了: 'acknowledgement',
       bye: 'goodbye',
       'thanks, bye!': 'goodbye',
       再见: 'goodbye',
@@ -39,6 +45,8 @@ describe('small talk', () => {
       '谢谢，再问一下发票怎么开',
       'history of the shop',
       'hide my account',
+      'ok where is my order',
+      '好的，那发票呢',
       '',
     ])
       expect(smallTalkOf(foldForMatching(text)), text).toBeUndefined();

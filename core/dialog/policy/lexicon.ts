@@ -92,6 +92,8 @@ export const YES = {
     '有帮助',
     '有用',
     '解决了',
+    '提交',
+    '确认提交',
   ],
   en: [
     'yes',
@@ -116,6 +118,10 @@ export const YES = {
     'that helped',
     'helpful',
     'got it',
+    'do it',
+    'submit',
+    'submit it',
+    'send it',
   ],
 };
 export const NO = {

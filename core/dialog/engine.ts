@@ -55,7 +55,7 @@ export function emptyState(conversationKey: string): DialogState {
 /**
  * Turns one inbound event and the conversation's state into replies and the next state, through
  * the stages of core/dialog/stages: helpdesk update → addressed? → idle return → stale flows →
- * preprocess → proof resume → cancel while waiting → rewrite → recognize → decide → handoff →
+ * preprocess → proof resume → cancel while waiting → small talk → rewrite → recognize → decide → handoff →
  * flow → answer, rendered by the outermost stage. Pure with respect to storage: the caller
  * persists, so a redelivered event can be answered once.
  */

@@ -11,6 +11,31 @@ const catalog = {
     en: 'Thanks, I received your attachment. Could you tell me in words what you need?',
     zh: '已收到您的附件。能否用文字描述一下您需要什么帮助？',
   },
+  // Small talk (small-talk.ts): what the bot says back.
+  greeting: {
+    en: 'Hello! How can I help you today? You can ask me about an order, delivery, returns, payment or invoices.',
+    zh: '您好！请问有什么可以帮您？您可以问我订单、物流、退换货、支付或发票等问题。',
+  },
+  thanks: {
+    en: "You're welcome! Is there anything else I can help with?",
+    zh: '不客气！还有其他可以帮您的吗？',
+  },
+  acknowledgement: {
+    en: 'OK. Is there anything else I can help with?',
+    zh: '好的。还有其他可以帮您的吗？',
+  },
+  goodbye: {
+    en: 'Goodbye, and thank you for contacting us!',
+    zh: '再见，感谢您的咨询！',
+  },
+  staleButton: {
+    en: "Sorry, I can't use that button now. Here is what I was asking:",
+    zh: '抱歉，这个按钮现在用不了。我刚才的问题是：',
+  },
+  unusableButton: {
+    en: "Sorry, I can't use that button now. Could you tell me in words what you need?",
+    zh: '抱歉，这个按钮现在用不了。能否用文字告诉我您需要什么帮助？',
+  },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof catalog;

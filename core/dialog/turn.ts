@@ -1,6 +1,7 @@
 import { messagesOut, stageLatency } from '../metrics';
 import type { DraftSink } from '../outbound/draft';
 import type { TurnAuditRecord } from '../security/audit';
+import { inboundText } from '../store/rows';
 import { inSpan, type Span } from '../telemetry/trace';
 import {
   type ConversationRef,
@@ -136,7 +137,8 @@ function completeFromTranscript(
     ...state,
     history: [
       ...state.history,
-      { role: 'user' as const, text: event.text ?? '', at: event.receivedAt, eventId: event.id },
+      // A button or card submit reads as its title (or id), as the transcript stores it.
+      { role: 'user' as const, text: inboundText(event), at: event.receivedAt, eventId: event.id },
       // As the render stage writes it: the words the customer was shown, not a text fallback of buttons.
       ...replies.map((reply) => ({
         role: 'assistant' as const,

@@ -35,7 +35,12 @@ export function isoTime(value: string, field: string): string {
 /** What a human reads in the transcript when the event carries no text of its own. */
 export function inboundText(event: InboundEvent): string {
   if (event.text) return event.text;
-  if (event.action) return event.action.title ?? String(event.action.value ?? event.action.id);
+  if (event.action) {
+    // A card submit's value is an object: its title, a plain value, or the action's id reads better.
+    const { title, value, id } = event.action;
+    if (title) return title;
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : `[action ${id}]`;
+  }
   const attachments = (event.attachments ?? []).map((a) =>
     [`[${a.kind}]`, a.caption ?? a.name ?? a.location?.name].filter(Boolean).join(' '),
   );

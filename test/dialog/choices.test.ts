@@ -119,12 +119,34 @@ describe('choices in replies', () => {
     expect(c.state.dialog?.flow.stack.at(-1)?.slots).toMatchObject({ kind: 'return' });
   });
 
-  it('a tap that matches no offered choice is read as the words it carries', async () => {
+  it('a tap that matches no offered choice is said to be unusable, never read as words or as an empty message', async () => {
     const c = await conversation();
     // No flow waits for an answer: the old "yes" button of an earlier question offers nothing now.
     const stale = await send(c, { id: 'yes', value: 'yes' });
-    expect(stale.state.history.at(-2)).toMatchObject({ role: 'user', text: 'yes' });
-    expect(stale.trace.actions.map((a) => a.action)).not.toContain('ticket.create');
+    expect(stale.trace.texts).toEqual([
+      "Sorry, I can't use that button now. Could you tell me in words what you need?",
+    ]);
+    expect(stale.trace.actions).toEqual([]);
+    // A Teams Adaptive Card submit: an object value, no title, no text.
+    await send(c, { text: '我要投诉' });
+    const card = await send(c, { id: 'submit', value: { comment: '' } });
+    expect(card.trace.texts[0]).toBe('抱歉，这个按钮现在用不了。我刚才的问题是：');
+    // ...and the question the conversation waits on, again.
+    expect(card.trace.replyKeys).toEqual(['policy.text', 'flows.complaint.slots.description.prompt']);
+    expect(card.trace.texts.join('\n')).not.toMatch(/empty message|空消息|object Object/);
+    expect(c.state.dialog?.flow.stack.map((f) => f.flow)).toEqual(['complaint']);
+  });
+
+  it('a Yes or No button answers "did that help?" even though it is asked as plain text', async () => {
+    const c = await ScriptedConversation.create(
+      { knowledge: [{ keywords: ['invoice'], zh: '可以开发票。', en: 'Invoices are on the order page.' }] },
+      { name: 'feedback tap', turns: [] },
+    );
+    const answered = await send(c, { text: 'can I get an invoice?' });
+    expect(answered.trace.texts.at(-1)).toBe('Did that answer your question?');
+    const tapped = await send(c, { id: 'yes', title: 'Yes' });
+    expect(tapped.trace.signals).toContain('helpful');
+    expect(tapped.trace.texts).toEqual(['Glad I could help!']);
   });
 
   it('a confirm step with buttons: false says its question as plain text', () => {

@@ -65,17 +65,20 @@ describe('history window (Qwen3 tokens)', () => {
 });
 
 describe('follow-up rewriting', () => {
-  it('"那退货呢？" after a shipping question swaps the topic', () => {
+  it('"那退货呢？" after a shipping question names its own topic: it stands alone', () => {
     const history = [turn('user', '发货要多久？', 'zh'), turn('assistant', '48 小时内发货。', 'zh')];
-    expect(rewriteByRules('那退货呢？', history)).toBe('退货要多久？');
+    expect(rewriteByRules('那退货呢？', history)).toBe('那退货呢？');
   });
-  it('English "what about refunds?" swaps the topic of the last topical question', () => {
+  it('English "what about returns?" after a shipping question is searched as itself, not with shipping swapped', () => {
     const history = [
       turn('user', 'How long does shipping take?'),
       turn('assistant', '3-5 days.'),
       turn('user', 'ok thanks'),
     ];
-    expect(rewriteByRules('what about refunds?', history)).toBe('How long does refunds take?');
+    expect(rewriteByRules('what about returns?', history)).toBe('what about returns?');
+    expect(rewriteByRules('what about refunds?', history)).toBe('what about refunds?');
+    // The same topic in other words borrows the question: "what about delivery?" is about shipping times.
+    expect(rewriteByRules('what about delivery?', history)).toBe('delivery How long does shipping take?');
   });
   it('without a known topic, the subject is prefixed to the previous question', () => {
     const history = [turn('user', '这件衣服有几种颜色？', 'zh'), turn('assistant', '三种。', 'zh')];
@@ -121,8 +124,8 @@ describe('follow-up rewriting', () => {
     const failing = llm(async () => {
       throw new Error('timeout');
     });
-    expect(await rewriteFollowUp('那退货呢？', history, 'zh', failing)).toEqual({
-      query: '退货要多久？',
+    expect(await rewriteFollowUp('那快递呢？', history, 'zh', failing)).toEqual({
+      query: '快递 发货要多久？',
       by: 'rules',
     });
     calls.length = 0;

@@ -62,7 +62,7 @@ describe('scripted conversations through the dialog engine', () => {
         }
         const out = await conversation.turn(turn);
         const { trace, state } = out;
-        const where = `${file} turn ${index + 1} "${turn.user ?? JSON.stringify(turn.helpdesk)}"`;
+        const where = `${file} turn ${index + 1} "${turn.user ?? JSON.stringify(turn.tap ?? turn.helpdesk)}"`;
         const e = turn.expect;
         const shown = JSON.stringify(
           {
@@ -72,6 +72,8 @@ describe('scripted conversations through the dialog engine', () => {
             keys: trace.replyKeys,
             signals: trace.signals,
             handoff: state.handoff,
+            query: trace.query,
+            retrieved: trace.retrieved.map((r) => r.id),
           },
           null,
           1,
@@ -107,6 +109,10 @@ describe('scripted conversations through the dialog engine', () => {
         if (e.handoff !== undefined) expect(state.handoff, at).toBe(e.handoff);
         if (e.signals !== undefined) expect(trace.signals, at).toEqual(expect.arrayContaining(e.signals));
         if (e.query !== undefined) expect(trace.query, at).toBe(e.query);
+        if (e.retrieved !== undefined) expect(trace.retrieved[0]?.id, at).toBe(e.retrieved);
+        for (const part of e.notReplies ?? [])
+          for (const text of trace.texts) expect(text, at).not.toContain(part);
+        if (e.language !== undefined) expect(out.replies[0]?.locale, at).toBe(e.language);
         if (e.source !== undefined) expect(out.replies[0]?.source, at).toBe(e.source);
         // No reply may show an unfilled placeholder.
         for (const reply of trace.texts) expect(reply, at).not.toMatch(/\{[\w.]+\}/);

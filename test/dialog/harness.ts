@@ -5,7 +5,7 @@ import { DialogEngine, emptyState, type TurnResult } from '../../core/dialog/eng
 import { ActionRegistry } from '../../core/dialog/flows/actions';
 import type { Decision } from '../../core/dialog/policy/policy';
 import { loadDialogKit } from '../../core/dialog/setup';
-import { EmbeddedRetriever } from '../../core/rag';
+import { createKnowledge, EmbeddedRetriever, type Knowledge } from '../../core/rag';
 import type { DialogState, HandoffUpdate, InboundEvent } from '../../core/types';
 
 /**
@@ -25,11 +25,20 @@ export interface ConversationScript {
   name: string;
   start?: string;
   fixtures?: Fixtures;
+  /**
+   * Answer from the shipped demo knowledge base (knowledge/, the embedded retriever, extractive
+   * answers) instead of the fixture knowledge: what a customer gets on the embedded default.
+   */
+  demoKnowledge?: boolean;
   /** Hub config overrides (e.g. `dialog.hours`). */
   config?: Record<string, unknown>;
   turns: {
     /** What the customer writes; or `helpdesk`: an update from the helpdesk (agent reply, solved...). */
     user?: string;
+    /** A button tap or card submit instead (an action event, as the connectors normalize it). */
+    tap?: NonNullable<InboundEvent['action']>;
+    /** The channel's locale on the event (Teams, web chat send one). */
+    locale?: string;
     helpdesk?: Pick<HandoffUpdate, 'change' | 'text' | 'agentName'>;
     /** Minutes after the previous turn (default 1). */
     after?: number;
@@ -50,10 +59,24 @@ export interface ConversationScript {
       handoff?: DialogState['handoff'];
       signals?: string[];
       query?: string;
+      /** The knowledge passage retrieved first (demo knowledge). */
+      retrieved?: string;
+      /** No rendered reply contains any of these. */
+      notReplies?: string[];
+      /** The language the turn answered in. */
+      language?: 'zh' | 'en';
       /** How the reply was produced (flow, llm, extractive, agent, system). */
       source?: string;
     };
   }[];
+}
+
+let demo: Promise<Knowledge> | undefined;
+
+/** The shipped knowledge/ folder in the embedded index, loaded once per test file. */
+export function demoKnowledge(): Promise<Knowledge> {
+  demo ??= createKnowledge(parseConfig({ knowledge: { storeDir: '/nonexistent' } }, {}), { watchMs: 0 });
+  return demo;
 }
 
 export function readScript(path: string): ConversationScript {
@@ -101,18 +124,19 @@ export class ScriptedConversation {
     registry.register('handoff', async () =>
       fail('handoff') ? { ok: false, error: 'no agents' } : { ok: true, data: { reference: nextTicket() } },
     );
-    registry.register('answer', async (params, ctx) => {
-      const query = (params.query ?? '').toLowerCase();
-      const hit = fixtures.knowledge?.find((k) => k.keywords.some((w) => query.includes(w.toLowerCase())));
-      return hit
-        ? { ok: true, data: { text: hit[ctx.language], source: 'extractive' } }
-        : { ok: false, error: 'nothing relevant' };
-    });
+    if (!script.demoKnowledge)
+      registry.register('answer', async (params, ctx) => {
+        const query = (params.query ?? '').toLowerCase();
+        const hit = fixtures.knowledge?.find((k) => k.keywords.some((w) => query.includes(w.toLowerCase())));
+        return hit
+          ? { ok: true, data: { text: hit[ctx.language], source: 'extractive' } }
+          : { ok: false, error: 'nothing relevant' };
+      });
     const dialog = await loadDialogKit(config, { actions: registry });
     const start = Date.parse(script.start ?? '2026-11-02T10:00:00+08:00');
     const engine = new DialogEngine({
       config,
-      retriever: new EmbeddedRetriever(),
+      retriever: script.demoKnowledge ? (await demoKnowledge()).retriever : new EmbeddedRetriever(),
       dialog,
       now: () => new Date(conversation?.clock ?? start),
     });
@@ -133,7 +157,10 @@ export class ScriptedConversation {
           receivedAt: at,
           handoff: { adapter: 'demo', ticketId: '1', ...input.helpdesk },
         }
-      : { id, kind: 'message', ref, sender: { id: 'customer' }, receivedAt: at, text: String(input.user) };
+      : input.tap
+        ? { id, kind: 'action', ref, sender: { id: 'customer' }, receivedAt: at, action: input.tap }
+        : { id, kind: 'message', ref, sender: { id: 'customer' }, receivedAt: at, text: String(input.user) };
+    if (input.locale) event.locale = input.locale;
     const result = await this.engine.respond(event, this.state);
     this.state = result.state;
     return result;

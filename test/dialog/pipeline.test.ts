@@ -50,6 +50,7 @@ describe('the dialog turn as stages', () => {
       'preprocess',
       'proofResume',
       'cancelWhileWaiting',
+      'smallTalk',
       'rewrite',
       'recognize',
       'decide',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActionSpec } from '../../core/dialog/flows/actions';
-import { yesOrNo } from '../../core/dialog/policy/lexicon';
+import { afterYesOrNo, yesOrNo } from '../../core/dialog/policy/lexicon';
 import { decide, type PolicyInput, policyConfigSchema } from '../../core/dialog/policy/policy';
 import {
   angerScore,
@@ -44,6 +44,31 @@ describe('policy rules, one by one', () => {
     expect(asksForHuman('anything', { name: 'handoff' })).toBe(true);
     expect(asksForHuman(foldForMatching('is this humane packaging?'), undefined)).toBe(false);
     expect(asksForHuman(foldForMatching('怎么退货'), { name: 'return_exchange' })).toBe(false);
+  });
+
+  it('R2 short handoff commands: "agent", "人工" and close variants alone hand off; inside a sentence they do not', () => {
+    for (const ask of [
+      'agent',
+      'Agent!',
+      'agent please',
+      'human',
+      'talk to a human',
+      'real person',
+      '人工',
+      '人工！',
+      '转人工',
+      '人工客服',
+      '我要人工',
+      'I want an agent',
+      'get me an agent',
+    ])
+      expect(asksForHuman(foldForMatching(ask), undefined), ask).toBe(true);
+    for (const other of [
+      'the delivery agent left my parcel outside',
+      '人工智能手表保修多久',
+      'agent of change',
+    ])
+      expect(asksForHuman(foldForMatching(other), undefined), other).toBe(false);
   });
 
   it('R3 anger: lexicon weights plus shouting, at a threshold', () => {
@@ -96,6 +121,62 @@ describe('policy rules, one by one', () => {
       expect(yesOrNo(foldForMatching(no)), no).toBe('no');
     expect(yesOrNo('yesterday')).toBeUndefined();
     expect(yesOrNo(foldForMatching('是这样的，我上周买的鞋子尺码不对想换一双大一码的'))).toBeUndefined();
+  });
+
+  it('yes/no is the whole message: alone or with fillers, punctuation and emoji; a yes before a question is neither', () => {
+    for (const yes of [
+      'yeah',
+      'yep!',
+      'Sure.',
+      'OK 👍',
+      '👍',
+      'yes thank you',
+      '是',
+      '是的。',
+      '对',
+      '好的～',
+      '可以',
+      '嗯',
+      '嗯嗯',
+      '好的谢谢',
+      '可以的',
+    ])
+      expect(yesOrNo(foldForMatching(yes)), yes).toBe('yes');
+    for (const no of [
+      'No.',
+      'nope 👎',
+      'not really',
+      '不是',
+      '不',
+      '没有',
+      '不用',
+      '没有帮助',
+      '不用了，谢谢',
+    ])
+      expect(yesOrNo(foldForMatching(no)), no).toBe('no');
+    for (const neither of [
+      '可以开发票吗？',
+      '是的 我想问下能用支付宝吗',
+      '是的，我想问下能用支付宝吗？',
+      'yes, and can I pay by card?',
+      'ok where is my order',
+      '对了，发票怎么开',
+      'yes no',
+      '好不好',
+      '😀',
+      'thanks',
+    ])
+      expect(yesOrNo(foldForMatching(neither)), neither).toBeUndefined();
+  });
+
+  it('a yes or no word, a pause, then a message of its own: the message is what the turn is about', () => {
+    expect(afterYesOrNo('是的 我想问下能用支付宝吗')).toBe('我想问下能用支付宝吗');
+    expect(afterYesOrNo('yes, and can I pay by card?')).toBe('and can I pay by card?');
+    expect(afterYesOrNo('No. Where is my order AB12345678?')).toBe('Where is my order AB12345678?');
+    // The word is part of the sentence, or nothing follows it: unchanged.
+    expect(afterYesOrNo('可以开发票吗？')).toBe('可以开发票吗？');
+    expect(afterYesOrNo('yes please')).toBe('yes please');
+    expect(afterYesOrNo('不用了，谢谢')).toBe('不用了，谢谢');
   });
 });
 

@@ -4,7 +4,8 @@ import type { Language } from '../language';
 
 /**
  * Topics of the shop's knowledge base, each with the words that name it in both languages. A
- * follow-up that names another topic ("那退货呢？") takes the previous question and swaps the topic.
+ * follow-up that names a topic of its own ("那退货呢？") stands alone; one that does not borrows the
+ * previous question.
  */
 const TOPICS: string[][] = [
   ['发货', '配送', '快递', '物流', 'shipping', 'delivery', 'ship'],
@@ -79,8 +80,9 @@ function replaceOrdinal(message: string, history: Turn[]): string | undefined {
 /**
  * The standalone question behind a follow-up, by rule (no LLM):
  * - an ordinal ("the second one", "第二个") becomes the item of the bot's last list, and that is all;
- * - "那X呢？" / "what about X?" after a question about a known topic swaps the topic:
- *   "发货要多久？" + "那退货呢？" → "退货要多久？"; with no known topic, X and the previous question;
+ * - "那X呢？" / "what about X?" where X is a topic of the knowledge base other than the previous
+ *   question's stands alone as it is ("那退货呢？" after "发货要多久？" is searched as "那退货呢？");
+ *   otherwise it is X and the previous question ("那裤子呢？" → "裤子 这件衣服有几种颜色？");
  * - anything else is returned unchanged.
  */
 export function rewriteByRules(message: string, history: Turn[]): string {
@@ -100,10 +102,10 @@ export function rewriteByRules(message: string, history: Turn[]): string {
   // A full question ending in 呢 ("我的订单怎么还没到呢") is not a follow-up.
   if (Array.from(subject).length > 12 || subject.split(/\s+/u).length > 6) return text;
   const before = topicOf(previous);
-  if (before && !before.words.includes(subject.toLowerCase())) {
-    const swapped = previous.replace(new RegExp(before.word, 'iu'), subject);
-    if (swapped !== previous) return swapped;
-  }
+  const own = topicOf(subject);
+  // "what about returns?" after a shipping question names a topic of its own: searched as it is,
+  // not as the previous question with the word swapped ("How long does returns take?" finds refunds).
+  if (own && own.words !== before?.words) return text;
   return `${subject} ${previous}`;
 }
 

@@ -1,6 +1,14 @@
 import type { FlowFrame, FlowState } from '../../types/flow';
 import type { Language } from '../language';
-import { anyPhrase, CANCEL_WORDS, containsPhrase, RESTART_WORDS, yesOrNo } from '../policy/lexicon';
+import {
+  anyPhrase,
+  CANCEL_WORDS,
+  containsPhrase,
+  isQuestion,
+  RESTART_WORDS,
+  startsWithYesOrNo,
+  yesOrNo,
+} from '../policy/lexicon';
 import { maySwitchTopic, nextMissingSlot, requiresConfirmation } from '../policy/rules';
 import type { Entity } from '../preprocess/entities';
 import type { ActionRequest } from './actions';
@@ -276,13 +284,13 @@ export class FlowRuntime {
     }
 
     const step = this.step(flow, frame.step);
+    if (step.type === 'confirm') return this.onConfirm(turn, frame, flow, step, input, target);
     const switching =
       !tapped &&
       target !== undefined &&
       target.name !== frame.flow &&
       input.intent !== undefined &&
-      maySwitchTopic(input.intent) &&
-      !(step.type === 'confirm' && yesOrNo(folded));
+      maySwitchTopic(input.intent);
     if (switching) {
       this.switchTo(turn, target, input);
       return true;
@@ -301,38 +309,120 @@ export class FlowRuntime {
       }
       return true;
     }
-    if (step.type === 'confirm') {
-      const answer = confirmAnswer(input.choice) ?? yesOrNo(folded);
-      if (answer && step.feedback) turn.signals.push(answer === 'yes' ? 'helpful' : 'unhelpful');
-      if (answer === 'yes') {
-        frame.confirmed = step.yes;
-        this.goto(turn, frame, step.yes);
-      } else if (answer === 'no') {
-        this.goto(turn, frame, step.no);
-      } else if (!this.guardsIrreversible(flow, step)) {
-        // A question that only asked for feedback ("did that help?"): the customer moved on. The
-        // frame ends quietly; a new flow starts, or nothing handles the message and the policy answers it.
-        turn.stack.pop();
-        turn.signals.push('completed');
-        if (!target) return false;
-        this.push(turn, target, input);
-      } else {
-        frame.attempts++;
-        if (frame.attempts >= 3) {
-          this.say(turn, 'flow.tooManyAttempts', frame, flow);
-          turn.signals.push('slot_failed');
-          this.pop(turn);
-        } else {
-          turn.signals.push('slot_invalid');
-          turn.replies.push({ key: 'flow.yesOrNo', params: {} });
-          this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow, confirmChoices(step));
-        }
-      }
-      return true;
-    }
     // A frame resting on any other step is waiting for nothing: run it on.
     this.run(turn);
     return true;
+  }
+
+  /**
+   * A pending yes/no takes only a real yes or no: a tap, or a short reply that is nothing else
+   * (lexicon.ts `yesOrNo`). Anything else is a new turn and the question is dropped: a question
+   * that only asked for feedback ends quietly; one that guards an irreversible action is cancelled
+   * (and said so) when the customer asks something else, and asked again when the reply merely
+   * looks like an unclear answer ("hmm, maybe tomorrow").
+   */
+  private onConfirm(
+    turn: Turn,
+    frame: FlowFrame,
+    flow: FlowDefinition,
+    step: Extract<StepDefinition, { type: 'confirm' }>,
+    input: Extract<TurnInput, { kind: 'message' }>,
+    target: FlowDefinition | undefined,
+  ): boolean {
+    const tapped = input.choice !== undefined;
+    const answer = confirmAnswer(input.choice) ?? (tapped ? undefined : yesOrNo(input.text.toLowerCase()));
+    if (answer && step.feedback) turn.signals.push(answer === 'yes' ? 'helpful' : 'unhelpful');
+    if (answer === 'yes') {
+      frame.confirmed = step.yes;
+      this.goto(turn, frame, step.yes);
+      return true;
+    }
+    if (answer === 'no') {
+      this.goto(turn, frame, step.no);
+      return true;
+    }
+    const guarded = this.guardsIrreversible(flow, step);
+    const elsewhere = target !== undefined && input.intent !== undefined && maySwitchTopic(input.intent);
+    const folded = input.text.toLowerCase();
+    const unclearAnswer =
+      tapped || (!isQuestion(input.text) && !elsewhere && (startsWithYesOrNo(folded) || !target));
+    if (guarded && unclearAnswer) {
+      frame.attempts++;
+      if (frame.attempts >= 3) {
+        this.say(turn, 'flow.tooManyAttempts', frame, flow);
+        turn.signals.push('slot_failed');
+        this.pop(turn);
+      } else {
+        turn.signals.push('slot_invalid');
+        turn.replies.push({ key: 'flow.yesOrNo', params: {} });
+        this.say(turn, `flows.${flow.name}.${step.id}`, frame, flow, confirmChoices(step));
+      }
+      return true;
+    }
+    // The customer moved on: the question is dropped, and the message is a new turn. A flow
+    // suspended below resumes once the new question is answered (FlowRuntime.resume).
+    turn.stack.pop();
+    if (guarded) {
+      this.say(turn, 'flow.cancelled', frame, flow);
+      turn.signals.push('cancelled');
+    } else {
+      turn.signals.push('completed');
+    }
+    if (!target) return false;
+    if (turn.stack.length) this.switchTo(turn, target, input);
+    else this.push(turn, target, input);
+    return true;
+  }
+
+  /**
+   * The waiting step's question again (its prompt and buttons), when something else was said in
+   * between: a greeting, a button that no longer applies. Changes nothing.
+   */
+  reprompt(state: FlowState, language: Language): Reply[] {
+    const turn = newTurn(state, { kind: 'message', text: '', language, entities: [], now: '' }, language);
+    const frame = turn.stack.at(-1);
+    if (!frame || frame.pendingAction || !this.flows.flows.has(frame.flow)) return [];
+    this.run(turn, true);
+    return turn.replies;
+  }
+
+  /**
+   * A flow left waiting below a question the customer moved on from, back in front once that
+   * question is answered: "Back to <its title>" and its question. Changes nothing.
+   */
+  resume(state: FlowState, language: Language): Reply[] {
+    const frame = state.stack.at(-1);
+    const flow = frame && this.flows.flows.get(frame.flow);
+    if (!frame || !flow) return [];
+    const again = this.reprompt(state, language);
+    if (!again.length) return [];
+    return [{ key: 'flow.resume', params: paramsOf(frame, flow.title[language]) }, ...again];
+  }
+
+  /**
+   * The customer moved on from a yes/no question that guards nothing irreversible ("did that
+   * help?"): that frame is dropped. Any other waiting question stays. Pure.
+   */
+  moveOn(state: FlowState): { state: FlowState; dropped: boolean } {
+    const frame = state.stack.at(-1);
+    const flow = frame && this.flows.flows.get(frame.flow);
+    const step = flow?.steps.find((s) => s.id === frame?.step);
+    if (
+      !flow ||
+      !step ||
+      step.type !== 'confirm' ||
+      frame?.pendingAction ||
+      this.guardsIrreversible(flow, step)
+    )
+      return { state, dropped: false };
+    return { state: { stack: state.stack.slice(0, -1) }, dropped: true };
+  }
+
+  /** The waiting step asks for a yes or no (with or without buttons). */
+  awaitsYesOrNo(state: FlowState): boolean {
+    const frame = state.stack.at(-1);
+    const flow = frame && this.flows.flows.get(frame.flow);
+    return !frame?.pendingAction && flow?.steps.find((s) => s.id === frame?.step)?.type === 'confirm';
   }
 
   private onActionResult(turn: Turn, input: Extract<TurnInput, { kind: 'action_result' }>): boolean {

@@ -46,6 +46,15 @@ export const ANGER_WORDS: { zh: Record<string, number>; en: Record<string, numbe
   },
 };
 
+/**
+ * A short message that is only this asks for a person ("agent", "人工", "agent please"); inside a
+ * longer message these words mean something else ("the delivery agent was rude", "人工智能").
+ */
+export const HANDOFF_COMMANDS = {
+  zh: ['人工', '客服', '真人客服', '人工客服', '转人工', '找客服', '联系客服'],
+  en: ['agent', 'agents', 'human', 'person', 'a person', 'support', 'customer service', 'operator'],
+};
+
 /** Asking for a person, in either language. */
 export const HANDOFF_PHRASES = {
   zh: ['转人工', '人工客服', '人工服务', '找人工', '真人', '客服专员', '接人工', '要人工'],
@@ -54,6 +63,10 @@ export const HANDOFF_PHRASES = {
     'real person',
     'live agent',
     'an agent',
+    'to agent',
+    'the agent',
+    'human agent',
+    'real agent',
     'speak to someone',
     'talk to someone',
     'representative',
@@ -79,6 +92,8 @@ export const YES = {
     '有帮助',
     '有用',
     '解决了',
+    '提交',
+    '确认提交',
   ],
   en: [
     'yes',
@@ -93,11 +108,57 @@ export const YES = {
     'right',
     'please do',
     'go ahead',
+    'yup',
+    'yea',
+    'ya',
+    'of course',
+    'absolutely',
+    'it did',
+    'it helped',
+    'that helped',
+    'helpful',
+    'got it',
+    'do it',
+    'submit',
+    'submit it',
+    'send it',
   ],
 };
 export const NO = {
-  zh: ['不', '不是', '不对', '否', '不用', '不要', '算了', '不行', '没有', '没用', '没帮助', '别'],
-  en: ['no', 'n', 'nope', 'nah', "don't", 'do not', 'not now', 'negative', 'wrong'],
+  zh: [
+    '不',
+    '不是',
+    '不对',
+    '否',
+    '不用',
+    '不要',
+    '算了',
+    '不行',
+    '没有',
+    '没用',
+    '没帮助',
+    '没有帮助',
+    '没解决',
+    '不需要',
+    '不好',
+    '别',
+  ],
+  en: [
+    'no',
+    'n',
+    'nope',
+    'nah',
+    "don't",
+    'do not',
+    'not now',
+    'negative',
+    'wrong',
+    'not really',
+    "didn't",
+    'did not',
+    "doesn't",
+    'not helpful',
+  ],
 };
 export const CANCEL_WORDS = {
   zh: ['取消', '算了', '不办了', '退出', '不用了'],
@@ -120,27 +181,159 @@ export function anyPhrase(folded: string, words: { zh: string[]; en: string[] })
   return [...words.zh, ...words.en].find((phrase) => containsPhrase(folded, phrase));
 }
 
+/** Words that may go with a short yes or no without making it anything else ("yes please", "不用了"). */
+export const REPLY_FILLERS = {
+  zh: [
+    '了',
+    '啊',
+    '呀',
+    '吧',
+    '哦',
+    '噢',
+    '喔',
+    '啦',
+    '嘛',
+    '的',
+    '很',
+    '挺',
+    '非常',
+    '谢谢',
+    '谢谢你',
+    '谢谢您',
+    '多谢',
+    '谢啦',
+    '您',
+  ],
+  en: [
+    'please',
+    'thanks',
+    'thank you',
+    'thx',
+    'ty',
+    'very much',
+    'so much',
+    'a lot',
+    'then',
+    'indeed',
+    'thats',
+    "that's",
+    'it',
+    'sir',
+  ],
+};
+
+/** Emoji that are answers themselves; any other emoji is decoration around the words. */
+const EMOJI_WORDS: Record<string, string> = {
+  '👍': ' yes ',
+  '👌': ' ok ',
+  '✅': ' yes ',
+  '👎': ' no ',
+  '❌': ' no ',
+};
+
 /**
- * The whole message is an answer to a yes/no question: it starts with a yes or no word and says
- * little else ("好的，确认", "yes please", "不用了"). A longer message is something else.
+ * The message without decoration: lower case, emoji that answer read as their word, every other
+ * emoji, punctuation and symbol a space. What `coveredBy` reads.
+ */
+export function bareReply(folded: string): string {
+  let text = folded.toLowerCase();
+  for (const [emoji, word] of Object.entries(EMOJI_WORDS)) text = text.replaceAll(emoji, word);
+  return text
+    .replace(/(?:[\p{P}\p{S}\p{Extended_Pictographic}]|\u200d|\ufe0f)+/gu, (match) =>
+      // "don't" keeps its apostrophe: the lexicons spell it so.
+      match === "'" || match === '\u2019' ? "'" : ' ',
+    )
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+/**
+ * The whole text read as a run of lexicon phrases (longest first at each place; English phrases
+ * end at a word boundary, Chinese ones anywhere), or undefined when any part is not one of them.
+ */
+export function coveredBy(text: string, phrases: readonly string[]): string[] | undefined {
+  const sorted = [...new Set(phrases)].sort((a, b) => b.length - a.length);
+  const found: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    if (text[at] === ' ') {
+      at++;
+      continue;
+    }
+    const phrase = sorted.find(
+      (p) =>
+        text.startsWith(p, at) &&
+        (/\p{Script=Han}/u.test(p) || !/[\p{L}\p{N}]/u.test(text.charAt(at + p.length))),
+    );
+    if (!phrase) return undefined;
+    found.push(phrase);
+    at += phrase.length;
+  }
+  return found;
+}
+
+/** Longer than this, a message is never just a yes or no. */
+const SHORT_REPLY = 24;
+
+/**
+ * The whole message is a yes or a no, and nothing else: yes/no words, perhaps with a filler
+ * ("yes please", "好的，确认", "不用了", "no thanks", "👍"), punctuation and emoji. "可以开发票吗？"
+ * and "是的 我想问下能用支付宝吗" are not: they go on as new questions. Mixed yes and no is neither.
  */
 export function yesOrNo(folded: string): 'yes' | 'no' | undefined {
-  const text = folded.replace(/[\s,.!?~。，！？]+/gu, ' ').trim();
-  if (!text || Array.from(text).length > 24) return undefined;
-  const starts = (words: { zh: string[]; en: string[] }) =>
-    [...words.zh, ...words.en]
-      .sort((a, b) => b.length - a.length)
-      .find((w) =>
-        /\p{Script=Han}/u.test(w)
-          ? // "是这样的，…" starts with 是 but is a story: a Han word must end the answer or nearly.
-            text.startsWith(w) &&
-            (Array.from(text).length <= Array.from(w).length + 4 || text.charAt(w.length) === ' ')
-          : new RegExp(`^${escapeRegex(w)}(?![\\p{L}])`, 'u').test(text),
-      );
-  const no = starts(NO);
-  const yes = starts(YES);
-  // "不是" starts with no, "是" would match inside it only if we checked substrings; longest prefix wins.
-  if (no && (!yes || no.length >= yes.length)) return 'no';
-  if (yes) return 'yes';
-  return undefined;
+  const text = bareReply(folded);
+  if (!text || Array.from(text).length > SHORT_REPLY) return undefined;
+  const words = coveredBy(text, [
+    ...YES.zh,
+    ...YES.en,
+    ...NO.zh,
+    ...NO.en,
+    ...REPLY_FILLERS.zh,
+    ...REPLY_FILLERS.en,
+  ]);
+  if (!words) return undefined;
+  const isNo = (w: string) => NO.zh.includes(w) || NO.en.includes(w);
+  const isYes = (w: string) => YES.zh.includes(w) || YES.en.includes(w);
+  const yes = words.some(isYes);
+  const no = words.some(isNo);
+  if (yes === no) return undefined;
+  return yes ? 'yes' : 'no';
+}
+
+/**
+ * Starts like an answer to a yes/no question but says more ("yes, go ahead and file it tomorrow"):
+ * a confirm step that guards an irreversible action asks again rather than guessing.
+ */
+export function startsWithYesOrNo(folded: string): boolean {
+  const text = bareReply(folded);
+  return [...YES.zh, ...YES.en, ...NO.zh, ...NO.en].some((w) =>
+    /\p{Script=Han}/u.test(w)
+      ? text.startsWith(w)
+      : new RegExp(`^${escapeRegex(w)}(?![\\p{L}])`, 'u').test(text),
+  );
+}
+
+/** A question rather than an answer: a question mark, or a Chinese question particle at the end. */
+export function isQuestion(text: string): boolean {
+  const trimmed = text.trim();
+  return /[?？]/u.test(trimmed) || /[吗呢么]\s*$/u.test(trimmed);
+}
+
+/**
+ * "是的 我想问下能用支付宝吗", "yes, and can I pay by card?": a yes or no word, a pause, then a
+ * message of its own. That message, without the word, is what the turn is about; anything else is
+ * returned as it is (the word is part of the sentence in "可以开发票吗").
+ */
+export function afterYesOrNo(text: string): string {
+  const words = [...YES.zh, ...YES.en, ...NO.zh, ...NO.en].sort((a, b) => b.length - a.length);
+  const lower = text.toLowerCase();
+  if (yesOrNo(lower) !== undefined) return text;
+  for (const word of words) {
+    if (!lower.startsWith(word)) continue;
+    const pause = /^[\s,，.。!！、~～]+/u.exec(text.slice(word.length));
+    if (!pause) continue;
+    const rest = text.slice(word.length + pause[0].length).trim();
+    return Array.from(rest).length >= 4 && yesOrNo(rest.toLowerCase()) === undefined ? rest : text;
+  }
+  return text;
 }

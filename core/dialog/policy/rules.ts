@@ -1,5 +1,14 @@
 import type { ActionSpec } from '../flows/actions';
-import { ANGER_WORDS, anyPhrase, containsPhrase, HANDOFF_PHRASES } from './lexicon';
+import {
+  ANGER_WORDS,
+  anyPhrase,
+  bareReply,
+  containsPhrase,
+  coveredBy,
+  HANDOFF_COMMANDS,
+  HANDOFF_PHRASES,
+  REPLY_FILLERS,
+} from './lexicon';
 
 /**
  * The policy's rules, one function each, each unit-tested on its own. `decide` (./policy.ts)
@@ -13,13 +22,57 @@ export function botIsSilent(handoff: 'bot' | 'waiting' | 'human'): boolean {
   return handoff === 'human';
 }
 
-/** R2 — the customer asks for a person: by intent, or by a phrase of the lexicon. */
+/**
+ * R2 — the customer asks for a person: by intent, by a phrase of the lexicon anywhere, or by a
+ * short message that is only a handoff command ("agent", "人工", "agent please!").
+ */
 export function asksForHuman(
   folded: string,
   intent: { name: string } | undefined,
   handoffIntent = 'handoff',
 ): boolean {
-  return intent?.name === handoffIntent || anyPhrase(folded, HANDOFF_PHRASES) !== undefined;
+  return (
+    intent?.name === handoffIntent ||
+    anyPhrase(folded, HANDOFF_PHRASES) !== undefined ||
+    isHandoffCommand(folded)
+  );
+}
+
+const COMMAND_WORDS = [
+  ...HANDOFF_COMMANDS.zh,
+  ...HANDOFF_COMMANDS.en,
+  ...REPLY_FILLERS.zh,
+  ...REPLY_FILLERS.en,
+  ...[
+    '我要',
+    '要',
+    '找',
+    '请',
+    '给我',
+    '转',
+    '接',
+    'i want',
+    'want',
+    'get me',
+    'give me',
+    'an',
+    'a',
+    'the',
+    'to',
+    'talk to',
+    'speak to',
+    'chat with',
+    'real',
+    'live',
+  ],
+];
+
+/** The whole (short) message is a request for a person, in words that elsewhere mean other things. */
+export function isHandoffCommand(folded: string): boolean {
+  const text = bareReply(folded);
+  if (!text || Array.from(text).length > 24) return false;
+  const words = coveredBy(text, COMMAND_WORDS);
+  return words?.some((w) => HANDOFF_COMMANDS.zh.includes(w) || HANDOFF_COMMANDS.en.includes(w)) ?? false;
 }
 
 /**

@@ -28,5 +28,13 @@ export const answerStage = (deps: StageDeps): NamedStage => ({
       sayText(turn, dontKnow(turn.language));
       turn.progress.failures++;
     }
+    // A flow the customer left for this question waits below it: back to it now that it is answered.
+    if (turn.progress.flow.stack.length) {
+      const again = deps.dialog.runtime.resume(turn.progress.flow, turn.language);
+      if (again.length) {
+        turn.replies.push(...again);
+        turn.trace.signals.push('resumed');
+      }
+    }
   },
 });

@@ -14,6 +14,9 @@ export const flowStage = (deps: StageDeps): NamedStage => ({
     if (result.handled) return runFlow(turn, deps, result);
     warnStale(result.dropped);
     turn.progress.flow = result.state;
+    // A question the customer moved on from was dropped (and a cancelled one said so).
+    turn.replies.push(...result.replies);
+    turn.trace.signals.push(...result.signals);
     return next();
   },
 });

@@ -13,6 +13,7 @@ import { proofResumeStage } from './proof-resume';
 import { recognizeStage } from './recognize';
 import { renderStage } from './render';
 import { rewriteStage } from './rewrite';
+import { smallTalkStage } from './small-talk';
 import { staleFlowsStage } from './stale-flows';
 
 export type { StageDeps } from './deps';
@@ -33,6 +34,7 @@ export function defaultStages(deps: StageDeps): NamedStage[] {
     preprocessStage(deps),
     proofResumeStage(deps),
     cancelWhileWaitingStage,
+    smallTalkStage(deps),
     rewriteStage(deps),
     recognizeStage(deps),
     decideStage(deps),

@@ -69,5 +69,10 @@ const lines = [
     };
   }),
 ];
+// An eval query that is also an entry's `Also asked:` question would measure nothing.
+const plain = (text: string) => text.toLowerCase().replace(/[\p{P}\p{S}\s]+/gu, '');
+const asked = new Set(chunks.flatMap((c) => (c.questions ?? []).map(plain)));
+const leaked = lines.filter((l) => asked.has(plain(l.query)));
+if (leaked.length) throw new Error(`queries also listed under "Also asked:": ${leaked.map((l) => l.query).join(' | ')}`);
 await writeFile(path.join(here, 'labelled.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
 console.log(`${lines.length} labelled queries`);

@@ -44,6 +44,10 @@ export interface EvalRow {
   wrong?: number;
   /** Unanswerable queries refused at the threshold. */
   refusedUnanswerable?: number;
+  /** Share of the answered queries (unanswerable ones included) whose first passage is right. */
+  precision?: number;
+  /** Share of the answerable queries answered (right or wrong). */
+  coverage?: number;
   /** AUROC of the confidence: right first passage vs wrong one or unanswerable. */
   auroc?: number;
 }
@@ -161,8 +165,11 @@ export function evalRows(outcomes: QueryOutcome[], options: EvalOptions = {}): E
     };
     if (options.threshold === undefined) return row;
     const confident = (o: QueryOutcome) => confidenceOf(o.passages, measure) >= (options.threshold ?? 0);
+    const answered = group.filter(confident);
     return {
       ...row,
+      precision: answered.length ? answered.filter((o) => o.rank === 0).length / answered.length : Number.NaN,
+      coverage: answerable.length ? answerable.filter(confident).length / answerable.length : Number.NaN,
       refused: answerable.filter((o) => !confident(o)).length,
       wrong: answerable.filter((o) => confident(o) && o.rank !== 0).length,
       refusedUnanswerable: group.filter((o) => o.query.answerable === false && !confident(o)).length,
@@ -176,7 +183,7 @@ export function measureAurocs(outcomes: QueryOutcome[]): { measure: ConfidenceMe
   return CONFIDENCE_MEASURES.map((measure) => ({ measure, auroc: auroc(samplesOf(outcomes, measure)) }));
 }
 
-/** Threshold → answered %, precision of the answered, coverage of the answerable, unanswerable refused %. */
+/** Threshold → answered %, precision of the answered, right answers kept %, unanswerable refused %. */
 export function thresholdTable(
   outcomes: QueryOutcome[],
   measure: ConfidenceMeasure,
@@ -198,7 +205,8 @@ export function thresholdTable(
       pct(refusedUnanswerable),
     ];
   });
-  return table(['threshold', 'answered', 'precision', 'coverage', 'unanswerable refused'], rows);
+  // "right kept": of the questions whose first passage is right, the share still answered.
+  return table(['threshold', 'answered', 'precision', 'right kept', 'unanswerable refused'], rows);
 }
 
 export function formatEval(rows: EvalRow[]): string {
@@ -212,7 +220,7 @@ export function formatEval(rows: EvalRow[]): string {
     'R@10',
     'MRR',
     'unanswerable',
-    ...(withThreshold ? ['refused', 'wrong', 'unans. refused', 'AUROC'] : []),
+    ...(withThreshold ? ['refused', 'wrong', 'unans. refused', 'precision', 'coverage', 'AUROC'] : []),
   ];
   const body = rows.map((r) => [
     r.label,
@@ -223,7 +231,14 @@ export function formatEval(rows: EvalRow[]): string {
     f(r.mrr),
     String(r.unanswerable ?? 0),
     ...(withThreshold
-      ? [String(r.refused), String(r.wrong), String(r.refusedUnanswerable), f(r.auroc ?? Number.NaN)]
+      ? [
+          String(r.refused),
+          String(r.wrong),
+          String(r.refusedUnanswerable),
+          f(r.precision ?? Number.NaN),
+          f(r.coverage ?? Number.NaN),
+          f(r.auroc ?? Number.NaN),
+        ]
       : []),
   ]);
   return table(head, body);

@@ -313,6 +313,33 @@ describe('misspellings', () => {
   });
 });
 
+describe('answer/refuse figures', () => {
+  it('counts refused, wrong and refused-unanswerable at the threshold, with precision and coverage', () => {
+    const passage = (id: string, score: number) => ({ id, docId: id.split('#')[0] ?? id, score }) as Passage;
+    const outcome = (relevant: string[], top: Passage, rank: number) => ({
+      query: { query: 'q', relevant, answerable: relevant.length > 0, language: 'en' },
+      passages: [top],
+      rank,
+    });
+    const rows = evalRows(
+      [
+        outcome(['a#1'], passage('a#1', 0.9), 0), // answered right
+        outcome(['a#2'], passage('b#1', 0.8), -1), // answered wrong
+        outcome(['a#3'], passage('a#3', 0.2), 0), // refused (right passage, low confidence)
+        outcome([], passage('c#1', 0.1), -1), // unanswerable, refused
+        outcome([], passage('c#2', 0.7), -1), // unanswerable, answered
+      ],
+      { threshold: 0.5 },
+    );
+    const all = rows.find((r) => r.label === 'all');
+    expect(all).toMatchObject({ queries: 3, unanswerable: 2, refused: 1, wrong: 1, refusedUnanswerable: 1 });
+    expect(all?.precision).toBeCloseTo(1 / 3);
+    expect(all?.coverage).toBeCloseTo(2 / 3);
+    // Right answers score 0.9 and 0.2; wrong or unanswerable 0.8, 0.1, 0.7: 4 of 6 pairs ordered.
+    expect(all?.auroc).toBeCloseTo(4 / 6);
+  });
+});
+
 describe('labelled queries', () => {
   it('reads unanswerable rows and refuses a row that is neither', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'kb-eval-'));

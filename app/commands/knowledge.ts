@@ -124,7 +124,7 @@ export function registerKnowledgeCommands(program: Command): void {
 
   kb.command('eval')
     .description(
-      'Recall@1/5/10 and MRR over labelled queries (JSONL: {"query", "relevant": [ids], "language"})',
+      'Recall@1/5/10 and MRR over labelled queries, the AUROC of each confidence measure, and what the answer threshold does (answered, wrong, refused) per set and language',
     )
     .argument('<labelled>', 'labelled JSONL file')
     .option('-c, --config <file>', 'hub config (YAML)')
@@ -137,21 +137,62 @@ export function registerKnowledgeCommands(program: Command): void {
       );
       const hub = await config(options.config);
       const { createKnowledge, AnsweringRetriever } = await import('../../core/rag/index');
-      const { evaluate, formatEval, readLabelled } = await import('../../core/rag/eval');
+      const { evalRows, formatEval, measureAurocs, readLabelled, runQueries, thresholdTable } = await import(
+        '../../core/rag/eval'
+      );
       const { progressBar } = await import('../../core/rag/ingest/progress');
       const queries = await readLabelled(file);
       const knowledge = await createKnowledge(hub, { watchMs: 0 });
       try {
-        // Ranking is measured without the threshold; `refused` shows what the threshold would do.
-        const minScore = (knowledge.retriever as InstanceType<typeof AnsweringRetriever>).minScore;
-        const ranking = (knowledge.retriever as InstanceType<typeof AnsweringRetriever>).withMinScore(0);
-        const rows = await evaluate(ranking, queries, { minScore, onProgress: progressBar() });
-        console.log(options.json ? JSON.stringify(rows, null, 2) : formatEval(rows));
+        // Ranking is measured without the threshold; refused / wrong show what the threshold does.
+        const answering = knowledge.retriever as InstanceType<typeof AnsweringRetriever>;
+        const { minScore: threshold, measure } = answering;
+        const outcomes = await runQueries(answering.withMinScore(0), queries, progressBar());
+        const rows = evalRows(outcomes, { threshold, measure });
+        if (options.json) {
+          console.log(
+            JSON.stringify(
+              { rows, aurocs: measureAurocs(outcomes), calibration: knowledge.calibration },
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        console.log(formatEval(rows));
+        const heldOut = outcomes.filter((o) => o.query.set !== hub.knowledge.calibration.set);
+        console.log('\nAUROC of each confidence measure (right first passage vs wrong or unanswerable):');
+        for (const [label, group] of [
+          ['all', outcomes],
+          ['not used to calibrate', heldOut],
+        ] as const) {
+          const aurocs = measureAurocs(group)
+            .map((a) => `${a.measure} ${Number.isNaN(a.auroc) ? '-' : a.auroc.toFixed(3)}`)
+            .join('  ');
+          console.log(`  ${label.padEnd(22)} ${aurocs}`);
+        }
+        const values = [...new Set([threshold, ...thresholdsAround(threshold)])].sort((a, b) => a - b);
+        console.log(`\nThreshold on ${measure} (held-out rows, * = in use):`);
+        const table = thresholdTable(heldOut.length ? heldOut : outcomes, measure, values).split('\n');
         console.log(
-          `retriever=${knowledge.index.name} embedder=${hub.knowledge.embeddings?.model ?? 'hash-ngram (offline)'} rerank=${hub.knowledge.rerank?.model ?? 'off'} threshold=${minScore}`,
+          table.map((line, i) => (i > 0 && values[i - 1] === threshold ? `${line}  *` : line)).join('\n'),
+        );
+        const c = knowledge.calibration;
+        console.log(
+          `\nretriever=${knowledge.index.name} embedder=${hub.knowledge.embeddings?.model ?? (hub.knowledge.embedder ? `onnx:${hub.knowledge.embedder.modelDir}` : 'none (lexical)')} rerank=${hub.knowledge.rerank?.model ?? 'off'} ` +
+            `threshold=${threshold.toFixed(4)} on ${measure} ` +
+            (c
+              ? `(calibrated on ${c.source}: ${c.samples} questions, precision ${c.precision.toFixed(3)}, coverage ${c.coverage.toFixed(3)})`
+              : '(fixed: knowledge.minScore or the retriever default)'),
         );
       } finally {
         await knowledge.close();
       }
     });
+}
+
+/** Thresholds to show around the one in use: half of it to twice it. */
+function thresholdsAround(threshold: number): number[] {
+  const base = threshold > 0 ? threshold : 0.1;
+  return [0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2].map((f) => Number((base * f).toFixed(4)));
 }

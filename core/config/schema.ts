@@ -299,6 +299,37 @@ export const hubConfigSchema = z.object({
        * measured default of the retriever in use (see core/rag/answer.ts); with a reranker, its score.
        */
       minScore: z.coerce.number().min(0).optional(),
+      /**
+       * Words customers use for what the knowledge base says otherwise: a question naming one member
+       * of a group is searched with the others added (core/rag/synonyms.ts). A group is a list, or
+       * `{ words, tenant }` for one tenant only.
+       */
+      synonyms: z
+        .array(
+          z.union([
+            z.array(z.string().min(1)).min(2),
+            z.object({ words: z.array(z.string().min(1)).min(2), tenant: z.string().min(1).optional() }),
+          ]),
+        )
+        .default([]),
+      /**
+       * The answer/refuse threshold, chosen at every (re)index unless `minScore` is set
+       * (core/rag/calibration.ts): from the labelled set's `set` rows when there is one, else from
+       * the entries' `Also asked:` questions searched against an index without them.
+       */
+      calibration: z
+        .object({
+          enabled: flag.default(true),
+          /** Labelled JSONL (hub kb eval format); default `<knowledge.dir>/eval/labelled.jsonl` when present. */
+          labelled: z.string().optional(),
+          /** Rows of the labelled file used to calibrate (the rest stay held out). */
+          set: z.string().default('tuning'),
+          /** Wanted share of right answers among the answered ones. */
+          precision: z.coerce.number().min(0).max(1).default(0.9),
+          /** What the threshold applies to: the best score, its margin over the second, or that margin relative. */
+          measure: z.enum(['score', 'margin', 'ratio']).default('score'),
+        })
+        .prefault({}),
       /** OpenAI-compatible /v1/embeddings server; unset: the offline hashed embedder (see README). */
       embeddings: z
         .object({

@@ -1,9 +1,17 @@
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import type { KnowledgeChunk, Retriever } from '../types';
 import { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
+import {
+  type CalibrationSample,
+  type ConfidenceMeasure,
+  chooseThreshold,
+  confidenceOf as confidenceOfMeasure,
+} from './calibration';
 import type { Embedder } from './embedder';
+import { readLabelled, runQueries, samplesOf } from './eval';
 import { KnowledgeStore } from './ingest/store';
 import type { KnowledgeIndex } from './knowledge-index';
 import { type LoadOptions, loadKnowledge } from './load';
@@ -15,8 +23,10 @@ import {
   type RetrieverRegistry,
   retrievers,
 } from './retrievers';
+import { Synonyms } from './synonyms';
 
 export { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
+export { type ConfidenceMeasure, chooseThreshold } from './calibration';
 export type { Embedder, EmbedKind } from './embedder';
 export { ANSWER_MIN_SCORE, dontKnow, type ExtractiveAnswer, extractiveAnswer } from './extractive';
 export { HashEmbedder } from './hash-embedder';
@@ -30,6 +40,7 @@ export { HttpReranker, type Reranker } from './reranker';
 export { type RetrieverRegistry, retrievers } from './retrievers';
 export { ElasticsearchRetriever } from './retrievers/elasticsearch';
 export { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './retrievers/embedded';
+export { Synonyms } from './synonyms';
 
 export interface Knowledge {
   /** What the dialog engine searches: index → optional reranker → relevance threshold. Stable across reloads. */
@@ -38,8 +49,10 @@ export interface Knowledge {
   index: KnowledgeIndex;
   /** The chunks loaded from `knowledge.dir` and the ingest store at the last (re)load. */
   readonly chunks: KnowledgeChunk[];
-  /** Read the folder and the store again and swap the index; returns the new chunk count. On error the old index stays. */
+  /** Read the folder and the store again, swap the index and calibrate again; returns the new chunk count. On error the old index stays. */
   reload(): Promise<number>;
+  /** How the answer/refuse threshold was chosen at the last (re)load; undefined: a fixed one. */
+  readonly calibration: Calibration | undefined;
   close(): Promise<void>;
 }
 
@@ -65,6 +78,25 @@ export async function loadAllChunks(
   const byId = new Map(fromDir.map((chunk) => [chunk.id, chunk]));
   for (const chunk of stored) byId.set(chunk.id, chunk);
   return [...byId.values()];
+}
+
+/** The threshold calibration chose, and on what. */
+export interface Calibration {
+  measure: ConfidenceMeasure;
+  threshold: number;
+  /** Labelled rows (`labelled <file> set=<set>`) or the entries' alternative questions (`alternatives`). */
+  source: string;
+  samples: number;
+  /** On those samples: share right among answered, share of the right ones answered. */
+  precision: number;
+  coverage: number;
+}
+
+/** `knowledge.synonyms` as the answering retriever uses them. */
+export function synonymsOf(config: HubConfig): Synonyms {
+  return new Synonyms(
+    config.knowledge.synonyms.map((group) => (Array.isArray(group) ? { words: group } : group)),
+  );
 }
 
 /** The configured index (`knowledge.retriever`), not yet filled. */
@@ -96,22 +128,33 @@ export async function createKnowledge(config: HubConfig, options: KnowledgeOptio
   const rerank = config.knowledge.rerank;
   const reranker = options.reranker ?? (rerank ? new HttpReranker(rerank) : undefined);
   const indexMin = descriptor.defaultMinScore;
+  const synonyms = synonymsOf(config);
   const retriever = new AnsweringRetriever(index, {
     reranker,
     candidates: rerank?.candidates,
     minScore: config.knowledge.minScore ?? (reranker ? RERANK_MIN_SCORE : indexMin),
     fallbackMinScore: indexMin,
+    synonyms,
   });
   let chunks: KnowledgeChunk[] = [];
+  let calibration: Calibration | undefined;
+  const recalibrate = async () => {
+    // A fixed threshold, or a reranker (each calibration question would be a rerank call): no calibration.
+    if (config.knowledge.minScore !== undefined || reranker || !config.knowledge.calibration.enabled) return;
+    calibration = await calibrate(config, options, retriever, chunks, !index.isBuilt);
+    if (calibration) retriever.setThreshold(calibration.threshold, calibration.measure);
+  };
   const reload = async () => {
     const loaded = await loadAllChunks(config, options);
     await index.replaceAll(loaded);
     chunks = loaded;
+    await recalibrate();
     return loaded.length;
   };
   let timer: NodeJS.Timeout | undefined;
   if (index.isBuilt) {
     if (!(await index.isBuilt())) await reload();
+    else await recalibrate();
   } else {
     await reload();
     const watchMs = options.watchMs ?? 2000;
@@ -123,12 +166,94 @@ export async function createKnowledge(config: HubConfig, options: KnowledgeOptio
     get chunks() {
       return chunks;
     },
+    get calibration() {
+      return calibration;
+    },
     reload,
     async close() {
       if (timer) clearInterval(timer);
       await index.close();
     },
   };
+}
+
+/** Fewer samples than this and the descriptor's measured default stays. */
+const MIN_CALIBRATION_SAMPLES = 20;
+
+/**
+ * Chooses the answer/refuse threshold for this knowledge base (core/rag/calibration.ts): the
+ * labelled rows of `knowledge.calibration.set` when a labelled file is there (only rows whose ids
+ * this base holds, and unanswerable ones), else, for an in-process index, each entry's `Also asked:`
+ * questions searched against a copy of the index built without them, so each one is a paraphrase
+ * the index has not seen.
+ */
+async function calibrate(
+  config: HubConfig,
+  options: KnowledgeOptions,
+  retriever: AnsweringRetriever,
+  chunks: KnowledgeChunk[],
+  inProcess: boolean,
+): Promise<Calibration | undefined> {
+  const settings = config.knowledge.calibration;
+  const cwd = options.cwd ?? process.cwd();
+  const measure = settings.measure;
+  const ranking = retriever.withMinScore(0);
+  const file = path.resolve(
+    cwd,
+    settings.labelled ?? path.join(config.knowledge.dir, 'eval', 'labelled.jsonl'),
+  );
+  let samples: CalibrationSample[] = [];
+  let source = '';
+  if (
+    await access(file).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    const ids = new Set(chunks.flatMap((c) => [c.id, c.docId]));
+    const queries = (await readLabelled(file)).filter(
+      (q) => q.set === settings.set && q.relevant.every((id) => ids.has(id.split('~')[0] ?? id)),
+    );
+    samples = samplesOf(await runQueries(ranking, queries), measure);
+    source = `labelled ${path.relative(cwd, file)} set=${settings.set}`;
+  }
+  if (samples.length < MIN_CALIBRATION_SAMPLES && inProcess) {
+    const asked = chunks.flatMap((chunk) => (chunk.questions ?? []).map((question) => ({ chunk, question })));
+    if (asked.length >= MIN_CALIBRATION_SAMPLES) {
+      const { index: copy } = buildIndex(config, options);
+      try {
+        await copy.replaceAll(chunks.map(({ questions: _, ...chunk }) => chunk));
+        const unseen = new AnsweringRetriever(copy, { minScore: 0, synonyms: synonymsOf(config) });
+        samples = [];
+        for (const { chunk, question } of asked) {
+          const passages = await unseen.search(question, {
+            k: 2,
+            language: chunk.language,
+            ...(chunk.tenant ? { tenant: chunk.tenant } : {}),
+          });
+          samples.push({
+            confidence: confidenceOfMeasure(passages, measure),
+            correct: passages[0]?.id === chunk.id,
+          });
+        }
+        source = 'alternatives';
+      } finally {
+        await copy.close();
+      }
+    }
+  }
+  if (samples.length < MIN_CALIBRATION_SAMPLES) return undefined;
+  const chosen = chooseThreshold(samples, settings.precision);
+  const result = {
+    measure,
+    threshold: chosen.threshold,
+    source,
+    samples: samples.length,
+    precision: chosen.precision,
+    coverage: chosen.coverage,
+  };
+  logger.info(result, 'knowledge: answer threshold calibrated');
+  return result;
 }
 
 function watchStore(config: HubConfig, options: KnowledgeOptions, ms: number, reload: () => Promise<number>) {

@@ -71,7 +71,7 @@ export function chunkMarkdown(
   options: LoadOptions = {},
 ): KnowledgeChunk[] {
   const limits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS, ...definedOnly(options) };
-  const { h1, sections } = splitSections(doc.body, doc.bodyLine ?? 1);
+  const { h1, sections } = withSource(source, () => splitSections(doc.body, doc.bodyLine ?? 1));
   const docId = doc.id ?? source.replace(/\.[a-z0-9]+$/i, '');
   const docTitle = doc.title ?? h1 ?? path.basename(source).replace(/\.[a-z0-9]+$/i, '');
   const language = doc.language ?? detectLanguage(doc.body);
@@ -94,10 +94,23 @@ export function chunkMarkdown(
         ...(tenant ? { tenant } : {}),
         ...(doc.url ? { url: doc.url } : {}),
         ...(doc.updatedAt ? { updatedAt: doc.updatedAt } : {}),
+        ...(i === 0 && section.questions ? { questions: section.questions } : {}),
       });
     });
   }
   return chunks;
+}
+
+/** Errors of the Markdown body name the file: `en/faq.md:12: ...`. */
+function withSource<T>(source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof HubError && error.code === 'knowledge.also_asked') {
+      throw new HubError(error.code, `${source}:${error.message}`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function claim(seen: Map<string, number>, id: string, section: Section, source: string): void {

@@ -8,12 +8,17 @@ export interface Section {
   text: string;
   /** 1-based line of the heading (or of the first body line). */
   line: number;
+  /** Other ways customers ask this entry's question: its `Also asked:` list, removed from `text`. */
+  questions?: string[];
 }
 
 const H1 = /^#\s+(.+?)\s*#*\s*$/;
 const H2 = /^##\s+(.+?)\s*$/;
 const ANCHOR = /\s*\{#([\p{L}\p{N}._-]+)\}\s*$/u;
 const FENCE = /^\s*(```|~~~)/;
+/** The line that opens an entry's list of alternative questions. */
+const ALSO_ASKED = /^\s*(?:also asked|其他问法|也可以这样问)\s*[:：]\s*$/i;
+const LIST_ITEM = /^\s*[-*+]\s+(.+?)\s*$/;
 
 /**
  * Cut a Markdown body at its `##` headings: one section per FAQ entry. The `#` title is not part of
@@ -42,7 +47,51 @@ export function splitSections(body: string, firstLine: number): { h1?: string; s
     }
   });
   sections.push(current);
-  return { h1, sections: sections.filter((s) => s.text.trim()).map((s) => ({ ...s, text: s.text.trim() })) };
+  return {
+    h1,
+    sections: sections
+      .map(alternativeQuestions)
+      .filter((s) => s.text.trim())
+      .map((s) => ({ ...s, text: s.text.trim() })),
+  };
+}
+
+/**
+ * Takes an entry's `Also asked:` block out of its text: the label on a line of its own, then a
+ * Markdown list, one question per item. The questions are searched like the heading; the customer
+ * never sees them in an answer. A label without a list is an error, so a typo does not leak the
+ * questions into the answer text.
+ */
+function alternativeQuestions(section: Section): Section {
+  const lines = section.text.split('\n');
+  const kept: string[] = [];
+  const questions: string[] = [];
+  let inFence = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (FENCE.test(line)) inFence = !inFence;
+    if (inFence || !ALSO_ASKED.test(line)) {
+      kept.push(line);
+      continue;
+    }
+    const before = questions.length;
+    let j = i + 1;
+    while (j < lines.length && !(lines[j] ?? '').trim()) j++;
+    for (; j < lines.length; j++) {
+      const item = LIST_ITEM.exec(lines[j] ?? '');
+      if (!item) break;
+      questions.push(item[1] ?? '');
+    }
+    if (questions.length === before) {
+      const at = section.line + (section.heading === undefined ? i : i + 1);
+      throw new HubError(
+        'knowledge.also_asked',
+        `${at}: "${line.trim()}" must be followed by a list of questions ("- How do I ...?")`,
+      );
+    }
+    i = j - 1;
+  }
+  return questions.length ? { ...section, text: kept.join('\n'), questions } : section;
 }
 
 /** Lower-case letters and digits of any script joined by dashes: "Where's my order?" → "where-s-my-order". */

@@ -3,6 +3,7 @@ import { tokenizer as oramaTokenizer } from '@orama/orama/components';
 /** Word segmentation for Chinese from ICU's dictionary (Node ships full ICU); it also splits Latin words. */
 const segmenter = new Intl.Segmenter('zh-CN', { granularity: 'word' });
 const CJK_RUN = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+$/u;
+const LATIN_WORD = /^[\p{Script=Latin}\p{N}'’]+$/u;
 const stem = oramaTokenizer.createTokenizer({ language: 'english', stemming: true }).stemmer as (
   w: string,
 ) => string;
@@ -19,7 +20,11 @@ const STOP_WORDS = new Set([
     ' ',
   ),
   // Question words: every FAQ heading has one, so they match headings, not topics.
-  ...'什么 怎么 怎样 如何 为什么 哪 哪里 哪儿 哪些 哪个 可以 我们 你们 我的 吗'.split(' '),
+  ...'什么 怎么 怎样 如何 为什么 哪 哪里 哪儿 哪些 哪个 可以 我们 你们 我的 吗 啥 咋 咋办 怎么办 能不能 可不可以 是不是 有没有 能用 可以用'.split(
+    ' ',
+  ),
+  // Chat filler in English questions.
+  ..."pls please u ur im i’m i'm hi hello thanks thank any some about just".split(' '),
 ]);
 
 export interface Word {
@@ -27,14 +32,26 @@ export interface Word {
   cjk: boolean;
 }
 
+/** NFKC, lower case: the one normalisation every feature starts from. */
+export function normalize(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
 /** Lower-cased, width-folded word segments, stop words kept (callers decide). */
 export function segmentWords(text: string): Word[] {
   const words: Word[] = [];
-  for (const segment of segmenter.segment(text.normalize('NFKC').toLowerCase())) {
+  for (const segment of segmenter.segment(normalize(text))) {
     if (!segment.isWordLike) continue;
     words.push({ text: segment.segment, cjk: CJK_RUN.test(segment.segment) });
   }
   return words;
+}
+
+/** Lower-cased Latin words (letters, digits, apostrophes), unstemmed: the spelling vocabulary. */
+export function latinWords(text: string): string[] {
+  return segmentWords(text)
+    .filter((w) => !w.cjk && LATIN_WORD.test(w.text))
+    .map((w) => w.text);
 }
 
 export function isStopWord(word: string): boolean {
@@ -59,5 +76,21 @@ export function charBigrams(run: string): string[] {
   const chars = [...run];
   const grams: string[] = [];
   for (let i = 0; i + 1 < chars.length; i++) grams.push(chars.slice(i, i + 2).join(''));
+  return grams;
+}
+
+/**
+ * Character n-grams for fuzzy matching: each English word of 4+ letters as 3-grams with its ends
+ * marked ("refund" → ^re ref efu fun und nd$), so a misspelt word still shares most of its grams;
+ * each Chinese character that is not a stop word on its own, so 钱 meets 退款 where no word does.
+ */
+export function charGrams(text: string): string[] {
+  const grams: string[] = [];
+  for (const word of latinWords(text)) {
+    if (word.length < 4 || isStopWord(word)) continue;
+    const padded = `^${word}$`;
+    for (let i = 0; i + 3 <= padded.length; i++) grams.push(padded.slice(i, i + 3));
+  }
+  for (const run of cjkRuns(text)) for (const char of run) if (!isStopWord(char)) grams.push(char);
   return grams;
 }

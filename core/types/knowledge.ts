@@ -15,6 +15,8 @@ export interface KnowledgeChunk {
   url?: string;
   /** When the source document last changed (ISO 8601). */
   updatedAt?: string;
+  /** Other ways customers ask the question `title` answers (an entry's `Also asked:` list); searched, never shown. */
+  questions?: string[];
 }
 
 export interface Passage extends KnowledgeChunk {

@@ -172,7 +172,9 @@ describe('rerank, threshold and citations', () => {
     await index.replaceAll([chunk]);
     const passages = await new AnsweringRetriever(index, { minScore: 0.18 }).search(
       'how do I wash the jacket',
-      { k: 2 },
+      {
+        k: 2,
+      },
     );
     const answer = extractiveAnswer('how do I wash the jacket', passages, 'en');
     expect(answer.citations).toEqual([
@@ -216,7 +218,9 @@ describe('evaluation metrics', () => {
     expect(all).toMatchObject({ queries: 4, recallAt1: 0.25, recallAt5: 0.5, recallAt10: 0.625 });
     expect(all?.mrr).toBeCloseTo((1 + 1 / 3 + 1 / 6 + 0) / 4, 10);
     expect(rows.map((r) => r.label)).toEqual(['all', 'en', 'zh', 'held-out', 'held-out/zh']);
-    expect(formatEval(rows).split('\n')[0]).toMatch(/^set\s+queries\s+R@1\s+R@5\s+R@10\s+MRR$/);
+    expect(formatEval(rows).split('\n')[0]).toMatch(
+      /^set\s+answerable\s+R@1\s+R@5\s+R@10\s+MRR\s+unanswerable$/,
+    );
     expect(isRelevant({ id: 'a#b~2', docId: 'a' } as never, 'a#b')).toBe(true);
     expect(isRelevant({ id: 'a#bc', docId: 'a' } as never, 'a#b')).toBe(false);
   });

@@ -277,7 +277,7 @@ describe('hub kb ingest', () => {
       log.mockClear();
       await hub('kb', 'eval', labelled, '-c', configFile);
       expect(printed()).toMatch(
-        /^set\s+queries\s+R@1\s+R@5\s+R@10\s+MRR\s+refused\nall\s+2\s+1\.000\s+1\.000\s+1\.000\s+1\.000\s+0\n/,
+        /^set\s+answerable\s+R@1\s+R@5\s+R@10\s+MRR\s+unanswerable\s+refused\s+wrong\s+unans\. refused\s+precision\s+coverage\s+AUROC\nall\s+2\s+1\.000\s+1\.000\s+1\.000\s+1\.000\s+0\s+0\s+0\s+0\s+1\.000\s+1\.000\s+-\n/,
       );
       log.mockClear();
       await hub('kb', 'search', '礼品卡能退款吗', '-c', configFile, '-k', '1');

@@ -1,14 +1,15 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { AnyPluginDescriptor, PluginDescriptor } from '../../config/plugins';
 import type { Embedder } from '../embedder';
-import type { FusionWeights } from '../fusion';
 import type { KnowledgeIndex } from '../knowledge-index';
+import type { RetrievalFeatures, RetrievalWeights } from './embedded/retriever';
 
 /** What the hub hands a retriever's factory besides its own block. */
 export interface RetrieverContext {
   embedder: Embedder;
-  /** Embedded retriever tuning (tests and measurements). */
-  fusion?: FusionWeights;
+  /** Embedded retriever parts and weights (tests, bench/retrieval.ts ablation). */
+  features?: Partial<RetrievalFeatures>;
+  weights?: Partial<RetrievalWeights>;
   candidates?: number;
   /** A ready Elasticsearch client (tests pass an emulator's). */
   elasticsearchClient?: Client;

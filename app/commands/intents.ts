@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { HubError } from '../../core/types';
 import { requirePath } from './inputs';
 
 /** Where the shared BANKING77 split lives when the repository sits beside `shared/`. */
@@ -17,6 +18,7 @@ interface EvalOptions {
   limit?: string;
   epochs?: string;
   tolerance?: string;
+  model?: string;
   json?: boolean;
 }
 
@@ -57,6 +59,10 @@ export function registerIntentCommands(program: Command): void {
       '--tolerance <x>',
       'stop when an epoch lowers the training loss by less than this fraction (default 0: never)',
     )
+    .option(
+      '--model <kind>',
+      'auto (default: the ensemble from 1000 examples on), ensemble (regression + embedding model) or linear (regression alone)',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (options: EvalOptions) => {
       const { crossValidate, evaluateHeldOut, formatHeldOutReport, formatReport, loadLabelledCsv } =
@@ -74,6 +80,7 @@ export function registerIntentCommands(program: Command): void {
       const classifier = {
         ...(options.epochs ? { epochs: Number(options.epochs) } : {}),
         ...(options.tolerance ? { tolerance: Number(options.tolerance) } : {}),
+        ...(options.model ? { model: modelOption(options.model) } : {}),
       };
       const targetPrecision = Number(options.targetPrecision);
       if (options.validation) {
@@ -104,4 +111,9 @@ export function registerIntentCommands(program: Command): void {
       });
       console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
     });
+}
+
+function modelOption(value: string): 'auto' | 'ensemble' | 'linear' {
+  if (value === 'auto' || value === 'ensemble' || value === 'linear') return value;
+  throw new HubError('cli.invalid_option', `--model ${value}: expected auto, ensemble or linear`);
 }

@@ -2,6 +2,7 @@ import {
   type ClassifierOptions,
   IntentClassifier,
   type LabelledUtterance,
+  resolveModel,
   shuffleInPlace,
 } from './classifier';
 import { chooseThreshold, type ScoredPrediction, type ThresholdChoice, weighOutOfScope } from './threshold';
@@ -62,10 +63,12 @@ export function outOfFoldPredictions(
   const k = options.folds;
   const inScopeFolds = stratifiedFolds(examples, k, options.seed);
   const predictions: OutOfFoldPrediction[] = [];
+  // The fold models are of the kind the whole set gets, though each sees fewer examples.
+  const classifier = { ...options.classifier, model: resolveModel(examples.length, options.classifier) };
   for (let fold = 0; fold < k; fold++) {
     const train = examples.filter((_, i) => inScopeFolds[i] !== fold);
     if (new Set(train.map((e) => e.label)).size < 2) return undefined;
-    const model = IntentClassifier.train(train, options.classifier);
+    const model = IntentClassifier.train(train, classifier);
     examples.forEach((example, i) => {
       if (inScopeFolds[i] !== fold) return;
       const { label, confidence } = model.classify(example.text);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { outOfFoldPredictions, stratifiedFolds } from './calibrate';
-import { type ClassifierOptions, IntentClassifier, type LabelledUtterance } from './classifier';
+import { type ClassifierOptions, IntentClassifier, type LabelledUtterance, resolveModel } from './classifier';
 import {
   chooseThreshold,
   type OperatingPoint,
@@ -104,6 +104,8 @@ export function crossValidate(
   const k = options.folds ?? 5;
   const threshold = options.threshold ?? 0.5;
   const assignment = stratifiedFolds(examples, k, options.seed);
+  // Every fold trains the kind of model the whole set would get.
+  const classifier = { ...options.classifier, model: resolveModel(examples.length, options.classifier) };
   const gold: string[] = [];
   const predicted: string[] = [];
   const confidences: number[] = [];
@@ -115,7 +117,7 @@ export function crossValidate(
     const test = examples.filter((_, i) => assignment[i] === fold);
     const started = performance.now();
     const trainCpu = process.cpuUsage();
-    const model = IntentClassifier.train(train, options.classifier);
+    const model = IntentClassifier.train(train, classifier);
     const trainCpuUsed = process.cpuUsage(trainCpu);
     const trainMs = performance.now() - started;
     let correct = 0;

@@ -97,6 +97,13 @@ describe('the recognizer chooses its classifier threshold from its own examples'
     });
   });
 
+  it('trains the classifier the config names', () => {
+    expect(auto.classifierModel).toBe('linear'); // 96 examples: under the ensemble's 1,000
+    const ensemble = IntentRecognizer.create({ ...config(0.7), model: 'ensemble' });
+    expect(ensemble.classifierModel).toBe('ensemble');
+    expect(() => intentConfigSchema.parse({ model: 'bert' })).toThrow();
+  });
+
   it('refuses a threshold that is neither auto nor a probability', () => {
     expect(() => intentConfigSchema.parse({ thresholds: { classifier: 'sometimes' } })).toThrow();
     expect(() => intentConfigSchema.parse({ thresholds: { classifier: 1.5 } })).toThrow();

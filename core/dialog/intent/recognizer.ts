@@ -61,7 +61,8 @@ export class IntentRecognizer {
       intent.examples.map((text) => ({ text, label: intent.name })),
     );
     const labels = new Set(examples.map((e) => e.label));
-    const classifier = labels.size >= 2 ? IntentClassifier.train(examples, deps.classifier) : undefined;
+    const options: ClassifierOptions = { model: config.model, ...deps.classifier };
+    const classifier = labels.size >= 2 ? IntentClassifier.train(examples, options) : undefined;
     let threshold: ClassifierThreshold | undefined;
     if (classifier) {
       const configured = config.thresholds.classifier;
@@ -69,10 +70,13 @@ export class IntentRecognizer {
         configured === 'auto'
           ? calibrateThreshold(examples, config.calibration.outOfScope, {
               ...config.calibration,
-              classifier: deps.classifier,
+              classifier: options,
             })
           : { mode: 'fixed', threshold: configured };
-      logger.info({ event: 'intent.threshold', ...threshold }, describeThreshold(threshold));
+      logger.info(
+        { event: 'intent.threshold', model: classifier.model, ...threshold },
+        describeThreshold(threshold),
+      );
     }
     return new IntentRecognizer(config, new IntentRules(config), classifier, deps.llm, threshold);
   }
@@ -125,6 +129,11 @@ export class IntentRecognizer {
 
     const best = candidates.reduce((a, b) => Math.max(a, b.confidence), 0);
     return { name: UNKNOWN_INTENT, confidence: best, tier: 'none', candidates };
+  }
+
+  /** Which classifier was trained: `ensemble` or `linear`; undefined without one. */
+  get classifierModel(): 'ensemble' | 'linear' | undefined {
+    return this.classifier?.model;
   }
 
   /** Intent names this recognizer can return (besides `unknown`). */

@@ -1,59 +1,119 @@
 import type { Command } from 'commander';
+import { HubError } from '../../core/types';
 import { requirePath } from './inputs';
 
 /** Where the shared BANKING77 split lives when the repository sits beside `shared/`. */
 export const DEFAULT_EVAL_DATA = '../shared/data/banking77/train.csv';
 
-/** `hub intents eval`: k-fold cross-validation of the in-process classifier on a `text,category` CSV. */
+interface EvalOptions {
+  data: string;
+  validation?: string;
+  oosLabel?: string;
+  oosShare: string;
+  folds?: string;
+  calibrationFolds: string;
+  seed: string;
+  threshold: string;
+  targetPrecision: string;
+  limit?: string;
+  epochs?: string;
+  tolerance?: string;
+  model?: string;
+  json?: boolean;
+}
+
+/**
+ * `hub intents eval`: k-fold cross-validation of the in-process classifier on a `text,category`
+ * CSV, with the precision/coverage curve of its out-of-fold confidences and the threshold `auto`
+ * would choose; with `--validation`, CLINC150-style: calibrate on `--data`, measure on the other file.
+ */
 export function registerIntentCommands(program: Command): void {
   const intents = program.command('intents').description('Intent recognition tools');
   intents
     .command('eval')
-    .description('Cross-validate the in-process intent classifier (accuracy, macro-F1, latency)')
-    .option('--data <file>', 'CSV with columns text,category', DEFAULT_EVAL_DATA)
-    .option('--folds <n>', 'number of stratified folds', '5')
+    .description(
+      'Cross-validate the in-process intent classifier (accuracy, macro-F1, latency, threshold curve); with --validation, calibrate on --data and report in-scope accuracy and out-of-scope recall',
+    )
+    .option('--data <file>', 'CSV with columns text,category (or text,intent)', DEFAULT_EVAL_DATA)
+    .option(
+      '--validation <file>',
+      'held-out CSV: train on --data, choose the threshold from its out-of-fold confidences, report on this file',
+    )
+    .option(
+      '--oos-label <name>',
+      'label of out-of-scope rows (e.g. oos): never trained on; they count against precision when accepted',
+    )
+    .option(
+      '--oos-share <x>',
+      'share of traffic the out-of-scope rows stand for when the precision is measured',
+      '0.2',
+    )
+    .option('--folds <n>', 'number of stratified folds of the cross-validation (without --validation)', '5')
+    .option('--calibration-folds <n>', 'folds of the threshold calibration with --validation', '3')
     .option('--seed <n>', 'fold assignment seed', '7')
-    .option('--threshold <p>', 'confidence threshold to report coverage at', '0.6')
-    .option('--limit <n>', 'use only the first n rows (quick runs)')
+    .option('--target-precision <p>', 'precision the chosen threshold must reach out of fold', '0.9')
+    .option('--threshold <p>', 'fixed confidence threshold to compare with', '0.7')
+    .option('--limit <n>', 'use only the first n rows of each file (quick runs)')
     .option('--epochs <n>', 'most training epochs (default 12)')
     .option(
       '--tolerance <x>',
       'stop when an epoch lowers the training loss by less than this fraction (default 0: never)',
     )
+    .option(
+      '--model <kind>',
+      'auto (default: the ensemble from 1000 examples on), ensemble (regression + embedding model) or linear (regression alone)',
+    )
     .option('--json', 'print the report as JSON')
-    .action(
-      async (options: {
-        data: string;
-        folds: string;
-        seed: string;
-        threshold: string;
-        limit?: string;
-        epochs?: string;
-        tolerance?: string;
-        json?: boolean;
-      }) => {
-        const { crossValidate, formatReport, loadLabelledCsv } = await import(
-          '../../core/dialog/intent/eval'
+    .action(async (options: EvalOptions) => {
+      const { crossValidate, evaluateHeldOut, formatHeldOutReport, formatReport, loadLabelledCsv } =
+        await import('../../core/dialog/intent/eval');
+      const data = requirePath(
+        options.data,
+        options.data === DEFAULT_EVAL_DATA
+          ? 'the default intent data: BANKING77 beside the repository'
+          : 'the intent data',
+        'pass --data <file>, a CSV with columns text,category (e.g. --data banking77/train.csv)',
+      );
+      const limit = (rows: Awaited<ReturnType<typeof loadLabelledCsv>>) =>
+        options.limit ? rows.slice(0, Number(options.limit)) : rows;
+      const examples = limit(await loadLabelledCsv(data));
+      const classifier = {
+        ...(options.epochs ? { epochs: Number(options.epochs) } : {}),
+        ...(options.tolerance ? { tolerance: Number(options.tolerance) } : {}),
+        ...(options.model ? { model: modelOption(options.model) } : {}),
+      };
+      const targetPrecision = Number(options.targetPrecision);
+      if (options.validation) {
+        const validationFile = requirePath(
+          options.validation,
+          'the validation data',
+          'pass --validation <file>, a CSV with the columns of --data (e.g. clinc150/validation.csv)',
         );
-        const data = requirePath(
-          options.data,
-          options.data === DEFAULT_EVAL_DATA
-            ? 'the default intent data: BANKING77 beside the repository'
-            : 'the intent data',
-          'pass --data <file>, a CSV with columns text,category (e.g. --data banking77/train.csv)',
-        );
-        let examples = await loadLabelledCsv(data);
-        if (options.limit) examples = examples.slice(0, Number(options.limit));
-        const report = crossValidate(examples, {
-          folds: Number(options.folds),
+        const report = evaluateHeldOut(examples, limit(await loadLabelledCsv(validationFile)), {
+          outOfScopeLabel: options.oosLabel,
+          outOfScopeShare: Number(options.oosShare),
+          targetPrecision,
+          folds: Number(options.calibrationFolds),
           seed: Number(options.seed),
-          threshold: Number(options.threshold),
-          classifier: {
-            ...(options.epochs ? { epochs: Number(options.epochs) } : {}),
-            ...(options.tolerance ? { tolerance: Number(options.tolerance) } : {}),
-          },
+          fixedThreshold: Number(options.threshold),
+          classifier,
         });
-        console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      },
-    );
+        console.log(options.json ? JSON.stringify(report, null, 2) : formatHeldOutReport(report));
+        return;
+      }
+      const inScope = options.oosLabel ? examples.filter((e) => e.label !== options.oosLabel) : examples;
+      const report = crossValidate(inScope, {
+        folds: Number(options.folds),
+        seed: Number(options.seed),
+        threshold: Number(options.threshold),
+        targetPrecision,
+        classifier,
+      });
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    });
+}
+
+function modelOption(value: string): 'auto' | 'ensemble' | 'linear' {
+  if (value === 'auto' || value === 'ensemble' || value === 'linear') return value;
+  throw new HubError('cli.invalid_option', `--model ${value}: expected auto, ensemble or linear`);
 }

@@ -1,8 +1,11 @@
+import { EmbeddingModel, type EmbeddingOptions } from './embedding';
 import { featuresOf } from './features';
 
 /**
  * Tier (b) of intent recognition: TF-IDF features (./features.ts) and a multinomial logistic
- * regression trained by stochastic gradient descent, in process, on CPU, at start-up. Its softmax
+ * regression trained by stochastic gradient descent, in process, on CPU, at start-up; from
+ * `ensembleFrom` examples on, joined by a fastText-style embedding model (./embedding.ts) over the
+ * same features, the two probabilities combined by a weighted geometric mean. The resulting
  * probability is the confidence the recognizer compares with its threshold.
  */
 
@@ -26,6 +29,17 @@ export interface ClassifierOptions {
   seed?: number;
   /** Lengths of the character n-grams taken inside English words. */
   charNgrams?: [number, number];
+  /**
+   * `linear`: the regression alone. `ensemble`: with the embedding model (about twice the training
+   * time). `auto`: the ensemble from `ensembleFrom` training examples on, the regression below.
+   */
+  model?: 'auto' | 'ensemble' | 'linear';
+  /** Fewest examples for which `auto` trains the ensemble. */
+  ensembleFrom?: number;
+  /** The embedding model's size and schedule (its seed is `seed`). */
+  embedding?: Partial<Omit<EmbeddingOptions, 'seed'>>;
+  /** Weight of the embedding model in the geometric mean (the regression has 1 - this). */
+  embeddingWeight?: number;
 }
 
 export interface Classification {
@@ -52,7 +66,20 @@ const DEFAULTS: Required<ClassifierOptions> = {
   seed: 1,
   tolerance: 0,
   charNgrams: [2, 4],
+  model: 'auto',
+  ensembleFrom: 1000,
+  embedding: {},
+  embeddingWeight: 0.4,
 };
+
+const EMBEDDING_DEFAULTS: Omit<EmbeddingOptions, 'seed'> = { dimensions: 100, epochs: 10, learningRate: 0.2 };
+
+/** Which model `train` builds for this many examples: `auto` resolved. */
+export function resolveModel(examples: number, options: ClassifierOptions = {}): 'ensemble' | 'linear' {
+  const model = options.model ?? DEFAULTS.model;
+  if (model !== 'auto') return model;
+  return examples >= (options.ensembleFrom ?? DEFAULTS.ensembleFrom) ? 'ensemble' : 'linear';
+}
 
 /** Mulberry32: small, fast, seedable. */
 function random(seed: number): () => number {
@@ -75,6 +102,9 @@ export function shuffleInPlace<T>(items: T[], next: () => number): T[] {
 }
 
 export class IntentClassifier {
+  private embedding: EmbeddingModel | undefined;
+  private embeddingWeight = 0;
+
   private constructor(
     readonly labels: string[],
     private readonly vocabulary: Map<string, number>,
@@ -114,7 +144,20 @@ export class IntentClassifier {
     const vectors = tokenized.map((features) => model.vectorize(features));
     const targets = examples.map((e) => labelIndex.get(e.label) as number);
     model.fit(vectors, targets, opts);
+    if (resolveModel(examples.length, opts) === 'ensemble') {
+      model.embedding = EmbeddingModel.train(vectors, targets, vocabulary.size, K, {
+        ...EMBEDDING_DEFAULTS,
+        ...opts.embedding,
+        seed: opts.seed,
+      });
+      model.embeddingWeight = opts.embeddingWeight;
+    }
     return model;
+  }
+
+  /** `ensemble` when the embedding model was trained beside the regression. */
+  get model(): 'ensemble' | 'linear' {
+    return this.embedding ? 'ensemble' : 'linear';
   }
 
   /** The most probable intent and its probability. Folds and featurizes `text` itself. */
@@ -183,6 +226,20 @@ export class IntentClassifier {
     const out = new Float64Array(this.labels.length);
     this.scores(x, 1, out);
     IntentClassifier.softmaxInPlace(out);
+    if (!this.embedding) return out;
+    // Weighted geometric mean of the two models' probabilities, normalized again.
+    const other = new Float64Array(this.labels.length);
+    this.embedding.probabilities(x, other);
+    const w = this.embeddingWeight;
+    let sum = 0;
+    for (let k = 0; k < out.length; k++) {
+      const p = Math.exp(
+        (1 - w) * Math.log((out[k] as number) + 1e-12) + w * Math.log((other[k] as number) + 1e-12),
+      );
+      out[k] = p;
+      sum += p;
+    }
+    for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) / sum;
     return out;
   }
 

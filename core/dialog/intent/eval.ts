@@ -1,11 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { outOfFoldPredictions, stratifiedFolds } from './calibrate';
+import { type ClassifierOptions, IntentClassifier, type LabelledUtterance, resolveModel } from './classifier';
 import {
-  type ClassifierOptions,
-  IntentClassifier,
-  type LabelledUtterance,
-  shuffleInPlace,
-} from './classifier';
+  chooseThreshold,
+  type OperatingPoint,
+  operatingPoint,
+  type ScoredPrediction,
+  type ThresholdChoice,
+  weighOutOfScope,
+} from './threshold';
+
+export { stratifiedFolds };
 
 export interface FoldReport {
   fold: number;
@@ -30,6 +36,19 @@ export interface EvaluationReport {
   meanTrainMs: number;
   /** Of the predictions at or above `threshold`: share kept and their accuracy. */
   atThreshold: { threshold: number; coverage: number; accuracy: number };
+  /** The threshold `auto` would choose from these out-of-fold confidences, and its curve. */
+  calibration: ThresholdReport;
+}
+
+/** A chosen threshold and the precision/coverage curve it was chosen on (sampled for people). */
+export type ThresholdReport = Omit<ThresholdChoice, 'curve'> & { curve: OperatingPoint[] };
+
+/** Thresholds at which the precision/coverage curve is printed. */
+export const CURVE_THRESHOLDS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+function thresholdReport(predictions: ScoredPrediction[], targetPrecision: number): ThresholdReport {
+  const { curve: _full, ...choice } = chooseThreshold(predictions, targetPrecision);
+  return { ...choice, curve: CURVE_THRESHOLDS.map((t) => operatingPoint(predictions, t)) };
 }
 
 /** Reads a `text,category` CSV (BANKING77's layout); quoted fields are handled by csv-parse. */
@@ -45,31 +64,6 @@ export async function loadLabelledCsv(path: string): Promise<LabelledUtterance[]
     if (!text || !label) throw new Error(`${path} row ${i + 2}: expected columns text and category`);
     return { text, label };
   });
-}
-
-/** Each label's examples are dealt round-robin over the folds, after a seeded shuffle. */
-export function stratifiedFolds(examples: LabelledUtterance[], k: number, seed = 7): number[] {
-  const byLabel = new Map<string, number[]>();
-  examples.forEach((e, i) => {
-    const indices = byLabel.get(e.label) ?? [];
-    indices.push(i);
-    byLabel.set(e.label, indices);
-  });
-  const fold = new Array<number>(examples.length).fill(0);
-  let state = seed;
-  const next = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296;
-  };
-  let offset = 0;
-  for (const label of [...byLabel.keys()].sort()) {
-    const indices = shuffleInPlace([...(byLabel.get(label) ?? [])], next);
-    indices.forEach((index, position) => {
-      fold[index] = (position + offset) % k;
-    });
-    offset += indices.length; // spreads each label's remainder over different folds
-  }
-  return fold;
 }
 
 export function macroF1(gold: string[], predicted: string[]): number {
@@ -99,11 +93,19 @@ function percentile(sorted: number[], q: number): number {
 /** k-fold stratified cross-validation of the in-process classifier. */
 export function crossValidate(
   examples: LabelledUtterance[],
-  options: { folds?: number; seed?: number; threshold?: number; classifier?: ClassifierOptions } = {},
+  options: {
+    folds?: number;
+    seed?: number;
+    threshold?: number;
+    targetPrecision?: number;
+    classifier?: ClassifierOptions;
+  } = {},
 ): EvaluationReport {
   const k = options.folds ?? 5;
   const threshold = options.threshold ?? 0.5;
   const assignment = stratifiedFolds(examples, k, options.seed);
+  // Every fold trains the kind of model the whole set would get.
+  const classifier = { ...options.classifier, model: resolveModel(examples.length, options.classifier) };
   const gold: string[] = [];
   const predicted: string[] = [];
   const confidences: number[] = [];
@@ -115,7 +117,7 @@ export function crossValidate(
     const test = examples.filter((_, i) => assignment[i] === fold);
     const started = performance.now();
     const trainCpu = process.cpuUsage();
-    const model = IntentClassifier.train(train, options.classifier);
+    const model = IntentClassifier.train(train, classifier);
     const trainCpuUsed = process.cpuUsage(trainCpu);
     const trainMs = performance.now() - started;
     let correct = 0;
@@ -162,6 +164,10 @@ export function crossValidate(
         ? confident.filter((i) => gold[i] === predicted[i]).length / confident.length
         : 0,
     },
+    calibration: thresholdReport(
+      confidences.map((confidence, i) => ({ confidence, correct: gold[i] === predicted[i] })),
+      options.targetPrecision ?? 0.9,
+    ),
   };
 }
 
@@ -179,6 +185,151 @@ export function formatReport(report: EvaluationReport): string {
     `cpu time per classification: mean=${report.cpuUsPerClassification.toFixed(1)}µs`,
     `mean training time per fold: ${(report.meanTrainMs / 1000).toFixed(2)}s`,
     `confidence >= ${report.atThreshold.threshold}: coverage ${pct(report.atThreshold.coverage)}, accuracy ${pct(report.atThreshold.accuracy)}`,
+    ...formatThreshold(report.calibration, 'out-of-fold'),
   ];
   return lines.join('\n');
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+
+/** The precision/coverage curve and the chosen point, as lines of text. */
+export function formatThreshold(report: ThresholdReport, on: string): string[] {
+  const oos = report.outOfScope > 0;
+  const row = (p: OperatingPoint) =>
+    `  ${p.threshold.toFixed(3).padStart(6)}  ${pct(p.precision).padStart(8)}  ${pct(p.coverage).padStart(8)}  ${pct(p.inScopeAccuracy).padStart(8)}${oos ? `  ${pct(p.outOfScopeRecall).padStart(8)}` : ''}`;
+  return [
+    `precision/coverage curve (${on} confidences; ${report.inScope} in scope${oos ? `, ${report.outOfScope} out of scope` : ''}):`,
+    `  thresh  precision  coverage  in-scope-acc${oos ? '  oos-recall' : ''}`,
+    ...report.curve.map(row),
+    report.met
+      ? `chosen for target precision ${pct(report.targetPrecision)}:`
+      : `no threshold reaches target precision ${pct(report.targetPrecision)}; chosen: reject all`,
+    row(report),
+  ];
+}
+
+export interface HeldOutReport {
+  train: { inScope: number; outOfScope: number; labels: number };
+  validation: { inScope: number; outOfScope: number };
+  calibrationFolds: number;
+  /** Threshold chosen from out-of-fold confidences on the training split. */
+  calibration: ThresholdReport;
+  /** Cross-validation for calibration plus the final training, wall time. */
+  calibrationMs: number;
+  trainMs: number;
+  /** Held-out in-scope queries predicted right, whatever their confidence. */
+  accuracyWithoutThreshold: number;
+  /** On the validation split at the chosen threshold: in-scope accuracy (right AND accepted), out-of-scope recall, ... */
+  atChosen: OperatingPoint & { outOfScopePrecision?: number };
+  /** The same at a fixed threshold, for comparison. */
+  atFixed: OperatingPoint & { outOfScopePrecision?: number };
+  /** The validation split's curve. */
+  validationCurve: OperatingPoint[];
+  latencyUs: { p50: number; p99: number; mean: number };
+}
+
+/**
+ * CLINC150-style evaluation: calibrate on the training split (its out-of-scope rows, labelled
+ * `outOfScopeLabel`, are used for the threshold only, never trained on), train on its in-scope
+ * rows, and measure on the validation split: an in-scope query counts right only when predicted
+ * right AND accepted; an out-of-scope query is caught when rejected.
+ */
+export function evaluateHeldOut(
+  train: readonly LabelledUtterance[],
+  validation: readonly LabelledUtterance[],
+  options: {
+    outOfScopeLabel?: string;
+    targetPrecision?: number;
+    /** Share of traffic the out-of-scope rows stand for in the precision (default 0.2). */
+    outOfScopeShare?: number;
+    folds?: number;
+    seed?: number;
+    fixedThreshold?: number;
+    classifier?: ClassifierOptions;
+  } = {},
+): HeldOutReport {
+  const oosLabel = options.outOfScopeLabel;
+  const isOos = (e: LabelledUtterance) => oosLabel !== undefined && e.label === oosLabel;
+  const inScopeTrain = train.filter((e) => !isOos(e));
+  const oosTrain = train.filter(isOos).map((e) => e.text);
+  const folds = options.folds ?? 3;
+  const started = performance.now();
+  const outOfFold = outOfFoldPredictions(inScopeTrain, oosTrain, {
+    folds,
+    seed: options.seed,
+    classifier: options.classifier,
+  });
+  if (!outOfFold) throw new Error('too few training examples to cross-validate: a fold has a single intent');
+  const calibration = thresholdReport(
+    weighOutOfScope(outOfFold, options.outOfScopeShare ?? 0.2),
+    options.targetPrecision ?? 0.9,
+  );
+  const trainStarted = performance.now();
+  const model = IntentClassifier.train(inScopeTrain, options.classifier);
+  const trainMs = performance.now() - trainStarted;
+  const calibrationMs = performance.now() - started;
+
+  const latencies: number[] = [];
+  const predictions = validation.map((example): ScoredPrediction => {
+    const t0 = process.hrtime.bigint();
+    const { label, confidence } = model.classify(example.text);
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+    return isOos(example)
+      ? { confidence, correct: false, outOfScope: true }
+      : { confidence, correct: label === example.label };
+  });
+  latencies.sort((a, b) => a - b);
+  const withOosPrecision = (threshold: number) => {
+    const point = operatingPoint(predictions, threshold);
+    const rejected = predictions.filter((p) => p.confidence < threshold);
+    const caught = rejected.filter((p) => p.outOfScope).length;
+    return rejected.length && point.outOfScopeRecall !== undefined
+      ? { ...point, outOfScopePrecision: caught / rejected.length }
+      : point;
+  };
+  const inScope = predictions.filter((p) => !p.outOfScope);
+  return {
+    train: {
+      inScope: inScopeTrain.length,
+      outOfScope: oosTrain.length,
+      labels: new Set(inScopeTrain.map((e) => e.label)).size,
+    },
+    validation: { inScope: inScope.length, outOfScope: predictions.length - inScope.length },
+    calibrationFolds: folds,
+    calibration,
+    calibrationMs,
+    trainMs,
+    accuracyWithoutThreshold: inScope.filter((p) => p.correct).length / (inScope.length || 1),
+    atChosen: withOosPrecision(calibration.threshold),
+    atFixed: withOosPrecision(options.fixedThreshold ?? 0.7),
+    validationCurve: CURVE_THRESHOLDS.map((t) => operatingPoint(predictions, t)),
+    latencyUs: {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
+    },
+  };
+}
+
+export function formatHeldOutReport(report: HeldOutReport): string {
+  const at = (name: string, p: HeldOutReport['atChosen']) =>
+    `${name} threshold ${p.threshold.toFixed(3)}: in-scope accuracy ${pct(p.inScopeAccuracy)} (accepted ${pct(p.coverage)}, precision ${pct(p.precision)}), out-of-scope recall ${pct(p.outOfScopeRecall)}, out-of-scope precision ${pct(p.outOfScopePrecision)}`;
+  return [
+    `train: ${report.train.inScope} in scope over ${report.train.labels} intents, ${report.train.outOfScope} out of scope (threshold only); validation: ${report.validation.inScope} in scope, ${report.validation.outOfScope} out of scope`,
+    `calibration: ${report.calibrationFolds}-fold cross-validation + final training ${(report.calibrationMs / 1000).toFixed(2)}s (final training ${(report.trainMs / 1000).toFixed(2)}s)`,
+    ...formatThreshold(report.calibration, 'training split, out-of-fold'),
+    ...formatThreshold(
+      {
+        ...report.calibration,
+        ...report.validation,
+        curve: report.validationCurve,
+        ...report.atChosen,
+      },
+      'validation split',
+    ),
+    `validation in-scope accuracy without a threshold: ${pct(report.accuracyWithoutThreshold)}`,
+    at('chosen', report.atChosen),
+    at('fixed', report.atFixed),
+    `latency per classification: p50=${report.latencyUs.p50.toFixed(1)}µs p99=${report.latencyUs.p99.toFixed(1)}µs mean=${report.latencyUs.mean.toFixed(1)}µs`,
+  ].join('\n');
 }

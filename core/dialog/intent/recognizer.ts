@@ -1,4 +1,6 @@
+import { logger } from '../../log';
 import type { LlmClient } from '../../types';
+import { type Calibration, calibrateThreshold } from './calibrate';
 import { type ClassifierOptions, IntentClassifier } from './classifier';
 import type { IntentConfig } from './config';
 import { classifyWithLlm, UNKNOWN_INTENT } from './llm';
@@ -28,6 +30,9 @@ export interface RecognizerInput {
   folded: string;
 }
 
+/** How the classifier's threshold was set: fixed in config, or chosen at start-up (see calibrate.ts). */
+export type ClassifierThreshold = { mode: 'fixed'; threshold: number } | Calibration;
+
 /**
  * Intent recognition in tiers, cheapest first: rules and keywords, then the in-process classifier,
  * then (when configured and its circuit is closed) the LLM. The first tier that reaches its
@@ -39,9 +44,15 @@ export class IntentRecognizer {
     private readonly rules: IntentRules,
     private readonly classifier: IntentClassifier | undefined,
     private readonly llm: LlmClient | undefined,
+    /** The classifier tier's threshold and how it was set; undefined without a classifier. */
+    readonly classifierThreshold: ClassifierThreshold | undefined,
   ) {}
 
-  /** Trains the classifier from the config's examples (needs examples of two intents or more). */
+  /**
+   * Trains the classifier from the config's examples (needs examples of two intents or more) and,
+   * with `thresholds.classifier: auto`, chooses its threshold by cross-validation on the same
+   * examples (`calibration.folds` more trainings), logged as `intent.threshold`.
+   */
   static create(
     config: IntentConfig,
     deps: { llm?: LlmClient; classifier?: ClassifierOptions } = {},
@@ -50,8 +61,24 @@ export class IntentRecognizer {
       intent.examples.map((text) => ({ text, label: intent.name })),
     );
     const labels = new Set(examples.map((e) => e.label));
-    const classifier = labels.size >= 2 ? IntentClassifier.train(examples, deps.classifier) : undefined;
-    return new IntentRecognizer(config, new IntentRules(config), classifier, deps.llm);
+    const options: ClassifierOptions = { model: config.model, ...deps.classifier };
+    const classifier = labels.size >= 2 ? IntentClassifier.train(examples, options) : undefined;
+    let threshold: ClassifierThreshold | undefined;
+    if (classifier) {
+      const configured = config.thresholds.classifier;
+      threshold =
+        configured === 'auto'
+          ? calibrateThreshold(examples, config.calibration.outOfScope, {
+              ...config.calibration,
+              classifier: options,
+            })
+          : { mode: 'fixed', threshold: configured };
+      logger.info(
+        { event: 'intent.threshold', model: classifier.model, ...threshold },
+        describeThreshold(threshold),
+      );
+    }
+    return new IntentRecognizer(config, new IntentRules(config), classifier, deps.llm, threshold);
   }
 
   async recognize(
@@ -77,7 +104,7 @@ export class IntentRecognizer {
         tier: 'classifier',
       };
       candidates.push(candidate);
-      if (result.confidence >= thresholds.classifier) return decided(candidate);
+      if (result.confidence >= (this.classifierThreshold?.threshold ?? 1)) return decided(candidate);
     }
 
     const llm = this.llm;
@@ -104,8 +131,28 @@ export class IntentRecognizer {
     return { name: UNKNOWN_INTENT, confidence: best, tier: 'none', candidates };
   }
 
+  /** Which classifier was trained: `ensemble` or `linear`; undefined without one. */
+  get classifierModel(): 'ensemble' | 'linear' | undefined {
+    return this.classifier?.model;
+  }
+
   /** Intent names this recognizer can return (besides `unknown`). */
   get intentNames(): string[] {
     return this.config.intents.map((i) => i.name);
+  }
+}
+
+/** One line for the log and `hub intents`: the threshold, and what it is expected to give. */
+export function describeThreshold(threshold: ClassifierThreshold): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  switch (threshold.mode) {
+    case 'fixed':
+      return `intent classifier threshold ${threshold.threshold} (fixed in config)`;
+    case 'fallback':
+      return `intent classifier threshold ${threshold.threshold} (fallback: ${threshold.reason})`;
+    default:
+      return threshold.met
+        ? `intent classifier threshold ${threshold.threshold.toFixed(3)} chosen by ${threshold.folds}-fold cross-validation: expected precision ${pct(threshold.precision)} (target ${pct(threshold.targetPrecision)}), coverage ${pct(threshold.coverage)} of ${threshold.inScope} examples${threshold.outOfScopeRecall === undefined ? '' : `, out-of-scope rejected ${pct(threshold.outOfScopeRecall)} of ${threshold.outOfScope}`} (${Math.round(threshold.ms)} ms)`
+        : `intent classifier threshold 1: no threshold reaches the target precision ${pct(threshold.targetPrecision)} out of fold, so the classifier decides nothing alone (${Math.round(threshold.ms)} ms)`;
   }
 }

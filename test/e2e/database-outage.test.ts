@@ -34,7 +34,7 @@ beforeAll(async () => {
   database = new PrivatePostgres(PG_BIN, await freePort());
   database.init();
   database.start();
-}, 120_000);
+});
 
 afterAll(async () => {
   await hub?.stop('SIGKILL');

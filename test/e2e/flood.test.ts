@@ -19,7 +19,7 @@ beforeAll(async () => {
   hub = await startHubProcess(writeConfig({ database: { driver: 'pglite', dataDir: 'memory://' } }), [], {
     HUB_ADMIN_TOKEN: ADMIN_TOKEN,
   });
-}, 150_000);
+});
 
 afterAll(async () => {
   expect(await hub?.stop()).toBe(0);

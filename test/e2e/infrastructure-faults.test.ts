@@ -62,7 +62,7 @@ beforeAll(async () => {
   database.start();
   redis = new PrivateRedis(REDIS_SERVER, await freePort());
   await redis.start();
-}, 120_000);
+});
 
 afterAll(async () => {
   await redis?.destroy();

@@ -15,7 +15,7 @@ beforeAll(async () => {
       security: { rateLimits: { llm: { perConversation: { max: 2, windowSeconds: 60 } } } },
     }),
   );
-}, 150_000);
+});
 
 afterAll(async () => {
   await hub?.stop();

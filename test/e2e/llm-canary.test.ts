@@ -41,7 +41,7 @@ beforeAll(async () => {
     [],
     { HUB_ADMIN_TOKEN: '' },
   );
-}, 150_000);
+});
 
 afterAll(async () => {
   await hub?.stop();

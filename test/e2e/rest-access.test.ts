@@ -30,7 +30,7 @@ beforeAll(async () => {
   keys = new ApiKeyStore((hub.store as KyselyStore).db);
   victimKey = (await keys.create('acme', 'acme shop')).key;
   attackerKey = (await keys.create('mallory', 'attacker')).key;
-}, 120_000);
+});
 
 afterAll(async () => {
   await hub?.stop();

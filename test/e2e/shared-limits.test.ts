@@ -15,7 +15,7 @@ beforeAll(async () => {
     security: { rateLimits: { rest: { perSender: { max: 10, windowSeconds: 60 } } } },
   });
   hubs.push(...(await Promise.all([startHubProcess(config), startHubProcess(config)])));
-}, 150_000);
+});
 
 afterAll(async () => {
   for (const hub of hubs) expect(await hub.stop()).toBe(0);

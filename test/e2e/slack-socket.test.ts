@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   hub = await startHubProcess(config, [], { SLACK_BOT_TOKEN: TOKEN, SLACK_APP_TOKEN: APP_TOKEN });
   await until('the Socket Mode connection', () => slack.sockets.length === 1, 20_000);
-}, 150_000);
+});
 
 afterAll(async () => {
   if (hub) expect(await hub.stop()).toBe(0);

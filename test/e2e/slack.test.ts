@@ -67,7 +67,7 @@ beforeAll(async () => {
     ],
   });
   hub = await startHubProcess(config, [], { SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET });
-}, 150_000);
+});
 
 afterAll(async () => {
   if (hub) expect(await hub.stop()).toBe(0);

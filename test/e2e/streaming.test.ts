@@ -121,7 +121,7 @@ beforeAll(async () => {
     llm: client,
     dialog: await loadDialogKit(config, { llm: client }),
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();

@@ -89,7 +89,7 @@ beforeAll(async () => {
     ],
   });
   hub = await startHubProcess(config, [], { TEAMS_APP_ID: APP_ID, TEAMS_APP_PASSWORD: APP_PASSWORD });
-}, 150_000);
+});
 
 afterAll(async () => {
   if (hub) expect(await hub.stop()).toBe(0);

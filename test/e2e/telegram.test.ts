@@ -67,7 +67,7 @@ beforeAll(async () => {
     TG_SALES_TOKEN: SALES_TOKEN,
     TG_SECRET: SECRET,
   });
-}, 150_000);
+});
 
 afterAll(async () => {
   if (hub) expect(await hub.stop()).toBe(0);

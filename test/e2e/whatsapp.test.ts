@@ -93,7 +93,7 @@ beforeAll(async () => {
     WA_APP_SECRET: APP_SECRET,
     WA_VERIFY_TOKEN: VERIFY_TOKEN,
   });
-}, 150_000);
+});
 
 afterAll(async () => {
   if (hub) expect(await hub.stop()).toBe(0);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   store = await createStore(config);
   app = await buildServer({ config, connectors: [filesChannel], readiness: [], audit: store });
   await app.ready();
-}, 60_000);
+});
 
 afterAll(async () => {
   await app?.close();

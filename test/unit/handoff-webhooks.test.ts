@@ -163,7 +163,7 @@ beforeAll(async () => {
     .execute();
   open = await server();
   guarded = await server(ADMIN_TOKEN);
-}, 60_000);
+});
 
 afterAll(async () => {
   await open?.close();

@@ -76,7 +76,7 @@ beforeAll(async () => {
     helpdesks.descriptors,
   );
   await app.ready();
-}, 60_000);
+});
 
 afterAll(async () => {
   await app?.close();

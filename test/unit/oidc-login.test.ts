@@ -113,7 +113,7 @@ beforeAll(async () => {
   await operators.create({ email: 'sam@example.com', role: 'supervisor', tenants: ['acme'] });
   await operators.create({ email: 'dora@example.com', role: 'agent', tenants: ['default'] });
   await operators.disable('dora@example.com');
-}, 60_000);
+});
 
 afterAll(async () => {
   await hub?.stop();

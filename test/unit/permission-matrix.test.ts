@@ -102,7 +102,7 @@ beforeAll(async () => {
     await operators.create({ email: `${role}@example.com`, role, tenants: ['default'], password: PASSWORD });
     sessions.set(role, await signIn(app, `${role}@example.com`));
   }
-}, 60_000);
+});
 
 afterAll(async () => {
   await hub?.stop();

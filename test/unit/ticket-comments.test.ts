@@ -124,7 +124,7 @@ beforeAll(async () => {
   outbox = new TicketOutbox(store.db);
   comments = new TicketCommentOutbox(store.db);
   demo = new DemoTicketing(ticketDb(store.db));
-}, 60_000);
+});
 
 afterAll(async () => {
   await store?.close();

@@ -19,7 +19,7 @@ beforeAll(async () => {
   store = await createStore(config);
   const knowledge = await createKnowledge(config);
   engine = new DialogEngine({ config, retriever: knowledge.retriever, dialog: await loadDialogKit(config) });
-}, 60_000);
+});
 
 afterAll(async () => {
   await store.close();

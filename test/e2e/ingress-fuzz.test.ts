@@ -75,6 +75,8 @@ const ODD_TEXTS = [
   '\ud800 lone surrogate: which payment methods do you accept? \udfff',
   `${'退货运费谁承担？😀'.repeat(300)}`,
   '\u202eRTL override\u200b zero width\ufeff: how do I return an item?',
+  // Nothing left once cleaned: still a message, still answered.
+  '\u0000\u0001\u0002',
 ];
 /** Deep but within server.maxJsonDepth (64), in a field the platform does not define. */
 const DEEP_ALLOWED = nestedObject(40);

@@ -5,6 +5,7 @@ import { createTelegramConnector } from '../../connectors/telegram/connector';
 import { REJECTED_BODY_CHARS, RejectedWebhookStore } from '../../core/channels/rejected-webhooks';
 import type { ChannelContext } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
+import { installDepthLimitedJsonParser } from '../../core/http/json-body';
 import { registerRejectedWebhooksRoute } from '../../core/http/rejected-webhooks-route';
 import { errors, webhookRejected, webhookRequests } from '../../core/metrics';
 import { createStore, type KyselyStore } from '../../core/store';
@@ -28,6 +29,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store?.close();
+});
+
+describe("the server's JSON parser", () => {
+  it('answers a body nested deeper than the limit with 400 before parsing, whatever the charset; keeps poisoning refused', async () => {
+    const app = Fastify({ bodyLimit: 64 * 1024 });
+    installDepthLimitedJsonParser(app, 16);
+    app.post('/echo', async (request) => request.body);
+    const post = (payload: string, type = 'application/json') =>
+      app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': type }, payload });
+    const deep = `{"a":${'['.repeat(17)}${']'.repeat(17)}}`;
+    expect((await post(deep)).statusCode).toBe(400);
+    expect((await post(deep, 'application/json; charset=utf-8')).json()).toMatchObject({
+      code: 'request.json_too_deep',
+    });
+    expect(
+      (await post(`{"a":${'['.repeat(15)}${']'.repeat(15)}}`, 'application/json; charset=utf-8')).statusCode,
+    ).toBe(200);
+    expect((await post('{"__proto__": {"admin": true}}')).statusCode).toBe(400);
+    expect((await post('x'.repeat(70 * 1024))).statusCode).toBe(413);
+    await app.close();
+  });
 });
 
 describe('rejected-webhook store', () => {

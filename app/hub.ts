@@ -5,11 +5,13 @@ import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
+import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
+import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import {
   budgetedLlm,
@@ -77,6 +79,8 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   closers.push(() => limits.close());
   // The one ingress call, for connectors and helpdesk webhooks alike.
   const accept = channelIngress(countedPublish(bus));
+  // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
+  const rejected = new RejectedWebhookStore(store.db);
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
   const connectors = createConnectors(config, channelRegistry, {
     accept,
@@ -86,6 +90,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     outbound: outbound.scheduler,
     access,
     limits,
+    rejected,
   });
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
   const deliver = async (message: OutboundMessage) => {
@@ -131,6 +136,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     });
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
+    registerRejectedWebhooksRoute(app, rejected);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },

@@ -87,8 +87,20 @@ export async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> 
 /** Every webhook request, by channel and what became of it. */
 export const webhookRequests = new Counter({
   name: 'hub_webhook_requests_total',
-  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, unauthorized, bad_request, unavailable, rate_limited)',
+  help: 'Webhook requests by channel and outcome (accepted, duplicate, ignored, rejected, unauthorized, bad_request, unavailable, rate_limited)',
   labelNames: ['channel', 'outcome'] as const,
+  registers: [registry],
+});
+
+/**
+ * Signed platform requests acknowledged without an event because the payload could not be read
+ * (reason: `invalid_event`, `normalize_failed`, `request.invalid_json`, `request.json_too_deep`,
+ * …); each is kept in the rejected-webhook store for inspection.
+ */
+export const webhookRejected = new Counter({
+  name: 'hub_webhook_rejected_total',
+  help: 'Signed webhook requests whose payload could not be read, by channel and reason',
+  labelNames: ['channel', 'reason'] as const,
   registers: [registry],
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { cleanText } from '../../core/channels/clean-text';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { issueLines } from '../../core/resilience/zod-issues';
 import { conversationKey, type InboundEvent, type OutboundMessage, renderAsText } from '../../core/types';
@@ -102,7 +103,19 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
             },
           });
         }
-        const body = parsed.data;
+        // The ingress cleans every string of the event (core/channels/clean-text.ts); the sender is
+        // cleaned here already, because the event id and the conversation the replies are awaited
+        // on are built from it.
+        const body = { ...parsed.data, sender: cleanText(parsed.data.sender).trim() };
+        if (!body.sender) {
+          return reply.code(400).send({
+            error: {
+              code: 'rest.invalid_request',
+              message: 'sender has no printable characters',
+              issues: [{ path: 'sender', message: 'only control characters' }],
+            },
+          });
+        }
         if (await limits?.refuse(request, reply, 'rest.sender', `${id}:${body.sender}`)) return reply;
         const idempotencyKey = body.message_id ?? request.headers['idempotency-key']?.toString();
         const event: InboundEvent = {

@@ -2,7 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
-import { acceptNormalized, acknowledge, countedOutcome } from '../shared/ingress';
+import {
+  acceptNormalized,
+  acknowledgeVerified,
+  countedOutcome,
+  isTransient,
+  recordRejected,
+} from '../shared/ingress';
 import { inboundIgnored } from '../shared/metrics';
 import type { Normalized } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
@@ -54,9 +60,15 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
     }
   }
 
-  async function accept(normalized: Normalized, request: FastifyRequest, reply: FastifyReply) {
-    return acknowledge(channel, reply, async () => {
-      const outcome = await acceptNormalized(ctx, channel, normalized);
+  /** `normalize` runs inside the acknowledgement: a payload it cannot read is acked and kept, never a 500. */
+  async function accept(
+    normalize: () => Normalized,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    raw: Buffer,
+  ) {
+    return acknowledgeVerified(ctx, channel, reply, raw, async () => {
+      const outcome = await acceptNormalized(ctx, channel, normalize());
       const retry = request.headers['x-slack-retry-num'];
       if (retry && outcome === 'duplicate')
         request.log.info({ channel, retry }, 'slack retry of an event already accepted');
@@ -68,8 +80,21 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
   const acceptFromSocket = (normalized: Normalized) =>
     countedOutcome(channel, () => acceptNormalized(ctx, channel, normalized));
 
-  /** A Socket Mode envelope: the payloads are the Events API's and interactivity's own. */
+  /**
+   * A Socket Mode envelope. Acked unless the hub cannot take it now: one it cannot read is counted,
+   * kept and acked, so Slack stops resending it.
+   */
   async function acceptEnvelope(envelope: SocketEnvelope): Promise<void> {
+    try {
+      await acceptEnvelopeUnguarded(envelope);
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      recordRejected(ctx, channel, JSON.stringify(envelope.body ?? null), error);
+    }
+  }
+
+  /** The payloads are the Events API's and interactivity's own. */
+  async function acceptEnvelopeUnguarded(envelope: SocketEnvelope): Promise<void> {
     if (envelope.type === 'events_api') {
       const outcome = await acceptFromSocket(normalizeSlackEvent(envelope.body as SlackEnvelope, identity));
       if (envelope.retryAttempt && outcome === 'duplicate')
@@ -103,6 +128,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
       if (!identity.botUserId || !identity.botId) await learnIdentity();
       if (options.socketMode) return registerSocketMode();
       const signingSecret = options.signingSecret as string;
+      const jsonOptions = { maxDepth: ctx.hub.server.maxJsonDepth, rejected: ctx.rejected };
       await registerRawWebhook(app, {
         channel,
         path: `/webhooks/${channel}`,
@@ -129,11 +155,18 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
               inboundIgnored.inc({ channel, reason: 'unsupported_form' });
               return reply.code(200).send();
             }
-            const interaction = parseJsonBody(channel, payload, request, reply);
+            const interaction = parseJsonBody(channel, payload, request, reply, jsonOptions);
             if (interaction === undefined) return reply;
-            return accept(normalizeSlackAction(interaction as SlackBlockActions, identity), request, reply);
+            return accept(
+              () => normalizeSlackAction(interaction as SlackBlockActions, identity),
+              request,
+              reply,
+              body,
+            );
           }
-          const envelope = parseJsonBody(channel, body, request, reply) as SlackEnvelope | undefined;
+          const envelope = parseJsonBody(channel, body, request, reply, jsonOptions) as
+            | SlackEnvelope
+            | undefined;
           if (envelope === undefined) return reply;
           if (envelope.type === 'url_verification') {
             webhookRequests.inc({ channel, outcome: 'url_verification' });
@@ -142,7 +175,7 @@ export const createSlackConnector: ConnectorFactory = (ctx) => {
               .type('text/plain')
               .send(String(envelope.challenge ?? ''));
           }
-          return accept(normalizeSlackEvent(envelope, identity), request, reply);
+          return accept(() => normalizeSlackEvent(envelope, identity), request, reply, body);
         },
         openapi: slackWebhookDoc,
       });

@@ -1,5 +1,5 @@
 import type { Attachment, ConversationRef, InboundEvent, Mention } from '../../core/types';
-import { ignore, type Normalized, tidyText } from '../shared/normalized';
+import { guardNormalize, ignore, type Normalized, tidyText } from '../shared/normalized';
 import type { SlackBlockActions, SlackEnvelope, SlackMessageEvent } from './wire';
 
 export interface SlackIdentity {
@@ -33,8 +33,16 @@ const unescapeSlack = (text: string) =>
 /**
  * One Events API envelope into one InboundEvent, or why not. Messages are keyed by channel + ts, so
  * the `message` and `app_mention` events Slack sends for one message, and its retries, are one event.
+ * A field of the wrong type is an ignored update or a HubError 400, never a TypeError.
  */
-export function normalizeSlackEvent(
+export const normalizeSlackEvent = guardNormalize('slack', readSlackEvent);
+
+/** A Block Kit button press (interactivity payload) as an action event; guarded as {@link normalizeSlackEvent}. */
+export const normalizeSlackAction = guardNormalize('slack', readSlackAction);
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function readSlackEvent(
   envelope: SlackEnvelope,
   identity: SlackIdentity,
   receivedAt = new Date().toISOString(),
@@ -78,21 +86,25 @@ export function normalizeSlackEvent(
     return normalizeReaction(event, envelope, identity, botUserId, base);
   }
   if (event.type !== 'message' && event.type !== 'app_mention') return ignore('unsupported_event');
-  if (!event.channel) return ignore('malformed');
+  if (typeof event.channel !== 'string' || !event.channel) return ignore('malformed');
 
   if (event.subtype === 'message_changed') {
     const edited = event.message;
-    if (!edited?.ts) return ignore('malformed');
+    if (typeof edited?.ts !== 'string') return ignore('malformed');
     if (ownApp(edited)) return ignore('own_echo');
     if (edited.bot_id) return ignore('bot_message');
-    const text = readText(edited.text ?? '', botUserId);
+    // Slack also reports an unfurled link or a re-rendered block as message_changed: the words are
+    // the same, so there is nothing new to answer.
+    const previous = event.previous_message;
+    if (previous !== undefined && str(previous?.text) === str(edited.text)) return ignore('edit_unchanged');
+    const text = readText(str(edited.text) ?? '', botUserId);
     return {
       event: {
         ...base,
         id: `${identity.channel}:${event.channel}:${event.ts ?? edited.edited?.ts}`,
         kind: 'edit',
         ref: refOf(identity, event.channel, edited),
-        sender: { id: edited.user ?? 'unknown' },
+        sender: { id: str(edited.user) || 'unknown' },
         text: text.text,
         ...(text.mentions.length ? { mentions: text.mentions } : {}),
         addressedToBot: false,
@@ -107,10 +119,12 @@ export function normalizeSlackEvent(
   if (event.subtype && event.subtype !== 'file_share' && event.subtype !== 'thread_broadcast') {
     return ignore(`subtype_${event.subtype}`);
   }
-  if (!event.ts || !event.user) return ignore('malformed');
+  if (typeof event.ts !== 'string' || typeof event.user !== 'string' || !event.ts || !event.user)
+    return ignore('malformed');
 
-  const { text, mentions, mentionsBot } = readText(event.text ?? '', botUserId);
-  const attachments: Attachment[] = (event.files ?? []).map((file) => ({
+  const { text, mentions, mentionsBot } = readText(str(event.text) ?? '', botUserId);
+  const files = Array.isArray(event.files) ? event.files : [];
+  const attachments: Attachment[] = files.map((file) => ({
     kind: file.mimetype?.startsWith('image/')
       ? 'image'
       : file.mimetype?.startsWith('video/')
@@ -177,8 +191,7 @@ function normalizeReaction(
   };
 }
 
-/** A Block Kit button press (interactivity payload) as an action event. */
-export function normalizeSlackAction(
+function readSlackAction(
   payload: SlackBlockActions,
   identity: SlackIdentity,
   receivedAt = new Date().toISOString(),

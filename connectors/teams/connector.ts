@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
-import { acceptNormalized, acknowledge } from '../shared/ingress';
+import { acceptNormalized, acknowledge, acknowledgeVerified } from '../shared/ingress';
 import { ignore } from '../shared/normalized';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
@@ -77,7 +77,10 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
       : { ok: false as const, reason: 'missing_token' as const };
     if (!verdict.ok)
       return refuse(request, reply, verdict.reason === 'keys_unavailable' ? 503 : 401, verdict.reason);
-    const activity = parseJsonBody(channel, body, request, reply) as Activity | undefined;
+    const activity = parseJsonBody(channel, body, request, reply, {
+      maxDepth: ctx.hub.server.maxJsonDepth,
+      rejected: ctx.rejected,
+    }) as Activity | undefined;
     if (activity === undefined) return reply;
     const mismatch = BotFrameworkTokenValidator.checkActivity(verdict, activity);
     if (mismatch) return refuse(request, reply, 401, mismatch);
@@ -90,18 +93,22 @@ export const createTeamsConnector: ConnectorFactory = (ctx) => {
     if (!anyTenant && (!tenant || !allowedTenants.has(tenant))) {
       return refuse(request, reply, 403, 'tenant_not_allowed');
     }
-    const normalized = normalizeTeamsActivity(activity, identity);
-    const invoked = 'event' in normalized && activity.type === 'invoke';
-    // Unacknowledged when the hub cannot take it now, so the Bot Connector delivers the activity again.
-    return acknowledge(
+    let invoked = false;
+    // Unacknowledged when the hub cannot take it now, so the Bot Connector delivers the activity
+    // again; acknowledged and kept when it cannot be read, so it stops sending it.
+    return acknowledgeVerified(
+      ctx,
       channel,
       reply,
+      body,
       async () => {
+        const normalized = normalizeTeamsActivity(activity, identity);
+        invoked = 'event' in normalized && activity.type === 'invoke';
         const outcome = await acceptNormalized(ctx, channel, normalized);
         if ('event' in normalized) references.remember(normalized.event);
         return outcome;
       },
-      invoked ? invokeResponse(options.invokeAcknowledgement) : undefined,
+      () => (invoked ? invokeResponse(options.invokeAcknowledgement) : undefined),
     );
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Attachment, AttachmentKind, ConversationRef, InboundEvent, Mention } from '../../core/types';
-import { ignore, type Normalized, tidyText } from '../shared/normalized';
+import { guardNormalize, ignore, type Normalized, tidyText } from '../shared/normalized';
 import { teamsFileId } from './files';
 import type { Activity, TeamsAttachment } from './wire';
 
@@ -42,20 +42,30 @@ export function conversationIdOf(ref: Pick<ConversationRef, 'conversation' | 'th
 }
 
 export function tenantOf(activity: Activity): string | undefined {
-  return activity.channelData?.tenant?.id ?? activity.conversation?.tenantId;
+  const tenant = activity.channelData?.tenant?.id ?? activity.conversation?.tenantId;
+  return typeof tenant === 'string' ? tenant : undefined;
 }
 
 /**
  * One Bot Framework activity from Teams into one InboundEvent, or why not. Events are keyed by
- * conversation id + activity id, so the Bot Connector's retries of one activity are one event.
+ * conversation id + activity id, so the Bot Connector's retries of one activity are one event. A
+ * field of the wrong type is an ignored update or a HubError 400, never a TypeError.
  */
-export function normalizeTeamsActivity(
+export const normalizeTeamsActivity = guardNormalize('teams', readTeamsActivity);
+
+function readTeamsActivity(
   activity: Activity,
   identity: TeamsIdentity,
   receivedAt = new Date().toISOString(),
 ): Normalized {
   const conversationId = activity?.conversation?.id;
-  if (!activity?.type || typeof conversationId !== 'string' || !activity.serviceUrl || !activity.from?.id) {
+  if (
+    typeof activity?.type !== 'string' ||
+    typeof conversationId !== 'string' ||
+    typeof activity.serviceUrl !== 'string' ||
+    typeof activity.from?.id !== 'string' ||
+    !activity.from.id
+  ) {
     return ignore('malformed');
   }
   const botId = activity.recipient?.id ?? `28:${identity.appId}`;
@@ -117,7 +127,9 @@ export function normalizeTeamsActivity(
           },
         };
       }
-      const attachments = (activity.attachments ?? []).flatMap(toAttachment);
+      const attachments = arrayOf(activity.attachments)
+        .filter(isRecord)
+        .flatMap((attachment) => toAttachment(attachment as TeamsAttachment));
       if (!text && attachments.length === 0) return ignore('empty_message');
       const event: InboundEvent = {
         ...base,
@@ -149,8 +161,12 @@ export function normalizeTeamsActivity(
     case 'messageDelete':
       return ignore('deleted');
     case 'conversationUpdate': {
-      const added = (activity.membersAdded ?? []).map((m) => m.id).filter(Boolean);
-      const removed = (activity.membersRemoved ?? []).map((m) => m.id).filter(Boolean);
+      const idsOf = (members: unknown) =>
+        arrayOf(members)
+          .map((m) => (isRecord(m) ? m.id : undefined))
+          .filter((id): id is string => typeof id === 'string' && id !== '');
+      const added = idsOf(activity.membersAdded);
+      const removed = idsOf(activity.membersRemoved);
       const memberIds = added.length > 0 ? added : removed;
       if (memberIds.length === 0)
         return ignore(`conversation_${activity.channelData?.eventType ?? 'update'}`);
@@ -183,11 +199,15 @@ export function normalizeTeamsActivity(
       };
     }
     case 'messageReaction': {
-      const added = activity.reactionsAdded?.[0]?.type;
-      const removed = activity.reactionsRemoved?.[0]?.type;
+      const typeOf = (reactions: unknown) => {
+        const first = arrayOf(reactions)[0];
+        return isRecord(first) && typeof first.type === 'string' && first.type ? first.type : undefined;
+      };
+      const added = typeOf(activity.reactionsAdded);
+      const removed = typeOf(activity.reactionsRemoved);
       const name = added ?? removed;
       const messageId = activity.replyToId ?? activity.id;
-      if (!name || !messageId) return ignore('malformed');
+      if (!name || typeof messageId !== 'string' || !messageId) return ignore('malformed');
       return {
         event: { ...base, kind: 'reaction', reaction: { name, messageId, added: added !== undefined } },
       };
@@ -232,25 +252,32 @@ function actionIdOf(value: Record<string, unknown>): string {
 function readText(activity: Activity, botId: string) {
   const mentions: Mention[] = [];
   let mentionsBot = false;
-  let text = activity.text ?? '';
-  for (const entity of activity.entities ?? []) {
-    if (entity.type !== 'mention' || !entity.mentioned?.id) continue;
-    const isBot = entity.mentioned.id === botId;
-    mentions.push({ id: entity.mentioned.id, ...(entity.text ? { text: entity.text } : {}), isBot });
+  let text = typeof activity.text === 'string' ? activity.text : '';
+  for (const entity of arrayOf(activity.entities)) {
+    if (!isRecord(entity) || entity.type !== 'mention') continue;
+    const mentioned = entity.mentioned;
+    if (!isRecord(mentioned) || typeof mentioned.id !== 'string' || !mentioned.id) continue;
+    const isBot = mentioned.id === botId;
+    const entityText = typeof entity.text === 'string' ? entity.text : undefined;
+    mentions.push({ id: mentioned.id, ...(entityText ? { text: entityText } : {}), isBot });
     if (isBot) mentionsBot = true;
-    if (entity.text) {
-      const name = entity.text.replace(/<\/?at>/g, '');
-      text = text.split(entity.text).join(isBot ? '' : `@${name}`);
+    // The entity's text is the `<at>` markup as it stands in the message; where the message says
+    // it otherwise (another client's rendering), nothing is replaced and the words stay as written.
+    if (entityText) {
+      const name = entityText.replace(/<\/?at>/g, '');
+      text = text.split(entityText).join(isBot ? '' : `@${name}`);
     }
   }
-  text = text.replace(/&nbsp;/g, ' ');
+  // A mention whose entity text is not what the message shows (a renamed account, another
+  // client's markup) is left in the text as `<at>Name</at>`: the words keep the name, not the markup.
+  text = text.replace(/<at>([^<]*)<\/at>/g, '@$1').replace(/&nbsp;/g, ' ');
   return { text: mentionsBot ? tidyText(text) : text.trim() === '' ? '' : text, mentions, mentionsBot };
 }
 
 const FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.download.info';
 
 function toAttachment(attachment: TeamsAttachment): Attachment[] {
-  const type = attachment.contentType ?? '';
+  const type = typeof attachment.contentType === 'string' ? attachment.contentType : '';
   if (type === FILE_DOWNLOAD_INFO && isRecord(attachment.content)) {
     const downloadUrl = attachment.content.downloadUrl;
     if (typeof downloadUrl !== 'string') return [];
@@ -264,7 +291,7 @@ function toAttachment(attachment: TeamsAttachment): Attachment[] {
     ];
   }
   // The text/html twin of a message, cards and other rich content carry no file to fetch.
-  if (!attachment.contentUrl) return [];
+  if (typeof attachment.contentUrl !== 'string' || !attachment.contentUrl) return [];
   const kind: AttachmentKind = type.startsWith('image/')
     ? 'image'
     : type.startsWith('video/')
@@ -293,4 +320,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 function digest(activity: Activity): string {
   return createHash('sha256').update(JSON.stringify(activity)).digest('hex').slice(0, 32);
+}
+
+/** A list field as an array, whatever the payload put there. */
+function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
 }

@@ -3,7 +3,13 @@ import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { errors } from '../../core/metrics';
 import { constantTimeEqual } from '../../core/resilience/constant-time';
 import { HubError } from '../../core/types';
-import { acceptNormalized, acknowledge, type IngressOutcome } from '../shared/ingress';
+import {
+  acceptNormalized,
+  acknowledgeVerified,
+  type IngressOutcome,
+  isTransient,
+  recordRejected,
+} from '../shared/ingress';
 import { parseChannelOptions } from '../shared/options';
 import { streamedDelivery } from '../shared/streaming';
 import { TELEGRAM_DRAFT_CHARS, telegramDraftPlatform } from './draft';
@@ -86,7 +92,13 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
           timeoutSeconds: options.pollingTimeoutSeconds,
           logger: ctx.logger,
           handle: async (update) => {
-            await accept(update);
+            try {
+              await accept(update);
+            } catch (error) {
+              // Not now: the poller asks again. Unreadable: counted, kept, and skipped like an ack.
+              if (isTransient(error)) throw error;
+              recordRejected(ctx, channel, safeJson(update), error);
+            }
           },
           onConflict: () => errors.inc({ stage: 'ingress', code: 'telegram.polling_conflict' }),
         });
@@ -101,10 +113,23 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
         authenticateHeaders: (request) =>
           secretMatches(request.headers[SECRET_HEADER], secret) ? undefined : 401,
         handle: async (request, body, reply) => {
-          const update = parseJsonBody(channel, body, request, reply);
+          const update = parseJsonBody(channel, body, request, reply, {
+            maxDepth: ctx.hub.server.maxJsonDepth,
+            rejected: ctx.rejected,
+          });
           if (update === undefined) return reply;
-          // Unacknowledged when the hub cannot take it now, so Telegram delivers the update again.
-          return acknowledge(channel, reply, () => accept(update as TgUpdate), { ok: true });
+          // Unacknowledged when the hub cannot take it now, so Telegram delivers the update again;
+          // acknowledged (and kept) when it cannot be read, so Telegram stops sending it.
+          return acknowledgeVerified(
+            ctx,
+            channel,
+            reply,
+            body,
+            () => accept(update as TgUpdate),
+            () => ({
+              ok: true,
+            }),
+          );
         },
         openapi: telegramWebhookDoc,
       });
@@ -138,3 +163,12 @@ export const createTelegramConnector: ConnectorFactory = (ctx) => {
     },
   };
 };
+
+/** A polled update as text for the rejected-webhook store (it came parsed, not as bytes). */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,6 +1,6 @@
 import type { Attachment, ConversationRef, InboundEvent, Mention, Sender } from '../../core/types';
-import { ignore, type Normalized, tidyText } from '../shared/normalized';
-import type { TgChatMemberUpdated, TgEntity, TgMessage, TgUpdate, TgUser } from './wire';
+import { guardNormalize, ignore, type Normalized, tidyText } from '../shared/normalized';
+import type { TgChat, TgChatMemberUpdated, TgEntity, TgMessage, TgUpdate, TgUser } from './wire';
 
 export interface TelegramIdentity {
   /** Channel id from config: event ids are `<channel>:<update_id>`. */
@@ -16,9 +16,16 @@ const ACTIVE_STATUSES = new Set(['creator', 'administrator', 'member', 'restrict
 
 /**
  * One Telegram Update into one InboundEvent, or the reason it is not one. Pure: no network, no clock
- * other than `receivedAt`. Entity offsets are UTF-16 code units, which is what JavaScript strings index.
+ * other than `receivedAt`. Entity offsets are UTF-16 code units, which is what JavaScript strings
+ * index. A field of the wrong type is an ignored update or a HubError 400 (shared/normalized.ts
+ * `guardNormalize`), never a TypeError.
  */
-export function normalizeTelegramUpdate(
+export const normalizeTelegramUpdate = guardNormalize('telegram', readTelegramUpdate);
+
+/** Telegram's GroupAnonymousBot: the `from` of a message an anonymous group admin wrote. */
+export const GROUP_ANONYMOUS_BOT_ID = 1087968824;
+
+function readTelegramUpdate(
   update: TgUpdate,
   identity: TelegramIdentity,
   receivedAt = new Date().toISOString(),
@@ -62,11 +69,22 @@ function fromMessage(
   base: Base,
   identity: TelegramIdentity,
 ): Normalized {
+  if (!isChat(message.chat)) return ignore('malformed');
   if (message.from?.id === identity.botId) return ignore('own_echo');
   const ref = refOf(message, identity);
-  const sender = message.from
-    ? senderOf(message.from)
-    : { id: String(message.sender_chat?.id ?? message.chat.id), name: message.sender_chat?.title };
+  // On behalf of a chat (an anonymous group admin, a channel, a linked channel's forward): `from`
+  // is a placeholder account (GroupAnonymousBot, Telegram 777000) shared by everyone who posts so;
+  // the chat it speaks for is the sender.
+  const onBehalfOf = message.sender_chat;
+  const sender = isChat(onBehalfOf)
+    ? {
+        id: String(onBehalfOf.id),
+        ...(typeof onBehalfOf.title === 'string' ? { name: onBehalfOf.title } : {}),
+        isBot: false,
+      }
+    : message.from
+      ? senderOf(message.from)
+      : { id: String(message.chat.id) };
   const chatType = message.chat.type ?? (message.chat.id > 0 ? 'private' : 'group');
   const channelData = { telegram: { chatType, messageId: message.message_id, editDate: message.edit_date } };
 
@@ -94,9 +112,18 @@ function fromMessage(
     };
   }
 
-  const rawText = message.text ?? message.caption ?? '';
-  const entities = message.text !== undefined ? message.entities : message.caption_entities;
-  const { text, mentions, mentionsBot, command } = readEntities(rawText, entities ?? [], identity);
+  const hasText = typeof message.text === 'string';
+  const rawText = hasText
+    ? (message.text as string)
+    : typeof message.caption === 'string'
+      ? message.caption
+      : '';
+  const entities = hasText ? message.entities : message.caption_entities;
+  const { text, mentions, mentionsBot, command } = readEntities(
+    rawText,
+    Array.isArray(entities) ? entities : [],
+    identity,
+  );
   const attachments = attachmentsOf(message);
   if (!text && attachments.length === 0) return ignore('empty_message');
   const repliesToBot = message.reply_to_message?.from?.id === identity.botId;
@@ -157,6 +184,11 @@ function refOf(message: TgMessage, identity: TelegramIdentity): ConversationRef 
   };
 }
 
+/** A chat as the Bot API sends it: at least a numeric id. */
+function isChat(chat: unknown): chat is TgChat {
+  return typeof chat === 'object' && chat !== null && typeof (chat as TgChat).id === 'number';
+}
+
 function senderOf(user: TgUser): Sender {
   const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username;
   return { id: String(user.id), ...(name ? { name } : {}), isBot: user.is_bot ?? false };
@@ -179,8 +211,12 @@ function readEntities(
   let mentionsBot = false;
   let command = false;
   for (const entity of entities) {
+    if (typeof entity?.offset !== 'number' || typeof entity.length !== 'number') continue;
     const slice = text.slice(entity.offset, entity.offset + entity.length);
     if (entity.type === 'mention') {
+      // An @username by its offsets; offsets that point elsewhere (an edited text, a client's bug)
+      // name nobody, and the words stay as written.
+      if (!slice.startsWith('@') || slice.length < 2) continue;
       const isBot = botHandle !== undefined && slice.toLowerCase() === botHandle;
       mentions.push({ id: slice.slice(1), text: slice, isBot });
       if (isBot) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonDepthExceeds } from '../../core/http/json-body';
 import { issueLines } from '../../core/resilience/zod-issues';
 import type { OutboundMessage } from '../../core/types';
 
@@ -6,6 +7,8 @@ import type { OutboundMessage } from '../../core/types';
 export const SESSION_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 export const MAX_FRAME_BYTES = 8 * 1024;
 export const MAX_TEXT_CHARS = 4000;
+/** A frame is a flat object; anything nesting deeper is refused before it is parsed. */
+export const MAX_FRAME_DEPTH = 8;
 
 // No ':' in ids: the inbound event id joins channel, session and client id with ':'.
 const clientId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 of [A-Za-z0-9_-]');
@@ -71,9 +74,13 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParsedFrame {
   if (data.byteLength > MAX_FRAME_BYTES) {
     return fail('frame_too_large', `frames are limited to ${MAX_FRAME_BYTES} bytes`);
   }
+  const text = data.toString('utf8');
+  if (jsonDepthExceeds(text, MAX_FRAME_DEPTH)) {
+    return fail('bad_json', `frames nest at most ${MAX_FRAME_DEPTH} levels deep`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(data.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return fail('bad_json', 'frame is not valid JSON');
   }

@@ -2,7 +2,12 @@ import type { Connector, ConnectorFactory } from '../../core/channels/types';
 import { parseJsonBody, registerRawWebhook } from '../../core/http/webhook';
 import { webhookRequests } from '../../core/metrics';
 import { HubError } from '../../core/types';
-import { acceptNormalized, acknowledge, type IngressOutcome } from '../shared/ingress';
+import {
+  acceptNormalized,
+  acknowledgeVerified,
+  type IngressOutcome,
+  recordRejected,
+} from '../shared/ingress';
 import { parseChannelOptions } from '../shared/options';
 import { fetchWhatsAppFile } from './files';
 import { createGraphClient } from './graph';
@@ -58,6 +63,10 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
         );
       }
     }
+    // The rest of the batch goes on; each unreadable message is counted and kept.
+    for (const { message, error } of batch.rejected) {
+      recordRejected(ctx, channel, JSON.stringify(message) ?? '', error);
+    }
     let outcome: IngressOutcome = 'ignored';
     for (const normalized of batch.messages) {
       if ('event' in normalized) {
@@ -109,10 +118,14 @@ export const createWhatsAppConnector: ConnectorFactory = (ctx) => {
               .code(401)
               .send({ error: { code: 'whatsapp.bad_signature', message: 'Unauthorized' } });
           }
-          const payload = parseJsonBody(channel, body, request, reply);
+          const payload = parseJsonBody(channel, body, request, reply, {
+            maxDepth: ctx.hub.server.maxJsonDepth,
+            rejected: ctx.rejected,
+          });
           if (payload === undefined) return reply;
-          // Unacknowledged when the hub cannot take it now, so Meta delivers it again; duplicates are dropped by id.
-          return acknowledge(channel, reply, () => accept(payload as WaWebhook));
+          // Unacknowledged when the hub cannot take it now, so Meta delivers it again; duplicates are
+          // dropped by id. Acknowledged and kept when it cannot be read, so Meta stops sending it.
+          return acknowledgeVerified(ctx, channel, reply, body, () => accept(payload as WaWebhook));
         },
         openapi: whatsappWebhookDoc,
       });

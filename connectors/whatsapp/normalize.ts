@@ -1,5 +1,5 @@
 import type { Attachment, AttachmentKind, InboundEvent } from '../../core/types';
-import { ignore, type Normalized } from '../shared/normalized';
+import { checkedNormalized, ignore, type Normalized } from '../shared/normalized';
 import type { WaChangeValue, WaMedia, WaMessage, WaWebhook } from './wire';
 
 export interface WhatsAppIdentity {
@@ -20,6 +20,8 @@ export interface StatusReceipt {
 export interface WhatsAppBatch {
   messages: Normalized[];
   statuses: StatusReceipt[];
+  /** Messages that could not be read (a HubError 400 `whatsapp.malformed_update`), kept for inspection. */
+  rejected: Array<{ message: unknown; error: unknown }>;
 }
 
 const MEDIA_TYPES: Record<string, AttachmentKind> = {
@@ -39,15 +41,15 @@ export function normalizeWhatsAppWebhook(
   identity: WhatsAppIdentity,
   receivedAt = new Date().toISOString(),
 ): WhatsAppBatch {
-  const batch: WhatsAppBatch = { messages: [], statuses: [] };
+  const batch: WhatsAppBatch = { messages: [], statuses: [], rejected: [] };
   if (payload?.object !== 'whatsapp_business_account' || !Array.isArray(payload.entry)) {
     batch.messages.push(ignore('not_whatsapp'));
     return batch;
   }
   for (const entry of payload.entry) {
-    for (const change of entry.changes ?? []) {
-      const value = change.value;
-      if (change.field !== 'messages' || !value) {
+    for (const change of arrayOf(entry?.changes)) {
+      const value = change?.value;
+      if (change?.field !== 'messages' || !value || !isRecord(value)) {
         batch.messages.push(ignore('unsupported_field'));
         continue;
       }
@@ -55,18 +57,26 @@ export function normalizeWhatsAppWebhook(
         batch.messages.push(ignore('other_phone_number'));
         continue;
       }
-      for (const message of value.messages ?? []) {
-        batch.messages.push(normalizeMessage(message, value, identity, receivedAt));
+      // Each message on its own: one that cannot be read (a HubError 400) does not sink the others.
+      for (const message of arrayOf(value.messages)) {
+        try {
+          batch.messages.push(
+            checkedNormalized('whatsapp', () => normalizeMessage(message, value, identity, receivedAt)),
+          );
+        } catch (error) {
+          batch.rejected.push({ message, error });
+        }
       }
-      for (const status of value.statuses ?? []) {
+      for (const status of arrayOf(value.statuses)) {
+        if (!isRecord(status) || typeof status.id !== 'string' || typeof status.status !== 'string') continue;
         const state = ['sent', 'delivered', 'read', 'failed'].includes(status.status)
           ? (status.status as StatusReceipt['state'])
           : 'other';
-        const error = status.errors?.[0];
+        const error = arrayOf(status.errors)[0];
         batch.statuses.push({
           messageId: status.id,
           state,
-          ...(error ? { error: { code: error.code, title: error.title ?? error.message } } : {}),
+          ...(isRecord(error) ? { error: { code: error.code, title: error.title ?? error.message } } : {}),
         });
       }
     }
@@ -80,8 +90,10 @@ function normalizeMessage(
   identity: WhatsAppIdentity,
   receivedAt: string,
 ): Normalized {
-  if (!message?.id || !message.from) return ignore('malformed');
-  const profile = value.contacts?.find((c) => c.wa_id === message.from)?.profile?.name;
+  if (typeof message?.id !== 'string' || typeof message.from !== 'string' || !message.id || !message.from)
+    return ignore('malformed');
+  const contact = arrayOf(value.contacts).find((c) => isRecord(c) && c.wa_id === message.from);
+  const profile = typeof contact?.profile?.name === 'string' ? contact.profile.name : undefined;
   const sentAt = message.timestamp ? Number(message.timestamp) * 1000 : undefined;
   const base: Omit<InboundEvent, 'kind'> = {
     id: `${identity.channel}:${message.id}`,
@@ -106,7 +118,8 @@ function normalizeMessage(
 
   switch (message.type) {
     case 'text': {
-      const text = message.text?.body ?? '';
+      const text = message.text?.body;
+      if (typeof text !== 'string') return ignore('malformed');
       if (!text) return ignore('empty_message');
       return { event: { ...base, kind: 'message', text } };
     }
@@ -129,7 +142,8 @@ function normalizeMessage(
     }
     case 'location': {
       const place = message.location;
-      if (!place) return ignore('malformed');
+      if (typeof place?.latitude !== 'number' || typeof place.longitude !== 'number')
+        return ignore('malformed');
       return {
         event: {
           ...base,
@@ -150,31 +164,35 @@ function normalizeMessage(
       };
     }
     case 'contacts': {
-      const cards = message.contacts ?? [];
+      const cards = arrayOf(message.contacts).filter(isRecord);
       if (cards.length === 0) return ignore('malformed');
       const contacts = cards.map((card) => ({
         name:
           card.name?.formatted_name ??
           [card.name?.first_name, card.name?.last_name].filter(Boolean).join(' '),
-        phones: (card.phones ?? []).map((p) => p.phone ?? p.wa_id ?? '').filter(Boolean),
+        phones: arrayOf(card.phones)
+          .map((p) => (isRecord(p) ? (p.phone ?? p.wa_id ?? '') : ''))
+          .filter((phone): phone is string => typeof phone === 'string' && phone !== ''),
       }));
       return { event: { ...base, kind: 'message', attachments: [{ kind: 'contacts', contacts }] } };
     }
     case 'interactive': {
+      // A reply button (`button_reply`) or a row of a list message (`list_reply`, with a description).
       const reply = message.interactive?.button_reply ?? message.interactive?.list_reply;
-      if (!reply?.id) return ignore('unsupported_interactive');
+      if (typeof reply?.id !== 'string' || !reply.id) return ignore('unsupported_interactive');
+      const title = typeof reply.title === 'string' && reply.title ? reply.title : undefined;
       return {
         event: {
           ...base,
           kind: 'action',
-          action: { id: reply.id, ...(reply.title ? { title: reply.title } : {}), value: reply.id },
+          action: { id: reply.id, ...(title ? { title } : {}), value: reply.id },
         },
       };
     }
     case 'button': {
       // A template's quick-reply button: the payload is what the template defined, the text what was shown.
-      const id = message.button?.payload ?? message.button?.text;
-      if (!id) return ignore('malformed');
+      const id = message.button?.payload || message.button?.text;
+      if (typeof id !== 'string' || !id) return ignore('malformed');
       return {
         event: {
           ...base,
@@ -210,4 +228,13 @@ function mediaAttachment(type: keyof typeof MEDIA_TYPES, media: WaMedia): Attach
     ...(media.filename ? { name: media.filename } : {}),
     ...(media.caption ? { caption: media.caption } : {}),
   };
+}
+
+/** An object (not null, not an array), keeping the wire type the payload was read as. */
+const isRecord = <T>(value: T): value is T & object =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A list field as an array, whatever the payload put there. */
+function arrayOf<T>(value: T[] | undefined): T[] {
+  return Array.isArray(value) ? value : [];
 }

@@ -2,6 +2,8 @@ import { duplicatesDropped, errors, messagesIn, timed } from '../metrics';
 import { inSpan, SpanKind, withTraceContext } from '../telemetry/trace';
 import type { EventBus, InboundEvent, PublishResult } from '../types';
 import { HubError } from '../types/errors';
+import { cleanDeep } from './clean-text';
+import { assertEventShape } from './event-shape';
 
 export type Publish = (event: InboundEvent) => Promise<PublishResult>;
 
@@ -37,13 +39,19 @@ export function countedPublish(bus: Pick<EventBus, 'publish'>): Publish {
 }
 
 /**
- * ChannelContext.accept over a publish (bolt's processEvent): any failure becomes one coded,
- * retryable 503, counted, whatever the bus threw; the connector does not acknowledge the update.
+ * ChannelContext.accept over a publish (bolt's processEvent), the one place every channel's event
+ * passes: its strings cleaned (core/channels/clean-text.ts: NUL, control characters and lone
+ * surrogates out, raw payload included), its shape checked (a 400 `ingress.invalid_event`, never
+ * published, when a field the worker reads has the wrong type), then published. A failure of the
+ * publish becomes one coded, retryable 503, counted, whatever the bus threw; the connector does
+ * not acknowledge the update.
  */
 export function channelIngress(publish: Publish): Publish {
   return async (event) => {
+    const clean = cleanDeep(event) as InboundEvent;
+    assertEventShape(clean);
     try {
-      return await publish(event);
+      return await publish(clean);
     } catch (cause) {
       errors.inc({ stage: 'ingress', code: INGRESS_UNAVAILABLE });
       throw new HubError(INGRESS_UNAVAILABLE, 'Could not accept the event now; send it again', {

@@ -17,6 +17,7 @@ import type {
   OutboundMessage,
   PublishResult,
 } from '../types';
+import type { RejectedWebhookSink } from './rejected-webhooks';
 
 /** What a connector gets from the hub: one ingress call, the reply feed, the transcript and storage. Nothing else. */
 export interface ChannelContext {
@@ -53,6 +54,11 @@ export interface ChannelContext {
    * Absent in unit tests: nothing is limited.
    */
   limits?: AccessLimits;
+  /**
+   * Where a signed request the connector acknowledged but could not read is kept for inspection
+   * (core/channels/rejected-webhooks.ts). Absent in unit tests: such requests are counted and logged only.
+   */
+  rejected?: RejectedWebhookSink;
 }
 
 export interface ChannelAccess {

@@ -155,6 +155,8 @@ export const hubConfigSchema = z.object({
       port: port.default(3000),
       /** Largest request body accepted by any endpoint. */
       bodyLimitBytes: positiveInt.default(1_048_576),
+      /** Deepest nesting of arrays and objects a JSON body (REST, web chat frame, webhook) may have; deeper: 400. */
+      maxJsonDepth: positiveInt.max(1000).default(64),
       /** How long the REST channel waits for the bot's reply before answering 202. */
       replyTimeoutMs: positiveInt.default(20_000),
       /** How long each readiness check (database, bus, channels) may take before /readyz reports it down. */

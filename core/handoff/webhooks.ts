@@ -38,6 +38,7 @@ export async function registerHelpdeskWebhooks(
     await registerSigned(app, receiver, {
       webhook,
       bodyLimit,
+      maxJsonDepth: deps.config.server.maxJsonDepth,
       secret,
       toleranceSeconds,
       driver: ticketing.driver,
@@ -65,6 +66,7 @@ function signingSecret(webhooks: Record<string, unknown>, key: string): string |
 interface SignedReceiver {
   webhook: SignedHelpdeskWebhook;
   bodyLimit: number;
+  maxJsonDepth: number;
   secret: string;
   toleranceSeconds: number;
   driver: string;
@@ -99,7 +101,7 @@ async function registerSigned(app: FastifyInstance, receiver: HandoffReceiver, o
           },
         });
       }
-      const json = parseJsonBody(channel, body, request, reply);
+      const json = parseJsonBody(channel, body, request, reply, { maxDepth: options.maxJsonDepth });
       if (json === undefined) {
         helpdeskUpdates.inc({ source, outcome: 'bad_request' });
         return reply;

@@ -97,8 +97,10 @@ export interface PlatformWebhookDoc {
 /**
  * A channel's webhook (core/http/webhook.ts `registerRawWebhook`): the platform's raw payload, its
  * authenticating headers, and the answers every such route shares: 400 for a body that is not a
- * JSON object, 413 over `server.bodyLimitBytes`, 415 for another media type, 429 over the tenant's
- * webhook limit and 503 when the bus cannot take the event (the platform sends both again).
+ * JSON object or nests deeper than `server.maxJsonDepth`, 413 over `server.bodyLimitBytes`, 415
+ * for another media type, 429 over the tenant's webhook limit and 503 when the bus cannot take the
+ * event (the platform sends both again). A signed JSON object the connector cannot read is
+ * answered 200 (kept in the rejected-webhook store), so the platform stops resending it.
  */
 export function platformWebhookDoc(webhook: PlatformWebhookDoc): RouteDoc {
   return {
@@ -108,7 +110,9 @@ export function platformWebhookDoc(webhook: PlatformWebhookDoc): RouteDoc {
     headers: webhook.headers,
     body: platformPayload(webhook.platform, webhook.contentTypes),
     responses: {
-      400: errorResponse('bad_request: the body is not a JSON object'),
+      400: errorResponse(
+        'bad_request: the body is not a JSON object; request.json_too_deep: it nests deeper than server.maxJsonDepth',
+      ),
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
       415: errorResponse('FST_ERR_CTP_INVALID_MEDIA_TYPE: a media type the route does not read'),
       429: RATE_LIMITED_RESPONSE,

@@ -14,6 +14,7 @@ import { serverTlsOptions } from '../security/tls';
 import { HubError } from '../types';
 import { registerAdminFileRoute } from './admin-files';
 import { type HealthChecks, registerHealthRoutes } from './health';
+import { installDepthLimitedJsonParser } from './json-body';
 import { measureRequestDurations } from './metrics';
 import { RouteCatalog, registerOpenApiRoute } from './openapi';
 import type { RouteDoc } from './route-doc';
@@ -67,6 +68,8 @@ export async function buildServer({
   }) as unknown as FastifyInstance;
   // Before any route: every route registered from here on is in the API description.
   const catalog = new RouteCatalog(app);
+  // Deeper JSON is a 400 before it is parsed; larger bodies are Fastify's 413 (bodyLimit above).
+  installDepthLimitedJsonParser(app, config.server.maxJsonDepth);
   measureRequestDurations(app);
   if (limits) registerAuthThrottle(app, limits);
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { webhookRequests } from '../metrics';
+import type { RejectedWebhookSink } from '../channels/rejected-webhooks';
+import { webhookRejected, webhookRequests } from '../metrics';
+import { DEFAULT_MAX_JSON_DEPTH, JSON_TOO_DEEP, jsonDepthExceeds } from './json-body';
 import type { RouteDoc } from './route-doc';
 
 export interface RawWebhookOptions {
@@ -54,21 +56,47 @@ export async function registerRawWebhook(app: FastifyInstance, options: RawWebho
   });
 }
 
-/** Parse JSON or answer 400; the caller returns when it gets undefined. */
+export interface JsonBodyOptions {
+  /** `server.maxJsonDepth`; default {@link DEFAULT_MAX_JSON_DEPTH}. */
+  maxDepth?: number;
+  /** Where the refused body is kept (the request was signed: an operator may want to see it). */
+  rejected?: RejectedWebhookSink;
+}
+
+/**
+ * Parse a JSON object no deeper than the limit, or answer 400 (`bad_request`, or
+ * `request.json_too_deep`), counted and, with `rejected`, kept; the caller returns when it gets
+ * undefined. Never parses a body nested deeper than the limit, so no recursion downstream can
+ * run out of stack on it.
+ */
 export function parseJsonBody(
   channel: string,
   body: Buffer | string,
   request: FastifyRequest,
   reply: FastifyReply,
+  options: JsonBodyOptions = {},
 ): unknown {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value;
-  } catch {
-    // answered below
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  const tooDeep = jsonDepthExceeds(text, maxDepth);
+  if (!tooDeep) {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value;
+    } catch {
+      // answered below
+    }
   }
+  const code = tooDeep ? JSON_TOO_DEEP : 'bad_request';
   webhookRequests.inc({ channel, outcome: 'bad_request' });
-  request.log.info({ channel }, 'webhook body is not a JSON object');
-  void reply.code(400).send({ error: { code: 'bad_request', message: 'Body must be a JSON object' } });
+  webhookRejected.inc({ channel, reason: code });
+  request.log.info({ channel, code }, 'webhook body is not a JSON object within the depth limit');
+  options.rejected
+    ?.record({ channel, reason: code, body })
+    .catch((error: unknown) =>
+      request.log.warn({ channel, err: error }, 'could not keep a rejected webhook body'),
+    );
+  const message = tooDeep ? `JSON nests deeper than ${maxDepth} levels` : 'Body must be a JSON object';
+  void reply.code(400).send({ error: { code, message } });
   return undefined;
 }

@@ -1,5 +1,8 @@
+import { cleanText } from '../channels/clean-text';
 import { logger } from '../log';
-import type { InboundEvent, TicketDraft } from '../types';
+import { errors } from '../metrics';
+import { isOutage } from '../resilience/outage';
+import { HubError, type InboundEvent, type TicketDraft } from '../types';
 import type { TicketCommentOutbox } from './comment-outbox';
 import { customerCommentText } from './customer-comment';
 import type { TicketOutbox, TicketRequest } from './outbox';
@@ -43,22 +46,38 @@ export class TicketService {
 
   /**
    * A customer's message written while a person owns the conversation (or one is awaited): queue it
-   * as a public customer comment on the ticket `reference`, once per event id. Throws when the
-   * outbox cannot be written, so the turn fails and the bus delivers the event again; returns
-   * false when there is nothing to forward or the hub has no ticket of that reference.
+   * as a public customer comment on the ticket `reference`, once per event id; the ticket worker
+   * delivers it with its own retries. A side effect of the turn, so it never stops the customer's
+   * answer: when the database is unreachable (an outage) it throws, the bus holds the event without
+   * spending an attempt and the turn runs again once it is back; any other failure to queue it (a
+   * value the database refuses) is logged and counted (`hub_errors_total{stage="ticket_comment"}`)
+   * and the turn goes on. Returns false when nothing was queued.
    */
   async addCustomerMessage(reference: string, event: InboundEvent): Promise<boolean> {
     const { comments } = this.options;
-    const body = customerCommentText(event);
+    // Cleaned again here: a comment is the helpdesk's record, whatever path the event came by.
+    const body = cleanText(customerCommentText(event));
     if (!comments || !body) return false;
-    const { created, known } = await comments.enqueue({
-      requestId: reference,
-      eventId: event.id,
-      author: 'customer',
-      body,
-      public: true,
-    });
-    if (!known) {
+    let result: { created: boolean; known: boolean };
+    try {
+      result = await comments.enqueue({
+        requestId: reference,
+        eventId: event.id,
+        author: 'customer',
+        body,
+        public: true,
+      });
+    } catch (error) {
+      if (isOutage(error)) throw error;
+      const code = error instanceof HubError ? error.code : ((error as { code?: string })?.code ?? 'unknown');
+      errors.inc({ stage: 'ticket_comment', code: String(code) });
+      logger.error(
+        { ticket: reference, event: event.id, err: error },
+        'could not queue the customer message as a ticket comment; the turn goes on without it',
+      );
+      return false;
+    }
+    if (!result.known) {
       logger.warn(
         { ticket: reference, event: event.id },
         'no ticket request of this reference; message not forwarded',
@@ -66,7 +85,7 @@ export class TicketService {
       return false;
     }
     this.options.crashHook?.('comment-after-enqueue');
-    if (created) this.options.worker?.kick();
+    if (result.created) this.options.worker?.kick();
     return true;
   }
 }

@@ -200,6 +200,28 @@ export function pushConnectorCases(harness: Harness, registry: ChannelRegistry =
     expect((await send(text, harness.signedHeaders(text), 'text/plain')).statusCode).toBe(415);
   });
 
+  it('answers a signed body nested deeper than server.maxJsonDepth with 400, before parsing it', async () => {
+    const response = await sendSigned(`{"a":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: 'request.json_too_deep' } });
+  });
+
+  it('acknowledges a signed update with a field of the wrong type (200: never resent), publishing nothing', async () => {
+    const before = published.length;
+    const marker = 'WRONG-TYPE-MARKER';
+    const payload = replaceValue(harness.scenario.text(750, '1234567', marker), marker, { not: 'words' });
+    const response = await sendSigned(payload);
+    expect(response.statusCode).toBe(200);
+    expect(published.length).toBe(before);
+  });
+
+  it('publishes text with NUL and control characters removed, emoji and CJK kept', async () => {
+    expect(
+      (await sendSigned(harness.scenario.text(760, '1234567', '订单\u0000 A123\u0007 😀\r\nok'))).statusCode,
+    ).toBe(200);
+    expect(published.at(-1)?.text).toBe('订单 A123 😀\nok');
+  });
+
   it('answers 503 while the bus cannot take an update, counted, and accepts the redelivery', async () => {
     const before = published.length;
     const channel = `conf-${harness.type}`;
@@ -315,4 +337,16 @@ export function pushConnectorCases(harness: Harness, registry: ChannelRegistry =
     });
     expect(harness.visible(conversation).map((s) => s.text)).toEqual(['sent by a worker']);
   });
+}
+
+/** A copy of a JSON value with every string equal to `marker` replaced by `replacement`. */
+function replaceValue(value: unknown, marker: string, replacement: unknown): unknown {
+  if (value === marker) return replacement;
+  if (Array.isArray(value)) return value.map((item) => replaceValue(item, marker, replacement));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, replaceValue(item, marker, replacement)]),
+    );
+  }
+  return value;
 }

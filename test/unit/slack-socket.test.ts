@@ -5,10 +5,12 @@ import { channelIngress } from '../../core/channels/ingress';
 import type { ChannelContext, Connector } from '../../core/channels/types';
 import { hubConfigSchema } from '../../core/config/schema';
 import { logger } from '../../core/log';
+import { webhookRejected } from '../../core/metrics';
 import { MemoryKeyValueStore } from '../../core/storage';
 import type { HubStore, InboundEvent } from '../../core/types';
 import { until } from '../e2e/channel-helpers';
 import { SlackEmulator } from '../emulators/slack-emulator';
+import { counterValue } from '../support/channel-context';
 
 const TOKEN = 'xoxb-0000000000-FAKEsocketunittoken';
 const APP_TOKEN = 'xapp-1-A00FAKEAPP01-0000-FAKEsocketunitapp';
@@ -91,6 +93,27 @@ describe('Slack Socket Mode connector', () => {
       const third = slack.pushEnvelope(body, { retryAttempt: 2 });
       await until('the third ack', () => slack.acks.some((ack) => ack.envelopeId === third));
       expect(published).toHaveLength(1);
+    } finally {
+      await socket.close?.();
+    }
+    await until('the socket closed', () => slack.sockets.length === 0);
+  });
+
+  it('acks an envelope it cannot read (so Slack stops resending it), counted, publishing nothing', async () => {
+    const socket = connector({ botToken: TOKEN, socketMode: true, appToken: APP_TOKEN, apiUrl: slack.url });
+    await socket.register(Fastify());
+    try {
+      await until('the connection', () => slack.sockets.length === 1);
+      const before = published.length;
+      const rejected = await counterValue(webhookRejected, { channel: 'slack-unit' });
+      const body = message('a file of no known type', '1768100001.000100');
+      (body.event as Record<string, unknown>).files = [{ id: 'F00FAKE', mimetype: 7 }];
+      const envelope = slack.pushEnvelope(body);
+      await until('the ack', () => slack.acks.some((ack) => ack.envelopeId === envelope));
+      expect(published.length).toBe(before);
+      expect(
+        await counterValue(webhookRejected, { channel: 'slack-unit', reason: 'slack.malformed_update' }),
+      ).toBe(rejected + 1);
     } finally {
       await socket.close?.();
     }

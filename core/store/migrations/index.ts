@@ -6,6 +6,7 @@ import * as ticketComments from './0004_ticket_comments';
 import * as apiKeys from './0005_api_keys';
 import * as auditChain from './0006_audit_chain';
 import * as operators from './0007_operators';
+import * as rejectedWebhooks from './0008_rejected_webhooks';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '0005_api_keys': apiKeys,
   '0006_audit_chain': auditChain,
   '0007_operators': operators,
+  '0008_rejected_webhooks': rejectedWebhooks,
 };
 
 export const migrationProvider: MigrationProvider = {

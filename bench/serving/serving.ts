@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { countTokens } from '../../core/llm/tokenizer';
+import { seededRandom as rng } from '../../core/random';
 import { percentile as nearestRank } from '../load';
 
 /**
@@ -81,18 +82,6 @@ export function summarise(samples: number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : Number.NaN;
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
-}
-
-/** mulberry32: small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PASSAGE_SENTENCES = [

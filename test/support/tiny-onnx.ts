@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import { seededRandom } from '../../core/random';
 
 /**
  * The part of onnx.proto (github.com/onnx/onnx, onnx/onnx.proto3) a graph of one Gather needs; field
@@ -143,16 +144,10 @@ export function tinyTokenizer(words: string[]): object {
   };
 }
 
-/** Deterministic numbers in [-1, 1) (mulberry32), so a test's vectors are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+/** Deterministic numbers in [-1, 1), so a test's vectors are the same on every run. */
+function signedRandom(seed: number): () => number {
+  const next = seededRandom(seed);
+  return () => next() * 2 - 1;
 }
 
 export interface TinyModelOptions {
@@ -170,7 +165,7 @@ export interface TinyModelOptions {
 /** Writes a model folder as `hub models pull` leaves one: tokenizer.json, config.json, onnx/model.onnx. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<{ table: number[][] }> {
   const dimensions = options.dimensions ?? 16;
-  const random = seededRandom(options.seed ?? 7);
+  const random = signedRandom(options.seed ?? 7);
   const tokens = [...SPECIAL_TOKENS, ...options.words];
   const table = tokens.map(() => Array.from({ length: dimensions }, () => random()));
   for (const [a, b] of options.sameVector ?? []) {

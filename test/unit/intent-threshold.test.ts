@@ -6,18 +6,7 @@ import {
   type ScoredPrediction,
   weighOutOfScope,
 } from '../../core/dialog/intent/threshold';
-
-/** Mulberry32, so the synthetic confidences are the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../../core/random';
 
 /** A classifier whose confidence means something: right more often the more confident it is. */
 function synthetic(n: number, seed = 1): ScoredPrediction[] {

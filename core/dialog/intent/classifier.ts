@@ -1,3 +1,4 @@
+import { seededRandom as random } from '../../random';
 import { EmbeddingModel, type EmbeddingOptions } from './embedding';
 import { featuresOf } from './features';
 
@@ -79,18 +80,6 @@ export function resolveModel(examples: number, options: ClassifierOptions = {}):
   const model = options.model ?? DEFAULTS.model;
   if (model !== 'auto') return model;
   return examples >= (options.ensembleFrom ?? DEFAULTS.ensembleFrom) ? 'ensemble' : 'linear';
-}
-
-/** Mulberry32: small, fast, seedable. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function shuffleInPlace<T>(items: T[], next: () => number): T[] {

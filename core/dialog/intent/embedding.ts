@@ -7,6 +7,8 @@
  * Trained by SGD with a linearly decaying step, as fastText does; seeded, so deterministic.
  */
 
+import { seededRandom } from '../../random';
+
 export interface EmbeddingOptions {
   /** Size of each feature's embedding. */
   dimensions: number;
@@ -23,17 +25,6 @@ export interface SparseVector {
 
 /** Gradients smaller than this change no prediction: labels with one are skipped. */
 const GRADIENT_FLOOR = 1e-4;
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class EmbeddingModel {
   private readonly hidden: Float64Array;

@@ -1,4 +1,4 @@
-import { type CountryCode, findPhoneNumbersInText } from 'libphonenumber-js';
+import { type CountryCode, findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { PiiPattern, PiiRules, PiiType } from './schema';
 
 /** One piece of personal data in a text: `[start, end)`, its kind and a key equal for equal values. */
@@ -24,7 +24,9 @@ export const PLACEHOLDER_NAME: Record<PiiType, string> = {
   address: 'ADDRESS',
 };
 
-const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+/** An e-mail address is read around each "@": its local part before, its domain after (ASCII). */
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]{1,64}$/;
+const EMAIL_DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/y;
 /** 13–19 digits, optionally grouped by spaces or dashes. */
 const CARD = /(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])/g;
 /** The card's security code, said as such: "CVV 123", "cvc: 1234", "安全码123", "背面三位数 123". */
@@ -42,11 +44,22 @@ const PASSPORT =
 /** A Chinese street address: optional province / city / district, then a road or street and a number. */
 const CN_ADDRESS =
   /(?:[\u4e00-\u9fff]{2,7}(?:省|自治区))?(?:[\u4e00-\u9fff]{2,7}市)?(?:[\u4e00-\u9fff]{1,7}(?:区|县))?[\u4e00-\u9fff\dA-Za-z]{1,12}(?:路|街|大道|道|巷|弄|胡同)\d{1,5}(?:-\d{1,5})?号(?:\d{1,4}(?:栋|幢|号楼|楼|单元|室|层))*(?:\d{1,5}(?:室|房)?)?/gu;
+/** The road and number every Chinese address pattern ends with; the full pattern runs only near one. */
+const CN_ADDRESS_ANCHOR = /(?:路|街|道|巷|弄|胡同)\d{1,5}(?:-\d{1,5})?号/g;
+/** Province, city, district and road names before the number fit in this many characters. */
+const ADDRESS_REACH = 40;
 /** Words a sentence puts before an address ("我住在…", "寄到…"): not part of it. */
 const ADDRESS_LEAD = /^.*?(?:住在|住址是?|地址是?|寄到|送到|发到|寄往|在|是|到|：|:)/u;
 /** A number, a street name and its kind: "221B Baker Street", "1600 Amphitheatre Pkwy". */
 const EN_ADDRESS =
   /\b\d{1,5}[A-Za-z]?(?: [A-Z][a-z]+){1,3} (?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Parkway|Pkwy)\b\.?/g;
+const EN_STREET =
+  /\b(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Parkway|Pkwy)\b/;
+/**
+ * Where a phone number may be: 7+ digits with the separators people write. libphonenumber-js
+ * reads only these spans, not the whole text (it is the costly part of the scan).
+ */
+const PHONE_CANDIDATE = /(?:\+|\(\+?)?\d[\d \t().-]{5,24}\d/g;
 /** A date is digits and dashes too, and never a phone number. */
 const DATE = /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/;
 
@@ -105,11 +118,17 @@ const findCards: Finder = (text, found) => {
 const findCvvs: Finder = (text, found) => {
   const cards = found.filter((finding) => finding.type === 'CARD');
   if (cards.length === 0) return;
-  for (const match of text.matchAll(CVV)) {
-    const code = match[1] as string;
-    const start = match.index + match[0].length - code.length;
-    const near = cards.some((card) => start - card.end <= CVV_REACH && card.start - start <= CVV_REACH);
-    if (near) push(found, 'CVV', start, code, code);
+  // Only the text around the cards is searched.
+  let searchedTo = 0;
+  for (const card of cards) {
+    const from = Math.max(searchedTo, card.start - CVV_REACH);
+    const to = Math.min(text.length, card.end + CVV_REACH);
+    if (to <= from) continue;
+    for (const match of text.slice(from, to).matchAll(CVV)) {
+      const code = match[1] as string;
+      push(found, 'CVV', from + match.index + match[0].length - code.length, code, code);
+    }
+    searchedTo = to;
   }
 };
 
@@ -147,33 +166,71 @@ const findPassports: Finder = (text, found) => {
 };
 
 const findEmails: Finder = (text, found) => {
-  for (const match of text.matchAll(EMAIL))
-    push(found, 'EMAIL', match.index, match[0], match[0].toLowerCase());
+  let searchedTo = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    const local = EMAIL_LOCAL.exec(text.slice(Math.max(searchedTo, at - 64), at));
+    if (!local) continue;
+    EMAIL_DOMAIN.lastIndex = at + 1;
+    const domain = EMAIL_DOMAIN.exec(text);
+    if (!domain) continue;
+    const start = at - local[0].length;
+    const value = text.slice(start, EMAIL_DOMAIN.lastIndex);
+    push(found, 'EMAIL', start, value, value.toLowerCase());
+    searchedTo = EMAIL_DOMAIN.lastIndex;
+  }
 };
 
 const findAddresses: Finder = (text, found) => {
-  for (const match of text.matchAll(CN_ADDRESS)) {
-    const lead = ADDRESS_LEAD.exec(match[0]);
-    const skip = lead && lead[0].length < match[0].length - 3 ? lead[0].length : 0;
-    const value = match[0].slice(skip);
-    push(found, 'ADDRESS', match.index + skip, value, value);
+  // The full pattern runs only on a window before each "<road>12号": most text has none.
+  let searchedTo = 0;
+  for (const hit of text.matchAll(CN_ADDRESS_ANCHOR)) {
+    const from = Math.max(searchedTo, hit.index - ADDRESS_REACH);
+    const to = Math.min(text.length, hit.index + hit[0].length + 24);
+    for (const match of text.slice(from, to).matchAll(CN_ADDRESS)) {
+      const lead = ADDRESS_LEAD.exec(match[0]);
+      const skip = lead && lead[0].length < match[0].length - 3 ? lead[0].length : 0;
+      const value = match[0].slice(skip);
+      push(found, 'ADDRESS', from + match.index + skip, value, value);
+    }
+    searchedTo = to;
   }
+  if (!EN_STREET.test(text)) return;
   for (const match of text.matchAll(EN_ADDRESS)) push(found, 'ADDRESS', match.index, match[0], match[0]);
 };
 
 function phoneFinder(defaultRegion: string): Finder {
   return (text, found) => {
-    // libphonenumber-js scans the text once; the filter keeps what a person would call a phone.
-    if (!/\d/.test(text)) return;
-    for (const phone of findPhoneNumbersInText(text, defaultRegion as CountryCode)) {
-      const written = text.slice(phone.startsAt, phone.endsAt);
-      // Without a country code, a short digit run (a local number without its area code) is more
-      // often an invoice or a reference than a phone: at least 10 digits, as a mobile or a fixed line has.
-      const longEnough = written.trim().startsWith('+') || digitsOf(written).length >= 10;
-      if (phone.number.isValid() && longEnough && !DATE.test(written))
-        push(found, 'PHONE', phone.startsAt, written, phone.number.number);
+    for (const candidate of text.matchAll(PHONE_CANDIDATE)) {
+      if (digitsOf(candidate[0]).length < 7) continue;
+      // A card, IBAN or id found before is no phone: libphonenumber-js need not read it.
+      const end = candidate.index + candidate[0].length;
+      if (found.some((other) => other.start <= candidate.index + 1 && other.end >= end - 1)) continue;
+      // Most candidates are one number as a whole: parsing it is several times cheaper than the
+      // text search, which reads the rest (two numbers side by side, a number inside other digits).
+      const whole = parsePhoneNumberFromString(candidate[0], defaultRegion as CountryCode);
+      if (whole?.isValid() && accepted(candidate[0])) {
+        push(found, 'PHONE', candidate.index, candidate[0], whole.number);
+        continue;
+      }
+      for (const phone of findPhoneNumbersInText(candidate[0], defaultRegion as CountryCode)) {
+        const written = candidate[0].slice(phone.startsAt, phone.endsAt);
+        if (phone.number.isValid() && accepted(written))
+          push(found, 'PHONE', candidate.index + phone.startsAt, written, phone.number.number);
+      }
     }
   };
+}
+
+/**
+ * Without a country code, a short digit run (a local number without its area code) is more often
+ * an invoice or a reference than a phone: at least 10 digits, as a mobile or a fixed line has.
+ */
+function accepted(written: string): boolean {
+  const trimmed = written.trim();
+  return (
+    (trimmed.startsWith('+') || trimmed.startsWith('(+') || digitsOf(written).length >= 10) &&
+    !DATE.test(trimmed)
+  );
 }
 
 function patternFinder(pattern: PiiPattern): Finder {

@@ -60,6 +60,8 @@ const EN_STREET =
  * reads only these spans, not the whole text (it is the costly part of the scan).
  */
 const PHONE_CANDIDATE = /(?:\+|\(\+?)?\d[\d \t().-]{5,24}\d/g;
+/** "10.244.12.103" reads as a Beijing number; an address in a log line must stay readable. */
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** A date is digits and dashes too, and never a phone number. */
 const DATE = /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/;
 
@@ -229,7 +231,8 @@ function accepted(written: string): boolean {
   const trimmed = written.trim();
   return (
     (trimmed.startsWith('+') || trimmed.startsWith('(+') || digitsOf(written).length >= 10) &&
-    !DATE.test(trimmed)
+    !DATE.test(trimmed) &&
+    !IPV4.test(trimmed)
   );
 }
 

@@ -32,6 +32,7 @@ describe('finding personal data', () => {
       'order A1001 shipped on 2026-11-18 for 129.00 CNY',
       '订单号 20261118000123 什么时候发货',
       'CVV 123 without any card',
+      'connect ECONNREFUSED 10.244.12.103:5432',
     ];
     for (const text of plain) expect(mask(text)).toBe(text);
     // A wrong check digit is no IBAN (its digits may still read as a phone number: masked the safe way).
@@ -67,6 +68,9 @@ describe('finding personal data', () => {
     expect(configured.mask('VIP123456 x@y.com 13800138000 A1001', 'acme')).toBe(
       '<MEMBER_NO_1> <EMAIL_1> 13800138000 <ORDER_1>',
     );
+    const kept = new PiiMasker(privacySectionSchema.parse({ pii: { restore: false } }).pii).vault();
+    expect(kept.mask('call 13800138000, card 4111111111111111')).toBe('call <PHONE_1>, card <CARD_1>');
+    expect(kept.restore('<PHONE_1> <CARD_1>')).toBe('<PHONE_1> **** **** **** 1111');
     const off = new PiiMasker(
       privacySectionSchema.parse({ pii: { tenants: { open: { enabled: false } } } }).pii,
     );

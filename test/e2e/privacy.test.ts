@@ -73,6 +73,10 @@ describe('personal data and the model', () => {
       }
     }
     const bodies = llm.chatRequests().map((body) => JSON.stringify(body));
+    // Both the intent tier (a JSON schema) and free-text calls (answer, rewrite) were made.
+    const structured = llm.chatRequests().filter((body) => body.response_format).length;
+    expect(structured).toBeGreaterThan(0);
+    expect(structured).toBeLessThan(bodies.length);
     expect(bodies.length).toBeGreaterThanOrEqual(Object.values(CONVERSATIONS).flat().length);
     for (const body of bodies) {
       for (const raw of RAW) expect(body).not.toContain(raw);

@@ -7,6 +7,7 @@ import { OrderAccess } from '../core/orders/access';
 import { emailCodeSender } from '../core/orders/email-code-sender';
 import { OneTimeCodes } from '../core/orders/one-time-code';
 import { createVerificationLimiter } from '../core/orders/verification-limit';
+import { PiiMasker } from '../core/privacy/mask';
 import type { KyselyStore } from '../core/store';
 import {
   crashHookFromEnv,
@@ -51,7 +52,15 @@ export async function startBackOffice(
     config: config.ticketing,
     crashHook,
   });
-  const tickets = new TicketService({ outbox, comments, adapter: ticketing.name, worker, crashHook });
+  const tickets = new TicketService({
+    outbox,
+    comments,
+    adapter: ticketing.name,
+    worker,
+    crashHook,
+    pii: config.ticketing.pii,
+    masker: new PiiMasker(config.privacy.pii),
+  });
   const verificationLimit = await createVerificationLimiter(config);
   const { phone, otp, email } = config.proof;
   const mailer = email ? emailCodeSender(email) : undefined;

@@ -198,7 +198,9 @@ async function startWorkers(
   warmTokenizer();
   const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
   // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.
-  const llm = config.llm.enabled ? budgetedLlm(createLlmClient(config.llm, { canary }), limits) : undefined;
+  const llm = config.llm.enabled
+    ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
+    : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { defaultPiiMasker } from './privacy/mask';
 import { isOwnOutage } from './resilience/outage';
 import { HubError } from './types/errors';
 
@@ -30,6 +31,28 @@ const MAX_REASON = 300;
 const MAX_DEPTH = 4;
 /** Enough to find the caller; a pooled driver's async frames otherwise fill a line with kilobytes. */
 const MAX_FRAMES = 12;
+/**
+ * Fields that carry a query's data wherever they appear: a pg error's `detail` ("Failing row
+ * contains (...)"), `where`, `hint`, `internalQuery`, a driver's `query` and `parameters`, and any
+ * text. Never copied, also not from a plain object logged as `err`.
+ */
+const DATA_FIELDS = new Set([
+  'detail',
+  'where',
+  'hint',
+  'internalQuery',
+  'internalPosition',
+  'query',
+  'parameters',
+  'params',
+  'values',
+  'sql',
+  'text',
+  'message',
+  'body',
+  'command',
+  'args',
+]);
 
 /**
  * Whether an error's own message is safe to log: a socket or system error, a PostgreSQL error of
@@ -59,7 +82,8 @@ export function serializeError(error: unknown, depth = 0): unknown {
   const type =
     error.constructor?.name && error.constructor.name !== 'Object' ? error.constructor.name : error.name;
   const safe = isInfrastructureError(error);
-  const reason = safe ? oneLine(error.message) : undefined;
+  // Even a driver's message is masked: a server may quote a value in it.
+  const reason = safe ? defaultPiiMasker.mask(oneLine(error.message)) : undefined;
   const e = error as Error & Record<string, unknown>;
   const logged: LoggedError = { type };
   if (typeof e.code === 'string' || typeof e.code === 'number') logged.code = e.code;
@@ -93,6 +117,7 @@ function oneLine(text: string): string {
 function primitiveFields(value: object): Record<string, string | number | boolean> {
   const fields: Record<string, string | number | boolean> = {};
   for (const [key, field] of Object.entries(value)) {
+    if (DATA_FIELDS.has(key)) continue;
     if (['string', 'number', 'boolean'].includes(typeof field))
       fields[key] = field as string | number | boolean;
   }
@@ -123,6 +148,9 @@ export const loggerOptions: pino.LoggerOptions = {
       '*.raw',
       '*.email',
       '*.phone',
+      '*.detail',
+      '*.where',
+      '*.parameters',
     ],
     censor: '[redacted]',
   },

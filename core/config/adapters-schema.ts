@@ -63,6 +63,12 @@ export const ticketingSectionSchema = z
     /** One of the names in adapters/ticketing/index.ts. */
     driver: z.string().min(1).default('demo'),
     timeoutMs: positiveInt.default(10_000),
+    /**
+     * What the helpdesk receives of the customer's words: `masked` (default) replaces personal data
+     * in the subject, summary, transcript and comments by placeholders (README "Privacy"); `clear`
+     * sends them as written. The verified identity is in the ticket's customer fields either way.
+     */
+    pii: z.enum(['masked', 'clear']).default('masked'),
     outbox: z
       .object({
         /** How often the delivery worker looks for due tickets. */

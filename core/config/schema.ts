@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { privacySectionSchema } from '../privacy/schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { proofSectionSchema } from './proof-schema';
 import { securitySectionSchema } from './security-schema';
@@ -425,6 +426,8 @@ export const hubConfigSchema = z.object({
   /** Ownership proof: phone regions, one-time codes and their e-mail (core/config/proof-schema.ts). */
   proof: proofSectionSchema,
   ticketing: ticketingSectionSchema,
+  /** Personal data masked before the model, in tickets and for analysts (core/privacy, README "Privacy"). */
+  privacy: privacySectionSchema,
   telemetry: telemetrySectionSchema,
   /** Operators, roles, sessions, single sign-on and machine tokens (core/security). */
   security: securitySectionSchema,

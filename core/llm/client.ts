@@ -2,12 +2,14 @@ import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
+import { PiiMasker } from '../privacy/mask';
 import { type BackoffPolicy, backoffDelay } from '../resilience/backoff';
 import { CircuitBreaker, type Permit } from '../resilience/breaker';
 import { sleep } from '../resilience/sleep';
 import type { ChatRequest, ChatResult } from '../types';
 import { HubError } from '../types/errors';
 import { isServerFailure, retriesInternally, retryAfterMs, toLlmError } from './errors';
+import { maskedLlm } from './masking';
 import {
   fromCompletion,
   StreamAssembler,
@@ -29,12 +31,14 @@ const baseLog = logger.child({ component: 'llm' });
 
 /**
  * The hub's LLM client: a router over `config.models` when they are configured, else the single
- * endpoint `config.baseUrl` / `config.model`.
+ * endpoint `config.baseUrl` / `config.model`. Personal data is masked before any request leaves
+ * and put back in what the customer reads (core/llm/masking.ts, `options.privacy`).
  */
 export function createLlmClient(config: LlmConfig, options: LlmClientOptions = {}): HubLlmClient {
-  return config.models?.length
+  const client = config.models?.length
     ? createLlmRouter(config, options, createEndpointClient)
     : createEndpointClient(config, options);
+  return maskedLlm(client, new PiiMasker(options.privacy));
 }
 
 /** An OpenAI-compatible endpoint with retries, a per-attempt deadline and a circuit breaker. */

@@ -1,5 +1,6 @@
 import type { BreakerConfig } from '../config/adapters-schema';
 import type { HubConfig } from '../config/schema';
+import type { PiiConfig } from '../privacy/schema';
 import type { CircuitBreaker } from '../resilience/breaker';
 import type { ChatRequest, ChatResult, LlmClient } from '../types';
 import type { CanaryControl } from './canary';
@@ -23,6 +24,11 @@ export interface LlmClientOptions {
    * Default: a fresh one kept in this process.
    */
   canary?: CanaryControl;
+  /**
+   * What `createLlmClient` masks before a request leaves (`privacy.pii`, core/privacy). Default:
+   * every built-in kind. Endpoint clients made directly do not mask.
+   */
+  privacy?: PiiConfig;
 }
 
 export interface HubLlmClient extends LlmClient {

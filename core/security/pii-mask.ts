@@ -1,49 +1,31 @@
-import { findPhoneNumbersInText } from 'libphonenumber-js';
+import { defaultPiiMasker, maskedCard, type PiiMasker } from '../privacy/mask';
 
 /**
- * Masks the personal data an analyst may not read in a transcript line: e-mail addresses, phone
- * numbers (found and validated by libphonenumber-js, national numbers read in `defaultRegion`),
- * and bank-card numbers that pass the Luhn check. What stays readable is enough to follow the
- * conversation: the e-mail's domain, a phone's last two digits, a card's last four.
+ * Masks the personal data an analyst may not read in a transcript line, with the hub's one PII
+ * detector (core/privacy). What stays readable is enough to follow the conversation: the e-mail's
+ * domain, a phone's last two digits, a card's last four; every other kind shows as its type.
  */
-const EMAIL = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/g;
-/** A date is digits and dashes too, and never a phone number. */
-const DATE = /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/;
-/** 13–19 digits, optionally grouped by spaces or dashes. */
-const CARD = /\b\d(?:[ -]?\d){12,18}\b/g;
-
-export function maskPii(text: string, defaultRegion: 'CN' | 'US' | 'GB' | 'SG' | 'DE' = 'CN'): string {
-  let masked = text.replace(CARD, (match) => {
-    const digits = match.replace(/\D/g, '');
-    return luhnValid(digits) ? `<CARD …${digits.slice(-4)}>` : match;
-  });
-  masked = masked.replace(EMAIL, (_match, domain: string) => `<EMAIL …@${domain}>`);
-  // Replace from the end so earlier offsets stay valid.
-  const phones = findPhoneNumbersInText(masked, defaultRegion)
-    .filter((phone) => {
-      const written = masked.slice(phone.startsAt, phone.endsAt);
-      // Without a country code, a short digit run (a local number without its area code) is more
-      // often an invoice or a reference than a phone: at least 10 digits, as a mobile or a fixed line has.
-      const longEnough = written.trim().startsWith('+') || written.replace(/\D/g, '').length >= 10;
-      return phone.number.isValid() && longEnough && !DATE.test(written);
-    })
-    .sort((a, b) => b.startsAt - a.startsAt);
-  for (const phone of phones) {
-    const digits = phone.number.number.replace(/\D/g, '');
-    masked = `${masked.slice(0, phone.startsAt)}<PHONE …${digits.slice(-2)}>${masked.slice(phone.endsAt)}`;
+export function maskPii(text: string, masker: PiiMasker = defaultPiiMasker, tenant?: string): string {
+  const finds = masker.detector(tenant).find(text);
+  if (finds.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const find of finds) {
+    out += text.slice(at, find.start) + analystView(find.type, find.value, find.key);
+    at = find.end;
   }
-  return masked;
+  return out + text.slice(at);
 }
 
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let digit = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
+function analystView(type: string, value: string, key: string): string {
+  switch (type) {
+    case 'CARD':
+      return `<CARD …${maskedCard(value).slice(-4)}>`;
+    case 'EMAIL':
+      return `<EMAIL …@${value.slice(value.lastIndexOf('@') + 1)}>`;
+    case 'PHONE':
+      return `<PHONE …${key.slice(-2)}>`;
+    default:
+      return `<${type}>`;
   }
-  return digits.length >= 13 && sum % 10 === 0;
 }

@@ -1,11 +1,13 @@
 import { cleanText } from '../channels/clean-text';
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { defaultPiiMasker, type PiiMasker } from '../privacy/mask';
 import { isOutage } from '../resilience/outage';
 import { HubError, type InboundEvent, type TicketDraft } from '../types';
 import type { TicketCommentOutbox } from './comment-outbox';
 import { customerCommentText } from './customer-comment';
 import type { TicketOutbox, TicketRequest } from './outbox';
+import { maskTicketDraft, type TicketPii } from './privacy';
 import type { CrashPoint, TicketDeliveryWorker } from './worker';
 
 export interface TicketServiceOptions {
@@ -16,6 +18,13 @@ export interface TicketServiceOptions {
   comments?: TicketCommentOutbox;
   worker?: TicketDeliveryWorker;
   crashHook?: (point: CrashPoint) => void;
+  /**
+   * `ticketing.pii`: `masked` (default) sends the helpdesk the draft and the customer's comments
+   * with personal data as placeholders (core/tickets/privacy.ts); `clear` sends them as written.
+   */
+  pii?: TicketPii;
+  /** The masker of `privacy.pii` (per-tenant rules); default every built-in kind. */
+  masker?: PiiMasker;
 }
 
 /**
@@ -26,12 +35,21 @@ export interface TicketServiceOptions {
 export class TicketService {
   constructor(private readonly options: TicketServiceOptions) {}
 
+  private get masked(): boolean {
+    return (this.options.pii ?? 'masked') === 'masked';
+  }
+
+  private get masker(): PiiMasker {
+    return this.options.masker ?? defaultPiiMasker;
+  }
+
   get adapter(): string {
     return this.options.adapter;
   }
 
   /** Idempotent on `dedupeKey` (e.g. the inbound event id): a redelivered turn gets the same reference. */
-  async open(draft: TicketDraft, dedupeKey: string): Promise<{ request: TicketRequest; created: boolean }> {
+  async open(written: TicketDraft, dedupeKey: string): Promise<{ request: TicketRequest; created: boolean }> {
+    const draft = this.masked ? maskTicketDraft(written, this.masker) : written;
     const result = await this.options.outbox.enqueue({
       dedupeKey,
       conversationKey: draft.conversationKey,
@@ -56,7 +74,8 @@ export class TicketService {
   async addCustomerMessage(reference: string, event: InboundEvent): Promise<boolean> {
     const { comments } = this.options;
     // Cleaned again here: a comment is the helpdesk's record, whatever path the event came by.
-    const body = cleanText(customerCommentText(event));
+    const written = cleanText(customerCommentText(event));
+    const body = this.masked ? this.masker.mask(written, event.ref.tenant) : written;
     if (!comments || !body) return false;
     let result: { created: boolean; known: boolean };
     try {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { sql } from 'kysely';
+import { defaultPiiMasker } from '../privacy/mask';
 import type { KyselyStore } from '../store';
 import { ORDER_ID_PATTERN } from '../types/adapters';
 
@@ -27,14 +28,23 @@ export interface ChatExample {
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
 }
 
-const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}.-]+\.[\p{L}]{2,}/gu;
-/** International or national numbers of 7+ digits with the usual separators; not order ids (letters first). */
-const PHONE = /(?<![\p{L}\p{N}])\+?\d(?:[\s().-]*\d){6,14}(?![\p{L}\p{N}])/gu;
 const ORDER_ID = new RegExp(ORDER_ID_PATTERN.source, 'g');
 
-/** Replace e-mail addresses, phone numbers and order ids with placeholders the model learns to keep. */
+/**
+ * Order ids, then every kind of personal data the hub's detector finds (core/privacy: e-mail,
+ * phones, cards, IBANs, ids, addresses...), replaced with placeholders the model learns to keep:
+ * `<order_id>`, `<email>`, `<phone>`, `<card>`...
+ */
 export function maskPii(text: string): string {
-  return text.replace(EMAIL, '<email>').replace(ORDER_ID, '<order_id>').replace(PHONE, '<phone>');
+  const withoutOrders = text.replace(ORDER_ID, '<order_id>');
+  const finds = defaultPiiMasker.detector().find(withoutOrders);
+  let out = '';
+  let at = 0;
+  for (const find of finds) {
+    out += `${withoutOrders.slice(at, find.start)}<${find.type.toLowerCase()}>`;
+    at = find.end;
+  }
+  return out + withoutOrders.slice(at);
 }
 
 /**

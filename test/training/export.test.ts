@@ -86,6 +86,9 @@ describe('training export', () => {
     expect(maskPii('Order CN20261101, mail bob@shop.example, phone +49 (30) 1234-5678.')).toBe(
       'Order <order_id>, mail <email>, phone <phone>.',
     );
+    expect(
+      maskPii('card 4111 1111 1111 1111 CVV 987, IBAN GB82WEST12345698765432, 身份证 11010519491231002X'),
+    ).toBe('card <card> CVV <cvv>, IBAN <iban>, 身份证 <id>');
     expect(maskPii('Delivery takes 3-5 days and costs 9.90 in 2026.')).toBe(
       'Delivery takes 3-5 days and costs 9.90 in 2026.',
     );

@@ -1,8 +1,11 @@
 import { connect } from 'node:net';
+import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { hubConfigSchema } from '../../core/config/schema';
 import { type LoggedError, loggerOptions, serializeError } from '../../core/log';
+import { createStore } from '../../core/store/index';
 import { HubError } from '../../core/types/errors';
 
 describe('error logging', () => {
@@ -130,5 +133,54 @@ describe('infrastructure errors in the log', () => {
     logger.info({ pg: { secretKey: 123456789, connectionString: 'postgres://u:pw@h/db' } }, 'connected');
     expect(lines()).not.toContain('123456789');
     expect(lines()).not.toContain('u:pw');
+  });
+
+  it("leaves a message's card number out of the line when storing it fails (a constraint's detail, where, parameters)", async () => {
+    const store = await createStore(hubConfigSchema.parse({ database: { dataDir: 'memory://' } }));
+    try {
+      // A check that refuses the row: PostgreSQL answers with the whole row in `detail`.
+      await sql`alter table messages add constraint refuses_cards check (text not like '%4111%')`.execute(
+        store.db,
+      );
+      const text = 'my card 4111 1111 1111 1111, CVV 987, call 13800138000';
+      const failure = await store
+        .recordInbound({
+          id: 'log:1',
+          kind: 'message',
+          ref: { channel: 'rest', tenant: 'default', conversation: 'c1' },
+          sender: { id: 'ada' },
+          receivedAt: '2026-12-06T10:00:00Z',
+          text,
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      const pgError = failure as Record<string, unknown>;
+      expect(pgError).toMatchObject({ code: '23514' });
+      // The failure does carry the text; the log line must not.
+      Object.assign(pgError, {
+        where: `while inserting "${text}"`,
+        parameters: [text],
+        query: `insert ... '${text}'`,
+      });
+      expect(JSON.stringify(pgError.detail)).toContain('4111');
+      const { logger, lines } = captureLog();
+      logger.error({ err: failure }, 'message not stored');
+      logger.error(
+        { err: new HubError('store.unavailable', 'store failed', { cause: failure }) },
+        'turn failed',
+      );
+      logger.error({ err: { ...pgError } }, 'as a plain object');
+      const written = lines();
+      for (const leak of ['4111', '13800138000', '987', 'Failing row', 'insert ...'])
+        expect(written).not.toContain(leak);
+      expect(JSON.parse(written.split('\n')[0] ?? '{}').err).toMatchObject({
+        code: '23514',
+        message: '[redacted]',
+      });
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,0 +1,130 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createErp, erpConfigSchema } from '../../adapters/erp';
+import { DemoTicketing, ticketingConfigSchema } from '../../adapters/ticketing';
+import { hubConfigSchema } from '../../core/config/schema';
+import { DialogCommands, SLOT_TICKET } from '../../core/dialog/commands';
+import { emptyState } from '../../core/dialog/engine';
+import { OrderAccess } from '../../core/orders/access';
+import { createStore, type KyselyStore } from '../../core/store/index';
+import { TicketCommentOutbox } from '../../core/tickets/comment-outbox';
+import { TicketOutbox } from '../../core/tickets/outbox';
+import { ticketDb } from '../../core/tickets/schema';
+import { TicketService } from '../../core/tickets/service';
+import { TicketDeliveryWorker } from '../../core/tickets/worker';
+import type { InboundEvent } from '../../core/types';
+
+/**
+ * What the helpdesk receives (the demo helpdesk's own tables) after a customer wrote a phone
+ * number and a card: placeholders in the subject, draft and comments; the verified identity only
+ * in the ticket's customer fields. `ticketing.pii: clear` sends the words as written.
+ */
+let store: KyselyStore;
+let seq = 0;
+
+const RAW = [
+  '13800138000',
+  '138-0013-8000',
+  '4111 1111 1111 1111',
+  '4111111111111111',
+  '5500000000000004',
+  '987',
+];
+
+beforeAll(async () => {
+  store = await createStore(hubConfigSchema.parse({ database: { dataDir: 'memory://' } }));
+});
+afterAll(async () => store?.close());
+
+function rig(pii: 'masked' | 'clear') {
+  const outbox = new TicketOutbox(store.db);
+  const comments = new TicketCommentOutbox(store.db);
+  const config = ticketingConfigSchema.parse({ driver: 'demo', pii });
+  const worker = new TicketDeliveryWorker({
+    outbox,
+    comments,
+    adapters: { demo: new DemoTicketing(ticketDb(store.db)) },
+    config,
+    random: () => 0.5,
+  });
+  const tickets = new TicketService({ outbox, comments, adapter: 'demo', pii: config.pii });
+  return { tickets, worker };
+}
+
+async function helpdeskSees(conversation: string, pii: 'masked' | 'clear') {
+  const { tickets, worker } = rig(pii);
+  const commands = new DialogCommands({
+    orders: new OrderAccess(await createErp(erpConfigSchema.parse({})), 1000),
+    tickets,
+    maxVerificationAttempts: 3,
+    ticketOnErpFailure: false,
+  });
+  const ref = { channel: 'webchat', tenant: 'default', conversation };
+  const event = (text: string, channelData?: Record<string, unknown>): InboundEvent => ({
+    id: `tp${++seq}`,
+    kind: 'message',
+    ref,
+    sender: { id: `u-${conversation}`, name: 'Alex' },
+    receivedAt: new Date().toISOString(),
+    text,
+    channelData,
+  });
+  const state = emptyState(`webchat:default:${conversation}`);
+  state.history = [
+    {
+      role: 'user',
+      text: 'My card 4111 1111 1111 1111 CVV 987 was charged twice, call 138-0013-8000',
+      at: '2026-12-06T10:00:00Z',
+    },
+    { role: 'assistant', text: 'Sorry to hear that.', at: '2026-12-06T10:00:01Z' },
+  ];
+  const text = 'human please, my number is 13800138000';
+  await commands.handoff(
+    {
+      event: event(text, { verified: { email: 'alex@example.com' } }),
+      text,
+      language: 'en',
+      state,
+    },
+    'customer_request',
+  );
+  const reference = state.slots[SLOT_TICKET] as string;
+  await commands.forwardToTicket(event('and the other card 5500 0000 0000 0004 too, 13800138000'), state);
+  await worker.runOnce();
+  await worker.runOnce();
+  const ticket = await sql<{
+    id: number;
+    subject: string;
+    draft: unknown;
+  }>`select id, subject, draft from demo_tickets where idempotency_key = ${reference}`.execute(store.db);
+  const row = ticket.rows[0];
+  if (!row) throw new Error('the ticket was not delivered');
+  const comments = await sql<{
+    author: string;
+    text: string;
+  }>`select author, text from demo_ticket_comments where ticket_id = ${row.id} order by id`.execute(store.db);
+  const draft = (typeof row.draft === 'string' ? JSON.parse(row.draft) : row.draft) as {
+    subject: string;
+    customer: { email?: string };
+  };
+  return { row, draft, comments: comments.rows };
+}
+
+describe('tickets carry masked text', () => {
+  it('keeps the phone and card out of the subject, draft and comments; the verified e-mail in its field', async () => {
+    const { row, draft, comments } = await helpdeskSees('tp-masked', 'masked');
+    expect(comments.map((c) => c.author)).toEqual(['bot', 'customer']);
+    const seen = JSON.stringify({ row, comments });
+    for (const raw of RAW) expect(seen).not.toContain(raw);
+    expect(draft.subject).toContain('<PHONE_1>');
+    expect(seen).toContain('<CARD_1>');
+    expect(comments[1]?.text).toBe('and the other card <CARD_1> too, <PHONE_1>');
+    expect(draft.customer.email).toBe('alex@example.com');
+  });
+
+  it('sends the words as written with ticketing.pii: clear', async () => {
+    const { row, comments } = await helpdeskSees('tp-clear', 'clear');
+    expect(row.subject).toContain('13800138000');
+    expect(comments[1]?.text).toContain('5500 0000 0000 0004');
+  });
+});

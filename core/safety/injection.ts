@@ -46,12 +46,20 @@ const CHINESE: Array<[name: string, rule: RegExp]> = [
   ['jailbreak', /(越狱|开发者模式|dan模式|上帝模式)/],
 ];
 
+const LEET_DIGITS: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't' };
+
 function plain(text: string): string {
   const folded = Array.from(text.normalize('NFKC').toLowerCase(), (c) => LOOK_ALIKE_FOLD[c] ?? c).join('');
-  return folded
-    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    folded
+      .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+      // Leetspeak inside a word that has letters: "1gn0re" is "ignore", "100" stays a number.
+      .replace(/[\p{L}\p{N}]*\p{L}[\p{L}\p{N}]*/gu, (word) =>
+        word.replace(/[013457]/g, (d) => LEET_DIGITS[d] ?? d),
+      )
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** The name of the first rule the message trips, or undefined. */

@@ -66,8 +66,12 @@ export async function checkAnswer(
   outcome: ActionOutcome,
 ): Promise<ActionOutcome> {
   const kit = deps.dialog.safety;
-  const text = typeof outcome.data?.text === 'string' ? outcome.data.text : '';
-  if (!outcome.ok || !kit?.config.enabled || !kit.config.output.enabled || !text) return outcome;
+  const written = typeof outcome.data?.text === 'string' ? outcome.data.text : '';
+  if (!outcome.ok || !kit?.config.enabled || !kit.config.output.enabled || !written) return outcome;
+  const tenant = turn.event.ref.tenant;
+  // A disclaimer the model or the passage already carries is the safety stage's to add, once.
+  const text = withoutDisclaimers(written, kit.forTenant(tenant).disclaimers);
+  const checked: ActionOutcome = text === written ? outcome : { ok: true, data: { ...outcome.data, text } };
   const refused = (): ActionOutcome => ({
     ok: true,
     data: {
@@ -78,7 +82,6 @@ export async function checkAnswer(
     },
   });
   if (turn.draftBlocked) return refused();
-  const tenant = turn.event.ref.tenant;
   const hits = kit.forTenant(tenant).matcher.scan(text);
   for (const hit of hits) record(turn, 'output', hit.category, hit.output, hit.word);
   const action = strongest(hits, 'output');
@@ -86,9 +89,9 @@ export async function checkAnswer(
   const passages = outcome.data?.passages;
   const { output } = kit.config;
   if (outcome.data?.source !== 'llm' || output.groundedness === 'off' || !Array.isArray(passages))
-    return outcome;
+    return checked;
   const grounding = await judge(deps, output, text, passages.map(String), tenant);
-  if (grounding.grounded) return outcome;
+  if (grounding.grounded) return checked;
   record(turn, 'groundedness', 'ungrounded', 'refuse', grounding.by);
   return refused();
 }
@@ -131,8 +134,13 @@ function stripDisclaimers(reply: Reply, disclaimers: readonly Disclaimer[]): voi
   if (!params) return;
   for (const [name, value] of Object.entries(params)) {
     if (typeof value !== 'string') continue;
-    let text = value;
-    for (const d of disclaimers) for (const said of [d.text.zh, d.text.en]) text = text.split(said).join('');
-    if (text !== value) params[name] = text.trim();
+    const text = withoutDisclaimers(value, disclaimers);
+    if (text !== value) params[name] = text;
   }
+}
+
+function withoutDisclaimers(text: string, disclaimers: readonly Disclaimer[]): string {
+  let out = text;
+  for (const d of disclaimers) for (const said of [d.text.zh, d.text.en]) out = out.split(said).join('');
+  return out === text ? text : out.trim();
 }

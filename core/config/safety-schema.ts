@@ -33,10 +33,11 @@ export const safetySectionSchema = z
       .object({
         enabled: flag.default(true),
         /**
-         * Are the answer's claims in the cited passages? `auto`: the LLM judges when one is
-         * configured, the overlap rules otherwise; `rules`, `llm` or `off` force one.
+         * Are the answer's claims in the passages it was written from? `rules` (default): numbers
+         * and word overlap, no extra model call; `llm`: the model judges (one more call per answer,
+         * the rules when it fails); `auto`: `llm` when an LLM is enabled, else `rules`; `off`.
          */
-        groundedness: z.enum(['auto', 'rules', 'llm', 'off']).default('auto'),
+        groundedness: z.enum(['auto', 'rules', 'llm', 'off']).default('rules'),
         /** Share of a sentence's words (Han: character pairs) that must appear in the passages. */
         minSentenceOverlap: z.coerce.number().min(0).max(1).default(0.4),
         /** An answer fails when more than this share of its sentences is below the overlap. */

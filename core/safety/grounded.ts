@@ -43,10 +43,12 @@ function tokensOf(text: string): Set<string> {
 
 /** The overlap rules: every number in a passage, and most sentences mostly made of the passages' words. */
 export function groundedByRules(
-  answer: string,
+  written: string,
   passages: readonly string[],
   rules: GroundingRules,
 ): Grounding {
+  // Citation markers ("[1]", "【2】") are the prompt's passage numbers, not claims.
+  const answer = written.replace(/[[【]\d+[\]】]/g, ' ');
   const source = passages.join('\n');
   const known = numbersOf(source);
   const unsupportedNumbers = [...numbersOf(answer)].filter((n) => !known.has(n));

@@ -133,7 +133,7 @@ describe('groundedness by the overlap rules', () => {
 
   it('accepts an answer whose numbers and words are the passage’s', () => {
     const answer =
-      'Personal loans run for 12 to 36 months at an annual interest rate from 3.6% to 12%. Anything else?';
+      'Personal loans run for 12 to 36 months at an annual interest rate from 3.6% to 12% [1]. Anything else?';
     expect(groundedByRules(answer, [passage], rules)).toMatchObject({
       grounded: true,
       unsupportedNumbers: [],

@@ -171,6 +171,17 @@ describe('content safety on the finance demo tenant', () => {
     );
   });
 
+  it('only counts a flagged word in the question, answers it, and adds the investment disclaimer', async () => {
+    emulator.reset();
+    emulator.script('收益不作保证，稳享增利近12个月年化收益率为2.8%。');
+    const turn = await (await financeEngine()).say('稳享增利这个理财保本吗？收益率多少？');
+    expect(turn.trace.safety).toContainEqual(
+      expect.objectContaining({ stage: 'input', category: 'investment_guarantee', action: 'flag' }),
+    );
+    expect(turn.trace.texts[0]).toContain('2.8%');
+    expect(occurrences(turn.text, '风险提示：理财非存款，产品有风险，投资须谨慎。')).toBe(1);
+  });
+
   it('answers an ordinary question with no safety hit and no disclaimer of another topic', async () => {
     emulator.reset();
     emulator.script(

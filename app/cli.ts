@@ -95,6 +95,9 @@ program
     const { loadFlows } = await import('../core/dialog/flows/load');
     const dialog = await loadDialogConfig(config.dialog.file);
     const flows = await loadFlows(dialog.flowsDir);
+    // So are the safety lexicons (core/safety): a mistake names the file and the key.
+    const { SafetyKit } = await import('../core/safety');
+    await SafetyKit.load(config.safety);
     const channels = config.channels.filter((c) => c.enabled).map((c) => `${c.id} (${c.type})`);
     console.log(`${file} is valid.`);
     console.log(
@@ -102,6 +105,9 @@ program
     );
     console.log(`channels: ${channels.join(', ') || 'none'}`);
     console.log(`dialog: ${config.dialog.file}, ${flows.flows.size} flows in ${dialog.flowsDir}`);
+    console.log(
+      `safety: ${config.safety.enabled ? `lexicons ${config.safety.lexicons.join(', ') || 'none'}` : 'off'}`,
+    );
     if (options.online) {
       const { checkChannelsOnline, formatOnlineResult } = await import('../connectors/validate');
       const { checkPluginsOnline, formatPluginOnlineResult } = await import('./plugins');

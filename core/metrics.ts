@@ -179,3 +179,10 @@ export const rateLimited = new Counter({
   labelNames: ['scope', 'route'] as const,
   registers: [registry],
 });
+
+export const safetyHits = new Counter({
+  name: 'hub_safety_hits_total',
+  help: 'Content-safety hits, by category (lexicon category, prompt_injection, ungrounded) and stage (input, injection, output, draft, groundedness)',
+  labelNames: ['category', 'stage'] as const,
+  registers: [registry],
+});

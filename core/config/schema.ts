@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { privacySectionSchema } from '../privacy/schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { proofSectionSchema } from './proof-schema';
+import { safetySectionSchema } from './safety-schema';
 import { securitySectionSchema } from './security-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
 
@@ -431,6 +432,8 @@ export const hubConfigSchema = z.object({
   telemetry: telemetrySectionSchema,
   /** Operators, roles, sessions, single sign-on and machine tokens (core/security). */
   security: securitySectionSchema,
+  /** Sensitive words, prompt injection, groundedness and risk disclaimers (core/safety). */
+  safety: safetySectionSchema,
   channels: z.array(channelSchema).default([
     // Embedded defaults serve this machine only (server.host 127.0.0.1): REST needs no key from it.
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default', auth: 'none' },

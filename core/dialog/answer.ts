@@ -99,7 +99,13 @@ async function generate(
   { config, context }: AnswerDeps,
   llm: LlmClient,
   { question, passages, language, history, route, onText }: AnswerInput,
-): Promise<{ text: string; citations: Citation[]; source: 'llm'; release?: ModelRelease }> {
+): Promise<{
+  text: string;
+  citations: Citation[];
+  source: 'llm';
+  passages: string[];
+  release?: ModelRelease;
+}> {
   // Whole turns that fit the model's context, newest first; the prompt budget trims further.
   const window = fitHistory(history, context);
   const prompt = buildRagMessages({
@@ -133,6 +139,8 @@ async function generate(
     text,
     citations: prompt.citations,
     source: 'llm',
+    // What the model was given: the groundedness check (core/safety) compares the answer with it.
+    passages: prompt.usedPassages.map((passage) => passage.text),
     ...(result.release ? { release: result.release } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { HubConfig } from '../config/schema';
+import { SafetyKit } from '../safety';
 import type { LlmClient } from '../types';
 import type { DialogCommands } from './commands';
 import { type DialogConfig, loadDialogConfig } from './config';
@@ -16,6 +17,8 @@ export interface DialogKit {
   recognizer: IntentRecognizer;
   /** Actions flows may run; the engine adds `answer` when none is registered. */
   actions: ActionRegistry;
+  /** Sensitive-word lexicons, injection screen, output checks and disclaimers (core/safety); absent: none. */
+  safety?: SafetyKit;
 }
 
 export interface DialogKitOptions {
@@ -44,5 +47,6 @@ export async function loadDialogKit(hub: HubConfig, options: DialogKitOptions = 
       llm: hub.dialog.llmIntents ? options.llm : undefined,
     }),
     actions,
+    safety: await SafetyKit.load(hub.safety),
   };
 }

@@ -30,6 +30,8 @@ export interface TurnTrace {
   retrieved: Array<{ id: string; score: number }>;
   /** The model release that wrote the answer; absent for extractive and flow replies. */
   model?: ModelRelease;
+  /** Content-safety hits of the turn (core/safety): where, which category, what it did. */
+  safety: Array<{ stage: string; category: string; word?: string; action: string }>;
 }
 
 /**
@@ -59,6 +61,10 @@ export interface TurnContext {
   source: NonNullable<OutboundMessage['source']>;
   /** The LLM answer so far, as it streams. */
   onDraft?: (textSoFar: string) => void;
+  /** A streamed draft failed the output check: the answer is replaced by the fixed refusal. */
+  draftBlocked?: boolean;
+  /** The texts the answer action produced this turn (the safety stage looks for them in the replies). */
+  answers: string[];
   /** Set by the render stage. */
   outbound: OutboundMessage[];
 }
@@ -86,11 +92,12 @@ export function createTurnContext(
     progress: progressOf(state),
     now,
     language: previous.locale === 'zh' ? 'zh' : 'en',
-    trace: { actions: [], signals: [], replyKeys: [], texts: [], retrieved: [] },
+    trace: { actions: [], signals: [], replyKeys: [], texts: [], retrieved: [], safety: [] },
     replies: [],
     citations: [],
     source: 'flow',
     onDraft,
+    answers: [],
     outbound: [],
   };
 }

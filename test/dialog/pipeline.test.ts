@@ -43,11 +43,13 @@ describe('the dialog turn as stages', () => {
     const engine = await engineWith();
     expect(engine.stageNames).toEqual([
       'render',
+      'safetyOutput',
       'helpdeskUpdate',
       'addressed',
       'idleReturn',
       'staleFlows',
       'preprocess',
+      'safetyInput',
       'proofResume',
       'cancelWhileWaiting',
       'smallTalk',

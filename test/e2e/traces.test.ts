@@ -98,9 +98,9 @@ async function expectOneTrace(eventId: string) {
   const stages = turn.events
     .filter((e) => e.name === 'dialog.stage')
     .map((e) => e.attributes?.['hub.dialog.stage']);
-  // In the order they ran: render wraps the rest; the answer came from a flow here.
-  expect(stages.slice(0, 2)).toEqual(['render', 'helpdeskUpdate']);
-  expect(stages).toEqual(expect.arrayContaining(['recognize', 'decide', 'flow']));
+  // In the order they ran: render and the output safety checks wrap the rest; the answer came from a flow here.
+  expect(stages.slice(0, 3)).toEqual(['render', 'safetyOutput', 'helpdeskUpdate']);
+  expect(stages).toEqual(expect.arrayContaining(['safetyInput', 'recognize', 'decide', 'flow']));
   // Every span of this message, and nothing of it elsewhere: one trace.
   const ofMessage = spans.filter(
     (s) => attribute(s, 'messaging.message.id') === eventId || attribute(s, 'hub.event.id') === eventId,

@@ -15,7 +15,8 @@ import {
  * composes them in a fixed order of priority; the flow runtime uses the slot and confirmation rules.
  */
 
-export type HandoffReason = 'explicit' | 'anger' | 'repeated_failure' | 'low_confidence';
+/** `safety`: a content-safety category whose action is a handoff (core/dialog/stages/safety-input.ts). */
+export type HandoffReason = 'explicit' | 'anger' | 'repeated_failure' | 'low_confidence' | 'safety';
 
 /** R1 — while a human owns the conversation the bot says nothing at all. */
 export function botIsSilent(handoff: 'bot' | 'waiting' | 'human'): boolean {

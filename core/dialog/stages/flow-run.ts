@@ -10,6 +10,7 @@ import { noteAnswer, noteFeedback } from '../model-outcomes';
 import { failedTooOften, type HandoffReason } from '../policy/rules';
 import { isoNow, sayText, type TurnContext, type TurnTrace } from '../turn-context';
 import type { StageDeps } from './deps';
+import { checkAnswer } from './safety-output';
 
 /**
  * What the flow, handoff and answer stages share: driving a flow through its actions, starting
@@ -115,7 +116,7 @@ export async function runAction(
   slots?: Record<string, string>,
 ): Promise<ActionOutcome> {
   turn.trace.actions.push(request);
-  const outcome = await timed('action', () =>
+  const done = await timed('action', () =>
     deps.dialog.actions.run(request, {
       conversationKey: turn.state.conversationKey,
       language: turn.language,
@@ -129,13 +130,16 @@ export async function runAction(
       onText: turn.onDraft,
     }),
   );
+  // A generated or extracted answer is checked before any stage or flow uses its text (core/safety).
+  const outcome = request.action === 'answer' ? await checkAnswer(turn, deps, done) : done;
   const retrieved = request.action === 'answer' ? outcome.data?.retrieved : undefined;
   if (Array.isArray(retrieved)) turn.trace.retrieved.push(...(retrieved as TurnTrace['retrieved']));
   if (request.action === 'answer' && outcome.ok) {
     const { citations, source, release } = outcome.data;
     if (Array.isArray(citations)) turn.citations.push(...(citations as Citation[]));
     if (source === 'llm' && release) turn.trace.model = release as ModelRelease;
-    if (source === 'llm' || source === 'extractive') turn.source = source;
+    if (source === 'llm' || source === 'extractive' || source === 'system') turn.source = source;
+    if (source !== 'system' && typeof outcome.data.text === 'string') turn.answers.push(outcome.data.text);
     noteAnswer(
       turn.progress,
       source === 'llm' ? (release as ModelRelease | undefined) : undefined,

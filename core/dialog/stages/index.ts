@@ -13,6 +13,8 @@ import { proofResumeStage } from './proof-resume';
 import { recognizeStage } from './recognize';
 import { renderStage } from './render';
 import { rewriteStage } from './rewrite';
+import { safetyInputStage } from './safety-input';
+import { safetyOutputStage } from './safety-output';
 import { smallTalkStage } from './small-talk';
 import { staleFlowsStage } from './stale-flows';
 
@@ -27,11 +29,13 @@ export { replyIdOf } from './render';
 export function defaultStages(deps: StageDeps): NamedStage[] {
   return [
     renderStage(deps),
+    safetyOutputStage(deps),
     helpdeskUpdateStage,
     addressedStage,
     idleReturnStage(deps),
     staleFlowsStage(deps),
     preprocessStage(deps),
+    safetyInputStage(deps),
     proofResumeStage(deps),
     cancelWhileWaitingStage,
     smallTalkStage(deps),

@@ -100,6 +100,19 @@ interface Generation {
   spelling: SpellingVocabulary;
 }
 
+/**
+ * What one tenant searches: the shared entries plus its own, in an index of their own. Scores and
+ * their statistics (BM25's document counts and lengths, the coverage IDF, the spelling vocabulary)
+ * then depend only on what that tenant can see, so adding one tenant's knowledge never moves
+ * another tenant's scores across its calibrated threshold.
+ */
+interface Scopes {
+  /** Every entry, by id. */
+  entries: Map<string, Entry>;
+  /** By tenant; `SHARED` holds the shared entries alone (a tenant without entries of its own). */
+  byTenant: Map<string, Generation>;
+}
+
 interface ScoredId {
   id: string;
   score: number;
@@ -119,7 +132,7 @@ export class EmbeddedRetriever implements KnowledgeIndex {
   private readonly features: RetrievalFeatures;
   private readonly weights: RetrievalWeights;
   private readonly candidates: number;
-  private current: Generation;
+  private current: Scopes;
   /** Index updates run one at a time; each builds on the previous one's result. */
   private updates: Promise<void> = Promise.resolve();
 
@@ -128,7 +141,7 @@ export class EmbeddedRetriever implements KnowledgeIndex {
     this.weights = { ...DEFAULT_RETRIEVAL_WEIGHTS, ...options.weights };
     this.embedder = options.embedder ?? new HashEmbedder(512);
     this.candidates = options.candidates ?? 50;
-    this.current = this.generation(this.emptyIndex(), new Map());
+    this.current = { entries: new Map(), byTenant: new Map() };
   }
 
   /** Add chunks, replacing those with the same id. */
@@ -163,12 +176,14 @@ export class EmbeddedRetriever implements KnowledgeIndex {
   /**
    * Best `k` passages (default 4), scores in [0, 1) descending. Language: `options.language`, else
    * detected from the query; passages in that language come first, others only fill up when it has
-   * fewer than `k` hits. Tenant: chunks of that tenant plus shared ones; without a tenant, shared only.
+   * fewer than `k` hits. Tenant: chunks of that tenant plus shared ones, scored within that set;
+   * without a tenant (or for a tenant with no chunks of its own), shared only.
    */
   async search(query: string, options: SearchOptions = {}): Promise<Passage[]> {
     const k = options.k ?? 4;
-    const generation = this.current;
-    if (!query.trim() || k <= 0 || generation.entries.size === 0) return [];
+    const { byTenant } = this.current;
+    const generation = (options.tenant ? byTenant.get(options.tenant) : undefined) ?? byTenant.get(SHARED);
+    if (!query.trim() || k <= 0 || !generation || generation.entries.size === 0) return [];
     const language = options.language ? baseLanguage(options.language) : detectLanguage(query);
     const tenants = options.tenant ? [options.tenant, SHARED] : [SHARED];
     const term = this.features.spelling ? generation.spelling.correct(query) : query;
@@ -276,11 +291,24 @@ export class EmbeddedRetriever implements KnowledgeIndex {
     for (const [i, chunk] of toEmbed.entries()) {
       next.set(chunk.id, { chunk, vector: vectors[i] ?? [], terms: this.entryTerms(chunk) });
     }
+    const shared = [...next.values()].filter(({ chunk }) => !chunk.tenant);
+    const own = new Map<string, Entry[]>();
+    for (const entry of next.values()) {
+      const tenant = entry.chunk.tenant;
+      if (tenant) own.set(tenant, [...(own.get(tenant) ?? []), entry]);
+    }
+    const byTenant = new Map<string, Generation>([[SHARED, await this.build(shared)]]);
+    for (const [tenant, entries] of own) byTenant.set(tenant, await this.build([...shared, ...entries]));
+    this.current = { entries: next, byTenant };
+  }
+
+  /** One scope's index and statistics over `entries`. */
+  private async build(entries: Entry[]): Promise<Generation> {
     const db = this.emptyIndex();
     const dims = this.features.vectors ? this.embedder.dimensions : 0;
     await insertMultiple(
       db,
-      [...next.values()].map(({ chunk, vector }) => ({
+      entries.map(({ chunk, vector }) => ({
         id: chunk.id,
         title: chunk.title,
         questions: this.features.alternatives ? (chunk.questions ?? []).join('\n') : '',
@@ -292,7 +320,7 @@ export class EmbeddedRetriever implements KnowledgeIndex {
         ...(dims ? { embedding: vector.length === dims ? [...vector] : new Array(dims).fill(0) } : {}),
       })),
     );
-    this.current = this.generation(db, next);
+    return this.generation(db, new Map(entries.map((entry) => [entry.chunk.id, entry])));
   }
 
   private entryTerms(chunk: KnowledgeChunk): Set<string> {

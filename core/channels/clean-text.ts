@@ -14,7 +14,9 @@ const NEEDS_CLEANING = /[\u0000-\u0008\u000B-\u001F\u007F\uD800-\uDFFF]/;
 export function cleanText(text: string): string {
   // Fast path: almost every message has nothing to clean (a surrogate pair is checked below).
   if (!NEEDS_CLEANING.test(text)) return text;
-  return text.replace(/\r\n?/g, '\n').replace(CONTROLS, '').replace(LONE_SURROGATES, '');
+  // Lone surrogates first: removing a control between two halves ("\uD800\u0000\uDFFF") must not
+  // join them into a pair the customer never sent.
+  return text.replace(/\r\n?/g, '\n').replace(LONE_SURROGATES, '').replace(CONTROLS, '');
 }
 
 /** Nesting beyond this in an event (its raw payload) is cut: the HTTP parsers allow far less. */

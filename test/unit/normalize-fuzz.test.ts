@@ -320,6 +320,8 @@ describe('ingress cleaning', () => {
       { numRuns: 500 },
     );
     expect(cleanText('订单\u0000#A123 😀\r\nok\t!')).toBe('订单#A123 😀\nok\t!');
+    // Found by this property: a control between two lone halves must not join them into a pair.
+    expect(cleanText('\ud800\u0000\udfff')).toBe('');
   });
 
   it('every event through ctx.accept is cleaned, raw payload and keys included, and well-typed', async () => {

@@ -1,4 +1,5 @@
 import type { BreakerConfig } from '../config/adapters-schema';
+import { luhnValid } from '../privacy/detect';
 import { CircuitBreaker } from '../resilience/breaker';
 import {
   AdapterError,
@@ -128,7 +129,20 @@ const ORDER_IDS = new RegExp(ORDER_ID_PATTERN.source, 'g');
 /** Contact details typed in a message: the first e-mail address and the first phone-like number. */
 export function proofFromText(text: string): OwnershipProof {
   const email = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/.exec(text)?.[0];
-  // An order id's digits are not a phone number.
-  const phone = /\+?\d[\d ()-]{5,}\d/.exec(text.replace(ORDER_IDS, ' '))?.[0];
+  // An order id's digits are not a phone number, and neither is a bank card's.
+  const phone = text
+    .replace(ORDER_IDS, ' ')
+    .match(/\+?\d[\d ()-]{5,}\d/g)
+    ?.find((candidate) => !looksLikeCard(candidate));
   return { email, phone };
+}
+
+/**
+ * 15 to 19 digits without a leading + that pass the Luhn check: a card number (E.164 phone numbers
+ * have at most 15 digits with their country code, and are written with the +). Taking it for a phone
+ * would spend one of the customer's proof attempts on a number that cannot be theirs.
+ */
+function looksLikeCard(candidate: string): boolean {
+  const digits = candidate.replace(/\D/g, '');
+  return !candidate.startsWith('+') && digits.length >= 15 && digits.length <= 19 && luhnValid(digits);
 }

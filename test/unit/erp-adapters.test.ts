@@ -100,6 +100,15 @@ describe('ownership', () => {
       phone: '138-0013-8000',
     });
     expect(proofFromText('where is XX12345678')).toEqual({ email: undefined, phone: undefined });
+    // A card number is not a phone: it would spend a proof attempt on a number that cannot be theirs.
+    expect(proofFromText('my card is 4111 1111 1111 1111 cvv 123, where is XX12345678')).toEqual({
+      email: undefined,
+      phone: undefined,
+    });
+    expect(proofFromText('card 4111-1111-1111-1111, phone 138 0013 8000')).toEqual({
+      email: undefined,
+      phone: '138 0013 8000',
+    });
   });
 });
 

@@ -54,7 +54,11 @@ export async function startHubProcess(
   });
   const url = await new Promise<string>((resolve, reject) => {
     // Generous: on a loaded 2-core machine the first start transpiles the sources and boots PGlite.
-    const timer = setTimeout(() => reject(new Error(`hub did not start in time:\n${output}`)), 120_000);
+    const timer = setTimeout(() => {
+      // Nobody holds a handle to a hub that never said it started: end it, or it outlives the test.
+      child.kill('SIGKILL');
+      reject(new Error(`hub did not start in time:\n${output}`));
+    }, 120_000);
     const check = () => {
       const listening = /Hub listening on (\S+)/.exec(output);
       if (listening?.[1] || /Hub workers running/.test(output)) {

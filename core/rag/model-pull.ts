@@ -33,7 +33,7 @@ export interface PullOptions {
 export interface PullResult {
   dir: string;
   revision: string;
-  files: { path: string; sha256: string; bytes: number }[];
+  files: { path: string; saveAs?: string; sha256: string; bytes: number }[];
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -57,7 +57,10 @@ export async function pullModel(model: KnownModel, options: PullOptions): Promis
   const pinned = revision === model.revision?.toLowerCase();
   const wanted = model.files.map((file) => ({
     path: file.path,
+    saveAs: file.saveAs ?? file.path,
     sha256: (options.checksums?.[file.path] ?? (pinned ? file.sha256 : undefined))?.toLowerCase(),
+    // A size is only known for the pinned commit, and only when no other checksum replaces the pin.
+    bytes: pinned && !options.checksums?.[file.path] ? file.bytes : undefined,
   }));
   const unchecked = wanted
     .filter((file) => !file.sha256 || !SHA256.test(file.sha256))
@@ -83,7 +86,7 @@ export async function pullModel(model: KnownModel, options: PullOptions): Promis
     for (const file of wanted) {
       const url = `${endpoint}/${model.repo}/resolve/${revision}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
       options.onProgress?.({ type: 'file', path: file.path, url });
-      const got = await download(url, path.join(staging, file.path), file.path, options.onProgress);
+      const got = await download(url, path.join(staging, file.saveAs), file, options.onProgress);
       if (got.sha256 !== file.sha256) {
         throw new HubError(
           'models.checksum',
@@ -91,7 +94,12 @@ export async function pullModel(model: KnownModel, options: PullOptions): Promis
         );
       }
       options.onProgress?.({ type: 'verified', path: file.path, sha256: got.sha256, bytes: got.bytes });
-      files.push({ path: file.path, sha256: got.sha256, bytes: got.bytes });
+      files.push({
+        path: file.path,
+        ...(file.saveAs !== file.path ? { saveAs: file.saveAs } : {}),
+        sha256: got.sha256,
+        bytes: got.bytes,
+      });
     }
     const record = {
       name: model.name,
@@ -113,9 +121,10 @@ export async function pullModel(model: KnownModel, options: PullOptions): Promis
 async function download(
   url: string,
   file: string,
-  name: string,
+  expected: { path: string; bytes?: number },
   onProgress: PullOptions['onProgress'],
 ): Promise<{ sha256: string; bytes: number }> {
+  const name = expected.path;
   let response: Response;
   try {
     response = await fetch(url, { redirect: 'follow' });
@@ -135,6 +144,13 @@ async function download(
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : undefined;
+  if (expected.bytes !== undefined && total !== undefined && total !== expected.bytes) {
+    await response.body.cancel();
+    throw new HubError(
+      'models.checksum',
+      `GET ${url} announces ${total} bytes; ${name} at the pinned commit has ${expected.bytes}. Nothing was downloaded. Fix: check HF_ENDPOINT (a mirror serving other files) or pass --revision and --checksums for another commit.`,
+    );
+  }
   const hash = createHash('sha256');
   let received = 0;
   const meter = new Transform({

@@ -206,16 +206,70 @@ describe('hub models pull', () => {
     expect(await siblings(dir)).toEqual([]);
   });
 
+  it('saves a file under its folder name, and refuses a pinned file announced at another size', async () => {
+    const renamed = model({
+      files: [
+        { path: 'config.json', sha256: sums['config.json'] },
+        { path: 'tokenizer.json', sha256: sums['tokenizer.json'] },
+        { path: 'onnx/model.onnx', saveAs: 'onnx/quantized-as-model.onnx', sha256: sums['onnx/model.onnx'] },
+      ],
+    });
+    const dir = path.join(root, 'renamed', 'tiny');
+    const result = await pullModel(renamed, { dir, endpoint: hub.url });
+    expect(existsSync(path.join(dir, 'onnx/quantized-as-model.onnx'))).toBe(true);
+    expect(existsSync(path.join(dir, 'onnx/model.onnx'))).toBe(false);
+    expect(result.files[2]).toMatchObject({
+      path: 'onnx/model.onnx',
+      saveAs: 'onnx/quantized-as-model.onnx',
+    });
+
+    const size = (await readFile(path.join(source, 'onnx/model.onnx'))).length;
+    const wrongSize = model({
+      files: FILES.map((file) => ({
+        path: file,
+        sha256: sums[file],
+        ...(file === 'onnx/model.onnx' ? { bytes: size + 1 } : {}),
+      })),
+    });
+    const sized = path.join(root, 'sized', 'tiny');
+    await expect(pullModel(wrongSize, { dir: sized, endpoint: hub.url })).rejects.toMatchObject({
+      code: 'models.checksum',
+      message: expect.stringContaining(`announces ${size} bytes`),
+    });
+    expect(await siblings(sized)).toEqual([]);
+    // The right size passes.
+    const rightSize = model({
+      files: FILES.map((file) => ({
+        path: file,
+        sha256: sums[file],
+        bytes: file === 'onnx/model.onnx' ? size : undefined,
+      })),
+    });
+    await expect(pullModel(rightSize, { dir: sized, endpoint: hub.url })).resolves.toMatchObject({
+      revision: REVISION,
+    });
+  });
+
   it('reads sha256sum lines, and the catalogue pins nothing it has not checked', () => {
     expect(
       parseChecksums(`# comment\n${'A'.repeat(64)}  onnx/model.onnx\n${'b'.repeat(64)} *./config.json\n`),
     ).toEqual({ 'onnx/model.onnx': 'a'.repeat(64), 'config.json': 'b'.repeat(64) });
     expect(() => parseChecksums('abc  file')).toThrow(/line 1 is not/);
     for (const known of KNOWN_MODELS) {
-      expect(known.files.map((f) => f.path)).toContain('tokenizer.json');
-      // A pinned value must be a real commit and real SHA-256s, never a placeholder.
-      if (known.revision) expect(known.revision).toMatch(/^[0-9a-f]{40}$/);
-      for (const file of known.files) if (file.sha256) expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
+      // Every model is pinned to one commit, every file to its size and SHA-256 there.
+      expect(known.revision).toMatch(/^[0-9a-f]{40}$/);
+      for (const file of known.files) {
+        expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(file.bytes).toBeGreaterThan(0);
+      }
+      // The folder has what the embedder reads.
+      expect(known.files.map((f) => f.saveAs ?? f.path).sort()).toEqual([
+        'config.json',
+        'onnx/model.onnx',
+        'tokenizer.json',
+        'tokenizer_config.json',
+      ]);
+      expect(new Set(known.files.map((f) => f.sha256)).size).toBe(known.files.length);
     }
     expect(findKnownModel('multilingual-e5-small')?.embedder).toMatchObject({ queryPrefix: 'query: ' });
   });
@@ -275,7 +329,7 @@ describe('hub models pull', () => {
       ],
       { HF_ENDPOINT: hub.url },
     );
-    expect(run.stderr).toContain('onnx/model.onnx: ');
+    expect(run.stderr).toContain('onnx/model_quantized.onnx: ');
     expect(run.stderr).toContain('checked');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`modelDir: ${path.relative(ROOT, dir)}`);
@@ -284,14 +338,18 @@ describe('hub models pull', () => {
     ).toBe(true);
     expect(existsSync(path.join(dir, 'onnx/model.onnx'))).toBe(true);
 
-    const refused = await hubCommand(
-      ['models', 'pull', 'bge-small-zh-v1.5', '--dir', path.join(root, 'cli', 'bge')],
-      {
-        HF_ENDPOINT: hub.url,
-      },
-    );
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('pins no revision for Xenova/bge-small-zh-v1.5');
+    // Without flags the command fetches the pinned commit (which this fake hub does not have).
+    hub.requests.length = 0;
+    const bgeDir = path.join(root, 'cli', 'bge');
+    const pinnedRun = await hubCommand(['models', 'pull', 'bge-small-zh-v1.5', '--dir', bgeDir], {
+      HF_ENDPOINT: hub.url,
+    });
+    expect(pinnedRun.code).toBe(1);
+    expect(pinnedRun.stderr).toContain('answered 404');
+    expect(hub.requests).toEqual([
+      '/Xenova/bge-small-zh-v1.5/resolve/75c43b069aac4d136ba6bc1122f995fedcfd2781/config.json',
+    ]);
+    expect(await siblings(bgeDir)).toEqual([]);
   });
 });
 

@@ -53,8 +53,8 @@ export function registerModelCommands(
     )
     .argument('<name>', 'a known model')
     .option('--dir <dir>', 'the model folder to create (default .hub-data/models/<name>)')
-    .option('--revision <commit>', 'the repository commit to fetch, where the hub pins none (or another)')
-    .option('--checksums <file>', 'sha256sum lines ("<sha256>  <path>") for files the hub pins none for')
+    .option('--revision <commit>', 'another repository commit than the pinned one (needs --checksums)')
+    .option('--checksums <file>', 'sha256sum lines ("<sha256>  <path>") for the files at --revision')
     .option('--force', 'replace an existing folder once the new files are checked')
     .action(
       async (

@@ -250,7 +250,7 @@ describe('hub models pull', () => {
     });
   });
 
-  it('reads sha256sum lines, and the catalogue pins nothing it has not checked', () => {
+  it('reads sha256sum lines, and the catalogue pins every model and file', () => {
     expect(
       parseChecksums(`# comment\n${'A'.repeat(64)}  onnx/model.onnx\n${'b'.repeat(64)} *./config.json\n`),
     ).toEqual({ 'onnx/model.onnx': 'a'.repeat(64), 'config.json': 'b'.repeat(64) });

@@ -37,6 +37,8 @@ const llmModelSchema = z.object({
   model: z.string().min(1),
   apiKey: z.string().optional(),
   role: z.enum(['light', 'main']),
+  /** Requests this endpoint serves at once (vLLM --max-num-seqs); more wait in the hub. Default: llm.maxConcurrency. */
+  maxConcurrency: positiveInt.optional(),
   /** The release this entry serves, the `version` label of the per-version metrics (default: `model`). */
   version: z.string().min(1).optional(),
   /**
@@ -230,6 +232,14 @@ export const hubConfigSchema = z.object({
       driver: z.enum(['pglite', 'postgres']).default('pglite'),
       /** PostgreSQL connection string (driver postgres). */
       url: z.string().optional(),
+      /**
+       * Connections each process's PostgreSQL pool may open. Unset: bus.concurrency + 10 (one per
+       * concurrent turn, plus the HTTP side); 10 in an api-only process. Keep the sum over all
+       * processes below the server's max_connections (or put PgBouncer in front).
+       */
+      poolSize: positiveInt.optional(),
+      /** How long a query waits for a free pool connection (or a new one to open) before it fails as an outage. */
+      poolTimeoutMs: positiveInt.default(5_000),
       /** PGlite data directory; "memory://" keeps nothing on disk. */
       dataDir: z.string().default('.hub-data/db'),
       /** Used when database.url has sslmode=require, verify-ca or verify-full. */
@@ -254,6 +264,12 @@ export const hubConfigSchema = z.object({
       timeoutMs: positiveInt.default(30_000),
       maxRetries: z.coerce.number().int().min(0).default(2),
       maxTokens: positiveInt.default(512),
+      /**
+       * Requests each model endpoint gets at once, per hub process: set it to the server's batch size
+       * (vLLM --max-num-seqs) divided by the worker processes; the turns beyond it wait their turn
+       * in the hub instead of timing out in the server's queue. Unset: no limit.
+       */
+      maxConcurrency: positiveInt.optional(),
       temperature: z.coerce.number().min(0).max(2).default(0.3),
       /** Qwen3 thinking mode; off keeps latency low for customer service. */
       enableThinking: flag.default(false),

@@ -152,6 +152,27 @@ function checkCanaries(models: ModelEntryInput[], ctx: z.RefinementCtx): void {
   });
 }
 
+/** A tenant's limits: past either, REST is refused (503) and chat channels are told they wait. */
+const admissionLimits = z.object({
+  /** The tenant's messages accepted and not yet handled; unset: no limit. */
+  maxBacklog: positiveInt.optional(),
+  /** How long the tenant's oldest message not yet handled may have waited; unset: no limit. */
+  maxQueueAgeMs: positiveInt.optional(),
+});
+
+const admissionSchema = admissionLimits
+  .extend({
+    /** Limits of single tenants, instead of the ones above. */
+    tenants: z.record(z.string(), admissionLimits).default({}),
+    /** Retry-After of a refused REST message. */
+    retryAfterSeconds: positiveInt.default(5),
+    /** A push-channel message gets a typing indicator when its tenant's oldest message has waited this long; 0: never. */
+    typingAfterMs: z.coerce.number().int().min(0).default(2_000),
+    /** The indicator is sent again this often while the message waits (at most 12 times); 0: once. */
+    typingRefreshMs: z.coerce.number().int().min(0).default(5_000),
+  })
+  .prefault({});
+
 export const hubConfigSchema = z.object({
   server: z
     .object({
@@ -218,6 +239,8 @@ export const hubConfigSchema = z.object({
       lockTtlMs: positiveInt.default(30_000),
       /** Each worker process beats this often; `hub_workers_alive` counts beats younger than three of these. */
       heartbeatMs: positiveInt.default(5_000),
+      /** Admission control per tenant (core/channels/admission.ts); README "Overload". */
+      admission: admissionSchema,
     })
     .prefault({}),
   state: z

@@ -51,8 +51,8 @@ type Accept = (event: InboundEvent) => Promise<PublishResult>;
  * enqueued, the client sends again later. A chat channel's message is accepted all the same (a
  * platform refused would only redeliver it), and its conversation is told once per busy period, in
  * its language, that it is in the queue. A push-channel message that will wait gets a typing
- * indicator, renewed while it waits. Costs one O(1) read of the bus per message, only when a limit
- * or the typing indicator is configured; readiness never depends on it.
+ * indicator, renewed while it waits. Costs one O(1) read of the bus per message where a limit or
+ * the typing indicator (on by default for chat channels) applies; readiness never depends on it.
  */
 export class Admission {
   private readonly closing = new AbortController();

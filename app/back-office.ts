@@ -75,6 +75,7 @@ export async function startBackOffice(
       config.erp.timeoutMs,
       config.erp.breaker,
       (tenant) => phone.regionByTenant[tenant] ?? phone.defaultRegion,
+      config.erp.maxConcurrency,
     ),
     codes:
       mailer && otp.mode !== 'off'

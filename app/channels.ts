@@ -1,3 +1,4 @@
+import type { Admission } from '../core/channels/admission';
 import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
 import type { ChannelContext, Connector } from '../core/channels/types';
 import type { ChannelConfig, HubConfig } from '../core/config/schema';
@@ -52,11 +53,16 @@ function tenantLimited(channel: ChannelConfig, shared: SharedChannelContext): Ch
   };
 }
 
-/** One connector per enabled channel block, built by its type's descriptor. */
+/**
+ * One connector per enabled channel block, built by its type's descriptor. With `admission`, each
+ * channel's `accept` is under the tenant's backlog limits (core/channels/admission.ts) before its
+ * webhook limit.
+ */
 export function createConnectors(
   config: HubConfig,
   registry: ChannelRegistry,
   shared: SharedChannelContext,
+  admission?: Admission,
 ): Connector[] {
   return config.channels
     .filter((channel) => channel.enabled)
@@ -65,7 +71,9 @@ export function createConnectors(
       if (!descriptor) throw new HubError('config.channel_type', `unknown channel type ${channel.type}`);
       return descriptor.create({
         ...shared,
-        accept: tenantLimited(channel, shared),
+        accept: admission
+          ? admission.wrap(tenantLimited(channel, shared), channel)
+          : tenantLimited(channel, shared),
         config: channel,
         hub: config,
         // Keys stay `<redis.keyPrefix>:<type>:<id>:…`, as the WhatsApp window always wrote them.

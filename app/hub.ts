@@ -4,6 +4,7 @@ import { validateChannelOptions, validateChannels } from '../connectors/validate
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
+import { Admission } from '../core/channels/admission';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import type { HubConfig } from '../core/config/schema';
@@ -81,21 +82,38 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const accept = channelIngress(countedPublish(bus));
   // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
   const rejected = new RejectedWebhookStore(store.db);
-  // Built in every role: a worker-only process delivers replies through the connectors' send side.
-  const connectors = createConnectors(config, channelRegistry, {
-    accept,
-    storage: channelStorage.storage,
-    feed,
-    store,
-    outbound: outbound.scheduler,
-    access,
-    limits,
-    rejected,
+  // Past a tenant's backlog limits: REST refused with 503, chat channels told they wait (bus.admission).
+  const admission = new Admission({
+    bus,
+    config: config.bus.admission,
+    storage: channelStorage.storage.namespace('admission'),
+    notify: async (message) => {
+      await feed.publish(message);
+      await deliver(message);
+    },
+    logger: logger.child({ component: 'admission' }),
   });
+  closers.push(async () => admission.close());
+  // Built in every role: a worker-only process delivers replies through the connectors' send side.
+  const connectors = createConnectors(
+    config,
+    channelRegistry,
+    {
+      accept,
+      storage: channelStorage.storage,
+      feed,
+      store,
+      outbound: outbound.scheduler,
+      access,
+      limits,
+      rejected,
+    },
+    admission,
+  );
   const byId = new Map(connectors.map((connector) => [connector.id, connector]));
-  const deliver = async (message: OutboundMessage) => {
+  async function deliver(message: OutboundMessage): Promise<void> {
     await byId.get(message.ref.channel)?.deliver?.(message);
-  };
+  }
   const openDraft: TurnDeps['openDraft'] = (ref, replyId, locale) =>
     byId.get(ref.channel)?.openDraft?.(ref, replyId, locale);
 

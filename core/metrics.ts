@@ -186,3 +186,10 @@ export const safetyHits = new Counter({
   labelNames: ['category', 'stage'] as const,
   registers: [registry],
 });
+
+export const admissionOutcomes = new Counter({
+  name: 'hub_admission_busy_total',
+  help: 'Messages that arrived while their tenant was over bus.admission limits: refused (REST, 503) or queued (chat channels, told they wait), by channel and the limit passed (backlog, queue_age)',
+  labelNames: ['channel', 'outcome', 'reason'] as const,
+  registers: [registry],
+});

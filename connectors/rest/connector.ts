@@ -71,7 +71,7 @@ function mayRead(
  */
 export const createRestConnector: ConnectorFactory = (ctx) => {
   const options = parseChannelOptions(ctx, restOptionsSchema, restOptionHints);
-  const waiter = new ReplyWaiter(ctx.feed, ctx.store);
+  const waiter = new ReplyWaiter(ctx.feed, ctx.store, ctx.logger);
   const { id } = ctx.config;
   if (options.auth === 'none') {
     ctx.logger.warn(
@@ -131,12 +131,11 @@ export const createRestConnector: ConnectorFactory = (ctx) => {
           channelData: body.metadata ? { rest: body.metadata } : undefined,
           raw: request.body,
         };
-        await ctx.accept(event);
         // Only replies to this request's own conversation: an event id that collides with another
         // caller's (a local sender spelled like a key's event) never hands over that caller's answer.
-        const replies = (await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs)).filter(
-          (message) => conversationKey(message.ref) === conversationKey(event.ref),
-        );
+        const replies = (
+          await waiter.wait(event.id, ctx.hub.server.replyTimeoutMs, () => ctx.accept(event))
+        ).filter((message) => conversationKey(message.ref) === conversationKey(event.ref));
         // Sender ids may be any Unicode; a header value may not.
         reply.header('x-hub-event-id', encodeURIComponent(event.id));
         if (replies.length === 0) reply.code(202);

@@ -62,7 +62,13 @@ export function restMessageDoc(requestSchema: z.ZodType): RouteDoc {
       401: UNAUTHENTICATED,
       413: errorResponse('FST_ERR_CTP_BODY_TOO_LARGE: the body is over server.bodyLimitBytes'),
       429: RATE_LIMITED_RESPONSE,
-      503: INGRESS_UNAVAILABLE_RESPONSE,
+      503: {
+        description: `${INGRESS_UNAVAILABLE_RESPONSE.description}; or ingress.busy: the tenant's queue is over bus.admission's limits. Either way the message was not accepted: send it again (after Retry-After seconds, when given)`,
+        schema: INGRESS_UNAVAILABLE_RESPONSE.schema,
+        headers: [
+          { name: 'retry-after', description: 'Seconds to wait before sending again (ingress.busy)' },
+        ],
+      },
     },
   };
 }

@@ -93,7 +93,9 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
       return;
     }
     sessions.settle(session);
-    sessions.send(session, { type: 'reply', message });
+    // The feed's bookkeeping (its place among the turn's replies) is not the browser's business.
+    const { turnReplies: _place, ...reply } = message;
+    sessions.send(session, { type: 'reply', message: reply });
   };
 
   interface SocketState {

@@ -2,7 +2,7 @@ import { Gauge } from 'prom-client';
 import { logger } from '../log';
 import { registry } from '../metrics';
 import { withDeadline } from '../resilience/deadline';
-import type { EventBus } from '../types';
+import type { EventBus, TenantBacklog } from '../types';
 import type { WorkerHeartbeats } from './heartbeats';
 
 const buses = new Set<EventBus>();
@@ -48,6 +48,50 @@ scrapedMax(
   'hub_bus_oldest_message_age_seconds',
   'Seconds since the oldest event accepted on the inbound bus and not yet handled was accepted (0: none waits)',
   () => [...buses].map(async (bus) => (await bus.oldestPendingAgeMs()) / 1000),
+);
+
+/**
+ * Per tenant, the same two: what admission control (bus.admission) compares with its limits, and
+ * what a tenant's own alert or scaler reads. Tenants with nothing pending drop out of the series.
+ * Every bus of the process is asked; a tenant's largest answer counts, as above.
+ */
+function scrapedPerTenant(name: string, help: string, read: (backlog: TenantBacklog) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['tenant'],
+    registers: [registry],
+    async collect() {
+      try {
+        const all = await withDeadline(
+          Promise.all([...buses].map((bus) => bus.tenantBacklogs())),
+          SCRAPE_DEADLINE_MS,
+        );
+        const values = new Map<string, number>();
+        for (const backlogs of all) {
+          for (const [tenant, backlog] of backlogs) {
+            values.set(tenant, Math.max(values.get(tenant) ?? 0, read(backlog)));
+          }
+        }
+        this.reset();
+        for (const [tenant, value] of values) this.set({ tenant }, value);
+      } catch (error) {
+        logger.warn({ err: error }, `${name}: the bus did not answer; kept the last values`);
+      }
+    },
+  });
+}
+
+scrapedPerTenant(
+  'hub_bus_tenant_backlog',
+  "A tenant's events accepted on the inbound bus and not yet handled",
+  (backlog) => backlog.pending,
+);
+
+scrapedPerTenant(
+  'hub_bus_tenant_oldest_age_seconds',
+  "Seconds the oldest of a tenant's events not yet handled has waited since it was accepted",
+  (backlog) => backlog.oldestAgeMs / 1000,
 );
 
 scrapedMax(

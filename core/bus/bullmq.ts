@@ -4,7 +4,7 @@ import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { connectionErrorListener, errorEventListener } from '../resilience/connection-errors';
 import { RedisLockManager } from '../state/redis-lock';
-import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types';
+import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
@@ -142,6 +142,18 @@ export class BullmqBus implements EventBus {
     return this.inbox.oldestPendingAgeMs();
   }
 
+  tenantBacklog(tenant: string): Promise<TenantBacklog> {
+    return this.inbox.tenantBacklog(tenant);
+  }
+
+  tenantBacklogs(): Promise<Map<string, TenantBacklog>> {
+    return this.inbox.tenantBacklogs();
+  }
+
+  isPending(event: Pick<InboundEvent, 'id' | 'ref'>): Promise<boolean> {
+    return this.inbox.isPending(event.id, event.ref.tenant);
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }
@@ -248,7 +260,7 @@ export class BullmqBus implements EventBus {
     lease: Lease,
     letter?: DeadLetter,
   ): Promise<DrainOutcome | undefined> {
-    if (!(await this.inbox.removeHead(conversation, raw, event.id, lease.lock.token, letter))) {
+    if (!(await this.inbox.removeHead(conversation, raw, event, lease.lock.token, letter))) {
       // A newer lock holder owns the conversation now and will see this event again.
       return { retryInMs: this.lockRetryMs };
     }

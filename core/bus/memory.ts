@@ -1,7 +1,7 @@
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { MonotonicTokens } from '../state/tokens';
-import type { DeadLetter, EventBus, EventHandler, PublishResult } from '../types';
+import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
@@ -34,6 +34,8 @@ export class MemoryBus implements EventBus {
   private readonly dead = new Map<string, DeadLetter>();
   /** Event id -> when it was (re-)accepted; insertion order is acceptance order. */
   private readonly acceptedAt = new Map<string, number>();
+  /** The same per tenant: its size is the tenant's backlog, its first entry the oldest. */
+  private readonly tenantAcceptedAt = new Map<string, Map<string, number>>();
   private readonly running = new Set<Promise<void>>();
   private readonly tokens = new MonotonicTokens();
   private handler?: EventHandler;
@@ -92,6 +94,25 @@ export class MemoryBus implements EventBus {
     return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
   }
 
+  async tenantBacklog(tenant: string): Promise<TenantBacklog> {
+    const accepted = this.tenantAcceptedAt.get(tenant);
+    const [oldest] = accepted?.values() ?? [];
+    return {
+      pending: accepted?.size ?? 0,
+      oldestAgeMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
+    };
+  }
+
+  async tenantBacklogs(): Promise<Map<string, TenantBacklog>> {
+    const backlogs = new Map<string, TenantBacklog>();
+    for (const tenant of this.tenantAcceptedAt.keys()) backlogs.set(tenant, await this.tenantBacklog(tenant));
+    return backlogs;
+  }
+
+  async isPending(event: Pick<InboundEvent, 'id' | 'ref'>): Promise<boolean> {
+    return this.tenantAcceptedAt.get(event.ref.tenant)?.has(event.id) ?? false;
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -114,6 +135,10 @@ export class MemoryBus implements EventBus {
     else conversation.events.splice(conversation.running ? 1 : 0, 0, event);
     this.acceptedAt.delete(event.id);
     this.acceptedAt.set(event.id, Date.now());
+    const tenant = this.tenantAcceptedAt.get(event.ref.tenant) ?? new Map<string, number>();
+    this.tenantAcceptedAt.set(event.ref.tenant, tenant);
+    tenant.delete(event.id);
+    tenant.set(event.id, Date.now());
     this.pendingCount++;
     this.markReady(conversation);
   }
@@ -190,6 +215,9 @@ export class MemoryBus implements EventBus {
     }
     conversation.events.shift();
     this.acceptedAt.delete(event.id);
+    const tenant = this.tenantAcceptedAt.get(event.ref.tenant);
+    tenant?.delete(event.id);
+    if (tenant?.size === 0) this.tenantAcceptedAt.delete(event.ref.tenant);
     this.attempts.delete(event.id);
     this.outages.delete(event.id);
     this.pendingCount--;

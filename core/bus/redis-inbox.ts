@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../state/lua';
-import type { DeadLetter } from '../types';
+import type { DeadLetter, TenantBacklog } from '../types';
 
 /** Redis's own clock in ms: one clock for every process's "accepted at" and "now". */
 const REDIS_NOW_MS = `local clock = redis.call('TIME')
@@ -8,9 +8,10 @@ local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`
 
 /**
  * Accept an event: claim its id for the dedupe window, append it to its conversation's inbox, count
- * it pending, mark the conversation active and note when it was accepted. One script, so a
- * duplicate can never be half-accepted.
- * KEYS: dedupe, inbox, pending, active, accepted. ARGV: event JSON, window ms, now ms, conversation key, event id.
+ * it pending (in all and for its tenant), mark the conversation active and note when it was
+ * accepted (in all and for its tenant). One script, so a duplicate can never be half-accepted.
+ * KEYS: dedupe, inbox, pending, active, accepted, tenant-pending, tenant's accepted.
+ * ARGV: event JSON, window ms, now ms, conversation key, event id, tenant.
  */
 const APPEND = new LuaScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end
@@ -19,7 +20,22 @@ redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[4])
 ${REDIS_NOW_MS}
 redis.call('ZADD', KEYS[5], nowMs, ARGV[5])
+redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
+redis.call('ZADD', KEYS[7], nowMs, ARGV[5])
 return 1
+`);
+
+/**
+ * A tenant's backlog: its pending count and the age in ms of its oldest accepted event not yet
+ * handled. O(1) and O(log n): what admission asks for every message.
+ * KEYS: tenant-pending, tenant's accepted. ARGV: tenant.
+ */
+const TENANT_BACKLOG = new LuaScript(`
+local pending = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #oldest == 0 then return {pending, 0} end
+${REDIS_NOW_MS}
+return {pending, math.max(0, nowMs - tonumber(oldest[2]))}
 `);
 
 /** Age in ms of the oldest accepted event not yet handled (0 when none). KEYS: accepted. */
@@ -59,8 +75,11 @@ return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
  * finish; one that was overtaken leaves the head to its successor. The event is removed by value:
  * a dead letter replayed meanwhile may stand in front of it. The dead-letter order is Redis's own
  * clock in microseconds, so one conversation's letters keep their order whichever worker wrote them.
- * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order, outages, accepted.
- * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or ''.
+ * The tenant's count goes down only for an event it counted (one accepted before the tenant
+ * counts existed is not in the tenant's set), so it never drifts below the truth.
+ * KEYS: fence, inbox, attempts, retry-at, pending, active, dlq, dlq-order, outages, accepted,
+ * tenant-pending, tenant's accepted.
+ * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or '', tenant.
  */
 const REMOVE_HEAD = new LuaScript(`
 if tonumber(redis.call('GET', KEYS[1]) or '-1') ~= tonumber(ARGV[1]) then return 0 end
@@ -69,6 +88,9 @@ redis.call('HDEL', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('HDEL', KEYS[9], ARGV[3])
 redis.call('ZREM', KEYS[10], ARGV[3])
+if redis.call('ZREM', KEYS[12], ARGV[3]) == 1 then
+  if redis.call('HINCRBY', KEYS[11], ARGV[7], -1) <= 0 then redis.call('HDEL', KEYS[11], ARGV[7]) end
+end
 redis.call('DECR', KEYS[5])
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('ZREM', KEYS[6], ARGV[5])
@@ -86,7 +108,8 @@ return 1
 /**
  * Move a dead letter back to the head of its conversation's inbox, before the newer events there;
  * it counts as accepted again now.
- * KEYS: dlq, dlq-order, inbox, pending, active, accepted. ARGV: event id, event JSON, now ms, conversation key.
+ * KEYS: dlq, dlq-order, inbox, pending, active, accepted, tenant-pending, tenant's accepted.
+ * ARGV: event id, event JSON, now ms, conversation key, tenant.
  */
 const REPLAY = new LuaScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -96,6 +119,7 @@ redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[4])
 ${REDIS_NOW_MS}
 redis.call('ZADD', KEYS[6], nowMs, ARGV[1])
+if redis.call('ZADD', KEYS[8], nowMs, ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[7], ARGV[5], 1) end
 return 1
 `);
 
@@ -119,12 +143,31 @@ export class RedisInbox {
   }
 
   private key(
-    name: 'attempts' | 'outages' | 'retry-at' | 'pending' | 'active' | 'dlq' | 'dlq-order' | 'accepted',
+    name:
+      | 'attempts'
+      | 'outages'
+      | 'retry-at'
+      | 'pending'
+      | 'active'
+      | 'dlq'
+      | 'dlq-order'
+      | 'accepted'
+      | 'tenant-pending',
   ): string {
     return `${this.base}:${name}`;
   }
 
-  async append(conversation: string, event: { id: string }, dedupeWindowMs: number): Promise<boolean> {
+  /** When each of a tenant's events not yet handled was accepted (a sorted set: oldest first). */
+  private tenantAcceptedKey(tenant: string): string {
+    return `${this.base}:tenant-accepted:${tenant}`;
+  }
+
+  async append(
+    conversation: string,
+    event: { id: string; ref: { tenant: string } },
+    dedupeWindowMs: number,
+  ): Promise<boolean> {
+    const { tenant } = event.ref;
     const result = await APPEND.run(
       this.redis,
       [
@@ -133,10 +176,35 @@ export class RedisInbox {
         this.key('pending'),
         this.key('active'),
         this.key('accepted'),
+        this.key('tenant-pending'),
+        this.tenantAcceptedKey(tenant),
       ],
-      [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation, event.id],
+      [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation, event.id, tenant],
     );
     return result === 1;
+  }
+
+  /** One tenant's events not yet handled, and how long the oldest of them has waited. */
+  async tenantBacklog(tenant: string): Promise<TenantBacklog> {
+    const [pending, oldestAgeMs] = (await TENANT_BACKLOG.run(
+      this.redis,
+      [this.key('tenant-pending'), this.tenantAcceptedKey(tenant)],
+      [tenant],
+    )) as [number, number];
+    return { pending: Math.max(0, Number(pending)), oldestAgeMs: Number(oldestAgeMs) };
+  }
+
+  /** Every tenant with events not yet handled; one read per such tenant (scrape time only). */
+  async tenantBacklogs(): Promise<Map<string, TenantBacklog>> {
+    const tenants = Object.keys(await this.redis.hgetall(this.key('tenant-pending')));
+    const backlogs = new Map<string, TenantBacklog>();
+    for (const tenant of tenants) backlogs.set(tenant, await this.tenantBacklog(tenant));
+    return backlogs;
+  }
+
+  /** Whether the event is still waiting or running (accepted, not yet handled nor dead-lettered). */
+  async isPending(eventId: string, tenant: string): Promise<boolean> {
+    return (await this.redis.zscore(this.tenantAcceptedKey(tenant), eventId)) !== null;
   }
 
   head(conversation: string): Promise<string | null> {
@@ -173,10 +241,11 @@ export class RedisInbox {
   async removeHead(
     conversation: string,
     raw: string,
-    eventId: string,
+    event: { id: string; ref: { tenant: string } },
     token: number,
     deadLetter?: DeadLetter,
   ): Promise<boolean> {
+    const eventId = event.id;
     const keys = [
       this.fenceKeyOf(conversation),
       this.inboxKey(conversation),
@@ -188,11 +257,12 @@ export class RedisInbox {
       this.key('dlq-order'),
       this.key('outages'),
       this.key('accepted'),
+      this.key('tenant-pending'),
+      this.tenantAcceptedKey(event.ref.tenant),
     ];
     const letter = deadLetter ? JSON.stringify(deadLetter) : '';
-    return (
-      (await REMOVE_HEAD.run(this.redis, keys, [token, raw, eventId, Date.now(), conversation, letter])) === 1
-    );
+    const args = [token, raw, eventId, Date.now(), conversation, letter, event.ref.tenant];
+    return (await REMOVE_HEAD.run(this.redis, keys, args)) === 1;
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
@@ -226,8 +296,10 @@ export class RedisInbox {
         this.key('pending'),
         this.key('active'),
         this.key('accepted'),
+        this.key('tenant-pending'),
+        this.tenantAcceptedKey(letter.event.ref.tenant),
       ],
-      [eventId, JSON.stringify(letter.event), Date.now(), conversation],
+      [eventId, JSON.stringify(letter.event), Date.now(), conversation, letter.event.ref.tenant],
     );
     return moved === 1 ? letter : undefined;
   }

@@ -30,6 +30,8 @@ export const erpSectionSchema = z
     /** One of the names in adapters/erp/index.ts. */
     driver: z.string().min(1).default('demo'),
     timeoutMs: positiveInt.default(5_000),
+    /** Order look-ups sent to the ERP at once, per hub process; more wait their turn. Unset: no limit. */
+    maxConcurrency: positiveInt.optional(),
     /** Days after delivery a return is accepted (used where the ERP does not decide it). */
     returnWindowDays: positiveInt.default(30),
     /** When the ERP fails or times out during an order question, open a ticket for a human. */

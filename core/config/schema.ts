@@ -37,6 +37,8 @@ const llmModelSchema = z.object({
   model: z.string().min(1),
   apiKey: z.string().optional(),
   role: z.enum(['light', 'main']),
+  /** Requests this endpoint serves at once (vLLM --max-num-seqs); more wait in the hub. Default: llm.maxConcurrency. */
+  maxConcurrency: positiveInt.optional(),
   /** The release this entry serves, the `version` label of the per-version metrics (default: `model`). */
   version: z.string().min(1).optional(),
   /**
@@ -150,6 +152,27 @@ function checkCanaries(models: ModelEntryInput[], ctx: z.RefinementCtx): void {
   });
 }
 
+/** A tenant's limits: past either, REST is refused (503) and chat channels are told they wait. */
+const admissionLimits = z.object({
+  /** The tenant's messages accepted and not yet handled; unset: no limit. */
+  maxBacklog: positiveInt.optional(),
+  /** How long the tenant's oldest message not yet handled may have waited; unset: no limit. */
+  maxQueueAgeMs: positiveInt.optional(),
+});
+
+const admissionSchema = admissionLimits
+  .extend({
+    /** Limits of single tenants, instead of the ones above. */
+    tenants: z.record(z.string(), admissionLimits).default({}),
+    /** Retry-After of a refused REST message. */
+    retryAfterSeconds: positiveInt.default(5),
+    /** A push-channel message gets a typing indicator when its tenant's oldest message has waited this long; 0: never. */
+    typingAfterMs: z.coerce.number().int().min(0).default(2_000),
+    /** The indicator is sent again this often while the message waits (at most 12 times); 0: once. */
+    typingRefreshMs: z.coerce.number().int().min(0).default(5_000),
+  })
+  .prefault({});
+
 export const hubConfigSchema = z.object({
   server: z
     .object({
@@ -216,6 +239,8 @@ export const hubConfigSchema = z.object({
       lockTtlMs: positiveInt.default(30_000),
       /** Each worker process beats this often; `hub_workers_alive` counts beats younger than three of these. */
       heartbeatMs: positiveInt.default(5_000),
+      /** Admission control per tenant (core/channels/admission.ts); README "Overload". */
+      admission: admissionSchema,
     })
     .prefault({}),
   state: z
@@ -230,6 +255,14 @@ export const hubConfigSchema = z.object({
       driver: z.enum(['pglite', 'postgres']).default('pglite'),
       /** PostgreSQL connection string (driver postgres). */
       url: z.string().optional(),
+      /**
+       * Connections each process's PostgreSQL pool may open. Unset: bus.concurrency + 10 (one per
+       * concurrent turn, plus the HTTP side); 10 in an api-only process. Keep the sum over all
+       * processes below the server's max_connections (or put PgBouncer in front).
+       */
+      poolSize: positiveInt.optional(),
+      /** How long a query waits for a free pool connection (or a new one to open) before it fails as an outage. */
+      poolTimeoutMs: positiveInt.default(5_000),
       /** PGlite data directory; "memory://" keeps nothing on disk. */
       dataDir: z.string().default('.hub-data/db'),
       /** Used when database.url has sslmode=require, verify-ca or verify-full. */
@@ -254,6 +287,12 @@ export const hubConfigSchema = z.object({
       timeoutMs: positiveInt.default(30_000),
       maxRetries: z.coerce.number().int().min(0).default(2),
       maxTokens: positiveInt.default(512),
+      /**
+       * Requests each model endpoint gets at once, per hub process: set it to the server's batch size
+       * (vLLM --max-num-seqs) divided by the worker processes; the turns beyond it wait their turn
+       * in the hub instead of timing out in the server's queue. Unset: no limit.
+       */
+      maxConcurrency: positiveInt.optional(),
       temperature: z.coerce.number().min(0).max(2).default(0.3),
       /** Qwen3 thinking mode; off keeps latency low for customer service. */
       enableThinking: flag.default(false),

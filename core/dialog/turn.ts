@@ -100,15 +100,25 @@ async function runTurn(
     'hub.turn.redelivered': handled || ctx.attempt > 1,
     'hub.turn.replies': replies.length,
   });
-  for (const reply of replies) await deliverReply(deps, reply);
+  for (const [index, reply] of replies.entries()) {
+    await deliverReply(deps, reply, { index, count: replies.length });
+  }
   endTurn();
 }
 
-/** One reply to the feed (web chat, REST) and to its platform, as the `outbound.deliver` span. */
-function deliverReply(deps: TurnDeps, reply: OutboundMessage): Promise<void> {
+/**
+ * One reply to the feed (web chat, REST) and to its platform, as the `outbound.deliver` span. The
+ * feed's copy says its place among the turn's replies: every reply is stored before the first is
+ * published, so a waiter that has `count` of them has the whole turn.
+ */
+function deliverReply(
+  deps: TurnDeps,
+  reply: OutboundMessage,
+  turnReplies: NonNullable<OutboundMessage['turnReplies']>,
+): Promise<void> {
   const attributes = { 'hub.channel': reply.ref.channel, 'hub.message.id': reply.id };
   return inSpan('outbound.deliver', { attributes }, async () => {
-    await deps.feed.publish(reply);
+    await deps.feed.publish({ ...reply, turnReplies });
     await deps.deliver?.(reply);
   });
 }

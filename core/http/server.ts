@@ -6,7 +6,8 @@ import type { Connector } from '../channels/types';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { errors } from '../metrics';
-import { type AccessLimits, RateLimitedError } from '../security/access-limits';
+import { isOutage } from '../resilience/outage';
+import type { AccessLimits } from '../security/access-limits';
 import type { AuditSink } from '../security/audit';
 import { registerAuthThrottle } from '../security/auth-throttle';
 import { registerSessionRoutes, type SessionRoutesOptions } from '../security/routes';
@@ -33,6 +34,9 @@ export interface ServerDeps extends HealthChecks {
   /** Operators, roles and sign-in (core/security); without it admin routes keep the bootstrap token rule alone. */
   security?: SessionRoutesOptions;
 }
+
+/** What a 503 for a dependency that is down asks the client to wait before trying again. */
+const OUTAGE_RETRY_AFTER_SECONDS = 1;
 
 const ROOT_DOC: RouteDoc = {
   summary: 'The web chat page when a web chat channel is on; otherwise who answers here',
@@ -73,14 +77,22 @@ export async function buildServer({
   measureRequestDurations(app);
   if (limits) registerAuthThrottle(app, limits);
   app.setErrorHandler((error: FastifyError | HubError, request, reply) => {
-    const status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
-    const code = error instanceof HubError ? error.code : (error.code ?? 'internal');
+    let status = error instanceof HubError ? error.status : (error.statusCode ?? 500);
+    let code = error instanceof HubError ? error.code : (error.code ?? 'internal');
+    let retryAfterSeconds = error instanceof HubError ? error.retryAfterSeconds : undefined;
+    // A dependency that is down or saturated (PostgreSQL's pool timing out, Redis away) is not a
+    // fault of this request: 503 and a time to come back, never a 500.
+    if (status >= 500 && status !== 503 && isOutage(error)) {
+      status = 503;
+      code = error instanceof HubError ? code : 'dependency.unavailable';
+      retryAfterSeconds ??= OUTAGE_RETRY_AFTER_SECONDS;
+    }
     errors.inc({ stage: 'http', code });
     if (status >= 500) request.log.error({ err: { code, name: error.name } }, 'request failed');
     else request.log.info({ code, status, url: request.routeOptions.url }, 'request rejected');
     // Client errors say what was wrong; server errors say nothing about internals.
     const message = status >= 500 ? 'Internal error' : error.message;
-    if (error instanceof RateLimitedError) void reply.header('retry-after', String(error.retryAfterSeconds));
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -5,6 +5,7 @@ import { llmRequests } from '../metrics';
 import { PiiMasker } from '../privacy/mask';
 import { type BackoffPolicy, backoffDelay } from '../resilience/backoff';
 import { CircuitBreaker, type Permit } from '../resilience/breaker';
+import { concurrencyLimit } from '../resilience/concurrency';
 import { sleep } from '../resilience/sleep';
 import type { ChatRequest, ChatResult } from '../types';
 import { HubError } from '../types/errors';
@@ -66,6 +67,12 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
       onProbe: (ok) => llmRequests.inc({ model: config.model, route: 'probe', outcome: ok ? 'ok' : 'error' }),
       onChange: (phase) => log.warn({ phase }, 'llm circuit breaker changed state'),
     });
+
+  // One slot per request the server batches at once; a retry waiting out its backoff holds none.
+  const limited = concurrencyLimit(
+    config.maxConcurrency,
+    options.endpoint ? `llm:${options.endpoint}` : 'llm',
+  );
 
   const retryBackoff: BackoffPolicy = {
     baseMs: retryBaseMs,
@@ -142,7 +149,12 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
     for (let retry = 0; ; retry++) {
       const progress = { emitted: false };
       try {
-        return await attempt(request, progress, timeoutMs);
+        return await limited(() => attempt(request, progress, timeoutMs), request.signal).catch(
+          (error: unknown) => {
+            // Aborted while waiting for a slot: as the request itself would have been.
+            throw request.signal?.aborted && error === request.signal.reason ? callerAborted() : error;
+          },
+        );
       } catch (caught) {
         const error = caught as HubError;
         const wait = backoff(error, retry);

@@ -115,6 +115,7 @@ export function createLlmRouter(
           baseUrl: m.baseUrl ?? config.baseUrl,
           apiKey: m.apiKey ?? config.apiKey,
           model: m.model,
+          maxConcurrency: m.maxConcurrency ?? config.maxConcurrency,
           models: undefined,
         },
         { ...options, breaker: undefined, canary: undefined, endpoint: m.name },

@@ -1,6 +1,7 @@
 import type { BreakerConfig } from '../config/adapters-schema';
 import { luhnValid } from '../privacy/detect';
 import { CircuitBreaker } from '../resilience/breaker';
+import { type ConcurrencyLimit, concurrencyLimit } from '../resilience/concurrency';
 import {
   AdapterError,
   AdapterErrorCodes,
@@ -46,14 +47,18 @@ export type PhoneRegionOf = (tenant: string) => string | undefined;
 export class OrderAccess {
   /** Consecutive ERP failures open it: customers then hear at once that orders cannot be looked up. */
   readonly breaker: CircuitBreaker;
+  private readonly limited: ConcurrencyLimit;
 
   constructor(
     private readonly erp: ErpAdapter,
     private readonly timeoutMs: number,
     breaker: BreakerConfig = { failureThreshold: 5, resetMs: 500, maxResetMs: 2_000, probeTimeoutMs: 2_000 },
     private readonly phoneRegionOf: PhoneRegionOf = () => undefined,
+    /** Look-ups sent to the ERP at once (`erp.maxConcurrency`); the rest wait in line. Unset: no limit. */
+    maxConcurrency?: number,
   ) {
     this.breaker = new CircuitBreaker({ ...breaker, name: 'erp' });
+    this.limited = concurrencyLimit(maxConcurrency, 'erp');
   }
 
   async lookup(orderId: string, proof: OwnershipProof, tenant: string): Promise<OrderLookup> {
@@ -112,7 +117,8 @@ export class OrderAccess {
       );
     }
     try {
-      const result = await call(this.breaker.trialTimeoutMs(permit, this.timeoutMs));
+      // The deadline starts once a slot is free: waiting in line is not the ERP being slow.
+      const result = await this.limited(() => call(this.breaker.trialTimeoutMs(permit, this.timeoutMs)));
       this.breaker.recordSuccess();
       return result;
     } catch (error) {

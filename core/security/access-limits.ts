@@ -34,13 +34,13 @@ const ALLOWED: LimitVerdict = { limited: false, retryAfterSeconds: 0 };
 
 /** Over a limit: 429, `retryAfterSeconds` goes into Retry-After (core/http/server.ts). */
 export class RateLimitedError extends HubError {
-  readonly retryAfterSeconds: number;
+  declare readonly retryAfterSeconds: number;
   constructor(scope: LimitScope, retryAfterSeconds: number) {
     super('rate_limited', `Too many requests (${scope}); retry in ${retryAfterSeconds} s`, {
       retryable: true,
       status: 429,
+      retryAfterSeconds,
     });
-    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -12,21 +12,58 @@ import { HubError } from '../types/errors';
 import { messageOf } from './migrate';
 import type { Database } from './schema';
 
-export type DatabaseConfig = HubConfig['database'];
+/** `database:` of hub.yaml; keys with a default may be left out by callers other than the loader. */
+export type DatabaseConfig = Omit<HubConfig['database'], 'poolTimeoutMs'> &
+  Partial<Pick<HubConfig['database'], 'poolTimeoutMs'>>;
 export type StoreDriver = DatabaseConfig['driver'];
 
 export const IN_MEMORY = 'memory://';
 
-/** Open the configured database and prove it answers; every failure says what to change. */
-export async function openDatabase(config: DatabaseConfig): Promise<Kysely<Database>> {
-  return config.driver === 'postgres' ? openPostgres(config.url ?? '', config) : openPglite(config.dataDir);
+/** What sizes the pool beside the database block: the turns a process runs at once, and its role. */
+export interface PoolSizing {
+  concurrency?: number;
+  role?: HubConfig['server']['role'];
 }
 
-async function openPostgres(url: string, tls: PostgresTlsSettings): Promise<Kysely<Database>> {
+/** Connections left for the HTTP side (API keys, reply reads, admin, the ticket outbox) beside the turns. */
+const HTTP_SIDE_CONNECTIONS = 10;
+
+/**
+ * The pool's size: `database.poolSize`, else one connection per concurrent turn (`bus.concurrency`)
+ * plus the HTTP side's; an api-only process runs no turns. A turn holds at most one connection at
+ * a time (its queries run one after another), so a pool smaller than the concurrency makes turns
+ * queue for connections and, past `poolTimeoutMs`, fail as an outage.
+ */
+export function poolSizeOf(config: Pick<DatabaseConfig, 'poolSize'>, sizing: PoolSizing = {}): number {
+  if (config.poolSize) return config.poolSize;
+  if (sizing.role === 'api') return HTTP_SIDE_CONNECTIONS;
+  return (sizing.concurrency ?? 0) + HTTP_SIDE_CONNECTIONS;
+}
+
+/** Open the configured database and prove it answers; every failure says what to change. */
+export async function openDatabase(
+  config: DatabaseConfig,
+  sizing: PoolSizing = {},
+): Promise<Kysely<Database>> {
+  return config.driver === 'postgres'
+    ? openPostgres(config.url ?? '', config, {
+        max: poolSizeOf(config, sizing),
+        connectionTimeoutMillis: config.poolTimeoutMs ?? 5_000,
+      })
+    : openPglite(config.dataDir);
+}
+
+async function openPostgres(
+  url: string,
+  tls: PostgresTlsSettings,
+  limits: { max: number; connectionTimeoutMillis: number },
+): Promise<Kysely<Database>> {
   const pool = new pg.Pool({
     ...postgresConnection(tls),
-    // Fail fast at start-up and under outage instead of hanging a request for the OS TCP timeout.
-    connectionTimeoutMillis: 5_000,
+    // Fail fast at start-up, under outage and when every connection is busy, instead of hanging a
+    // request; the timeout's error is an outage (core/resilience/outage.ts): the turn waits, a
+    // request answers 503.
+    ...limits,
     application_name: 'omnichannel-hub',
   });
   // A client the server drops (FATAL 57P01 on a restart, a reset socket) emits 'error'; unheard,

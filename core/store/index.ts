@@ -1,10 +1,10 @@
 import type { HubConfig } from '../config/schema';
 import { resolveAuditKey } from '../security/audit-key';
-import { IN_MEMORY, openDatabase } from './connect';
+import { type DatabaseConfig, IN_MEMORY, openDatabase } from './connect';
 import { KyselyStore } from './kysely-store';
 
 export { type AuditAppend, AuditLog, type AuditVerification, type ChainedAuditRecord } from './audit-log';
-export { IN_MEMORY, redactUrl, type StoreDriver } from './connect';
+export { IN_MEMORY, type PoolSizing, poolSizeOf, redactUrl, type StoreDriver } from './connect';
 export {
   type AuditEntry,
   type AuditRecord,
@@ -21,14 +21,24 @@ export type { Database } from './schema';
  * return the store. Throws HubError `store.unavailable` / `store.migration_failed` with the fix in
  * the message, so a misconfigured hub stops at start-up rather than at the first customer message.
  */
-export async function createStore(
-  config: Pick<HubConfig, 'database'> & { audit?: Partial<HubConfig['audit']> },
-): Promise<KyselyStore> {
+export async function createStore(config: {
+  database: DatabaseConfig;
+  audit?: Partial<HubConfig['audit']>;
+  bus?: Pick<HubConfig['bus'], 'concurrency'>;
+  server?: Pick<HubConfig['server'], 'role'>;
+}): Promise<KyselyStore> {
   const auditKey = await resolveAuditKey({
     inMemory: config.database.driver === 'pglite' && config.database.dataDir === IN_MEMORY,
     keyFile: config.audit?.keyFile,
   });
-  const store = new KyselyStore(await openDatabase(config.database), config.database.driver, auditKey);
+  const store = new KyselyStore(
+    await openDatabase(config.database, {
+      concurrency: config.bus?.concurrency,
+      role: config.server?.role,
+    }),
+    config.database.driver,
+    auditKey,
+  );
   try {
     await store.migrate();
   } catch (error) {

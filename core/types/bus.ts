@@ -19,6 +19,14 @@ export interface PublishResult {
   accepted: boolean;
 }
 
+/** A tenant's share of the bus: what admission control and /metrics read. */
+export interface TenantBacklog {
+  /** Events accepted and not yet handled (waiting, retrying or in flight). */
+  pending: number;
+  /** How long the oldest of them has waited since it was accepted, in ms; 0 when none waits. */
+  oldestAgeMs: number;
+}
+
 export interface DeadLetter {
   event: InboundEvent;
   error: string;
@@ -49,6 +57,12 @@ export interface EventBus {
   pending(): Promise<number>;
   /** How long the oldest of those has waited since it was accepted, in ms; 0 when none waits. */
   oldestPendingAgeMs(): Promise<number>;
+  /** One tenant's events accepted and not yet handled, and the oldest one's age: O(1), asked per message. */
+  tenantBacklog(tenant: string): Promise<TenantBacklog>;
+  /** Every tenant with events not yet handled (for /metrics). */
+  tenantBacklogs(): Promise<Map<string, TenantBacklog>>;
+  /** Whether an accepted event still waits or runs: not yet handled nor dead-lettered. */
+  isPending(event: Pick<InboundEvent, 'id' | 'ref'>): Promise<boolean>;
   ping(): Promise<void>;
   /** Stop taking new work, finish in-flight handlers, release connections. */
   close(): Promise<void>;

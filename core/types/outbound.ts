@@ -39,6 +39,12 @@ export interface OutboundMessage {
   createdAt: string;
   /** How the answer was produced, for metrics and the transcript. */
   source?: 'llm' | 'extractive' | 'flow' | 'system' | 'agent';
+  /**
+   * Set on the reply feed only, never stored: this message is reply `index` (from 0) of the `count`
+   * its turn stored, so a process waiting for the turn's answer (the REST channel) has all of it
+   * from the feed without reading the database.
+   */
+  turnReplies?: { index: number; count: number };
 }
 
 /** Plain-text rendering every channel can fall back to (style rule 5: degrade, don't drop). */

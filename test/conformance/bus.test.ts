@@ -427,6 +427,47 @@ describe.each(['memory', 'bullmq'] as const)('EventBus conformance: %s', (driver
     expect(await bus.oldestPendingAgeMs()).toBe(0);
   });
 
+  it("counts each tenant's backlog and oldest age apart, down to none once handled, dead or replayed", async () => {
+    const bus = await world.bus({ maxAttempts: 1 });
+    const of = (tenant: string, conversation: string, n: number): InboundEvent => {
+      const event = inbound(conversation, n);
+      return { ...event, id: `${tenant}:${event.id}`, ref: { ...event.ref, tenant } };
+    };
+    expect(await bus.tenantBacklog('acme')).toEqual({ pending: 0, oldestAgeMs: 0 });
+    await bus.publish(of('acme', 'a', 1));
+    await sleep(120);
+    await bus.publish(of('acme', 'a', 2));
+    await bus.publish(of('globex', 'g', 1));
+    // A duplicate is not counted twice.
+    await bus.publish(of('acme', 'a', 2));
+    const acme = await bus.tenantBacklog('acme');
+    expect(acme.pending).toBe(2);
+    expect(acme.oldestAgeMs).toBeGreaterThanOrEqual(110);
+    expect(acme.oldestAgeMs).toBeLessThan(2_000);
+    const globex = await bus.tenantBacklog('globex');
+    expect(globex.pending).toBe(1);
+    expect(globex.oldestAgeMs).toBeLessThan(acme.oldestAgeMs);
+    expect([...(await bus.tenantBacklogs()).keys()].sort()).toEqual(['acme', 'globex']);
+    expect(await bus.isPending(of('acme', 'a', 1))).toBe(true);
+
+    const recorder = new Recorder();
+    await bus.consume(
+      recorder.handler(async (event) => {
+        if (event.id === 'globex:g:1') throw new HubError('test.refused', 'refused', { retryable: false });
+      }),
+    );
+    await waitFor(async () => (await bus.pending()) === 0, 'pending to drop to 0');
+    expect(await bus.tenantBacklog('acme')).toEqual({ pending: 0, oldestAgeMs: 0 });
+    expect(await bus.tenantBacklog('globex')).toEqual({ pending: 0, oldestAgeMs: 0 });
+    expect((await bus.tenantBacklogs()).size).toBe(0);
+    expect(await bus.isPending(of('acme', 'a', 1))).toBe(false);
+
+    // A replayed dead letter is the tenant's again until it is handled.
+    await bus.replayDeadLetters();
+    await waitFor(async () => (await bus.pending()) === 0, 'the replayed letter to be handled or dead again');
+    expect(await bus.tenantBacklog('globex')).toEqual({ pending: 0, oldestAgeMs: 0 });
+  });
+
   it('gives each delivery a fencing token that grows per conversation and a live signal', async () => {
     const bus = await world.bus({ maxAttempts: 2, backoffMs: 10 });
     const recorder = new Recorder();

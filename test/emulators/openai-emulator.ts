@@ -42,6 +42,8 @@ export interface OpenAiEmulatorOptions {
    * vLLM with `--max-num-seqs`.
    */
   gpu?: GpuTiming;
+  /** The reply when none is scripted; undefined falls back to the default reply. */
+  replyFor?: (body: ChatBody, kind: ChatKind) => ScriptedReply | undefined;
 }
 
 export interface GpuTiming {
@@ -71,7 +73,7 @@ export interface ServedRequest {
   busyMs: number;
   /** Time waiting for a slot. */
   queuedMs: number;
-  /** The last user message (first 500 characters), to tell whose turn it served. */
+  /** The last user message (its last 500 characters: where a RAG prompt puts the question), to tell whose turn it served. */
   lastUser: string;
 }
 
@@ -298,9 +300,10 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
     const stallAfter = failure && 'hang' in failure ? (failure.afterChunks ?? 0) : undefined;
     if (!(body.stream && stallAfter !== undefined) && serveFailure(res, failure)) return;
     const next = replies.shift();
-    const reply = next === undefined ? defaultReply(body) : resolveReply(next, body);
-    if (reply.delayMs) await delay(reply.delayMs);
     const kind = chatKindOf(body);
+    const reply =
+      next === undefined ? (options.replyFor?.(body, kind) ?? defaultReply(body)) : resolveReply(next, body);
+    if (reply.delayMs) await delay(reply.delayMs);
     const record: ServedRequest = {
       kind,
       arrivedAt: performance.now(),
@@ -308,7 +311,7 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
       aborted: false,
       busyMs: 0,
       queuedMs: 0,
-      lastUser: lastUserText(body).slice(0, 500),
+      lastUser: lastUserText(body).slice(-500),
     };
     // The client's AbortSignal closes the connection: the request leaves the queue or its slot.
     const gone = new AbortController();

@@ -18,6 +18,8 @@ export interface RealisticHubOptions {
   redis: Redis;
   admin: pg.Client;
   llmUrl: string;
+  /** A light model's endpoint: classification and rewrites go there (llm.models, role light). */
+  lightUrl?: string;
   /** `dialog.llmIntentTier`; undefined keeps the default. */
   llmTier?: string;
   busConcurrency: number;
@@ -53,7 +55,19 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
     bus: { driver: 'bullmq', queue: `bench-real-${id}`, concurrency: options.busConcurrency },
     state: { driver: 'redis' },
     database: { driver: 'postgres', url: `postgres://postgres@127.0.0.1:5432/${database}` },
-    llm: { enabled: true, baseUrl: options.llmUrl, timeoutMs: options.llmTimeoutMs },
+    llm: {
+      enabled: true,
+      baseUrl: options.llmUrl,
+      timeoutMs: options.llmTimeoutMs,
+      ...(options.lightUrl
+        ? {
+            models: [
+              { name: 'main', role: 'main', model: 'Qwen/Qwen3-14B', baseUrl: options.llmUrl },
+              { name: 'light', role: 'light', model: 'Qwen/Qwen3-0.6B', baseUrl: options.lightUrl },
+            ],
+          }
+        : {}),
+    },
     ...(options.llmTier ? { dialog: { llmIntentTier: options.llmTier } } : {}),
     // Load is measured here, not abuse: a bench conversation asks far faster than a person.
     security: { rateLimits: { enabled: false } },

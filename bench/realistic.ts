@@ -8,8 +8,10 @@
  * duplicated or lost answer; aims not met are reported, not failed.
  *
  * Options: --conversations 200  --duration 60 (s)  --warmup 5 (s)  --cap 64  --ttft-ms 300  --token-ms 25
- *          --answer-tokens 60  --flow-share 0.25  --llm-tier sequential,speculative (one hub per tier, same run)
- *          --bus-concurrency (default 2 × cap)  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
+ *          --answer-tokens 60  --flow-share 0.25  --llm-tier sequential,speculative,sequential+light
+ *          (one hub per value, same run; +light: a light model emulator classifies and rewrites)
+ *          --light-ttft-ms 80  --light-token-ms 8
+ *          --bus-concurrency (default max(conversations, 2 × cap))  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +57,8 @@ const { values: args } = parseArgs({
     'token-ms': { type: 'string', default: '25' },
     'answer-tokens': { type: 'string', default: '60' },
     'flow-share': { type: 'string', default: '0.25' },
+    'light-ttft-ms': { type: 'string', default: '80' },
+    'light-token-ms': { type: 'string', default: '8' },
     'llm-tier': { type: 'string' },
     'bus-concurrency': { type: 'string' },
     overload: { type: 'string' },
@@ -67,7 +71,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE]',
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE]',
   );
   process.exit(0);
 }
@@ -90,12 +94,19 @@ const gpu = {
   answerTokens: Math.round(bounded('answer-tokens', args['answer-tokens'], 1, 4096)),
   maxConcurrent: cap,
 };
+const lightGpu = {
+  timeToFirstTokenMs: bounded('light-ttft-ms', args['light-ttft-ms'], 0, 10_000),
+  tokenMs: bounded('light-token-ms', args['light-token-ms'], 0, 1000),
+  maxConcurrent: cap,
+};
 const flowShare = bounded('flow-share', args['flow-share'], 0, 1);
+// Every conversation's turn reaches the model at once: waits are then the model's queue, not the bus's.
 const busConcurrency = Math.round(
-  bounded('bus-concurrency', args['bus-concurrency'] ?? String(2 * cap), 1, 4096),
+  bounded('bus-concurrency', args['bus-concurrency'] ?? String(Math.max(conversations, 2 * cap)), 1, 4096),
 );
 const overload = args.overload === undefined ? undefined : bounded('overload', args.overload, 1, 20);
 const timeoutMs = bounded('timeout', args.timeout, 1000, 600_000);
+/** `sequential`, `speculative`, either with `+light` (a light model classifies and rewrites); undefined: the default. */
 const tiers: Array<string | undefined> = args['llm-tier']
   ? args['llm-tier'].split(',').map((t) => t.trim())
   : [undefined];
@@ -211,10 +222,19 @@ function printChecks(label: string, turns: TurnRecord[], checks: Checks): void {
     console.log(`  ${turn.sender} turn ${turn.index} "${turn.text}": ${turn.problem}`);
 }
 
-async function runClosed(emulator: OpenAiEmulator, ctx: LoadContext, pid: number, label: string) {
+async function runClosed(
+  emulator: OpenAiEmulator,
+  light: OpenAiEmulator | undefined,
+  ctx: LoadContext,
+  pid: number,
+  label: string,
+) {
   let before = emulator.stats();
   let after = before;
+  let lightBefore = light?.stats();
+  let lightAfter = lightBefore;
   emulator.takeServed();
+  light?.takeServed();
   const rss = sampleRss(pid);
   const { turns, windowStart, windowEnd } = await closedLoop(
     ctx,
@@ -222,17 +242,23 @@ async function runClosed(emulator: OpenAiEmulator, ctx: LoadContext, pid: number
     warmupS * 1000,
     durationS * 1000,
     (edge) => {
-      if (edge === 'start') before = emulator.stats();
-      else after = emulator.stats();
+      if (edge === 'start') {
+        before = emulator.stats();
+        lightBefore = light?.stats();
+      } else {
+        after = emulator.stats();
+        lightAfter = light?.stats();
+      }
     },
   );
   rss.stop();
-  const served = emulator.takeServed();
+  const served = [...emulator.takeServed(), ...(light?.takeServed() ?? [])];
   const measured = turns.filter(
     (t) =>
       t.answeredAt !== undefined && t.answeredAt >= windowStart && t.answeredAt < windowEnd && !t.problem,
   );
   const use = modelUse(before, after, measured.length);
+  const lightUse = lightBefore && lightAfter ? modelUse(lightBefore, lightAfter, measured.length) : undefined;
   const delivered = measured.length / durationS;
   const attributed = attributeModelTime(turns, served);
   const e2e: number[] = [];
@@ -275,6 +301,14 @@ async function runClosed(emulator: OpenAiEmulator, ctx: LoadContext, pid: number
         ', ',
       )}; aborted ${fmt(use.abortedPerTurn, 2)}; mean wait for a slot ${fmt(use.meanQueueMs, 0)} ms, at most ${use.maxQueued} waiting`,
   );
+  if (lightUse)
+    console.log(
+      `light model (classification, rewrites; its own GPU): ${KINDS.filter(
+        (k) => lightUse.requestsPerTurn[k] > 0,
+      )
+        .map((k) => `${k} ${fmt(lightUse.requestsPerTurn[k], 2)}`)
+        .join(', ')} per turn, ${fmt(lightUse.gpuSPerTurn, 3)} GPU-s per turn`,
+    );
   console.log(
     `turn latency (client, sent → replies read): p50 ${fmt(percentile(e2e, 0.5), 0)} ms, p99 ${fmt(percentile(e2e, 0.99), 0)} ms; model wall time per turn p50 ${fmt(percentile(model, 0.5), 0)} ms, p99 ${fmt(percentile(model, 0.99), 0)} ms`,
   );
@@ -294,6 +328,7 @@ async function runClosed(emulator: OpenAiEmulator, ctx: LoadContext, pid: number
     delivered,
     ratio,
     use,
+    lightGpuSPerTurn: lightUse?.gpuSPerTurn ?? 0,
     latency: {
       e2eP50: percentile(e2e, 0.5),
       e2eP99: percentile(e2e, 0.99),
@@ -417,6 +452,17 @@ async function main(): Promise<number> {
   await admin.connect();
   const work = mkdtempSync(join(tmpdir(), 'hub-bench-real-'));
   const emulator = await startOpenAiEmulator({ gpu, replyFor: classifyReplies(flowShare) });
+  const light = tiers.some((t) => t?.endsWith('+light'))
+    ? await startOpenAiEmulator({
+        gpu: lightGpu,
+        model: 'Qwen/Qwen3-0.6B',
+        replyFor: classifyReplies(flowShare),
+      })
+    : undefined;
+  if (light)
+    console.log(
+      `light model emulator (tiers with +light): ${lightGpu.timeToFirstTokenMs} ms to first token, ${lightGpu.tokenMs} ms per token, ${cap} sequences at once`,
+    );
   const pool = conversationPool(ROOT);
   console.log(
     `LLM emulator: ${gpu.timeToFirstTokenMs} ms to first token, ${gpu.tokenMs} ms per token, answers of ${gpu.answerTokens} tokens, ${cap} sequences at once (more wait in its queue); the intent tier's classification names a flow's intent for ${Math.round(flowShare * 100)} % of messages`,
@@ -439,7 +485,8 @@ async function main(): Promise<number> {
         redis,
         admin,
         llmUrl: emulator.url,
-        llmTier: tier,
+        llmTier: tier?.replace(/\+light$/, ''),
+        lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
         busConcurrency,
         replyTimeoutMs: overload ? 1 : timeoutMs,
         llmTimeoutMs: 30_000,
@@ -455,7 +502,13 @@ async function main(): Promise<number> {
         };
         const result = overload
           ? await runOverload(emulator, ctx, hub.service.pid, label, overload)
-          : await runClosed(emulator, ctx, hub.service.pid, label);
+          : await runClosed(
+              emulator,
+              tier?.endsWith('+light') ? light : undefined,
+              ctx,
+              hub.service.pid,
+              label,
+            );
         failed ||= result.failed;
         results.push(result);
         const log = hub.service
@@ -471,18 +524,19 @@ async function main(): Promise<number> {
     if (!overload && results.length > 1) {
       console.log('\n## Tiers side by side (same run, same machine)\n');
       console.log(
-        '| dialog.llmIntentTier | turns/s | x capacity | GPU-s/turn | requests/turn | aborted/turn | turn p50 ms | turn p99 ms | hub-added p50 ms | hub-added p99 ms | LLM-tier turns p50 / p99 ms |',
+        '| dialog.llmIntentTier | turns/s | x capacity | GPU-s/turn | light GPU-s/turn | requests/turn | aborted/turn | turn p50 ms | turn p99 ms | hub-added p50 ms | hub-added p99 ms | LLM-tier turns p50 / p99 ms |',
       );
-      console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+      console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
       for (const r of results as Array<Awaited<ReturnType<typeof runClosed>>>) {
         const requests = KINDS.reduce((sum, k) => sum + r.use.requestsPerTurn[k], 0);
         console.log(
-          `| ${r.label} | ${fmt(r.delivered, 2)} | ${fmt(r.ratio, 3)} | ${fmt(r.use.gpuSPerTurn, 3)} | ${fmt(requests, 2)} | ${fmt(r.use.abortedPerTurn, 2)} | ${fmt(r.latency.e2eP50, 0)} | ${fmt(r.latency.e2eP99, 0)} | ${fmt(r.latency.addedP50, 0)} | ${fmt(r.latency.addedP99, 0)} | ${fmt(r.latency.tieredP50, 0)} / ${fmt(r.latency.tieredP99, 0)} (${r.latency.tieredTurns}) |`,
+          `| ${r.label} | ${fmt(r.delivered, 2)} | ${fmt(r.ratio, 3)} | ${fmt(r.use.gpuSPerTurn, 3)} | ${fmt(r.lightGpuSPerTurn, 3)} | ${fmt(requests, 2)} | ${fmt(r.use.abortedPerTurn, 2)} | ${fmt(r.latency.e2eP50, 0)} | ${fmt(r.latency.e2eP99, 0)} | ${fmt(r.latency.addedP50, 0)} | ${fmt(r.latency.addedP99, 0)} | ${fmt(r.latency.tieredP50, 0)} / ${fmt(r.latency.tieredP99, 0)} (${r.latency.tieredTurns}) |`,
         );
       }
     }
   } finally {
     await emulator.close();
+    await light?.close();
     await redis.quit();
     await admin.end();
     rmSync(work, { recursive: true, force: true });

@@ -50,6 +50,15 @@ describe('OpenAI emulator with GPU-like timing', () => {
     expect(served.map((r) => r.lastUser.slice(-1))).toEqual(['a', 'b', 'c', 'd']);
     expect(served.filter((r) => r.queuedMs > 60)).toHaveLength(2);
     expect(emulator.takeServed()).toEqual([]);
+    // A bench in another process reads the same over HTTP.
+    const base = emulator.url.replace(/\/v1$/, '');
+    const remote = (await (
+      await fetch(`${base}/__emulator/stats`, { method: 'POST' })
+    ).json()) as typeof stats;
+    expect(remote.byKind.answer.requests).toBe(4);
+    await ask(sdk, 'e');
+    const log = (await (await fetch(`${base}/__emulator/served`, { method: 'POST' })).json()) as unknown[];
+    expect(log).toMatchObject([{ kind: 'answer', aborted: false }]);
   });
 
   it('takes time to first token plus a time per token: answers by answerTokens, classifications by their own length', async () => {

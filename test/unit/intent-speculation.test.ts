@@ -27,8 +27,15 @@ function slowModel(intent: string, ms = 120) {
     async chat(request: ChatRequest) {
       const call: Call = { task: request.route?.task, start: performance.now(), end: 0, aborted: false };
       calls.push(call);
+      const aborted = () => new HubError('llm.aborted', 'aborted', { status: 499 });
       try {
-        await sleep(ms, request.signal, () => new HubError('llm.aborted', 'aborted', { status: 499 }));
+        if (request.onDelta) {
+          // A streamed answer: its first words early, the rest at the end.
+          await sleep(ms / 4, request.signal, aborted);
+          request.onDelta('Electronics carry ');
+          await sleep((3 * ms) / 4, request.signal, aborted);
+          request.onDelta('a one-year warranty [1].');
+        } else await sleep(ms, request.signal, aborted);
       } catch (error) {
         call.aborted = true;
         call.end = performance.now();
@@ -46,7 +53,12 @@ function slowModel(intent: string, ms = 120) {
 }
 
 let seq = 0;
-async function turn(tier: 'speculative' | 'sequential', intent: string, text: string) {
+async function turn(
+  tier: 'speculative' | 'sequential',
+  intent: string,
+  text: string,
+  onDraft?: (soFar: string) => void,
+) {
   const config = parseConfig(
     {
       database: { dataDir: 'memory://' },
@@ -72,7 +84,11 @@ async function turn(tier: 'speculative' | 'sequential', intent: string, text: st
     text,
   };
   const began = performance.now();
-  const result = await engine.respond(event, emptyState(`test:default:spec-${seq}`));
+  const result = await engine.respond(
+    event,
+    emptyState(`test:default:spec-${seq}`),
+    onDraft ? { onDraft } : {},
+  );
   return { result, calls, ms: performance.now() - began };
 }
 
@@ -125,6 +141,22 @@ describe('dialog.llmIntentTier', () => {
     expect(result.trace.actions.map((a) => a.action)).not.toContain('answer');
     expect(result.trace.texts.join('\n')).not.toContain('one-year warranty');
     expect(await speculation('dropped')).toBe(dropped + 1);
+  });
+
+  it('speculative: a streamed answer reaches the draft only once it is used, and never when it is called off', async () => {
+    const drafts: Array<{ text: string; at: number }> = [];
+    const used = await turn('speculative', 'faq', UNSURE, (text) =>
+      drafts.push({ text, at: performance.now() }),
+    );
+    const classifyEnd = used.calls.find((c) => c.task === 'classify')?.end ?? 0;
+    expect(drafts.at(-1)?.text).toBe('Electronics carry a one-year warranty [1].');
+    // The first words were generated before the intent was known; shown only after it was.
+    expect(drafts[0]?.at).toBeGreaterThanOrEqual(classifyEnd);
+    expect(drafts[0]?.text).toBe('Electronics carry ');
+
+    const shown: string[] = [];
+    await turn('speculative', 'return_exchange', UNSURE, (text) => shown.push(text));
+    expect(shown.filter((text) => text.includes('Electronics'))).toEqual([]);
   });
 
   it('sequential: the answer starts only after the classification', async () => {

@@ -406,7 +406,8 @@ export const hubConfigSchema = z.object({
       /**
        * `speculative`: while the LLM tier classifies, retrieval and the answer start beside it; the
        * answer is used when the intent leads to one (FAQ, unknown), else called off: one model call
-       * on the customer's wait instead of two. `sequential`: classify, then act on the intent.
+       * on the customer's wait instead of two (not with `llm.routing.lightIntents`, where the answer's
+       * model depends on the intent). `sequential`: classify, then act on the intent.
        */
       llmIntentTier: z.enum(['speculative', 'sequential']).default('speculative'),
       /** When people answer handed-off conversations; unset: always. Outside them the customer is told. */

@@ -58,12 +58,13 @@ async function turn(
   intent: string,
   text: string,
   onDraft?: (soFar: string) => void,
+  llmConfig: Record<string, unknown> = {},
 ) {
   const config = parseConfig(
     {
       database: { dataDir: 'memory://' },
       knowledge: { storeDir: '/nonexistent' },
-      llm: { enabled: true },
+      llm: { enabled: true, ...llmConfig },
       dialog: { llmIntentTier: tier },
     },
     {},
@@ -167,6 +168,20 @@ describe('dialog.llmIntentTier', () => {
     expect(answers[0]?.start).toBeGreaterThanOrEqual(classify?.end ?? Number.POSITIVE_INFINITY);
     expect(result.replies[0]?.source).toBe('llm');
     expect(ms).toBeGreaterThanOrEqual(235);
+  });
+
+  it('does not speculate when the answer model is chosen by intent (llm.routing.lightIntents)', async () => {
+    const { calls } = await turn('speculative', 'faq', UNSURE, undefined, {
+      models: [
+        { name: 'main', role: 'main', model: 'big' },
+        { name: 'light', role: 'light', model: 'small' },
+      ],
+      routing: { lightIntents: ['faq'] },
+    });
+    const classify = calls.find((c) => c.task === 'classify');
+    const answers = calls.filter((c) => c.task === 'answer');
+    expect(answers).toHaveLength(1);
+    expect(answers[0]?.start).toBeGreaterThanOrEqual(classify?.end ?? Number.POSITIVE_INFINITY);
   });
 
   it('speculates only when the LLM tier runs: a message the classifier is sure of costs one answer request', async () => {

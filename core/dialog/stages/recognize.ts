@@ -17,7 +17,8 @@ export const recognizeStage = (deps: StageDeps): NamedStage => ({
     if (!pre) return next();
     const query = turn.trace.query ?? pre.text;
     const flowActive = turn.progress.flow.stack.length > 0;
-    const speculate = deps.config.dialog.llmIntentTier === 'speculative' && !flowActive;
+    const speculate =
+      deps.config.dialog.llmIntentTier === 'speculative' && !flowActive && !routesByIntent(deps);
     const recognized =
       turn.state.handoff === 'bot'
         ? await deps.dialog.recognizer.recognize(
@@ -39,6 +40,14 @@ export const recognizeStage = (deps: StageDeps): NamedStage => ({
     }
   },
 });
+
+/**
+ * With `llm.routing.lightIntents` the answer's model depends on the intent, so an answer started
+ * before the intent is known could go to the wrong one: such deployments classify first.
+ */
+function routesByIntent(deps: StageDeps): boolean {
+  return Boolean(deps.config.llm.models && deps.config.llm.routing?.lightIntents.length);
+}
 
 /** An unknown intent is answered from the knowledge; a known one when its flow starts by answering (faq). */
 function leadsToAnswer(deps: StageDeps, intent: string): boolean {

@@ -54,9 +54,16 @@ export const llmFallbacks = new Counter({
   registers: [registry],
 });
 
+export const speculativeAnswers = new Counter({
+  name: 'hub_intent_speculative_answers_total',
+  help: 'Answers started beside the LLM intent tier (dialog.llmIntentTier: speculative), by outcome: used, or dropped (the intent led elsewhere)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
 export const llmRequests = new Counter({
   name: 'hub_llm_requests_total',
-  help: 'LLM requests by outcome (ok, error, retry), served model, and route (default, light, main, lora, pinned, fallback)',
+  help: 'LLM requests by outcome (ok, error, retry, aborted: called off by the hub), served model, and route (default, light, main, lora, pinned, fallback)',
   labelNames: ['outcome', 'model', 'route'] as const,
   registers: [registry],
 });

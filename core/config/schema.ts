@@ -442,6 +442,13 @@ export const hubConfigSchema = z.object({
       timezoneOffsetMinutes: z.coerce.number().int().min(-720).max(840).default(480),
       /** Ask the LLM (tier c) when rules and classifier are unsure; only when `llm.enabled`. */
       llmIntents: flag.default(true),
+      /**
+       * `speculative`: while the LLM tier classifies, retrieval and the answer start beside it; the
+       * answer is used when the intent leads to one (FAQ, unknown), else called off: one model call
+       * on the customer's wait instead of two (not with `llm.routing.lightIntents`, where the answer's
+       * model depends on the intent). `sequential`: classify, then act on the intent.
+       */
+      llmIntentTier: z.enum(['speculative', 'sequential']).default('speculative'),
       /** When people answer handed-off conversations; unset: always. Outside them the customer is told. */
       hours: z
         .object({

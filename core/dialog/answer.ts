@@ -36,6 +36,7 @@ interface AnswerInput {
   history: Turn[];
   route: RouteHint;
   onText?: (textSoFar: string) => void;
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,11 +84,14 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
       conversation: ctx.conversationKey,
     },
     onText: ctx.onText,
+    signal: ctx.signal,
   };
   try {
     const generated = await timed('generate', () => generate(deps, llm, input));
     return { ok: true, data: { ...generated, retrieved } };
   } catch (error) {
+    // Called off (an answer started before the intent was known, not needed after all): no fallback.
+    if (ctx.signal?.aborted) return { ok: false, error: 'aborted', data: { retrieved } };
     const code = error instanceof HubError ? error.code : 'llm.unknown';
     if (code === LLM_BUDGET_EXCEEDED) return extractive('budget');
     logger.warn({ code }, 'LLM failed; answering extractively');
@@ -98,7 +102,7 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
 async function generate(
   { config, context }: AnswerDeps,
   llm: LlmClient,
-  { question, passages, language, history, route, onText }: AnswerInput,
+  { question, passages, language, history, route, onText, signal }: AnswerInput,
 ): Promise<{
   text: string;
   citations: Citation[];
@@ -123,6 +127,7 @@ async function generate(
     maxTokens: config.llm.maxTokens,
     temperature: config.llm.temperature,
     route,
+    signal,
     ...(onText
       ? {
           onDelta: (delta: string) => {

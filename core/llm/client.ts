@@ -195,6 +195,11 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
         if (isServerFailure(error)) breaker.recordFailure();
         else if (error.code === 'llm.aborted') breaker.release();
         else breaker.recordSuccess();
+        // The caller called it off (an answer started before the intent was known): not a failure.
+        if (error.code === 'llm.aborted') {
+          llmRequests.inc({ ...labels, outcome: 'aborted' });
+          throw error;
+        }
         llmRequests.inc({ ...labels, outcome: 'error' });
         log.warn({ code: error.code, status: error.status }, 'llm request failed');
         throw error;

@@ -67,6 +67,9 @@ export function defaultReply(body: ChatBody): ScriptedReply {
     };
   }
   if (last?.role === 'tool') return { text: `Tool result: ${messageText(last)}` };
+  // A follow-up to rewrite: the message as it is, a standalone query good enough for retrieval.
+  const rewritten = /Customer \(last message\): (.*)$/s.exec(last?.role === 'user' ? messageText(last) : '');
+  if (rewritten?.[1]) return { text: rewritten[1].trim() };
   const passage = firstPassage(body);
   if (passage) return { text: `${passage} [1]` };
   const lastUser = [...messages].reverse().find((message) => message.role === 'user');

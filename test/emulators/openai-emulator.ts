@@ -11,6 +11,7 @@ import {
   type ReplyScript,
   resolveReply,
   responseFormatError,
+  type ScriptedReply,
   streamChunksOf,
   toBase64,
 } from './openai-emulator-replies';
@@ -34,6 +35,62 @@ export interface OpenAiEmulatorOptions {
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401, as a real server would. */
   apiKey?: string;
   embeddingDimensions?: number;
+  /**
+   * GPU-like timing of chat completions (all unset: none). A request holds one of `maxConcurrent`
+   * slots for `timeToFirstTokenMs + tokens × tokenMs`; a stream sends its first piece after the
+   * first and spreads the rest over the second. Requests beyond the slots wait in a queue, as in
+   * vLLM with `--max-num-seqs`.
+   */
+  gpu?: GpuTiming;
+  /** The reply when none is scripted; undefined falls back to the default reply. */
+  replyFor?: (body: ChatBody, kind: ChatKind) => ScriptedReply | undefined;
+}
+
+export interface GpuTiming {
+  /** Prefill and scheduling before the first token. */
+  timeToFirstTokenMs?: number;
+  /** Decoding time of each generated token. */
+  tokenMs?: number;
+  /** Tokens an answer generates (unset: the reply's own estimated length). */
+  answerTokens?: number;
+  /** Sequences served at once; more wait in a queue (unset: no limit). */
+  maxConcurrent?: number;
+}
+
+/** What a chat completion request asks for: read from its shape, as a bench would tell them apart. */
+export type ChatKind = 'classify' | 'rewrite' | 'answer' | 'probe' | 'other';
+
+/** One chat completion as the emulator served it (times in ms, `performance.now()` clock of this process). */
+export interface ServedRequest {
+  kind: ChatKind;
+  arrivedAt: number;
+  /** When it got a slot; undefined when it was aborted while queued. */
+  startedAt?: number;
+  endedAt: number;
+  /** The client went away before the reply was complete (an AbortSignal on its side). */
+  aborted: boolean;
+  /** Slot time: what it cost the GPU, aborted requests' time up to the abort included. */
+  busyMs: number;
+  /** Time waiting for a slot. */
+  queuedMs: number;
+  /** The last user message (its last 500 characters: where a RAG prompt puts the question), to tell whose turn it served. */
+  lastUser: string;
+}
+
+export interface KindCounters {
+  requests: number;
+  aborted: number;
+  busyMs: number;
+  queuedMs: number;
+}
+
+export interface EmulatorStats {
+  byKind: Record<ChatKind, KindCounters>;
+  /** Slots in use and requests waiting for one, now. */
+  active: number;
+  queued: number;
+  /** Most requests ever waiting for a slot at once (since the last reset of the stats). */
+  maxQueued: number;
 }
 
 export type Endpoint = 'chat' | 'embeddings' | 'any';
@@ -64,6 +121,10 @@ export interface OpenAiEmulator {
   script(...replies: ReplyScript[]): void;
   fail(failure: InjectedFailure): void;
   setLatency(latency: { requestMs?: number; chunkMs?: number }): void;
+  /** Counters by kind of request since start or the last `takeServed`/`reset`. */
+  stats(): EmulatorStats;
+  /** The served chat completions logged since the last call, oldest first (the log is emptied). */
+  takeServed(): ServedRequest[];
   /** Forget scripts, failures and the request log; latency back to the options. */
   reset(): void;
   close(): Promise<void>;
@@ -104,6 +165,101 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return raw ? JSON.parse(raw) : undefined;
 }
 
+/** Served requests kept for `takeServed` when nobody takes them (a long test run). */
+const MAX_SERVED_LOG = 100_000;
+
+const CHAT_KINDS: ChatKind[] = ['classify', 'rewrite', 'answer', 'probe', 'other'];
+
+function emptyCounters(): Record<ChatKind, KindCounters> {
+  return Object.fromEntries(
+    CHAT_KINDS.map((kind) => [kind, { requests: 0, aborted: 0, busyMs: 0, queuedMs: 0 }]),
+  ) as Record<ChatKind, KindCounters>;
+}
+
+function lastUserText(body: ChatBody): string {
+  const last = [...(body.messages ?? [])].reverse().find((m) => m.role === 'user');
+  return typeof last?.content === 'string' ? last.content : '';
+}
+
+/** The hub's requests by their shape: the intent schema, the rewrite instruction, the health probe, an answer. */
+export function chatKindOf(body: ChatBody): ChatKind {
+  const format = body.response_format as { type?: string; json_schema?: { name?: string } } | undefined;
+  if (format?.type === 'json_schema') return format.json_schema?.name === 'intent' ? 'classify' : 'other';
+  if (body.max_tokens === 1) return 'probe';
+  const system = body.messages?.find((m) => m.role === 'system')?.content ?? '';
+  if (/^Rewrite the customer's last message/.test(system)) return 'rewrite';
+  return body.messages?.length ? 'answer' : 'other';
+}
+
+/** Tokens of a text, roughly: a Han character each, else four characters each. */
+export function estimateTokens(text: string): number {
+  let han = 0;
+  for (const char of text) if (/\p{Script=Han}/u.test(char)) han++;
+  return han + Math.ceil((text.length - han) / 4);
+}
+
+/** A wait that ends early, throwing, when the signal fires. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new Error('client gone'));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      done();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      fail(new Error('client gone'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `limit` slots served first come, first served; unlimited when undefined. */
+function createSlots(limit: number | undefined) {
+  let active = 0;
+  let maxQueued = 0;
+  const waiting: Array<{ start: () => void; signal: AbortSignal; onAbort: () => void }> = [];
+  return {
+    active: () => active,
+    queued: () => waiting.length,
+    maxQueued: () => maxQueued,
+    resetMax: () => {
+      maxQueued = waiting.length;
+    },
+    acquire(signal: AbortSignal): Promise<void> {
+      if (signal.aborted) return Promise.reject(new Error('client gone'));
+      if (limit === undefined || active < limit) {
+        active++;
+        return Promise.resolve();
+      }
+      return new Promise((start, fail) => {
+        const entry = {
+          start,
+          signal,
+          onAbort: () => {
+            waiting.splice(waiting.indexOf(entry), 1);
+            fail(new Error('client gone'));
+          },
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+        waiting.push(entry);
+        maxQueued = Math.max(maxQueued, waiting.length);
+      });
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (!next) {
+        active--;
+        return;
+      }
+      // The slot passes straight to the next in line.
+      next.signal.removeEventListener('abort', next.onAbort);
+      next.start();
+    },
+  };
+}
+
 export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): Promise<OpenAiEmulator> {
   const model = options.model ?? 'Qwen/Qwen3-14B';
   const dimensions = options.embeddingDimensions ?? 256;
@@ -111,6 +267,10 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
   let replies: ReplyScript[] = [];
   let failures: InjectedFailure[] = [];
   let latency = { requestMs: options.latencyMs ?? 0, chunkMs: options.chunkDelayMs ?? 0 };
+  const gpu: GpuTiming = options.gpu ?? {};
+  const slots = createSlots(gpu.maxConcurrent);
+  let counters = emptyCounters();
+  let served: ServedRequest[] = [];
 
   function takeFailure(endpoint: Exclude<Endpoint, 'any'>): InjectedFailure | undefined {
     const index = failures.findIndex((f) => (f.endpoint ?? 'chat') === endpoint || f.endpoint === 'any');
@@ -140,17 +300,98 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
     const stallAfter = failure && 'hang' in failure ? (failure.afterChunks ?? 0) : undefined;
     if (!(body.stream && stallAfter !== undefined) && serveFailure(res, failure)) return;
     const next = replies.shift();
-    const reply = next === undefined ? defaultReply(body) : resolveReply(next, body);
+    const kind = chatKindOf(body);
+    const reply =
+      next === undefined ? (options.replyFor?.(body, kind) ?? defaultReply(body)) : resolveReply(next, body);
     if (reply.delayMs) await delay(reply.delayMs);
-    const replyModel = body.model ?? model;
-    if (!body.stream) return sendJson(res, 200, completionOf(reply, body, replyModel));
+    const record: ServedRequest = {
+      kind,
+      arrivedAt: performance.now(),
+      endedAt: 0,
+      aborted: false,
+      busyMs: 0,
+      queuedMs: 0,
+      lastUser: lastUserText(body).slice(-500),
+    };
+    // The client's AbortSignal closes the connection: the request leaves the queue or its slot.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    try {
+      await slots.acquire(gone.signal);
+    } catch {
+      return settle(record, true);
+    }
+    record.startedAt = performance.now();
+    record.queuedMs = record.startedAt - record.arrivedAt;
+    try {
+      await serveChat(body, reply, kind, res, stallAfter, gone.signal);
+      settle(record, gone.signal.aborted);
+    } catch {
+      settle(record, true);
+    } finally {
+      slots.release();
+    }
+  }
 
+  function settle(record: ServedRequest, aborted: boolean): void {
+    record.endedAt = performance.now();
+    record.aborted = aborted;
+    record.busyMs = record.startedAt === undefined ? 0 : record.endedAt - record.startedAt;
+    const counter = counters[record.kind];
+    counter.requests++;
+    if (aborted) counter.aborted++;
+    counter.busyMs += record.busyMs;
+    counter.queuedMs += record.queuedMs;
+    served.push(record);
+    if (served.length > MAX_SERVED_LOG) served.splice(0, served.length - MAX_SERVED_LOG);
+  }
+
+  /** How long the GPU works on this reply: prefill, then each token (none without `gpu` timing). */
+  function serviceMs(
+    reply: ScriptedReply,
+    kind: ChatKind,
+    body: ChatBody,
+  ): { firstMs: number; decodeMs: number } {
+    const firstMs = gpu.timeToFirstTokenMs ?? 0;
+    if (!gpu.tokenMs) return { firstMs, decodeMs: 0 };
+    const own = estimateTokens(
+      (reply.text ?? '') + (reply.toolCalls ?? []).map((c) => JSON.stringify(c.arguments)).join(''),
+    );
+    const wanted = kind === 'answer' && gpu.answerTokens !== undefined ? gpu.answerTokens : own;
+    const tokens = Math.max(1, Math.min(wanted, body.max_tokens ?? wanted));
+    return { firstMs, decodeMs: tokens * gpu.tokenMs };
+  }
+
+  async function serveChat(
+    body: ChatBody,
+    reply: ScriptedReply,
+    kind: ChatKind,
+    res: ServerResponse,
+    stallAfter: number | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { firstMs, decodeMs } = serviceMs(reply, kind, body);
+    const replyModel = body.model ?? model;
+    if (!body.stream) {
+      await pause(firstMs + decodeMs, signal);
+      return sendJson(res, 200, completionOf(reply, body, replyModel));
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const chunks = streamChunksOf(reply, body, replyModel);
+    // The role and first piece come after the first token's time; the rest share the decoding time.
+    const perChunkMs = decodeMs / Math.max(1, chunks.length - 2);
+    await pause(firstMs, signal);
     for (const [index, chunk] of chunks.entries()) {
-      if (index === stallAfter) return; // leave the stream open and silent
-      if (index > 0 && latency.chunkMs) await delay(latency.chunkMs);
-      if (res.destroyed) return;
+      if (index === stallAfter) {
+        // Open and silent until the client gives up; its slot is held meanwhile, as a stuck sequence's would be.
+        await new Promise<void>((gave) => signal.addEventListener('abort', () => gave(), { once: true }));
+        throw new Error('client gone');
+      }
+      if (index > 1) await pause(perChunkMs, signal);
+      if (index > 0 && latency.chunkMs) await pause(latency.chunkMs, signal);
+      if (res.destroyed) throw new Error('client gone');
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     }
     res.end('data: [DONE]\n\n');
@@ -181,6 +422,8 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
   /** Lets a test in another process (spawned emulator) script it over HTTP. */
   async function control(action: string, body: unknown, res: ServerResponse): Promise<void> {
     if (action === 'requests') return sendJson(res, 200, requests);
+    if (action === 'stats') return sendJson(res, 200, api.stats());
+    if (action === 'served') return sendJson(res, 200, api.takeServed());
     if (action === 'script') api.script(...((body as { replies?: ReplyScript[] })?.replies ?? []));
     else if (action === 'fail') api.fail(body as InjectedFailure);
     else if (action === 'latency') api.setLatency(body as { requestMs?: number; chunkMs?: number });
@@ -243,7 +486,21 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
     setLatency: (next) => {
       latency = { ...latency, ...next };
     },
+    stats: () => ({
+      byKind: structuredClone(counters),
+      active: slots.active(),
+      queued: slots.queued(),
+      maxQueued: slots.maxQueued(),
+    }),
+    takeServed: () => {
+      const taken = served;
+      served = [];
+      return taken;
+    },
     reset: () => {
+      counters = emptyCounters();
+      served = [];
+      slots.resetMax();
       replies = [];
       failures = [];
       requests.length = 0;
@@ -259,6 +516,8 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
   return api;
 }
 
+const optionalNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -266,6 +525,10 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'latency-ms': { type: 'string', default: '0' },
       'chunk-delay-ms': { type: 'string', default: '0' },
+      'ttft-ms': { type: 'string' },
+      'token-ms': { type: 'string' },
+      'answer-tokens': { type: 'string' },
+      'max-concurrent': { type: 'string' },
       model: { type: 'string' },
       'api-key': { type: 'string' },
       'embedding-dimensions': { type: 'string' },
@@ -276,6 +539,12 @@ async function main(): Promise<void> {
     host: values.host,
     latencyMs: Number(values['latency-ms']),
     chunkDelayMs: Number(values['chunk-delay-ms']),
+    gpu: {
+      timeToFirstTokenMs: optionalNumber(values['ttft-ms']),
+      tokenMs: optionalNumber(values['token-ms']),
+      answerTokens: optionalNumber(values['answer-tokens']),
+      maxConcurrent: optionalNumber(values['max-concurrent']),
+    },
     model: values.model,
     apiKey: values['api-key'],
     embeddingDimensions: values['embedding-dimensions'] ? Number(values['embedding-dimensions']) : undefined,

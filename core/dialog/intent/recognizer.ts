@@ -83,7 +83,13 @@ export class IntentRecognizer {
 
   async recognize(
     input: RecognizerInput,
-    options: { signal?: AbortSignal; useLlm?: boolean; conversation?: string } = {},
+    options: {
+      signal?: AbortSignal;
+      useLlm?: boolean;
+      conversation?: string;
+      /** Called just before the LLM tier asks the model (a caller may start work that does not depend on it). */
+      onLlmTier?: () => void;
+    } = {},
   ): Promise<IntentResult> {
     const { thresholds } = this.config;
     const candidates: IntentCandidate[] = [];
@@ -109,6 +115,7 @@ export class IntentRecognizer {
 
     const llm = this.llm;
     if (llm && options.useLlm !== false && llm.available()) {
+      options.onLlmTier?.();
       try {
         const answer = await classifyWithLlm(
           llm,

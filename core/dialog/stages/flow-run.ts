@@ -11,6 +11,7 @@ import { failedTooOften, type HandoffReason } from '../policy/rules';
 import { isoNow, sayText, type TurnContext, type TurnTrace } from '../turn-context';
 import type { StageDeps } from './deps';
 import { checkAnswer } from './safety-output';
+import { takeSpeculativeAnswer } from './speculative-answer';
 
 /**
  * What the flow, handoff and answer stages share: driving a flow through its actions, starting
@@ -116,19 +117,23 @@ export async function runAction(
   slots?: Record<string, string>,
 ): Promise<ActionOutcome> {
   turn.trace.actions.push(request);
-  const done = await timed('action', () =>
-    deps.dialog.actions.run(request, {
-      conversationKey: turn.state.conversationKey,
-      language: turn.language,
-      tenant: turn.event.ref.tenant,
-      event: turn.event,
-      state: turn.state,
-      now: isoNow(turn),
-      slots,
-      intent: turn.trace.intent?.name,
-      confidence: turn.trace.intent?.confidence,
-      onText: turn.onDraft,
-    }),
+  const done = await timed(
+    'action',
+    () =>
+      // An answer started beside the LLM intent tier (dialog.llmIntentTier: speculative) is this one.
+      takeSpeculativeAnswer(turn, request) ??
+      deps.dialog.actions.run(request, {
+        conversationKey: turn.state.conversationKey,
+        language: turn.language,
+        tenant: turn.event.ref.tenant,
+        event: turn.event,
+        state: turn.state,
+        now: isoNow(turn),
+        slots,
+        intent: turn.trace.intent?.name,
+        confidence: turn.trace.intent?.confidence,
+        onText: turn.onDraft,
+      }),
   );
   // A generated or extracted answer is checked before any stage or flow uses its text (core/safety).
   const outcome = request.action === 'answer' ? await checkAnswer(turn, deps, done) : done;

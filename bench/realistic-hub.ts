@@ -1,0 +1,115 @@
+/**
+ * The hub of `npm run bench:realistic` in production shape, as `npm run bench` starts it: a child
+ * process with the BullMQ bus, Redis state and PostgreSQL (a fresh database, queue and key prefix
+ * per start, all removed by `stop`), against the given LLM emulator.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { stringify } from 'yaml';
+import { type Service, startService } from './children';
+
+export interface RealisticHubOptions {
+  root: string;
+  work: string;
+  redisUrl: string;
+  redis: Redis;
+  admin: pg.Client;
+  llmUrl: string;
+  /** A light model's endpoint: classification and rewrites go there (llm.models, role light). */
+  lightUrl?: string;
+  /** `dialog.llmIntentTier`; undefined keeps the default. */
+  llmTier?: string;
+  busConcurrency: number;
+  replyTimeoutMs: number;
+  llmTimeoutMs: number;
+  label: string;
+}
+
+export interface RealisticHub {
+  service: Service;
+  config: Record<string, unknown>;
+  /** Stop the child, drop its database, delete its Redis keys. */
+  stop(): Promise<void>;
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+export async function startRealisticHub(options: RealisticHubOptions): Promise<RealisticHub> {
+  const id = `${randomBytes(3).toString('hex')}_${options.label.replace(/\W/g, '')}`;
+  const database = `hub_bench_real_${id}`;
+  const keyPrefix = `hub-bench-real-${id}`;
+  await options.admin.query(`create database ${database}`);
+  const config = {
+    server: { host: '127.0.0.1', port: 0, replyTimeoutMs: options.replyTimeoutMs },
+    redis: { url: options.redisUrl, keyPrefix },
+    bus: { driver: 'bullmq', queue: `bench-real-${id}`, concurrency: options.busConcurrency },
+    state: { driver: 'redis' },
+    database: { driver: 'postgres', url: `postgres://postgres@127.0.0.1:5432/${database}` },
+    llm: {
+      enabled: true,
+      baseUrl: options.llmUrl,
+      timeoutMs: options.llmTimeoutMs,
+      ...(options.lightUrl
+        ? {
+            models: [
+              { name: 'main', role: 'main', model: 'Qwen/Qwen3-14B', baseUrl: options.llmUrl },
+              { name: 'light', role: 'light', model: 'Qwen/Qwen3-0.6B', baseUrl: options.lightUrl },
+            ],
+          }
+        : {}),
+    },
+    ...(options.llmTier ? { dialog: { llmIntentTier: options.llmTier } } : {}),
+    // Load is measured here, not abuse: a bench conversation asks far faster than a person.
+    security: { rateLimits: { enabled: false } },
+    channels: [{ id: 'rest', type: 'rest', auth: 'none' }],
+  };
+  const configFile = join(options.work, `hub-${id}.yaml`);
+  writeFileSync(configFile, stringify(config));
+  const dropAll = async () => {
+    await options.admin.query(`drop database if exists ${database} with (force)`);
+    await deleteKeys(options.redis, keyPrefix);
+  };
+  let service: Service;
+  try {
+    service = await startService(`hub (${options.label})`, {
+      args: [join(options.root, 'bin', 'hub.mjs'), 'start', '--config', configFile],
+      cwd: options.root,
+      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' },
+      ready: /Hub listening on (\S+)/,
+      startTimeoutMs: 90_000,
+      stopTimeoutMs: 20_000,
+    });
+  } catch (error) {
+    await dropAll();
+    throw error;
+  }
+  return {
+    service,
+    config,
+    async stop() {
+      await service.stop();
+      await dropAll();
+    },
+  };
+}
+
+/** Resident set size of a process in MiB (Linux /proc); NaN when it cannot be read. */
+export function rssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return kb / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * `npm run bench:realistic`: many multi-turn conversations, Chinese and English, through the hub in
+ * production shape (REST → BullMQ → dialog → PostgreSQL) against an LLM emulator with GPU-like
+ * timing and a concurrency cap (vLLM's max-num-seqs). Prints delivered turns/s against the
+ * emulator's capacity, the latency the hub adds to the model's, model requests and GPU time per
+ * turn, exactly-once and order checks and the hub's RSS over time. `--overload F` offers F times the
+ * measured capacity, open loop, and checks that nothing accepted is lost. Exits 1 on a wrong,
+ * duplicated or lost answer; aims not met are reported, not failed.
+ *
+ * Options: --conversations 200  --duration 60 (s)  --warmup 5 (s)  --cap 64  --ttft-ms 300  --token-ms 25
+ *          --answer-tokens 60  --flow-share 0.25  --llm-tier sequential,speculative,sequential+light
+ *          (one hub per value, same run; +light: a light model emulator classifies and rewrites)
+ *          --light-ttft-ms 80  --light-token-ms 8
+ *          --bus-concurrency (default max(conversations, 2 × cap))  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import {
+  type ChatBody,
+  type ChatKind,
+  type EmulatorStats,
+  type OpenAiEmulator,
+  type ScriptedReply,
+  startOpenAiEmulator,
+} from '../test/emulators/openai-emulator';
+import { conversationPool } from './conversations';
+import { percentile } from './load';
+import { rssMiB, startRealisticHub } from './realistic-hub';
+import {
+  AnswerBook,
+  accepted,
+  attributeModelTime,
+  closedLoop,
+  type LoadContext,
+  modelWallMs,
+  openLoop,
+  type TurnRecord,
+} from './realistic-load';
+
+const ROOT = join(import.meta.dirname, '..');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const AIMS = { capacityRatio: 0.95, addedP50Ms: 100, addedP99Ms: 500, ackP99Ms: 50 };
+
+const { values: args } = parseArgs({
+  options: {
+    conversations: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '5' },
+    cap: { type: 'string', default: '64' },
+    'ttft-ms': { type: 'string', default: '300' },
+    'token-ms': { type: 'string', default: '25' },
+    'answer-tokens': { type: 'string', default: '60' },
+    'flow-share': { type: 'string', default: '0.25' },
+    'light-ttft-ms': { type: 'string', default: '80' },
+    'light-token-ms': { type: 'string', default: '8' },
+    'llm-tier': { type: 'string' },
+    'bus-concurrency': { type: 'string' },
+    overload: { type: 'string' },
+    drain: { type: 'string' },
+    timeout: { type: 'string', default: '120000' },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE]',
+  );
+  process.exit(0);
+}
+
+const bounded = (name: string, value: string | undefined, min: number, max: number): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`bench:realistic: --${name} must be a number from ${min} to ${max} (got ${value})`);
+    process.exit(2);
+  }
+  return n;
+};
+const conversations = Math.round(bounded('conversations', args.conversations, 1, 2000));
+const durationS = bounded('duration', args.duration, 1, 600);
+const warmupS = bounded('warmup', args.warmup, 0, 120);
+const cap = Math.round(bounded('cap', args.cap, 1, 1024));
+const gpu = {
+  timeToFirstTokenMs: bounded('ttft-ms', args['ttft-ms'], 0, 10_000),
+  tokenMs: bounded('token-ms', args['token-ms'], 0, 1000),
+  answerTokens: Math.round(bounded('answer-tokens', args['answer-tokens'], 1, 4096)),
+  maxConcurrent: cap,
+};
+const lightGpu = {
+  timeToFirstTokenMs: bounded('light-ttft-ms', args['light-ttft-ms'], 0, 10_000),
+  tokenMs: bounded('light-token-ms', args['light-token-ms'], 0, 1000),
+  maxConcurrent: cap,
+};
+const flowShare = bounded('flow-share', args['flow-share'], 0, 1);
+// Every conversation's turn reaches the model at once: waits are then the model's queue, not the bus's.
+const busConcurrency = Math.round(
+  bounded('bus-concurrency', args['bus-concurrency'] ?? String(Math.max(conversations, 2 * cap)), 1, 4096),
+);
+const overload = args.overload === undefined ? undefined : bounded('overload', args.overload, 1, 20);
+const timeoutMs = bounded('timeout', args.timeout, 1000, 600_000);
+/** `sequential`, `speculative`, either with `+light` (a light model classifies and rewrites); undefined: the default. */
+const tiers: Array<string | undefined> = args['llm-tier']
+  ? args['llm-tier'].split(',').map((t) => t.trim())
+  : [undefined];
+const drainS =
+  args.drain === undefined
+    ? ((overload ?? 1) - 1) * durationS * 1.5 + 30
+    : bounded('drain', args.drain, 0, 3600);
+
+/**
+ * What the model answers the LLM intent tier: for `share` of the messages (chosen by a hash of the
+ * text, so every tier sees the same) an intent with a flow of its own, confidently, as a real model
+ * does for "I want to return it" that rules and classifier missed; for the rest the emulator's
+ * default (an intent the message names, else unknown: answered from the knowledge base).
+ */
+function classifyReplies(share: number) {
+  return (body: ChatBody, kind: ChatKind): ScriptedReply | undefined => {
+    if (kind !== 'classify' || share <= 0) return undefined;
+    const text = body.messages?.findLast((m) => m.role === 'user')?.content ?? '';
+    const hash = createHash('sha256').update(text).digest();
+    if (hash.readUInt32BE(0) / 2 ** 32 >= share) return undefined;
+    const schema = (
+      body.response_format as { json_schema?: { schema?: { properties?: { intent?: { enum?: string[] } } } } }
+    )?.json_schema?.schema;
+    const names = (schema?.properties?.intent?.enum ?? []).filter(
+      (n) => !['faq', 'unknown', 'handoff'].includes(n),
+    );
+    if (!names.length) return undefined;
+    return { text: JSON.stringify({ intent: names[hash.readUInt32BE(4) % names.length], confidence: 0.9 }) };
+  };
+}
+
+const KINDS: ChatKind[] = ['classify', 'rewrite', 'answer', 'probe', 'other'];
+
+interface ModelUse {
+  turns: number;
+  requestsPerTurn: Record<ChatKind, number>;
+  abortedPerTurn: number;
+  gpuSPerTurn: number;
+  /** Turns/s the emulator could serve at this cost: slots / GPU-seconds per turn. */
+  capacity: number;
+  meanQueueMs: number;
+  maxQueued: number;
+}
+
+function modelUse(before: EmulatorStats, after: EmulatorStats, turns: number): ModelUse {
+  const delta = (kind: ChatKind, key: 'requests' | 'aborted' | 'busyMs' | 'queuedMs') =>
+    after.byKind[kind][key] - before.byKind[kind][key];
+  const sum = (key: 'requests' | 'aborted' | 'busyMs' | 'queuedMs') =>
+    KINDS.reduce((total, kind) => total + delta(kind, key), 0);
+  const per = Math.max(1, turns);
+  const gpuSPerTurn = sum('busyMs') / 1000 / per;
+  return {
+    turns,
+    requestsPerTurn: Object.fromEntries(KINDS.map((k) => [k, delta(k, 'requests') / per])) as Record<
+      ChatKind,
+      number
+    >,
+    abortedPerTurn: sum('aborted') / per,
+    gpuSPerTurn,
+    capacity: gpuSPerTurn > 0 ? cap / gpuSPerTurn : Number.POSITIVE_INFINITY,
+    meanQueueMs: sum('queuedMs') / Math.max(1, sum('requests')),
+    maxQueued: after.maxQueued,
+  };
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const mark = (met: boolean) => (met ? 'met' : 'NOT met');
+
+interface RssSample {
+  s: number;
+  mib: number;
+}
+
+function sampleRss(pid: number, every = 1000) {
+  const began = performance.now();
+  const samples: RssSample[] = [];
+  const take = () => samples.push({ s: (performance.now() - began) / 1000, mib: rssMiB(pid) });
+  take();
+  const timer = setInterval(take, every);
+  return {
+    samples,
+    stop: () => {
+      clearInterval(timer);
+      take();
+    },
+  };
+}
+
+function rssLine(samples: RssSample[]): string {
+  const step = Math.max(1, Math.ceil(samples.length / 12));
+  const shown = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+  const max = Math.max(...samples.map((s) => s.mib));
+  return `hub RSS (MiB) over time: ${shown.map((s) => `${fmt(s.s, 0)}s ${fmt(s.mib, 0)}`).join(', ')}; max ${fmt(max, 0)}`;
+}
+
+interface Checks {
+  problems: TurnRecord[];
+  duplicates: number;
+  lost: number;
+}
+
+function checksLine(turns: TurnRecord[], book: AnswerBook, lost: number): Checks {
+  const problems = turns.filter((t) => t.problem);
+  return { problems, duplicates: book.duplicates, lost };
+}
+
+function printChecks(label: string, turns: TurnRecord[], checks: Checks): void {
+  const answered = turns.filter((t) => t.answeredAt !== undefined).length;
+  console.log(
+    `exactly-once and order (${label}): ${answered} of ${turns.length} turns answered; ${checks.problems.length} wrong (replies of another turn, out of order, missing, HTTP errors), ${checks.duplicates} delivered twice, ${checks.lost} accepted and never answered`,
+  );
+  for (const turn of checks.problems.slice(0, 5))
+    console.log(`  ${turn.sender} turn ${turn.index} "${turn.text}": ${turn.problem}`);
+}
+
+async function runClosed(
+  emulator: OpenAiEmulator,
+  light: OpenAiEmulator | undefined,
+  ctx: LoadContext,
+  pid: number,
+  label: string,
+) {
+  let before = emulator.stats();
+  let after = before;
+  let lightBefore = light?.stats();
+  let lightAfter = lightBefore;
+  emulator.takeServed();
+  light?.takeServed();
+  const rss = sampleRss(pid);
+  const { turns, windowStart, windowEnd } = await closedLoop(
+    ctx,
+    conversations,
+    warmupS * 1000,
+    durationS * 1000,
+    (edge) => {
+      if (edge === 'start') {
+        before = emulator.stats();
+        lightBefore = light?.stats();
+      } else {
+        after = emulator.stats();
+        lightAfter = light?.stats();
+      }
+    },
+  );
+  rss.stop();
+  const served = [...emulator.takeServed(), ...(light?.takeServed() ?? [])];
+  const measured = turns.filter(
+    (t) =>
+      t.answeredAt !== undefined && t.answeredAt >= windowStart && t.answeredAt < windowEnd && !t.problem,
+  );
+  const use = modelUse(before, after, measured.length);
+  const lightUse = lightBefore && lightAfter ? modelUse(lightBefore, lightAfter, measured.length) : undefined;
+  const delivered = measured.length / durationS;
+  const attributed = attributeModelTime(turns, served);
+  const e2e: number[] = [];
+  const model: number[] = [];
+  const added: number[] = [];
+  // Turns the LLM intent tier classified and the model then answered: where the tiers differ.
+  const tiered: number[] = [];
+  let withModel = 0;
+  for (const turn of measured) {
+    const requests = attributed.get(turn) ?? [];
+    if (requests.length) withModel++;
+    const total = (turn.answeredAt ?? 0) - turn.sentAt;
+    const wall = modelWallMs(requests);
+    e2e.push(total);
+    model.push(wall);
+    added.push(Math.max(0, total - wall));
+    if (
+      requests.some((r) => r.kind === 'classify') &&
+      requests.some((r) => r.kind === 'answer' && !r.aborted)
+    )
+      tiered.push(total);
+  }
+  for (const list of [e2e, model, added, tiered]) list.sort((a, b) => a - b);
+  const attributedBusy = [...attributed.values()].flat().reduce((sum, r) => sum + r.busyMs, 0);
+  const windowBusy = served.reduce((sum, r) => sum + r.busyMs, 0);
+  const lost = turns.filter((t) => accepted(t) && t.answeredAt === undefined && !t.problem).length;
+  const checks = checksLine(turns, ctx.book, lost);
+  const ratio = delivered / use.capacity;
+  const addedP50 = percentile(added, 0.5);
+  const addedP99 = percentile(added, 0.99);
+
+  console.log(`\n## ${label}: ${conversations} conversations, closed loop, ${durationS} s measured\n`);
+  console.log(
+    `delivered ${fmt(delivered, 2)} turns/s; emulator capacity ${fmt(use.capacity, 2)} turns/s (${cap} slots / ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn): ${fmt(ratio, 3)}x (aim >= ${AIMS.capacityRatio}x: ${mark(ratio >= AIMS.capacityRatio)})`,
+  );
+  console.log(
+    `model requests per turn: ${KINDS.filter((k) => use.requestsPerTurn[k] > 0)
+      .map((k) => `${k} ${fmt(use.requestsPerTurn[k], 2)}`)
+      .join(
+        ', ',
+      )}; aborted ${fmt(use.abortedPerTurn, 2)}; mean wait for a slot ${fmt(use.meanQueueMs, 0)} ms, at most ${use.maxQueued} waiting`,
+  );
+  if (lightUse)
+    console.log(
+      `light model (classification, rewrites; its own GPU): ${KINDS.filter(
+        (k) => lightUse.requestsPerTurn[k] > 0,
+      )
+        .map((k) => `${k} ${fmt(lightUse.requestsPerTurn[k], 2)}`)
+        .join(', ')} per turn, ${fmt(lightUse.gpuSPerTurn, 3)} GPU-s per turn`,
+    );
+  console.log(
+    `turn latency (client, sent → replies read): p50 ${fmt(percentile(e2e, 0.5), 0)} ms, p99 ${fmt(percentile(e2e, 0.99), 0)} ms; model wall time per turn p50 ${fmt(percentile(model, 0.5), 0)} ms, p99 ${fmt(percentile(model, 0.99), 0)} ms`,
+  );
+  console.log(
+    `hub-added latency (turn latency - time its model requests were open, slot waits included): p50 ${fmt(addedP50, 0)} ms (aim <= ${AIMS.addedP50Ms}: ${mark(addedP50 <= AIMS.addedP50Ms)}), p99 ${fmt(addedP99, 0)} ms (aim <= ${AIMS.addedP99Ms}: ${mark(addedP99 <= AIMS.addedP99Ms)})`,
+  );
+  console.log(
+    `turns classified by the LLM tier and answered by the model (${tiered.length}): latency p50 ${fmt(percentile(tiered, 0.5), 0)} ms, p99 ${fmt(percentile(tiered, 0.99), 0)} ms`,
+  );
+  console.log(
+    `matching: ${withModel} of ${measured.length} measured turns had model requests found by their text; ${fmt((100 * attributedBusy) / Math.max(1, windowBusy), 1)} % of all GPU time of the run attributed to a turn`,
+  );
+  printChecks(label, turns, checks);
+  console.log(rssLine(rss.samples));
+  return {
+    label,
+    delivered,
+    ratio,
+    use,
+    lightGpuSPerTurn: lightUse?.gpuSPerTurn ?? 0,
+    latency: {
+      e2eP50: percentile(e2e, 0.5),
+      e2eP99: percentile(e2e, 0.99),
+      modelP50: percentile(model, 0.5),
+      tieredTurns: tiered.length,
+      tieredP50: percentile(tiered, 0.5),
+      tieredP99: percentile(tiered, 0.99),
+      addedP50,
+      addedP99,
+    },
+    matchedTurns: withModel,
+    checks: { problems: checks.problems.length, duplicates: checks.duplicates, lost: checks.lost },
+    rss: rss.samples,
+    failed: checks.problems.length > 0 || checks.duplicates > 0 || checks.lost > 0,
+  };
+}
+
+/**
+ * What admission control did under overload. Today it is reported only; once `admission` settings
+ * exist, assert them HERE: 503 + Retry-After on REST past the configured backlog, the busy message
+ * on chat channels, and the configured backlog limit never exceeded.
+ */
+function admissionReport(turns: TurnRecord[]): { refused: number; withRetryAfter: number; tooMany: number } {
+  const refused = turns.filter((t) => t.status === 503);
+  return {
+    refused: refused.length,
+    withRetryAfter: refused.filter((t) => t.retryAfter !== undefined).length,
+    tooMany: turns.filter((t) => t.status === 429).length,
+  };
+}
+
+async function runOverload(
+  emulator: OpenAiEmulator,
+  ctx: LoadContext,
+  pid: number,
+  label: string,
+  factor: number,
+) {
+  // The capacity at this mix of turns: a short closed-loop run first.
+  const calibrationS = Math.max(8, warmupS);
+  let before = emulator.stats();
+  let after = before;
+  const calibration = await closedLoop(ctx, conversations, 2000, calibrationS * 1000, (edge) => {
+    if (edge === 'start') before = emulator.stats();
+    else after = emulator.stats();
+  });
+  const calibrated = calibration.turns.filter(
+    (t) =>
+      t.answeredAt !== undefined &&
+      t.answeredAt >= calibration.windowStart &&
+      t.answeredAt < calibration.windowEnd,
+  );
+  const use = modelUse(before, after, calibrated.length);
+  const rate = factor * use.capacity;
+  const rss = sampleRss(pid);
+  const result = await openLoop(
+    { ...ctx, prefix: `${ctx.prefix}-over` },
+    rate,
+    durationS * 1000,
+    drainS * 1000,
+    Math.max(20, rate),
+  );
+  rss.stop();
+  emulator.takeServed();
+  const acks = result.turns
+    .filter((t) => accepted(t) && t.ackAt !== undefined)
+    .map((t) => (t.ackAt ?? 0) - t.sentAt)
+    .sort((a, b) => a - b);
+  const ackP99 = percentile(acks, 0.99);
+  const admission = admissionReport(result.turns);
+  const lost = result.unanswered.length;
+  const checks = checksLine([...calibration.turns, ...result.turns], ctx.book, lost);
+  const acceptedCount = result.turns.filter(accepted).length;
+  const answered = result.turns.filter((t) => t.answeredAt !== undefined).length;
+
+  console.log(`\n## ${label}: overload ${factor}x capacity, open loop, ${durationS} s\n`);
+  console.log(
+    `capacity (closed loop, ${calibrationS} s, ${calibrated.length} turns): ${fmt(use.capacity, 2)} turns/s at ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn; offered ${fmt(rate, 2)} turns/s: ${result.turns.length} turns`,
+  );
+  console.log(
+    `accepted ${acceptedCount}, refused 503 ${admission.refused} (${admission.withRetryAfter} with Retry-After), 429 ${admission.tooMany}, other failures ${result.turns.filter((t) => !accepted(t) && t.status !== 503 && t.status !== 429).length}`,
+  );
+  console.log(
+    `ingress ack (REST 202 after server.replyTimeoutMs = 1 ms): p50 ${fmt(percentile(acks, 0.5), 1)} ms, p99 ${fmt(ackP99, 1)} ms (aim <= ${AIMS.ackP99Ms}: ${mark(ackP99 <= AIMS.ackP99Ms)})`,
+  );
+  console.log(
+    `answered ${answered} of ${acceptedCount} accepted; ${lost} lost (accepted, no answer ${fmt(result.drainS, 0)} s after the offer ended; drain limit ${fmt(drainS, 0)} s)`,
+  );
+  console.log(
+    'admission control: reported only (503 count, Retry-After, 429 above); its configured behaviour is not asserted yet',
+  );
+  printChecks(label, result.turns, checks);
+  console.log(rssLine(rss.samples));
+  return {
+    label,
+    capacity: use.capacity,
+    offeredPerS: rate,
+    offered: result.turns.length,
+    accepted: acceptedCount,
+    answered,
+    ackP50: percentile(acks, 0.5),
+    ackP99,
+    admission,
+    lost,
+    drainS: result.drainS,
+    checks: { problems: checks.problems.length, duplicates: checks.duplicates, lost },
+    rss: rss.samples,
+    failed: lost > 0 || checks.duplicates > 0 || checks.problems.length > 0,
+  };
+}
+
+async function main(): Promise<number> {
+  const [l1, l5] = loadavg();
+  console.log('# Realistic conversations benchmark');
+  console.log(
+    `machine: ${cpus().length} cores, load average ${fmt(l1 ?? 0, 2)} / ${fmt(l5 ?? 0, 2)} (1 / 5 min) at start`,
+  );
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  const work = mkdtempSync(join(tmpdir(), 'hub-bench-real-'));
+  const emulator = await startOpenAiEmulator({ gpu, replyFor: classifyReplies(flowShare) });
+  const light = tiers.some((t) => t?.endsWith('+light'))
+    ? await startOpenAiEmulator({
+        gpu: lightGpu,
+        model: 'Qwen/Qwen3-0.6B',
+        replyFor: classifyReplies(flowShare),
+      })
+    : undefined;
+  if (light)
+    console.log(
+      `light model emulator (tiers with +light): ${lightGpu.timeToFirstTokenMs} ms to first token, ${lightGpu.tokenMs} ms per token, ${cap} sequences at once`,
+    );
+  const pool = conversationPool(ROOT);
+  console.log(
+    `LLM emulator: ${gpu.timeToFirstTokenMs} ms to first token, ${gpu.tokenMs} ms per token, answers of ${gpu.answerTokens} tokens, ${cap} sequences at once (more wait in its queue); the intent tier's classification names a flow's intent for ${Math.round(flowShare * 100)} % of messages`,
+  );
+  console.log(
+    `conversations: ${pool.length} in the pool (${pool.filter((c) => !c.name.startsWith('generated')).length} scripted from test/dialog/conversations, the rest generated from knowledge/eval questions; ${pool.reduce((n, c) => n + c.turns.length, 0)} turns; ${pool.filter((c) => c.language === 'zh').length} Chinese, ${pool.filter((c) => c.language === 'en').length} English, ${pool.filter((c) => c.language === 'mixed').length} mixed)`,
+  );
+  console.log(
+    `hub: child process, BullMQ bus (concurrency ${busConcurrency}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
+  );
+  const results: unknown[] = [];
+  let failed = false;
+  try {
+    for (const tier of tiers) {
+      const label = tier ?? 'default';
+      const hub = await startRealisticHub({
+        root: ROOT,
+        work,
+        redisUrl: REDIS_URL,
+        redis,
+        admin,
+        llmUrl: emulator.url,
+        llmTier: tier?.replace(/\+light$/, ''),
+        lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
+        busConcurrency,
+        replyTimeoutMs: overload ? 1 : timeoutMs,
+        llmTimeoutMs: 30_000,
+        label,
+      });
+      try {
+        const ctx: LoadContext = {
+          url: hub.service.url,
+          timeoutMs,
+          prefix: `real-${label}-${Date.now().toString(36)}`,
+          pool,
+          book: new AnswerBook(),
+        };
+        const result = overload
+          ? await runOverload(emulator, ctx, hub.service.pid, label, overload)
+          : await runClosed(
+              emulator,
+              tier?.endsWith('+light') ? light : undefined,
+              ctx,
+              hub.service.pid,
+              label,
+            );
+        failed ||= result.failed;
+        results.push(result);
+        const log = hub.service
+          .output()
+          .split('\n')
+          .filter((line) => line.trim() && !/^(Hub listening on|Web chat:|SIG\w+: finishing)/.test(line));
+        if (log.length)
+          console.log(`hub log: ${log.length} line(s) at warn or above, e.g. ${log[0]?.slice(0, 300)}`);
+      } finally {
+        await hub.stop();
+      }
+    }
+    if (!overload && results.length > 1) {
+      console.log('\n## Tiers side by side (same run, same machine)\n');
+      console.log(
+        '| dialog.llmIntentTier | turns/s | x capacity | GPU-s/turn | light GPU-s/turn | requests/turn | aborted/turn | turn p50 ms | turn p99 ms | hub-added p50 ms | hub-added p99 ms | LLM-tier turns p50 / p99 ms |',
+      );
+      console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+      for (const r of results as Array<Awaited<ReturnType<typeof runClosed>>>) {
+        const requests = KINDS.reduce((sum, k) => sum + r.use.requestsPerTurn[k], 0);
+        console.log(
+          `| ${r.label} | ${fmt(r.delivered, 2)} | ${fmt(r.ratio, 3)} | ${fmt(r.use.gpuSPerTurn, 3)} | ${fmt(r.lightGpuSPerTurn, 3)} | ${fmt(requests, 2)} | ${fmt(r.use.abortedPerTurn, 2)} | ${fmt(r.latency.e2eP50, 0)} | ${fmt(r.latency.e2eP99, 0)} | ${fmt(r.latency.addedP50, 0)} | ${fmt(r.latency.addedP99, 0)} | ${fmt(r.latency.tieredP50, 0)} / ${fmt(r.latency.tieredP99, 0)} (${r.latency.tieredTurns}) |`,
+        );
+      }
+    }
+  } finally {
+    await emulator.close();
+    await light?.close();
+    await redis.quit();
+    await admin.end();
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (args.json) {
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ settings: { conversations, durationS, warmupS, gpu, flowShare, busConcurrency, overload, tiers }, results }, null, 2)}\n`,
+    );
+    console.log(`\nresults written to ${args.json}`);
+  }
+  if (failed) console.log('\nFAILED: wrong, duplicated or lost answers (above)');
+  return failed ? 1 : 0;
+}
+
+const started = Date.now();
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  console.error(`bench:realistic failed: ${(error as Error).stack ?? String(error)}`);
+}
+console.log(
+  `\nbench finished in ${((Date.now() - started) / 1000).toFixed(1)} s; load average ${loadavg()
+    .slice(0, 2)
+    .map((l) => l.toFixed(2))
+    .join(' / ')} (1 / 5 min) at the end`,
+);
+process.exit(code);

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { conversationPool, scriptedConversations } from '../../bench/conversations';
+import {
+  AnswerBook,
+  attributeModelTime,
+  modelWallMs,
+  questionOf,
+  type TurnRecord,
+} from '../../bench/realistic-load';
+import type { ServedRequest } from '../emulators/openai-emulator';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+const served = (
+  kind: ServedRequest['kind'],
+  lastUser: string,
+  arrivedAt: number,
+  endedAt: number,
+  aborted = false,
+) =>
+  ({
+    kind,
+    lastUser,
+    arrivedAt,
+    endedAt,
+    aborted,
+    busyMs: endedAt - arrivedAt,
+    queuedMs: 0,
+  }) as ServedRequest;
+
+const turn = (sender: string, text: string, sentAt: number, answeredAt: number, index = 0): TurnRecord => ({
+  sender,
+  conversation: 'c',
+  index,
+  text,
+  eventId: `rest:${sender}:t${index}`,
+  sentAt,
+  answeredAt,
+  status: 200,
+});
+
+describe('bench:realistic helpers', () => {
+  it('counts overlapping model requests once: the time a turn waited on the model', () => {
+    expect(modelWallMs([])).toBe(0);
+    expect(modelWallMs([served('classify', 'q', 0, 500), served('answer', 'q', 100, 1900)])).toBe(1900);
+    expect(modelWallMs([served('classify', 'q', 0, 500), served('answer', 'q', 600, 2000)])).toBe(1900);
+  });
+
+  it('reads the customer text out of each kind of model request', () => {
+    expect(questionOf(served('classify', '发货要多久?', 0, 1))).toBe('发货要多久?');
+    expect(questionOf(served('rewrite', 'Customer: hi\nCustomer (last message): and returns?', 0, 1))).toBe(
+      'and returns?',
+    );
+    expect(questionOf(served('answer', "[1] Shipping\n\nCustomer's question: how long?", 0, 1))).toBe(
+      'how long?',
+    );
+    expect(questionOf(served('answer', '[1] 发货\n\n顾客的问题：发货要多久?', 0, 1))).toBe('发货要多久?');
+  });
+
+  it("gives each turn the requests with its text inside its window, never another's", () => {
+    // Two conversations ask the same thing at overlapping times; a third asks something else.
+    const a = turn('a', 'How long does shipping take?', 0, 2000);
+    const b = turn('b', 'How long does shipping take?', 100, 2500);
+    const c = turn('c', '退货', 0, 900);
+    const log = [
+      served('classify', 'how long does shipping take', 10, 500),
+      served('answer', "Customer's question: How long does shipping take?", 20, 1900, true),
+      served('answer', "Customer's question: How long does shipping take?", 510, 1950),
+      served('classify', 'how long does shipping take', 120, 600),
+      served('answer', "Customer's question: How long does shipping take?", 610, 2400),
+      served('classify', '退货', 5, 800),
+    ];
+    const found = attributeModelTime([a, b, c], log);
+    expect(found.get(c)).toEqual([log[5]]);
+    expect(found.get(a)).toEqual([log[0], log[1], log[2]]);
+    expect(found.get(b)).toEqual([log[3], log[4]]);
+  });
+
+  it('accepts a turn only with its own replies, in order, each once', () => {
+    const book = new AnswerBook();
+    const t = turn('s1', 'hi', 0, 1);
+    const reply = (id: string, to = 's1') => ({ recipient_id: to, id, text: 'x' });
+    expect(book.check(t, [reply('rest:s1:t0#0'), reply('rest:s1:t0#1')])).toBeUndefined();
+    expect(book.check(t, [reply('rest:s1:t0#0')])).toMatch(/twice/);
+    expect(book.duplicates).toBe(1);
+    const next = turn('s1', 'hi', 0, 1, 1);
+    expect(book.check(next, [reply('rest:s1:t0#5')])).toMatch(/expected rest:s1:t1#0/);
+    expect(book.check(next, [reply('rest:s1:t1#1')])).toMatch(/expected rest:s1:t1#0/);
+    expect(book.check(next, [reply('rest:s1:t1#0', 's2')])).toMatch(/not s1/);
+    expect(book.check(next, [])).toBe('no reply');
+  });
+
+  it('plays the scripted conversations a customer can play alone, and generated ones in both languages', () => {
+    const scripted = scriptedConversations(join(ROOT, 'test', 'dialog', 'conversations'));
+    const names = scripted.map((c) => c.name);
+    expect(names).toContain('18-zh-faq-follow-up');
+    // Helpdesk updates, handoffs and scripts with their own config cannot be replayed over REST.
+    expect(names).not.toContain('24-zh-helpdesk-loop');
+    expect(names).not.toContain('09-zh-explicit-handoff');
+    expect(names).not.toContain('25-en-out-of-hours');
+    const pool = conversationPool(ROOT, 40, 7);
+    expect(pool).toHaveLength(scripted.length + 40);
+    expect(pool.filter((c) => c.language === 'zh').length).toBeGreaterThan(20);
+    expect(pool.filter((c) => c.language === 'en').length).toBeGreaterThan(20);
+    expect(pool.every((c) => c.turns.length > 0 && c.turns.every((t) => t.trim()))).toBe(true);
+    expect(conversationPool(ROOT, 40, 7)).toEqual(pool);
+  });
+});

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
+import { AnalyticsStore, createFactsWriter, startBusinessGauges } from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -11,6 +12,7 @@ import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
+import { registerAnalyticsRoute } from '../core/http/analytics-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import {
@@ -81,6 +83,17 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const accept = channelIngress(countedPublish(bus));
   // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
   const rejected = new RejectedWebhookStore(store.db);
+  // Business metrics (core/analytics): facts written by the workers, figures for operators and /metrics.
+  const analytics = new AnalyticsStore(store.db, config.analytics.abandonAfterMinutes);
+  if (config.analytics.enabled) {
+    closers.push(
+      startBusinessGauges(analytics, {
+        refreshSeconds: config.analytics.gaugeRefreshSeconds,
+        windowDays: config.analytics.gaugeWindowDays,
+        abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      }),
+    );
+  }
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
   const connectors = createConnectors(config, channelRegistry, {
     accept,
@@ -108,7 +121,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits },
+      { bus, feed, store, heartbeats, limits, analytics },
       deliver,
       openDraft,
       canary,
@@ -137,6 +150,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
+    registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -184,12 +198,14 @@ async function startWorkers(
     store,
     heartbeats,
     limits,
+    analytics,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
     store: KyselyStore;
     heartbeats: WorkerHeartbeats;
     limits: AccessLimits;
+    analytics: AnalyticsStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -212,7 +228,8 @@ async function startWorkers(
     commands: backOffice.commands,
   });
   const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit }));
+  const facts = config.analytics.enabled ? createFactsWriter(analytics) : undefined;
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
-import { AnalyticsStore, createFactsWriter, startBusinessGauges } from '../core/analytics';
+import { AnalyticsStore, createFactsWriter, loadAnalyticsKey, startBusinessGauges } from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -84,7 +84,11 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
   const rejected = new RejectedWebhookStore(store.db);
   // Business metrics (core/analytics): facts written by the workers, figures for operators and /metrics.
-  const analytics = new AnalyticsStore(store.db, config.analytics.abandonAfterMinutes);
+  const analytics = new AnalyticsStore(
+    store.db,
+    config.analytics.abandonAfterMinutes,
+    await loadAnalyticsKey(store.db),
+  );
   if (config.analytics.enabled) {
     closers.push(
       startBusinessGauges(analytics, {

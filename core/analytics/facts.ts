@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { TurnTrace } from '../dialog/turn-context';
 import { conversationKey, type DialogState, type InboundEvent, type OutboundMessage } from '../types';
 
@@ -8,8 +7,11 @@ import { conversationKey, type DialogState, type InboundEvent, type OutboundMess
  */
 export interface TurnFact {
   eventId: string;
-  /** sha256 of the conversation key, cut to 32 hex digits: the platform's ids stay out of the table. */
-  conversationHash: string;
+  /**
+   * The conversation key (channel, tenant, platform conversation id): never stored, only its keyed
+   * pseudonym (AnalyticsStore), since a platform id can be a phone number.
+   */
+  conversationKey: string;
   tenant: string;
   channel: string;
   /** A customer's message or tap; false for a helpdesk update (an agent's reply, solved, ...). */
@@ -43,10 +45,6 @@ export interface TurnFact {
   at: Date;
 }
 
-export function conversationHash(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 32);
-}
-
 export function confidenceBucket(confidence: number): number {
   return Math.min(9, Math.max(0, Math.floor(confidence * 10)));
 }
@@ -70,7 +68,7 @@ export function turnFact(
   const at = Date.parse(event.receivedAt);
   return {
     eventId: event.id,
-    conversationHash: conversationHash(conversationKey(event.ref)),
+    conversationKey: conversationKey(event.ref),
     tenant: event.ref.tenant,
     channel: event.ref.channel,
     customer: event.kind === 'message' || event.kind === 'action',

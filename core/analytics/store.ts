@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
+import { loadServerSecret } from '../security/server-secrets';
 import type { Database } from '../store/schema';
 import type { TurnFact } from './facts';
 
@@ -65,6 +66,17 @@ export interface RecordedTurn {
 
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
+/** Where an operator may give the pseudonym key; unset, the hub keeps a generated one in its database. */
+export const ANALYTICS_KEY_ENV = 'HUB_ANALYTICS_KEY';
+
+/** The key of the conversations' pseudonyms (core/security/server-secrets.ts). */
+export function loadAnalyticsKey(db: Kysely<Database>): Promise<Buffer> {
+  return loadServerSecret(db, 'analytics-pseudonyms', {
+    variable: ANALYTICS_KEY_ENV,
+    value: process.env[ANALYTICS_KEY_ENV],
+  });
+}
+
 /**
  * Writes the turn facts and keeps each conversation's row (tables of migration 0011). One call per
  * turn, keyed by the event id: a redelivered turn writes nothing and returns undefined.
@@ -79,11 +91,19 @@ export class AnalyticsStore {
   constructor(
     db: Kysely<Database>,
     private readonly abandonAfterMinutes: number,
+    /** HMAC key of the conversations' pseudonyms (`loadAnalyticsKey`): a phone-number id cannot be found by hashing guesses. */
+    private readonly pseudonymKey: Buffer,
   ) {
     this.db = db as unknown as Kysely<AnalyticsDatabase>;
   }
 
+  /** The conversation key's pseudonym: HMAC-SHA256 under the server key, 32 hex digits. */
+  pseudonym(conversationKey: string): string {
+    return createHmac('sha256', this.pseudonymKey).update(conversationKey).digest('hex').slice(0, 32);
+  }
+
   async record(fact: TurnFact, respondedAt: Date): Promise<RecordedTurn | undefined> {
+    const conversationHash = this.pseudonym(fact.conversationKey);
     return this.db.transaction().execute(async (trx) => {
       const seen = await trx
         .selectFrom('turn_facts')
@@ -94,13 +114,13 @@ export class AnalyticsStore {
       const latest = await trx
         .selectFrom('conversation_outcomes')
         .select(['id', 'last_customer_at', 'handed_off_at'])
-        .where('conversation_hash', '=', fact.conversationHash)
+        .where('conversation_hash', '=', conversationHash)
         .orderBy('started_at', 'desc')
         .limit(1)
         .executeTakeFirst();
       const startsNew = fact.customer && fact.csat === undefined && this.startsConversation(fact, latest);
       if (!startsNew && !latest) return undefined; // a helpdesk update of a conversation never seen: nothing to add to
-      const conversationId = startsNew ? conversationIdOf(fact) : (latest?.id as string);
+      const conversationId = startsNew ? conversationIdOf(conversationHash, fact) : (latest?.id as string);
       const responseMs =
         fact.customer && fact.replies > 0 ? Math.max(0, respondedAt.getTime() - fact.at.getTime()) : null;
       const inserted = await trx
@@ -137,7 +157,7 @@ export class AnalyticsStore {
           .insertInto('conversation_outcomes')
           .values({
             id: conversationId,
-            conversation_hash: fact.conversationHash,
+            conversation_hash: conversationHash,
             tenant: fact.tenant,
             channel: fact.channel,
             language: fact.language ?? null,
@@ -193,6 +213,6 @@ function knownIntent(fact: TurnFact): string | null {
   return fact.intent && fact.intent !== 'unknown' ? fact.intent : null;
 }
 
-function conversationIdOf(fact: TurnFact): string {
-  return createHash('sha256').update(`${fact.conversationHash}\n${fact.eventId}`).digest('hex').slice(0, 32);
+function conversationIdOf(conversationHash: string, fact: TurnFact): string {
+  return createHash('sha256').update(`${conversationHash}\n${fact.eventId}`).digest('hex').slice(0, 32);
 }

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyticsStore, businessFigures, createFactsWriter } from '../../core/analytics';
+import { AnalyticsStore, businessFigures, createFactsWriter, loadAnalyticsKey } from '../../core/analytics';
 import { MemoryFeed } from '../../core/bus';
 import type { TurnResult } from '../../core/dialog/engine';
 import { createTurnHandler } from '../../core/dialog/turn';
@@ -71,7 +72,7 @@ describe.each(['pglite', 'postgres'] as const)(
     beforeAll(async () => {
       test = await openTestStore(driver, 'hub_metrics');
       conversation = await ScriptedConversation.create(fixtures, script);
-      analytics = new AnalyticsStore(test.store.db, 30);
+      analytics = new AnalyticsStore(test.store.db, 30, await loadAnalyticsKey(test.store.db));
       const { engine } = conversation;
       const respond = engine.respond.bind(engine);
       // The engine's traces, kept by the test: the unknown-intent and "I don't know" counts come from them.
@@ -269,8 +270,12 @@ describe.each(['pglite', 'postgres'] as const)(
       const dump = JSON.stringify([rows, outcomes]);
       for (const words of ['invoice', 'purple', 'real person', 'customer-contained'])
         expect(dump).not.toContain(words);
-      // The conversation is named by a hash, not by the platform's id.
+      // The conversation is named by a keyed pseudonym: not the platform's id, nor its plain hash.
       expect(outcomes.every((o) => /^[0-9a-f]{32}$/.test(o.conversation_hash))).toBe(true);
+      const hashes = outcomes.map((o) => o.conversation_hash);
+      const plain = createHash('sha256').update('test:default:contained').digest('hex').slice(0, 32);
+      expect(hashes).not.toContain(plain);
+      expect(hashes).toContain(analytics.pseudonym('test:default:contained'));
       expect(rows).toHaveLength(ledger.length + 1); // the helpdesk update too
     });
   },

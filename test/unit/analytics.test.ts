@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,7 +23,7 @@ let events = 0;
 function fact(conversation: string, minute: number, extra: Partial<TurnFact> = {}): TurnFact {
   return {
     eventId: `e-${++events}`,
-    conversationHash: conversation.padEnd(32, '0'),
+    conversationKey: `telegram:acme:${conversation}`,
     tenant: 'acme',
     channel: 'telegram',
     customer: true,
@@ -50,7 +51,7 @@ const figures = (now: number, query: Partial<Parameters<typeof businessFigures>[
 
 beforeAll(async () => {
   test = await openTestStore('pglite');
-  analytics = new AnalyticsStore(test.store.db, 30);
+  analytics = new AnalyticsStore(test.store.db, 30, randomBytes(32));
 });
 
 afterAll(async () => {

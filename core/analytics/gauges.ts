@@ -1,5 +1,6 @@
 import { logger } from '../log';
 import { errors } from '../metrics';
+import { withDeadline } from '../resilience/deadline';
 import { businessFigures, type Figures } from './figures';
 import {
   containmentRatio,
@@ -69,7 +70,8 @@ export async function refreshBusinessGauges(analytics: AnalyticsStore, options: 
 export function startBusinessGauges(analytics: AnalyticsStore, options: GaugeOptions): () => Promise<void> {
   let running: Promise<void> | undefined;
   const refresh = () => {
-    running ??= refreshBusinessGauges(analytics, options)
+    // A paused database makes a refresh fail at the next period, not hang the next ones.
+    running ??= withDeadline(refreshBusinessGauges(analytics, options), options.refreshSeconds * 1000)
       .catch((error: unknown) => {
         errors.inc({ stage: 'analytics', code: 'analytics.gauges_failed' });
         logger.warn({ err: error, code: 'analytics.gauges_failed' }, 'business gauges not refreshed');

@@ -15,6 +15,9 @@ export const surveyStage = (deps: StageDeps): NamedStage => ({
   name: 'survey',
   run: async (turn, next) => {
     const { event, progress } = turn;
+    const rules = csatRulesFor(deps.config.analytics, event.ref.tenant);
+    // Off for this tenant and nothing pending: the state carries no survey bookkeeping.
+    if (!rules.enabled && !progress.survey?.pending) return next();
     const fromCustomer = event.kind === 'message' || event.kind === 'action';
     const survey = surveyStateAt(progress, turn.now, deps.config.analytics.abandonAfterMinutes);
     if (fromCustomer) survey.lastAt = isoNow(turn);
@@ -32,7 +35,6 @@ export const surveyStage = (deps: StageDeps): NamedStage => ({
     }
     await next();
     if (turn.trace.unanswered || turn.trace.signals.includes('unhelpful')) survey.unresolved = true;
-    const rules = csatRulesFor(deps.config.analytics, event.ref.tenant);
     if (survey.askedAt || !asksNow(rules, momentOf(turn, deps, survey.unresolved === true))) return;
     turn.replies.push(surveyQuestion(rules.scale));
     survey.askedAt = isoNow(turn);

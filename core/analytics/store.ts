@@ -105,12 +105,6 @@ export class AnalyticsStore {
   async record(fact: TurnFact, respondedAt: Date): Promise<RecordedTurn | undefined> {
     const conversationHash = this.pseudonym(fact.conversationKey);
     return this.db.transaction().execute(async (trx) => {
-      const seen = await trx
-        .selectFrom('turn_facts')
-        .select('event_id')
-        .where('event_id', '=', fact.eventId)
-        .executeTakeFirst();
-      if (seen) return undefined;
       const latest = await trx
         .selectFrom('conversation_outcomes')
         .select(['id', 'last_customer_at', 'handed_off_at'])
@@ -151,6 +145,7 @@ export class AnalyticsStore {
         .onConflict((oc) => oc.column('event_id').doNothing())
         .returning('event_id')
         .executeTakeFirst();
+      // Written already (a redelivery): the fact's insert was the only statement, nothing changes.
       if (!inserted) return undefined;
       if (startsNew) {
         await trx

@@ -10,7 +10,7 @@ import {
 } from '../../core/analytics';
 import { conversationsStarted } from '../../core/analytics/metrics';
 import { registerAnalyticsRoute } from '../../core/http/analytics-route';
-import { registry } from '../../core/metrics';
+import { errors, registry } from '../../core/metrics';
 import type { Caller } from '../../core/security/caller';
 import { openTestStore, type TestStore } from '../support/postgres';
 
@@ -143,6 +143,21 @@ describe('the business gauges', () => {
     expect(text).toContain('hub_containment_ratio{tenant="gauge"} 0.5');
     expect(text).toContain('hub_conversations{tenant="gauge",outcome="handed_off"} 1');
     expect(text).toContain('hub_first_response_seconds{tenant="gauge",quantile="0.5"} 1');
+  });
+});
+
+describe('the facts writer', () => {
+  it('never stops a turn for a failed write, but lets an outage fail it (the turn then waits and is redelivered)', async () => {
+    const failing = (error: Error) =>
+      ({ record: async () => Promise.reject(error) }) as unknown as AnalyticsStore;
+    const before = (await errors.get()).values.find((v) => v.labels.stage === 'analytics')?.value ?? 0;
+    await expect(
+      createFactsWriter(failing(new Error('check constraint')))(fact('f1', 0)),
+    ).resolves.toBeUndefined();
+    const after = (await errors.get()).values.find((v) => v.labels.stage === 'analytics')?.value;
+    expect(after).toBe(before + 1);
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    await expect(createFactsWriter(failing(down))(fact('f2', 0))).rejects.toThrow('ECONNREFUSED');
   });
 });
 

@@ -418,7 +418,6 @@ export class FlowRuntime {
     return { state: { stack: state.stack.slice(0, -1) }, dropped: true };
   }
 
-  /** The waiting step asks for a yes or no (with or without buttons). */
   /**
    * What the conversation waits for from the customer: the answer to a question (a slot, a
    * confirm), only a "did that help?" (`feedback: true` confirm), or nothing.
@@ -432,6 +431,7 @@ export class FlowRuntime {
     return step.type === 'ask' ? 'question' : undefined;
   }
 
+  /** The waiting step asks for a yes or no (with or without buttons). */
   awaitsYesOrNo(state: FlowState): boolean {
     const frame = state.stack.at(-1);
     const flow = frame && this.flows.flows.get(frame.flow);

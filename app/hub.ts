@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
+import { AnalyticsStore, createFactsWriter, loadAnalyticsKey, startBusinessGauges } from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -12,6 +13,7 @@ import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
+import { registerAnalyticsRoute } from '../core/http/analytics-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import {
@@ -82,6 +84,21 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const accept = channelIngress(countedPublish(bus));
   // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
   const rejected = new RejectedWebhookStore(store.db);
+  // Business metrics (core/analytics): facts written by the workers, figures for operators and /metrics.
+  const analytics = new AnalyticsStore(
+    store.db,
+    config.analytics.abandonAfterMinutes,
+    await loadAnalyticsKey(store.db),
+  );
+  if (config.analytics.enabled) {
+    closers.push(
+      startBusinessGauges(analytics, {
+        refreshSeconds: config.analytics.gaugeRefreshSeconds,
+        windowDays: config.analytics.gaugeWindowDays,
+        abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      }),
+    );
+  }
   // Past a tenant's backlog limits: REST refused with 503, chat channels told they wait (bus.admission).
   const admission = new Admission({
     bus,
@@ -126,7 +143,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits },
+      { bus, feed, store, heartbeats, limits, analytics },
       deliver,
       openDraft,
       canary,
@@ -155,6 +172,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
+    registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -202,12 +220,14 @@ async function startWorkers(
     store,
     heartbeats,
     limits,
+    analytics,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
     store: KyselyStore;
     heartbeats: WorkerHeartbeats;
     limits: AccessLimits;
+    analytics: AnalyticsStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -230,7 +250,8 @@ async function startWorkers(
     commands: backOffice.commands,
   });
   const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit }));
+  const facts = config.analytics.enabled ? createFactsWriter(analytics) : undefined;
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

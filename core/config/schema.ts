@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { privacySectionSchema } from '../privacy/schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
+import { analyticsSectionSchema } from './analytics-schema';
 import { proofSectionSchema } from './proof-schema';
 import { safetySectionSchema } from './safety-schema';
 import { securitySectionSchema } from './security-schema';
@@ -480,6 +481,8 @@ export const hubConfigSchema = z.object({
   security: securitySectionSchema,
   /** Sensitive words, prompt injection, groundedness and risk disclaimers (core/safety). */
   safety: safetySectionSchema,
+  /** Business metrics and the satisfaction survey (core/analytics, README "Business metrics"). */
+  analytics: analyticsSectionSchema,
   channels: z.array(channelSchema).default([
     // Embedded defaults serve this machine only (server.host 127.0.0.1): REST needs no key from it.
     { id: 'rest', type: 'rest', enabled: true, tenant: 'default', auth: 'none' },

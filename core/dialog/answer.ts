@@ -65,7 +65,7 @@ async function answer(deps: AnswerDeps, question: string, ctx: ActionContext): P
   if (extract.citations.length === 0) return { ok: false, error: 'nothing relevant', data: { retrieved } };
   const extractive = (reason: string): ActionOutcome => {
     llmFallbacks.inc({ reason });
-    return { ok: true, data: { ...extract, source: 'extractive', retrieved } };
+    return { ok: true, data: { ...extract, source: 'extractive', fallback: reason, retrieved } };
   };
   const llm = deps.llm;
   if (!llm) return extractive('disabled');

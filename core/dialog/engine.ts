@@ -1,5 +1,12 @@
 import type { HubConfig } from '../config/schema';
-import type { DialogState, InboundEvent, LlmClient, OutboundMessage, Retriever } from '../types';
+import type {
+  DialogProgress,
+  DialogState,
+  InboundEvent,
+  LlmClient,
+  OutboundMessage,
+  Retriever,
+} from '../types';
 import { createAnswerAction } from './answer';
 import type { DialogCommands } from './commands';
 import { compose, type NamedStage } from './compose';
@@ -7,6 +14,7 @@ import type { Catalog } from './flows/messages';
 import { POLICY_MESSAGES } from './messages';
 import type { DialogKit } from './setup';
 import { defaultStages, type StageDeps } from './stages';
+import { SURVEY_MESSAGES } from './survey';
 import { createTurnContext, type TurnContext, type TurnTrace } from './turn-context';
 
 export { replyIdOf } from './stages';
@@ -64,9 +72,11 @@ export class DialogEngine {
   readonly stageNames: readonly string[];
   private readonly run: (turn: TurnContext) => Promise<void>;
   private readonly now: () => Date;
+  private readonly awaiting: (flow: DialogProgress['flow']) => TurnTrace['awaiting'];
 
   constructor(deps: EngineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.awaiting = (flow) => deps.dialog.runtime.awaiting(flow);
     if (!deps.dialog.actions.has('answer')) {
       deps.dialog.actions.register(
         'answer',
@@ -78,7 +88,11 @@ export class DialogEngine {
         }),
       );
     }
-    const catalog: Catalog = new Map([...deps.dialog.flows.catalog, ...Object.entries(POLICY_MESSAGES)]);
+    const catalog: Catalog = new Map([
+      ...deps.dialog.flows.catalog,
+      ...Object.entries(POLICY_MESSAGES),
+      ...Object.entries(SURVEY_MESSAGES),
+    ]);
     const stageDeps: StageDeps = {
       config: deps.config,
       dialog: deps.dialog,
@@ -95,6 +109,7 @@ export class DialogEngine {
   async respond(event: InboundEvent, state: DialogState, options: RespondOptions = {}): Promise<TurnResult> {
     const turn = createTurnContext(event, state, this.now(), options.onDraft);
     await this.run(turn);
+    turn.trace.awaiting = this.awaiting(turn.progress.flow);
     return { replies: turn.outbound, state: turn.state, trace: turn.trace };
   }
 }

@@ -32,7 +32,17 @@ export interface TurnTrace {
   model?: ModelRelease;
   /** Content-safety hits of the turn (core/safety): where, which category, what it did. */
   safety: Array<{ stage: string; category: string; word?: string; action: string }>;
+  /** The answer action found nothing to say: the customer was told "I don't know". */
+  unanswered?: boolean;
+  /** Why an answer the model should have written was extracted instead (circuit_open, error, timeout, budget). */
+  llmFallback?: string;
+  /** What the conversation waits for after the turn: a question's answer, or only "did that help?". */
+  awaiting?: 'question' | 'feedback';
+  /** The satisfaction survey: asked this turn, or answered (core/dialog/survey.ts). */
+  survey?: { asked?: CsatScale; answered?: { scale: CsatScale; score: number } };
 }
+
+export type CsatScale = 'thumbs' | '1-5';
 
 /**
  * One turn as it passes through the stages (core/dialog/stages): what arrived, the state it

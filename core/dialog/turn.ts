@@ -1,3 +1,4 @@
+import { type TurnFact, turnFact } from '../analytics/facts';
 import { messagesOut, stageLatency } from '../metrics';
 import type { DraftSink } from '../outbound/draft';
 import type { TurnAuditRecord } from '../security/audit';
@@ -34,6 +35,11 @@ export interface TurnDeps {
    * redelivery; the record is keyed by event id, so a redelivery never appends a second one.
    */
   audit?: (record: TurnAuditRecord) => Promise<unknown>;
+  /**
+   * Write the turn's business facts (core/analytics `createFactsWriter`), beside its audit record and
+   * from the same trace; keyed by event id, so a redelivery writes nothing twice.
+   */
+  facts?: (fact: TurnFact) => Promise<unknown>;
 }
 
 /**
@@ -81,6 +87,7 @@ async function runTurn(
     const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
     if (next) {
       await deps.audit?.(turnAuditRecord(event, replies, startedAt));
+      await deps.facts?.(turnFact(event, replies, state, next));
       await deps.states.save(next, { fencingToken: ctx.fencingToken });
     } else {
       const turn = await respond(deps, event, state);
@@ -93,6 +100,7 @@ async function runTurn(
       // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
       replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
       await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
+      await deps.facts?.(turnFact(event, replies, state, turn.state, turn.trace));
       await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
     }
   }

@@ -22,6 +22,8 @@ export const PERMISSIONS = {
   'channels.manage': ['admin'],
   /** Operator accounts and roles, API keys. */
   'operators.manage': ['admin'],
+  /** The business figures (GET /admin/analytics): conversations, containment, CSAT, response times. */
+  'analytics.read': ['admin', 'supervisor', 'analyst'],
   /** Prometheus metrics when `security.metricsToken` is not the only way in. */
   'metrics.read': ['admin', 'supervisor', 'analyst'],
   /** One's own session: who am I, log out. */

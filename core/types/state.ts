@@ -46,6 +46,17 @@ export interface DialogProgress {
     handedOff?: boolean;
     feedback?: 'helpful' | 'unhelpful';
   };
+  /** The satisfaction survey of this conversation (core/dialog/survey.ts): asked at most once. */
+  survey?: {
+    /** When the survey was asked; a conversation idle longer than `analytics.abandonAfterMinutes` starts afresh. */
+    askedAt?: string;
+    /** The survey waits for its rating (the next customer message answers it, or leaves it). */
+    pending?: { scale: 'thumbs' | '1-5' };
+    /** A "did not help" or an "I don't know" in this conversation: it was not resolved, no after-resolution survey. */
+    unresolved?: boolean;
+    /** The last customer turn, to tell a new conversation from a continued one. */
+    lastAt?: string;
+  };
 }
 
 export interface StateStore {

@@ -44,6 +44,7 @@ describe('the dialog turn as stages', () => {
     expect(engine.stageNames).toEqual([
       'render',
       'safetyOutput',
+      'survey',
       'helpdeskUpdate',
       'addressed',
       'idleReturn',

@@ -99,7 +99,7 @@ async function expectOneTrace(eventId: string) {
     .filter((e) => e.name === 'dialog.stage')
     .map((e) => e.attributes?.['hub.dialog.stage']);
   // In the order they ran: render and the output safety checks wrap the rest; the answer came from a flow here.
-  expect(stages.slice(0, 3)).toEqual(['render', 'safetyOutput', 'helpdeskUpdate']);
+  expect(stages.slice(0, 4)).toEqual(['render', 'safetyOutput', 'survey', 'helpdeskUpdate']);
   expect(stages).toEqual(expect.arrayContaining(['safetyInput', 'recognize', 'decide', 'flow']));
   // Every span of this message, and nothing of it elsewhere: one trace.
   const ofMessage = spans.filter(

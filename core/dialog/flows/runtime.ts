@@ -418,6 +418,19 @@ export class FlowRuntime {
     return { state: { stack: state.stack.slice(0, -1) }, dropped: true };
   }
 
+  /**
+   * What the conversation waits for from the customer: the answer to a question (a slot, a
+   * confirm), only a "did that help?" (`feedback: true` confirm), or nothing.
+   */
+  awaiting(state: FlowState): 'question' | 'feedback' | undefined {
+    const frame = state.stack.at(-1);
+    if (!frame || frame.pendingAction) return undefined;
+    const step = this.flows.flows.get(frame.flow)?.steps.find((s) => s.id === frame.step);
+    if (!step) return undefined;
+    if (step.type === 'confirm') return step.feedback ? 'feedback' : 'question';
+    return step.type === 'ask' ? 'question' : undefined;
+  }
+
   /** The waiting step asks for a yes or no (with or without buttons). */
   awaitsYesOrNo(state: FlowState): boolean {
     const frame = state.stack.at(-1);

@@ -139,8 +139,12 @@ export async function runAction(
   const outcome = request.action === 'answer' ? await checkAnswer(turn, deps, done) : done;
   const retrieved = request.action === 'answer' ? outcome.data?.retrieved : undefined;
   if (Array.isArray(retrieved)) turn.trace.retrieved.push(...(retrieved as TurnTrace['retrieved']));
+  // "I don't know": the knowledge base had nothing (or the answer failed its checks).
+  if (request.action === 'answer' && !outcome.ok) turn.trace.unanswered = true;
   if (request.action === 'answer' && outcome.ok) {
-    const { citations, source, release } = outcome.data;
+    const { citations, source, release, fallback } = outcome.data;
+    // `disabled` is no fallback: the deployment runs without a model.
+    if (typeof fallback === 'string' && fallback !== 'disabled') turn.trace.llmFallback = fallback;
     if (Array.isArray(citations)) turn.citations.push(...(citations as Citation[]));
     if (source === 'llm' && release) turn.trace.model = release as ModelRelease;
     if (source === 'llm' || source === 'extractive' || source === 'system') turn.source = source;

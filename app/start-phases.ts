@@ -49,6 +49,8 @@ export class StartPhases {
         phasesMs: this.durations,
         rssMb: Math.round(memory.rss / 1048576),
         heapMb: Math.round(memory.heapUsed / 1048576),
+        // WebAssembly memory (the embedded database) and buffers, outside the JavaScript heap.
+        externalMb: Math.round(memory.external / 1048576),
       },
       `hub started in ${(this.elapsedMs / 1000).toFixed(1)} s`,
     );

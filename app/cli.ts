@@ -36,6 +36,9 @@ program
     new Option('--role <role>', 'run the HTTP side, the workers, or both').choices(['all', 'api', 'worker']),
   )
   .action(async (options: { config?: string; role?: HubConfig['server']['role'] }) => {
+    const { StartPhases } = await import('./start-phases');
+    const phases = new StartPhases();
+    phases.begin('config', 'reading and checking the config');
     const { checkHubConfig } = await import('./config-check');
     const config = await withConfig(options.config, checkHubConfig);
     if (options.role) config.server.role = options.role;
@@ -46,8 +49,9 @@ program
     const drainMs = shutdownTimeoutMs();
     const { startTracing } = await import('./telemetry');
     const tracing = startTracing(config.telemetry);
+    phases.begin('modules', 'loading the hub');
     const { startHub } = await import('./hub');
-    const hub = await startHub(config);
+    const hub = await startHub(config, phases);
     let ops: { url: string; close(): Promise<void> } | undefined;
     if (hub.url) {
       console.log(`Hub listening on ${hub.url}`);

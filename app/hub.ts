@@ -24,7 +24,7 @@ import {
   createLlmClient,
 } from '../core/llm';
 import { registerModelAdminRoutes } from '../core/llm/admin-route';
-import { warmTokenizer } from '../core/llm/tokenizer';
+import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
@@ -41,6 +41,7 @@ import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
 import { createSecurity } from './security';
+import { StartPhases } from './start-phases';
 
 export interface RunningHub {
   /** Base URL of the HTTP server; undefined for a worker-only process. */
@@ -53,7 +54,7 @@ export interface RunningHub {
 }
 
 /** Start everything the config asks for; `stop()` drains in-flight turns before closing connections. */
-export async function startHub(config: HubConfig): Promise<RunningHub> {
+export async function startHub(config: HubConfig, phases = new StartPhases()): Promise<RunningHub> {
   validateChannels(config);
   // Every broken channel block named at once, before any connector starts.
   validateChannelOptions(config);
@@ -62,9 +63,16 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const https = serverTlsOptions(config.server.tls);
   const { role } = config.server;
   const closers: Array<() => Promise<void>> = [];
+  phases.begin(
+    'database',
+    config.database.driver === 'postgres'
+      ? 'connecting to PostgreSQL, applying migrations'
+      : `opening the embedded database (${config.database.dataDir}), applying migrations`,
+  );
   const store = await createStore(config);
   closers.push(() => store.close());
   const redisKeys = { keyPrefix: config.redis.keyPrefix };
+  phases.begin('bus', `opening the bus (${config.bus.driver}), outbound and rate limits`);
   const bus = await createBus(config, redisKeys);
   closers.push(reportBusBacklog(bus));
   const heartbeats = await createWorkerHeartbeats(config, redisKeys);
@@ -111,6 +119,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     logger: logger.child({ component: 'admission' }),
   });
   closers.push(async () => admission.close());
+  phases.begin('channels', `creating the channels (${config.channels.map((c) => c.id).join(', ')})`);
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
   const connectors = createConnectors(
     config,
@@ -147,6 +156,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
       deliver,
       openDraft,
       canary,
+      phases,
     );
   }
 
@@ -159,6 +169,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     const channelHealth: ReadinessCheck[] = connectors.flatMap((c) =>
       c.health ? [{ name: `channel:${c.id}`, check: async () => c.health?.() }] : [],
     );
+    phases.begin('listening', `starting the HTTP server on ${config.server.host}:${config.server.port}`);
     app = await buildServer({
       config,
       connectors,
@@ -189,10 +200,13 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const webchat = connectors.find((c) => c.type === 'webchat');
   const webchatUrl =
     url && webchat ? `${url}${webchat.id === 'webchat' ? '/chat' : `/webchat/${webchat.id}/`}` : undefined;
-  logger.info(
-    { url, role, bus: config.bus.driver, database: config.database.driver, llm: config.llm.enabled },
-    'hub started',
-  );
+  phases.finish({
+    url,
+    role,
+    bus: config.bus.driver,
+    database: config.database.driver,
+    llm: config.llm.enabled,
+  });
 
   return {
     url,
@@ -232,15 +246,26 @@ async function startWorkers(
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
   canary: CanaryControl,
+  phases: StartPhases,
 ) {
-  warmTokenizer();
+  phases.begin(
+    'knowledge',
+    `building the knowledge index (${config.knowledge.retriever}, ${config.knowledge.dir})`,
+  );
   const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
+  // Chunking may have loaded the Qwen3 vocabulary; without the LLM nothing counts tokens until the next reload.
+  if (!config.llm.enabled) releaseTokenizer();
   // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
   const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
+  phases.begin(
+    'back office',
+    `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,
+  );
   const backOffice = await startBackOffice(config, store, builtinPlugins);
+  phases.begin('intents', `loading the dialog (${config.dialog.file}): intents, flows, safety`);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
     config,
@@ -251,6 +276,7 @@ async function startWorkers(
   });
   const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
   const facts = config.analytics.enabled ? createFactsWriter(analytics) : undefined;
+  phases.begin('workers', 'starting the dialog workers');
   await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');

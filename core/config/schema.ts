@@ -210,6 +210,13 @@ export const hubConfigSchema = z.object({
       turns: z.boolean().default(true),
     })
     .prefault({}),
+  /** Results derived at start-up (knowledge chunks and thresholds, intent thresholds), kept by a hash of their inputs (core/cache). */
+  cache: z
+    .object({
+      enabled: flag.default(true),
+      dir: z.string().default('.hub-data/cache'),
+    })
+    .prefault({}),
   redis: z
     .object({
       url: z.string().default('redis://127.0.0.1:6379'),

@@ -1,3 +1,4 @@
+import { DerivedCache } from '../cache/derived';
 import type { HubConfig } from '../config/schema';
 import { SafetyKit } from '../safety';
 import type { LlmClient } from '../types';
@@ -45,6 +46,7 @@ export async function loadDialogKit(hub: HubConfig, options: DialogKitOptions = 
     runtime: new FlowRuntime(flows),
     recognizer: IntentRecognizer.create(config.intents, {
       llm: hub.dialog.llmIntents ? options.llm : undefined,
+      cache: DerivedCache.fromConfig(hub),
     }),
     actions,
     safety: await SafetyKit.load(hub.safety),

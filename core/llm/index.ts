@@ -22,4 +22,10 @@ export {
 export { toLlmError } from './errors';
 export { chooseRole, createLlmRouter, type LlmRouter, type RoutedAttempt, type RouteLabel } from './router';
 export { stripThink, ThinkStripper } from './think';
-export { countMessageTokens, countTokens, warmTokenizer } from './tokenizer';
+export {
+  countMessageTokens,
+  countTokens,
+  releaseTokenizer,
+  tokenizerLoaded,
+  warmTokenizer,
+} from './tokenizer';

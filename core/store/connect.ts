@@ -138,15 +138,25 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * PostgreSQL's default shared_buffers (128 MB) lives inside PGlite's WebAssembly memory, which never
+ * shrinks: one embedded hub with one connection reads a few megabytes of hot rows, and the files it
+ * reads are in the OS page cache anyway. 16 MB measured about 150 MB less resident memory at idle.
+ */
+export const EMBEDDED_SHARED_BUFFERS = '16MB';
+const PGLITE_OPTIONS = {
+  startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+};
+
 async function openPglite(dataDir: string): Promise<Kysely<Database>> {
   let client: PGlite;
   try {
     if (dataDir === IN_MEMORY) {
-      client = await PGlite.create();
+      client = await PGlite.create(PGLITE_OPTIONS);
     } else {
       const path = resolve(dataDir);
       await mkdir(dirname(path), { recursive: true });
-      client = await PGlite.create(path);
+      client = await PGlite.create(path, PGLITE_OPTIONS);
     }
   } catch (error) {
     throw new HubError(

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import type { DerivedCache } from '../../cache/derived';
 import { logger } from '../../log';
 import type { LlmClient } from '../../types';
 import { type Calibration, calibrateThreshold } from './calibrate';
@@ -5,6 +7,27 @@ import { type ClassifierOptions, IntentClassifier } from './classifier';
 import type { IntentConfig } from './config';
 import { classifyWithLlm, UNKNOWN_INTENT } from './llm';
 import { IntentRules } from './rules';
+
+/** Bump when calibration gives another threshold for the same examples and settings. */
+const THRESHOLD_KIND = 'intent-threshold-v1';
+
+const cachedThreshold: z.ZodType<Calibration> = z.union([
+  z.object({
+    mode: z.literal('auto'),
+    folds: z.number(),
+    ms: z.number(),
+    threshold: z.number(),
+    precision: z.number(),
+    coverage: z.number(),
+    inScopeAccuracy: z.number(),
+    outOfScopeRecall: z.number().optional(),
+    targetPrecision: z.number(),
+    met: z.boolean(),
+    inScope: z.number(),
+    outOfScope: z.number(),
+  }),
+  z.object({ mode: z.literal('fallback'), threshold: z.number(), reason: z.string(), ms: z.number() }),
+]);
 
 export type IntentTier = 'rules' | 'classifier' | 'llm' | 'none';
 
@@ -55,7 +78,7 @@ export class IntentRecognizer {
    */
   static create(
     config: IntentConfig,
-    deps: { llm?: LlmClient; classifier?: ClassifierOptions } = {},
+    deps: { llm?: LlmClient; classifier?: ClassifierOptions; cache?: DerivedCache } = {},
   ): IntentRecognizer {
     const examples = config.intents.flatMap((intent) =>
       intent.examples.map((text) => ({ text, label: intent.name })),
@@ -66,16 +89,24 @@ export class IntentRecognizer {
     let threshold: ClassifierThreshold | undefined;
     if (classifier) {
       const configured = config.thresholds.classifier;
-      threshold =
-        configured === 'auto'
-          ? calibrateThreshold(examples, config.calibration.outOfScope, {
-              ...config.calibration,
-              classifier: options,
-            })
-          : { mode: 'fixed', threshold: configured };
+      let cached = false;
+      if (configured === 'auto') {
+        const settings = { ...config.calibration, classifier: options };
+        const calibrate = () => calibrateThreshold(examples, config.calibration.outOfScope, settings);
+        if (deps.cache) {
+          const { value, hit } = deps.cache.through(
+            THRESHOLD_KIND,
+            { examples, settings },
+            cachedThreshold,
+            calibrate,
+          );
+          threshold = value;
+          cached = hit;
+        } else threshold = calibrate();
+      } else threshold = { mode: 'fixed', threshold: configured };
       logger.info(
-        { event: 'intent.threshold', model: classifier.model, ...threshold },
-        describeThreshold(threshold),
+        { event: 'intent.threshold', model: classifier.model, ...threshold, ...(cached ? { cached } : {}) },
+        `${describeThreshold(threshold)}${cached ? ' (from the cache)' : ''}`,
       );
     }
     return new IntentRecognizer(config, new IntentRules(config), classifier, deps.llm, threshold);

@@ -1,8 +1,12 @@
 import type { HubConfig } from '../config/schema';
+import { AtRest } from '../privacy/at-rest';
+import { resolveDataKeys } from '../privacy/data-keys';
+import type { PrivacyConfig } from '../privacy/schema';
 import { resolveAuditKey } from '../security/audit-key';
 import { IN_MEMORY, openDatabase } from './connect';
 import { KyselyStore } from './kysely-store';
 
+export { AtRest, atRestOf } from './at-rest';
 export { type AuditAppend, AuditLog, type AuditVerification, type ChainedAuditRecord } from './audit-log';
 export { IN_MEMORY, redactUrl, type StoreDriver } from './connect';
 export {
@@ -22,13 +26,20 @@ export type { Database } from './schema';
  * the message, so a misconfigured hub stops at start-up rather than at the first customer message.
  */
 export async function createStore(
-  config: Pick<HubConfig, 'database'> & { audit?: Partial<HubConfig['audit']> },
+  config: Pick<HubConfig, 'database'> & {
+    audit?: Partial<HubConfig['audit']>;
+    privacy?: { atRest?: Partial<PrivacyConfig['atRest']> };
+  },
 ): Promise<KyselyStore> {
-  const auditKey = await resolveAuditKey({
-    inMemory: config.database.driver === 'pglite' && config.database.dataDir === IN_MEMORY,
-    keyFile: config.audit?.keyFile,
-  });
-  const store = new KyselyStore(await openDatabase(config.database), config.database.driver, auditKey);
+  const inMemory = config.database.driver === 'pglite' && config.database.dataDir === IN_MEMORY;
+  const auditKey = await resolveAuditKey({ inMemory, keyFile: config.audit?.keyFile });
+  const dataKeys = await resolveDataKeys({ inMemory, keyFile: config.privacy?.atRest?.keyFile });
+  const store = new KyselyStore(
+    await openDatabase(config.database),
+    config.database.driver,
+    auditKey,
+    new AtRest(dataKeys),
+  );
   try {
     await store.migrate();
   } catch (error) {

@@ -201,7 +201,7 @@ async function startWorkers(
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
-  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
+  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix, atRest: store.atRest });
   const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({

@@ -11,6 +11,7 @@ import { type TicketDatabase, ticketDb } from './schema';
 export interface TicketRequest {
   /** Customer-facing reference and the idempotency key sent to the helpdesk. */
   id: string;
+  /** As stored: the keyed hash of the dedupe key given to `enqueue`. */
   dedupeKey: string;
   conversationKey: string;
   tenant: string;
@@ -76,13 +77,15 @@ export class TicketOutbox {
 
   /** Idempotent on `dedupeKey`: a repeat returns the first request with `created: false`. */
   async enqueue(input: NewTicketRequest): Promise<{ request: TicketRequest; created: boolean }> {
+    // The dedupe key names the conversation (`<conversation key>|<event id>`): kept as a hash.
+    const dedupeKey = this.atRest.lookup('ticket-dedupe', input.dedupeKey);
     return this.db.transaction().execute(async (trx) => {
       const id = newTicketReference();
       const inserted = await trx
         .insertInto('ticket_requests')
         .values({
           id,
-          dedupe_key: input.dedupeKey,
+          dedupe_key: dedupeKey,
           // The draft carries the key in clear (sealed with it); this column is what joins.
           conversation_key: conversationLookup(this.atRest, input.conversationKey),
           tenant: input.tenant,
@@ -96,7 +99,7 @@ export class TicketOutbox {
       const row = await trx
         .selectFrom('ticket_requests')
         .selectAll()
-        .where('dedupe_key', '=', input.dedupeKey)
+        .where('dedupe_key', '=', dedupeKey)
         .executeTakeFirstOrThrow();
       return { request: toRequest(this.atRest, row), created: inserted !== undefined };
     });

@@ -119,13 +119,13 @@ export function registerKeyCommands(
         await recordCliActionIn(store, {
           action: 'data_keys.rotate',
           subject: `data-key:${report.activeKeyId}`,
-          details: { rewrapped: report.rewrapped, sealed: report.sealed },
+          details: { rewrapped: report.rewrapped, sealed: report.sealed, hashed: report.hashed },
         });
       } finally {
         await store.close();
       }
       console.log(
-        `active data key ${report.activeKeyId}: ${report.rewrapped} values re-wrapped, ${report.sealed} stored in clear now sealed`,
+        `active data key ${report.activeKeyId}: ${report.rewrapped} values re-wrapped, ${report.sealed} stored in clear now sealed, ${report.hashed} look-up keys in clear now hashed`,
       );
       for (const [id, count] of Object.entries(report.byKey)) console.log(`  ${id}  ${count} values`);
       if (options.dropOld && !fromEnv) {

@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { AtRest } from '../privacy/at-rest';
+import { conversationLookup, userLookup } from './rows';
 import type { Database } from './schema';
 
 /**
@@ -40,6 +41,8 @@ export interface RotationReport {
   rewrapped: number;
   /** Values written before encryption at rest, now sealed. */
   sealed: number;
+  /** Rows whose lookup column (conversation key, user id, dedupe key) was in clear, now hashed. */
+  hashed: number;
   /** Sealed values per key id after the run: old ids at 0 may leave the key provider. */
   byKey: Record<string, number>;
 }
@@ -61,6 +64,10 @@ export async function rotateDataKeys(
   const active = atRest.keys.activeKeyId;
   let rewrapped = 0;
   let sealed = 0;
+  // Lookup columns first: a conversation's or identity's row is bound to the hash, so its sealed
+  // columns are written in the same step.
+  const { hashed, sealed: sealedWithLookups } = await hashLegacyLookups(db, atRest, batch);
+  sealed += sealedWithLookups;
   for (const spec of SEALED_COLUMNS) {
     const value = spec.json
       ? sql<string>`${sql.ref(spec.column)} #>> '{}'`
@@ -96,7 +103,109 @@ export async function rotateDataKeys(
     }
     options.onProgress?.(`${spec.table}.${spec.column}: done`);
   }
-  return { activeKeyId: active, rewrapped, sealed, byKey: await countByKey(db) };
+  return { activeKeyId: active, rewrapped, sealed, hashed, byKey: await countByKey(db) };
+}
+
+/**
+ * Rows a hub wrote before encryption at rest keep their conversation key, platform user id or
+ * ticket dedupe key in clear; each gets its keyed hash (and its conversation id, thread and name
+ * sealed). A conversation moves to its hashed key with its messages and ticket requests in one
+ * transaction. Audit records keep theirs: rewriting them would break the hash chain.
+ */
+async function hashLegacyLookups(
+  db: Kysely<Database>,
+  atRest: AtRest,
+  batch: number,
+): Promise<{ hashed: number; sealed: number }> {
+  let hashed = 0;
+  let sealed = 0;
+  for (;;) {
+    const { rows } = await sql<{
+      key: string;
+      conversation: string;
+      thread: string | null;
+    }>`select key, conversation, thread from conversations where key not like 'h1.%' limit ${batch}`.execute(
+      db,
+    );
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const key = conversationLookup(atRest, row.key);
+      const where = (column: string) => ({ table: 'conversations', column, row: key });
+      await db.transaction().execute(async (trx) => {
+        await sql`
+          insert into conversations (key, channel, tenant, conversation, thread, customer_id, created_at, last_activity_at)
+          select ${key}, channel, tenant, ${atRest.seal(atRest.open(row.conversation, where('conversation')), where('conversation'))},
+                 ${row.thread === null ? null : atRest.seal(row.thread, where('thread'))}, customer_id, created_at, last_activity_at
+            from conversations where key = ${row.key}
+          on conflict (key) do update set
+            created_at = least(conversations.created_at, excluded.created_at),
+            last_activity_at = greatest(conversations.last_activity_at, excluded.last_activity_at),
+            customer_id = coalesce(conversations.customer_id, excluded.customer_id)`.execute(trx);
+        await sql`update messages set conversation_key = ${key} where conversation_key = ${row.key}`.execute(
+          trx,
+        );
+        await sql`update ticket_requests set conversation_key = ${key} where conversation_key = ${row.key}`.execute(
+          trx,
+        );
+        await sql`delete from conversations where key = ${row.key}`.execute(trx);
+      });
+      hashed++;
+      sealed += row.thread === null ? 1 : 2;
+    }
+  }
+  for (;;) {
+    const { rows } = await sql<{ id: string; conversation_key: string; dedupe_key: string }>`
+      select id, conversation_key, dedupe_key from ticket_requests
+       where conversation_key not like 'h1.%' or dedupe_key not like 'h1.%' limit ${batch}`.execute(db);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const hash = (value: string, purpose: string) =>
+        value.startsWith('h1.') ? value : atRest.lookup(purpose, value);
+      await sql`
+        update ticket_requests
+           set conversation_key = ${hash(row.conversation_key, 'conversation')},
+               dedupe_key = ${hash(row.dedupe_key, 'ticket-dedupe')}
+         where id = ${row.id}`.execute(db);
+      hashed++;
+    }
+  }
+  for (;;) {
+    const { rows } = await sql<{
+      channel: string;
+      tenant: string;
+      user_id: string;
+      display_name: string | null;
+    }>`
+      select channel, tenant, user_id, display_name from channel_identities
+       where user_id not like 'h1.%' limit ${batch}`.execute(db);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const userId = userLookup(atRest, row.user_id);
+      const name = atRest.sealOrNull(row.display_name, {
+        table: 'channel_identities',
+        column: 'display_name',
+        row: `${row.channel}\u0000${row.tenant}\u0000${userId}`,
+      });
+      const seen = await sql<{ n: string }>`
+        select count(*) as n from channel_identities
+         where channel = ${row.channel} and tenant = ${row.tenant} and user_id = ${userId}`.execute(db);
+      // Seen again since (its hashed row exists): the row in clear is a duplicate of it.
+      if (Number(seen.rows[0]?.n) > 0) {
+        await sql`delete from channel_identities
+                   where channel = ${row.channel} and tenant = ${row.tenant} and user_id = ${row.user_id}`.execute(
+          db,
+        );
+      } else {
+        await sql`update channel_identities set user_id = ${userId}, display_name = ${name}
+                   where channel = ${row.channel} and tenant = ${row.tenant} and user_id = ${row.user_id}`.execute(
+          db,
+        );
+        if (name !== null) sealed++;
+      }
+      hashed++;
+    }
+  }
+  return { hashed, sealed };
 }
 
 async function updateValues(

@@ -250,6 +250,22 @@ describe.each([{ driver: 'pglite' as const }, { driver: 'postgres' as const }])(
       select 'legacy-1', key, 'in', 'message', 'legacy words 13800138000', ${anyCustomer?.id ?? null}::uuid,
              '{"text": "legacy words 13800138000"}'::jsonb, now() - interval '1 day'
         from conversations limit 1`.execute(store.db);
+      // A whole conversation and identity from before: keys, ids and names in clear.
+      const legacyKey = 'whatsapp:default:+8613700137000';
+      await sql`insert into conversations (key, channel, tenant, conversation, customer_id)
+              values (${legacyKey}, 'whatsapp', 'default', '+8613700137000', ${anyCustomer?.id ?? null}::uuid)`.execute(
+        store.db,
+      );
+      await sql`
+      insert into messages (id, conversation_key, direction, kind, text, payload, created_at)
+      values ('legacy-2', ${legacyKey}, 'in', 'message', 'Legacy Person here', '{"text": "Legacy Person here"}'::jsonb, now())`.execute(
+        store.db,
+      );
+      await sql`insert into channel_identities (channel, tenant, user_id, customer_id, display_name)
+              values ('whatsapp', 'default', '+8613700137000', ${anyCustomer?.id ?? null}::uuid, 'Legacy Person')`.execute(
+        store.db,
+      );
+      expect((await store.transcript(legacyKey)).map((entry) => entry.text)).toEqual(['Legacy Person here']);
       const before = await countByKey(store.db);
       expect(Object.keys(before)).toEqual(['a']);
 
@@ -266,7 +282,12 @@ describe.each([{ driver: 'pglite' as const }, { driver: 'postgres' as const }])(
       expect(report.rewrapped).toBe(before.a ?? -1);
       expect(report.sealed).toBeGreaterThanOrEqual(2);
       expect(report.byKey).toEqual({ b: (before.a ?? 0) + report.sealed });
-      expect(await rotateDataKeys(store.db, rotated.atRest)).toMatchObject({ rewrapped: 0, sealed: 0 });
+      expect(report.hashed).toBe(2);
+      expect(await rotateDataKeys(store.db, rotated.atRest)).toMatchObject({
+        rewrapped: 0,
+        sealed: 0,
+        hashed: 0,
+      });
 
       const onlyB = await resolveDataKeys({
         inMemory: false,
@@ -301,6 +322,23 @@ describe.each([{ driver: 'pglite' as const }, { driver: 'postgres' as const }])(
           row: 'legacy-1',
         }),
       ).toBe('legacy words 13800138000');
+      expect((await reader.transcript(legacyKey)).map((entry) => entry.text)).toEqual(['Legacy Person here']);
+      expect(
+        await reader.findCustomerByIdentity({
+          channel: 'whatsapp',
+          tenant: 'default',
+          userId: '+8613700137000',
+        }),
+      ).toBe(anyCustomer?.id);
+      const found: string[] = [];
+      for (const [column, list] of await everyStoredValue(store)) {
+        for (const value of list) {
+          for (const needle of ['13700137000', 'Legacy Person', '13800138000', EMAIL, NAME]) {
+            if (value.includes(needle)) found.push(`${column}: ${needle}`);
+          }
+        }
+      }
+      expect(found).toEqual([]);
       // Key a is gone from the provider, and nothing needs it.
       const stale = new KyselyStore(store.db, store.driver, randomBytes(32), new AtRest(onlyB));
       expect(await countByKey(stale.db)).toEqual({ b: report.byKey.b });

@@ -259,7 +259,7 @@ async function startWorkers(
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
-  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
+  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix, atRest: store.atRest });
   phases.begin(
     'back office',
     `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,

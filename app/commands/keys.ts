@@ -5,6 +5,7 @@ import type { KyselyStore } from '../../core/store';
 import { recordCliActionIn } from './audit';
 
 /**
+ * `hub keys rotate`: the data keys of encryption at rest (core/privacy/at-rest.ts).
  * `hub keys create | list | revoke`: the REST channel's API keys, on the hub's database directly
  * (`POST/GET/DELETE /admin/api-keys` do the same through a running hub). The embedded database is
  * one process's: create the first key before `hub start`, or use the admin API while it runs.
@@ -15,7 +16,7 @@ export function registerKeyCommands(
 ): void {
   const keys = program
     .command('keys')
-    .description('API keys for the REST channel (per tenant, hashed at rest)');
+    .description('API keys for the REST channel (per tenant, hashed at rest); `rotate`: the data keys');
 
   const withKeys = async <T>(
     file: string | undefined,
@@ -86,5 +87,52 @@ export function registerKeyCommands(
         return;
       }
       console.log(`revoked ${id}`);
+    });
+
+  keys
+    .command('rotate')
+    .description(
+      'Re-wrap every sealed record under the active data key and seal records stored in clear; online, batch by batch',
+    )
+    .option('--new-key', 'first add a fresh key to the key file and make it active (not with HUB_DATA_KEYS)')
+    .option('--drop-old', 'afterwards remove from the key file the keys no record uses any more')
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .action(async (options: { newKey?: boolean; dropOld?: boolean; config?: string }) => {
+      const config = await loadConfig(options.config);
+      const dataKeys = await import('../../core/privacy/data-keys');
+      const fromEnv = dataKeys.dataKeysFromEnv();
+      if (fromEnv && (options.newKey || options.dropOld)) {
+        console.error(
+          `hub: the data keys come from ${dataKeys.DATA_KEYS_ENV}: add the new key there, set ${dataKeys.DATA_KEY_ACTIVE_ENV} to its id on every hub process, then run hub keys rotate; remove the old key from the environment once it reports 0 records under it`,
+        );
+        process.exitCode = 1;
+        return;
+      }
+      const keyFile = config.privacy.atRest.keyFile;
+      if (options.newKey) console.log(`new active data key ${await dataKeys.addFileKey(keyFile)}`);
+      const { createStore } = await import('../../core/store');
+      const { rotateDataKeys } = await import('../../core/store/key-rotation');
+      const store = await createStore(config);
+      let report: Awaited<ReturnType<typeof rotateDataKeys>>;
+      try {
+        report = await rotateDataKeys(store.db, store.atRest);
+        await recordCliActionIn(store, {
+          action: 'data_keys.rotate',
+          subject: `data-key:${report.activeKeyId}`,
+          details: { rewrapped: report.rewrapped, sealed: report.sealed, hashed: report.hashed },
+        });
+      } finally {
+        await store.close();
+      }
+      console.log(
+        `active data key ${report.activeKeyId}: ${report.rewrapped} values re-wrapped, ${report.sealed} stored in clear now sealed, ${report.hashed} look-up keys in clear now hashed`,
+      );
+      for (const [id, count] of Object.entries(report.byKey)) console.log(`  ${id}  ${count} values`);
+      if (options.dropOld && !fromEnv) {
+        const dropped = await dataKeys.dropFileKeys(keyFile, (id) => (report.byKey[id] ?? 0) > 0);
+        console.log(
+          dropped.length > 0 ? `removed unused keys: ${dropped.join(', ')}` : 'no unused keys to remove',
+        );
+      }
     });
 }

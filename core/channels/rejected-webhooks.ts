@@ -1,4 +1,6 @@
 import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
+import type { AtRest } from '../privacy/at-rest';
+import { atRestOf } from '../store/at-rest';
 import type { Database } from '../store/schema';
 import { cleanText } from './clean-text';
 
@@ -38,28 +40,38 @@ interface RejectedDatabase {
   rejected_webhooks: RejectedWebhooksTable;
 }
 
+/** The row id is not known before the insert: a body is bound to its table, column and channel. */
+const bodyContext = (channel: string) => ({ table: 'rejected_webhooks', column: 'body', row: channel });
+
 /** Table rejected_webhooks (migration 0008), bounded in rows and in body size. */
 export class RejectedWebhookStore implements RejectedWebhookSink {
   private readonly db: Kysely<RejectedDatabase>;
+  private readonly atRest: AtRest;
 
   constructor(
     db: Kysely<Database>,
     private readonly keepRows = REJECTED_KEEP_ROWS,
   ) {
     this.db = db as unknown as Kysely<RejectedDatabase>;
+    this.atRest = atRestOf(db);
   }
 
   async record(entry: { channel: string; reason: string; body: Buffer | string }): Promise<void> {
     const text = typeof entry.body === 'string' ? entry.body : entry.body.toString('utf8');
     const bodyBytes = typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.length;
     const truncated = text.length > REJECTED_BODY_CHARS;
+    const channel = cleanText(entry.channel).slice(0, 200);
     await this.db
       .insertInto('rejected_webhooks')
       .values({
-        channel: cleanText(entry.channel).slice(0, 200),
+        channel,
         reason: cleanText(entry.reason).slice(0, 200),
         // Cut first, then cleaned: a surrogate pair split by the cut is removed, not stored broken.
-        body: cleanText(truncated ? text.slice(0, REJECTED_BODY_CHARS) : text),
+        // A platform's payload names its sender (a phone number, a user id): sealed like a message.
+        body: this.atRest.seal(
+          cleanText(truncated ? text.slice(0, REJECTED_BODY_CHARS) : text),
+          bodyContext(channel),
+        ),
         body_bytes: bodyBytes,
         truncated,
       })
@@ -85,7 +97,7 @@ export class RejectedWebhookStore implements RejectedWebhookSink {
       channel: row.channel,
       reason: row.reason,
       receivedAt: new Date(row.received_at).toISOString(),
-      body: row.body,
+      body: this.atRest.open(row.body, bodyContext(row.channel)),
       bodyBytes: row.body_bytes,
       truncated: row.truncated,
     }));

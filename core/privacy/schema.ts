@@ -68,6 +68,13 @@ export const privacySectionSchema = z
         tenants: z.record(z.string(), z.object(piiRulesFields)).default({}),
       })
       .prefault({}),
+    /** Encryption at rest (core/privacy/at-rest.ts): keys from HUB_DATA_KEYS, else this file. */
+    atRest: z
+      .object({
+        /** Where the data keys are generated and kept when HUB_DATA_KEYS is unset (one host only). */
+        keyFile: z.string().min(1).default('.hub-data/data-keys.json'),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -39,6 +39,7 @@ export type OperatorAction =
   | 'dlq.replay'
   | 'key.create'
   | 'key.revoke'
+  | 'data_keys.rotate'
   | 'config.reload'
   | 'audit.purge';
 

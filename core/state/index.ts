@@ -1,4 +1,6 @@
 import type { HubConfig } from '../config/schema';
+import { AtRest } from '../privacy/at-rest';
+import { resolveDataKeys } from '../privacy/data-keys';
 import type { LockManager, StateStore } from '../types';
 import { MemoryLockManager, MemoryStateStore } from './memory';
 import { RedisStateStore } from './redis';
@@ -14,6 +16,8 @@ export { RedisLockManager } from './redis-lock';
 export interface StateDeps {
   /** Namespace of every Redis key; tests use a unique one. Default "hub". */
   keyPrefix?: string;
+  /** The database's sealer (`store.atRest`); without it the state store resolves the same keys itself. */
+  atRest?: AtRest;
 }
 
 const HOUR_MS = 3_600_000;
@@ -22,8 +26,21 @@ const HOUR_MS = 3_600_000;
 export async function createStateStore(config: HubConfig, deps: StateDeps = {}): Promise<StateStore> {
   const ttlMs = Math.max(1, Math.round(config.state.ttlHours * HOUR_MS));
   if (config.state.driver === 'memory') return new MemoryStateStore({ ttlMs });
+  const atRest =
+    deps.atRest ??
+    new AtRest(
+      await resolveDataKeys({
+        inMemory: config.database.driver === 'pglite' && config.database.dataDir === 'memory://',
+        keyFile: config.privacy.atRest.keyFile,
+      }),
+    );
   const redis = await connectConfiguredRedis(config.redis, 'state.driver "redis"');
-  return new RedisStateStore(redis, { ttlMs, keyPrefix: deps.keyPrefix ?? 'hub', ownsConnection: true });
+  return new RedisStateStore(redis, {
+    ttlMs,
+    keyPrefix: deps.keyPrefix ?? 'hub',
+    ownsConnection: true,
+    atRest,
+  });
 }
 
 /** Conversation locks, on the same driver as the state they guard. */

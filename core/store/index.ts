@@ -1,8 +1,12 @@
 import type { HubConfig } from '../config/schema';
+import { AtRest } from '../privacy/at-rest';
+import { resolveDataKeys } from '../privacy/data-keys';
+import type { PrivacyConfig } from '../privacy/schema';
 import { resolveAuditKey } from '../security/audit-key';
 import { type DatabaseConfig, IN_MEMORY, openDatabase } from './connect';
 import { KyselyStore } from './kysely-store';
 
+export { AtRest, atRestOf } from './at-rest';
 export { type AuditAppend, AuditLog, type AuditVerification, type ChainedAuditRecord } from './audit-log';
 export { IN_MEMORY, type PoolSizing, poolSizeOf, redactUrl, type StoreDriver } from './connect';
 export {
@@ -24,13 +28,13 @@ export type { Database } from './schema';
 export async function createStore(config: {
   database: DatabaseConfig;
   audit?: Partial<HubConfig['audit']>;
+  privacy?: { atRest?: Partial<PrivacyConfig['atRest']> };
   bus?: Pick<HubConfig['bus'], 'concurrency'>;
   server?: Pick<HubConfig['server'], 'role'>;
 }): Promise<KyselyStore> {
-  const auditKey = await resolveAuditKey({
-    inMemory: config.database.driver === 'pglite' && config.database.dataDir === IN_MEMORY,
-    keyFile: config.audit?.keyFile,
-  });
+  const inMemory = config.database.driver === 'pglite' && config.database.dataDir === IN_MEMORY;
+  const auditKey = await resolveAuditKey({ inMemory, keyFile: config.audit?.keyFile });
+  const dataKeys = await resolveDataKeys({ inMemory, keyFile: config.privacy?.atRest?.keyFile });
   const store = new KyselyStore(
     await openDatabase(config.database, {
       concurrency: config.bus?.concurrency,
@@ -38,6 +42,7 @@ export async function createStore(config: {
     }),
     config.database.driver,
     auditKey,
+    new AtRest(dataKeys),
   );
   try {
     await store.migrate();

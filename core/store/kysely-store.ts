@@ -1,14 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import type { AtRest } from '../privacy/at-rest';
+import { TURN_ACTION } from '../security/audit';
 import type { CustomerIdentity, HubStore, TranscriptEntry } from '../types';
 import type { ConversationRef } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import type { OutboundMessage } from '../types/outbound';
+import { bindAtRest } from './at-rest';
 import { type AuditAppend, AuditLog } from './audit-log';
 import type { StoreDriver } from './connect';
 import { messageOf, migrateToLatest } from './migrate';
-import { cleanText, inboundRow, outboundRow, toTranscriptEntry } from './rows';
+import {
+  cleanText,
+  conversationLookup,
+  inboundRow,
+  openMessagePayload,
+  outboundRow,
+  toTranscriptEntry,
+  userLookup,
+} from './rows';
 import type { Database, NewMessage } from './schema';
 
 /** Entries `transcript()` returns when the caller gives no limit: enough for any prompt or screen. */
@@ -27,6 +38,10 @@ export interface AuditRecord {
   details: Record<string, unknown>;
 }
 
+function identityRow(identity: Pick<CustomerIdentity, 'channel' | 'tenant'>, userLookupHash: string): string {
+  return `${identity.channel}\u0000${identity.tenant}\u0000${userLookupHash}`;
+}
+
 /** HubStore over Kysely: the same SQL runs on PostgreSQL and on embedded PGlite. */
 export class KyselyStore implements HubStore {
   private closed = false;
@@ -39,23 +54,50 @@ export class KyselyStore implements HubStore {
     readonly driver: StoreDriver,
     /** The server key that signs the audit chain (core/security/audit-key.ts). */
     auditKey: Buffer,
+    /** Seals personal data in its columns and hashes lookup columns (core/privacy/at-rest.ts). */
+    readonly atRest: AtRest,
   ) {
     this.auditLog = new AuditLog(db, auditKey);
+    bindAtRest(db, atRest);
   }
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db);
   }
 
-  async upsertCustomer(identity: CustomerIdentity): Promise<string> {
-    const displayName = identity.displayName ? cleanText(identity.displayName) : null;
-    // Fast path for the common case, a customer we have seen before: one round trip, no transaction.
-    const seen = await this.db
-      .updateTable('channel_identities')
-      .set({ last_seen_at: sql`now()`, display_name: sql`coalesce(${displayName}, display_name)` })
+  /**
+   * The customer behind a channel identity, or undefined when the hub has never seen it. The one
+   * look-up by platform user id: `user_id` holds a keyed hash (rows written before encryption at
+   * rest hold the id itself, and are found too).
+   */
+  async findCustomerByIdentity(identity: Omit<CustomerIdentity, 'displayName'>): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('channel_identities')
+      .select('customer_id')
       .where('channel', '=', identity.channel)
       .where('tenant', '=', identity.tenant)
-      .where('user_id', '=', identity.userId)
+      .where('user_id', 'in', [userLookup(this.atRest, identity.userId), identity.userId])
+      .executeTakeFirst();
+    return row?.customer_id;
+  }
+
+  async upsertCustomer(identity: CustomerIdentity): Promise<string> {
+    const name = identity.displayName ? cleanText(identity.displayName) : null;
+    const userId = userLookup(this.atRest, identity.userId);
+    const where = { table: 'channel_identities', column: 'display_name', row: identityRow(identity, userId) };
+    const displayName = this.atRest.sealOrNull(name, where);
+    // Fast path for the common case, a customer we have seen before: one round trip, no transaction.
+    // A row written before encryption at rest (user_id in clear) gets its hash here.
+    const seen = await this.db
+      .updateTable('channel_identities')
+      .set({
+        last_seen_at: sql`now()`,
+        user_id: userId,
+        display_name: sql`coalesce(${displayName}, case when user_id = ${userId} then display_name end)`,
+      })
+      .where('channel', '=', identity.channel)
+      .where('tenant', '=', identity.tenant)
+      .where('user_id', 'in', [userId, identity.userId])
       .returning('customer_id')
       .executeTakeFirst();
     if (seen) return seen.customer_id;
@@ -64,13 +106,18 @@ export class KyselyStore implements HubStore {
     // winner, and a loser removes the customer row it created inside its own transaction.
     return this.db.transaction().execute(async (trx) => {
       const candidate = randomUUID();
-      await trx.insertInto('customers').values({ id: candidate, display_name: displayName }).execute();
+      const customerName = this.atRest.sealOrNull(name, {
+        table: 'customers',
+        column: 'display_name',
+        row: candidate,
+      });
+      await trx.insertInto('customers').values({ id: candidate, display_name: customerName }).execute();
       const { customer_id } = await trx
         .insertInto('channel_identities')
         .values({
           channel: identity.channel,
           tenant: identity.tenant,
-          user_id: identity.userId,
+          user_id: userId,
           customer_id: candidate,
           display_name: displayName,
         })
@@ -88,11 +135,11 @@ export class KyselyStore implements HubStore {
   }
 
   recordInbound(event: InboundEvent, customerId?: string): Promise<{ inserted: boolean }> {
-    return this.record(event.ref, inboundRow(event, customerId));
+    return this.record(event.ref, inboundRow(this.atRest, event, customerId));
   }
 
   recordOutbound(message: OutboundMessage): Promise<{ inserted: boolean }> {
-    return this.record(message.ref, outboundRow(message));
+    return this.record(message.ref, outboundRow(this.atRest, message));
   }
 
   /** Upsert the conversation, then insert the message unless its id is already there. */
@@ -104,8 +151,16 @@ export class KyselyStore implements HubStore {
           key: row.conversation_key,
           channel: ref.channel,
           tenant: ref.tenant,
-          conversation: ref.conversation,
-          thread: ref.thread ?? null,
+          conversation: this.atRest.seal(ref.conversation, {
+            table: 'conversations',
+            column: 'conversation',
+            row: row.conversation_key,
+          }),
+          thread: this.atRest.sealOrNull(ref.thread, {
+            table: 'conversations',
+            column: 'thread',
+            row: row.conversation_key,
+          }),
           customer_id: row.customer_id ?? null,
           created_at: row.created_at,
           last_activity_at: row.created_at,
@@ -135,30 +190,36 @@ export class KyselyStore implements HubStore {
     const rows = await this.db
       .selectFrom('messages')
       .select(['id', 'conversation_key', 'direction', 'text', 'created_at', 'in_reply_to', 'payload'])
-      .where('conversation_key', '=', conversationKey)
+      // Rows written before encryption at rest keep the key in clear.
+      .where('conversation_key', 'in', [conversationLookup(this.atRest, conversationKey), conversationKey])
       // A helpdesk update is bookkeeping: the agent's words are the outbound message it produced.
       .where('kind', '!=', 'handoff')
       .orderBy('created_at', 'desc')
       .orderBy('seq', 'desc')
       .limit(limit)
       .execute();
-    return rows.reverse().map(toTranscriptEntry);
+    return rows.reverse().map((row) => toTranscriptEntry(this.atRest, row, conversationKey));
   }
 
   async repliesTo(inboundEventId: string): Promise<OutboundMessage[]> {
     const rows = await this.db
       .selectFrom('messages')
-      .select('payload')
+      .select(['id', 'payload'])
       .where('in_reply_to', '=', inboundEventId)
       .where('direction', '=', 'out')
       .orderBy('created_at')
       .orderBy('seq')
       .execute();
-    return rows.map((row) => row.payload as OutboundMessage);
+    return rows.map((row) => openMessagePayload(this.atRest, row) as OutboundMessage);
   }
 
   /** Append to the audit chain; with a `dedupeKey` already there, nothing is appended. */
   audit(entry: AuditEntry): Promise<{ seq: number; appended: boolean }> {
+    // A turn's subject is its conversation key, which names the customer on some platforms (a phone
+    // number): the chain keeps its keyed hash, which `auditTrail({ subject })` finds.
+    if (entry.action === TURN_ACTION && entry.subject !== undefined) {
+      return this.auditLog.append({ ...entry, subject: conversationLookup(this.atRest, entry.subject) });
+    }
     return this.auditLog.append(entry);
   }
 
@@ -170,7 +231,10 @@ export class KyselyStore implements HubStore {
       .orderBy('at', 'desc')
       .orderBy('id', 'desc')
       .limit(Math.max(1, Math.floor(options.limit ?? DEFAULT_AUDIT_LIMIT)));
-    if (options.subject !== undefined) query = query.where('subject', '=', options.subject);
+    if (options.subject !== undefined) {
+      const subject = options.subject;
+      query = query.where('subject', 'in', [subject, conversationLookup(this.atRest, subject)]);
+    }
     const rows = await query.execute();
     return rows.map((row) => ({
       at: row.at.toISOString(),

@@ -1,3 +1,4 @@
+import type { AtRest } from '../privacy/at-rest';
 import type { TranscriptEntry } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
@@ -51,35 +52,48 @@ export function inboundText(event: InboundEvent): string {
   return '';
 }
 
-export function inboundRow(event: InboundEvent, customerId: string | undefined): NewMessage {
+/** What `user_id` of channel_identities holds: the platform user id's keyed hash. */
+export function userLookup(atRest: AtRest, userId: string): string {
+  return atRest.lookup('user', userId);
+}
+
+/** What `conversations.key`, `messages.conversation_key` and `ticket_requests.conversation_key` hold. */
+export function conversationLookup(atRest: AtRest, key: string): string {
+  return atRest.lookup('conversation', key);
+}
+
+const messageText = (id: string) => ({ table: 'messages', column: 'text', row: id });
+const messagePayload = (id: string) => ({ table: 'messages', column: 'payload', row: id });
+
+export function inboundRow(atRest: AtRest, event: InboundEvent, customerId: string | undefined): NewMessage {
   return {
     id: event.id,
-    conversation_key: conversationKey(event.ref),
+    conversation_key: conversationLookup(atRest, conversationKey(event.ref)),
     direction: 'in',
     kind: event.kind,
-    text: cleanText(inboundText(event)),
+    text: atRest.seal(cleanText(inboundText(event)), messageText(event.id)),
     // The platform's replyToMessageId stays in the payload: this column only links replies to hub events.
     in_reply_to: null,
     customer_id: customerId ?? null,
     locale: event.locale ?? null,
     source: null,
-    payload: toJson(event),
+    payload: atRest.sealJson(toJson(event), messagePayload(event.id)),
     created_at: isoTime(event.receivedAt, `event ${event.id} receivedAt`),
   };
 }
 
-export function outboundRow(message: OutboundMessage): NewMessage {
+export function outboundRow(atRest: AtRest, message: OutboundMessage): NewMessage {
   return {
     id: message.id,
-    conversation_key: conversationKey(message.ref),
+    conversation_key: conversationLookup(atRest, conversationKey(message.ref)),
     direction: 'out',
     kind: message.content.type,
-    text: cleanText(renderAsText(message.content)),
+    text: atRest.seal(cleanText(renderAsText(message.content)), messageText(message.id)),
     in_reply_to: message.inReplyTo ?? null,
     customer_id: null,
     locale: message.locale ?? null,
     source: message.source ?? null,
-    payload: toJson(message),
+    payload: atRest.sealJson(toJson(message), messagePayload(message.id)),
     created_at: isoTime(message.createdAt, `message ${message.id} createdAt`),
   };
 }
@@ -89,14 +103,31 @@ export type TranscriptRow = Pick<
   'id' | 'conversation_key' | 'direction' | 'text' | 'created_at' | 'in_reply_to' | 'payload'
 >;
 
-export function toTranscriptEntry(row: TranscriptRow): TranscriptEntry {
+/** A message's text in clear (old rows were stored in clear and read as they are). */
+export function openMessageText(atRest: AtRest, row: Pick<MessageRow, 'id' | 'text'>): string {
+  return atRest.open(row.text, messageText(row.id));
+}
+
+export function openMessagePayload(
+  atRest: AtRest,
+  row: Pick<MessageRow, 'id' | 'payload'>,
+): InboundEvent | OutboundMessage {
+  return atRest.openJson(row.payload, messagePayload(row.id));
+}
+
+/** `conversationKey`: the key in clear, which the row holds only as a hash. */
+export function toTranscriptEntry(
+  atRest: AtRest,
+  row: TranscriptRow,
+  conversationKey: string,
+): TranscriptEntry {
   const entry: TranscriptEntry = {
     id: row.id,
-    conversationKey: row.conversation_key,
+    conversationKey,
     direction: row.direction,
-    text: row.text,
+    text: openMessageText(atRest, row),
     at: row.created_at.toISOString(),
-    payload: row.payload,
+    payload: openMessagePayload(atRest, row),
   };
   if (row.in_reply_to !== null) entry.inReplyTo = row.in_reply_to;
   return entry;

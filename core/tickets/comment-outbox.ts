@@ -1,4 +1,6 @@
 import { type Kysely, sql } from 'kysely';
+import type { AtRest } from '../privacy/at-rest';
+import { atRestOf } from '../store/at-rest';
 import type { Database } from '../store/schema';
 import type { TicketComment } from '../types';
 import { type FailureOutcome, LeasedRows, msFromNow } from './lease';
@@ -45,10 +47,12 @@ export interface DeadComment {
 export class TicketCommentOutbox {
   private readonly db: Kysely<TicketDatabase>;
   private readonly rows: LeasedRows;
+  private readonly atRest: AtRest;
 
   constructor(db: Kysely<Database>) {
     this.db = ticketDb(db);
     this.rows = new LeasedRows(this.db, 'ticket_comments', ['request_id', 'event_id']);
+    this.atRest = atRestOf(db);
   }
 
   /**
@@ -58,7 +62,7 @@ export class TicketCommentOutbox {
   async enqueue(input: NewTicketComment): Promise<{ created: boolean; known: boolean }> {
     const result = await sql<{ id: string }>`
       insert into ticket_comments (request_id, event_id, author, body, public)
-      select r.id, ${input.eventId}, ${input.author}, ${input.body}, ${input.public}
+      select r.id, ${input.eventId}, ${input.author}, ${this.atRest.seal(input.body, commentBody(input.eventId))}, ${input.public}
         from ticket_requests r
        where r.id = ${input.requestId}
       on conflict (event_id) do nothing
@@ -108,7 +112,7 @@ export class TicketCommentOutbox {
         externalId: row.external_id,
         comment: {
           author: row.author as TicketComment['author'],
-          text: row.body,
+          text: this.atRest.open(row.body, commentBody(row.event_id)),
           public: row.public,
           at: new Date(row.created_at).toISOString(),
         },
@@ -120,15 +124,17 @@ export class TicketCommentOutbox {
    * with what the helpdesk shows to tell whether its first attempt got through.
    */
   async deliveredTwins(claimed: ClaimedComment): Promise<number> {
-    const row = await this.db
+    // Bodies are sealed (each with its own key and IV), so equal bodies compare here, not in SQL.
+    const rows = await this.db
       .selectFrom('ticket_comments')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .select(['event_id', 'body'])
       .where('request_id', '=', claimed.requestId)
-      .where('body', '=', claimed.comment.text)
       .where('id', '<', claimed.commentId)
       .where('delivered_at', 'is not', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .execute();
+    return rows.filter(
+      (row) => this.atRest.open(row.body, commentBody(row.event_id)) === claimed.comment.text,
+    ).length;
   }
 
   async markDelivered(claimed: ClaimedComment): Promise<void> {
@@ -182,6 +188,8 @@ export class TicketCommentOutbox {
     return this.rows.pending();
   }
 }
+
+const commentBody = (eventId: string) => ({ table: 'ticket_comments', column: 'body', row: eventId });
 
 interface CommentRow {
   id: string;

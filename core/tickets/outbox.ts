@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import type { AtRest } from '../privacy/at-rest';
+import { atRestOf } from '../store/at-rest';
+import { conversationLookup } from '../store/rows';
 import type { Database } from '../store/schema';
 import type { TicketDraft, TicketRef } from '../types';
 import { type FailureOutcome, LeasedRows, msFromNow } from './lease';
@@ -8,6 +11,7 @@ import { type TicketDatabase, ticketDb } from './schema';
 export interface TicketRequest {
   /** Customer-facing reference and the idempotency key sent to the helpdesk. */
   id: string;
+  /** As stored: the keyed hash of the dedupe key given to `enqueue`. */
   dedupeKey: string;
   conversationKey: string;
   tenant: string;
@@ -63,25 +67,30 @@ export function newTicketReference(): string {
 export class TicketOutbox {
   private readonly db: Kysely<TicketDatabase>;
   private readonly rows: LeasedRows;
+  private readonly atRest: AtRest;
 
   constructor(db: Kysely<Database>) {
     this.db = ticketDb(db);
     this.rows = new LeasedRows(this.db, 'ticket_outbox', ['request_id']);
+    this.atRest = atRestOf(db);
   }
 
   /** Idempotent on `dedupeKey`: a repeat returns the first request with `created: false`. */
   async enqueue(input: NewTicketRequest): Promise<{ request: TicketRequest; created: boolean }> {
+    // The dedupe key names the conversation (`<conversation key>|<event id>`): kept as a hash.
+    const dedupeKey = this.atRest.lookup('ticket-dedupe', input.dedupeKey);
     return this.db.transaction().execute(async (trx) => {
       const id = newTicketReference();
       const inserted = await trx
         .insertInto('ticket_requests')
         .values({
           id,
-          dedupe_key: input.dedupeKey,
-          conversation_key: input.conversationKey,
+          dedupe_key: dedupeKey,
+          // The draft carries the key in clear (sealed with it); this column is what joins.
+          conversation_key: conversationLookup(this.atRest, input.conversationKey),
           tenant: input.tenant,
           adapter: input.adapter,
-          draft: JSON.stringify(input.draft),
+          draft: this.atRest.sealJson(JSON.stringify(input.draft), draftContext(id)),
         })
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
         .returning('id')
@@ -90,9 +99,9 @@ export class TicketOutbox {
       const row = await trx
         .selectFrom('ticket_requests')
         .selectAll()
-        .where('dedupe_key', '=', input.dedupeKey)
+        .where('dedupe_key', '=', dedupeKey)
         .executeTakeFirstOrThrow();
-      return { request: toRequest(row), created: inserted !== undefined };
+      return { request: toRequest(this.atRest, row), created: inserted !== undefined };
     });
   }
 
@@ -102,7 +111,7 @@ export class TicketOutbox {
       .selectAll()
       .where('id', '=', requestId)
       .executeTakeFirst();
-    return row ? toRequest(row) : undefined;
+    return row ? toRequest(this.atRest, row) : undefined;
   }
 
   /**
@@ -117,7 +126,7 @@ export class TicketOutbox {
       .where('external_id', '=', externalId)
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
-    return row ? toRequest(row) : undefined;
+    return row ? toRequest(this.atRest, row) : undefined;
   }
 
   /** Lease up to `limit` due deliveries for `leaseMs`; each claim counts as an attempt. */
@@ -144,7 +153,7 @@ export class TicketOutbox {
     return rows.map((row) => ({
       outboxId: row.outbox_id,
       attempt: Number(row.attempts),
-      request: toRequest(row),
+      request: toRequest(this.atRest, row),
     }));
   }
 
@@ -191,15 +200,18 @@ export class TicketOutbox {
       .orderBy('o.dead_at', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({
-      requestId: row.id,
-      conversationKey: row.conversation_key,
-      adapter: row.adapter,
-      subject: parseDraft(row.draft).subject,
-      attempts: row.attempts,
-      lastError: row.last_error ?? '',
-      deadAt: new Date(row.dead_at as Date).toISOString(),
-    }));
+    return rows.map((row) => {
+      const draft = parseDraft(this.atRest, row.id, row.draft);
+      return {
+        requestId: row.id,
+        conversationKey: draft.conversationKey ?? row.conversation_key,
+        adapter: row.adapter,
+        subject: draft.subject,
+        attempts: row.attempts,
+        lastError: row.last_error ?? '',
+        deadAt: new Date(row.dead_at as Date).toISOString(),
+      };
+    });
   }
 
   /** Dead deliveries (all, or these request ids) go back to pending with fresh attempts; returns how many. */
@@ -213,8 +225,11 @@ export class TicketOutbox {
   }
 }
 
-function parseDraft(draft: TicketDraft | string): TicketDraft {
-  return typeof draft === 'string' ? (JSON.parse(draft) as TicketDraft) : draft;
+const draftContext = (id: string) => ({ table: 'ticket_requests', column: 'draft', row: id });
+
+/** The draft in clear: sealed on new rows, JSON (text on some drivers) on rows from before. */
+function parseDraft(atRest: AtRest, id: string, draft: TicketDraft | string): TicketDraft {
+  return atRest.openJson<TicketDraft>(draft, draftContext(id));
 }
 
 /** A ticket_requests row as the queries here select it (`draft` is JSON text on some drivers). */
@@ -231,14 +246,15 @@ interface TicketRequestRow {
   delivered_at: Date | null;
 }
 
-function toRequest(row: TicketRequestRow): TicketRequest {
+function toRequest(atRest: AtRest, row: TicketRequestRow): TicketRequest {
+  const draft = parseDraft(atRest, row.id, row.draft);
   return {
     id: row.id,
     dedupeKey: row.dedupe_key,
-    conversationKey: row.conversation_key,
+    conversationKey: draft.conversationKey ?? row.conversation_key,
     tenant: row.tenant,
     adapter: row.adapter,
-    draft: parseDraft(row.draft),
+    draft,
     externalId: row.external_id ?? undefined,
     externalUrl: row.external_url ?? undefined,
     createdAt: new Date(row.created_at).toISOString(),

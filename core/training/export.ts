@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { sql } from 'kysely';
 import { defaultPiiMasker } from '../privacy/mask';
 import type { KyselyStore } from '../store';
+import { openMessageText } from '../store/rows';
 import { ORDER_ID_PATTERN } from '../types/adapters';
 
 /**
@@ -94,12 +95,16 @@ export async function* resolvedConversations(
   for (const { key } of await query.execute()) {
     const rows = await store.db
       .selectFrom('messages')
-      .select(['direction', 'text'])
+      .select(['id', 'direction', 'text'])
       .where('conversation_key', '=', key)
       .orderBy('created_at')
       .orderBy('seq')
       .execute();
-    const example = toExample(rows as { direction: 'in' | 'out'; text: string }[], options.system);
+    const opened = rows.map((row) => ({
+      direction: row.direction,
+      text: openMessageText(store.atRest, row),
+    }));
+    const example = toExample(opened, options.system);
     if (example) yield example;
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load';
-import { createLockManager, createStateStore } from '../../core/state';
+import { createLockManager, createStateStore, type RedisStateStore } from '../../core/state';
 import type { DialogState, LockManager, StateStore } from '../../core/types';
 import { HubError } from '../../core/types/errors';
 
@@ -187,9 +187,60 @@ describe('RedisStateStore specifics', () => {
     const store = await createStateStore(config, { keyPrefix });
     try {
       await store.save(dialogState('c1', 'hi'));
-      const ttl = await admin.pttl(`${keyPrefix}:state:c1`);
+      const ttl = await admin.pttl((store as RedisStateStore).stateKey('c1'));
       expect(ttl).toBeGreaterThan(2 * 3_600_000 - 5_000);
       expect(ttl).toBeLessThanOrEqual(2 * 3_600_000);
+    } finally {
+      await store.close();
+      await deleteKeys(`${keyPrefix}:*`);
+    }
+  });
+
+  it('keeps no personal data in clear: the value is sealed, key names carry a hash of the conversation', async () => {
+    const keyPrefix = `test-state-${randomUUID()}`;
+    const config = parseConfig({ redis: { url: REDIS_URL }, state: { driver: 'redis' } });
+    const store = await createStateStore(config, { keyPrefix });
+    const conversation = 'whatsapp:default:+8613800138000';
+    try {
+      await store.save(dialogState(conversation, 'my e-mail is ana@example.com, card 4111 1111 1111 1111'), {
+        fencingToken: 1,
+      });
+      const keys = await admin.keys(`${keyPrefix}:*`);
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+      for (const key of keys) {
+        expect(key).not.toContain('13800138000');
+        const value = (await admin.type(key)) === 'string' ? await admin.get(key) : '';
+        expect(value).not.toMatch(/ana@example|4111|13800138000|A-1/);
+      }
+      expect(await admin.get((store as RedisStateStore).stateKey(conversation))).toMatch(/^hub1\./);
+      expect((await store.load(conversation))?.history[0]?.text).toBe(
+        'my e-mail is ana@example.com, card 4111 1111 1111 1111',
+      );
+      // A sealed state does not open as another conversation's.
+      const other = 'whatsapp:default:+8613900139000';
+      await admin.set(
+        (store as RedisStateStore).stateKey(other),
+        (await admin.get((store as RedisStateStore).stateKey(conversation))) ?? '',
+      );
+      await expect(store.load(other)).rejects.toMatchObject({ code: 'at_rest.tampered' });
+    } finally {
+      await store.close();
+      await deleteKeys(`${keyPrefix}:*`);
+    }
+  });
+
+  it('reads a state saved in clear before sealing, and its next save removes the clear copy', async () => {
+    const keyPrefix = `test-state-${randomUUID()}`;
+    const config = parseConfig({ redis: { url: REDIS_URL }, state: { driver: 'redis' } });
+    const store = await createStateStore(config, { keyPrefix });
+    try {
+      const clearKey = `${keyPrefix}:state:webchat:default:old`;
+      await admin.set(clearKey, JSON.stringify(dialogState('webchat:default:old', 'from before')));
+      const state = await store.load('webchat:default:old');
+      expect(state?.history[0]?.text).toBe('from before');
+      await store.save(state as DialogState);
+      expect(await admin.exists(clearKey)).toBe(0);
+      expect((await store.load('webchat:default:old'))?.history[0]?.text).toBe('from before');
     } finally {
       await store.close();
       await deleteKeys(`${keyPrefix}:*`);

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../core/config/schema';
 import { createStore, type KyselyStore, MIGRATION_TABLE, migrations } from '../../core/store/index';
+import { conversationLookup, userLookup } from '../../core/store/rows';
 import { type ConversationRef, conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
@@ -105,24 +106,35 @@ describe.each([
     expect(again).toBe(first);
     expect(new Set([first, otherChannel, otherTenant]).size).toBe(3);
 
+    expect(await store.findCustomerByIdentity({ channel: 'telegram', tenant: 't1', userId })).toBe(first);
+    expect(await store.findCustomerByIdentity({ channel: 'telegram', tenant: 't3', userId })).toBeUndefined();
+    // The user id is kept as a keyed hash, the name sealed to its row.
+    const hashed = userLookup(store.atRest, userId);
+    const nameOf = (row: { display_name: string | null }) =>
+      store.atRest.openOrNull(row.display_name, {
+        table: 'channel_identities',
+        column: 'display_name',
+        row: `telegram\u0000t1\u0000${hashed}`,
+      });
     const identity = await store.db
       .selectFrom('channel_identities')
       .select(['display_name', 'first_seen_at', 'last_seen_at'])
-      .where('user_id', '=', userId)
+      .where('user_id', '=', hashed)
       .where('channel', '=', 'telegram')
       .where('tenant', '=', 't1')
       .executeTakeFirstOrThrow();
-    expect(identity.display_name).toBe('Ann');
+    expect(identity.display_name).toMatch(/^hub1\./);
+    expect(nameOf(identity)).toBe('Ann');
     expect(identity.last_seen_at.getTime()).toBeGreaterThanOrEqual(identity.first_seen_at.getTime());
 
     await store.upsertCustomer({ channel: 'telegram', tenant: 't1', userId, displayName: 'Ann Lee' });
     const renamed = await store.db
       .selectFrom('channel_identities')
       .select('display_name')
-      .where('user_id', '=', userId)
+      .where('user_id', '=', hashed)
       .where('channel', '=', 'telegram')
       .executeTakeFirstOrThrow();
-    expect(renamed.display_name).toBe('Ann Lee');
+    expect(nameOf(renamed)).toBe('Ann Lee');
   });
 
   it('creates exactly one customer under concurrent first sightings', async () => {
@@ -149,8 +161,9 @@ describe.each([
     const row = await store.db
       .selectFrom('conversations')
       .selectAll()
-      .where('key', '=', conversationKey(conversation))
+      .where('key', '=', conversationLookup(store.atRest, conversationKey(conversation)))
       .executeTakeFirstOrThrow();
+    expect(row.conversation).toMatch(/^hub1\./);
     expect(row).toMatchObject({
       channel: 'webchat',
       tenant: 'default',
@@ -193,7 +206,7 @@ describe.each([
     const conv = await store.db
       .selectFrom('conversations')
       .select('last_activity_at')
-      .where('key', '=', key)
+      .where('key', '=', conversationLookup(store.atRest, key))
       .executeTakeFirstOrThrow();
     expect(conv.last_activity_at.toISOString()).toBe(at(5));
   });

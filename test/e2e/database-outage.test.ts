@@ -4,8 +4,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus } from '../../core/bus';
 import { parseConfig } from '../../core/config/load';
+import { shareDataKeys } from '../support/data-keys';
 import { findPostgresBin, freePort, PrivatePostgres } from '../support/private-services';
 import { type HubProcess, SAMPLE_QUESTIONS, startHubProcess, writeConfig } from './hub-process';
+
+/** The hub keeps conversation keys as keyed hashes: the test shares its data keys to find them. */
+const dataKeys = shareDataKeys();
 
 /**
  * The issue's fault test: PostgreSQL stopped for 30 s in the middle of a steady load. A private
@@ -130,7 +134,7 @@ describe.skipIf(!PG_BIN)('PostgreSQL outage under load (BullMQ bus, Redis state)
       let outOfOrder = 0;
       for (let c = 0; c < CONVERSATIONS; c++) {
         const answeredInOrder = rows
-          .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+          .filter((row) => row.conversation_key === dataKeys.conversation(`rest:default:customer-${c}`))
           .map((row) => row.in_reply_to);
         const positions = answeredInOrder.map((id) => sent[c]?.indexOf(id) ?? -1);
         outOfOrder += positions.filter((position, i) => i > 0 && position < (positions[i - 1] ?? 0)).length;
@@ -158,7 +162,7 @@ describe.skipIf(!PG_BIN)('PostgreSQL outage under load (BullMQ bus, Redis state)
       expect(outOfOrder).toBe(0);
       for (let c = 0; c < CONVERSATIONS; c++) {
         const answeredInOrder = rows
-          .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+          .filter((row) => row.conversation_key === dataKeys.conversation(`rest:default:customer-${c}`))
           .map((row) => row.in_reply_to);
         expect(answeredInOrder).toEqual(sent[c]);
       }

@@ -375,8 +375,16 @@ describe('bounded HTTP fuzz against a started hub', () => {
     expected.push({ what: 'rest with an open ticket', answered: () => waiting.replies.length > 0 });
     const db = (hub.store as KyselyStore).db;
     await until('comment queued', async () => {
-      const { rows } = await sql<{ body: string }>`select body from ticket_comments`.execute(db);
-      return rows.some((row) => row.body === 'Any news on my ticket?');
+      const { rows } = await sql<{
+        event_id: string;
+        body: string;
+      }>`select event_id, body from ticket_comments`.execute(db);
+      const atRest = (hub.store as KyselyStore).atRest;
+      return rows.some(
+        (row) =>
+          atRest.open(row.body, { table: 'ticket_comments', column: 'body', row: row.event_id }) ===
+          'Any news on my ticket?',
+      );
     });
 
     // Web chat: malformed frames get error frames on a socket that stays open; odd messages answers.

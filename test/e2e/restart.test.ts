@@ -3,7 +3,11 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
+import { shareDataKeys } from '../support/data-keys';
 import { type HubProcess, SAMPLE_QUESTIONS, startHubProcess, writeConfig } from './hub-process';
+
+/** The hub keeps conversation keys as keyed hashes: the test shares its data keys to find them. */
+const dataKeys = shareDataKeys();
 
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(4).toString('hex');
@@ -108,7 +112,7 @@ describe('BullMQ bus on Redis, PostgreSQL transcripts, separate API and worker p
     expect(rows.every((row) => row.n === '1')).toBe(true);
     for (let c = 0; c < CONVERSATIONS; c++) {
       const answeredInOrder = rows
-        .filter((row) => row.conversation_key === `rest:default:customer-${c}`)
+        .filter((row) => row.conversation_key === dataKeys.conversation(`rest:default:customer-${c}`))
         .map((row) => row.in_reply_to);
       expect(answeredInOrder).toEqual(sent[c]);
     }

@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDraft } from '../../adapters/ticketing/demo/at-rest';
+import { shareDataKeys } from '../support/data-keys';
 import { scratchDatabase } from '../support/postgres';
 import { ask, type HubProcess, startHubProcess, writeConfig } from './hub-process';
 
@@ -9,6 +11,8 @@ import { ask, type HubProcess, startHubProcess, writeConfig } from './hub-proces
  * write and the delivery, and between the helpdesk's create and the outbox's bookkeeping.
  */
 const database = scratchDatabase('hub_tickets');
+/** Drafts are sealed and conversation keys hashed at rest: the test shares the hub's data keys. */
+const dataKeys = shareDataKeys();
 
 let db: pg.Client;
 let hub: HubProcess | undefined;
@@ -85,8 +89,8 @@ describe('orders and tickets through a running hub', { timeout: 300_000 }, () =>
     await new Promise((resolve) => setTimeout(resolve, 700)); // several polls: nothing more may arrive
     expect(await count('select count(*) as n from demo_tickets')).toBe(1);
     expect(await count('select count(*) as n from ticket_outbox where delivered_at is not null')).toBe(1);
-    const { rows } = await db.query('select draft from demo_tickets');
-    const draft = rows[0].draft;
+    const { rows } = await db.query('select idempotency_key, draft from demo_tickets');
+    const draft = openDraft(dataKeys.atRest, rows[0]);
     expect(draft.transcript.map((l: { text: string }) => l.text)).toEqual([
       'my order AB00000001 has not arrived',
       expect.any(String),
@@ -132,8 +136,8 @@ describe('orders and tickets through a running hub', { timeout: 300_000 }, () =>
         (await count('select count(*) as n from demo_tickets where idempotency_key = $1', [reference])) === 1,
     );
     expect(
-      await count('select count(*) as n from ticket_requests where conversation_key like $1', [
-        '%customer-5%',
+      await count('select count(*) as n from ticket_requests where conversation_key = $1', [
+        dataKeys.conversation('rest:default:customer-5'),
       ]),
     ).toBe(1);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type KyselyStore } from '../../core/store';
+import { conversationLookup } from '../../core/store/rows';
 import { exportTrainingSet, maskPii, toExample } from '../../core/training/export';
 import type { ConversationRef, InboundEvent, OutboundMessage } from '../../core/types';
 
@@ -67,8 +68,9 @@ beforeAll(async () => {
   // Handed to a human: a ticket request exists.
   await inbound('dave', 'd1', 'I want to complain.', minutesAgo(400));
   await outbound('dave', 'd1#0', 'I have opened a ticket for you.', minutesAgo(399), 'd1');
+  // Conversation keys are stored as their keyed hash.
   await sql`insert into ticket_requests (id, dedupe_key, conversation_key, tenant, adapter, draft)
-            select 'HUB-1', 'd1', key, 'acme', 'demo', '{}'::jsonb from conversations where conversation = 'dave'`.execute(
+            values ('HUB-1', 'd1', ${conversationLookup(store.atRest, 'rest:acme:dave')}, 'acme', 'demo', '{}'::jsonb)`.execute(
     store.db,
   );
   // Old: resolved but before --since.

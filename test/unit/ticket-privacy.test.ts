@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErp, erpConfigSchema } from '../../adapters/erp';
 import { DemoTicketing, ticketingConfigSchema } from '../../adapters/ticketing';
+import { openComment, openDraft, openSubject } from '../../adapters/ticketing/demo/at-rest';
 import { hubConfigSchema } from '../../core/config/schema';
 import { DialogCommands, SLOT_TICKET } from '../../core/dialog/commands';
 import { emptyState } from '../../core/dialog/engine';
@@ -93,21 +94,32 @@ async function helpdeskSees(conversation: string, pii: 'masked' | 'clear') {
   await worker.runOnce();
   await worker.runOnce();
   const ticket = await sql<{
-    id: number;
+    id: string;
+    idempotency_key: string;
     subject: string;
     draft: unknown;
-  }>`select id, subject, draft from demo_tickets where idempotency_key = ${reference}`.execute(store.db);
-  const row = ticket.rows[0];
-  if (!row) throw new Error('the ticket was not delivered');
-  const comments = await sql<{
+  }>`select id::text as id, idempotency_key, subject, draft from demo_tickets where idempotency_key = ${reference}`.execute(
+    store.db,
+  );
+  const sealed = ticket.rows[0];
+  if (!sealed) throw new Error('the ticket was not delivered');
+  const stored = await sql<{
+    ticket_id: string;
     author: string;
     text: string;
-  }>`select author, text from demo_ticket_comments where ticket_id = ${row.id} order by id`.execute(store.db);
-  const draft = (typeof row.draft === 'string' ? JSON.parse(row.draft) : row.draft) as {
+  }>`select ticket_id::text as ticket_id, author, text from demo_ticket_comments where ticket_id = ${sealed.id} order by id`.execute(
+    store.db,
+  );
+  // At rest, all of it is sealed; what the helpdesk sees is what it opens.
+  expect(sealed.subject).toMatch(/^hub1\./);
+  for (const comment of stored.rows) expect(comment.text).toMatch(/^hub1\./);
+  const row = { id: sealed.id, subject: openSubject(store.atRest, sealed) };
+  const comments = stored.rows.map((c) => ({ author: c.author, text: openComment(store.atRest, c) }));
+  const draft = openDraft(store.atRest, sealed) as unknown as {
     subject: string;
     customer: { email?: string };
   };
-  return { row, draft, comments: comments.rows };
+  return { row: { ...row, draft }, draft, comments };
 }
 
 describe('tickets carry masked text', () => {

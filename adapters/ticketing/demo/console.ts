@@ -13,6 +13,7 @@ import { type OperatorAction, recordOperatorAction } from '../../../core/securit
 import { actorOfCaller, type Caller } from '../../../core/security/caller';
 import { ALL_TENANTS, inTenantScope, PUBLIC } from '../../../core/security/permissions';
 import { transcriptView } from '../../../core/security/transcripts';
+import { conversationLookup } from '../../../core/store/rows';
 import { DemoDesk, type DeskAction, DeskError, type DeskTicket } from './desk';
 import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
 
@@ -189,7 +190,8 @@ export const registerAgentConsole: HelpdeskRoutes = async (
               agent: actor.name,
               outcome: outcome ? outcome.status : 'unchanged',
               ticketStatus: ticket?.status,
-              conversation: request.conversationKey,
+              // The key can name the customer (a phone number): the trail keeps its hash, like a turn's subject.
+              conversation: conversationLookup(deps.store.atRest, request.conversationKey),
             },
           });
           if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });

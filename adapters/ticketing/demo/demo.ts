@@ -1,4 +1,6 @@
 import { type Kysely, sql } from 'kysely';
+import type { AtRest } from '../../../core/privacy/at-rest';
+import { atRestOf } from '../../../core/store/at-rest';
 import type { TicketDatabase } from '../../../core/tickets/schema';
 import {
   type AdapterCallContext,
@@ -13,12 +15,17 @@ import {
   type TicketStatus,
 } from '../../../core/types';
 import { describeTicket } from '../describe';
+import { openComment, openSubject, sealComment, sealTicket } from './at-rest';
 
 /** The embedded helpdesk: tickets in the hub's own database (tables demo_tickets, demo_ticket_comments). */
 export class DemoTicketing implements TicketingAdapter {
   readonly name = 'demo';
 
-  constructor(private readonly db: Kysely<TicketDatabase>) {}
+  private readonly atRest: AtRest;
+
+  constructor(private readonly db: Kysely<TicketDatabase>) {
+    this.atRest = atRestOf(db);
+  }
 
   async createTicket(draft: TicketDraft, ctx: AdapterCallContext): Promise<TicketRef> {
     ctx.signal?.throwIfAborted();
@@ -28,12 +35,11 @@ export class DemoTicketing implements TicketingAdapter {
         .values({
           idempotency_key: ctx.idempotencyKey,
           tenant: ctx.tenant,
-          subject: draft.subject,
+          ...sealTicket(this.atRest, ctx.idempotencyKey, { subject: draft.subject, draft }),
           status: 'new',
           priority: draft.priority,
           category: draft.category,
           tags: JSON.stringify(draft.tags),
-          draft: JSON.stringify(draft),
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .returning('id')
@@ -41,7 +47,12 @@ export class DemoTicketing implements TicketingAdapter {
       if (inserted) {
         await trx
           .insertInto('demo_ticket_comments')
-          .values({ ticket_id: inserted.id, author: 'bot', text: describeTicket(draft), public: false })
+          .values({
+            ticket_id: inserted.id,
+            author: 'bot',
+            text: sealComment(this.atRest, inserted.id, describeTicket(draft)),
+            public: false,
+          })
           .execute();
       }
       const row = await trx
@@ -63,7 +74,7 @@ export class DemoTicketing implements TicketingAdapter {
         .values({
           ticket_id: id,
           author: comment.author,
-          text: comment.text,
+          text: sealComment(this.atRest, id, comment.text),
           public: comment.public,
           idempotency_key: ctx.idempotencyKey,
         })
@@ -93,13 +104,13 @@ export class DemoTicketing implements TicketingAdapter {
       .execute();
     return {
       externalId,
-      subject: row.subject,
+      subject: openSubject(this.atRest, row),
       status: row.status as TicketStatus,
       priority: row.priority as TicketPriority,
       tags: typeof row.tags === 'string' ? JSON.parse(row.tags) : row.tags,
       comments: comments.map((c) => ({
         author: c.author as TicketComment['author'],
-        text: c.text,
+        text: openComment(this.atRest, c),
         public: c.public,
         at: new Date(c.at).toISOString(),
       })),
@@ -128,7 +139,7 @@ export class DemoTicketing implements TicketingAdapter {
       .execute();
     return rows.map((r) => ({
       id: String(r.id),
-      subject: r.subject,
+      subject: openSubject(this.atRest, r),
       status: r.status,
       idempotencyKey: r.idempotency_key,
     }));

@@ -1,7 +1,10 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { AtRest } from '../../../core/privacy/at-rest';
+import { atRestOf } from '../../../core/store/at-rest';
 import type { Database } from '../../../core/store/schema';
 import { type TicketDatabase, ticketDb } from '../../../core/tickets/schema';
 import type { TicketDraft } from '../../../core/types';
+import { openComment, openDraft, openSubject, sealComment } from './at-rest';
 
 export interface DeskComment {
   id: string;
@@ -48,9 +51,11 @@ export class DeskError extends Error {
  */
 export class DemoDesk {
   private readonly db: Kysely<TicketDatabase>;
+  private readonly atRest: AtRest;
 
   constructor(db: Kysely<Database>) {
     this.db = ticketDb(db);
+    this.atRest = atRestOf(db);
   }
 
   async list(limit = 50): Promise<DeskTicket[]> {
@@ -73,6 +78,7 @@ export class DemoDesk {
       .execute();
     return rows.map((row) =>
       toTicket(
+        this.atRest,
         row,
         comments.filter((c) => String(c.ticket_id) === String(row.id)),
       ),
@@ -89,7 +95,7 @@ export class DemoDesk {
       .where('ticket_id', '=', id)
       .orderBy('id')
       .execute();
-    return toTicket(row, comments);
+    return toTicket(this.atRest, row, comments);
   }
 
   /**
@@ -133,13 +139,14 @@ export class DemoDesk {
         .set({ ...changes, updated_at: sql`now()` })
         .where('id', '=', id)
         .execute();
-      const commentId = await addComment(trx, id, action, input);
+      const commentId = await addComment(this.atRest, trx, id, action, input);
       return announce(commentId);
     });
   }
 }
 
 async function addComment(
+  atRest: AtRest,
   trx: Transaction<TicketDatabase>,
   ticketId: string,
   action: DeskAction,
@@ -156,7 +163,7 @@ async function addComment(
     .values({
       ticket_id: ticketId,
       author: 'agent',
-      text: action === 'reply' ? (input.text ?? '') : note,
+      text: sealComment(atRest, ticketId, action === 'reply' ? (input.text ?? '') : note),
       public: action === 'reply',
     })
     .returning('id')
@@ -177,14 +184,14 @@ type TicketRow = {
   updated_at: Date;
 };
 
-type CommentRow = { id: string; author: string; text: string; public: boolean; at: Date };
+type CommentRow = { id: string; ticket_id: string; author: string; text: string; public: boolean; at: Date };
 
-function toTicket(row: TicketRow, comments: CommentRow[]): DeskTicket {
-  const draft: TicketDraft = typeof row.draft === 'string' ? JSON.parse(row.draft) : row.draft;
+function toTicket(atRest: AtRest, row: TicketRow, comments: CommentRow[]): DeskTicket {
+  const draft = openDraft(atRest, row);
   return {
     id: String(row.id),
     reference: row.idempotency_key,
-    subject: row.subject,
+    subject: openSubject(atRest, row),
     status: row.status,
     priority: row.priority,
     category: row.category,
@@ -195,7 +202,7 @@ function toTicket(row: TicketRow, comments: CommentRow[]): DeskTicket {
     comments: comments.map((c) => ({
       id: String(c.id),
       author: c.author,
-      text: c.text,
+      text: openComment(atRest, c),
       public: c.public,
       at: new Date(c.at).toISOString(),
     })),

@@ -139,7 +139,7 @@ describe('infrastructure errors in the log', () => {
     const store = await createStore(hubConfigSchema.parse({ database: { dataDir: 'memory://' } }));
     try {
       // A check that refuses the row: PostgreSQL answers with the whole row in `detail`.
-      await sql`alter table messages add constraint refuses_cards check (text not like '%4111%')`.execute(
+      await sql`alter table messages add constraint refuses_messages check (kind <> 'message')`.execute(
         store.db,
       );
       const text = 'my card 4111 1111 1111 1111, CVV 987, call 13800138000';
@@ -158,8 +158,12 @@ describe('infrastructure errors in the log', () => {
         );
       const pgError = failure as Record<string, unknown>;
       expect(pgError).toMatchObject({ code: '23514' });
-      // The failure does carry the text; the log line must not.
+      // The row is sealed at rest, so the server's own detail holds ciphertext, not the card number.
+      expect(String(pgError.detail)).toContain('Failing row');
+      expect(String(pgError.detail)).not.toContain('4111');
+      // A failure can still carry the text (a driver or a column in clear would); the log line must not.
       Object.assign(pgError, {
+        detail: `Failing row contains (log:1, ${text})`,
         where: `while inserting "${text}"`,
         parameters: [text],
         query: `insert ... '${text}'`,

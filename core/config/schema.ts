@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { privacySectionSchema } from '../privacy/schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { proofSectionSchema } from './proof-schema';
+import { retentionSectionSchema } from './retention-schema';
 import { safetySectionSchema } from './safety-schema';
 import { securitySectionSchema } from './security-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
@@ -186,6 +187,8 @@ export const hubConfigSchema = z.object({
       turns: z.boolean().default(true),
     })
     .prefault({}),
+  /** How long transcripts and raw payloads are kept, per tenant, and the scheduled purge (core/store/retention.ts). */
+  retention: retentionSectionSchema,
   redis: z
     .object({
       url: z.string().default('redis://127.0.0.1:6379'),

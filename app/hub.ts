@@ -6,11 +6,13 @@ import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge'
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
+import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
+import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import {
@@ -33,7 +35,8 @@ import { auditOperatorEvents } from '../core/security/events';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
-import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
+import { RetentionScheduler } from '../core/store/data-protection';
+import type { EventBus, HubStore, OutboundFeed, OutboundMessage, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
@@ -103,16 +106,27 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
   const canaryStore = await createCanaryStore(config);
   closers.push(() => canaryStore.close());
   const canary = createCanaryControl(config.llm, canaryStore);
+  // One dialog state store per process: the workers' turns and an erasure (admin route) see the same one.
+  const states = await createStateStore(config, redisKeys);
+  closers.push(() => states.close());
 
   let workers: { close(): Promise<void> } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits },
+      { bus, feed, store, heartbeats, limits, states },
       deliver,
       openDraft,
       canary,
     );
+    // The retention purge: one process of the deployment at a time (a lease in the database).
+    if (config.retention.schedule && retentionConfigured(config.retention)) {
+      const retention = new RetentionScheduler(store, config.retention, {
+        intervalMs: config.retention.purgeIntervalMinutes * 60_000,
+      });
+      retention.start();
+      closers.push(() => retention.stop());
+    }
   }
 
   let app: FastifyInstance | undefined;
@@ -137,6 +151,7 @@ export async function startHub(config: HubConfig): Promise<RunningHub> {
     registerModelAdminRoutes(app, canary);
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
+    registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -184,12 +199,14 @@ async function startWorkers(
     store,
     heartbeats,
     limits,
+    states,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
     store: KyselyStore;
     heartbeats: WorkerHeartbeats;
     limits: AccessLimits;
+    states: StateStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -201,7 +218,6 @@ async function startWorkers(
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
-  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
   const backOffice = await startBackOffice(config, store, builtinPlugins);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
@@ -219,7 +235,6 @@ async function startWorkers(
     close: async () => {
       await heartbeat.stop();
       await backOffice.close();
-      await states.close();
       await knowledge.close();
     },
   };

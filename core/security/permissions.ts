@@ -22,6 +22,8 @@ export const PERMISSIONS = {
   'channels.manage': ['admin'],
   /** Operator accounts and roles, API keys. */
   'operators.manage': ['admin'],
+  /** Erase a customer's data (right to be forgotten). */
+  'customers.erase': ['admin'],
   /** Prometheus metrics when `security.metricsToken` is not the only way in. */
   'metrics.read': ['admin', 'supervisor', 'analyst'],
   /** One's own session: who am I, log out. */

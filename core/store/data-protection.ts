@@ -41,10 +41,10 @@ export async function eraseOnRecord(
   store: KyselyStore,
   target: CustomerTarget,
   actor: string,
-  deps: Pick<EraseDeps, 'states'> = {},
+  deps: Pick<EraseDeps, 'states'> & { details?: Record<string, unknown> } = {},
 ): Promise<EraseReport> {
   const report = await eraseCustomer(store.db, target, {
-    ...deps,
+    ...(deps.states ? { states: deps.states } : {}),
     redactAudit: (match) => store.auditLog.redact(match, actor),
   });
   await recordOperatorAction(store, {
@@ -57,6 +57,7 @@ export async function eraseOnRecord(
       sharedConversations: report.sharedConversations,
       externalTickets: report.externalTickets.length,
       by: target.kind,
+      ...deps.details,
     },
   });
   return report;

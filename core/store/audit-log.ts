@@ -116,13 +116,17 @@ export class AuditLog {
   }
 
   /**
-   * Redacts the records about erased conversations (by subject, or by the `eventId` of a turn's
-   * details): subject null, details {@link REDACTED_DETAILS}. In the same transaction, records of
+   * Redacts the records about erased conversations (by subject, by the `eventId` of a turn's
+   * details, or by a ticket record's `details.conversation`): subject null, details {@link REDACTED_DETAILS}. In the same transaction, records of
    * action {@link REDACTION_ACTION} by `actor` list each redacted record's seq and hash, which is
    * what lets `verify` accept them. Already redacted records are left alone. Returns how many.
    */
-  async redact(match: { subjects: string[]; eventIds: string[] }, actor: string): Promise<number> {
-    if (match.subjects.length === 0 && match.eventIds.length === 0) return 0;
+  async redact(
+    match: { subjects: string[]; eventIds: string[]; conversations?: string[] },
+    actor: string,
+  ): Promise<number> {
+    const conversations = match.conversations ?? [];
+    if (match.subjects.length === 0 && match.eventIds.length === 0 && conversations.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
       await trx.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).forUpdate().execute();
       const found = await trx
@@ -135,6 +139,9 @@ export class AuditLog {
             ...(match.subjects.length > 0 ? [eb('subject', 'in', match.subjects)] : []),
             ...(match.eventIds.length > 0
               ? [eb(sql<string>`details->>'eventId'`, 'in', match.eventIds)]
+              : []),
+            ...(conversations.length > 0
+              ? [eb(sql<string>`details->>'conversation'`, 'in', conversations)]
               : []),
           ]),
         )

@@ -45,7 +45,17 @@ export interface EraseDeps {
    * Redacts audit records about the erased conversations, in a way the chain tolerates
    * (core/store/audit-log.ts `redact`); returns how many. Absent: the audit log is left as it is.
    */
-  redactAudit?: (match: { subjects: string[]; eventIds: string[] }) => Promise<number>;
+  redactAudit?: (match: AuditMatch) => Promise<number>;
+}
+
+/** Which audit records are about an erased customer. */
+export interface AuditMatch {
+  /** Record subjects: conversation keys (turns), `file:<channel>:<id>` (downloads). */
+  subjects: string[];
+  /** Conversation keys named in details (`details.conversation`: the agent console's ticket records). */
+  conversations: string[];
+  /** The customer's own event ids (`details.eventId`: their turns in a group). */
+  eventIds: string[];
 }
 
 function emptyCounts(): EraseCounts {
@@ -79,6 +89,7 @@ export async function eraseCustomer(
   const stateKeys: string[] = [];
   const ownedKeys: string[] = [];
   const erasedEventIds: string[] = [];
+  const fileSubjects: string[] = [];
   for (const customerId of customerIds) {
     const one = await eraseOne(db, customerId);
     for (const key of Object.keys(report.counts) as Array<keyof EraseCounts>)
@@ -87,6 +98,7 @@ export async function eraseCustomer(
     report.externalTickets.push(...one.externalTickets);
     stateKeys.push(...one.ownedKeys, ...one.sharedKeys);
     ownedKeys.push(...one.ownedKeys);
+    fileSubjects.push(...one.fileSubjects);
     erasedEventIds.push(...one.inboundIds);
   }
   if (target.kind === 'identity') {
@@ -101,8 +113,13 @@ export async function eraseCustomer(
     report.counts.dialogStates += deps.states ? 1 : 0;
   }
   if (deps.redactAudit && (ownedKeys.length > 0 || erasedEventIds.length > 0)) {
-    // A direct chat's records by subject; in a group, only the records of this customer's own turns.
-    report.counts.auditRecords = await deps.redactAudit({ subjects: ownedKeys, eventIds: erasedEventIds });
+    // A direct chat's records by conversation; in a group, only the records of this customer's own
+    // turns; and the downloads of the files they sent.
+    report.counts.auditRecords = await deps.redactAudit({
+      subjects: [...ownedKeys, ...fileSubjects],
+      conversations: ownedKeys,
+      eventIds: erasedEventIds,
+    });
   }
   return report;
 }
@@ -115,6 +132,8 @@ interface OneErased {
   ownedKeys: string[];
   /** Group conversations: this customer's messages went. */
   sharedKeys: string[];
+  /** `file:<channel>:<file id>` of the files in the erased messages (download records name them). */
+  fileSubjects: string[];
   /** The customer's own inbound event ids (their turns' audit records name them). */
   inboundIds: string[];
 }
@@ -139,6 +158,16 @@ async function eraseOne(db: Kysely<Database>, customerId: string): Promise<OneEr
       .where('customer_id', '=', customerId)
       .execute();
     const inboundIds = inbound.map((row) => row.id);
+    // Files the customer sent: an operator's download of one is on record under `file:<channel>:<id>`.
+    const { rows: files } = await sql<{ subject: string }>`
+      select distinct 'file:' || c.channel || ':' || (a->>'fileId') as subject
+      from messages m join conversations c on c.key = m.conversation_key
+        cross join lateral jsonb_array_elements(
+          case when jsonb_typeof(m.payload->'attachments') = 'array' then m.payload->'attachments' else '[]'::jsonb end) a
+      where a->>'fileId' is not null and m.direction = 'in'
+        and (m.customer_id = ${customerId} or m.conversation_key in (${sql.join(owned.length > 0 ? owned : [''])}))`.execute(
+      plain,
+    );
 
     const externalTickets: OneErased['externalTickets'] = [];
     if (owned.length > 0) {
@@ -229,6 +258,7 @@ async function eraseOne(db: Kysely<Database>, customerId: string): Promise<OneEr
       externalTickets,
       ownedKeys: owned,
       sharedKeys: shared,
+      fileSubjects: files.map((f) => f.subject),
       inboundIds,
     };
   });

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RetentionConfig, retentionSectionSchema } from '../../core/config/retention-schema';
-import { recordTurn } from '../../core/security/audit';
+import { recordOperatorAction, recordTurn } from '../../core/security/audit';
 import { RedisStateStore } from '../../core/state/redis';
 import { parseCustomerTarget } from '../../core/store/customer-lookup';
 import { eraseOnRecord, purgeOnRecord, RetentionScheduler } from '../../core/store/data-protection';
@@ -274,6 +274,30 @@ describe.each([
       const first = await say(direct(erinId), erinId, 3, 'ERIN-SECRET my card', 'ok Erin');
       erin = first.customerId;
       await recordTurn(store, turn(first.eventId, direct(erinId)));
+      // A photo Erin sent, an operator's download of it, and an agent's ticket action in her chat.
+      await store.recordInbound(
+        {
+          id: `evt-${randomUUID()}`,
+          kind: 'message',
+          ref: direct(erinId),
+          sender: { id: erinId },
+          receivedAt: daysAgo(3),
+          attachments: [{ kind: 'image', fileId: `file-${erinId}`, name: 'passport.jpg' }],
+        },
+        erin,
+      );
+      await recordOperatorAction(store, {
+        actor: 'operator:agent-1',
+        action: 'file.download',
+        subject: `file:webchat:file-${erinId}`,
+        details: { channel: 'webchat', name: 'passport.jpg' },
+      });
+      await recordOperatorAction(store, {
+        actor: 'operator:agent-1',
+        action: 'ticket.reply',
+        subject: 'ticket:demo:1',
+        details: { agent: 'Ann', conversation: conversationKey(direct(erinId)) },
+      });
       const erinTicket = await ticket(direct(erinId), 3, 'delivered', 'ZD-77');
       await ticket(direct(erinId), 2, 'pending');
       const db = ticketDb(store.db);
@@ -378,18 +402,26 @@ describe.each([
         customers: 1,
         identities: 1,
         conversations: 1,
-        messages: 4, // the direct chat's 2, and in the group Erin's message and the reply to it
+        messages: 5, // the direct chat's 3, and in the group Erin's message and the reply to it
         ticketRequests: 2,
         ticketComments: 1,
         demoTickets: 1,
         rejectedWebhooks: 1,
         dialogStates: 2,
-        auditRecords: 2,
+        auditRecords: 4, // her two turns, the download of her photo, the agent's action in her chat
       });
       expect(report.sharedConversations).toBe(1);
       expect(report.externalTickets).toEqual([]); // ZD-77 was the demo desk's copy, erased here
 
-      for (const needle of [erinId, 'ERIN-SECRET', 'dm-erin', 'ok Erin', 'answer to Erin', erinGroupEvent]) {
+      for (const needle of [
+        erinId,
+        'ERIN-SECRET',
+        'dm-erin',
+        'ok Erin',
+        'answer to Erin',
+        'passport.jpg',
+        erinGroupEvent,
+      ]) {
         expect(await tablesHolding(needle), needle).toEqual([]);
       }
       // The random customer id stays only in the erasure's own record.
@@ -398,7 +430,7 @@ describe.each([
       expect(erasure).toMatchObject({
         actor: 'operator:admin-1',
         action: 'operator.customer.erase',
-        details: { counts: { messages: 4 }, by: 'identity' },
+        details: { counts: { messages: 5 }, by: 'identity' },
       });
 
       expect(await states.load(conversationKey(direct(erinId)))).toBeUndefined();
@@ -423,7 +455,7 @@ describe.each([
       expect(frankTurns.map((r) => r.details.eventId)).toEqual([frankGroupEvent]);
 
       const verified = await store.auditLog.verify();
-      expect(verified).toMatchObject({ ok: true, redacted: 2 });
+      expect(verified).toMatchObject({ ok: true, redacted: 4 });
     });
 
     it('a redaction nobody listed in a chained record is still caught as an edit', async () => {

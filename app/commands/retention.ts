@@ -53,7 +53,7 @@ export function describeErasure(report: EraseReport, statesInMemory: boolean): s
     );
   }
   lines.push(
-    'not reached from here: helpdesks outside the hub, database backups and log files; the same person on another channel is another identity (erase it too)',
+    'not reached from here: helpdesks outside the hub, database backups and log files, events still on the bus or in its dead-letter queue (hub dlq); the same person on another channel is another identity (erase it too)',
   );
   return lines;
 }

@@ -111,14 +111,21 @@ export function registerRetentionCommands(program: Command, loadConfig: ConfigLo
       const config = await loadConfig(options.config);
       const { createStateStore } = await import('../../core/state');
       const { eraseOnRecord } = await import('../../core/store/data-protection');
-      const states: StateStore = await createStateStore(config, { keyPrefix: config.redis.keyPrefix });
-      try {
-        const report = await withStore(config, (store) =>
-          eraseOnRecord(store, target, CLI_ACTOR, { states, details: { user: userInfo().username } }),
-        );
-        for (const line of describeErasure(report, config.state.driver === 'memory')) console.log(line);
-      } finally {
-        await states.close();
-      }
+      const report = await withStore(config, async (store) => {
+        // The state store hashes its key names and seals the state with the database's keys.
+        const states: StateStore = await createStateStore(config, {
+          keyPrefix: config.redis.keyPrefix,
+          atRest: store.atRest,
+        });
+        try {
+          return await eraseOnRecord(store, target, CLI_ACTOR, {
+            states,
+            details: { user: userInfo().username },
+          });
+        } finally {
+          await states.close();
+        }
+      });
+      for (const line of describeErasure(report, config.state.driver === 'memory')) console.log(line);
     });
 }

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { atRestOf } from './at-rest';
+import { userLookup } from './rows';
 import type { Database } from './schema';
 
 /** A customer as an operator names one: the hub's customer id, or a platform user on a channel. */
@@ -27,8 +29,9 @@ export function parseCustomerTarget(text: string, tenant?: string): CustomerTarg
 
 /**
  * The customers behind a platform user on a channel (in one tenant, or in every tenant of the
- * channel). The one place that finds a customer by channel identity outside the turn's upsert:
- * whoever changes how `channel_identities.user_id` is stored changes this query with it.
+ * channel). `channel_identities.user_id` holds the id's keyed hash (core/store/rows.ts
+ * `userLookup`, as `KyselyStore.findCustomerByIdentity` matches it); rows from before encryption at
+ * rest hold the id in clear and are found too. Unlike that method, the tenant may be left out.
  */
 export async function customerIdsByIdentity(
   db: Kysely<Database>,
@@ -39,7 +42,7 @@ export async function customerIdsByIdentity(
     .select('customer_id')
     .distinct()
     .where('channel', '=', identity.channel)
-    .where('user_id', '=', identity.userId);
+    .where('user_id', 'in', [userLookup(atRestOf(db), identity.userId), identity.userId]);
   if (identity.tenant !== undefined) query = query.where('tenant', '=', identity.tenant);
   const rows = await query.execute();
   return rows.map((row) => row.customer_id);

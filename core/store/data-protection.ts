@@ -1,3 +1,4 @@
+import { conversationPseudonym, loadAnalyticsKey } from '../analytics/store';
 import type { RetentionConfig } from '../config/retention-schema';
 import { logger } from '../log';
 import { recordOperatorAction, SCHEDULER_ACTOR } from '../security/audit';
@@ -35,7 +36,8 @@ export async function purgeOnRecord(
 /**
  * Erases a customer and puts it on record as `operator.customer.erase` with the hub's customer id
  * (a random id nothing maps to a person once the erasure is done) and counts. The audit records of
- * the erased conversations are redacted under the same actor (core/store/audit-log.ts `redact`).
+ * the erased conversations are redacted under the same actor (core/store/audit-log.ts `redact`);
+ * their business metrics go by the pseudonym of each conversation key (core/analytics).
  */
 export async function eraseOnRecord(
   store: KyselyStore,
@@ -43,9 +45,11 @@ export async function eraseOnRecord(
   actor: string,
   deps: Pick<EraseDeps, 'states'> & { details?: Record<string, unknown> } = {},
 ): Promise<EraseReport> {
+  const pseudonymKey = await loadAnalyticsKey(store.db);
   const report = await eraseCustomer(store.db, target, {
     ...(deps.states ? { states: deps.states } : {}),
     redactAudit: (match) => store.auditLog.redact(match, actor),
+    pseudonym: (conversationKey) => conversationPseudonym(pseudonymKey, conversationKey),
   });
   await recordOperatorAction(store, {
     actor,

@@ -1,5 +1,9 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type RetentionConfig, type RetentionWindow, retentionFor } from '../config/retention-schema';
+import type { AtRest } from '../privacy/at-rest';
+import type { TicketDraft } from '../types';
+import { atRestOf } from './at-rest';
+import { openMessagePayload, openMessageText } from './rows';
 import type { Database } from './schema';
 
 /**
@@ -8,14 +12,18 @@ import type { Database } from './schema';
  *
  * Per tenant, in this order:
  * - raw payloads older than `payloadsDays` become a stub (ids, conversation, times; an outbound
- *   message keeps its text as plain content), the text stays;
+ *   message keeps its text as plain content), the text stays. Payloads are sealed at rest, so each
+ *   batch is opened here, cut, sealed again and marked `payload_purged`;
  * - messages older than `transcriptsDays` are deleted;
  * - customer comments on tickets older than the window are deleted once delivered (or dead);
  * - ticket drafts older than the window lose their transcript, summary, slots, entities and
- *   contact details once delivered (or dead); the row stays, it links the helpdesk's ticket back;
+ *   contact details once delivered (or dead), opened and sealed again like payloads and marked
+ *   `draft_redacted`; the row stays, it links the helpdesk's ticket back;
  * - conversations idle past the window with no message left and no ticket delivery pending go, and
  *   then the ticket requests of conversations that are gone and have nothing pending;
  * - channel identities not seen within the window and without a conversation of that tenant go;
+ * - business metrics (core/analytics: turn facts, then conversation rows with no fact left) older
+ *   than the same window go: they hold no text, but a pseudonym per conversation;
  * then customers left with no identity, conversation or message, and (with the section's own
  * window) signed webhooks that were kept unread (rejected_webhooks).
  *
@@ -34,6 +42,9 @@ export interface PurgeCounts {
   identities: number;
   customers: number;
   rejectedWebhooks: number;
+  /** Business metrics: turn facts and conversation rows (core/analytics), past the transcript window. */
+  turnFacts: number;
+  conversationOutcomes: number;
 }
 
 export interface PurgeReport {
@@ -70,6 +81,8 @@ export function emptyCounts(): PurgeCounts {
     identities: 0,
     customers: 0,
     rejectedWebhooks: 0,
+    turnFacts: 0,
+    conversationOutcomes: 0,
   };
 }
 
@@ -88,7 +101,7 @@ export async function purgeExpired(
   options: PurgeOptions = {},
 ): Promise<PurgeReport> {
   const now = options.now ?? new Date();
-  const runner = new Batches(db, options);
+  const runner = new Batches(db, atRestOf(db), options);
   const report: PurgeReport = {
     dryRun: runner.dryRun,
     at: now.toISOString(),
@@ -159,10 +172,12 @@ async function purgeTenant(
     );
 
     const oldDrafts = sql`from ticket_requests r where r.tenant = ${tenant} and r.created_at < ${cutoff}
-      and r.draft->>'redacted' is null and not ${PENDING_TICKET(sql.ref('r.id'))}`;
-    counts.ticketDrafts = await runner.run(
-      (limit) => sql`update ticket_requests set draft = ${REDACTED_DRAFT}
-        where id in (select r.id ${oldDrafts} limit ${limit}) returning 1`,
+      and not r.draft_redacted and not ${PENDING_TICKET(sql.ref('r.id'))}`;
+    counts.ticketDrafts = await runner.rewrite(
+      (limit) => sql<SealedRow>`select r.id, r.draft as value ${oldDrafts} limit ${limit}`,
+      (atRest, row) => redactedDraft(atRest, row),
+      (values) => sql`update ticket_requests t set draft = v.value::jsonb, draft_redacted = true
+        from (values ${values}) as v(id, value) where t.id = v.id returning 1`,
       sql`select count(*)::int as n ${oldDrafts}`,
     );
 
@@ -201,36 +216,96 @@ async function purgeTenant(
         select i.channel, i.tenant, i.user_id ${staleIdentities} limit ${limit}) returning 1`,
       sql`select count(*)::int as n ${staleIdentities}`,
     );
+
+    const oldFacts = sql`from turn_facts f where f.tenant = ${tenant} and f.at < ${cutoff}`;
+    counts.turnFacts = await runner.run(
+      (limit) =>
+        sql`delete from turn_facts where event_id in (select f.event_id ${oldFacts} limit ${limit}) returning 1`,
+      sql`select count(*)::int as n ${oldFacts}`,
+    );
+    // A conversation's row goes once its last customer message and every fact of it are past the window.
+    const oldOutcomes = sql`from conversation_outcomes o where o.tenant = ${tenant}
+      and o.last_customer_at < ${cutoff}
+      and not exists (select 1 from turn_facts f where f.conversation_id = o.id and f.at >= ${cutoff})`;
+    counts.conversationOutcomes = await runner.run(
+      (limit) =>
+        sql`delete from conversation_outcomes where id in (select o.id ${oldOutcomes} limit ${limit}) returning 1`,
+      sql`select count(*)::int as n ${oldOutcomes}`,
+    );
   }
   if (window.payloadsDays !== undefined) {
     const cutoff = before(now, window.payloadsDays);
     const fullPayloads = sql`from messages m join conversations c on c.key = m.conversation_key
-      where c.tenant = ${tenant} and m.created_at < ${cutoff} and m.payload->>'payloadPurged' is null`;
-    counts.payloads = await runner.run(
-      (limit) => sql`update messages set payload = ${PAYLOAD_STUB}
-        where id in (select m.id ${fullPayloads} limit ${limit}) returning 1`,
+      where c.tenant = ${tenant} and m.created_at < ${cutoff} and not m.payload_purged`;
+    counts.payloads = await runner.rewrite(
+      (limit) =>
+        sql<SealedRow>`select m.id, m.payload as value, m.direction, m.text ${fullPayloads} limit ${limit}`,
+      (atRest, row) => payloadStub(atRest, row),
+      (values) => sql`update messages t set payload = v.value::jsonb, payload_purged = true
+        from (values ${values}) as v(id, value) where t.id = v.id returning 1`,
       sql`select count(*)::int as n ${fullPayloads}`,
     );
   }
   return counts;
 }
 
+/** A row whose sealed jsonb value the purge rewrites: its id, the value, and what the stub needs. */
+interface SealedRow {
+  id: string;
+  value: unknown;
+  direction?: 'in' | 'out';
+  text?: string;
+}
+
 /**
  * What is left of a raw payload: ids, the conversation, times and (outbound) the text as plain
- * content, enough for a transcript to render; the platform's own fields are gone.
+ * content, enough for a transcript to render; the platform's own fields are gone. Sealed again,
+ * bound to the same row and column.
  */
-const PAYLOAD_STUB = sql`jsonb_strip_nulls(jsonb_build_object(
-  'id', payload->'id', 'ref', payload->'ref', 'kind', payload->'kind',
-  'receivedAt', payload->'receivedAt', 'createdAt', payload->'createdAt',
-  'inReplyTo', payload->'inReplyTo', 'locale', payload->'locale', 'source', payload->'source',
-  'content', case when direction = 'out' then jsonb_build_object('type', 'text', 'text', text) end,
-  'payloadPurged', true))`;
+function payloadStub(atRest: AtRest, row: SealedRow): string {
+  const payload = openMessagePayload(atRest, {
+    id: row.id,
+    payload: row.value as never,
+  }) as unknown as Record<string, unknown>;
+  const stub: Record<string, unknown> = {};
+  for (const field of STUB_FIELDS) {
+    const value = payload[field];
+    if (value !== undefined && value !== null) stub[field] = value;
+  }
+  if (row.direction === 'out' && row.text !== undefined) {
+    stub.content = { type: 'text', text: openMessageText(atRest, { id: row.id, text: row.text }) };
+  }
+  stub.payloadPurged = true;
+  return atRest.sealJson(JSON.stringify(stub), { table: 'messages', column: 'payload', row: row.id });
+}
+
+const STUB_FIELDS = [
+  'id',
+  'ref',
+  'kind',
+  'receivedAt',
+  'createdAt',
+  'inReplyTo',
+  'locale',
+  'source',
+] as const;
 
 /** A delivered ticket's draft without what the customer said or who they are; the routing fields stay. */
-const REDACTED_DRAFT = sql`draft || jsonb_build_object(
-  'summary', '', 'transcript', '[]'::jsonb, 'slots', '{}'::jsonb, 'entities', '{}'::jsonb,
-  'customer', jsonb_build_object('channel', draft->'customer'->'channel', 'tenant', draft->'customer'->'tenant', 'userId', ''),
-  'redacted', true)`;
+function redactedDraft(atRest: AtRest, row: SealedRow): string {
+  const where = { table: 'ticket_requests', column: 'draft', row: row.id };
+  const draft = atRest.openJson<TicketDraft & Record<string, unknown>>(row.value, where);
+  const customer = (draft.customer ?? {}) as Partial<TicketDraft['customer']>;
+  const redacted = {
+    ...draft,
+    summary: '',
+    transcript: [],
+    slots: {},
+    entities: {},
+    customer: { channel: customer.channel, tenant: customer.tenant, userId: '' },
+    redacted: true,
+  };
+  return atRest.sealJson(JSON.stringify(redacted), where);
+}
 
 function sweepCustomers(createdBefore: Date) {
   const orphans = sql`from customers cu where cu.created_at < ${createdBefore.toISOString()}
@@ -251,6 +326,7 @@ class Batches {
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly atRest: AtRest,
     private readonly options: PurgeOptions,
   ) {
     this.dryRun = options.dryRun ?? false;
@@ -265,6 +341,34 @@ class Batches {
     let total = 0;
     for (;;) {
       const { rows } = await batch(this.batchSize).execute(this.db);
+      total += rows.length;
+      if (rows.length < this.batchSize) return total;
+      await this.options.betweenBatches?.();
+    }
+  }
+
+  /**
+   * For sealed values SQL cannot edit: selects a batch, rewrites each value here (opened, changed,
+   * sealed again) and writes the batch back in one statement, until a batch comes back short.
+   * `select` must leave out the rows already rewritten, or this would not end.
+   */
+  async rewrite(
+    select: (limit: number) => RawBuilder<SealedRow>,
+    change: (atRest: AtRest, row: SealedRow) => string,
+    write: (values: RawBuilder<unknown>) => RawBuilder<unknown>,
+    count: RawBuilder<unknown>,
+  ): Promise<number> {
+    if (this.dryRun) {
+      const { rows } = await (count as RawBuilder<{ n: number }>).execute(this.db);
+      return Number(rows[0]?.n ?? 0);
+    }
+    let total = 0;
+    for (;;) {
+      const { rows } = await select(this.batchSize).execute(this.db);
+      if (rows.length > 0) {
+        const values = sql.join(rows.map((row) => sql`(${row.id}, ${change(this.atRest, row)})`));
+        await write(values).execute(this.db);
+      }
       total += rows.length;
       if (rows.length < this.batchSize) return total;
       await this.options.betweenBatches?.();

@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversationPseudonym, loadAnalyticsKey } from '../../core/analytics/store';
 import { type RetentionConfig, retentionSectionSchema } from '../../core/config/retention-schema';
+import { AtRest } from '../../core/privacy/at-rest';
 import { recordOperatorAction, recordTurn } from '../../core/security/audit';
 import { RedisStateStore } from '../../core/state/redis';
 import { parseCustomerTarget } from '../../core/store/customer-lookup';
 import { eraseOnRecord, purgeOnRecord, RetentionScheduler } from '../../core/store/data-protection';
 import type { KyselyStore } from '../../core/store/index';
+import { SEALED_COLUMNS } from '../../core/store/key-rotation';
 import { purgeExpired } from '../../core/store/retention';
+import { conversationLookup, userLookup } from '../../core/store/rows';
 import { ticketDb } from '../../core/tickets/schema';
 import { type ConversationRef, conversationKey } from '../../core/types/conversation';
 import type { DialogState } from '../../core/types/state';
@@ -16,8 +20,10 @@ import { openTestStore, type TestStore } from '../support/postgres';
 
 /**
  * Retention and the right to be forgotten on both databases: the purge takes what is past each
- * tenant's window and nothing else, erasure leaves no trace of one customer in any table nor in
- * Redis while the other customer keeps everything, and the audit chain verifies after both.
+ * tenant's window and nothing else, erasure leaves no trace of one customer in any table (read in
+ * clear through the sealer) nor in Redis while the other customer keeps everything, and the audit
+ * chain verifies after both. Rows the tests write themselves are sealed and hashed as the hub
+ * writes them.
  */
 
 const DAY_MS = 86_400_000;
@@ -79,6 +85,15 @@ describe.each([
     return { customerId, eventId };
   }
 
+  /** What conversations.key and the other conversation_key columns hold. */
+  const hashed = (ref: ConversationRef) => conversationLookup(store.atRest, conversationKey(ref));
+
+  /** A sealed column's value in clear, as stored (a jsonb value as JSON text). */
+  function openStored(value: unknown, where: { table: string; column: string; row: string }): string {
+    if (AtRest.isSealed(value)) return store.atRest.open(value, where);
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+
   const countOf = async (table: string, where = sql`true`) => {
     const { rows } = await sql<{
       n: number;
@@ -111,11 +126,15 @@ describe.each([
       .insertInto('ticket_requests')
       .values({
         id,
-        dedupe_key: id,
-        conversation_key: conversationKey(ref),
+        dedupe_key: store.atRest.lookup('ticket-dedupe', id),
+        conversation_key: hashed(ref),
         tenant: ref.tenant,
         adapter: 'zendesk',
-        draft: JSON.stringify(draft),
+        draft: store.atRest.sealJson(JSON.stringify(draft), {
+          table: 'ticket_requests',
+          column: 'draft',
+          row: id,
+        }),
         external_id: external ?? null,
         created_at: daysAgo(days),
       })
@@ -155,7 +174,8 @@ describe.each([
       await say(shop('dave'), 'dave', 120, 'd120');
       await ticket(shop('dave'), 120, 'pending');
       // The identities' and customers' own clocks, as if they were last seen back then.
-      await sql`update channel_identities set last_seen_at = ${daysAgo(200)} where user_id in ('carol', 'dave') and tenant = ${`shop-${run}`}`.execute(
+      const carolDave = ['carol', 'dave'].map((user) => userLookup(store.atRest, user));
+      await sql`update channel_identities set last_seen_at = ${daysAgo(200)} where user_id in (${sql.join(carolDave)}) and tenant = ${`shop-${run}`}`.execute(
         store.db,
       );
       await sql`update customers set created_at = ${daysAgo(200)} where id = ${carol}`.execute(store.db);
@@ -163,6 +183,20 @@ describe.each([
       await say(finance('bob'), 'bob', 40, 'b40', 'r40');
       bobTen = (await say(finance('bob'), 'bob', 10, 'b10')).eventId;
       await say(finance('bob'), 'bob', 2, 'b2');
+      // Business metrics: a conversation of 100 days ago with its fact, and one of yesterday.
+      for (const [id, days] of [
+        [`old-${run}`, 100],
+        [`new-${run}`, 1],
+      ] as const) {
+        await sql`insert into conversation_outcomes (id, conversation_hash, tenant, channel, day, started_at, last_customer_at)
+          values (${id}, ${`hash-${id}`}, ${`shop-${run}`}, 'webchat', ${daysAgo(days).slice(0, 10)}, ${daysAgo(days)}, ${daysAgo(days)})`.execute(
+          store.db,
+        );
+        await sql`insert into turn_facts (event_id, conversation_id, tenant, channel, customer, day, at)
+          values (${`fact-${id}`}, ${id}, ${`shop-${run}`}, 'webchat', true, ${daysAgo(days).slice(0, 10)}, ${daysAgo(days)})`.execute(
+          store.db,
+        );
+      }
     });
 
     it('a dry run counts what a purge takes and changes nothing', async () => {
@@ -174,6 +208,8 @@ describe.each([
         conversations: 2,
         identities: 1,
         ticketDrafts: 1,
+        turnFacts: 1,
+        conversationOutcomes: 1,
       });
       expect(report.tenants.finance).toMatchObject({ messages: 2, payloads: 3 });
       expect(await countOf('messages')).toBe(before);
@@ -191,7 +227,11 @@ describe.each([
         identities: 1, // carol; dave keeps a conversation
         customers: 0,
         rejectedWebhooks: 0,
+        turnFacts: 1, // the business metrics of 100 days ago; yesterday's stay
+        conversationOutcomes: 1,
       });
+      expect(await countOf('conversation_outcomes', sql`id = ${`new-${run}`}`)).toBe(1);
+      expect(await countOf('turn_facts', sql`event_id = ${`fact-new-${run}`}`)).toBe(1);
       expect(report.tenants.finance).toMatchObject({ messages: 2, payloads: 1, conversations: 0 });
       expect(report.total.customers).toBe(1); // carol, left with nothing
 
@@ -202,6 +242,25 @@ describe.each([
       expect(left[0]?.payload).toMatchObject({ id: expect.any(String), payloadPurged: true });
       expect(left[1]?.payload).toMatchObject({ content: { type: 'text', text: 'r40' }, payloadPurged: true });
       expect(JSON.stringify(left[2]?.payload)).toContain('+4917');
+      // A stub is sealed as the payload was, bound to its row: in the table it is a sealed string.
+      for (const entry of left.slice(0, 2)) {
+        const { rows } = await sql<{
+          payload: unknown;
+        }>`select payload from messages where id = ${entry.id}`.execute(store.db);
+        expect(AtRest.isSealed(rows[0]?.payload), entry.id).toBe(true);
+      }
+      // The delivered ticket's draft lost what the customer said, and is sealed again.
+      const drafts = await sql<{ id: string; draft: unknown; draft_redacted: boolean }>`
+        select id, draft, draft_redacted from ticket_requests where tenant = ${`shop-${run}`}`.execute(
+        store.db,
+      );
+      const redacted = drafts.rows.filter((row) => row.draft_redacted);
+      expect(redacted.map((row) => AtRest.isSealed(row.draft))).toEqual(redacted.map(() => true));
+      for (const row of drafts.rows) {
+        const clear = openStored(row.draft, { table: 'ticket_requests', column: 'draft', row: row.id });
+        if (row.draft_redacted) expect(clear).not.toMatch(/SECRET-SUMMARY|SECRET-LINE/);
+        else expect(clear).toContain('SECRET-SUMMARY'); // dave's, pending: untouched
+      }
       const bob = await store.transcript(conversationKey(finance('bob')));
       expect(bob.map((e) => [e.text, 'payloadPurged' in e.payload])).toEqual([
         ['b10', true],
@@ -212,10 +271,8 @@ describe.each([
 
       expect(await countOf('customers', sql`id = ${carol}`)).toBe(0);
       expect(await countOf('customers', sql`id = ${alice}`)).toBe(1);
-      expect(await countOf('conversations', sql`key = ${conversationKey(shop('dave'))}`)).toBe(1);
-      expect(
-        await countOf('ticket_requests', sql`conversation_key = ${conversationKey(shop('alice-old'))}`),
-      ).toBe(0);
+      expect(await countOf('conversations', sql`key = ${hashed(shop('dave'))}`)).toBe(1);
+      expect(await countOf('ticket_requests', sql`conversation_key = ${hashed(shop('alice-old'))}`)).toBe(0);
 
       const [record] = await store.auditTrail({ subject: 'retention' });
       expect(record).toMatchObject({ actor: 'cli', action: 'operator.retention.purge' });
@@ -270,7 +327,7 @@ describe.each([
 
     beforeAll(async () => {
       await redis.connect();
-      states = new RedisStateStore(redis, { ttlMs: 600_000, keyPrefix: prefix });
+      states = new RedisStateStore(redis, { ttlMs: 600_000, keyPrefix: prefix, atRest: store.atRest });
       const first = await say(direct(erinId), erinId, 3, 'ERIN-SECRET my card', 'ok Erin');
       erin = first.customerId;
       await recordTurn(store, turn(first.eventId, direct(erinId)));
@@ -296,7 +353,8 @@ describe.each([
         actor: 'operator:agent-1',
         action: 'ticket.reply',
         subject: 'ticket:demo:1',
-        details: { agent: 'Ann', conversation: conversationKey(direct(erinId)) },
+        // As the agent console writes it: the conversation key's hash.
+        details: { agent: 'Ann', conversation: hashed(direct(erinId)) },
       });
       const erinTicket = await ticket(direct(erinId), 3, 'delivered', 'ZD-77');
       await ticket(direct(erinId), 2, 'pending');
@@ -307,7 +365,11 @@ describe.each([
           request_id: erinTicket,
           event_id: first.eventId,
           author: 'Erin',
-          body: 'ERIN-SECRET',
+          body: store.atRest.seal('ERIN-SECRET', {
+            table: 'ticket_comments',
+            column: 'body',
+            row: first.eventId,
+          }),
           public: true,
         })
         .execute();
@@ -316,7 +378,11 @@ describe.each([
         .values({
           idempotency_key: erinTicket,
           tenant,
-          subject: 'ERIN-SECRET',
+          subject: store.atRest.seal('ERIN-SECRET', {
+            table: 'demo_tickets',
+            column: 'subject',
+            row: erinTicket,
+          }),
           status: 'open',
           priority: 'normal',
           category: 'general',
@@ -327,7 +393,16 @@ describe.each([
         .executeTakeFirstOrThrow();
       await db
         .insertInto('demo_ticket_comments')
-        .values({ ticket_id: demo.id, author: 'Erin', text: 'ERIN-SECRET', public: true })
+        .values({
+          ticket_id: demo.id,
+          author: 'Erin',
+          text: store.atRest.seal('ERIN-SECRET', {
+            table: 'demo_ticket_comments',
+            column: 'text',
+            row: String(demo.id),
+          }),
+          public: true,
+        })
         .execute();
       const inGroup = await say(group, erinId, 2, 'ERIN-SECRET in the group', 'answer to Erin');
       erinGroupEvent = inGroup.eventId;
@@ -338,9 +413,32 @@ describe.each([
       const frankGroup = await say(group, frankId, 1, 'FRANK-TEXT in the group', 'answer to Frank');
       frankGroupEvent = frankGroup.eventId;
       await recordTurn(store, turn(frankGroup.eventId, group));
+      const webhookBody = (user: string) =>
+        store.atRest.seal(`{"user":"${user}"}`, {
+          table: 'rejected_webhooks',
+          column: 'body',
+          row: 'webchat',
+        });
       await sql`insert into rejected_webhooks (channel, reason, body, body_bytes, truncated)
-        values ('webchat', 'normalize_failed', ${`{"user":"${erinId}"}`}, 20, false),
-               ('webchat', 'normalize_failed', ${`{"user":"${frankId}"}`}, 20, false)`.execute(store.db);
+        values ('webchat', 'normalize_failed', ${webhookBody(erinId)}, 20, false),
+               ('webchat', 'normalize_failed', ${webhookBody(frankId)}, 20, false)`.execute(store.db);
+      // Business metrics, named by the pseudonym of each conversation key (core/analytics).
+      const pseudonymKey = await loadAnalyticsKey(store.db);
+      const metrics = async (ref: ConversationRef, eventIds: string[]) => {
+        const id = `outcome-${randomUUID()}`;
+        await sql`insert into conversation_outcomes (id, conversation_hash, tenant, channel, day, started_at, last_customer_at)
+          values (${id}, ${conversationPseudonym(pseudonymKey, conversationKey(ref))}, ${tenant}, 'webchat',
+                  ${daysAgo(2).slice(0, 10)}, ${daysAgo(2)}, ${daysAgo(1)})`.execute(store.db);
+        for (const eventId of eventIds) {
+          await sql`insert into turn_facts (event_id, conversation_id, tenant, channel, customer, day, at)
+            values (${eventId}, ${id}, ${tenant}, 'webchat', true, ${daysAgo(2).slice(0, 10)}, ${daysAgo(2)})`.execute(
+            store.db,
+          );
+        }
+      };
+      await metrics(direct(erinId), [first.eventId]);
+      await metrics(group, [inGroup.eventId, frankGroup.eventId]);
+      await metrics(direct(frankId), [frankDirect.eventId]);
       for (const [ref, text] of [
         [direct(erinId), 'ERIN-SECRET'],
         [group, 'ERIN-SECRET'],
@@ -370,8 +468,45 @@ describe.each([
       };
     }
 
-    /** Every row of every table in the public schema whose text holds `needle`, as `table`. */
+    /**
+     * Every table whose rows hold `needle`: in their text as stored (every table of the public
+     * schema), or in a sealed column opened through the sealer (core/store/key-rotation.ts
+     * `SEALED_COLUMNS`, each bound to its row as the store binds it).
+     */
     async function tablesHolding(needle: string): Promise<string[]> {
+      const found = new Set([...(await storedHolding(needle)), ...(await sealedHolding(needle))]);
+      return [...found].sort();
+    }
+
+    /** Sealed columns opened: a sealed value is random bytes to a text scan. */
+    async function sealedHolding(needle: string): Promise<string[]> {
+      // The row identities key-rotation.ts leaves out (kysely-store.ts binds them so).
+      const rowOf: Record<string, ReturnType<typeof sql<string>>> = {
+        channel_identities: sql<string>`channel || '/' || tenant || '/' || user_id`,
+        conversations: sql<string>`key`,
+      };
+      const found: string[] = [];
+      for (const spec of SEALED_COLUMNS) {
+        const row = spec.row ?? rowOf[spec.table];
+        if (!row) throw new Error(`no row identity for ${spec.table}.${spec.column}`);
+        const value = spec.json ? sql`${sql.ref(spec.column)} #>> '{}'` : sql.ref(spec.column);
+        const { rows } = await sql<{ row_key: string; value: string | null }>`
+          select ${row} as row_key, ${value} as value from ${sql.table(spec.table)}`.execute(store.db);
+        const where = { table: spec.table, column: spec.column };
+        const holds = rows.some((r) => {
+          if (r.value === null) return false;
+          // channel_identities binds channel, tenant and user id joined by NUL, which SQL text cannot hold.
+          const rowKey =
+            spec.table === 'channel_identities' ? r.row_key.split('/').join('\u0000') : r.row_key;
+          return openStored(r.value, { ...where, row: rowKey }).includes(needle);
+        });
+        if (holds) found.push(spec.table);
+      }
+      return found;
+    }
+
+    /** Every row of every table in the public schema whose text holds `needle`, as `table`. */
+    async function storedHolding(needle: string): Promise<string[]> {
       const { rows: tables } = await sql<{ table_name: string }>`
         select table_name from information_schema.tables
         where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(store.db);
@@ -388,13 +523,17 @@ describe.each([
       const target = parseCustomerTarget(`webchat:${erinId}`);
       if (!target) throw new Error('unparsed');
       expect(await tablesHolding(erinId)).toEqual(
-        expect.arrayContaining([
-          'channel_identities',
-          'messages',
-          'conversations',
-          'rejected_webhooks',
-          'audit_log',
-        ]),
+        expect.arrayContaining(['messages', 'conversations', 'rejected_webhooks', 'audit_log']),
+      );
+      expect(await tablesHolding(userLookup(store.atRest, erinId))).toEqual(['channel_identities']);
+      // Her words are sealed: a text scan finds none of them, the scan through the sealer finds them all.
+      expect(await storedHolding('ERIN-SECRET')).toEqual([]);
+      expect(await tablesHolding('ERIN-SECRET')).toEqual(
+        expect.arrayContaining(['demo_ticket_comments', 'demo_tickets', 'messages', 'ticket_comments']),
+      );
+      expect(await tablesHolding('dm-erin')).toEqual(expect.arrayContaining(['conversations']));
+      expect(await tablesHolding(hashed(direct(erinId)))).toEqual(
+        expect.arrayContaining(['messages', 'conversations', 'ticket_requests', 'audit_log']),
       );
       const report = await eraseOnRecord(store, target, 'operator:admin-1', { states });
       expect(report.customerIds).toEqual([erin]);
@@ -408,11 +547,13 @@ describe.each([
         demoTickets: 1,
         rejectedWebhooks: 1,
         dialogStates: 2,
+        businessMetrics: 3, // her chat's row and its fact, her own turn's fact in the group
         auditRecords: 4, // her two turns, the download of her photo, the agent's action in her chat
       });
       expect(report.sharedConversations).toBe(1);
       expect(report.externalTickets).toEqual([]); // ZD-77 was the demo desk's copy, erased here
 
+      const pseudonymKey = await loadAnalyticsKey(store.db);
       for (const needle of [
         erinId,
         'ERIN-SECRET',
@@ -421,9 +562,18 @@ describe.each([
         'answer to Erin',
         'passport.jpg',
         erinGroupEvent,
+        // What the store keeps in place of her ids: their keyed hashes, and the metrics' pseudonym.
+        userLookup(store.atRest, erinId),
+        hashed(direct(erinId)),
+        conversationPseudonym(pseudonymKey, conversationKey(direct(erinId))),
       ]) {
         expect(await tablesHolding(needle), needle).toEqual([]);
       }
+      expect(await countOf('turn_facts', sql`event_id = ${frankGroupEvent}`)).toBe(1);
+      const kept = [group, direct(frankId)].map((ref) =>
+        conversationPseudonym(pseudonymKey, conversationKey(ref)),
+      );
+      expect(await countOf('conversation_outcomes', sql`conversation_hash in (${sql.join(kept)})`)).toBe(2);
       // The random customer id stays only in the erasure's own record.
       expect(await tablesHolding(erin)).toEqual(['audit_log']);
       const [erasure] = await store.auditTrail({ subject: `customer:${erin}` });
@@ -449,8 +599,9 @@ describe.each([
         'answer to Frank',
       ]);
       expect(await tablesHolding(frankId)).toEqual(
-        expect.arrayContaining(['channel_identities', 'messages', 'conversations', 'rejected_webhooks']),
+        expect.arrayContaining(['messages', 'conversations', 'rejected_webhooks']),
       );
+      expect(await tablesHolding(userLookup(store.atRest, frankId))).toEqual(['channel_identities']);
       const frankTurns = await store.auditTrail({ subject: conversationKey(group) });
       expect(frankTurns.map((r) => r.details.eventId)).toEqual([frankGroupEvent]);
 
@@ -462,7 +613,7 @@ describe.each([
       const [victim] = await store.auditTrail({ subject: conversationKey(direct(frankId)) });
       expect(victim).toBeDefined();
       await sql`update audit_log set subject = null, details = '{"redacted": true}'::jsonb
-        where subject = ${conversationKey(direct(frankId))}`.execute(store.db);
+        where subject = ${hashed(direct(frankId))}`.execute(store.db);
       const verified = await store.auditLog.verify();
       expect(verified).toMatchObject({ ok: false, fault: { reason: 'edited' } });
     });

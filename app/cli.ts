@@ -9,6 +9,7 @@ import { registerKeyCommands } from './commands/keys';
 import { registerKnowledgeCommands } from './commands/knowledge';
 import { registerModelCommands } from './commands/models';
 import { registerOperatorCommands } from './commands/operators';
+import { registerRetentionCommands } from './commands/retention';
 import { registerTicketCommands } from './commands/tickets';
 import { registerTrainingCommands } from './commands/training';
 
@@ -166,5 +167,6 @@ registerOperatorCommands(program, withConfig);
 registerTrainingCommands(program, withConfig);
 registerModelCommands(program, withConfig);
 registerKeyCommands(program, withConfig);
+registerRetentionCommands(program, withConfig);
 
 program.parseAsync(process.argv).catch(fail);

@@ -8,12 +8,14 @@ import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '.
 import { Admission } from '../core/channels/admission';
 import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
+import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
+import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import {
@@ -36,7 +38,8 @@ import { auditOperatorEvents } from '../core/security/events';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
-import type { EventBus, HubStore, OutboundFeed, OutboundMessage } from '../core/types';
+import { RetentionScheduler } from '../core/store/data-protection';
+import type { EventBus, HubStore, OutboundFeed, OutboundMessage, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
@@ -147,17 +150,28 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   const canaryStore = await createCanaryStore(config);
   closers.push(() => canaryStore.close());
   const canary = createCanaryControl(config.llm, canaryStore);
+  // One dialog state store per process: the workers' turns and an erasure (admin route) see the same one.
+  const states = await createStateStore(config, { ...redisKeys, atRest: store.atRest });
+  closers.push(() => states.close());
 
   let workers: { close(): Promise<void> } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits, analytics },
+      { bus, feed, store, heartbeats, limits, analytics, states },
       deliver,
       openDraft,
       canary,
       phases,
     );
+    // The retention purge: one process of the deployment at a time (a lease in the database).
+    if (config.retention.schedule && retentionConfigured(config.retention)) {
+      const retention = new RetentionScheduler(store, config.retention, {
+        intervalMs: config.retention.purgeIntervalMinutes * 60_000,
+      });
+      retention.start();
+      closers.push(() => retention.stop());
+    }
   }
 
   let app: FastifyInstance | undefined;
@@ -184,6 +198,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -235,6 +250,7 @@ async function startWorkers(
     heartbeats,
     limits,
     analytics,
+    states,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
@@ -242,6 +258,7 @@ async function startWorkers(
     heartbeats: WorkerHeartbeats;
     limits: AccessLimits;
     analytics: AnalyticsStore;
+    states: StateStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -259,7 +276,6 @@ async function startWorkers(
   const llm = config.llm.enabled
     ? budgetedLlm(createLlmClient(config.llm, { canary, privacy: config.privacy.pii }), limits)
     : undefined;
-  const states = await createStateStore(config, { keyPrefix: config.redis.keyPrefix, atRest: store.atRest });
   phases.begin(
     'back office',
     `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,
@@ -284,7 +300,6 @@ async function startWorkers(
     close: async () => {
       await heartbeat.stop();
       await backOffice.close();
-      await states.close();
       await knowledge.close();
     },
   };

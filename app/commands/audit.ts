@@ -66,7 +66,10 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
       const config = await loadConfig(options.config);
       const result = await withStore(config, (store) => store.auditLog.verify());
       if (result.ok) {
-        console.log(`audit chain ok: ${result.checked} record(s) verified from record ${result.from + 1}`);
+        const redacted = result.redacted ? ` (${result.redacted} redacted by an erasure)` : '';
+        console.log(
+          `audit chain ok: ${result.checked} record(s) verified from record ${result.from + 1}${redacted}`,
+        );
         return;
       }
       console.error(

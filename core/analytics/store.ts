@@ -77,6 +77,11 @@ export function loadAnalyticsKey(db: Kysely<Database>): Promise<Buffer> {
   });
 }
 
+/** A conversation key's pseudonym: HMAC-SHA256 under the server key, 32 hex digits (erasure finds rows by it). */
+export function conversationPseudonym(pseudonymKey: Buffer, conversationKey: string): string {
+  return createHmac('sha256', pseudonymKey).update(conversationKey).digest('hex').slice(0, 32);
+}
+
 /**
  * Writes the turn facts and keeps each conversation's row (tables of migration 0011). One call per
  * turn, keyed by the event id: a redelivered turn writes nothing and returns undefined.
@@ -97,9 +102,9 @@ export class AnalyticsStore {
     this.db = db as unknown as Kysely<AnalyticsDatabase>;
   }
 
-  /** The conversation key's pseudonym: HMAC-SHA256 under the server key, 32 hex digits. */
+  /** The conversation key's pseudonym ({@link conversationPseudonym}). */
   pseudonym(conversationKey: string): string {
-    return createHmac('sha256', this.pseudonymKey).update(conversationKey).digest('hex').slice(0, 32);
+    return conversationPseudonym(this.pseudonymKey, conversationKey);
   }
 
   async record(fact: TurnFact, respondedAt: Date): Promise<RecordedTurn | undefined> {

@@ -3,6 +3,7 @@ import { privacySectionSchema } from '../privacy/schema';
 import { breakerFields, erpSectionSchema, ticketingSectionSchema } from './adapters-schema';
 import { analyticsSectionSchema } from './analytics-schema';
 import { proofSectionSchema } from './proof-schema';
+import { retentionSectionSchema } from './retention-schema';
 import { safetySectionSchema } from './safety-schema';
 import { securitySectionSchema } from './security-schema';
 import { telemetrySectionSchema } from './telemetry-schema';
@@ -217,6 +218,8 @@ export const hubConfigSchema = z.object({
       dir: z.string().default('.hub-data/cache'),
     })
     .prefault({}),
+  /** How long transcripts and raw payloads are kept, per tenant, and the scheduled purge (core/store/retention.ts). */
+  retention: retentionSectionSchema,
   redis: z
     .object({
       url: z.string().default('redis://127.0.0.1:6379'),

@@ -70,6 +70,27 @@ export function checkpointIsSigned(key: Buffer, checkpoint: Checkpoint, signatur
   return constantTimeEqual(checkpointSignature(key, checkpoint), signature);
 }
 
+/**
+ * Erasing a customer (core/store/erase.ts) redacts the audit records about them: subject null,
+ * details replaced by this. Their hash cannot be recomputed any more, so a later record of action
+ * {@link REDACTION_ACTION} lists each one's seq and hash (details `records: [[seq, hash], ...]`);
+ * the verifier accepts a record that does not match its hash only when it is listed there and
+ * reads exactly like this. Actor, action, time and tenant stay, and still say what happened.
+ */
+export const REDACTED_DETAILS = { redacted: true } as const;
+export const REDACTION_ACTION = 'audit.redact';
+
+/** The `[seq, hash]` pairs a redaction record's details list; malformed entries are ignored. */
+export function redactedRecordsOf(details: Record<string, unknown>): Array<[number, string]> {
+  const records = details.records;
+  if (!Array.isArray(records)) return [];
+  return records.flatMap((entry) =>
+    Array.isArray(entry) && typeof entry[0] === 'number' && typeof entry[1] === 'string'
+      ? [[entry[0], entry[1]] as [number, string]]
+      : [],
+  );
+}
+
 export interface StoredChainRecord extends ChainFields {
   hash: string;
 }
@@ -91,10 +112,18 @@ export class ChainVerifier {
   private expectedSeq: number;
   private previousHash: string;
   checked = 0;
+  /** Records accepted as redacted (see {@link REDACTED_DETAILS}). */
+  redacted = 0;
 
   constructor(
     private readonly key: Buffer,
     start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+    /**
+     * seq → the hash the record had before it was redacted, as later records of action
+     * {@link REDACTION_ACTION} list them. Those lists are chained records themselves, so nobody
+     * without the key can add to them; a record found here keeps its place by its stored hash.
+     */
+    private readonly redactions: ReadonlyMap<number, string> = new Map(),
   ) {
     this.expectedSeq = start.seq + 1;
     this.previousHash = start.hash;
@@ -103,6 +132,16 @@ export class ChainVerifier {
   /** The last verified position: where the chain head must point. */
   get last(): { seq: number; hash: string } {
     return { seq: this.expectedSeq - 1, hash: this.previousHash };
+  }
+
+  private isAuthorizedRedaction(record: StoredChainRecord): boolean {
+    const listed = this.redactions.get(record.seq);
+    return (
+      listed !== undefined &&
+      constantTimeEqual(listed, record.hash) &&
+      record.subject === null &&
+      JSON.stringify(sortKeys(record.details)) === JSON.stringify(REDACTED_DETAILS)
+    );
   }
 
   check(record: StoredChainRecord): ChainFault | undefined {
@@ -121,7 +160,10 @@ export class ChainVerifier {
       };
     }
     if (!constantTimeEqual(chainHash(this.key, record), record.hash)) {
-      return { seq, reason: 'edited', message: `record ${seq} does not match its hash (edited)` };
+      if (!this.isAuthorizedRedaction(record)) {
+        return { seq, reason: 'edited', message: `record ${seq} does not match its hash (edited)` };
+      }
+      this.redacted += 1;
     }
     this.expectedSeq = seq + 1;
     this.previousHash = record.hash;

@@ -22,6 +22,8 @@ export interface AuditSink {
 export const ADMIN_TOKEN_ACTOR = 'admin-token';
 /** The actor of a command run on the server (`hub dlq --replay`, `hub audit purge`). */
 export const CLI_ACTOR = 'cli';
+/** The actor of the hub's own scheduled jobs (the retention purge). */
+export const SCHEDULER_ACTOR = 'scheduler';
 export const BOT_ACTOR = 'bot';
 
 export type OperatorAction =
@@ -41,7 +43,9 @@ export type OperatorAction =
   | 'key.revoke'
   | 'data_keys.rotate'
   | 'config.reload'
-  | 'audit.purge';
+  | 'audit.purge'
+  | 'retention.purge'
+  | 'customer.erase';
 
 export interface OperatorActionRecord {
   /** Who did it: an operator id, {@link ADMIN_TOKEN_ACTOR} or {@link CLI_ACTOR}. For a failed login, the name tried. */

@@ -24,6 +24,8 @@ export const PERMISSIONS = {
   'operators.manage': ['admin'],
   /** The business figures (GET /admin/analytics): conversations, containment, CSAT, response times. */
   'analytics.read': ['admin', 'supervisor', 'analyst'],
+  /** Erase a customer's data (right to be forgotten). */
+  'customers.erase': ['admin'],
   /** Prometheus metrics when `security.metricsToken` is not the only way in. */
   'metrics.read': ['admin', 'supervisor', 'analyst'],
   /** One's own session: who am I, log out. */

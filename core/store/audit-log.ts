@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import {
   type ChainFault,
   type ChainFields,
@@ -8,6 +8,9 @@ import {
   checkpointIsSigned,
   checkpointSignature,
   GENESIS_HASH,
+  REDACTED_DETAILS,
+  REDACTION_ACTION,
+  redactedRecordsOf,
 } from '../security/audit-chain';
 import { cleanText, isoTime, toJson } from './rows';
 import type { AuditLogTable, Database } from './schema';
@@ -42,10 +45,14 @@ export interface AuditVerification {
   checked: number;
   /** Where verification started: the latest retention checkpoint, or 0. */
   from: number;
+  /** Of `checked`, records redacted by an erasure and accepted by a redaction record's list. */
+  redacted?: number;
   fault?: ChainFault;
 }
 
 const PAGE = 1_000;
+/** Redacted records listed per redaction record: its details stay a reasonable size. */
+const REDACTION_LIST = 500;
 
 /**
  * The audit log's hash chain in the database (the chain itself: core/security/audit-chain.ts).
@@ -59,47 +66,123 @@ export class AuditLog {
   ) {}
 
   async append(entry: AuditAppend): Promise<{ seq: number; appended: boolean }> {
+    return this.db.transaction().execute((trx) => this.appendIn(trx, entry));
+  }
+
+  /** Appends inside the caller's transaction (which then holds the chain head until it ends). */
+  private async appendIn(
+    trx: Transaction<Database>,
+    entry: AuditAppend,
+  ): Promise<{ seq: number; appended: boolean }> {
     const details = JSON.parse(toJson(entry.details ?? {})) as Record<string, unknown>;
+    const head = await trx
+      .selectFrom('audit_chain_head')
+      .select(['seq', 'hash'])
+      .where('id', '=', 1)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const fields: ChainFields = {
+      seq: Number(head.seq) + 1,
+      prevHash: head.hash,
+      at: entry.at === undefined ? new Date().toISOString() : isoTime(entry.at, 'audit entry at'),
+      actor: cleanText(entry.actor),
+      action: cleanText(entry.action),
+      subject: entry.subject === undefined ? null : cleanText(entry.subject),
+      tenant: entry.tenant === undefined ? null : cleanText(entry.tenant),
+      details,
+    };
+    const hash = chainHash(this.key, fields);
+    // One statement inserts the record and moves the head: a round trip less per append. A record
+    // with this dedupe key already there (a redelivered turn) inserts nothing and leaves the head.
+    const moved = await sql<{ seq: string }>`
+      with inserted as (
+        insert into audit_log (seq, prev_hash, hash, at, actor, action, subject, tenant, details, dedupe_key)
+        values (${String(fields.seq)}, ${fields.prevHash}, ${hash}, ${fields.at}, ${fields.actor},
+          ${fields.action}, ${fields.subject}, ${fields.tenant}, ${JSON.stringify(details)}::jsonb,
+          ${entry.dedupeKey ?? null})
+        on conflict (dedupe_key) do nothing
+        returning seq
+      )
+      update audit_chain_head set seq = inserted.seq, hash = ${hash}
+      from inserted where audit_chain_head.id = 1
+      returning audit_chain_head.seq`.execute(trx);
+    if (moved.rows.length > 0) return { seq: fields.seq, appended: true };
+    const first = await trx
+      .selectFrom('audit_log')
+      .select('seq')
+      .where('dedupe_key', '=', entry.dedupeKey ?? '')
+      .executeTakeFirstOrThrow();
+    return { seq: Number(first.seq), appended: false };
+  }
+
+  /**
+   * Redacts the records about erased conversations (by subject, by the `eventId` of a turn's
+   * details, or by a ticket record's `details.conversation`): subject null, details {@link REDACTED_DETAILS}. In the same transaction, records of
+   * action {@link REDACTION_ACTION} by `actor` list each redacted record's seq and hash, which is
+   * what lets `verify` accept them. Already redacted records are left alone. Returns how many.
+   */
+  async redact(
+    match: { subjects: string[]; eventIds: string[]; conversations?: string[] },
+    actor: string,
+  ): Promise<number> {
+    const conversations = match.conversations ?? [];
+    if (match.subjects.length === 0 && match.eventIds.length === 0 && conversations.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
-      const head = await trx
-        .selectFrom('audit_chain_head')
-        .select(['seq', 'hash'])
-        .where('id', '=', 1)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      const fields: ChainFields = {
-        seq: Number(head.seq) + 1,
-        prevHash: head.hash,
-        at: entry.at === undefined ? new Date().toISOString() : isoTime(entry.at, 'audit entry at'),
-        actor: cleanText(entry.actor),
-        action: cleanText(entry.action),
-        subject: entry.subject === undefined ? null : cleanText(entry.subject),
-        tenant: entry.tenant === undefined ? null : cleanText(entry.tenant),
-        details,
-      };
-      const hash = chainHash(this.key, fields);
-      // One statement inserts the record and moves the head: a round trip less per append. A record
-      // with this dedupe key already there (a redelivered turn) inserts nothing and leaves the head.
-      const moved = await sql<{ seq: string }>`
-        with inserted as (
-          insert into audit_log (seq, prev_hash, hash, at, actor, action, subject, tenant, details, dedupe_key)
-          values (${String(fields.seq)}, ${fields.prevHash}, ${hash}, ${fields.at}, ${fields.actor},
-            ${fields.action}, ${fields.subject}, ${fields.tenant}, ${JSON.stringify(details)}::jsonb,
-            ${entry.dedupeKey ?? null})
-          on conflict (dedupe_key) do nothing
-          returning seq
-        )
-        update audit_chain_head set seq = inserted.seq, hash = ${hash}
-        from inserted where audit_chain_head.id = 1
-        returning audit_chain_head.seq`.execute(trx);
-      if (moved.rows.length > 0) return { seq: fields.seq, appended: true };
-      const first = await trx
+      await trx.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).forUpdate().execute();
+      const found = await trx
         .selectFrom('audit_log')
-        .select('seq')
-        .where('dedupe_key', '=', entry.dedupeKey ?? '')
-        .executeTakeFirstOrThrow();
-      return { seq: Number(first.seq), appended: false };
+        .select(['seq', 'hash'])
+        .where('seq', 'is not', null)
+        .where('action', '!=', REDACTION_ACTION)
+        .where((eb) =>
+          eb.or([
+            ...(match.subjects.length > 0 ? [eb('subject', 'in', match.subjects)] : []),
+            ...(match.eventIds.length > 0
+              ? [eb(sql<string>`details->>'eventId'`, 'in', match.eventIds)]
+              : []),
+            ...(conversations.length > 0
+              ? [eb(sql<string>`details->>'conversation'`, 'in', conversations)]
+              : []),
+          ]),
+        )
+        .where(sql<boolean>`details->>'redacted' is null`)
+        .orderBy('seq')
+        .execute();
+      const records = found.map((row) => [Number(row.seq), row.hash ?? ''] as [number, string]);
+      for (let i = 0; i < records.length; i += REDACTION_LIST) {
+        const chunk = records.slice(i, i + REDACTION_LIST);
+        await trx
+          .updateTable('audit_log')
+          // The dedupe key (`turn:<event id>`) is outside the hash and goes too: an event id may name the chat.
+          .set({ subject: null, details: JSON.stringify(REDACTED_DETAILS), dedupe_key: null })
+          .where(
+            'seq',
+            'in',
+            chunk.map(([seq]) => String(seq)),
+          )
+          .execute();
+        await this.appendIn(trx, {
+          actor,
+          action: REDACTION_ACTION,
+          subject: 'audit',
+          details: { records: chunk, reason: 'customer.erase' },
+        });
+      }
+      return records.length;
     });
+  }
+
+  /** seq → hash before redaction, from the redaction records at or after `afterSeq` (verified in the walk). */
+  private async redactions(afterSeq: number): Promise<Map<number, string>> {
+    const listed = new Map<number, string>();
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', REDACTION_ACTION)
+      .where('seq', '>', String(afterSeq))
+      .execute();
+    for (const row of rows) for (const [seq, hash] of redactedRecordsOf(row.details)) listed.set(seq, hash);
+    return listed;
   }
 
   /** Records in chain order, optionally within [since, until). */
@@ -135,11 +218,12 @@ export class AuditLog {
       .where('seq', 'is', null)
       .orderBy('id')
       .executeTakeFirst();
-    const verifier = new ChainVerifier(this.key, start);
+    const verifier = new ChainVerifier(this.key, start, await this.redactions(start.seq));
     const result = (fault?: ChainFault): AuditVerification => ({
       ok: fault === undefined,
       checked: verifier.checked,
       from: start.seq,
+      ...(verifier.redacted > 0 ? { redacted: verifier.redacted } : {}),
       ...(fault ? { fault } : {}),
     });
     for await (const record of this.records({ afterSeq: start.seq })) {

@@ -8,10 +8,17 @@ export const MIGRATION_TABLE = 'kysely_migration';
 
 /**
  * Apply pending migrations; a no-op when the schema is current. Kysely takes an advisory lock, so
- * two processes starting against one PostgreSQL do not race.
+ * two processes starting against one PostgreSQL do not race. Numbers may have gaps (there is no
+ * 0009), and a database migrated to a later number before an earlier one was added (0011 before
+ * 0010) gets the earlier one applied: each migration stands on its own tables.
  */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: MIGRATION_TABLE });
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: MIGRATION_TABLE,
+    allowUnorderedMigrations: true,
+  });
   const { error, results = [] } = await migrator.migrateToLatest();
   const failed = results.find((r) => r.status === 'Error');
   if (error !== undefined) {

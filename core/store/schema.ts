@@ -59,6 +59,8 @@ export interface MessagesTable {
   locale: string | null;
   source: string | null;
   payload: Json<InboundEvent | OutboundMessage>;
+  /** The retention purge cut the payload to a stub (migration 0010; the sealed value cannot tell). */
+  payload_purged: Generated<boolean>;
   /** When it happened: the event's receivedAt or the message's createdAt. */
   created_at: ColumnType<Date, string, never>;
   recorded_at: CreatedAt;

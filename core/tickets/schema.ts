@@ -15,6 +15,8 @@ export interface TicketRequestsTable {
   tenant: string;
   adapter: string;
   draft: Json<TicketDraft>;
+  /** The retention purge took what the customer said out of the draft (migration 0010). */
+  draft_redacted: Generated<boolean>;
   external_id: string | null;
   external_url: string | null;
   created_at: CreatedAt;

@@ -92,6 +92,19 @@ describe.each([
     await store.ping();
   });
 
+  it('applies a migration numbered below one already applied (0010 added after 0011 ran)', async () => {
+    const retention = migrations['0010_retention'];
+    await retention?.down?.(store.db);
+    await sql`delete from ${sql.table(MIGRATION_TABLE)} where name = '0010_retention'`.execute(store.db);
+    await store.migrate();
+    const applied = await sql<{
+      name: string;
+    }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(store.db);
+    expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(migrations).sort());
+    const leases = await sql<{ n: number }>`select count(*)::int as n from job_leases`.execute(store.db);
+    expect(leases.rows[0]?.n).toBe(0);
+  });
+
   it('finds the same customer for the same channel identity, a new one elsewhere', async () => {
     const userId = `u-${randomUUID()}`;
     const first = await store.upsertCustomer({

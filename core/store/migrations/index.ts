@@ -7,6 +7,7 @@ import * as apiKeys from './0005_api_keys';
 import * as auditChain from './0006_audit_chain';
 import * as operators from './0007_operators';
 import * as rejectedWebhooks from './0008_rejected_webhooks';
+import * as retention from './0010_retention';
 import * as businessMetrics from './0011_business_metrics';
 
 /**
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0006_audit_chain': auditChain,
   '0007_operators': operators,
   '0008_rejected_webhooks': rejectedWebhooks,
+  '0010_retention': retention,
   '0011_business_metrics': businessMetrics,
 };
 

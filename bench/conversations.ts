@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { seededRandom } from '../core/random';
 
 export interface BenchConversation {
   /** The script's file name, or `generated-<n>`. */
@@ -61,18 +62,6 @@ export function evalQuestions(file: string): Record<'zh' | 'en', string[]> {
       questions[row.language].push(row.query);
   }
   return questions;
-}
-
-/** mulberry32: a small seeded generator, so a run's conversations are the same every time. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const THANKS = { zh: ['有帮助', '好的，谢谢'], en: ['yes, thanks', 'that helped'] };

@@ -28,6 +28,7 @@ import {
   type ScriptedReply,
   startOpenAiEmulator,
 } from '../test/emulators/openai-emulator';
+import { numberArg } from './args';
 import { conversationPool } from './conversations';
 import { percentile } from './load';
 import { rssMiB, startRealisticHub } from './realistic-hub';
@@ -76,14 +77,7 @@ if (args.help) {
   process.exit(0);
 }
 
-const bounded = (name: string, value: string | undefined, min: number, max: number): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`bench:realistic: --${name} must be a number from ${min} to ${max} (got ${value})`);
-    process.exit(2);
-  }
-  return n;
-};
+const bounded = numberArg('bench:realistic');
 const conversations = Math.round(bounded('conversations', args.conversations, 1, 2000));
 const durationS = bounded('duration', args.duration, 1, 600);
 const warmupS = bounded('warmup', args.warmup, 0, 120);

@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { startOpenAiEmulator } from '../test/emulators/openai-emulator';
+import { numberArg } from './args';
 import { type Service, startService } from './children';
 import { summarizeProfile } from './cpu-profile';
 import { BENCH_MESSAGES, checkRestReply, percentile, runLoad } from './load';
@@ -68,14 +69,7 @@ if (args.help) {
   process.exit(0);
 }
 
-const bounded = (name: string, value: string | undefined, min: number, max: number): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`bench: --${name} must be a number from ${min} to ${max} (got ${value})`);
-    process.exit(2);
-  }
-  return n;
-};
+const bounded = numberArg('bench');
 const clientCounts = (args.clients ?? '').split(',').map((c) => bounded('clients', c.trim(), 1, 256));
 const warmupS = bounded('warmup', args.warmup, 0, 30);
 const durationS = bounded('duration', args.duration, 1, 60);

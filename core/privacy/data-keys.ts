@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createSecretFileOnce } from '../security/secret-file';
 import { HubError } from '../types/errors';
 import { KEY_ID_PATTERN, type KeyProvider, LocalKeyProvider } from './at-rest';
 
@@ -168,18 +169,9 @@ function providerOf(file: KeyFile): KeyProvider {
 
 async function readKeyFile(path: string): Promise<{ file: KeyFile; provider: KeyProvider }> {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    // Written aside, then linked into place: of several processes starting at once, one creates
-    // the keys and the others read whole ones.
-    const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(aside, `${JSON.stringify(newKeys().file, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
-    try {
-      await link(aside, path);
-    } finally {
-      await unlink(aside).catch(() => {});
-    }
+    await createSecretFileOnce(path, () => `${JSON.stringify(newKeys().file, null, 2)}\n`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyFileError(path, error);
+    throw keyFileError(path, error);
   }
   let file: KeyFile;
   try {

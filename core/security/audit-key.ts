@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { HubError } from '../types/errors';
+import { createSecretFileOnce } from './secret-file';
 
 export const AUDIT_KEY_ENV = 'HUB_AUDIT_KEY';
 export const DEFAULT_AUDIT_KEY_FILE = '.hub-data/audit.key';
@@ -38,18 +39,9 @@ export async function resolveAuditKey(source: AuditKeySource): Promise<Buffer> {
 
 async function keyFromFile(path: string): Promise<Buffer> {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    // Written aside, then linked into place: of several processes starting at once, one creates the
-    // key and the others read a whole one, never a half-written file.
-    const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(aside, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
-    try {
-      await link(aside, path);
-    } finally {
-      await unlink(aside).catch(() => {});
-    }
+    await createSecretFileOnce(path, () => `${randomBytes(32).toString('hex')}\n`);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw keyFileError(path, error);
+    throw keyFileError(path, error);
   }
   let text: string;
   try {

@@ -117,21 +117,17 @@ export class BullmqBus implements EventBus {
     this.assertOpen();
     const wanted = eventIds ? new Set(eventIds) : undefined;
     const ids = (await this.inbox.deadLetterIds()).filter((id) => !wanted || wanted.has(id));
-    let replayed = 0;
-    // Newest first, each to the head of its inbox: a conversation's letters end up in the order they failed.
-    for (const id of ids.reverse()) {
-      const letter = await this.inbox.replay(id, (dead) => conversationKey(dead.event.ref));
-      if (!letter) continue;
-      const conversation = conversationKey(letter.event.ref);
-      // A fresh job id: the event's first job may still exist, and BullMQ ignores an add with a known id.
+    // dlq-order is the order the letters failed in; each conversation's go back in one step.
+    const { conversations, moved } = await this.inbox.replay(ids, (dead) => conversationKey(dead.event.ref));
+    for (const conversation of conversations) {
+      // A fresh job id: the conversation's last job may still exist, and BullMQ ignores an add with a known id.
       await this.queue.add(
         'deliver',
         { conversation },
-        { jobId: `r_${encodeURIComponent(id)}_${Date.now()}` },
+        { jobId: `r_${encodeURIComponent(conversation)}_${Date.now()}` },
       );
-      replayed++;
     }
-    return replayed;
+    return moved;
   }
 
   pending(): Promise<number> {

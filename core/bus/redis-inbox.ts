@@ -106,21 +106,28 @@ return 1
 `);
 
 /**
- * Move a dead letter back to the head of its conversation's inbox, before the newer events there;
- * it counts as accepted again now.
+ * Move one conversation's dead letters back to the head of its inbox, before the newer events there,
+ * in one step: a drain that starts meanwhile sees all of them or none, so they keep their order. They
+ * count as accepted again now.
  * KEYS: dlq, dlq-order, inbox, pending, active, accepted, tenant-pending, tenant's accepted.
- * ARGV: event id, event JSON, now ms, conversation key, tenant.
+ * ARGV: now ms, conversation key, tenant, then event id and event JSON for each letter, newest first.
  */
 const REPLAY = new LuaScript(`
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('LPUSH', KEYS[3], ARGV[2])
-redis.call('INCR', KEYS[4])
-redis.call('ZADD', KEYS[5], 'NX', ARGV[3], ARGV[4])
 ${REDIS_NOW_MS}
-redis.call('ZADD', KEYS[6], nowMs, ARGV[1])
-if redis.call('ZADD', KEYS[8], nowMs, ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[7], ARGV[5], 1) end
-return 1
+local moved = 0
+for i = 4, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('HDEL', KEYS[1], id) == 1 then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('LPUSH', KEYS[3], ARGV[i + 1])
+    redis.call('INCR', KEYS[4])
+    redis.call('ZADD', KEYS[6], nowMs, id)
+    if redis.call('ZADD', KEYS[8], nowMs, id) == 1 then redis.call('HINCRBY', KEYS[7], ARGV[3], 1) end
+    moved = moved + 1
+  end
+end
+if moved > 0 then redis.call('ZADD', KEYS[5], 'NX', ARGV[1], ARGV[2]) end
+return moved
 `);
 
 /** `attempt` counts against maxAttempts; `outages` are the failures in a row a dependency caused. */
@@ -278,30 +285,55 @@ export class RedisInbox {
     return this.redis.zrange(this.key('dlq-order'), 0, -1);
   }
 
-  /** The dead letter moved back to its inbox, or undefined when it was not (or no longer) there. */
+  /**
+   * Moves dead letters back to their inboxes, one script per conversation (a conversation's letters
+   * in the order they failed, before its newer events). Returns the conversations that got letters
+   * back and how many letters moved.
+   */
   async replay(
-    eventId: string,
+    eventIds: string[],
     conversationOf: (letter: DeadLetter) => string,
-  ): Promise<DeadLetter | undefined> {
-    const json = await this.redis.hget(this.key('dlq'), eventId);
-    if (json === null) return undefined;
-    const letter = JSON.parse(json) as DeadLetter;
-    const conversation = conversationOf(letter);
-    const moved = await REPLAY.run(
-      this.redis,
-      [
-        this.key('dlq'),
-        this.key('dlq-order'),
-        this.inboxKey(conversation),
-        this.key('pending'),
-        this.key('active'),
-        this.key('accepted'),
-        this.key('tenant-pending'),
-        this.tenantAcceptedKey(letter.event.ref.tenant),
-      ],
-      [eventId, JSON.stringify(letter.event), Date.now(), conversation, letter.event.ref.tenant],
-    );
-    return moved === 1 ? letter : undefined;
+  ): Promise<{ conversations: string[]; moved: number }> {
+    if (eventIds.length === 0) return { conversations: [], moved: 0 };
+    const found = await this.redis.hmget(this.key('dlq'), ...eventIds);
+    // Oldest failure first, grouped by conversation (a Map keeps the first-seen order).
+    const byConversation = new Map<string, DeadLetter[]>();
+    for (const json of found) {
+      if (json === null) continue;
+      const letter = JSON.parse(json) as DeadLetter;
+      const conversation = conversationOf(letter);
+      byConversation.set(conversation, [...(byConversation.get(conversation) ?? []), letter]);
+    }
+    const conversations: string[] = [];
+    let moved = 0;
+    for (const [conversation, letters] of byConversation) {
+      const tenant = letters[0]?.event.ref.tenant ?? '';
+      // Pushed to the head newest first, so the oldest ends up in front.
+      const pairs = [...letters]
+        .reverse()
+        .flatMap((letter) => [letter.event.id, JSON.stringify(letter.event)]);
+      const count = Number(
+        await REPLAY.run(
+          this.redis,
+          [
+            this.key('dlq'),
+            this.key('dlq-order'),
+            this.inboxKey(conversation),
+            this.key('pending'),
+            this.key('active'),
+            this.key('accepted'),
+            this.key('tenant-pending'),
+            this.tenantAcceptedKey(tenant),
+          ],
+          [Date.now(), conversation, tenant, ...pairs],
+        ),
+      );
+      if (count > 0) {
+        conversations.push(conversation);
+        moved += count;
+      }
+    }
+    return { conversations, moved };
   }
 
   async pending(): Promise<number> {

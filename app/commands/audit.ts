@@ -9,7 +9,8 @@ type ConfigLoader = (file: string | undefined) => Promise<HubConfig>;
 
 const DAY_MS = 86_400_000;
 
-async function withStore<T>(config: HubConfig, work: (store: KyselyStore) => Promise<T>): Promise<T> {
+/** Opens the store for one command and closes it whatever the work does. */
+export async function withStore<T>(config: HubConfig, work: (store: KyselyStore) => Promise<T>): Promise<T> {
   const { createStore } = await import('../../core/store');
   const store = await createStore(config);
   try {

@@ -3,23 +3,13 @@ import type { Command } from 'commander';
 import { retentionConfigured } from '../../core/config/retention-schema';
 import type { HubConfig } from '../../core/config/schema';
 import { CLI_ACTOR } from '../../core/security/audit';
-import type { KyselyStore } from '../../core/store';
 import { parseCustomerTarget } from '../../core/store/customer-lookup';
 import type { EraseReport } from '../../core/store/erase';
 import type { PurgeCounts } from '../../core/store/retention';
 import { HubError, type StateStore } from '../../core/types';
+import { withStore } from './audit';
 
 type ConfigLoader = (file: string | undefined) => Promise<HubConfig>;
-
-async function withStore<T>(config: HubConfig, work: (store: KyselyStore) => Promise<T>): Promise<T> {
-  const { createStore } = await import('../../core/store');
-  const store = await createStore(config);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function describeCounts(counts: PurgeCounts): string {
   return Object.entries(counts)

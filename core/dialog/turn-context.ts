@@ -6,7 +6,7 @@ import type {
   ModelRelease,
   OutboundMessage,
 } from '../types';
-import type { ActionRequest } from './flows/actions';
+import type { ActionContext, ActionRequest } from './flows/actions';
 import type { Reply } from './flows/messages';
 import type { FlowSignal } from './flows/runtime';
 import { progressOf } from './handoff';
@@ -113,6 +113,20 @@ export function createTurnContext(
 }
 
 export const isoNow = (turn: TurnContext) => turn.now.toISOString();
+
+/** What every action of this turn is run with: the conversation, its language, the message and the clock. */
+export function actionContextOf(
+  turn: TurnContext,
+): Pick<ActionContext, 'conversationKey' | 'language' | 'tenant' | 'event' | 'state' | 'now'> {
+  return {
+    conversationKey: turn.state.conversationKey,
+    language: turn.language,
+    tenant: turn.event.ref.tenant,
+    event: turn.event,
+    state: turn.state,
+    now: isoNow(turn),
+  };
+}
 
 export function sayText(turn: TurnContext, text: string): void {
   turn.replies.push({ key: 'policy.text', params: { text } });

@@ -8,7 +8,7 @@ import { setHandoff } from '../handoff';
 import { agentsAtWork, describeHours } from '../hours';
 import { noteAnswer, noteFeedback } from '../model-outcomes';
 import { failedTooOften, type HandoffReason } from '../policy/rules';
-import { isoNow, sayText, type TurnContext, type TurnTrace } from '../turn-context';
+import { actionContextOf, isoNow, sayText, type TurnContext, type TurnTrace } from '../turn-context';
 import type { StageDeps } from './deps';
 import { checkAnswer } from './safety-output';
 import { takeSpeculativeAnswer } from './speculative-answer';
@@ -123,12 +123,7 @@ export async function runAction(
       // An answer started beside the LLM intent tier (dialog.llmIntentTier: speculative) is this one.
       takeSpeculativeAnswer(turn, request) ??
       deps.dialog.actions.run(request, {
-        conversationKey: turn.state.conversationKey,
-        language: turn.language,
-        tenant: turn.event.ref.tenant,
-        event: turn.event,
-        state: turn.state,
-        now: isoNow(turn),
+        ...actionContextOf(turn),
         slots,
         intent: turn.trace.intent?.name,
         confidence: turn.trace.intent?.confidence,

@@ -1,6 +1,6 @@
 import { speculativeAnswers } from '../../metrics';
 import type { ActionOutcome, ActionRequest } from '../flows/actions';
-import { isoNow, type TurnContext } from '../turn-context';
+import { actionContextOf, type TurnContext } from '../turn-context';
 import type { StageDeps } from './deps';
 
 /**
@@ -40,12 +40,7 @@ export function startSpeculativeAnswer(turn: TurnContext, deps: StageDeps, query
     step: '',
   };
   speculation.outcome = deps.dialog.actions.run(request, {
-    conversationKey: turn.state.conversationKey,
-    language: turn.language,
-    tenant: turn.event.ref.tenant,
-    event: turn.event,
-    state: turn.state,
-    now: isoNow(turn),
+    ...actionContextOf(turn),
     signal: controller.signal,
     ...(onDraft
       ? {

@@ -43,6 +43,13 @@ export function recordTicket(state: DialogState, ticket: { adapter: string; id: 
   progressOf(state).ticket = ticket;
 }
 
+/** The ticket is done with (solved by an agent, or the customer called the handoff off). */
+export function dropTicket(state: DialogState): void {
+  const { [SLOT_TICKET]: _done, ...slots } = state.slots;
+  state.slots = slots;
+  progressOf(state).ticket = undefined;
+}
+
 export function ticketOf(state: DialogState): string | undefined {
   const reference = state.dialog?.ticket?.id ?? state.slots[SLOT_TICKET];
   return typeof reference === 'string' ? reference : undefined;
@@ -82,9 +89,7 @@ export function applyHelpdeskUpdate(state: DialogState, update: HandoffUpdate, a
       setHandoff(state, 'bot', at);
       // What the bot was doing before the person took over is over.
       progress.flow = emptyFlowState();
-      const { [SLOT_TICKET]: _done, ...slots } = state.slots;
-      state.slots = slots;
-      progress.ticket = undefined;
+      dropTicket(state);
       return { source: 'system', reply: { key: 'policy.backToBot', params: {} } };
     }
   }

@@ -61,9 +61,21 @@ export interface HelpdeskOutcome {
   source: 'agent' | 'system';
 }
 
-/** An agent wrote, took the ticket, or solved/closed it (published by core/handoff). */
-export function applyHelpdeskUpdate(state: DialogState, update: HandoffUpdate, at: string): HelpdeskOutcome {
+/**
+ * An agent wrote, took the ticket, or solved/closed it (published by core/handoff). `reference` is
+ * the hub's reference of the ticket the update is about, when known: the end of an older ticket (one
+ * the customer called off, then asked for a person again) leaves the current one alone.
+ */
+export function applyHelpdeskUpdate(
+  state: DialogState,
+  update: HandoffUpdate,
+  at: string,
+  reference?: string,
+): HelpdeskOutcome {
   const progress = progressOf(state);
+  const current = ticketOf(state);
+  const older = reference !== undefined && current !== undefined && reference !== current;
+  if (older && (update.change === 'solved' || update.change === 'closed')) return { source: 'agent' };
   switch (update.change) {
     case 'reply': {
       const text = update.text?.trim();

@@ -149,6 +149,7 @@ export class DialogCommands {
       locale: language,
       reason: options.reason,
       masker: tickets.piiMasker,
+      flows: unfinishedFlows(state),
     };
     const summary = await this.deps.summarizer?.summarize(caseFactsOf(draftInput), {
       tenant: event.ref.tenant,
@@ -188,4 +189,11 @@ export class DialogCommands {
     }));
     return [...lines, { role: 'customer', text: input.text, at: input.event.receivedAt }];
   }
+}
+
+/** Flows the bot was in the middle of; the handoff flow and the answer's follow-up question are not "tried". */
+function unfinishedFlows(state: DialogState): Array<{ flow: string; step: string }> {
+  return (state.dialog?.flow.stack ?? [])
+    .filter((frame) => frame.flow !== 'handoff' && frame.flow !== 'faq')
+    .map(({ flow, step }) => ({ flow, step }));
 }

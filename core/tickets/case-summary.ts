@@ -32,6 +32,8 @@ export interface CaseFacts {
   slots: Record<string, unknown>;
   entities: Record<string, string[]>;
   transcript: CaseLine[];
+  /** Flows the bot was in the middle of when it handed over (the handoff flow itself left out). */
+  flows?: Array<{ flow: string; step: string }>;
   language: CaseLanguage;
 }
 
@@ -72,6 +74,8 @@ const WORDS = {
     tried: 'Tried',
     nothing: 'the bot gave no answer before the handoff',
     fromKb: (titles: string) => `answered from the knowledge base entry ${titles}`,
+    inFlow: (flow: string, step: string) => `the ${flow} flow, left at step ${step}`,
+    lastSaid: (text: string) => `its last message was "${text}"`,
     generated: 'answered with a generated reply',
     unhelpful: 'the customer said it did not help',
     join: '; ',
@@ -85,6 +89,8 @@ const WORDS = {
     tried: '已尝试',
     nothing: '转人工前机器人未作答',
     fromKb: (titles: string) => `根据知识库条目 ${titles} 作答`,
+    inFlow: (flow: string, step: string) => `流程 ${flow}，停在步骤 ${step}`,
+    lastSaid: (text: string) => `最后一条回复是"${text}"`,
     generated: '以生成的回复作答',
     unhelpful: '客户表示没有帮助',
     join: '；',
@@ -119,7 +125,16 @@ export function summarizeByRules(facts: CaseFacts): string {
       : w.generated;
     return attempt.unhelpful ? `${what}${facts.language === 'zh' ? '，' : ', '}${w.unhelpful}` : what;
   });
-  lines.push(`${w.tried}${colon}${attempts.length ? attempts.join(w.join) : w.nothing}`);
+  // The bot's last words, when not an answer listed above: the question it waited on, or its "I don't know".
+  const last = facts.transcript.findLast((line) => line.role === 'bot');
+  const lastSaid =
+    last && !ANSWER_SOURCES.has(last.source) && last.text.trim() ? [w.lastSaid(cut(last.text, 160))] : [];
+  const tried = [
+    ...attempts,
+    ...(facts.flows ?? []).map(({ flow, step }) => w.inFlow(flow, step)),
+    ...lastSaid,
+  ];
+  lines.push(`${w.tried}${colon}${tried.length ? tried.join(w.join) : w.nothing}`);
   return lines.join('\n');
 }
 
@@ -217,6 +232,8 @@ function promptOf(facts: CaseFacts): string {
   const entities = Object.entries(facts.entities).filter(([, v]) => v.length);
   if (entities.length)
     parts.push(`Entities: ${entities.map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ')}`);
+  if (facts.flows?.length)
+    parts.push(`Unfinished flows: ${facts.flows.map((f) => `${f.flow} (at step ${f.step})`).join(', ')}`);
   const lines = facts.transcript.slice(-PROMPT_LINES).map((line) => {
     const cited = line.cited?.length ? ` [from knowledge base: ${line.cited.join(', ')}]` : '';
     return `${line.role}: ${cut(line.text, 300)}${cited}`;

@@ -56,6 +56,8 @@ export interface DraftInput {
   locale?: string;
   reason: TicketReason;
   publicUrl?: string;
+  /** Flows the bot was in the middle of (the dialog's flow stack), for the case summary. */
+  flows?: Array<{ flow: string; step: string }>;
   /** The case summary the model wrote (core/tickets/case-summary.ts); absent: the rules write it. */
   caseSummary?: string;
   /** `privacy.pii`: the subject never carries personal data, whatever `ticketing.pii` says. */
@@ -98,6 +100,7 @@ export function caseFactsOf(input: DraftInput): CaseFacts {
     slots,
     entities: extractEntities(customerTexts),
     transcript: input.transcript,
+    ...(input.flows?.length ? { flows: input.flows } : {}),
     language: input.locale?.toLowerCase().startsWith('zh') ? 'zh' : 'en',
   };
 }

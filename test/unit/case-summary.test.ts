@@ -141,6 +141,29 @@ describe('the case summary by rules', () => {
     );
     expect(zh).toContain('问题："发票可以重开吗？"');
     expect(zh).toContain('已尝试：根据知识库条目 "发票说明" 作答，客户表示没有帮助');
+    const inFlow = summarizeByRules(
+      caseFactsOf(
+        draftInput([customer('where is my order AB12345678'), customer('agent')], {
+          flows: [{ flow: 'order_status', step: 'verify' }],
+        }),
+      ),
+    );
+    expect(inFlow).toContain('Tried: the order_status flow, left at step verify');
+    // The question the bot waited on, when it was not an answer, tells the agent where it stopped.
+    const asked = summarizeByRules(
+      caseFactsOf(
+        draftInput([
+          customer('where is my order AB12345678'),
+          bot('To protect your privacy, please tell me the phone number used for order AB12345678.', {
+            source: 'flow',
+          }),
+          customer('I want a human'),
+        ]),
+      ),
+    );
+    expect(asked).toContain(
+      'Tried: its last message was "To protect your privacy, please tell me the phone number used for order AB12345678."',
+    );
     const none = summarizeByRules(caseFactsOf(draftInput([customer('I want a human')])));
     expect(none).toContain('Tried: the bot gave no answer before the handoff');
   });

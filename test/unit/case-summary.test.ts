@@ -9,7 +9,7 @@ import {
 import { buildTicketDraft, caseFactsOf, customerQuestion, type DraftInput } from '../../core/tickets/draft';
 import { maskTicketDraft } from '../../core/tickets/privacy';
 import type { LlmClient } from '../../core/types';
-import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
+import { chatKindOf, type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 
 const ref = { channel: 'webchat', tenant: 'default', conversation: 'cs1' };
 const at = '2026-12-06T10:00:00Z';
@@ -229,6 +229,8 @@ describe('the case summary by a model', () => {
     expect(prompt).toContain('<EMAIL_1>');
     expect(prompt).toContain('[from knowledge base: Delivery times]');
     expect(prompt).toContain('in English');
+    // Benchmarks count customer answers; a case summary is not one.
+    expect(chatKindOf(request ?? {})).toBe('other');
 
     const draft = maskTicketDraft(
       buildTicketDraft({ ...draftInput(facts().transcript), caseSummary: summary.text }),

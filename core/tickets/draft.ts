@@ -157,7 +157,7 @@ const HANDOFF_ONLY =
   /^\W*(i\s+)?(want|need|talk to|speak to|connect me to|get me)?\s*(to\s+)?(talk to|speak to|speak with|talk with)?\s*(a|an|to a)?\s*(human|agent|person|real person|representative|operator)(\s+please)?\W*$|^\W*(我要|我想|请)?(转|找)?人工(客服|服务)?(吧|谢谢)?\W*$/iu;
 /** A greeting at the start of a message ("Hi, ...", "您好，..."): not part of the question. */
 const GREETING =
-  /^(?:(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|greetings|hi there|hello there|你好|您好|哈喽|嗨|在吗|在不在|亲)[\s,，.。!！~～?？:：]*)+/iu;
+  /^(?:(?:hi there|hello there|hiya|hi|hello|hey|good\s+(?:morning|afternoon|evening)|greetings|你好|您好|哈喽|嗨|在吗|在不在)(?!\p{Script=Latin})[\s,，.。!！~～?？:：]*)+/iu;
 /** Words that say nothing of the case: acknowledgements, and what frames an identifier ("my e-mail is"). */
 const FILLER = new Set(
   "ok okay yes no yeah yep nope sure thanks thank you thx please pls hi hello hey my is it its it's this that here the a an and or of for to me i am email e mail phone number tel mobile order id no nr code help".split(

@@ -48,6 +48,9 @@ describe('the ticket subject is the question that led to the handoff', () => {
       'can I return shoes I wore once?',
     );
     expect(customerQuestion(['您好，我的快递三天了还没到'])).toBe('我的快递三天了还没到');
+    // Only a greeting word is cut, not a word that starts like one.
+    expect(customerQuestion(['history of my payments please'])).toBe('history of my payments please');
+    expect(customerQuestion(['Hi there! Hey, where is my refund?'])).toBe('where is my refund?');
   });
 
   it('never takes a message that is only an e-mail address, a phone number or an order id', () => {

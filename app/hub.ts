@@ -282,7 +282,7 @@ async function startWorkers(
     'back office',
     `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,
   );
-  const backOffice = await startBackOffice(config, store, builtinPlugins);
+  const backOffice = await startBackOffice(config, store, builtinPlugins, llm);
   phases.begin('intents', `loading the dialog (${config.dialog.file}): intents, flows, safety`);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({

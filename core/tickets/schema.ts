@@ -73,6 +73,8 @@ export interface TicketCommentsTable extends LeaseColumns {
   author: string;
   body: string;
   public: boolean;
+  /** Migration 0016: the ticket status to set once the comment is on the ticket (a cancelled handoff). */
+  set_status: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface TicketDatabase extends Database {

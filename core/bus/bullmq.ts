@@ -27,6 +27,10 @@ export interface BullmqBusOptions extends DeliveryPolicy {
   /** Namespace of every Redis key, e.g. "hub". */
   keyPrefix: string;
   ownsConnection?: boolean;
+  /** How often a running drain renews its conversation lease; default a third of lockTtlMs. */
+  lockRenewMs?: number;
+  /** How often the worker moves jobs whose worker died back to the queue; default 1 s. */
+  stalledIntervalMs?: number;
 }
 
 /**
@@ -97,9 +101,11 @@ export class BullmqBus implements EventBus {
       connection: this.workerConnection,
       prefix: `${this.options.keyPrefix}:bull`,
       concurrency: this.options.concurrency,
-      // A dead worker's job is stalled and redelivered once its BullMQ lock lapses, like the conversation lock.
+      // A dead worker's job is stalled and redelivered once its BullMQ lock lapses, like the conversation
+      // lock: within lockTtlMs + stalledIntervalMs. The lock is renewed as often as the lease.
       lockDuration: this.options.lockTtlMs,
-      stalledInterval: Math.max(500, Math.floor(this.options.lockTtlMs / 2)),
+      lockRenewTime: this.renewMs,
+      stalledInterval: this.options.stalledIntervalMs ?? 1_000,
       // Redelivering a job is always safe here (it only drains an inbox), so never fail it for stalling.
       maxStalledCount: 1_000_000,
     });
@@ -189,7 +195,7 @@ export class BullmqBus implements EventBus {
       // The holder may be a worker that died: keep this job alive until it gets the lock itself.
       return { retryInMs: this.lockRetryMs };
     }
-    const lease = new Lease(lock, this.options.lockTtlMs);
+    const lease = new Lease(lock, this.options.lockTtlMs, this.renewMs);
     try {
       for (;;) {
         if (this.closing) return { retryInMs: 0 };
@@ -280,6 +286,10 @@ export class BullmqBus implements EventBus {
     } catch (error) {
       logger.warn({ err: error }, 'bus sweep failed');
     }
+  }
+
+  private get renewMs(): number {
+    return this.options.lockRenewMs ?? Math.max(10, Math.floor(this.options.lockTtlMs / 3));
   }
 
   private assertOpen(): void {

@@ -31,6 +31,8 @@ export async function createBus(config: HubConfig, deps: BusDeps = {}): Promise<
     queue: config.bus.queue,
     keyPrefix: deps.keyPrefix ?? 'hub',
     ownsConnection: true,
+    lockRenewMs: config.bus.lockRenewMs,
+    stalledIntervalMs: config.bus.stalledIntervalMs,
   });
 }
 

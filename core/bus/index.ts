@@ -7,7 +7,7 @@ import { RedisFeed } from './feed-redis';
 import { MemoryBus } from './memory';
 import { policyFromConfig } from './policy';
 
-export { BullmqBus, type BullmqBusOptions } from './bullmq';
+export { BullmqBus, type BullmqBusOptions, bullPrefix } from './bullmq';
 export { MemoryFeed } from './feed-memory';
 export { RedisFeed, type RedisFeedOptions } from './feed-redis';
 export { MemoryBus } from './memory';
@@ -33,6 +33,7 @@ export async function createBus(config: HubConfig, deps: BusDeps = {}): Promise<
     ownsConnection: true,
     lockRenewMs: config.bus.lockRenewMs,
     stalledIntervalMs: config.bus.stalledIntervalMs,
+    shards: config.redis.cluster?.shards,
   });
 }
 

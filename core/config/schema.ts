@@ -228,7 +228,23 @@ export const hubConfigSchema = z.object({
         .string()
         .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
         .default('hub'),
-      /** Used when redis.url is rediss:// (TLS). */
+      /**
+       * Redis Cluster instead of the one server of redis.url: the seed nodes (`host:port` or
+       * `redis://[:password@]host:port`, `rediss://` for TLS with redis.tls; the first node's
+       * credentials are used for all). Every key of a conversation shares one hash slot.
+       */
+      cluster: z
+        .object({
+          nodes: z.array(z.string().min(1)).min(1, 'list at least one node, e.g. ["10.0.0.1:6379"]'),
+          /**
+           * The bus's indexes (backlog counts, dead letters, the ready set) are split into this many
+           * shards, each in its own hash slot, so a conversation's script touches one slot; the gauges
+           * and the dead-letter listing read every shard. More shards spread the load over more masters.
+           */
+          shards: positiveInt.max(1024).default(16),
+        })
+        .optional(),
+      /** Used when redis.url (or the cluster's nodes) is rediss:// (TLS). */
       tls: z
         .object({
           /** The CA that signed Redis's certificate (a path, or the PEM itself); unset: the system's CAs. */

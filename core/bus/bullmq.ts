@@ -2,6 +2,7 @@ import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { connectionErrorListener, errorEventListener } from '../resilience/connection-errors';
+import { sleep } from '../resilience/sleep';
 import { duplicateClient, hashTag, isCluster, type RedisClient } from '../state/redis-client';
 import { RedisLockManager } from '../state/redis-lock';
 import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
@@ -13,6 +14,9 @@ import { Lease } from './lease';
 import { type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
 import { tracedHandler } from './trace';
+
+/** Tries to settle a handled event before leaving it to a redelivery. */
+const SETTLE_TRIES = 10;
 
 /** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
 interface JobData {
@@ -276,7 +280,7 @@ export class BullmqBus implements EventBus {
     lease: Lease,
     letter?: DeadLetter,
   ): Promise<DrainOutcome | undefined> {
-    if (!(await this.inbox.removeHead(conversation, raw, event, lease.lock.token, letter))) {
+    if (!(await this.removeHead(conversation, raw, event, lease.lock.token, letter))) {
       // A newer lock holder owns the conversation now and will see this event again.
       return { retryInMs: this.lockRetryMs };
     }
@@ -288,6 +292,23 @@ export class BullmqBus implements EventBus {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Settle the head, trying again through a Redis blip or failover (about 5 s): the handler has run,
+   * and giving up would deliver the event once more. Safe to repeat: the script removes the event by
+   * value and only while no newer lock holder exists.
+   */
+  private async removeHead(...args: Parameters<RedisInbox['removeHead']>): Promise<boolean> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.inbox.removeHead(...args);
+      } catch (error) {
+        if (tries >= SETTLE_TRIES || this.closing) throw error;
+        logger.warn({ err: error, tries }, 'bus could not settle an event; trying again');
+        await sleep(Math.min(1_000, 100 * tries));
+      }
+    }
   }
 
   /** Re-kick conversations with events but no progress for two lock TTLs (a lost job, a publisher that died). */

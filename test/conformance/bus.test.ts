@@ -644,6 +644,21 @@ describe('BullMQ bus across processes', () => {
     expect(recorder.ids('a')).toEqual(['a:1', 'a:2']);
   });
 
+  it('keeps the lease of a handler that runs for several lease TTLs: no other consumer takes the conversation', async () => {
+    const settings = { lockTtlMs: 300, stalledIntervalMs: 100, concurrency: 2 };
+    const recorder = new Recorder();
+    const consumers = await Promise.all([world.bus(settings), world.bus(settings)]);
+    // A long model call: four TTLs, renewed by the lease's heartbeat all along.
+    await Promise.all(consumers.map((bus) => bus.consume(recorder.handler(() => sleep(1_200)))));
+    await consumers[0]?.publish(inbound('a', 1));
+    await consumers[0]?.publish(inbound('a', 2));
+    await waitFor(() => recorder.count() === 2, 'both events', 10_000);
+    expect(recorder.deliveries.map((d) => d.id)).toEqual(['a:1', 'a:2']);
+    expect(recorder.attempts('a:1')).toEqual([1]);
+    expect(recorder.maxInFlightPerConversation).toBe(1);
+    expect(recorder.deliveries.every(({ ctx }) => !ctx.signal.aborted)).toBe(true);
+  });
+
   it('aborts the signal when the conversation lock is lost, and the next holder redelivers in order', async () => {
     const bus = await world.bus({ lockTtlMs: 300, backoffMs: 10 });
     const recorder = new Recorder();

@@ -207,7 +207,10 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
-    registerOverviewRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    registerOverviewRoute(app, analytics, {
+      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      channels: config.channels.filter((channel) => channel.enabled),
+    });
     registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(
       app,

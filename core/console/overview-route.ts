@@ -4,7 +4,7 @@ import { type AnalyticsStore, OVERVIEW_WINDOWS, type OverviewWindow, overviewFig
 import { requireAdmin } from '../http/admin-auth';
 import { figuresSchema } from '../http/analytics-route';
 import { errorResponse, type RouteDoc } from '../http/route-doc';
-import { ALL_TENANTS } from '../security/permissions';
+import { ALL_TENANTS, inTenantScope } from '../security/permissions';
 
 const name = z.string().min(1).max(200);
 const windows = Object.keys(OVERVIEW_WINDOWS) as [OverviewWindow, ...OverviewWindow[]];
@@ -51,6 +51,12 @@ export const overviewDoc: RouteDoc = {
         systemSeries: z.array(systemSchema.extend({ at: z.string() })),
         business: figuresSchema,
         businessTrend: z.object({ step: z.enum(['hour', 'day']), figures: z.array(figuresSchema) }),
+        choices: z
+          .object({
+            tenants: z.array(z.string()),
+            channels: z.array(z.object({ id: z.string(), tenant: z.string() })),
+          })
+          .describe("The configured channels and their tenants within the caller's scope, for the filters"),
       }),
     },
     400: errorResponse('admin.invalid_query: an unknown window or parameter'),
@@ -61,7 +67,12 @@ export const overviewDoc: RouteDoc = {
 export function registerOverviewRoute(
   app: FastifyInstance,
   analytics: AnalyticsStore,
-  options: { abandonAfterMinutes: number; now?: () => Date },
+  options: {
+    abandonAfterMinutes: number;
+    /** The configured channels (`channels:`), offered as filters. */
+    channels: readonly { id: string; tenant: string }[];
+    now?: () => Date;
+  },
 ): void {
   app.get(
     '/admin/console/overview',
@@ -86,7 +97,11 @@ export function registerOverviewRoute(
       const scope = request.caller?.tenants ?? [ALL_TENANTS];
       // A named tenant was checked against the scope by the guard (tenantOf).
       const tenants = parsed.data.tenant || scope.includes(ALL_TENANTS) ? undefined : scope;
-      return overviewFigures(
+      const channels = options.channels
+        .filter((channel) => inTenantScope(scope, channel.tenant))
+        .map(({ id, tenant }) => ({ id, tenant }));
+      const choices = { tenants: [...new Set(channels.map((c) => c.tenant))].sort(), channels };
+      const overview = await overviewFigures(
         analytics,
         {
           window: parsed.data.window ?? 'hour',
@@ -97,6 +112,7 @@ export function registerOverviewRoute(
         options.now?.() ?? new Date(),
         options.abandonAfterMinutes,
       );
+      return { ...overview, choices };
     },
   );
 }

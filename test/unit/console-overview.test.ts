@@ -297,7 +297,14 @@ describe('GET /admin/console/overview', () => {
     app.addHook('onRequest', async (request) => {
       if (caller) request.caller = caller;
     });
-    registerOverviewRoute(app, analytics, { abandonAfterMinutes: ABANDON_MIN, now: () => new Date(NOW) });
+    registerOverviewRoute(app, analytics, {
+      abandonAfterMinutes: ABANDON_MIN,
+      channels: [
+        { id: 'rest', tenant: 'acme' },
+        { id: 'chat-beta', tenant: 'beta' },
+      ],
+      now: () => new Date(NOW),
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -313,6 +320,7 @@ describe('GET /admin/console/overview', () => {
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json();
     expect(body.window).toBe('hour');
+    expect(body.choices.tenants).toEqual(['acme', 'beta']);
     expect(body.system.turns).toBe(script.filter((t) => !t.tenant && t.at >= 0).length);
     expect((await get('/admin/console/overview?channel=telegram')).json().system.turns).toBe(0);
     expect((await get('/admin/console/overview?window=day')).json().system.turns).toBe(script.length);
@@ -332,6 +340,7 @@ describe('GET /admin/console/overview', () => {
       const body = (await get('/admin/console/overview')).json();
       expect(body.system.turns).toBe(1);
       expect(body.system.loggedErrors).toBeNull();
+      expect(body.choices).toEqual({ tenants: ['beta'], channels: [{ id: 'chat-beta', tenant: 'beta' }] });
     } finally {
       caller = undefined;
     }

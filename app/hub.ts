@@ -22,6 +22,7 @@ import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
+import { registerConsoleRoutes } from '../core/http/console-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
@@ -211,6 +212,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       abandonAfterMinutes: config.analytics.abandonAfterMinutes,
       channels: config.channels.filter((channel) => channel.enabled),
     });
+    await registerConsoleRoutes(app);
     registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(
       app,

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
-import { AnalyticsStore, createFactsWriter, loadAnalyticsKey, startBusinessGauges } from '../core/analytics';
+import {
+  AnalyticsStore,
+  createFactsWriter,
+  loadAnalyticsKey,
+  startBusinessGauges,
+  startSystemMinutes,
+} from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -10,6 +16,7 @@ import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
+import { registerOverviewRoute } from '../core/console/overview-route';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
@@ -110,6 +117,8 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
         abandonAfterMinutes: config.analytics.abandonAfterMinutes,
       }),
     );
+    // Every process adds its failed turns and errors to the minutes the console reads.
+    closers.push(startSystemMinutes(analytics));
   }
   // Past a tenant's backlog limits: REST refused with 503, chat channels told they wait (bus.admission).
   const admission = new Admission({
@@ -199,6 +208,10 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    registerOverviewRoute(app, analytics, {
+      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      channels: config.channels.filter((channel) => channel.enabled),
+    });
     await registerConsoleRoutes(app);
     registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(

@@ -18,4 +18,11 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType<PageProps> }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  {
+    path: 'overview',
+    title: 'Overview',
+    permission: 'analytics.read',
+    load: () => import('./pages/overview'),
+  },
+];

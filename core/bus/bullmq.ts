@@ -11,7 +11,7 @@ import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
 import { BusKeys } from './keys';
 import { Lease } from './lease';
-import { type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
+import { countTurnFailure, type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
 import { tracedHandler } from './trace';
 
@@ -245,6 +245,7 @@ export class BullmqBus implements EventBus {
       // Every allowed attempt started and none finished: the event keeps killing its worker.
       const error = 'the worker stopped during every attempt (crash or lost lock)';
       const letter = deadLetter(event, error, maxAttempts, 'bus.worker_stopped');
+      countTurnFailure(event, 'dead');
       return this.settle(conversation, raw, event, lease, letter);
     }
     try {

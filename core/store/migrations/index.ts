@@ -9,6 +9,7 @@ import * as operators from './0007_operators';
 import * as rejectedWebhooks from './0008_rejected_webhooks';
 import * as retention from './0010_retention';
 import * as businessMetrics from './0011_business_metrics';
+import * as systemFigures from './0012_system_figures';
 import * as ticketCommentStatus from './0016_ticket_comment_status';
 
 /**
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0008_rejected_webhooks': rejectedWebhooks,
   '0010_retention': retention,
   '0011_business_metrics': businessMetrics,
+  '0012_system_figures': systemFigures,
   '0016_ticket_comment_status': ticketCommentStatus,
 };
 

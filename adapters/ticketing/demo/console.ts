@@ -11,11 +11,17 @@ import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
 import { operatorPageHeaders } from '../../../core/http/page-headers';
 import { type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { actorOfCaller, type Caller } from '../../../core/security/caller';
-import { ALL_TENANTS, inTenantScope, PUBLIC } from '../../../core/security/permissions';
+import { inTenantScope, PUBLIC } from '../../../core/security/permissions';
+import { maskPii } from '../../../core/security/pii-mask';
 import { transcriptView } from '../../../core/security/transcripts';
 import { conversationLookup } from '../../../core/store/rows';
 import { DemoDesk, type DeskAction, DeskError, type DeskTicket } from './desk';
+import { DeskFeed } from './live';
 import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
+import { registerWorkspaceRoutes } from './workspace';
+
+/** How often the live stream reads the ticket changes while someone listens. */
+const FEED_INTERVAL_MS = 1000;
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -74,6 +80,7 @@ export const registerAgentConsole: HelpdeskRoutes = async (
   receiver: HandoffReceiver,
 ) => {
   const desk = new DemoDesk(deps.store.db);
+  const feed = new DeskFeed(deps.store.db, { intervalMs: FEED_INTERVAL_MS, logger: deps.logger });
   const token = () => deps.adminToken ?? adminTokenFromEnv();
   const [html, js, css] = await Promise.all(
     ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
@@ -101,12 +108,10 @@ export const registerAgentConsole: HelpdeskRoutes = async (
         const caller = request.caller;
         const visible: DeskTicket[] = [];
         for (const ticket of await desk.list()) {
-          if (caller && !caller.tenants.includes(ALL_TENANTS)) {
-            const opened = /^\d{1,18}$/.test(ticket.id) ? await receiver.find('demo', ticket.id) : undefined;
-            if (!opened || !inTenantScope(caller.tenants, opened.tenant)) continue;
-          }
+          // The ticket's tenant is the request's: the adapter wrote the one it was opened for.
+          if (caller && !inTenantScope(caller.tenants, ticket.tenant)) continue;
           if (caller?.role === 'agent' && ticket.assignee && ticket.assignee !== caller.name) continue;
-          visible.push({ ...ticket, transcript: transcriptView(caller, ticket.transcript) });
+          visible.push(operatorView(caller, ticket));
         }
         return { tickets: visible };
       },
@@ -194,9 +199,14 @@ export const registerAgentConsole: HelpdeskRoutes = async (
               conversation: conversationLookup(deps.store.atRest, request.conversationKey),
             },
           });
-          if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });
+          if (!outcome)
+            return reply
+              .code(200)
+              .send({ status: 'unchanged', ticket: ticket && operatorView(caller, ticket) });
           const eventId = 'eventId' in outcome ? outcome.eventId : undefined;
-          return reply.code(200).send({ status: outcome.status, eventId, ticket });
+          return reply
+            .code(200)
+            .send({ status: outcome.status, eventId, ticket: ticket && operatorView(caller, ticket) });
         } catch (error) {
           if (error instanceof DeskError) {
             helpdeskUpdates.inc({ source: 'demo', outcome: 'bad_request' });
@@ -207,6 +217,26 @@ export const registerAgentConsole: HelpdeskRoutes = async (
         }
       },
     );
+
+    registerWorkspaceRoutes(admin, { desk, receiver, deps, feed });
   });
   return ['/agent', '/admin/tickets'];
 };
+
+/**
+ * A ticket as an operator reads it: through `transcriptView`, so an analyst sees the transcript,
+ * the comments and the entities the customer named with personal data masked.
+ */
+function operatorView(caller: Caller | undefined, ticket: DeskTicket): DeskTicket {
+  const masked = caller?.role === 'analyst';
+  return {
+    ...ticket,
+    transcript: transcriptView(caller, ticket.transcript),
+    comments: transcriptView(caller, ticket.comments),
+    entities: masked
+      ? Object.fromEntries(
+          Object.entries(ticket.entities).map(([kind, values]) => [kind, values.map((v) => maskPii(v))]),
+        )
+      : ticket.entities,
+  };
+}

@@ -12,7 +12,14 @@ export interface DeskComment {
   text: string;
   public: boolean;
   at: string;
+  /** What an agent's comment records (migration 0015); absent on the bot's and the customer's. */
+  kind?: DeskCommentKind;
+  /** The agent who wrote it. */
+  agent?: string;
 }
+
+/** An agent's action as a comment: `note` is internal and never reaches the customer. */
+export type DeskCommentKind = DeskAction | 'note';
 
 export interface DeskTicket {
   id: string;
@@ -23,8 +30,14 @@ export interface DeskTicket {
   priority: string;
   category: string;
   assignee?: string;
+  tenant: string;
   channel: string;
+  /** The bot's case summary, as the ticket was opened with (core/tickets/draft.ts). */
   summary: string;
+  /** What the bot understood: the intent, the slots it filled, the entities the customer named. */
+  intent?: string;
+  slots: Record<string, unknown>;
+  entities: Record<string, string[]>;
   /** The conversation before the handoff, as the ticket was opened with. */
   transcript: TicketDraft['transcript'];
   comments: DeskComment[];
@@ -106,7 +119,7 @@ export class DemoDesk {
   async act<T>(
     id: string,
     action: DeskAction,
-    input: { agent: string; text?: string },
+    input: DeskInput,
     announce: (commentId: string) => Promise<T>,
   ): Promise<T | undefined> {
     if (!/^\d{1,18}$/.test(id)) throw new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
@@ -143,6 +156,67 @@ export class DemoDesk {
       return announce(commentId);
     });
   }
+
+  /**
+   * An agent's internal note: stored on the ticket for the other agents, never published to the
+   * conversation. A closed ticket takes none, like any other change.
+   */
+  async note(id: string, input: { agent: string; text: string }): Promise<DeskComment> {
+    if (!/^\d{1,18}$/.test(id)) throw new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
+    return this.db.transaction().execute(async (trx) => {
+      const ticket = await trx
+        .selectFrom('demo_tickets')
+        .select(['id', 'status'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!ticket) throw new DeskError(404, 'desk.not_found', `No demo ticket ${id}`);
+      if (ticket.status === 'closed') {
+        throw new DeskError(
+          409,
+          'desk.closed',
+          `Ticket ${id} is closed; a closed ticket takes no more notes`,
+        );
+      }
+      await trx.updateTable('demo_tickets').set({ updated_at: sql`now()` }).where('id', '=', id).execute();
+      const row = await trx
+        .insertInto('demo_ticket_comments')
+        .values({
+          ticket_id: id,
+          author: 'agent',
+          text: sealComment(this.atRest, id, input.text),
+          public: false,
+          kind: 'note',
+          agent: input.agent,
+        })
+        .returning(['id', 'at'])
+        .executeTakeFirstOrThrow();
+      return {
+        id: String(row.id),
+        author: 'agent',
+        text: input.text,
+        public: false,
+        at: new Date(row.at).toISOString(),
+        kind: 'note',
+        agent: input.agent,
+      };
+    });
+  }
+}
+
+export interface DeskInput {
+  /** Who the action is for: the agent who replies, takes, solves; for an assignment, the new assignee. */
+  agent: string;
+  text?: string;
+  /** Who assigned the ticket, when it is not the assignee themselves (a supervisor's assignment). */
+  by?: string;
+}
+
+/** What the customer asked last: their newest comment on the ticket, else their last line before the handoff. */
+export function lastCustomerQuestion(ticket: DeskTicket): string | undefined {
+  const comment = ticket.comments.findLast((c) => c.author === 'customer' && c.text.trim());
+  if (comment) return comment.text.split('\nAttachments (')[0]?.trim() || undefined;
+  return ticket.transcript.findLast((line) => line.role === 'customer' && line.text.trim())?.text.trim();
 }
 
 async function addComment(
@@ -150,11 +224,13 @@ async function addComment(
   trx: Transaction<TicketDatabase>,
   ticketId: string,
   action: DeskAction,
-  input: { agent: string; text?: string },
+  input: DeskInput,
 ): Promise<string> {
   const note =
     action === 'assign'
-      ? `${input.agent} took the ticket.`
+      ? input.by && input.by !== input.agent
+        ? `${input.by} assigned the ticket to ${input.agent}.`
+        : `${input.agent} took the ticket.`
       : action === 'solve'
         ? `${input.agent} solved the ticket.`
         : `${input.agent} closed the ticket.`;
@@ -165,6 +241,8 @@ async function addComment(
       author: 'agent',
       text: sealComment(atRest, ticketId, action === 'reply' ? (input.text ?? '') : note),
       public: action === 'reply',
+      kind: action,
+      agent: input.by ?? input.agent,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -174,6 +252,7 @@ async function addComment(
 type TicketRow = {
   id: string;
   idempotency_key: string;
+  tenant: string;
   subject: string;
   status: string;
   priority: string;
@@ -184,7 +263,18 @@ type TicketRow = {
   updated_at: Date;
 };
 
-type CommentRow = { id: string; ticket_id: string; author: string; text: string; public: boolean; at: Date };
+type CommentRow = {
+  id: string;
+  ticket_id: string;
+  author: string;
+  text: string;
+  public: boolean;
+  at: Date;
+  kind: string | null;
+  agent: string | null;
+};
+
+const COMMENT_KINDS = new Set<string>(['reply', 'assign', 'solve', 'close', 'note']);
 
 function toTicket(atRest: AtRest, row: TicketRow, comments: CommentRow[]): DeskTicket {
   const draft = openDraft(atRest, row);
@@ -196,8 +286,12 @@ function toTicket(atRest: AtRest, row: TicketRow, comments: CommentRow[]): DeskT
     priority: row.priority,
     category: row.category,
     ...(row.assignee ? { assignee: row.assignee } : {}),
+    tenant: row.tenant,
     channel: draft.conversation?.channel ?? draft.customer?.channel ?? '',
     summary: draft.summary,
+    ...(draft.intent ? { intent: draft.intent } : {}),
+    slots: draft.slots ?? {},
+    entities: draft.entities ?? {},
     transcript: draft.transcript ?? [],
     comments: comments.map((c) => ({
       id: String(c.id),
@@ -205,6 +299,8 @@ function toTicket(atRest: AtRest, row: TicketRow, comments: CommentRow[]): DeskT
       text: openComment(atRest, c),
       public: c.public,
       at: new Date(c.at).toISOString(),
+      ...(c.kind && COMMENT_KINDS.has(c.kind) ? { kind: c.kind as DeskCommentKind } : {}),
+      ...(c.agent ? { agent: c.agent } : {}),
     })),
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),

@@ -39,6 +39,8 @@ export interface OutboundMessage {
   createdAt: string;
   /** How the answer was produced, for metrics and the transcript. */
   source?: 'llm' | 'extractive' | 'flow' | 'system' | 'agent';
+  /** The person who wrote an agent's reply (their display name), for a channel to show beside it. */
+  agentName?: string;
   /**
    * Set on the reply feed only, never stored: this message is reply `index` (from 0) of the `count`
    * its turn stored, so a process waiting for the turn's answer (the REST channel) has all of it

@@ -130,6 +130,25 @@ describe('the dialog turn as stages', () => {
     expect(state.handoff).toBe('human');
   });
 
+  it("names the agent beside an agent's reply, and no one beside the bot's", async () => {
+    const engine = await engineWith();
+    let state: DialogState = emptyState('k-agent');
+    const asked = await engine.respond(message('I want a human'), state);
+    expect(asked.replies[0]?.agentName).toBeUndefined();
+    state = asked.state;
+    const answered = await engine.respond(
+      {
+        ...message(''),
+        kind: 'handoff',
+        text: undefined,
+        sender: { id: 'agent:operator:1', name: 'Mia Chen' },
+        handoff: { change: 'reply', adapter: 'demo', ticketId: '1', text: 'Hello, Mia here.' },
+      },
+      state,
+    );
+    expect(answered.replies[0]).toMatchObject({ source: 'agent', agentName: 'Mia Chen' });
+  });
+
   it('names the stages when an insertion point does not exist', async () => {
     const engine = engineWith((defaults) =>
       insertBefore(defaults, 'guardrail', { name: 'x', run: (_turn, next) => next() }),

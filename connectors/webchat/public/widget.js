@@ -273,6 +273,12 @@ function renderCitations(row, citations) {
 function renderReply(message) {
   if (!message?.content || message.content.type === 'typing' || rows.has(`out:${message.id}`)) return;
   const row = addRow(`out:${message.id}`, 'bot', renderContent(message.content), message.createdAt);
+  // An agent's reply says who wrote it.
+  if (message.agentName) {
+    row.classList.add('agent');
+    const meta = row.querySelector('.meta');
+    meta.textContent = `${message.agentName} · ${meta.textContent}`;
+  }
   if (message.citations?.length) renderCitations(row, message.citations);
 }
 

@@ -47,6 +47,10 @@ function render(turn: TurnContext, catalog: Catalog, historyTurns: number): void
     locale: language,
     createdAt: at,
     source: turn.source,
+    // A helpdesk update's sender is the agent: the customer sees who answers them.
+    ...(turn.source === 'agent' && event.kind === 'handoff' && event.sender.name
+      ? { agentName: event.sender.name }
+      : {}),
   };
   turn.outbound = text ? [message] : [];
 }

@@ -236,7 +236,8 @@ export function registerWorkspaceRoutes(admin: FastifyInstance, context: Workspa
         raw.end();
       };
       streams.add(end);
-      request.raw.on('close', end);
+      // The browser went away (tab closed, network lost): the response closes with its socket.
+      raw.on('close', end);
       unsubscribe = await feed.subscribe((event) => {
         if (!ended && visibleTo(caller, event))
           raw.write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);

@@ -18,4 +18,11 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType<PageProps> }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  {
+    path: 'workspace',
+    title: 'Agent workspace',
+    permission: 'tickets.read',
+    load: () => import('./pages/workspace'),
+  },
+];

@@ -384,6 +384,14 @@ describe('agent workspace: notes, assignment, suggestions', () => {
     expect(suggestions.length).toBeLessThanOrEqual(3);
     expect(suggestions[0]).toMatchObject({ title: 'Refunds', source: 'kb/refunds.md' });
     expect(suggestions[0].text).toMatch(/5 to 7 business days/);
+    // A message that only asks for a person is not the question.
+    await new DemoTicketing(ticketDb(store.db)).addComment(
+      id,
+      { author: 'customer', text: 'Can I talk to a human please?', public: true },
+      { idempotencyKey: `human-${id}`, tenant: 'default' },
+    );
+    const again = (await get('mia', `/admin/tickets/${id}/suggestions`)).json().suggestions;
+    expect(again[0]).toMatchObject({ title: 'Refunds' });
     expect((await get('ann', `/admin/tickets/${id}/suggestions`)).statusCode).toBe(403);
     expect((await get('ola', `/admin/tickets/${id}/suggestions`)).statusCode).toBe(403);
   });

@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HelpdeskRoutes } from '../../../core/handoff/inbound';
@@ -8,7 +5,6 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
-import { operatorPageHeaders } from '../../../core/http/page-headers';
 import { type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { actorOfCaller, type Caller } from '../../../core/security/caller';
 import { inTenantScope, PUBLIC } from '../../../core/security/permissions';
@@ -17,15 +13,11 @@ import { transcriptView } from '../../../core/security/transcripts';
 import { conversationLookup } from '../../../core/store/rows';
 import { DemoDesk, type DeskAction, DeskError, type DeskTicket } from './desk';
 import { DeskFeed } from './live';
-import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
+import { agentRedirectDoc, ticketActionDoc, ticketListDoc } from './openapi';
 import { registerWorkspaceRoutes } from './workspace';
 
 /** How often the live stream reads the ticket changes while someone listens. */
 const FEED_INTERVAL_MS = 1000;
-
-const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
-
-const PAGE_HEADERS = operatorPageHeaders({ formAction: 'none', cache: 'no-cache' });
 
 const actionBody = z
   .object({
@@ -37,11 +29,6 @@ const actionBody = z
     text: z.string().trim().max(4000).optional(),
   })
   .default({ agent: 'Agent' });
-
-// The page and its files are public: the page itself sends a signed-out browser to /login.
-const page = (name: string, contentType: string) => ({
-  config: { permission: PUBLIC, openapi: consolePageDoc(name, contentType) },
-});
 
 /** Who acts, and under what name: the session's operator, never a name the request carries. */
 function actorOf(caller: Caller | undefined, bodyAgent: string): { name: string; id: string } {
@@ -70,9 +57,11 @@ const AUDITED_AS: Record<DeskAction, OperatorAction> = {
 };
 
 /**
- * The embedded helpdesk's agent console: `GET /agent` (a page) over `GET /admin/tickets` and
- * `POST /admin/tickets/:id/reply|assign|solve|close`. Each action is written to the demo tables
- * and published as a handoff event in one transaction.
+ * The embedded helpdesk's routes for its agents, who work in the console's workspace
+ * (`/console/workspace`; `GET /agent` redirects there): `GET /admin/tickets` and
+ * `POST /admin/tickets/:id/reply|assign|solve|close`, each action written to the demo tables and
+ * published as a handoff event in one transaction; workspace.ts adds notes, assignment,
+ * suggestions and the live stream.
  */
 export const registerAgentConsole: HelpdeskRoutes = async (
   app: FastifyInstance,
@@ -82,18 +71,9 @@ export const registerAgentConsole: HelpdeskRoutes = async (
   const desk = new DemoDesk(deps.store.db);
   const feed = new DeskFeed(deps.store.db, { intervalMs: FEED_INTERVAL_MS, logger: deps.logger });
   const token = () => deps.adminToken ?? adminTokenFromEnv();
-  const [html, js, css] = await Promise.all(
-    ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
-  );
-
-  app.get('/agent', page('page', 'text/html'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/html').send(html),
-  );
-  app.get('/agent/agent.js', page('agent.js', 'text/javascript'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(js),
-  );
-  app.get('/agent/agent.css', page('agent.css', 'text/css'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(css),
+  // The agents' page is the console's workspace now (console/src/pages/workspace.tsx); old links still land.
+  app.get('/agent', { config: { permission: PUBLIC, openapi: agentRedirectDoc } }, async (_request, reply) =>
+    reply.redirect('/console/workspace', 302),
   );
 
   await app.register(async (admin) => {

@@ -212,11 +212,28 @@ export interface DeskInput {
   by?: string;
 }
 
-/** What the customer asked last: their newest comment on the ticket, else their last line before the handoff. */
+/**
+ * What the customer asked last: their newest comment on the ticket, else their newest line before
+ * the handoff — passing over a message that only asks for a person ("I want to talk to a human"),
+ * which is why the ticket exists, not what it is about.
+ */
 export function lastCustomerQuestion(ticket: DeskTicket): string | undefined {
-  const comment = ticket.comments.findLast((c) => c.author === 'customer' && c.text.trim());
-  if (comment) return comment.text.split('\nAttachments (')[0]?.trim() || undefined;
-  return ticket.transcript.findLast((line) => line.role === 'customer' && line.text.trim())?.text.trim();
+  const said = [
+    ...ticket.transcript.filter((line) => line.role === 'customer').map((line) => line.text),
+    // A comment's attachment lines are for the agent, not a question.
+    ...ticket.comments
+      .filter((c) => c.author === 'customer')
+      .map((c) => c.text.split('\nAttachments (')[0] ?? ''),
+  ]
+    .map((text) => text.trim())
+    .filter(Boolean);
+  return said.findLast((text) => !asksOnlyForAPerson(text)) ?? said.at(-1);
+}
+
+const PERSON = /\b(human|agent|person|representative|operator|someone|somebody|staff)\b|人工|客服|真人/i;
+
+function asksOnlyForAPerson(text: string): boolean {
+  return PERSON.test(text) && text.split(/\s+/).length <= 8 && !/\d/.test(text);
 }
 
 async function addComment(

@@ -37,11 +37,16 @@ const ticketSchema = z.object({
 
 const CONSOLE_TAGS = ['console'];
 
-export const consolePageDoc = (name: string, contentType: string): RouteDoc => ({
-  summary: `The embedded helpdesk's agent console: ${name}`,
+export const agentRedirectDoc: RouteDoc = {
+  summary: "The embedded helpdesk's agents: a redirect to the console's workspace",
   tags: CONSOLE_TAGS,
-  responses: { 200: { description: name, contentType } },
-});
+  responses: {
+    302: {
+      description: 'To /console/workspace',
+      headers: [{ name: 'location', description: '/console/workspace' }],
+    },
+  },
+};
 
 export const ticketListDoc: RouteDoc = {
   summary: 'The newest demo tickets, for the agent console',

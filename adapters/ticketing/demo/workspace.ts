@@ -190,7 +190,7 @@ export function registerWorkspaceRoutes(admin: FastifyInstance, context: Workspa
         return {
           suggestions: passages.slice(0, SUGGESTIONS).map((p) => ({
             id: p.id,
-            title: p.section ? `${p.title} — ${p.section}` : p.title,
+            title: p.title,
             text: p.text.length > SUGGESTION_CHARS ? `${p.text.slice(0, SUGGESTION_CHARS - 1)}…` : p.text,
             source: p.source,
             ...(p.url ? { url: p.url } : {}),

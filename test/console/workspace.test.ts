@@ -125,16 +125,16 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     const alex = await customer();
     alex.say('How long does standard shipping take?');
     expect((await alex.nextReply('the bot answering')).content?.text).toMatch(/day/i);
+    const askedAt = Date.now();
     alex.say('I want to talk to a human');
     const confirmation = await alex.nextReply('the handoff confirmation');
     const reference = /HUB-[0-9A-Z]{8}/.exec(confirmation.content?.text ?? '')?.[0] as string;
     expect(reference, confirmation.content?.text).toBeDefined();
 
     // The ticket appears in the queue by itself, as waiting.
-    const askedAt = Date.now();
     const item = queueItem(page, 'waiting');
     await item.first().waitFor({ timeout: 60_000 });
-    timings.ticketInQueueAfterHandoffMs = Date.now() - askedAt;
+    timings.ticketInQueueAfterAskingMs = Date.now() - askedAt;
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
     await shot(page, 'workspace-queue');
 
@@ -206,16 +206,32 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     await context.close();
   });
 
-  it('lets a supervisor assign a waiting ticket to an agent, who is announced to the customer', async () => {
+  it('lets a supervisor assign a waiting ticket to an agent, whom the web chat widget names', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await login(page, hub.url, hub.operators.supervisor);
     await openWorkspace(page);
-    const bo = await customer();
-    bo.say('My parcel XX12345678 arrived broken, I want a refund');
-    await bo.nextReply('the bot answering');
-    bo.say('I want to talk to a human');
-    await bo.nextReply('the handoff confirmation');
+
+    // This customer uses the web chat widget itself, in a browser of their own.
+    const customerContext = await browser.newContext();
+    const chat = await customerContext.newPage();
+    await chat.goto(`${hub.url}/chat`);
+    await chat.waitForSelector('#status[data-state=online]');
+    const botRows = chat.locator('#messages .row.bot');
+    let seen = 0;
+    const say = async (text: string) => {
+      await chat.fill('#input', text);
+      await chat.click('#send');
+    };
+    const nextRow = async () => {
+      await expect.poll(() => botRows.count(), { timeout: 60_000 }).toBeGreaterThan(seen);
+      return botRows.nth(seen++);
+    };
+    await say('My parcel XX12345678 arrived broken, I want a refund');
+    await nextRow();
+    await say('I want to talk to a human');
+    expect(await (await nextRow()).textContent()).toMatch(/HUB-[0-9A-Z]{8}/);
+
     const item = queueItem(page, 'waiting');
     await item.first().waitFor({ timeout: 60_000 });
     await item.first().click();
@@ -225,7 +241,6 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     await page.locator('#ws-assignee option', { hasText: 'Amy Agent' }).waitFor({ state: 'attached' });
     await page.selectOption('#ws-assignee', { label: 'Amy Agent (agent)' });
     await page.click('.ws-assign button[type=submit]');
-    expect((await bo.nextReply('the agent-joined notice')).content?.text).toMatch(/Amy Agent has joined/);
     await page
       .locator('[data-testid=thread] [data-kind=assign]', {
         hasText: 'Sam Supervisor assigned the ticket to Amy Agent.',
@@ -233,7 +248,20 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
       .waitFor();
     await shot(page, 'workspace-assigned');
     expect(await a11y(page)).toEqual([]);
-    bo.close();
+
+    // The customer's widget: the join notice, then the supervisor's reply, each with the agent's name.
+    const joined = await nextRow();
+    expect(await joined.textContent()).toMatch(/Amy Agent has joined/);
+    await page.fill('#ws-reply-text', 'Sam here: Amy will call you about the refund today.');
+    await page.click('button:has-text("Send reply")');
+    const replied = await nextRow();
+    expect(await replied.locator('.bubble').textContent()).toBe(
+      'Sam here: Amy will call you about the refund today.',
+    );
+    expect(await replied.getAttribute('class')).toContain('agent');
+    expect(await replied.locator('.meta').textContent()).toMatch(/^Sam Supervisor · /);
+    await shot(chat, 'workspace-customer-widget');
+    await customerContext.close();
     await context.close();
   });
 });

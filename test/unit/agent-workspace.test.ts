@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helpdesks } from '../../adapters/ticketing';
-import { DemoTicketing } from '../../adapters/ticketing/demo';
+import { DemoDesk, DemoTicketing } from '../../adapters/ticketing/demo';
 import { channelIngress } from '../../core/channels/ingress';
 import { hubConfigSchema } from '../../core/config/schema';
 import { registerHelpdeskWebhooks } from '../../core/handoff';
@@ -394,6 +394,22 @@ describe('agent workspace: notes, assignment, suggestions', () => {
     expect(again[0]).toMatchObject({ title: 'Refunds' });
     expect((await get('ann', `/admin/tickets/${id}/suggestions`)).statusCode).toBe(403);
     expect((await get('ola', `/admin/tickets/${id}/suggestions`)).statusCode).toBe(403);
+  });
+
+  it("lists every waiting ticket however old, within the caller's tenants", async () => {
+    const first = await openTicket('default');
+    await openTicket('default');
+    const solved = await openTicket('default');
+    await post('sam', `/admin/tickets/${solved}/solve`, {});
+    const newestOnly = await new DemoDesk(store.db).list(1);
+    // The newest, then every open one: the oldest waiting customer is not lost behind newer tickets.
+    expect(newestOnly.map((t) => t.id)).toContain(first);
+    expect(newestOnly.filter((t) => !['new', 'open'].includes(t.status)).map((t) => t.id)).toEqual([solved]);
+    const acme = await new DemoDesk(store.db).list(50, ['acme']);
+    expect(acme.length).toBeGreaterThan(0);
+    expect(acme.every((t) => t.tenant === 'acme')).toBe(true);
+    const listed = (await get('ann', '/admin/tickets')).json().tickets as Array<{ tenant: string }>;
+    expect(listed.every((t) => t.tenant === 'acme')).toBe(true);
   });
 
   it("shows the bot's case: intent, slots, entities; an analyst's with personal data masked", async () => {

@@ -87,7 +87,7 @@ export const registerAgentConsole: HelpdeskRoutes = async (
       async (request) => {
         const caller = request.caller;
         const visible: DeskTicket[] = [];
-        for (const ticket of await desk.list()) {
+        for (const ticket of await desk.list(50, caller?.tenants)) {
           // The ticket's tenant is the request's: the adapter wrote the one it was opened for.
           if (caller && !inTenantScope(caller.tenants, ticket.tenant)) continue;
           if (caller?.role === 'agent' && ticket.assignee && ticket.assignee !== caller.name) continue;

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AtRest } from '../../../core/privacy/at-rest';
+import { ALL_TENANTS } from '../../../core/security/permissions';
 import { atRestOf } from '../../../core/store/at-rest';
 import type { Database } from '../../../core/store/schema';
 import { type TicketDatabase, ticketDb } from '../../../core/tickets/schema';
@@ -47,6 +48,9 @@ export interface DeskTicket {
 
 export type DeskAction = 'reply' | 'assign' | 'solve' | 'close';
 
+/** The most open tickets one list returns beside the newest. */
+const OPEN_LIMIT = 500;
+
 export class DeskError extends Error {
   constructor(
     readonly status: number,
@@ -71,13 +75,24 @@ export class DemoDesk {
     this.atRest = atRestOf(db);
   }
 
-  async list(limit = 50): Promise<DeskTicket[]> {
-    const rows = await this.db
-      .selectFrom('demo_tickets')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+  /**
+   * The newest `limit` tickets, and every ticket still waiting or open (up to `OPEN_LIMIT`) however
+   * old: a queue must not lose a waiting customer behind newer solved tickets. `tenants` keeps to a
+   * caller's scope in the query, so another tenant's tickets never crowd theirs out.
+   */
+  async list(limit = 50, tenants?: readonly string[]): Promise<DeskTicket[]> {
+    const scoped = tenants && !tenants.includes(ALL_TENANTS);
+    if (scoped && tenants.length === 0) return [];
+    const base = () => {
+      const query = this.db.selectFrom('demo_tickets').selectAll();
+      return scoped ? query.where('tenant', 'in', [...tenants]) : query;
+    };
+    const [newest, open] = await Promise.all([
+      base().orderBy('id', 'desc').limit(limit).execute(),
+      base().where('status', 'in', ['new', 'open']).orderBy('id', 'desc').limit(OPEN_LIMIT).execute(),
+    ]);
+    const byId = new Map([...newest, ...open].map((row) => [String(row.id), row]));
+    const rows = [...byId.values()].sort((a, b) => Number(b.id) - Number(a.id));
     if (rows.length === 0) return [];
     const comments = await this.db
       .selectFrom('demo_ticket_comments')

@@ -138,7 +138,9 @@ export default function Workspace({ session }: { session: Session }) {
         .sort(queueOrder(me)),
     [tickets, tenant, showDone, me],
   );
-  const waiting = (tickets ?? []).filter((t) => t.status === 'new' && !t.assignee).length;
+  const waitingIn = (one?: string) =>
+    (tickets ?? []).filter((t) => t.status === 'new' && !t.assignee && (!one || t.tenant === one)).length;
+  const waiting = waitingIn(tenant || undefined);
   const selected = tickets?.find((t) => t.id === selectedId);
 
   return (
@@ -165,7 +167,7 @@ export default function Workspace({ session }: { session: Session }) {
                 <option value="">All</option>
                 {tenants.map((t) => (
                   <option key={t} value={t}>
-                    {t}
+                    {t} ({waitingIn(t)} waiting)
                   </option>
                 ))}
               </select>

@@ -37,7 +37,7 @@ import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
-import { createKnowledge } from '../core/rag';
+import { createKnowledge, type Knowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
@@ -47,7 +47,7 @@ import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import { RetentionScheduler } from '../core/store/data-protection';
-import type { EventBus, HubStore, OutboundFeed, OutboundMessage, StateStore } from '../core/types';
+import type { EventBus, HubStore, OutboundFeed, OutboundMessage, Retriever, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
@@ -164,7 +164,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   const states = await createStateStore(config, { ...redisKeys, atRest: store.atRest });
   closers.push(() => states.close());
 
-  let workers: { close(): Promise<void> } | undefined;
+  let workers: { close(): Promise<void>; retriever: Retriever } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
@@ -214,9 +214,24 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     });
     await registerConsoleRoutes(app);
     registerCustomerEraseRoute(app, store, states);
+    // The agent workspace suggests replies from the knowledge base: the workers' index where this
+    // process runs them, else one built the first time an agent asks (an api-only process).
+    const workersRetriever = workers?.retriever;
+    let ownKnowledge: Promise<Knowledge> | undefined;
+    const knowledge = async (): Promise<Retriever> => {
+      if (workersRetriever) return workersRetriever;
+      ownKnowledge ??= createKnowledge(config, { retrievers: builtinPlugins.retrievers }).catch((error) => {
+        ownKnowledge = undefined; // the next request tries again
+        throw error;
+      });
+      return (await ownKnowledge).retriever;
+    };
+    closers.push(async () => {
+      if (ownKnowledge) await (await ownKnowledge.catch(() => undefined))?.close();
+    });
     await registerHelpdeskWebhooks(
       app,
-      { config, store, accept, logger: logger.child({ component: 'handoff' }) },
+      { config, store, accept, logger: logger.child({ component: 'handoff' }), knowledge },
       builtinPlugins.helpdesks.descriptors,
     );
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -312,6 +327,7 @@ async function startWorkers(
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
+    retriever: knowledge.retriever,
     close: async () => {
       await heartbeat.stop();
       await backOffice.close();

@@ -25,4 +25,10 @@ export const PAGES: PageEntry[] = [
     permission: 'analytics.read',
     load: () => import('./pages/overview'),
   },
+  {
+    path: 'workspace',
+    title: 'Agent workspace',
+    permission: 'tickets.read',
+    load: () => import('./pages/workspace'),
+  },
 ];

@@ -155,7 +155,7 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
       'How long does standard shipping take?',
     );
 
-    await page.click('button:has-text("Take")');
+    await page.click('button:text-is("Take")');
     expect((await alex.nextReply('the agent-joined notice')).content?.text).toMatch(/Amy Agent has joined/);
 
     // Suggestions for the customer's question (not for "I want to talk to a human"); one click inserts it.
@@ -169,7 +169,7 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     await page.fill('#ws-reply-text', `Hi, Amy here. ${inserted}`);
     await shot(page, 'workspace-ticket');
     expect(await a11y(page)).toEqual([]);
-    await page.click('button:has-text("Send reply")');
+    await page.click('button:text-is("Send reply")');
     const reply = await alex.nextReply("the agent's reply");
     expect(reply.source).toBe('agent');
     expect(reply.author).toEqual({ kind: 'agent', name: 'Amy Agent' });
@@ -178,7 +178,7 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     // An internal note stays on the ticket.
     const note = 'VIP customer, second parcel this month';
     await page.fill('#ws-note-text', note);
-    await page.click('button:has-text("Add note")');
+    await page.click('button:text-is("Add note")');
     await page.locator('[data-testid=thread] [data-kind=note]', { hasText: note }).waitFor();
 
     // The customer writes while Amy owns the conversation: it shows in the thread live.
@@ -187,7 +187,7 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
       .locator('[data-testid=thread] [data-kind=customer]', { hasText: 'Is the parcel insured too?' })
       .waitFor({ timeout: 60_000 });
 
-    await page.click('button:has-text("Solve and return to the bot")');
+    await page.click('button:text-is("Solve and return to the bot")');
     const back = await alex.nextReply('the back-to-the-bot notice');
     expect(back.content?.text).toMatch(/finished with this conversation/);
     // Nothing the customer received carried the note.
@@ -253,7 +253,7 @@ describeBrowser('the agent workspace', { timeout: 240_000 }, () => {
     const joined = await nextRow();
     expect(await joined.textContent()).toMatch(/Amy Agent has joined/);
     await page.fill('#ws-reply-text', 'Sam here: Amy will call you about the refund today.');
-    await page.click('button:has-text("Send reply")');
+    await page.click('button:text-is("Send reply")');
     const replied = await nextRow();
     expect(await replied.locator('.bubble').textContent()).toBe(
       'Sam here: Amy will call you about the refund today.',

@@ -10,6 +10,8 @@ import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
+import { registerConversationRoutes } from '../core/console/conversations-routes';
+import { knowledgePassages } from '../core/console/passages';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
@@ -198,6 +200,10 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    registerConversationRoutes(app, store.db, {
+      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      passages: knowledgePassages(config),
+    });
     registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(
       app,

@@ -12,6 +12,13 @@ export const PERMISSIONS = {
   'tickets.read': ['admin', 'supervisor', 'agent', 'analyst'],
   /** Take, reply to, solve and close tickets (an agent: unassigned ones and their own). */
   'tickets.act': ['admin', 'supervisor', 'agent'],
+  /**
+   * Search conversations and read their transcripts with each turn's trace (the console's
+   * Conversations page; an analyst's transcripts go through `transcriptView`). Not agents: they
+   * read the conversations handed to them through their tickets, and browsing every customer's
+   * conversations is review work, not answering.
+   */
+  'conversations.read': ['admin', 'supervisor', 'analyst'],
   /** Files customers sent in a conversation. */
   'conversations.files': ['admin', 'supervisor', 'agent'],
   /** The models' breaker and canary status. */

@@ -74,7 +74,7 @@ export async function searchConversations(
 ): Promise<{ conversations: ConversationSummary[]; hasMore: boolean }> {
   const customerIds = filter.customer === undefined ? undefined : await customersNamed(db, filter);
   if (customerIds?.length === 0) return { conversations: [], hasMore: false };
-  const rows = await summaries(db, conditions(filter, customerIds), filter.outcome, options, {
+  const rows = await summaries(db, conditions(filter, customerIds), filter, options, {
     limit: page.pageSize + 1,
     offset: (page.page - 1) * page.pageSize,
   });
@@ -88,7 +88,7 @@ export async function conversationById(
   options: SearchOptions,
 ): Promise<ConversationSummary | undefined> {
   if (!id.startsWith(LOOKUP_PREFIX)) return undefined;
-  const [row] = await summaries(db, [sql`c.key = ${id}`], undefined, options, { limit: 1, offset: 0 });
+  const [row] = await summaries(db, [sql`c.key = ${id}`], {}, options, { limit: 1, offset: 0 });
   return row;
 }
 
@@ -137,9 +137,6 @@ function conditions(filter: ConversationFilter, customerIds: string[] | undefine
     where.push(sql`exists (select 1 from messages m join turn_facts t on t.event_id = m.id
       where m.conversation_key = c.key and m.direction = 'in' and t.intent = ${filter.intent})`);
   }
-  if (filter.rating !== undefined) {
-    where.push(sql`rating.score between ${filter.rating.min} and ${filter.rating.max}`);
-  }
   return where;
 }
 
@@ -157,50 +154,62 @@ interface SummaryRow {
 }
 
 /**
- * The summaries matching `where`, newest activity first. Business facts reach a conversation key
- * through its inbound messages (a turn fact's event id is the message id), since the metrics name
- * a conversation by a pseudonym of its own key.
+ * The summaries matching `where` (on the `conversations` row) and the outcome and rating asked
+ * for, newest activity first. Business facts reach a conversation key through its inbound messages
+ * (a turn fact's event id is the message id), since the metrics name a conversation by a pseudonym
+ * of its own key. Without an outcome or rating to match, the page is cut from `conversations`
+ * before anything is looked up, so a page costs the same however many conversations there are;
+ * with one, every candidate is looked up (narrow it by date, channel or tenant).
  */
 async function summaries(
   db: Kysely<Database>,
   where: RawBuilder<unknown>[],
-  outcomeIs: Outcome | undefined,
+  derived: Pick<ConversationFilter, 'outcome' | 'rating'>,
   options: SearchOptions,
   window: { limit: number; offset: number },
 ): Promise<ConversationSummary[]> {
   const outcome = outcomeSql('latest', options.now, options.abandonAfterMinutes);
+  const order = sql`order by c.last_activity_at desc, c.key desc`;
+  const cut = sql`limit ${window.limit} offset ${window.offset}`;
+  const matches: RawBuilder<unknown>[] = [];
+  if (derived.rating) matches.push(sql`rating.score between ${derived.rating.min} and ${derived.rating.max}`);
+  if (derived.outcome) matches.push(sql`${outcome} = ${derived.outcome}`);
+  const early = matches.length === 0;
   const { rows } = await sql<SummaryRow>`
-    select * from (
-      select c.key as id, c.tenant, c.channel, c.customer_id, c.created_at, c.last_activity_at,
-        turns.n as turns, last_intent.intent as last_intent, rating.score as rating,
-        ${outcome} as outcome
+    with candidates as (
+      select c.key, c.tenant, c.channel, c.customer_id, c.created_at, c.last_activity_at
       from conversations c
-      cross join lateral (
-        select count(*) as n from messages m
-        where m.conversation_key = c.key and m.direction = 'in' and m.kind in ('message', 'action')
-      ) turns
-      left join lateral (
-        select t.intent from messages m join turn_facts t on t.event_id = m.id
-        where m.conversation_key = c.key and m.direction = 'in' and t.customer and t.intent is not null
-        order by t.intent = 'unknown', t.at desc limit 1
-      ) last_intent on true
-      left join lateral (
-        select t.csat_score as score from messages m join turn_facts t on t.event_id = m.id
-        where m.conversation_key = c.key and m.direction = 'in' and t.csat_score is not null
-        order by t.at desc limit 1
-      ) rating on true
-      left join lateral (
-        select o.* from messages m
-        join turn_facts t on t.event_id = m.id
-        join conversation_outcomes o on o.id = t.conversation_id
-        where m.conversation_key = c.key and m.direction = 'in'
-        order by o.started_at desc limit 1
-      ) latest on true
       where ${sql.join([sql`c.key like ${`${LOOKUP_PREFIX}%`}`, ...where], sql` and `)}
-    ) found
-    ${outcomeIs === undefined ? sql`` : sql`where outcome = ${outcomeIs}`}
-    order by last_activity_at desc, id desc
-    limit ${window.limit} offset ${window.offset}`.execute(db);
+      ${early ? sql`${order} ${cut}` : sql``}
+    )
+    select c.key as id, c.tenant, c.channel, c.customer_id, c.created_at, c.last_activity_at,
+      turns.n as turns, last_intent.intent as last_intent, rating.score as rating,
+      ${outcome} as outcome
+    from candidates c
+    cross join lateral (
+      select count(*) as n from messages m
+      where m.conversation_key = c.key and m.direction = 'in' and m.kind in ('message', 'action')
+    ) turns
+    left join lateral (
+      select t.intent from messages m join turn_facts t on t.event_id = m.id
+      where m.conversation_key = c.key and m.direction = 'in' and t.customer and t.intent is not null
+      order by t.intent = 'unknown', t.at desc limit 1
+    ) last_intent on true
+    left join lateral (
+      select t.csat_score as score from messages m join turn_facts t on t.event_id = m.id
+      where m.conversation_key = c.key and m.direction = 'in' and t.csat_score is not null
+      order by t.at desc limit 1
+    ) rating on true
+    left join lateral (
+      select o.* from messages m
+      join turn_facts t on t.event_id = m.id
+      join conversation_outcomes o on o.id = t.conversation_id
+      where m.conversation_key = c.key and m.direction = 'in'
+      order by o.started_at desc limit 1
+    ) latest on true
+    ${early ? sql`` : sql`where ${sql.join(matches, sql` and `)}`}
+    ${order}
+    ${early ? sql`` : cut}`.execute(db);
   return rows.map((row) => ({
     id: row.id,
     tenant: row.tenant,

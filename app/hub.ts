@@ -17,6 +17,7 @@ import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
+import { registerConsoleRoutes } from '../core/http/console-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
@@ -200,6 +201,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    await registerConsoleRoutes(app);
     registerConversationRoutes(app, store.db, {
       abandonAfterMinutes: config.analytics.abandonAfterMinutes,
       passages: knowledgePassages(config),

@@ -55,6 +55,13 @@ afterAll(async () => {
   await hub?.stop();
 });
 
+/** Waits until the result table lists `count` conversations (the check runs in the page). */
+function waitForRows(page: Page, count: number) {
+  return page.waitForFunction(
+    `document.querySelectorAll('[data-testid=open-conversation]').length === ${count}`,
+  );
+}
+
 /** Milliseconds from starting `action` until `selector` shows. */
 async function timed(page: Page, selector: string, action: () => Promise<unknown>): Promise<number> {
   const started = Date.now();
@@ -82,9 +89,7 @@ describeBrowser('the Conversations page', { timeout: 240_000 }, () => {
     await page.fill('input[name=customer]', 'rest:alice');
     await page.selectOption('select[name=rating]', '5');
     await page.click('form.conv-search button[type=submit]');
-    await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid=open-conversation]').length === 1,
-    );
+    await waitForRows(page, 1);
     expect(new URL(page.url()).searchParams.get('customer')).toBe('rest:alice');
     const row = await page.textContent('table tbody tr');
     expect(row).toContain('faq');
@@ -141,9 +146,7 @@ describeBrowser('the Conversations page', { timeout: 240_000 }, () => {
     await page.waitForSelector('[data-testid=open-conversation]');
     await page.fill('input[name=customer]', 'alice');
     await page.click('form.conv-search button[type=submit]');
-    await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid=open-conversation]').length === 1,
-    );
+    await waitForRows(page, 1);
     await page.click('[data-testid=open-conversation]');
     await page.waitForSelector('[data-testid=transcript]');
     const customerTexts = await page.locator('[data-who=customer] [data-testid=line-text]').allTextContents();

@@ -158,8 +158,9 @@ interface SummaryRow {
  * for, newest activity first. Business facts reach a conversation key through its inbound messages
  * (a turn fact's event id is the message id), since the metrics name a conversation by a pseudonym
  * of its own key. Without an outcome or rating to match, the page is cut from `conversations`
- * before anything is looked up, so a page costs the same however many conversations there are;
- * with one, every candidate is looked up (narrow it by date, channel or tenant).
+ * (newest first along `conversations_activity_idx`, migration 0017) before anything is looked up;
+ * with one, conversations are looked up newest first until the page is full, so a filter that
+ * matches few walks many (narrow it by date, channel or tenant).
  */
 async function summaries(
   db: Kysely<Database>,

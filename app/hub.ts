@@ -205,6 +205,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerConversationRoutes(app, store.db, {
       abandonAfterMinutes: config.analytics.abandonAfterMinutes,
       passages: knowledgePassages(config),
+      audit: store,
     });
     registerCustomerEraseRoute(app, store, states);
     await registerHelpdeskWebhooks(

@@ -5,7 +5,8 @@ import { OUTCOMES } from '../analytics/outcome';
 import { requireAdmin } from '../http/admin-auth';
 import { errorResponse, type RouteDoc } from '../http/route-doc';
 import { LOOKUP_PREFIX } from '../privacy/at-rest';
-import type { Caller } from '../security/caller';
+import { type AuditSink, recordOperatorAction } from '../security/audit';
+import { actorOf, type Caller } from '../security/caller';
 import { ALL_TENANTS, inTenantScope } from '../security/permissions';
 import { transcriptView } from '../security/transcripts';
 import type { Database } from '../store/schema';
@@ -146,6 +147,8 @@ export interface ConversationRoutesOptions {
   abandonAfterMinutes: number;
   /** Titles and text of retrieved passages; without it a trace names passages by id (and cited ones by title). */
   passages?: PassageLookup;
+  /** Where each transcript an operator opens is put on record (`operator.conversation.read`). */
+  audit?: AuditSink;
   now?: () => Date;
 }
 
@@ -153,6 +156,7 @@ export interface ConversationRoutesOptions {
  * `GET /admin/conversations` and `GET /admin/conversations/:id` for operators who may read
  * conversations (conversations.read), in their tenant scope. Every text leaves through
  * `transcriptView`: an analyst reads personal data masked, in the transcript and in the passages.
+ * Opening a transcript is on the audit trail; a search is not (it shows no customer's words).
  */
 export function registerConversationRoutes(
   app: FastifyInstance,
@@ -216,6 +220,16 @@ export function registerConversationRoutes(
         return notFound();
       }
       const transcript = await conversationTranscript(db, id, options.passages);
+      // On record before the transcript leaves, as a file download is: who read which customer's words.
+      if (options.audit) {
+        await recordOperatorAction(options.audit, {
+          actor: actorOf(request),
+          action: 'conversation.read',
+          subject: `conversation:${id}`,
+          tenant: conversation.tenant,
+          details: { role: request.caller?.role ?? 'admin', lines: transcript.lines.length, ip: request.ip },
+        });
+      }
       return {
         conversation,
         lines: masked(request.caller, transcript.lines),

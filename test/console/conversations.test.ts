@@ -55,11 +55,15 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-/** Waits until the result table lists `count` conversations (the check runs in the page). */
-function waitForRows(page: Page, count: number) {
-  return page.waitForFunction(
-    `document.querySelectorAll('[data-testid=open-conversation]').length === ${count}`,
-  );
+/** Searches for `customer` (and more filters) and waits until the table lists `count` conversations. */
+async function searchFor(page: Page, customer: string, count: number): Promise<void> {
+  await page.fill('input[name=customer]', customer);
+  await page.click('form.conv-search button[type=submit]');
+  await page.waitForURL((url) => url.searchParams.get('customer') === customer);
+  // Polled from here: the page's CSP refuses the eval a string predicate of waitForFunction needs.
+  await expect
+    .poll(() => page.locator('[data-testid=open-conversation]').count(), { timeout: 60_000 })
+    .toBe(count);
 }
 
 /** Milliseconds from starting `action` until `selector` shows. */
@@ -83,13 +87,18 @@ describeBrowser('the Conversations page', { timeout: 240_000 }, () => {
       page.goto(`${hub.url}/console/conversations`),
     );
     expect(await page.locator('[data-testid=open-conversation]').count()).toBe(2);
+    // Warm loads (the bundle cached): the median of three.
+    const warm: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      warm.push(await timed(page, '[data-testid=open-conversation]', () => page.reload()));
+    }
+    warm.sort((a, b) => a - b);
     await shot(page, 'conversations-list');
     expect(await a11y(page)).toEqual([]);
 
-    await page.fill('input[name=customer]', 'rest:alice');
     await page.selectOption('select[name=rating]', '5');
-    await page.click('form.conv-search button[type=submit]');
-    await waitForRows(page, 1);
+    await searchFor(page, 'rest:alice', 1);
+    expect(new URL(page.url()).searchParams.get('rating')).toBe('5');
     expect(new URL(page.url()).searchParams.get('customer')).toBe('rest:alice');
     const row = await page.textContent('table tbody tr');
     expect(row).toContain('faq');
@@ -134,7 +143,7 @@ describeBrowser('the Conversations page', { timeout: 240_000 }, () => {
     await shot(page, 'conversations-list-390');
     expect(errors).toEqual([]);
     console.info(
-      `Conversations page (analyst, 2 conversations): first results ${loadMs} ms after navigation; transcript (${lineCount} lines) ${transcriptMs} ms after the click`,
+      `Conversations page (analyst, 2 conversations): first results ${loadMs} ms after navigation (reloads: median ${warm[1]} ms); transcript (${lineCount} lines) ${transcriptMs} ms after the click`,
     );
     await context.close();
   });
@@ -144,9 +153,7 @@ describeBrowser('the Conversations page', { timeout: 240_000 }, () => {
     const page = await context.newPage();
     await login(page, hub.url, hub.operators.supervisor, '/console/conversations');
     await page.waitForSelector('[data-testid=open-conversation]');
-    await page.fill('input[name=customer]', 'alice');
-    await page.click('form.conv-search button[type=submit]');
-    await waitForRows(page, 1);
+    await searchFor(page, 'alice', 1);
     await page.click('[data-testid=open-conversation]');
     await page.waitForSelector('[data-testid=transcript]');
     const customerTexts = await page.locator('[data-who=customer] [data-testid=line-text]').allTextContents();

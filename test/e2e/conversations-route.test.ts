@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
+import type { KyselyStore } from '../../core/store';
 
 /**
  * The console's conversation routes over a started hub: conversations played through two REST
@@ -173,7 +174,7 @@ describe('GET /admin/conversations in a started hub', { timeout: 180_000 }, () =
     }
   });
 
-  it('shows the transcript with each customer turn traced; the analyst reads PII masked', async () => {
+  it('shows the transcript with each customer turn traced, on record; the analyst reads PII masked', async () => {
     const alice = await aliceAtAcme();
     const asSupervisor = await get(`/admin/conversations/${encodeURIComponent(alice.id)}`, SUPERVISOR);
     expect(asSupervisor.statusCode, asSupervisor.body).toBe(200);
@@ -198,6 +199,13 @@ describe('GET /admin/conversations in a started hub', { timeout: 180_000 }, () =
     expect(first?.retrieved[0]?.text).toEqual(expect.any(String));
     expect(first?.latencyMs).toEqual(expect.any(Number));
     expect(customer[2]?.trace?.rating).toBe(5);
+
+    const trail = await (hub.store as KyselyStore).auditTrail({ limit: 20 });
+    expect(trail.find((record) => record.action === 'operator.conversation.read')).toMatchObject({
+      actor: 'token:sue',
+      subject: `conversation:${alice.id}`,
+      tenant: 'acme',
+    });
 
     const asAnalyst = await get(`/admin/conversations/${encodeURIComponent(alice.id)}`, ANALYST);
     expect(asAnalyst.statusCode).toBe(200);

@@ -132,7 +132,7 @@ export default function ConversationsPage({ session }: PageProps) {
         <Transcript id={id} back={search} />
       ) : (
         <>
-          <SearchForm value={search} tenants={session.operator.tenants} />
+          <SearchForm key={JSON.stringify(search)} value={search} tenants={session.operator.tenants} />
           <Results search={search} />
         </>
       )}
@@ -141,8 +141,8 @@ export default function ConversationsPage({ session }: PageProps) {
 }
 
 function SearchForm({ value, tenants }: { value: Search; tenants: string[] }) {
+  // The page gives the form a key per search, so back and forward bring a fresh draft.
   const [draft, setDraft] = useState<Search>(value);
-  useEffect(() => setDraft(value), [JSON.stringify(value)]);
   const set = (key: FilterKey) => (event: TargetedEvent<HTMLInputElement | HTMLSelectElement>) =>
     setDraft({ ...draft, [key]: event.currentTarget.value || undefined });
   const submit = (event: Event) => {
@@ -265,7 +265,7 @@ function Results({ search }: { search: Search }) {
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading what="Searching" />;
   return (
-    <section aria-labelledby="conv-results" aria-busy={loading}>
+    <section class="conv-results" aria-labelledby="conv-results" aria-busy={loading}>
       <h2 id="conv-results">
         {data.conversations.length === 0 && page === 1 ? 'No conversation matches' : `Results, page ${page}`}
       </h2>

@@ -12,6 +12,8 @@ export const PERMISSIONS = {
   'tickets.read': ['admin', 'supervisor', 'agent', 'analyst'],
   /** Take, reply to, solve and close tickets (an agent: unassigned ones and their own). */
   'tickets.act': ['admin', 'supervisor', 'agent'],
+  /** Assign a ticket to another operator (the agent workspace's assign). */
+  'tickets.assign': ['admin', 'supervisor'],
   /**
    * Search conversations and read their transcripts with each turn's trace (the console's
    * Conversations page; an analyst's transcripts go through `transcriptView`). Not agents: they

@@ -16,7 +16,9 @@ import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
+import { registerConversationRoutes } from '../core/console/conversations-routes';
 import { registerOverviewRoute } from '../core/console/overview-route';
+import { knowledgePassages } from '../core/console/passages';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
@@ -213,6 +215,11 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       channels: config.channels.filter((channel) => channel.enabled),
     });
     await registerConsoleRoutes(app);
+    registerConversationRoutes(app, store.db, {
+      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      passages: knowledgePassages(config),
+      audit: store,
+    });
     registerCustomerEraseRoute(app, store, states);
     // The agent workspace suggests replies from the knowledge base: the workers' index where this
     // process runs them, else one built the first time an agent asks (an api-only process).

@@ -31,4 +31,10 @@ export const PAGES: PageEntry[] = [
     permission: 'tickets.read',
     load: () => import('./pages/workspace'),
   },
+  {
+    path: 'conversations',
+    title: 'Conversations',
+    permission: 'conversations.read',
+    load: () => import('./pages/conversations'),
+  },
 ];

@@ -21,7 +21,8 @@ import { HubError } from '../types/errors';
 
 const VERSION = 'hub1';
 const PREFIX = `${VERSION}.`;
-const LOOKUP_PREFIX = 'h1.';
+/** How a keyed hash in a lookup column begins (a value in clear, written before encryption at rest, does not). */
+export const LOOKUP_PREFIX = 'h1.';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;

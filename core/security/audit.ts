@@ -40,6 +40,7 @@ export type OperatorAction =
   | 'ticket.solve'
   | 'ticket.close'
   | 'file.download'
+  | 'conversation.read'
   | 'dlq.replay'
   | 'key.create'
   | 'key.revoke'

@@ -14,6 +14,13 @@ export const PERMISSIONS = {
   'tickets.act': ['admin', 'supervisor', 'agent'],
   /** Assign a ticket to another operator (the agent workspace's assign). */
   'tickets.assign': ['admin', 'supervisor'],
+  /**
+   * Search conversations and read their transcripts with each turn's trace (the console's
+   * Conversations page; an analyst's transcripts go through `transcriptView`). Not agents: they
+   * read the conversations handed to them through their tickets, and browsing every customer's
+   * conversations is review work, not answering.
+   */
+  'conversations.read': ['admin', 'supervisor', 'analyst'],
   /** Files customers sent in a conversation. */
   'conversations.files': ['admin', 'supervisor', 'agent'],
   /** The models' breaker and canary status. */

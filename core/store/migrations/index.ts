@@ -12,6 +12,7 @@ import * as businessMetrics from './0011_business_metrics';
 import * as systemFigures from './0012_system_figures';
 import * as deskCommentKind from './0015_desk_comment_kind';
 import * as ticketCommentStatus from './0016_ticket_comment_status';
+import * as conversationsRecent from './0017_conversations_recent';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '0012_system_figures': systemFigures,
   '0015_desk_comment_kind': deskCommentKind,
   '0016_ticket_comment_status': ticketCommentStatus,
+  '0017_conversations_recent': conversationsRecent,
 };
 
 export const migrationProvider: MigrationProvider = {

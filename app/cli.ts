@@ -160,7 +160,7 @@ program
   });
 
 registerAuditCommands(program, withConfig);
-registerIntentCommands(program);
+registerIntentCommands(program, withConfig);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
 registerOperatorCommands(program, withConfig);

@@ -11,13 +11,15 @@ import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
-import { loadDialogKit } from '../core/dialog/setup';
+import { loadDialogKit, loadIntentConfig, reloadIntents } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
+import { registerIntentRoutes } from '../core/intents/routes';
+import { IntentReviewStore } from '../core/intents/store';
 import {
   budgetedLlm,
   type CanaryControl,
@@ -154,7 +156,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   const states = await createStateStore(config, { ...redisKeys, atRest: store.atRest });
   closers.push(() => states.close());
 
-  let workers: { close(): Promise<void> } | undefined;
+  let workers: { close(): Promise<void>; reloadIntents(): Promise<number> } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
@@ -199,6 +201,14 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
     registerCustomerEraseRoute(app, store, states);
+    registerIntentRoutes(app, new IntentReviewStore(store.db), {
+      loadIntents: () => loadIntentConfig(config),
+      examplesFile: config.dialog.examplesFile,
+      dataset: `config: ${config.dialog.file} + ${config.dialog.examplesFile}`,
+      // Workers in this process retrain at once; in another process, at their next start.
+      ...(workers ? { reloadIntents: workers.reloadIntents } : {}),
+      audit: store,
+    });
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -297,6 +307,7 @@ async function startWorkers(
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
+    reloadIntents: () => reloadIntents(dialog, config, llm),
     close: async () => {
       await heartbeat.stop();
       await backOffice.close();

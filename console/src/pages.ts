@@ -18,4 +18,6 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType<PageProps> }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  { path: 'intents', title: 'Intents', permission: 'intents.read', load: () => import('./pages/intents') },
+];

@@ -147,6 +147,7 @@ const reviewTurnSchema = z.object({
   text: z.string().describe("The customer's message (personal data masked for analysts)"),
   label: labelSchema
     .pick({ id: true, intent: true, status: true, labelledBy: true, labelledAt: true })
+    .extend({ labelledByName: z.string().nullable().describe("The labeller's display name") })
     .nullable(),
 });
 

@@ -46,6 +46,8 @@ interface IntentLabelsTable {
 export interface IntentReviewDatabase extends AnalyticsDatabase, Pick<Database, 'messages'> {
   intent_evaluations: IntentEvaluationsTable;
   intent_labels: IntentLabelsTable;
+  /** Read for the labeller's display name only (migration 0007). */
+  operators: { id: string; display_name: string };
 }
 
 export type EvaluationStatus = 'running' | 'done' | 'failed';
@@ -112,7 +114,12 @@ export interface ReviewTurn {
   predicted: string;
   confidenceBucket: number | null;
   text: string;
-  label: Pick<IntentLabel, 'id' | 'intent' | 'status' | 'labelledBy' | 'labelledAt'> | null;
+  label:
+    | (Pick<IntentLabel, 'id' | 'intent' | 'status' | 'labelledBy' | 'labelledAt'> & {
+        /** The labelling operator's display name; null for a machine token or an operator since removed. */
+        labelledByName: string | null;
+      })
+    | null;
 }
 
 export interface TurnScope {
@@ -288,7 +295,9 @@ export class IntentReviewStore {
       .selectFrom('turn_facts as t')
       .innerJoin('messages as m', 'm.id', 't.event_id')
       .leftJoin('intent_labels as l', 'l.event_id', 't.event_id')
+      .leftJoin('operators as o', (join) => join.on(sql`'operator:' || o.id`, '=', sql.ref('l.labelled_by')))
       .select([
+        'o.display_name',
         't.event_id',
         't.at',
         't.tenant',
@@ -336,6 +345,7 @@ export class IntentReviewStore {
               status: row.label_status as LabelStatus,
               labelledBy: row.labelled_by as string,
               labelledAt: iso(row.labelled_at) as string,
+              labelledByName: row.display_name,
             },
     }));
   }

@@ -205,7 +205,9 @@ describeBrowser('the Intents page', { timeout: 300_000 }, () => {
     const item = page.locator('.review-item', { hasText: MISCLASSIFIED });
     await item.locator('select').selectOption('refund');
     await item.getByRole('button', { name: 'Label' }).click();
-    await expect.poll(() => item.textContent(), { timeout: 30_000 }).toContain('labelled refund');
+    await expect
+      .poll(() => item.textContent(), { timeout: 30_000 })
+      .toContain('labelled refund by Sam Supervisor');
     await shot(page, 'intents-supervisor');
     expect(await a11y(page)).toEqual([]);
     expect(await fitsWidth(page, 390)).toBe(true);

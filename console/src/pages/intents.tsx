@@ -73,6 +73,8 @@ interface ReviewTurn {
     intent: string;
     status: 'pending' | 'approved' | 'rejected';
     labelledBy: string;
+    /** Null for a machine token or a removed operator: `labelledBy` is shown instead. */
+    labelledByName: string | null;
   } | null;
 }
 
@@ -221,8 +223,8 @@ function ReviewQueue({
                 {turn.label ? (
                   <>
                     {' '}
-                    · labelled <strong>{turn.label.intent}</strong> by {turn.label.labelledBy} (
-                    {turn.label.status})
+                    · labelled <strong>{turn.label.intent}</strong> by{' '}
+                    {turn.label.labelledByName ?? turn.label.labelledBy} ({turn.label.status})
                   </>
                 ) : null}
               </p>

@@ -11,7 +11,7 @@ import { actorOf } from '../security/caller';
 import { ALL_TENANTS, inTenantScope } from '../security/permissions';
 import { transcriptView } from '../security/transcripts';
 import { maskPii } from '../training/export';
-import { configExamples, evaluateExamples, exportLearnedExamples } from './service';
+import { configExamples, evaluateExamplesInTurns, exportLearnedExamples } from './service';
 import type { IntentReviewStore } from './store';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
@@ -530,20 +530,22 @@ export function registerIntentRoutes(
         return fail(reply, 409, 'intents.evaluation_running', 'An evaluation runs already; wait for it');
       }
       evaluating = true;
-      const intents = await options.loadIntents().catch((error) => {
+      const requestedBy = actorOf(request);
+      let intents: IntentConfig;
+      let id: string;
+      try {
+        intents = await options.loadIntents();
+        id = await store.startEvaluation({ dataset: options.dataset, source: 'console', requestedBy });
+      } catch (error) {
         evaluating = false;
         throw error;
-      });
-      const requestedBy = actorOf(request);
-      const id = await store.startEvaluation({ dataset: options.dataset, source: 'console', requestedBy });
-      // In the background, after the answer: the cross-validation trains one model per fold.
+      }
+      // In the background, after the answer: one model trained per fold, requests served between folds.
       setImmediate(() => {
         void (async () => {
           try {
-            await store.finishEvaluation(
-              id,
-              evaluateExamples(configExamples(intents), { model: intents.model }),
-            );
+            const figures = await evaluateExamplesInTurns(configExamples(intents), { model: intents.model });
+            await store.finishEvaluation(id, figures);
           } catch (error) {
             await store
               .failEvaluation(id, error instanceof Error ? error.message : String(error))

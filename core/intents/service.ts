@@ -1,6 +1,11 @@
 import type { LabelledUtterance } from '../dialog/intent/classifier';
 import type { IntentConfig } from '../dialog/intent/config';
-import { crossValidate } from '../dialog/intent/eval';
+import {
+  type CrossValidationOptions,
+  crossValidate,
+  crossValidateInTurns,
+  type EvaluationReport,
+} from '../dialog/intent/eval';
 import { writeLearnedExamples } from '../dialog/intent/learned';
 import { HubError } from '../types/errors';
 import type { EvaluationFigures, IntentReviewStore } from './store';
@@ -13,31 +18,37 @@ export function configExamples(intents: IntentConfig): LabelledUtterance[] {
   return intents.intents.flatMap((intent) => intent.examples.map((text) => ({ text, label: intent.name })));
 }
 
-/**
- * `hub intents eval`'s cross-validation (core/dialog/intent/eval.ts) on a set of examples, with as
- * many folds as the smallest intent allows (two to five), reduced to the figures kept per run.
- */
-export function evaluateExamples(
-  examples: LabelledUtterance[],
-  options: { seed?: number; folds?: number; model?: IntentConfig['model'] } = {},
-): EvaluationFigures {
+interface EvaluateOptions {
+  seed?: number;
+  folds?: number;
+  model?: IntentConfig['model'];
+}
+
+/** As many folds as the smallest intent allows (two to five), or refused with how to fix it. */
+function foldsFor(examples: readonly LabelledUtterance[], wanted: number | undefined): number {
   const counts = new Map<string, number>();
   for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
-  const smallest = Math.min(...counts.values());
-  const folds = options.folds ?? Math.min(MAX_FOLDS, smallest);
+  const smallest = counts.size ? Math.min(...counts.values()) : 0;
+  const folds = wanted ?? Math.min(MAX_FOLDS, smallest);
   if (counts.size < 2 || folds < 2 || smallest < folds) {
     throw new HubError(
       'intents.too_few_examples',
-      `Cross-validation needs two intents or more with ${Math.max(2, folds)} examples each or more (${counts.size} intents, the smallest has ${Number.isFinite(smallest) ? smallest : 0}). Fix: add examples to the intents of the dialog file.`,
+      `Cross-validation needs two intents or more with ${Math.max(2, folds)} examples each or more (${counts.size} intents, the smallest has ${smallest}). Fix: add examples to the intents of the dialog file.`,
       { status: 409 },
     );
   }
-  const started = performance.now();
-  const report = crossValidate(examples, {
+  return folds;
+}
+
+function crossValidationOptions(options: EvaluateOptions, folds: number): CrossValidationOptions {
+  return {
     folds,
     seed: options.seed ?? 7,
     ...(options.model ? { classifier: { model: options.model } } : {}),
-  });
+  };
+}
+
+function figuresOf(report: EvaluationReport, folds: number, started: number): EvaluationFigures {
   return {
     examples: report.examples,
     labels: report.labels,
@@ -48,6 +59,30 @@ export function evaluateExamples(
     confusions: report.confusions,
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * `hub intents eval`'s cross-validation (core/dialog/intent/eval.ts) on a set of examples, with as
+ * many folds as the smallest intent allows (two to five), reduced to the figures kept per run.
+ */
+export function evaluateExamples(
+  examples: LabelledUtterance[],
+  options: EvaluateOptions = {},
+): EvaluationFigures {
+  const folds = foldsFor(examples, options.folds);
+  const started = performance.now();
+  return figuresOf(crossValidate(examples, crossValidationOptions(options, folds)), folds, started);
+}
+
+/** The same for a server: the event loop is given back between folds (`crossValidateInTurns`). */
+export async function evaluateExamplesInTurns(
+  examples: LabelledUtterance[],
+  options: EvaluateOptions = {},
+): Promise<EvaluationFigures> {
+  const folds = foldsFor(examples, options.folds);
+  const started = performance.now();
+  const report = await crossValidateInTurns(examples, crossValidationOptions(options, folds));
+  return figuresOf(report, folds, started);
 }
 
 /** Runs and records one evaluation; a failure is recorded as such and thrown again. */

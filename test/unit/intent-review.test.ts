@@ -11,7 +11,7 @@ import { confusionList, crossValidate, intentScores, macroF1 } from '../../core/
 import { loadLearnedExamples } from '../../core/dialog/intent/learned';
 import { loadIntentConfig } from '../../core/dialog/setup';
 import { registerIntentRoutes } from '../../core/intents/routes';
-import { configExamples } from '../../core/intents/service';
+import { configExamples, evaluateExamples } from '../../core/intents/service';
 import { IntentReviewStore } from '../../core/intents/store';
 import { AtRest } from '../../core/privacy/at-rest';
 import type { Caller } from '../../core/security/caller';
@@ -139,6 +139,17 @@ describe('the evaluation figures', () => {
       { gold: 'b', predicted: 'a', count: 1 },
       { gold: 'c', predicted: 'b', count: 1 },
     ]);
+  });
+
+  it('refuses to cross-validate intents with fewer than two examples, saying how to fix it', () => {
+    const one = [
+      { text: 'a', label: 'x' },
+      { text: 'b', label: 'y' },
+      { text: 'c', label: 'y' },
+    ];
+    expect(() => evaluateExamples(one)).toThrow(
+      /two intents or more .*the smallest has 1.*Fix: add examples/,
+    );
   });
 
   it('the classifier of the test takes the probe for another intent (the premise of the labelling case)', async () => {

@@ -143,17 +143,46 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
 
+export interface CrossValidationOptions {
+  folds?: number;
+  seed?: number;
+  threshold?: number;
+  targetPrecision?: number;
+  classifier?: ClassifierOptions;
+}
+
 /** k-fold stratified cross-validation of the in-process classifier. */
 export function crossValidate(
   examples: LabelledUtterance[],
-  options: {
-    folds?: number;
-    seed?: number;
-    threshold?: number;
-    targetPrecision?: number;
-    classifier?: ClassifierOptions;
-  } = {},
+  options: CrossValidationOptions = {},
 ): EvaluationReport {
+  const steps = crossValidation(examples, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * The same, giving the event loop back between folds: for a server that evaluates while it serves
+ * (the console's evaluation), so requests wait one fold's training at most, not the whole run.
+ */
+export async function crossValidateInTurns(
+  examples: LabelledUtterance[],
+  options: CrossValidationOptions = {},
+): Promise<EvaluationReport> {
+  const steps = crossValidation(examples, options);
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The cross-validation, one fold per step. */
+function* crossValidation(
+  examples: LabelledUtterance[],
+  options: CrossValidationOptions,
+): Generator<number, EvaluationReport> {
   const k = options.folds ?? 5;
   const threshold = options.threshold ?? 0.5;
   const assignment = stratifiedFolds(examples, k, options.seed);
@@ -194,6 +223,7 @@ export function crossValidate(
       trainMs,
       trainCpuMs: (trainCpuUsed.user + trainCpuUsed.system) / 1000,
     });
+    yield fold;
   }
   latencies.sort((a, b) => a - b);
   const confident = confidences.map((c, i) => (c >= threshold ? i : -1)).filter((i) => i >= 0);

@@ -19,5 +19,17 @@ export interface PageEntry {
 }
 
 export const PAGES: PageEntry[] = [
+  {
+    path: 'overview',
+    title: 'Overview',
+    permission: 'analytics.read',
+    load: () => import('./pages/overview'),
+  },
+  {
+    path: 'workspace',
+    title: 'Agent workspace',
+    permission: 'tickets.read',
+    load: () => import('./pages/workspace'),
+  },
   { path: 'intents', title: 'Intents', permission: 'intents.read', load: () => import('./pages/intents') },
 ];

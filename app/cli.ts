@@ -100,6 +100,9 @@ program
     const { loadFlows } = await import('../core/dialog/flows/load');
     const dialog = await loadDialogConfig(config.dialog.file);
     const flows = await loadFlows(dialog.flowsDir);
+    // The learned intent examples (absent: none yet) are read at start-up as well.
+    const { loadLearnedExamples } = await import('../core/dialog/intent/learned');
+    const learned = Object.values(await loadLearnedExamples(config.dialog.examplesFile)).flat().length;
     // So are the safety lexicons (core/safety): a mistake names the file and the key.
     const { SafetyKit } = await import('../core/safety');
     await SafetyKit.load(config.safety);
@@ -109,7 +112,9 @@ program
       `bus=${config.bus.driver} state=${config.state.driver} database=${config.database.driver} llm=${config.llm.enabled ? config.llm.model : 'off (extractive answers)'}`,
     );
     console.log(`channels: ${channels.join(', ') || 'none'}`);
-    console.log(`dialog: ${config.dialog.file}, ${flows.flows.size} flows in ${dialog.flowsDir}`);
+    console.log(
+      `dialog: ${config.dialog.file}, ${flows.flows.size} flows in ${dialog.flowsDir}, ${learned} learned intent examples`,
+    );
     console.log(
       `safety: ${config.safety.enabled ? `lexicons ${config.safety.lexicons.join(', ') || 'none'}` : 'off'}`,
     );
@@ -160,7 +165,7 @@ program
   });
 
 registerAuditCommands(program, withConfig);
-registerIntentCommands(program);
+registerIntentCommands(program, withConfig);
 registerKnowledgeCommands(program);
 registerTicketCommands(program, withConfig);
 registerOperatorCommands(program, withConfig);

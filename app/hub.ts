@@ -20,7 +20,7 @@ import { registerConversationRoutes } from '../core/console/conversations-routes
 import { registerOverviewRoute } from '../core/console/overview-route';
 import { knowledgePassages } from '../core/console/passages';
 import { DialogEngine } from '../core/dialog/engine';
-import { loadDialogKit } from '../core/dialog/setup';
+import { loadDialogKit, loadIntentConfig, reloadIntents } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
@@ -28,6 +28,8 @@ import { registerConsoleRoutes } from '../core/http/console-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
+import { registerIntentRoutes } from '../core/intents/routes';
+import { IntentReviewStore } from '../core/intents/store';
 import {
   budgetedLlm,
   type CanaryControl,
@@ -166,7 +168,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   const states = await createStateStore(config, { ...redisKeys, atRest: store.atRest });
   closers.push(() => states.close());
 
-  let workers: { close(): Promise<void>; retriever: Retriever } | undefined;
+  let workers: { close(): Promise<void>; retriever: Retriever; reloadIntents(): Promise<number> } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
@@ -221,6 +223,14 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       audit: store,
     });
     registerCustomerEraseRoute(app, store, states);
+    registerIntentRoutes(app, new IntentReviewStore(store.db), {
+      loadIntents: () => loadIntentConfig(config),
+      examplesFile: config.dialog.examplesFile,
+      dataset: `config: ${config.dialog.file} + ${config.dialog.examplesFile}`,
+      // Workers in this process retrain at once; in another process, at their next start.
+      ...(workers ? { reloadIntents: workers.reloadIntents } : {}),
+      audit: store,
+    });
     // The agent workspace suggests replies from the knowledge base: the workers' index where this
     // process runs them, else one built the first time an agent asks (an api-only process).
     const workersRetriever = workers?.retriever;
@@ -334,6 +344,7 @@ async function startWorkers(
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
+    reloadIntents: () => reloadIntents(dialog, config, llm),
     retriever: knowledge.retriever,
     close: async () => {
       await heartbeat.stop();

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import type { HubConfig } from '../../core/config/schema';
 import { HubError } from '../../core/types';
+import { withStore } from './audit';
 import { requirePath } from './inputs';
+
+type ConfigLoader = (file: string | undefined) => Promise<HubConfig>;
 
 /** Where the shared BANKING77 split lives when the repository sits beside `shared/`. */
 export const DEFAULT_EVAL_DATA = '../shared/data/banking77/train.csv';
@@ -20,14 +24,20 @@ interface EvalOptions {
   tolerance?: string;
   model?: string;
   json?: boolean;
+  fromConfig?: boolean;
+  record?: boolean;
+  config?: string;
 }
 
 /**
  * `hub intents eval`: k-fold cross-validation of the in-process classifier on a `text,category`
  * CSV, with the precision/coverage curve of its out-of-fold confidences and the threshold `auto`
  * would choose; with `--validation`, CLINC150-style: calibrate on `--data`, measure on the other file.
+ * `--from-config` cross-validates the configured examples instead (the console's evaluation);
+ * `--record` keeps the figures in the hub's database, where the console's Intents page shows them.
+ * `hub intents labels export` writes the learned-examples file from the approved labels.
  */
-export function registerIntentCommands(program: Command): void {
+export function registerIntentCommands(program: Command, loadConfig: ConfigLoader): void {
   const intents = program.command('intents').description('Intent recognition tools');
   intents
     .command('eval')
@@ -64,9 +74,22 @@ export function registerIntentCommands(program: Command): void {
       'auto (default: the ensemble from 1000 examples on), ensemble (regression + embedding model) or linear (regression alone)',
     )
     .option('--json', 'print the report as JSON')
+    .option(
+      '--from-config',
+      "cross-validate the configured intents' examples (dialog.file plus dialog.examplesFile) instead of --data",
+    )
+    .option(
+      '--record',
+      "keep the figures in the hub's database (console: Intents); not with --validation. Embedded database: stop the hub first",
+    )
+    .option('-c, --config <file>', 'hub config (YAML), for --from-config and --record')
     .action(async (options: EvalOptions) => {
       const { crossValidate, evaluateHeldOut, formatHeldOutReport, formatReport, loadLabelledCsv } =
         await import('../../core/dialog/intent/eval');
+      if (options.fromConfig || options.record) {
+        await evaluateAndRecord(options, await loadConfig(options.config));
+        return;
+      }
       const data = requirePath(
         options.data,
         options.data === DEFAULT_EVAL_DATA
@@ -111,6 +134,89 @@ export function registerIntentCommands(program: Command): void {
       });
       console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
     });
+  intents
+    .command('labels')
+    .description('Intent labels from the console review queue')
+    .command('export')
+    .description(
+      'Write the learned-examples file (dialog.examplesFile) from the approved labels in the database; the classifier reads it at start-up',
+    )
+    .option('--out <file>', 'write here instead of dialog.examplesFile')
+    .option('-c, --config <file>', 'hub config (YAML)')
+    .action(async (options: { out?: string; config?: string }) => {
+      const config = await loadConfig(options.config);
+      const { exportLearnedExamples } = await import('../../core/intents/service');
+      const { IntentReviewStore } = await import('../../core/intents/store');
+      const file = options.out ?? config.dialog.examplesFile;
+      const written = await withStore(config, (store) =>
+        exportLearnedExamples(new IntentReviewStore(store.db), file),
+      );
+      console.log(
+        `${written} approved examples written to ${file}; the workers train on them at their next start`,
+      );
+    });
+}
+
+/** `--from-config` and/or `--record`: the figures the console keeps, on the configured examples or --data. */
+async function evaluateAndRecord(options: EvalOptions, config: HubConfig): Promise<void> {
+  if (options.validation) {
+    throw new HubError('cli.invalid_option', '--record and --from-config take no --validation; leave it out');
+  }
+  const { loadLabelledCsv } = await import('../../core/dialog/intent/eval');
+  const { configExamples, evaluateExamples, recordEvaluation } = await import('../../core/intents/service');
+  const { IntentReviewStore } = await import('../../core/intents/store');
+  const { loadIntentConfig } = await import('../../core/dialog/setup');
+  let examples: Awaited<ReturnType<typeof loadLabelledCsv>>;
+  let dataset: string;
+  if (options.fromConfig) {
+    examples = configExamples(await loadIntentConfig(config));
+    dataset = `config: ${config.dialog.file} + ${config.dialog.examplesFile}`;
+  } else {
+    const data = requirePath(options.data, 'the intent data', 'pass --data <file> or --from-config');
+    examples = await loadLabelledCsv(data);
+    dataset = data;
+  }
+  if (options.limit) examples = examples.slice(0, Number(options.limit));
+  const model = options.model ? modelOption(options.model) : undefined;
+  const evaluate = () =>
+    evaluateExamples(examples, {
+      seed: Number(options.seed),
+      ...(options.folds && !options.fromConfig ? { folds: Number(options.folds) } : {}),
+      ...(model ? { model } : {}),
+    });
+  const figures = options.record
+    ? await withStore(config, async (store) => {
+        const { id, figures } = await recordEvaluation(
+          new IntentReviewStore(store.db),
+          { dataset, source: 'cli' },
+          evaluate,
+        );
+        console.error(`recorded as evaluation ${id}`);
+        return figures;
+      })
+    : evaluate();
+  if (options.json) {
+    console.log(JSON.stringify({ dataset, ...figures }, null, 2));
+    return;
+  }
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  console.log(
+    [
+      `dataset ${dataset}: examples=${figures.examples} labels=${figures.labels} folds=${figures.folds}`,
+      `accuracy  ${pct(figures.accuracy)}`,
+      `macro-F1  ${pct(figures.macroF1)}`,
+      'per intent (precision recall F1 support):',
+      ...figures.perIntent.map(
+        (s) => `  ${s.intent}: ${pct(s.precision)} ${pct(s.recall)} ${pct(s.f1)} ${s.support}`,
+      ),
+      ...(figures.confusions.length
+        ? [
+            'most frequent confusions (gold -> predicted: count):',
+            ...figures.confusions.map((c) => `  ${c.gold} -> ${c.predicted}: ${c.count}`),
+          ]
+        : ['no confusions']),
+    ].join('\n'),
+  );
 }
 
 function modelOption(value: string): 'auto' | 'ensemble' | 'linear' {

@@ -37,4 +37,5 @@ export const PAGES: PageEntry[] = [
     permission: 'conversations.read',
     load: () => import('./pages/conversations'),
   },
+  { path: 'intents', title: 'Intents', permission: 'intents.read', load: () => import('./pages/intents') },
 ];

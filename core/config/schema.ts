@@ -482,6 +482,11 @@ export const hubConfigSchema = z.object({
     .object({
       /** Intents, entity patterns, policy limits and the flows folder (schema: core/dialog/config.ts). */
       file: z.string().default('config/dialog.yaml'),
+      /**
+       * Intent examples learned from reviewed turns (core/dialog/intent/learned.ts): written by the
+       * hub when a label is approved, trained on beside the dialog file's examples.
+       */
+      examplesFile: z.string().default('config/intent-examples.yaml'),
       /** The customers' time zone, minutes east of UTC: relative dates ("明天") and opening hours. */
       timezoneOffsetMinutes: z.coerce.number().int().min(-720).max(840).default(480),
       /** Ask the LLM (tier c) when rules and classifier are unsure; only when `llm.enabled`. */

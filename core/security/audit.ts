@@ -48,7 +48,11 @@ export type OperatorAction =
   | 'config.reload'
   | 'audit.purge'
   | 'retention.purge'
-  | 'customer.erase';
+  | 'customer.erase'
+  | 'intent.label'
+  | 'intent.label.approve'
+  | 'intent.label.reject'
+  | 'intent.evaluate';
 
 export interface OperatorActionRecord {
   /** Who did it: an operator id, {@link ADMIN_TOKEN_ACTOR} or {@link CLI_ACTOR}. For a failed login, the name tried. */

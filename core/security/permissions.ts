@@ -33,6 +33,12 @@ export const PERMISSIONS = {
   'operators.manage': ['admin'],
   /** The business figures (GET /admin/analytics): conversations, containment, CSAT, response times. */
   'analytics.read': ['admin', 'supervisor', 'analyst'],
+  /** The intents page (GET /admin/intents...): confidence distribution, evaluations, the review queue (analysts: text masked). */
+  'intents.read': ['admin', 'supervisor', 'analyst'],
+  /** Label a recognized turn with its right intent (a pending training example). */
+  'intents.label': ['admin', 'supervisor'],
+  /** Approve or reject labels (approved ones become training examples) and run the offline evaluation. */
+  'intents.manage': ['admin', 'supervisor'],
   /** Erase a customer's data (right to be forgotten). */
   'customers.erase': ['admin'],
   /** Prometheus metrics when `security.metricsToken` is not the only way in. */

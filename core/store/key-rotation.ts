@@ -33,6 +33,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'demo_tickets', column: 'draft', json: true, row: sql`idempotency_key` },
   { table: 'demo_ticket_comments', column: 'text', json: false, row: sql`ticket_id::text` },
   { table: 'rejected_webhooks', column: 'body', json: false, row: sql`channel` },
+  { table: 'intent_labels', column: 'example', json: false, row: sql`id` },
 ];
 
 export interface RotationReport {

@@ -29,6 +29,10 @@ export interface EvaluationReport {
   folds: FoldReport[];
   accuracy: number;
   macroF1: number;
+  /** Precision, recall and F1 of each intent (their F1s average to `macroF1`), by name. */
+  perIntent: IntentScore[];
+  /** The most frequent wrong predictions, most frequent first (`CONFUSIONS_KEPT` at most). */
+  confusions: Confusion[];
   /** Microseconds per `classify` call over every held-out utterance of every fold. */
   latencyUs: { p50: number; p99: number; mean: number };
   /** CPU microseconds per classification, averaged over all of them. */
@@ -66,23 +70,72 @@ export async function loadLabelledCsv(path: string): Promise<LabelledUtterance[]
   });
 }
 
-export function macroF1(gold: string[], predicted: string[]): number {
-  const labels = new Set(gold);
-  let sum = 0;
-  for (const label of labels) {
+export interface IntentScore {
+  intent: string;
+  /** Held-out examples of this intent. */
+  support: number;
+  /** Of the predictions of this intent, the share that were right (0 when it was never predicted). */
+  precision: number;
+  /** Of this intent's examples, the share predicted as it. */
+  recall: number;
+  f1: number;
+}
+
+/** One cell of the confusion matrix off its diagonal: `count` examples of `gold` predicted as `predicted`. */
+export interface Confusion {
+  gold: string;
+  predicted: string;
+  count: number;
+}
+
+/** How many confusion cells a report keeps. */
+export const CONFUSIONS_KEPT = 20;
+
+/** Each gold label's precision, recall and F1, sorted by name. */
+export function intentScores(gold: string[], predicted: string[]): IntentScore[] {
+  return [...new Set(gold)].sort().map((intent) => {
     let tp = 0;
     let fp = 0;
     let fn = 0;
     for (let i = 0; i < gold.length; i++) {
-      const isGold = gold[i] === label;
-      const isPredicted = predicted[i] === label;
+      const isGold = gold[i] === intent;
+      const isPredicted = predicted[i] === intent;
       if (isGold && isPredicted) tp++;
       else if (isPredicted) fp++;
       else if (isGold) fn++;
     }
-    sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+    return {
+      intent,
+      support: tp + fn,
+      precision: tp + fp === 0 ? 0 : tp / (tp + fp),
+      recall: tp + fn === 0 ? 0 : tp / (tp + fn),
+      f1: tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn),
+    };
+  });
+}
+
+export function macroF1(gold: string[], predicted: string[]): number {
+  const scores = intentScores(gold, predicted);
+  return scores.reduce((sum, s) => sum + s.f1, 0) / scores.length;
+}
+
+/** The wrong (gold, predicted) pairs by count, then by name; at most `limit`. */
+export function confusionList(gold: string[], predicted: string[], limit = CONFUSIONS_KEPT): Confusion[] {
+  const counts = new Map<string, Confusion>();
+  for (let i = 0; i < gold.length; i++) {
+    const g = gold[i] as string;
+    const p = predicted[i] as string;
+    if (g === p) continue;
+    const key = `${g}\u0000${p}`;
+    const cell = counts.get(key) ?? { gold: g, predicted: p, count: 0 };
+    cell.count++;
+    counts.set(key, cell);
   }
-  return sum / labels.size;
+  return [...counts.values()]
+    .sort(
+      (a, b) => b.count - a.count || a.gold.localeCompare(b.gold) || a.predicted.localeCompare(b.predicted),
+    )
+    .slice(0, limit);
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -90,17 +143,46 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
 
+export interface CrossValidationOptions {
+  folds?: number;
+  seed?: number;
+  threshold?: number;
+  targetPrecision?: number;
+  classifier?: ClassifierOptions;
+}
+
 /** k-fold stratified cross-validation of the in-process classifier. */
 export function crossValidate(
   examples: LabelledUtterance[],
-  options: {
-    folds?: number;
-    seed?: number;
-    threshold?: number;
-    targetPrecision?: number;
-    classifier?: ClassifierOptions;
-  } = {},
+  options: CrossValidationOptions = {},
 ): EvaluationReport {
+  const steps = crossValidation(examples, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * The same, giving the event loop back between folds: for a server that evaluates while it serves
+ * (the console's evaluation), so requests wait one fold's training at most, not the whole run.
+ */
+export async function crossValidateInTurns(
+  examples: LabelledUtterance[],
+  options: CrossValidationOptions = {},
+): Promise<EvaluationReport> {
+  const steps = crossValidation(examples, options);
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The cross-validation, one fold per step. */
+function* crossValidation(
+  examples: LabelledUtterance[],
+  options: CrossValidationOptions,
+): Generator<number, EvaluationReport> {
   const k = options.folds ?? 5;
   const threshold = options.threshold ?? 0.5;
   const assignment = stratifiedFolds(examples, k, options.seed);
@@ -141,6 +223,7 @@ export function crossValidate(
       trainMs,
       trainCpuMs: (trainCpuUsed.user + trainCpuUsed.system) / 1000,
     });
+    yield fold;
   }
   latencies.sort((a, b) => a - b);
   const confident = confidences.map((c, i) => (c >= threshold ? i : -1)).filter((i) => i >= 0);
@@ -150,6 +233,8 @@ export function crossValidate(
     folds,
     accuracy: gold.filter((g, i) => g === predicted[i]).length / gold.length,
     macroF1: macroF1(gold, predicted),
+    perIntent: intentScores(gold, predicted),
+    confusions: confusionList(gold, predicted),
     latencyUs: {
       p50: percentile(latencies, 0.5),
       p99: percentile(latencies, 0.99),
@@ -181,6 +266,12 @@ export function formatReport(report: EvaluationReport): string {
     ),
     `accuracy  ${pct(report.accuracy)}`,
     `macro-F1  ${pct(report.macroF1)}`,
+    ...(report.confusions.length
+      ? [
+          'most frequent confusions (gold -> predicted: count):',
+          ...report.confusions.slice(0, 10).map((c) => `  ${c.gold} -> ${c.predicted}: ${c.count}`),
+        ]
+      : []),
     `latency per classification: p50=${report.latencyUs.p50.toFixed(1)}µs p99=${report.latencyUs.p99.toFixed(1)}µs mean=${report.latencyUs.mean.toFixed(1)}µs`,
     `cpu time per classification: mean=${report.cpuUsPerClassification.toFixed(1)}µs`,
     `mean training time per fold: ${(report.meanTrainMs / 1000).toFixed(2)}s`,

@@ -18,6 +18,7 @@ import { registerAnalyticsRoute } from '../core/http/analytics-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
+import { KnowledgeDraftStore, KnowledgeGaps, registerKnowledgeGapRoutes } from '../core/knowledge-gaps';
 import {
   budgetedLlm,
   type CanaryControl,
@@ -29,7 +30,8 @@ import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
-import { createKnowledge } from '../core/rag';
+import { PiiMasker } from '../core/privacy/mask';
+import { createEmbedder, createKnowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
@@ -110,6 +112,8 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       }),
     );
   }
+  // Entries published from the console's knowledge gaps page: a knowledge source of the workers, written by the api.
+  const knowledgeDrafts = new KnowledgeDraftStore(store.db);
   // Past a tenant's backlog limits: REST refused with 503, chat channels told they wait (bus.admission).
   const admission = new Admission({
     bus,
@@ -158,7 +162,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits, analytics, states },
+      { bus, feed, store, heartbeats, limits, analytics, states, knowledgeDrafts },
       deliver,
       openDraft,
       canary,
@@ -199,6 +203,17 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
     registerCustomerEraseRoute(app, store, states);
+    registerKnowledgeGapRoutes(app, {
+      gaps: new KnowledgeGaps(
+        store.db,
+        analytics,
+        createEmbedder(config.knowledge),
+        new PiiMasker(config.privacy.pii),
+      ),
+      drafts: knowledgeDrafts,
+      masker: new PiiMasker(config.privacy.pii),
+      audit: store,
+    });
     await registerHelpdeskWebhooks(
       app,
       { config, store, accept, logger: logger.child({ component: 'handoff' }) },
@@ -251,6 +266,7 @@ async function startWorkers(
     limits,
     analytics,
     states,
+    knowledgeDrafts,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
@@ -259,6 +275,7 @@ async function startWorkers(
     limits: AccessLimits;
     analytics: AnalyticsStore;
     states: StateStore;
+    knowledgeDrafts: KnowledgeDraftStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -269,7 +286,10 @@ async function startWorkers(
     'knowledge',
     `building the knowledge index (${config.knowledge.retriever}, ${config.knowledge.dir})`,
   );
-  const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
+  const knowledge = await createKnowledge(config, {
+    retrievers: builtinPlugins.retrievers,
+    sources: [knowledgeDrafts.source()],
+  });
   // Chunking may have loaded the Qwen3 vocabulary; without the LLM nothing counts tokens until the next reload.
   if (!config.llm.enabled) releaseTokenizer();
   // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.

@@ -45,7 +45,9 @@ export type OperatorAction =
   | 'config.reload'
   | 'audit.purge'
   | 'retention.purge'
-  | 'customer.erase';
+  | 'customer.erase'
+  | 'knowledge.publish'
+  | 'knowledge.reject';
 
 export interface OperatorActionRecord {
   /** Who did it: an operator id, {@link ADMIN_TOKEN_ACTOR} or {@link CLI_ACTOR}. For a failed login, the name tried. */

@@ -9,6 +9,7 @@ import * as operators from './0007_operators';
 import * as rejectedWebhooks from './0008_rejected_webhooks';
 import * as retention from './0010_retention';
 import * as businessMetrics from './0011_business_metrics';
+import * as knowledgeDrafts from './0013_knowledge_drafts';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0008_rejected_webhooks': rejectedWebhooks,
   '0010_retention': retention,
   '0011_business_metrics': businessMetrics,
+  '0013_knowledge_drafts': knowledgeDrafts,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -98,16 +98,12 @@ interface Question extends Candidate {
  * opened through the store's sealer, masked before they are embedded or shown).
  */
 export class KnowledgeGaps {
-  private readonly db: Kysely<Database>;
-
   constructor(
-    db: Kysely<Database>,
+    private readonly db: Kysely<Database>,
     private readonly analytics: AnalyticsStore,
     private readonly embedder: Embedder,
     private readonly masker: PiiMasker,
-  ) {
-    this.db = db;
-  }
+  ) {}
 
   /** A turn's pseudonym: the same keyed hash as the analytics conversations, in a domain of its own. */
   questionId(eventId: string): string {

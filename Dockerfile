@@ -4,7 +4,7 @@
 #   whatsapp-web   the same plus Debian's Chromium, for the WhatsApp Web channel only:
 #                  `docker build --target whatsapp-web -t omnichannel-hub:whatsapp-web .`
 # The hub runs its TypeScript through tsx (a production dependency): no build step, so the runtime
-# stage is the dependency install plus the sources. test/deploy/dockerfile.test.ts checks this file.
+# stage is the dependency install plus the sources, and the console's static bundle built beside it. test/deploy/dockerfile.test.ts checks this file.
 
 # Keep in step with scripts/node24.sh (the Node that CI tests on).
 ARG NODE_VERSION=24.22.3
@@ -17,6 +17,16 @@ WORKDIR /app
 # allowScripts, whichever npm this Node image bundles.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+# The operator console's bundle (Preact + Vite, console/ → console/dist): built here with the dev
+# dependencies, of which only the static files go on to the image.
+FROM node:${NODE_VERSION}-bookworm-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/build-console.mjs
+RUN node scripts/build-console.mjs --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # tini as PID 1: forwards SIGTERM to node (graceful drain) and reaps Chromium's children.
@@ -42,6 +52,7 @@ COPY connectors ./connectors
 COPY adapters ./adapters
 COPY config ./config
 COPY knowledge ./knowledge
+COPY --from=console /app/console/dist ./console/dist
 RUN mkdir -p /app/.hub-data && chown node:node /app/.hub-data
 VOLUME ["/app/.hub-data"]
 # The node user (uid 1000) of the official image, by number so Kubernetes' runAsNonRoot can verify it.

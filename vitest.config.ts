@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // The operator console's bundle (console/dist), built when its sources changed.
+    globalSetup: ['test/support/console-build.ts'],
     pool: 'forks',
     // Generous: a test that starts processes or databases on a loaded 2-core machine takes its time.
     testTimeout: 60_000,

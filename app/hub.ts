@@ -15,6 +15,7 @@ import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
+import { registerConsoleRoutes } from '../core/http/console-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
@@ -202,6 +203,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    await registerConsoleRoutes(app);
     registerCustomerEraseRoute(app, store, states);
     registerKnowledgeGapRoutes(app, {
       gaps: new KnowledgeGaps(

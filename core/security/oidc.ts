@@ -12,7 +12,7 @@ const refuse = (code: string, message: string, cause?: unknown) =>
 
 /** Only a local path: the callback never redirects off this hub. */
 export const safeReturnPath = (value: unknown): string =>
-  typeof value === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(value) ? value : '/agent';
+  typeof value === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(value) ? value : '/console/';
 
 /**
  * Single sign-on with OpenID Connect, authorization code + PKCE (S256) with state and nonce, by

@@ -77,7 +77,7 @@ export const loginDocs = {
     summary: 'Single sign-on: redirect to the OpenID Connect issuer (code + PKCE)',
     tags: TAGS,
     query: z.object({
-      next: z.string().optional().describe('A path on this hub to return to, default /agent'),
+      next: z.string().optional().describe('A path on this hub to return to, default /console/'),
     }),
     responses: {
       302: redirect("The issuer's authorization endpoint"),

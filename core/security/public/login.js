@@ -1,6 +1,6 @@
 // Password sign-in: the hub sets the session cookie; the page then goes where it was sent from.
 const next = new URLSearchParams(window.location.search).get('next');
-const target = next && /^\/(?![/\\])/.test(next) ? next : '/agent';
+const target = next && /^\/(?![/\\])/.test(next) ? next : '/console/';
 const sso = document.getElementById('sso');
 if (sso) sso.href = `/auth/oidc/start?next=${encodeURIComponent(target)}`;
 

@@ -1,0 +1,21 @@
+import type { ComponentType } from 'preact';
+import type { Session } from './session';
+
+export interface PageProps {
+  session: Session;
+}
+
+/**
+ * The console's pages, in menu order: one entry each. A page shows in the menu, and opens, only for
+ * a caller whose role has its permission (core/security/permissions.ts); the hub's routes check the
+ * same permission again on every call, so hiding is a courtesy, not the control.
+ */
+export interface PageEntry {
+  /** `/console/<path>`. */
+  path: string;
+  title: string;
+  permission: string;
+  load: () => Promise<{ default: ComponentType<PageProps> }>;
+}
+
+export const PAGES: PageEntry[] = [];

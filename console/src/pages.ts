@@ -18,4 +18,11 @@ export interface PageEntry {
   load: () => Promise<{ default: ComponentType<PageProps> }>;
 }
 
-export const PAGES: PageEntry[] = [];
+export const PAGES: PageEntry[] = [
+  {
+    path: 'gaps',
+    title: 'Knowledge gaps',
+    permission: 'knowledge.draft',
+    load: () => import('./pages/gaps'),
+  },
+];

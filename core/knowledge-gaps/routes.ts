@@ -111,6 +111,7 @@ const gapSchema = z.object({
   questionIds: z.array(z.string()),
   trend: z.array(z.object({ day: z.string(), count: z.number() })),
   suggestedAnswer: z.object({ text: z.string(), at: z.string() }).optional(),
+  open: z.number().describe('Questions no draft or published entry was written for yet'),
   drafts: z.array(z.object({ id: z.string(), status: z.string() })),
 });
 
@@ -261,18 +262,26 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
         ...(parsed.data.limit !== undefined ? { limit: parsed.data.limit } : {}),
       });
       const written = await drafts.list({ ...(tenants ? { tenants } : {}), limit: 1_000 });
-      return {
-        ...report,
-        gaps: report.gaps.map((gap) => {
-          const ids = new Set(gap.questionIds);
-          return {
-            ...gap,
-            drafts: written
-              .filter((d) => d.tenant === gap.tenant && d.questionIds.some((id) => ids.has(id)))
-              .map((d) => ({ id: d.id, status: d.status })),
-          };
-        }),
-      };
+      const withDrafts = report.gaps.map((gap) => {
+        const ids = new Set(gap.questionIds);
+        const mine = written.filter(
+          (d) => d.tenant === gap.tenant && d.questionIds.some((id) => ids.has(id)),
+        );
+        // Questions a live draft or entry was written for; those asked since are still open.
+        const covered = new Set(
+          mine
+            .filter((d) => d.status !== 'rejected')
+            .flatMap((d) => d.questionIds.filter((id) => ids.has(id))),
+        );
+        return {
+          ...gap,
+          open: gap.count - covered.size,
+          drafts: mine.map((d) => ({ id: d.id, status: d.status })),
+        };
+      });
+      // What still needs an entry first; a group fully covered by a draft or an entry sinks.
+      withDrafts.sort((a, b) => Number(b.open > 0) - Number(a.open > 0));
+      return { ...report, gaps: withDrafts };
     },
   );
 

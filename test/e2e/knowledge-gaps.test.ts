@@ -48,6 +48,7 @@ interface Gap {
   tenant: string;
   language: string;
   count: number;
+  open: number;
   examples: string[];
   questionIds: string[];
   trend: Array<{ day: string; count: number }>;
@@ -90,7 +91,14 @@ describe('knowledge gaps', { timeout: 180_000 }, () => {
     const report = await admin('GET', `/admin/knowledge/gaps?from=${today}&to=${today}`);
     expect(report.status).toBe(200);
     const gap = report.body.gaps.find((g) => g.examples.some((e) => e.includes('showroom'))) as Gap;
-    expect(gap).toMatchObject({ count: 3, unanswered: 3, tenant: 'default', language: 'en', drafts: [] });
+    expect(gap).toMatchObject({
+      count: 3,
+      unanswered: 3,
+      tenant: 'default',
+      language: 'en',
+      open: 3,
+      drafts: [],
+    });
     expect(gap.trend).toEqual([{ day: today, count: 3 }]);
     // Personal data never leaves masked: the phone number is a placeholder.
     expect(JSON.stringify(report.body)).not.toContain('13800138000');
@@ -135,6 +143,7 @@ describe('knowledge gaps', { timeout: 180_000 }, () => {
     const same = after.body.gaps.find((g) => g.examples.some((e) => e.includes('showroom')));
     // The question asked before the publish joined the cluster.
     expect(same?.count).toBe(4);
+    expect(same?.open).toBe(1);
     expect(same?.drafts).toEqual([{ id: created.body.id, status: 'published' }]);
     const trail = await (hub.store as KyselyStore).auditTrail({
       subject: `knowledge:kb-draft-${created.body.id}#entry`,

@@ -20,10 +20,12 @@ interface KnowledgeDraftsTable {
   answer: string;
   status: DraftStatus;
   created_by: string;
+  created_by_name: string;
   created_at: Timestamp;
   updated_by: string;
   updated_at: Timestamp;
   reviewed_by: string | null;
+  reviewed_by_name: string | null;
   reviewed_at: Timestamp | null;
 }
 
@@ -43,11 +45,14 @@ export interface KnowledgeDraft {
   questionIds: string[];
   answer: string;
   status: DraftStatus;
+  /** Who drafted it, as the audit trail names them (`operator:<id>`), and their display name. */
   createdBy: string;
+  createdByName: string;
   createdAt: string;
   updatedBy: string;
   updatedAt: string;
   reviewedBy: string | null;
+  reviewedByName: string | null;
   reviewedAt: string | null;
   /** The chunk ids it is in the knowledge base under, once published. */
   entryId: string;
@@ -60,6 +65,12 @@ export interface NewDraft {
   questions: string[];
   questionIds?: string[];
   answer: string;
+}
+
+/** Who acts: the audit trail's actor and the name shown in the console. */
+export interface DraftAuthor {
+  actor: string;
+  name: string;
 }
 
 export type DraftChanges = Partial<Pick<NewDraft, 'title' | 'questions' | 'answer' | 'language'>>;
@@ -81,7 +92,7 @@ export class KnowledgeDraftStore {
     this.db = db as unknown as Kysely<DraftsDatabase>;
   }
 
-  async create(draft: NewDraft, by: string, now = new Date()): Promise<KnowledgeDraft> {
+  async create(draft: NewDraft, by: DraftAuthor, now = new Date()): Promise<KnowledgeDraft> {
     const id = randomUUID();
     const content = { id, ...draft };
     // Checked at once, so a draft that could never be published is refused while it is written.
@@ -97,9 +108,10 @@ export class KnowledgeDraftStore {
         question_ids: JSON.stringify(draft.questionIds ?? []),
         answer: draft.answer,
         status: 'draft',
-        created_by: by,
+        created_by: by.actor,
+        created_by_name: by.name,
         created_at: now,
-        updated_by: by,
+        updated_by: by.actor,
         updated_at: now,
       })
       .execute();
@@ -130,7 +142,12 @@ export class KnowledgeDraftStore {
   }
 
   /** Edit a draft; a published or rejected one is history and answers 409. */
-  async update(id: string, changes: DraftChanges, by: string, now = new Date()): Promise<KnowledgeDraft> {
+  async update(
+    id: string,
+    changes: DraftChanges,
+    by: DraftAuthor,
+    now = new Date(),
+  ): Promise<KnowledgeDraft> {
     const current = await this.required(id);
     if (current.status !== 'draft') throw notEditable(current);
     const next = { ...current, ...changes };
@@ -142,7 +159,7 @@ export class KnowledgeDraftStore {
         language: next.language,
         questions: JSON.stringify(next.questions),
         answer: next.answer,
-        updated_by: by,
+        updated_by: by.actor,
         updated_at: now,
       })
       .where('id', '=', id)
@@ -155,13 +172,13 @@ export class KnowledgeDraftStore {
    * Publish: the row becomes a knowledge entry (status `published`), then this process's listeners
    * (its workers' knowledge) take it in before the call returns. Only a draft with an answer.
    */
-  async publish(id: string, by: string, now = new Date()): Promise<KnowledgeDraft> {
+  async publish(id: string, by: DraftAuthor, now = new Date()): Promise<KnowledgeDraft> {
     const current = await this.required(id);
     if (current.status !== 'draft') throw notEditable(current);
     entryChunks(current);
     const updated = await this.db
       .updateTable('knowledge_drafts')
-      .set({ status: 'published', reviewed_by: by, reviewed_at: now, updated_by: by, updated_at: now })
+      .set({ status: 'published', ...reviewed(by, now) })
       .where('id', '=', id)
       .where('status', '=', 'draft')
       .returning('id')
@@ -171,12 +188,12 @@ export class KnowledgeDraftStore {
     return this.required(id);
   }
 
-  async reject(id: string, by: string, now = new Date()): Promise<KnowledgeDraft> {
+  async reject(id: string, by: DraftAuthor, now = new Date()): Promise<KnowledgeDraft> {
     const current = await this.required(id);
     if (current.status !== 'draft') throw notEditable(current);
     await this.db
       .updateTable('knowledge_drafts')
-      .set({ status: 'rejected', reviewed_by: by, reviewed_at: now, updated_by: by, updated_at: now })
+      .set({ status: 'rejected', ...reviewed(by, now) })
       .where('id', '=', id)
       .where('status', '=', 'draft')
       .execute();
@@ -231,6 +248,16 @@ export class KnowledgeDraftStore {
   }
 }
 
+function reviewed(by: DraftAuthor, now: Date) {
+  return {
+    reviewed_by: by.actor,
+    reviewed_by_name: by.name,
+    reviewed_at: now,
+    updated_by: by.actor,
+    updated_at: now,
+  };
+}
+
 function notEditable(draft: KnowledgeDraft): HubError {
   return new HubError('knowledge.draft_closed', `Draft ${draft.id} is already ${draft.status}.`, {
     status: 409,
@@ -247,10 +274,12 @@ function toDraft(row: {
   answer: string;
   status: DraftStatus;
   created_by: string;
+  created_by_name: string;
   created_at: Date | string;
   updated_by: string;
   updated_at: Date | string;
   reviewed_by: string | null;
+  reviewed_by_name: string | null;
   reviewed_at: Date | string | null;
 }): KnowledgeDraft {
   const list = (value: string[] | string): string[] =>
@@ -265,10 +294,12 @@ function toDraft(row: {
     answer: row.answer,
     status: row.status,
     createdBy: row.created_by,
+    createdByName: row.created_by_name,
     createdAt: new Date(row.created_at).toISOString(),
     updatedBy: row.updated_by,
     updatedAt: new Date(row.updated_at).toISOString(),
     reviewedBy: row.reviewed_by,
+    reviewedByName: row.reviewed_by_name,
     reviewedAt: row.reviewed_at ? new Date(row.reviewed_at).toISOString() : null,
     entryId: `kb-draft-${row.id}#entry`,
   };

@@ -1,5 +1,6 @@
 export { type Cluster, clusterByCentroid } from './cluster';
 export {
+  type DraftAuthor,
   type DraftStatus,
   type KnowledgeDraft,
   KnowledgeDraftStore,

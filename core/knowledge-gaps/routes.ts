@@ -9,7 +9,7 @@ import { type AuditSink, recordOperatorAction } from '../security/audit';
 import { actorOf } from '../security/caller';
 import { ALL_TENANTS, inTenantScope } from '../security/permissions';
 import { HubError } from '../types/errors';
-import type { DraftStatus, KnowledgeDraft, KnowledgeDraftStore } from './drafts';
+import type { DraftAuthor, DraftStatus, KnowledgeDraft, KnowledgeDraftStore } from './drafts';
 import type { KnowledgeGaps } from './gaps';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
@@ -89,10 +89,12 @@ const draftSchema = z.object({
   answer: z.string(),
   status: z.enum(['draft', 'published', 'rejected']),
   createdBy: z.string(),
+  createdByName: z.string(),
   createdAt: z.string(),
   updatedBy: z.string(),
   updatedAt: z.string(),
   reviewedBy: z.string().nullable(),
+  reviewedByName: z.string().nullable(),
   reviewedAt: z.string().nullable(),
   entryId: z.string(),
 });
@@ -322,7 +324,7 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
           ...(body.questionIds ? { questionIds: body.questionIds } : {}),
           answer: mask(body.answer),
         },
-        actorOf(request),
+        authorOf(request),
       );
       return reply.code(201).send(draft);
     },
@@ -345,7 +347,7 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
       return drafts.update(
         draft.id,
         { ...rest, ...(questions ? { questions: questions.map((q) => masker.mask(q, draft.tenant)) } : {}) },
-        actorOf(request),
+        authorOf(request),
       );
     },
   );
@@ -355,7 +357,7 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
     { onRequest: requireAdmin, config: { permission: 'knowledge.publish', openapi: draftPublishDoc } },
     async (request) => {
       const draft = visible(request, await drafts.get(draftId(request)));
-      const published = await drafts.publish(draft.id, actorOf(request));
+      const published = await drafts.publish(draft.id, authorOf(request));
       await recordOperatorAction(audit, {
         actor: actorOf(request),
         action: 'knowledge.publish',
@@ -372,7 +374,7 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
     { onRequest: requireAdmin, config: { permission: 'knowledge.publish', openapi: draftRejectDoc } },
     async (request) => {
       const draft = visible(request, await drafts.get(draftId(request)));
-      const rejected = await drafts.reject(draft.id, actorOf(request));
+      const rejected = await drafts.reject(draft.id, authorOf(request));
       await recordOperatorAction(audit, {
         actor: actorOf(request),
         action: 'knowledge.reject',
@@ -383,6 +385,10 @@ export function registerKnowledgeGapRoutes(app: FastifyInstance, options: Knowle
       return rejected;
     },
   );
+}
+
+function authorOf(request: FastifyRequest): DraftAuthor {
+  return { actor: actorOf(request), name: request.caller?.name ?? actorOf(request) };
 }
 
 /** The caller's tenants, or undefined for every tenant. */

@@ -125,6 +125,7 @@ describeBrowser('the knowledge gaps page', { timeout: 240_000 }, () => {
     await queue.locator('button').first().click();
     await supervisor.locator('[data-testid=editor]').waitFor();
     expect(await supervisor.inputValue('#draft-answer')).toBe(ANSWER);
+    expect(await supervisor.textContent('[data-testid=editor]')).toContain('drafted by Amy Agent');
     // The open draft is in the address, so a link to it opens it.
     const draftId = new URL(supervisor.url()).searchParams.get('draft');
     expect(draftId).toMatch(/^[0-9a-f-]{36}$/);

@@ -175,17 +175,27 @@ describe('drafts and the knowledge source', () => {
           questions: ['Is there a warranty for my blender?'],
           answer: 'Every blender has a two-year warranty from the day of delivery.',
         },
-        'operator:1',
+        { actor: 'operator:1', name: 'Amy Agent' },
       );
-      const published = await drafts.publish(draft.id, 'operator:2');
-      expect(published).toMatchObject({ status: 'published', reviewedBy: 'operator:2' });
+      const before = await drafts.version();
+      const published = await drafts.publish(draft.id, { actor: 'operator:2', name: 'Sam Supervisor' });
+      expect(published).toMatchObject({
+        status: 'published',
+        createdByName: 'Amy Agent',
+        reviewedBy: 'operator:2',
+        reviewedByName: 'Sam Supervisor',
+      });
+      // Other processes poll this.
+      expect(await drafts.version()).not.toBe(before);
       const hit = await ask('Is there a warranty for my blender?');
       expect(hit).toMatchObject({ id: `kb-draft-${draft.id}#entry`, source: `knowledge-drafts/${draft.id}` });
       expect(hit?.text).toContain('two-year warranty');
       // Another tenant does not see acme's entry.
       const other = await knowledge.retriever.search(question, { tenant: 'globex', language: 'en', k: 3 });
       expect(other.map((p) => p.id)).not.toContain(`kb-draft-${draft.id}#entry`);
-      await expect(drafts.update(draft.id, { answer: 'changed' }, 'operator:1')).rejects.toMatchObject({
+      await expect(
+        drafts.update(draft.id, { answer: 'changed' }, { actor: 'operator:1', name: 'Amy Agent' }),
+      ).rejects.toMatchObject({
         status: 409,
       });
     } finally {
@@ -218,7 +228,13 @@ describe('drafts and the knowledge source', () => {
       version: async () => String(version),
     };
     const config = parseConfig(
-      { knowledge: { dir: path.join(process.cwd(), 'knowledge'), storeDir: path.join(root, 'store2') } },
+      {
+        knowledge: {
+          dir: path.join(process.cwd(), 'knowledge'),
+          storeDir: path.join(root, 'store2'),
+          calibration: { enabled: false },
+        },
+      },
       {},
     );
     const knowledge = await createKnowledge(config, { watchMs: 50, sources: [source] });

@@ -47,7 +47,7 @@ interface Draft {
   questions: string[];
   answer: string;
   status: 'draft' | 'published' | 'rejected';
-  createdBy: string;
+  createdByName: string;
   updatedAt: string;
   reviewedBy: string | null;
   entryId: string;
@@ -340,7 +340,7 @@ function DraftQueue({
               {draft.title}
             </button>{' '}
             <span class="muted">
-              {draft.tenant} · {draft.language} · {draft.createdBy}
+              {draft.tenant} · {draft.language} · {draft.createdByName}
             </span>
           </li>
         ))}
@@ -415,7 +415,7 @@ function DraftEditor({
     <section class="panel editor" aria-labelledby="editor-title" data-testid="editor">
       <h2 id="editor-title">Knowledge entry draft</h2>
       <p class="muted">
-        {draft.tenant} · {draft.language} · status {draft.status} · drafted by {draft.createdBy}
+        {draft.tenant} · {draft.language} · status {draft.status} · drafted by {draft.createdByName}
       </p>
       <form
         onSubmit={(event) => {

@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
  * itself the entry's durable copy: every worker loads the published rows with the knowledge folder
  * at start and polls `knowledge_drafts_published_idx` for new ones. Questions are stored masked
  * (core/privacy placeholders); `question_ids` are keyed pseudonyms of the turns they came from,
- * so the gaps page can tell which questions a draft already covers.
+ * so the gaps page can tell which questions a draft already covers. Authors are kept as the audit
+ * trail names them (`operator:<id>`) and by the display name the console shows.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -20,10 +21,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('answer', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_by_name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('updated_by', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .addColumn('reviewed_by', 'text')
+    .addColumn('reviewed_by_name', 'text')
     .addColumn('reviewed_at', 'timestamptz')
     .execute();
   await db.schema

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ColumnType, type Kysely, sql } from 'kysely';
+import { logger } from '../log';
 import type { KnowledgeSource } from '../rag/source';
 import type { Database } from '../store/schema';
 import type { KnowledgeChunk } from '../types';
@@ -184,7 +185,15 @@ export class KnowledgeDraftStore {
       .returning('id')
       .executeTakeFirst();
     if (!updated) throw notEditable(await this.required(id));
-    for (const listener of this.listeners) await listener();
+    for (const listener of this.listeners) {
+      // Published either way: a worker that could not take it in now does at its next poll.
+      await listener().catch((error: unknown) =>
+        logger.warn(
+          { err: error, draft: id },
+          'knowledge entry published; this process takes it in at its next poll',
+        ),
+      );
+    }
     return this.required(id);
   }
 

@@ -229,11 +229,9 @@ export async function createKnowledge(
   if (index.isBuilt) {
     if (!(await index.isBuilt())) await reload();
     else {
-      // An index that outlives the process has the folder and the store; the sources are indexed over it.
-      files = await loadAllChunks(config, { ...options, sources: [] });
-      chunks = files;
-      for (const which of sources.keys()) await refresh(which);
       await recalibrate();
+      // An index that outlives the process has the folder and the store; the sources are indexed over it.
+      for (const which of sources.keys()) await refresh(which);
     }
   } else {
     await reload();

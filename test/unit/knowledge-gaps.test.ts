@@ -14,6 +14,7 @@ import {
 import { PiiMasker } from '../../core/privacy/mask';
 import { createKnowledge, HashEmbedder, type KnowledgeSource } from '../../core/rag';
 import type { InboundEvent, KnowledgeChunk, OutboundMessage } from '../../core/types';
+import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 import { openTestStore, type TestStore } from '../support/postgres';
 
 /** Clustering, the gap report on facts and messages written directly, drafts, and a knowledge source. */
@@ -250,6 +251,56 @@ describe('drafts and the knowledge source', () => {
       await expect.poll(async () => (await find())?.id, { timeout: 10_000 }).not.toBe('remote#entry');
     } finally {
       await knowledge.close();
+    }
+  });
+
+  it('indexes the sources over an Elasticsearch index that outlives the process', async () => {
+    const es = createElasticsearchEmulator({ licence: 'enterprise' });
+    let held: KnowledgeChunk[] = [];
+    const source: KnowledgeSource = { name: 'drafts', chunks: async () => held, version: async () => '1' };
+    const config = parseConfig(
+      {
+        knowledge: {
+          retriever: 'elasticsearch',
+          dir: path.join(process.cwd(), 'knowledge'),
+          storeDir: path.join(root, 'store3'),
+          calibration: { enabled: false },
+        },
+      },
+      {},
+    );
+    const open = () =>
+      createKnowledge(config, {
+        watchMs: 0,
+        sources: [source],
+        embedder: new HashEmbedder(128),
+        elasticsearchClient: es.client,
+      });
+    // The first start builds the cluster (kept open: closing the index closes the shared client).
+    const first = await open();
+    // The cluster is built now: a later start serves it as it is, and adds what the source holds.
+    held = [
+      {
+        id: 'kb-draft-x#entry',
+        docId: 'kb-draft-x',
+        title: 'Do you repair vintage typewriters?',
+        text: 'Yes, our workshop repairs vintage typewriters of every make.',
+        language: 'en',
+        source: 'knowledge-drafts/x',
+        tags: [],
+      },
+    ];
+    const second = await open();
+    try {
+      const [hit] = await second.retriever.search('Do you repair vintage typewriters?', {
+        language: 'en',
+        k: 1,
+      });
+      expect(hit?.id).toBe('kb-draft-x#entry');
+      expect(second.chunks.map((c) => c.id)).toEqual(['kb-draft-x#entry']);
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 

@@ -10,6 +10,7 @@ import { createVerificationLimiter } from '../core/orders/verification-limit';
 import { PiiMasker } from '../core/privacy/mask';
 import type { KyselyStore } from '../core/store';
 import {
+  CaseSummarizer,
   crashHookFromEnv,
   TicketCommentOutbox,
   TicketDeliveryWorker,
@@ -17,7 +18,7 @@ import {
   TicketService,
 } from '../core/tickets';
 import { ticketDb } from '../core/tickets/schema';
-import type { ErpAdapter, TicketingAdapter } from '../core/types';
+import type { ErpAdapter, LlmClient, TicketingAdapter } from '../core/types';
 import { builtinPlugins, type Plugins } from './plugins';
 
 export interface BackOffice {
@@ -39,6 +40,8 @@ export async function startBackOffice(
   config: HubConfig,
   store: KyselyStore,
   plugins: Pick<Plugins, 'erps' | 'helpdesks'> = builtinPlugins,
+  /** The dialog's model client (masked, budgeted): it writes the tickets' case summaries. */
+  llm?: LlmClient,
 ): Promise<BackOffice> {
   const erp = await createErp(config.erp, plugins.erps);
   const ticketing = createTicketing(config.ticketing, { db: ticketDb(store.db) }, plugins.helpdesks);
@@ -95,6 +98,7 @@ export async function startBackOffice(
     maxVerificationAttempts: config.erp.maxVerificationAttempts,
     verificationLimit,
     ticketOnErpFailure: config.erp.ticketOnFailure,
+    summarizer: new CaseSummarizer({ llm }),
   });
   worker.start();
   logger.info({ erp: erp.name, ticketing: ticketing.name }, 'back office ready');

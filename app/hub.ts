@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
-import { AnalyticsStore, createFactsWriter, loadAnalyticsKey, startBusinessGauges } from '../core/analytics';
+import {
+  AnalyticsStore,
+  createFactsWriter,
+  loadAnalyticsKey,
+  startBusinessGauges,
+  startSystemMinutes,
+} from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -10,6 +16,7 @@ import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
+import { registerOverviewRoute } from '../core/console/overview-route';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
@@ -32,7 +39,7 @@ import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
 import { PiiMasker } from '../core/privacy/mask';
-import { createEmbedder, createKnowledge } from '../core/rag';
+import { createEmbedder, createKnowledge, type Knowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
@@ -42,7 +49,7 @@ import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
 import { RetentionScheduler } from '../core/store/data-protection';
-import type { EventBus, HubStore, OutboundFeed, OutboundMessage, StateStore } from '../core/types';
+import type { EventBus, HubStore, OutboundFeed, OutboundMessage, Retriever, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
 import { builtinPlugins, validatePlugins } from './plugins';
@@ -112,6 +119,8 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
         abandonAfterMinutes: config.analytics.abandonAfterMinutes,
       }),
     );
+    // Every process adds its failed turns and errors to the minutes the console reads.
+    closers.push(startSystemMinutes(analytics));
   }
   // Entries published from the console's knowledge gaps page: a knowledge source of the workers, written by the api.
   const knowledgeDrafts = new KnowledgeDraftStore(store.db);
@@ -159,7 +168,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   const states = await createStateStore(config, { ...redisKeys, atRest: store.atRest });
   closers.push(() => states.close());
 
-  let workers: { close(): Promise<void> } | undefined;
+  let workers: { close(): Promise<void>; retriever: Retriever } | undefined;
   if (role !== 'api') {
     workers = await startWorkers(
       config,
@@ -203,6 +212,10 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
+    registerOverviewRoute(app, analytics, {
+      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
+      channels: config.channels.filter((channel) => channel.enabled),
+    });
     await registerConsoleRoutes(app);
     registerCustomerEraseRoute(app, store, states);
     registerKnowledgeGapRoutes(app, {
@@ -216,9 +229,27 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       masker: new PiiMasker(config.privacy.pii),
       audit: store,
     });
+    // The agent workspace suggests replies from the knowledge base: the workers' index where this
+    // process runs them, else one built the first time an agent asks (an api-only process).
+    const workersRetriever = workers?.retriever;
+    let ownKnowledge: Promise<Knowledge> | undefined;
+    const knowledge = async (): Promise<Retriever> => {
+      if (workersRetriever) return workersRetriever;
+      ownKnowledge ??= createKnowledge(config, {
+        retrievers: builtinPlugins.retrievers,
+        sources: [knowledgeDrafts.source()],
+      }).catch((error) => {
+        ownKnowledge = undefined; // the next request tries again
+        throw error;
+      });
+      return (await ownKnowledge).retriever;
+    };
+    closers.push(async () => {
+      if (ownKnowledge) await (await ownKnowledge.catch(() => undefined))?.close();
+    });
     await registerHelpdeskWebhooks(
       app,
-      { config, store, accept, logger: logger.child({ component: 'handoff' }) },
+      { config, store, accept, logger: logger.child({ component: 'handoff' }), knowledge },
       builtinPlugins.helpdesks.descriptors,
     );
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -302,7 +333,7 @@ async function startWorkers(
     'back office',
     `connecting the back office (erp ${config.erp.driver}, ticketing ${config.ticketing.driver})`,
   );
-  const backOffice = await startBackOffice(config, store, builtinPlugins);
+  const backOffice = await startBackOffice(config, store, builtinPlugins, llm);
   phases.begin('intents', `loading the dialog (${config.dialog.file}): intents, flows, safety`);
   const dialog = await loadDialogKit(config, { llm, commands: backOffice.commands });
   const engine = new DialogEngine({
@@ -319,6 +350,7 @@ async function startWorkers(
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
+    retriever: knowledge.retriever,
     close: async () => {
       await heartbeat.stop();
       await backOffice.close();

@@ -74,6 +74,18 @@ export const busDeadLetters = new Counter({
   registers: [registry],
 });
 
+/**
+ * Bus handler attempts that threw, by the event's tenant and channel and what the bus did next
+ * (retry, dead, outage). The console's error rate and dead letters per tenant come from its growth
+ * (core/analytics/system-minutes.ts).
+ */
+export const turnFailures = new Counter({
+  name: 'hub_turn_failures_total',
+  help: 'Bus handler attempts that threw, by tenant, channel and verdict (retry, dead: dead-lettered, outage: waits without spending an attempt)',
+  labelNames: ['tenant', 'channel', 'verdict'] as const,
+  registers: [registry],
+});
+
 export const circuitState = new Gauge({
   name: 'hub_circuit_open',
   help: '1 while a circuit breaker (llm, erp, ticketing:<adapter>) is open or half-open',

@@ -93,6 +93,8 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
       return;
     }
     sessions.settle(session);
+    // A turn's reply says who owns the conversation now; other notices (the busy notice) do not.
+    if (message.inReplyTo) sessions.setWithPerson(session, message.handoff !== undefined);
     // The feed's bookkeeping (its place among the turn's replies) is not the browser's business.
     const { turnReplies: _place, ...reply } = message;
     sessions.send(session, { type: 'reply', message: reply });
@@ -167,7 +169,12 @@ export const createWebchatConnector: ConnectorFactory = (context) => {
     if (options.historyLimit === 0) return sendTo(socket, { type: 'history', entries: [] });
     try {
       const entries = await context.store.transcript(conversationKey(ref), { limit: options.historyLimit });
-      sendTo(socket, { type: 'history', entries: toHistory(entries) });
+      const history = toHistory(entries);
+      // After a restart the hub learns from the transcript whether this customer waits for a person.
+      const last = history.findLast((entry) => entry.direction === 'out' && entry.message.inReplyTo);
+      if (last?.direction === 'out')
+        sessions.setWithPerson(ref.conversation, last.message.handoff !== undefined);
+      sendTo(socket, { type: 'history', entries: history });
     } catch (error) {
       context.logger.warn({ err: error, channel: channelId }, 'webchat history unavailable');
     }

@@ -15,6 +15,8 @@ const OPEN = 1;
 export class SessionHub {
   private readonly sockets = new Map<string, Set<WebSocket>>();
   private readonly typingTimers = new Map<string, NodeJS.Timeout>();
+  /** Sessions whose customer waits for a person, or talks to one: the bot does not "type" there. */
+  private readonly withPerson = new Set<string>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -39,7 +41,25 @@ export class SessionHub {
     const set = this.sockets.get(session);
     if (!set?.delete(socket) || set.size > 0) return;
     this.sockets.delete(session);
+    this.withPerson.delete(session);
     this.settle(session);
+  }
+
+  /**
+   * Whether a person is awaited or answers, as the latest reply said (`OutboundMessage.handoff`). While
+   * one is, the dots stay off: nobody is about to answer in seconds, and an agent's typing is not seen.
+   */
+  setWithPerson(session: string, on: boolean): void {
+    if (!this.sockets.has(session)) return;
+    if (!on) {
+      this.withPerson.delete(session);
+      return;
+    }
+    this.withPerson.add(session);
+    if (this.typingTimers.has(session)) {
+      this.settle(session);
+      this.send(session, { type: 'typing', on: false });
+    }
   }
 
   send(session: string, frame: ServerFrame): void {
@@ -51,7 +71,7 @@ export class SessionHub {
 
   /** Show the dots on every tab; they go off by themselves if no reply comes in time. */
   typingOn(session: string): void {
-    if (!this.sockets.has(session)) return;
+    if (!this.sockets.has(session) || this.withPerson.has(session)) return;
     this.send(session, { type: 'typing', on: true });
     clearTimeout(this.typingTimers.get(session));
     const timer = setTimeout(() => {
@@ -72,6 +92,7 @@ export class SessionHub {
     clearInterval(this.heartbeat);
     for (const timer of this.typingTimers.values()) clearTimeout(timer);
     this.typingTimers.clear();
+    this.withPerson.clear();
     for (const set of this.sockets.values()) for (const socket of set) socket.close(code, reason);
     this.sockets.clear();
   }

@@ -20,6 +20,18 @@ export interface PageEntry {
 
 export const PAGES: PageEntry[] = [
   {
+    path: 'overview',
+    title: 'Overview',
+    permission: 'analytics.read',
+    load: () => import('./pages/overview'),
+  },
+  {
+    path: 'workspace',
+    title: 'Agent workspace',
+    permission: 'tickets.read',
+    load: () => import('./pages/workspace'),
+  },
+  {
     path: 'gaps',
     title: 'Knowledge gaps',
     permission: 'knowledge.draft',

@@ -41,6 +41,8 @@ export interface TurnFact {
   withBotBefore: boolean;
   awaiting?: 'question' | 'feedback';
   replies: number;
+  /** The worker's time on the turn, from taking the event to its replies stored (as the audit record's). */
+  latencyMs?: number;
   /** When the customer's message arrived. */
   at: Date;
 }

@@ -1,14 +1,20 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { AnalyticsStore } from './store';
 
-/** What the figures can be split by. Conversations count under the day they started and their first known intent. */
-export const DIMENSIONS = ['day', 'tenant', 'channel', 'language', 'intent'] as const;
+/**
+ * What the figures can be split by. Conversations count under the day (or hour, UTC, as
+ * `YYYY-MM-DDTHH:00Z`) they started and their first known intent; turns under their own.
+ */
+export const DIMENSIONS = ['day', 'hour', 'tenant', 'channel', 'language', 'intent'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
 export interface FiguresQuery {
   /** First and last day, inclusive, `YYYY-MM-DD` (UTC). */
   from: string;
   to: string;
+  /** Within those days, only conversations started (turns taken) at or after this time, and before `until`. */
+  since?: Date;
+  until?: Date;
   by?: readonly Dimension[];
   tenant?: string;
   /** Only these tenants (an operator's scope). */
@@ -68,7 +74,7 @@ export async function businessFigures(
   const cutoff = new Date(now.getTime() - abandonAfterMinutes * 60_000).toISOString();
   const ended = sql`(handed_off_at is null and last_customer_at <= ${cutoff}::timestamptz)`;
   const conversations = await sql<Record<string, unknown>>`
-    select ${columns(by)}
+    select ${columns(by, 'started_at')}
       count(*) as conversations,
       count(*) filter (where handed_off_at is null and not ${ended}) as open,
       count(*) filter (where handed_off_at is not null) as handed_off,
@@ -82,14 +88,14 @@ export async function businessFigures(
       percentile_cont(0.5) within group (order by first_response_ms) as p50,
       percentile_cont(0.9) within group (order by first_response_ms) as p90
     from conversation_outcomes
-    where ${filters(query)}
+    where ${filters(query, 'started_at')}
     ${groupBy(by)}`.execute(analytics.db);
   const buckets = Array.from(
     { length: 10 },
     (_, i) => sql`count(*) filter (where confidence_bucket = ${i}) as ${sql.ref(`b${i}`)},`,
   );
   const turns = await sql<Record<string, unknown>>`
-    select ${columns(by)}
+    select ${columns(by, 'at')}
       ${sql.join(buckets, sql` `)}
       count(*) as turns,
       count(intent) - count(*) filter (where intent = 'unknown' and decision = 'flow') as recognized,
@@ -98,7 +104,7 @@ export async function businessFigures(
       count(*) filter (where unanswered) as unanswered,
       count(llm_fallback) as llm_fallbacks
     from turn_facts
-    where customer and ${filters(query)}
+    where customer and ${filters(query, 'at')}
     ${groupBy(by)}`.execute(analytics.db);
 
   const groups = new Map<string, Figures>();
@@ -142,7 +148,7 @@ export async function businessFigures(
   return [...groups.values()].sort((a, b) => JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
 }
 
-function emptyFigures(key: Figures['key']): Figures {
+export function emptyFigures(key: Figures['key']): Figures {
   return {
     key,
     conversations: 0,
@@ -164,10 +170,22 @@ function emptyFigures(key: Figures['key']): Figures {
   };
 }
 
-/** `day` as text: a date column would come back as a Date in the server's time zone. */
-function columns(by: readonly Dimension[]): RawBuilder<unknown> {
+/** The time a row counts at: a conversation's start, a turn's arrival. */
+type TimeColumn = 'started_at' | 'at';
+
+/**
+ * `day` as text: a date column would come back as a Date in the server's time zone; `hour` as
+ * text too, the row's time truncated in UTC (a group by names the output column).
+ */
+function columns(by: readonly Dimension[], time: TimeColumn): RawBuilder<unknown> {
   if (!by.length) return sql``;
-  const list = by.map((d) => (d === 'day' ? sql`day::text as day` : sql.ref(d)));
+  const list = by.map((d) =>
+    d === 'day'
+      ? sql`day::text as day`
+      : d === 'hour'
+        ? sql`to_char(${sql.ref(time)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24":00Z"') as hour`
+        : sql.ref(d),
+  );
   return sql`${sql.join(list)},`;
 }
 
@@ -175,8 +193,10 @@ function groupBy(by: readonly Dimension[]): RawBuilder<unknown> {
   return by.length ? sql`group by ${sql.join(by.map((d) => sql.ref(d)))}` : sql``;
 }
 
-function filters(query: FiguresQuery): RawBuilder<unknown> {
+function filters(query: FiguresQuery, time: TimeColumn): RawBuilder<unknown> {
   const parts = [sql`day between ${query.from}::date and ${query.to}::date`];
+  if (query.since) parts.push(sql`${sql.ref(time)} >= ${query.since.toISOString()}::timestamptz`);
+  if (query.until) parts.push(sql`${sql.ref(time)} < ${query.until.toISOString()}::timestamptz`);
   for (const d of ['tenant', 'channel', 'language', 'intent'] as const) {
     const value = query[d];
     if (value !== undefined) parts.push(sql`${sql.ref(d)} = ${value}`);

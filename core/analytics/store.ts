@@ -49,13 +49,25 @@ interface TurnFactsTable {
   awaiting: string | null;
   replies: number;
   response_ms: number | null;
+  /** The worker's time on the turn, from taking the event to its replies stored (migration 0012). */
+  latency_ms: number | null;
   day: Day;
   at: Timestamp;
+}
+
+/** Each process's failed turns, dead letters and logged errors, added up per minute (core/analytics/system-minutes.ts). */
+interface SystemMinutesTable {
+  minute: Timestamp;
+  tenant: string;
+  channel: string;
+  kind: string;
+  count: number;
 }
 
 export interface AnalyticsDatabase {
   conversation_outcomes: ConversationOutcomesTable;
   turn_facts: TurnFactsTable;
+  system_minutes: SystemMinutesTable;
 }
 
 /** What happened to the conversation this turn belongs to, for the counters at event time. */
@@ -144,6 +156,7 @@ export class AnalyticsStore {
           awaiting: fact.awaiting ?? null,
           replies: fact.replies,
           response_ms: responseMs,
+          latency_ms: fact.latencyMs === undefined ? null : Math.max(0, Math.round(fact.latencyMs)),
           day: utcDay(fact.at),
           at: fact.at,
         })

@@ -1,17 +1,22 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { connectionErrorListener, errorEventListener } from '../resilience/connection-errors';
+import { sleep } from '../resilience/sleep';
+import { duplicateClient, hashTag, isCluster, type RedisClient } from '../state/redis-client';
 import { RedisLockManager } from '../state/redis-lock';
 import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
+import { BusKeys } from './keys';
 import { Lease } from './lease';
-import { type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
+import { countTurnFailure, type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
 import { RedisInbox } from './redis-inbox';
 import { tracedHandler } from './trace';
+
+/** Tries to settle a handled event before leaving it to a redelivery. */
+const SETTLE_TRIES = 10;
 
 /** A job only says "this conversation has work"; the events themselves wait in the conversation's inbox. */
 interface JobData {
@@ -27,6 +32,20 @@ export interface BullmqBusOptions extends DeliveryPolicy {
   /** Namespace of every Redis key, e.g. "hub". */
   keyPrefix: string;
   ownsConnection?: boolean;
+  /** How often a running drain renews its conversation lease; default a third of lockTtlMs. */
+  lockRenewMs?: number;
+  /** How often the worker moves jobs whose worker died back to the queue; default 1 s. */
+  stalledIntervalMs?: number;
+  /** On a Redis Cluster: how many shards the bus's indexes are split into (see BusKeys); default 16. */
+  shards?: number;
+}
+
+/**
+ * BullMQ's key prefix. In a cluster it is a hash tag: BullMQ's scripts touch several keys of a queue,
+ * which must share a slot (the queue lives on one master; the inboxes, the bulk of the data, spread).
+ */
+export function bullPrefix(keyPrefix: string, cluster: boolean): string {
+  return cluster ? hashTag(`${keyPrefix}:bull`) : `${keyPrefix}:bull`;
 }
 
 /**
@@ -41,23 +60,26 @@ export class BullmqBus implements EventBus {
   private readonly locks: RedisLockManager;
   private readonly lockRetryMs: number;
   private worker?: Worker<JobData>;
-  private workerConnection?: Redis;
+  private workerConnection?: RedisClient;
+  private readonly prefix: string;
   private sweeper?: NodeJS.Timeout;
   private handler?: EventHandler;
   private closing = false;
   private closed?: Promise<void>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: BullmqBusOptions,
   ) {
-    const base = `${options.keyPrefix}:bus:${options.queue}`;
-    this.locks = new RedisLockManager(redis, { keyPrefix: base });
-    this.inbox = new RedisInbox(redis, base, (conversation) => this.locks.fenceKey(conversation));
+    const cluster = isCluster(redis);
+    const keys = new BusKeys(`${options.keyPrefix}:bus:${options.queue}`, options.shards ?? 16, cluster);
+    this.prefix = bullPrefix(options.keyPrefix, cluster);
+    this.locks = new RedisLockManager(redis, { keyPrefix: (conversation) => keys.of(conversation) });
+    this.inbox = new RedisInbox(redis, keys, (conversation) => this.locks.fenceKey(conversation));
     this.lockRetryMs = Math.min(250, Math.max(25, Math.floor(options.lockTtlMs / 10)));
     this.queue = new Queue<JobData>(options.queue, {
       connection: redis,
-      prefix: `${options.keyPrefix}:bull`,
+      prefix: this.prefix,
       defaultJobOptions: {
         removeOnComplete: true,
         removeOnFail: true,
@@ -91,15 +113,17 @@ export class BullmqBus implements EventBus {
     const handler = tracedHandler(untraced, 'bullmq');
     this.handler = handler;
     // BullMQ blocks on its worker connections, which therefore must retry commands forever.
-    this.workerConnection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.workerConnection = duplicateClient(this.redis, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', connectionErrorListener('redis', 'bus worker'));
     this.worker = new Worker<JobData>(this.options.queue, (job, token) => this.process(job, handler, token), {
       connection: this.workerConnection,
-      prefix: `${this.options.keyPrefix}:bull`,
+      prefix: this.prefix,
       concurrency: this.options.concurrency,
-      // A dead worker's job is stalled and redelivered once its BullMQ lock lapses, like the conversation lock.
+      // A dead worker's job is stalled and redelivered once its BullMQ lock lapses, like the conversation
+      // lock: within lockTtlMs + stalledIntervalMs. The lock is renewed as often as the lease.
       lockDuration: this.options.lockTtlMs,
-      stalledInterval: Math.max(500, Math.floor(this.options.lockTtlMs / 2)),
+      lockRenewTime: this.renewMs,
+      stalledInterval: this.options.stalledIntervalMs ?? 1_000,
       // Redelivering a job is always safe here (it only drains an inbox), so never fail it for stalling.
       maxStalledCount: 1_000_000,
     });
@@ -147,7 +171,7 @@ export class BullmqBus implements EventBus {
   }
 
   isPending(event: Pick<InboundEvent, 'id' | 'ref'>): Promise<boolean> {
-    return this.inbox.isPending(event.id, event.ref.tenant);
+    return this.inbox.isPending(event.id, conversationKey(event.ref), event.ref.tenant);
   }
 
   async ping(): Promise<void> {
@@ -189,7 +213,7 @@ export class BullmqBus implements EventBus {
       // The holder may be a worker that died: keep this job alive until it gets the lock itself.
       return { retryInMs: this.lockRetryMs };
     }
-    const lease = new Lease(lock, this.options.lockTtlMs);
+    const lease = new Lease(lock, this.options.lockTtlMs, this.renewMs);
     try {
       for (;;) {
         if (this.closing) return { retryInMs: 0 };
@@ -197,7 +221,7 @@ export class BullmqBus implements EventBus {
         const raw = await this.inbox.head(conversation);
         if (raw === null) return { done: true };
         const event = JSON.parse(raw) as InboundEvent;
-        const start = await this.inbox.beginAttempt(event.id);
+        const start = await this.inbox.beginAttempt(conversation, event.id);
         if ('retryAt' in start) return { retryInMs: start.retryAt - Date.now() };
         const stop = await this.deliver(conversation, raw, event, start, lease, handler);
         if (stop) return stop;
@@ -221,6 +245,7 @@ export class BullmqBus implements EventBus {
       // Every allowed attempt started and none finished: the event keeps killing its worker.
       const error = 'the worker stopped during every attempt (crash or lost lock)';
       const letter = deadLetter(event, error, maxAttempts, 'bus.worker_stopped');
+      countTurnFailure(event, 'dead');
       return this.settle(conversation, raw, event, lease, letter);
     }
     try {
@@ -233,7 +258,7 @@ export class BullmqBus implements EventBus {
       let delay: number;
       if (verdict.action === 'outage') {
         // A holder that lost its lease leaves the bookkeeping to the new one.
-        const inARow = lease.lost ? outages + 1 : await this.inbox.refundAttempt(event.id);
+        const inARow = lease.lost ? outages + 1 : await this.inbox.refundAttempt(conversation, event.id);
         delay = outageDelayMs(this.options, inARow);
         logger.warn(
           { eventId: event.id, outages: inARow, delay, err: error },
@@ -243,7 +268,7 @@ export class BullmqBus implements EventBus {
         delay = verdict.delayMs;
         logger.warn({ eventId: event.id, attempt, delay, err: error }, 'bus handler failed; will retry');
       }
-      await this.inbox.scheduleRetry(event.id, Date.now() + delay);
+      await this.inbox.scheduleRetry(conversation, event.id, Date.now() + delay);
       return { retryInMs: delay };
     }
     return this.settle(conversation, raw, event, lease);
@@ -256,7 +281,7 @@ export class BullmqBus implements EventBus {
     lease: Lease,
     letter?: DeadLetter,
   ): Promise<DrainOutcome | undefined> {
-    if (!(await this.inbox.removeHead(conversation, raw, event, lease.lock.token, letter))) {
+    if (!(await this.removeHead(conversation, raw, event, lease.lock.token, letter))) {
       // A newer lock holder owns the conversation now and will see this event again.
       return { retryInMs: this.lockRetryMs };
     }
@@ -270,6 +295,23 @@ export class BullmqBus implements EventBus {
     return undefined;
   }
 
+  /**
+   * Settle the head, trying again through a Redis blip or failover (about 5 s): the handler has run,
+   * and giving up would deliver the event once more. Safe to repeat: the script removes the event by
+   * value and only while no newer lock holder exists.
+   */
+  private async removeHead(...args: Parameters<RedisInbox['removeHead']>): Promise<boolean> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.inbox.removeHead(...args);
+      } catch (error) {
+        if (tries >= SETTLE_TRIES || this.closing) throw error;
+        logger.warn({ err: error, tries }, 'bus could not settle an event; trying again');
+        await sleep(Math.min(1_000, 100 * tries));
+      }
+    }
+  }
+
   /** Re-kick conversations with events but no progress for two lock TTLs (a lost job, a publisher that died). */
   private async sweep(): Promise<void> {
     try {
@@ -280,6 +322,10 @@ export class BullmqBus implements EventBus {
     } catch (error) {
       logger.warn({ err: error }, 'bus sweep failed');
     }
+  }
+
+  private get renewMs(): number {
+    return this.options.lockRenewMs ?? Math.max(10, Math.floor(this.options.lockTtlMs / 3));
   }
 
   private assertOpen(): void {

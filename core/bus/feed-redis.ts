@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { logger } from '../log';
 import { connectionErrorListener } from '../resilience/connection-errors';
+import type { RedisClient } from '../state/redis-client';
 import type { OutboundFeed } from '../types';
 import type { OutboundMessage } from '../types/outbound';
 import { deliver } from './feed-memory';
@@ -20,10 +20,10 @@ export interface RedisFeedOptions {
  */
 export class RedisFeed implements OutboundFeed {
   private readonly listeners = new Set<Listener>();
-  private subscriber?: Promise<Redis>;
+  private subscriber?: Promise<RedisClient>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisFeedOptions,
   ) {}
 
@@ -54,7 +54,7 @@ export class RedisFeed implements OutboundFeed {
   }
 
   /** Resolves once SUBSCRIBE is acknowledged, so a message published right after is not missed. */
-  private subscribed(): Promise<Redis> {
+  private subscribed(): Promise<RedisClient> {
     this.subscriber ??= (async () => {
       const subscriber = this.redis.duplicate();
       subscriber.on('error', connectionErrorListener('redis', 'outbound feed subscriber'));

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { HubConfig } from '../config/schema';
 import { logger } from '../log';
 import { LuaScript } from '../state/lua';
+import type { RedisClient } from '../state/redis-client';
 import { connectConfiguredRedis } from '../state/redis-connect';
 
 /**
@@ -67,7 +67,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. nowMs, '+inf')
 /** Every process of a hub on Redis (api and workers alike) sees the same set: `<keyPrefix>:workers`. */
 export class RedisHeartbeats implements WorkerHeartbeats {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly ownsConnection = false,
   ) {}

@@ -7,7 +7,7 @@ import { RedisFeed } from './feed-redis';
 import { MemoryBus } from './memory';
 import { policyFromConfig } from './policy';
 
-export { BullmqBus, type BullmqBusOptions } from './bullmq';
+export { BullmqBus, type BullmqBusOptions, bullPrefix } from './bullmq';
 export { MemoryFeed } from './feed-memory';
 export { RedisFeed, type RedisFeedOptions } from './feed-redis';
 export { MemoryBus } from './memory';
@@ -31,6 +31,9 @@ export async function createBus(config: HubConfig, deps: BusDeps = {}): Promise<
     queue: config.bus.queue,
     keyPrefix: deps.keyPrefix ?? 'hub',
     ownsConnection: true,
+    lockRenewMs: config.bus.lockRenewMs,
+    stalledIntervalMs: config.bus.stalledIntervalMs,
+    shards: config.redis.cluster?.shards,
   });
 }
 

@@ -3,7 +3,8 @@ import type { ConversationLock } from '../types';
 import { HubError } from '../types/errors';
 
 /**
- * Keeps a conversation lock alive while its events are handled, renewing at a third of the TTL. When
+ * Keeps a conversation lock alive while its events are handled, renewing every `renewMs` (a heartbeat:
+ * the TTL is short, so a worker that dies frees its conversations within seconds). When
  * a renewal is refused (the lease lapsed and may belong to someone else now) the signal aborts, so the
  * handler can stop early, and the drain loop stops taking events.
  */
@@ -14,8 +15,9 @@ export class Lease {
   constructor(
     readonly lock: ConversationLock,
     ttlMs: number,
+    renewMs = Math.floor(ttlMs / 3),
   ) {
-    this.timer = setInterval(() => void this.renew(ttlMs), Math.max(10, Math.floor(ttlMs / 3)));
+    this.timer = setInterval(() => void this.renew(ttlMs), Math.max(10, renewMs));
   }
 
   get signal(): AbortSignal {

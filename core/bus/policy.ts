@@ -1,4 +1,5 @@
 import type { HubConfig } from '../config/schema';
+import { turnFailures } from '../metrics';
 import { backoffDelay } from '../resilience/backoff';
 import { isOutage } from '../resilience/outage';
 import type { DeadLetter } from '../types';
@@ -71,11 +72,22 @@ export function judgeFailure(
   error: unknown,
   attempt: number,
 ): FailureVerdict {
+  const verdict = judge(policy, event, error, attempt);
+  countTurnFailure(event, verdict.action);
+  return verdict;
+}
+
+function judge(policy: DeliveryPolicy, event: InboundEvent, error: unknown, attempt: number): FailureVerdict {
   if (isOutage(error)) return { action: 'outage' };
   if (!isRetryable(error) || attempt >= policy.maxAttempts) {
     return { action: 'dead', letter: deadLetter(event, error, attempt) };
   }
   return { action: 'retry', delayMs: retryDelayMs(policy, attempt) };
+}
+
+/** One failed attempt of the event's turn on `hub_turn_failures_total`, under its tenant and channel. */
+export function countTurnFailure(event: InboundEvent, verdict: FailureVerdict['action']): void {
+  turnFailures.inc({ tenant: event.ref.tenant, channel: event.ref.channel, verdict });
 }
 
 export function describeError(error: unknown): string {

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
 import { LuaScript } from '../state/lua';
+import type { RedisClient } from '../state/redis-client';
 import type { DeadLetter, TenantBacklog } from '../types';
+import type { BusKeys } from './keys';
 
 /** Redis's own clock in ms: one clock for every process's "accepted at" and "now". */
 const REDIS_NOW_MS = `local clock = redis.call('TIME')
@@ -133,40 +134,41 @@ return moved
 /** `attempt` counts against maxAttempts; `outages` are the failures in a row a dependency caused. */
 export type AttemptStart = { attempt: number; outages: number } | { retryAt: number };
 
+type IndexName =
+  | 'attempts'
+  | 'outages'
+  | 'retry-at'
+  | 'pending'
+  | 'active'
+  | 'dlq'
+  | 'dlq-order'
+  | 'accepted'
+  | 'tenant-pending';
+
 /**
  * The Redis side of the BullMQ bus: per-conversation inboxes (lists, head first), attempt counts,
- * backoff deadlines, the dead-letter queue, and the set of conversations that still have events.
+ * backoff deadlines, the dead-letter queue, and the set of conversations that still have events,
+ * laid out by {@link BusKeys}: each conversation's scripts touch its shard's keys only.
  */
 export class RedisInbox {
   constructor(
-    private readonly redis: Redis,
-    /** e.g. "hub:bus:hub-inbound". */
-    private readonly base: string,
+    private readonly redis: RedisClient,
+    private readonly keys: BusKeys,
     private readonly fenceKeyOf: (conversation: string) => string,
   ) {}
 
   private inboxKey(conversation: string): string {
-    return `${this.base}:inbox:${conversation}`;
+    return `${this.keys.of(conversation)}:inbox:${conversation}`;
   }
 
-  private key(
-    name:
-      | 'attempts'
-      | 'outages'
-      | 'retry-at'
-      | 'pending'
-      | 'active'
-      | 'dlq'
-      | 'dlq-order'
-      | 'accepted'
-      | 'tenant-pending',
-  ): string {
-    return `${this.base}:${name}`;
+  /** An index of the shard `shard` (a prefix from BusKeys). */
+  private key(shard: string, name: IndexName): string {
+    return `${shard}:${name}`;
   }
 
   /** When each of a tenant's events not yet handled was accepted (a sorted set: oldest first). */
-  private tenantAcceptedKey(tenant: string): string {
-    return `${this.base}:tenant-accepted:${tenant}`;
+  private tenantAcceptedKey(shard: string, tenant: string): string {
+    return `${shard}:tenant-accepted:${tenant}`;
   }
 
   async append(
@@ -175,43 +177,63 @@ export class RedisInbox {
     dedupeWindowMs: number,
   ): Promise<boolean> {
     const { tenant } = event.ref;
+    const shard = this.keys.of(conversation);
     const result = await APPEND.run(
       this.redis,
       [
-        `${this.base}:dedupe:${event.id}`,
+        `${shard}:dedupe:${event.id}`,
         this.inboxKey(conversation),
-        this.key('pending'),
-        this.key('active'),
-        this.key('accepted'),
-        this.key('tenant-pending'),
-        this.tenantAcceptedKey(tenant),
+        this.key(shard, 'pending'),
+        this.key(shard, 'active'),
+        this.key(shard, 'accepted'),
+        this.key(shard, 'tenant-pending'),
+        this.tenantAcceptedKey(shard, tenant),
       ],
       [JSON.stringify(event), dedupeWindowMs, Date.now(), conversation, event.id, tenant],
     );
     return result === 1;
   }
 
-  /** One tenant's events not yet handled, and how long the oldest of them has waited. */
+  /** One tenant's events not yet handled, and how long the oldest of them has waited (every shard). */
   async tenantBacklog(tenant: string): Promise<TenantBacklog> {
-    const [pending, oldestAgeMs] = (await TENANT_BACKLOG.run(
-      this.redis,
-      [this.key('tenant-pending'), this.tenantAcceptedKey(tenant)],
-      [tenant],
-    )) as [number, number];
-    return { pending: Math.max(0, Number(pending)), oldestAgeMs: Number(oldestAgeMs) };
+    const perShard = await Promise.all(
+      this.keys
+        .all()
+        .map(
+          async (shard) =>
+            (await TENANT_BACKLOG.run(
+              this.redis,
+              [this.key(shard, 'tenant-pending'), this.tenantAcceptedKey(shard, tenant)],
+              [tenant],
+            )) as [number, number],
+        ),
+    );
+    let pending = 0;
+    let oldestAgeMs = 0;
+    for (const [count, age] of perShard) {
+      pending += Math.max(0, Number(count));
+      oldestAgeMs = Math.max(oldestAgeMs, Number(age));
+    }
+    return { pending, oldestAgeMs };
   }
 
   /** Every tenant with events not yet handled; one read per such tenant (scrape time only). */
   async tenantBacklogs(): Promise<Map<string, TenantBacklog>> {
-    const tenants = Object.keys(await this.redis.hgetall(this.key('tenant-pending')));
+    const tenants = new Set<string>();
+    for (const shard of this.keys.all()) {
+      for (const tenant of Object.keys(await this.redis.hgetall(this.key(shard, 'tenant-pending')))) {
+        tenants.add(tenant);
+      }
+    }
     const backlogs = new Map<string, TenantBacklog>();
     for (const tenant of tenants) backlogs.set(tenant, await this.tenantBacklog(tenant));
     return backlogs;
   }
 
   /** Whether the event is still waiting or running (accepted, not yet handled nor dead-lettered). */
-  async isPending(eventId: string, tenant: string): Promise<boolean> {
-    return (await this.redis.zscore(this.tenantAcceptedKey(tenant), eventId)) !== null;
+  async isPending(eventId: string, conversation: string, tenant: string): Promise<boolean> {
+    const shard = this.keys.of(conversation);
+    return (await this.redis.zscore(this.tenantAcceptedKey(shard, tenant), eventId)) !== null;
   }
 
   head(conversation: string): Promise<string | null> {
@@ -222,26 +244,28 @@ export class RedisInbox {
     return (await this.redis.llen(this.inboxKey(conversation))) === 0;
   }
 
-  async beginAttempt(eventId: string): Promise<AttemptStart> {
+  async beginAttempt(conversation: string, eventId: string): Promise<AttemptStart> {
+    const shard = this.keys.of(conversation);
     const [attempt, retryAt, outages] = (await BEGIN_ATTEMPT.run(
       this.redis,
-      [this.key('attempts'), this.key('retry-at'), this.key('outages')],
+      [this.key(shard, 'attempts'), this.key(shard, 'retry-at'), this.key(shard, 'outages')],
       [eventId, Date.now()],
     )) as [number, number?, number?];
     return attempt > 0 ? { attempt, outages: outages ?? 0 } : { retryAt: retryAt ?? 0 };
   }
 
   /** Give back the attempt a dependency's outage spoilt; returns the outages in a row so far. */
-  async refundAttempt(eventId: string): Promise<number> {
+  async refundAttempt(conversation: string, eventId: string): Promise<number> {
+    const shard = this.keys.of(conversation);
     return (await REFUND_ATTEMPT.run(
       this.redis,
-      [this.key('attempts'), this.key('outages')],
+      [this.key(shard, 'attempts'), this.key(shard, 'outages')],
       [eventId],
     )) as number;
   }
 
-  async scheduleRetry(eventId: string, retryAt: number): Promise<void> {
-    await this.redis.hset(this.key('retry-at'), eventId, retryAt);
+  async scheduleRetry(conversation: string, eventId: string, retryAt: number): Promise<void> {
+    await this.redis.hset(this.key(this.keys.of(conversation), 'retry-at'), eventId, retryAt);
   }
 
   /** False when a newer lock holder exists: the head is theirs now. */
@@ -253,36 +277,64 @@ export class RedisInbox {
     deadLetter?: DeadLetter,
   ): Promise<boolean> {
     const eventId = event.id;
+    const shard = this.keys.of(conversation);
     const keys = [
       this.fenceKeyOf(conversation),
       this.inboxKey(conversation),
-      this.key('attempts'),
-      this.key('retry-at'),
-      this.key('pending'),
-      this.key('active'),
-      this.key('dlq'),
-      this.key('dlq-order'),
-      this.key('outages'),
-      this.key('accepted'),
-      this.key('tenant-pending'),
-      this.tenantAcceptedKey(event.ref.tenant),
+      this.key(shard, 'attempts'),
+      this.key(shard, 'retry-at'),
+      this.key(shard, 'pending'),
+      this.key(shard, 'active'),
+      this.key(shard, 'dlq'),
+      this.key(shard, 'dlq-order'),
+      this.key(shard, 'outages'),
+      this.key(shard, 'accepted'),
+      this.key(shard, 'tenant-pending'),
+      this.tenantAcceptedKey(shard, event.ref.tenant),
     ];
     const letter = deadLetter ? JSON.stringify(deadLetter) : '';
     const args = [token, raw, eventId, Date.now(), conversation, letter, event.ref.tenant];
     return (await REMOVE_HEAD.run(this.redis, keys, args)) === 1;
   }
 
+  /** The oldest `limit` dead letters, in the order they failed, over every shard. */
   async deadLetters(limit: number): Promise<DeadLetter[]> {
-    const ids = await this.redis.zrange(this.key('dlq-order'), 0, limit - 1);
-    if (ids.length === 0) return [];
-    const letters = await this.redis.hmget(this.key('dlq'), ...ids);
-    return letters
-      .filter((json): json is string => json !== null)
-      .map((json) => JSON.parse(json) as DeadLetter);
+    const order = (await this.deadLetterOrder(limit)).slice(0, limit);
+    const byId = await this.lettersOf(order);
+    return order.flatMap(({ id }) => byId.get(id) ?? []);
+  }
+
+  /** The dead letters of these entries, by event id (one read per shard). */
+  private async lettersOf(entries: Array<{ id: string; shard: string }>): Promise<Map<string, DeadLetter>> {
+    const byId = new Map<string, DeadLetter>();
+    for (const [shard, ids] of groupByShard(entries)) {
+      const found = await this.redis.hmget(this.key(shard, 'dlq'), ...ids);
+      found.forEach((json, i) => {
+        if (json !== null) byId.set(ids[i] as string, JSON.parse(json) as DeadLetter);
+      });
+    }
+    return byId;
   }
 
   async deadLetterIds(): Promise<string[]> {
-    return this.redis.zrange(this.key('dlq-order'), 0, -1);
+    return (await this.deadLetterOrder(-1)).map((entry) => entry.id);
+  }
+
+  /** Dead-letter ids with their shard, oldest failure first: each shard's order merged by its clock score. */
+  private async deadLetterOrder(limit: number): Promise<Array<{ id: string; shard: string; score: number }>> {
+    const entries: Array<{ id: string; shard: string; score: number }> = [];
+    for (const shard of this.keys.all()) {
+      const flat = await this.redis.zrange(
+        this.key(shard, 'dlq-order'),
+        0,
+        limit < 0 ? -1 : limit - 1,
+        'WITHSCORES',
+      );
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        entries.push({ id: flat[i] as string, shard, score: Number(flat[i + 1]) });
+      }
+    }
+    return entries.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
@@ -295,12 +347,15 @@ export class RedisInbox {
     conversationOf: (letter: DeadLetter) => string,
   ): Promise<{ conversations: string[]; moved: number }> {
     if (eventIds.length === 0) return { conversations: [], moved: 0 };
-    const found = await this.redis.hmget(this.key('dlq'), ...eventIds);
-    // Oldest failure first, grouped by conversation (a Map keeps the first-seen order).
+    const wanted = new Set(eventIds);
+    // Each letter's shard from the dead-letter order, oldest failure first.
+    const order = (await this.deadLetterOrder(-1)).filter((entry) => wanted.has(entry.id));
+    const byId = await this.lettersOf(order);
+    // Grouped by conversation (a Map keeps the first-seen order).
     const byConversation = new Map<string, DeadLetter[]>();
-    for (const json of found) {
-      if (json === null) continue;
-      const letter = JSON.parse(json) as DeadLetter;
+    for (const { id } of order) {
+      const letter = byId.get(id);
+      if (!letter) continue;
       const conversation = conversationOf(letter);
       byConversation.set(conversation, [...(byConversation.get(conversation) ?? []), letter]);
     }
@@ -308,6 +363,7 @@ export class RedisInbox {
     let moved = 0;
     for (const [conversation, letters] of byConversation) {
       const tenant = letters[0]?.event.ref.tenant ?? '';
+      const shard = this.keys.of(conversation);
       // Pushed to the head newest first, so the oldest ends up in front.
       const pairs = [...letters]
         .reverse()
@@ -316,14 +372,14 @@ export class RedisInbox {
         await REPLAY.run(
           this.redis,
           [
-            this.key('dlq'),
-            this.key('dlq-order'),
+            this.key(shard, 'dlq'),
+            this.key(shard, 'dlq-order'),
             this.inboxKey(conversation),
-            this.key('pending'),
-            this.key('active'),
-            this.key('accepted'),
-            this.key('tenant-pending'),
-            this.tenantAcceptedKey(tenant),
+            this.key(shard, 'pending'),
+            this.key(shard, 'active'),
+            this.key(shard, 'accepted'),
+            this.key(shard, 'tenant-pending'),
+            this.tenantAcceptedKey(shard, tenant),
           ],
           [Date.now(), conversation, tenant, ...pairs],
         ),
@@ -337,11 +393,19 @@ export class RedisInbox {
   }
 
   async pending(): Promise<number> {
-    return Number((await this.redis.get(this.key('pending'))) ?? 0);
+    const counts = await Promise.all(
+      this.keys.all().map(async (shard) => Number((await this.redis.get(this.key(shard, 'pending'))) ?? 0)),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   async oldestPendingAgeMs(): Promise<number> {
-    return Number(await OLDEST_AGE.run(this.redis, [this.key('accepted')], []));
+    const ages = await Promise.all(
+      this.keys
+        .all()
+        .map(async (shard) => Number(await OLDEST_AGE.run(this.redis, [this.key(shard, 'accepted')], []))),
+    );
+    return Math.max(0, ...ages);
   }
 
   /**
@@ -349,10 +413,30 @@ export class RedisInbox {
    * the next sweep leaves them alone for a while (a kick that two replicas send at once is one job id).
    */
   async claimStale(before: number, limit: number): Promise<string[]> {
-    const stale = await this.redis.zrangebyscore(this.key('active'), '-inf', before, 'LIMIT', 0, limit);
-    if (stale.length === 0) return [];
-    const now = Date.now();
-    await this.redis.zadd(this.key('active'), 'XX', ...stale.flatMap((conversation) => [now, conversation]));
-    return stale;
+    const claimed: string[] = [];
+    for (const shard of this.keys.all()) {
+      if (claimed.length >= limit) break;
+      const active = this.key(shard, 'active');
+      const stale = await this.redis.zrangebyscore(
+        active,
+        '-inf',
+        before,
+        'LIMIT',
+        0,
+        limit - claimed.length,
+      );
+      if (stale.length === 0) continue;
+      const now = Date.now();
+      await this.redis.zadd(active, 'XX', ...stale.flatMap((conversation) => [now, conversation]));
+      claimed.push(...stale);
+    }
+    return claimed;
   }
+}
+
+/** Ids per shard, keeping each shard's order. */
+function groupByShard(entries: Array<{ id: string; shard: string }>): Map<string, string[]> {
+  const byShard = new Map<string, string[]>();
+  for (const { id, shard } of entries) byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
+  return byShard;
 }

@@ -228,7 +228,23 @@ export const hubConfigSchema = z.object({
         .string()
         .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
         .default('hub'),
-      /** Used when redis.url is rediss:// (TLS). */
+      /**
+       * Redis Cluster instead of the one server of redis.url: the seed nodes (`host:port` or
+       * `redis://[:password@]host:port`, `rediss://` for TLS with redis.tls; the first node's
+       * credentials are used for all). Every key of a conversation shares one hash slot.
+       */
+      cluster: z
+        .object({
+          nodes: z.array(z.string().min(1)).min(1, 'list at least one node, e.g. ["10.0.0.1:6379"]'),
+          /**
+           * The bus's indexes (backlog counts, dead letters, the ready set) are split into this many
+           * shards, each in its own hash slot, so a conversation's script touches one slot; the gauges
+           * and the dead-letter listing read every shard. More shards spread the load over more masters.
+           */
+          shards: positiveInt.max(1024).default(16),
+        })
+        .optional(),
+      /** Used when redis.url (or the cluster's nodes) is rediss:// (TLS). */
       tls: z
         .object({
           /** The CA that signed Redis's certificate (a path, or the PEM itself); unset: the system's CAs. */
@@ -247,13 +263,30 @@ export const hubConfigSchema = z.object({
       maxAttempts: positiveInt.default(5),
       backoffMs: positiveInt.default(500),
       concurrency: positiveInt.default(16),
-      lockTtlMs: positiveInt.default(30_000),
+      /**
+       * Lease on a conversation while a worker handles it, renewed every lockRenewMs as long as the
+       * turn runs (a long model call keeps it). A worker that dies (kill -9) holds its conversations
+       * at most this long; then another worker takes them over. Also BullMQ's job lock.
+       */
+      lockTtlMs: positiveInt.default(3_000),
+      /**
+       * How often a running turn renews its lease; unset: a third of lockTtlMs. A worker stalled
+       * longer than lockTtlMs − lockRenewMs loses the lease: its turn is aborted and fencing refuses
+       * its state writes, while the next holder handles the event again.
+       */
+      lockRenewMs: positiveInt.optional(),
+      /** How often each worker looks for BullMQ jobs whose worker died (lock lapsed) and hands them out again. */
+      stalledIntervalMs: positiveInt.default(1_000),
       /** Each worker process beats this often; `hub_workers_alive` counts beats younger than three of these. */
       heartbeatMs: positiveInt.default(5_000),
       /** Admission control per tenant (core/channels/admission.ts); README "Overload". */
       admission: admissionSchema,
     })
-    .prefault({}),
+    .prefault({})
+    .refine((bus) => bus.lockRenewMs === undefined || bus.lockRenewMs < bus.lockTtlMs, {
+      message: 'bus.lockRenewMs must be shorter than bus.lockTtlMs, or a running turn loses its lease',
+      path: ['lockRenewMs'],
+    }),
   state: z
     .object({
       driver: z.enum(['memory', 'redis']).default('memory'),

@@ -1,13 +1,8 @@
 import { logger } from '../log';
-import { buildTicketDraft, type TicketReason } from '../tickets/draft';
+import type { CaseLine, CaseSummarizer } from '../tickets/case-summary';
+import { buildTicketDraft, caseFactsOf, type DraftInput, type TicketReason } from '../tickets/draft';
 import type { TicketService } from '../tickets/service';
-import {
-  type DialogState,
-  HubError,
-  type HubStore,
-  type InboundEvent,
-  type TicketTranscriptLine,
-} from '../types';
+import { type DialogState, HubError, type HubStore, type InboundEvent, type OutboundMessage } from '../types';
 import { commandText } from './command-messages';
 import type { CommandInput, CommandReply } from './command-types';
 import { recordTicket, SLOT_TICKET, setHandoff, ticketOf } from './handoff';
@@ -25,6 +20,8 @@ export interface CommandDeps extends OrderProofDeps {
   store?: HubStore;
   /** Open a ticket when the ERP fails during an order question. */
   ticketOnErpFailure: boolean;
+  /** Writes the ticket's case summary (by the model when one is configured); absent: by rules. */
+  summarizer?: CaseSummarizer;
 }
 
 export type { CommandInput, CommandReply } from './command-types';
@@ -114,6 +111,18 @@ export class DialogCommands {
   }
 
   /**
+   * The customer called off the handoff while waiting: the ticket gets the bot's note and is marked
+   * solved (through the comment outbox, once per event). Returns whether it was queued; throws only
+   * on an outage, so the turn waits for the database.
+   */
+  async cancelHandoff(event: InboundEvent, state: DialogState): Promise<boolean> {
+    const tickets = this.deps.tickets;
+    const reference = ticketOf(state);
+    if (!tickets || reference === undefined) return false;
+    return tickets.noteHandoffCancelled(reference, event);
+  }
+
+  /**
    * One ticket per inbound message, through the outbox: a redelivered turn finds the first request.
    * Returns the reference the customer is told; throws when the outbox cannot be written.
    */
@@ -125,7 +134,7 @@ export class DialogCommands {
     const tickets = this.deps.tickets;
     if (!tickets) throw new HubError('ticket.unconfigured', 'no helpdesk is configured');
     const transcript = await this.transcriptOf(input);
-    const draft = buildTicketDraft({
+    const draftInput: DraftInput = {
       ref: event.ref,
       customer: {
         channel: event.ref.channel,
@@ -139,30 +148,52 @@ export class DialogCommands {
       slots: { ...state.slots, ...options.slots },
       locale: language,
       reason: options.reason,
+      masker: tickets.piiMasker,
+      flows: unfinishedFlows(state),
+    };
+    const summary = await this.deps.summarizer?.summarize(caseFactsOf(draftInput), {
+      tenant: event.ref.tenant,
+      conversation: state.conversationKey,
     });
+    const draft = buildTicketDraft({ ...draftInput, caseSummary: summary?.text });
     const { request } = await tickets.open(draft, `${draft.conversationKey}|${event.id}`);
     recordTicket(state, { adapter: tickets.adapter, id: request.id });
     return request.id;
   }
 
-  private async transcriptOf(input: CommandInput): Promise<TicketTranscriptLine[]> {
+  /** The transcript for the ticket, each bot reply with how it was made and the entries it cited. */
+  private async transcriptOf(input: CommandInput): Promise<CaseLine[]> {
     const { store } = this.deps;
     const key = input.state.conversationKey;
     if (store) {
       const entries = await store.transcript(key, { limit: 100 });
       if (entries.some((e) => e.id === input.event.id)) {
-        return entries.map((e) => ({
-          role: e.direction === 'in' ? 'customer' : 'bot',
-          text: e.text,
-          at: e.at,
-        }));
+        return entries.map((e): CaseLine => {
+          if (e.direction === 'in') return { role: 'customer', text: e.text, at: e.at };
+          const message = e.payload as OutboundMessage;
+          const cited = message.citations?.map((c) => c.title).filter(Boolean);
+          return {
+            role: message.source === 'agent' ? 'agent' : 'bot',
+            text: e.text,
+            at: e.at,
+            ...(message.source ? { source: message.source } : {}),
+            ...(cited?.length ? { cited } : {}),
+          };
+        });
       }
     }
-    const lines: TicketTranscriptLine[] = input.state.history.map((t) => ({
+    const lines: CaseLine[] = input.state.history.map((t) => ({
       role: t.role === 'user' ? 'customer' : 'bot',
       text: t.text,
       at: t.at,
     }));
     return [...lines, { role: 'customer', text: input.text, at: input.event.receivedAt }];
   }
+}
+
+/** Flows the bot was in the middle of; the handoff flow and the answer's follow-up question are not "tried". */
+function unfinishedFlows(state: DialogState): Array<{ flow: string; step: string }> {
+  return (state.dialog?.flow.stack ?? [])
+    .filter((frame) => frame.flow !== 'handoff' && frame.flow !== 'faq')
+    .map(({ flow, step }) => ({ flow, step }));
 }

@@ -43,6 +43,13 @@ export function recordTicket(state: DialogState, ticket: { adapter: string; id: 
   progressOf(state).ticket = ticket;
 }
 
+/** The ticket is done with (solved by an agent, or the customer called the handoff off). */
+export function dropTicket(state: DialogState): void {
+  const { [SLOT_TICKET]: _done, ...slots } = state.slots;
+  state.slots = slots;
+  progressOf(state).ticket = undefined;
+}
+
 export function ticketOf(state: DialogState): string | undefined {
   const reference = state.dialog?.ticket?.id ?? state.slots[SLOT_TICKET];
   return typeof reference === 'string' ? reference : undefined;
@@ -54,9 +61,21 @@ export interface HelpdeskOutcome {
   source: 'agent' | 'system';
 }
 
-/** An agent wrote, took the ticket, or solved/closed it (published by core/handoff). */
-export function applyHelpdeskUpdate(state: DialogState, update: HandoffUpdate, at: string): HelpdeskOutcome {
+/**
+ * An agent wrote, took the ticket, or solved/closed it (published by core/handoff). `reference` is
+ * the hub's reference of the ticket the update is about, when known: the end of an older ticket (one
+ * the customer called off, then asked for a person again) leaves the current one alone.
+ */
+export function applyHelpdeskUpdate(
+  state: DialogState,
+  update: HandoffUpdate,
+  at: string,
+  reference?: string,
+): HelpdeskOutcome {
   const progress = progressOf(state);
+  const current = ticketOf(state);
+  const older = reference !== undefined && current !== undefined && reference !== current;
+  if (older && (update.change === 'solved' || update.change === 'closed')) return { source: 'agent' };
   switch (update.change) {
     case 'reply': {
       const text = update.text?.trim();
@@ -82,9 +101,7 @@ export function applyHelpdeskUpdate(state: DialogState, update: HandoffUpdate, a
       setHandoff(state, 'bot', at);
       // What the bot was doing before the person took over is over.
       progress.flow = emptyFlowState();
-      const { [SLOT_TICKET]: _done, ...slots } = state.slots;
-      state.slots = slots;
-      progress.ticket = undefined;
+      dropTicket(state);
       return { source: 'system', reply: { key: 'policy.backToBot', params: {} } };
     }
   }

@@ -87,7 +87,7 @@ async function runTurn(
     const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
     if (next) {
       await deps.audit?.(turnAuditRecord(event, replies, startedAt));
-      await deps.facts?.(turnFact(event, replies, state, next));
+      await deps.facts?.({ ...turnFact(event, replies, state, next), latencyMs: Date.now() - startedAt });
       await deps.states.save(next, { fencingToken: ctx.fencingToken });
     } else {
       const turn = await respond(deps, event, state);
@@ -100,7 +100,10 @@ async function runTurn(
       // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
       replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
       await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
-      await deps.facts?.(turnFact(event, replies, state, turn.state, turn.trace));
+      await deps.facts?.({
+        ...turnFact(event, replies, state, turn.state, turn.trace),
+        latencyMs: Date.now() - startedAt,
+      });
       await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
     }
   }

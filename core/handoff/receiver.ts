@@ -2,7 +2,7 @@ import type { HubConfig } from '../config/schema';
 import type { Logger } from '../log';
 import type { KyselyStore } from '../store';
 import { TicketOutbox, type TicketRequest } from '../tickets/outbox';
-import type { InboundEvent, PublishResult } from '../types';
+import type { InboundEvent, PublishResult, Retriever } from '../types';
 import { handoffEvent } from './events';
 import { helpdeskUpdates } from './metrics';
 import type { Interpretation, ParsedUpdate } from './payload';
@@ -18,6 +18,11 @@ export interface HandoffDeps {
   logger: Logger;
   /** Bearer token of the admin routes; `HUB_ADMIN_TOKEN` when not given. */
   adminToken?: string;
+  /**
+   * The knowledge base, for replies an agent may send (the agent workspace's suggestions): the
+   * workers' index where this process runs them, else built on first use. Absent: no suggestions.
+   */
+  knowledge?: () => Promise<Retriever>;
 }
 
 export type Outcome =

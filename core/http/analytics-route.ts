@@ -25,7 +25,8 @@ const querySchema = z
   })
   .strict();
 
-const figuresSchema = z.object({
+/** One entry of the figures (core/analytics/figures.ts), for the API description. */
+export const figuresSchema = z.object({
   key: z.record(z.string(), z.string().nullable()),
   conversations: z.number(),
   open: z.number(),

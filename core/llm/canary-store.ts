@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { type HubConfig, llmRollbackSchema } from '../config/schema';
+import { hashTag, isCluster, type RedisClient } from '../state/redis-client';
 import { connectConfiguredRedis } from '../state/redis-connect';
 import { HubError } from '../types/errors';
 
@@ -126,7 +126,7 @@ export class RedisCanaryStore implements CanaryStore {
   private readonly buckets: Buckets;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly windowMs: number,
     private readonly ownsConnection = false,
@@ -183,11 +183,17 @@ export class RedisCanaryStore implements CanaryStore {
   }
 
   private rollbackKey(model: string): string {
-    return `${this.prefix}:llm-canary:${encodeURIComponent(model)}:rollback`;
+    return `${this.prefix}:llm-canary:${this.modelPart(model)}:rollback`;
   }
 
   private bucketKey(model: string, version: string, bucket: number): string {
-    return `${this.prefix}:llm-canary:${encodeURIComponent(model)}:${encodeURIComponent(version)}:${bucket}`;
+    return `${this.prefix}:llm-canary:${this.modelPart(model)}:${encodeURIComponent(version)}:${bucket}`;
+  }
+
+  /** In a Redis Cluster a hash tag: one model's keys share a slot, as its MULTI and DEL need. */
+  private modelPart(model: string): string {
+    const encoded = encodeURIComponent(model);
+    return isCluster(this.redis) ? hashTag(encoded) : encoded;
   }
 
   private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {

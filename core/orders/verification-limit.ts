@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { HubConfig } from '../config/schema';
+import type { RedisClient } from '../state/redis-client';
 import { connectConfiguredRedis } from '../state/redis-connect';
 
 /**
@@ -151,7 +151,7 @@ export class RedisVerificationLimiter extends WindowedVerificationLimiter {
   private counter = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: Omit<VerificationLimitOptions, 'now'>,
     private readonly ownsConnection = false,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-client';
 import type { ClaimResult, DeliveryLedger } from './types';
 
 interface Entry {
@@ -23,7 +23,7 @@ return 1
 
 export class RedisDeliveryLedger implements DeliveryLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { hashTag, isCluster, type RedisClient } from '../state/redis-client';
 import type { RateLimiter, RateRule } from './types';
 
 /**
@@ -33,13 +33,21 @@ end
 return 0
 `;
 
+/**
+ * Rate limits on Redis. In a Redis Cluster every key carries the hash tag of its sender, the first two
+ * parts of the rule key (`telegram:<channel>`): the rules taken together in one script are one
+ * sender's (bot, chat, group), so they share a slot.
+ */
 export class RedisRateLimiter implements RateLimiter {
   private counter = 0;
+  private readonly cluster: boolean;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.cluster = isCluster(redis);
+  }
 
   async tryAcquire(rules: RateRule[]): Promise<number> {
     if (rules.length === 0) return 0;
@@ -62,11 +70,15 @@ export class RedisRateLimiter implements RateLimiter {
   async close(): Promise<void> {}
 
   private windowKey(key: string): string {
-    return `${this.prefix}:rate:${key}`;
+    return `${this.prefix}:rate:${this.tagged(key)}`;
   }
 
   private blockKey(key: string): string {
-    return `${this.prefix}:rate:${key}:blocked`;
+    return `${this.prefix}:rate:${this.tagged(key)}:blocked`;
+  }
+
+  private tagged(key: string): string {
+    return this.cluster ? `${hashTag(key.split(':').slice(0, 2).join(':'))}:${key}` : key;
   }
 }
 

@@ -34,6 +34,8 @@ export type OperatorAction =
   | 'operator.create'
   | 'operator.disable'
   | 'ticket.take'
+  | 'ticket.assign'
+  | 'ticket.note'
   | 'ticket.reply'
   | 'ticket.solve'
   | 'ticket.close'

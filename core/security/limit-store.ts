@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-client';
 
 /** A key's count in its window and the milliseconds until the window ends. */
 export interface WindowCount {
@@ -33,7 +33,7 @@ const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (
 const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (
   continueExceeding: boolean,
   exponentialBackoff: boolean,
-  redis: Redis,
+  redis: RedisClient,
   key: string,
 ) => LibraryStore;
 
@@ -90,7 +90,7 @@ export function memoryBackoffStore(): LimitStore {
 }
 
 export function redisLimitStore(
-  redis: Redis,
+  redis: RedisClient,
   keyPrefix: string,
   options: { exponentialBackoff?: boolean } = {},
 ): LimitStore {

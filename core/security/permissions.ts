@@ -12,6 +12,8 @@ export const PERMISSIONS = {
   'tickets.read': ['admin', 'supervisor', 'agent', 'analyst'],
   /** Take, reply to, solve and close tickets (an agent: unassigned ones and their own). */
   'tickets.act': ['admin', 'supervisor', 'agent'],
+  /** Assign a ticket to another operator (the agent workspace's assign). */
+  'tickets.assign': ['admin', 'supervisor'],
   /** Files customers sent in a conversation. */
   'conversations.files': ['admin', 'supervisor', 'agent'],
   /** The models' breaker and canary status. */

@@ -4,12 +4,13 @@ import { resolveDataKeys } from '../privacy/data-keys';
 import type { LockManager, StateStore } from '../types';
 import { MemoryLockManager, MemoryStateStore } from './memory';
 import { RedisStateStore } from './redis';
+import { hashTag, isCluster } from './redis-client';
 import { connectConfiguredRedis } from './redis-connect';
 import { RedisLockManager } from './redis-lock';
 
 export { MemoryLockManager, MemoryStateStore } from './memory';
 export { RedisStateStore } from './redis';
-export { connectRedis, redactRedisUrl } from './redis-client';
+export { connectRedis, hashTag, isCluster, type RedisClient, redactRedisUrl } from './redis-client';
 export { connectConfiguredRedis } from './redis-connect';
 export { RedisLockManager } from './redis-lock';
 
@@ -47,5 +48,8 @@ export async function createStateStore(config: HubConfig, deps: StateDeps = {}):
 export async function createLockManager(config: HubConfig, deps: StateDeps = {}): Promise<LockManager> {
   if (config.state.driver === 'memory') return new MemoryLockManager();
   const redis = await connectConfiguredRedis(config.redis, 'state.driver "redis" (locks)');
-  return new RedisLockManager(redis, { keyPrefix: `${deps.keyPrefix ?? 'hub'}:locks`, ownsConnection: true });
+  const prefix = `${deps.keyPrefix ?? 'hub'}:locks`;
+  // In a cluster each lock and its fence share the key's hash tag (one slot for the acquire script).
+  const keyPrefix = isCluster(redis) ? (key: string) => `${prefix}:${hashTag(key)}` : prefix;
+  return new RedisLockManager(redis, { keyPrefix, ownsConnection: true });
 }

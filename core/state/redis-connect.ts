@@ -1,18 +1,23 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { isTlsFailure, type RedisTlsSettings, redisTlsOptions } from '../security/tls';
 import { HubError } from '../types/errors';
-import { connectRedis } from './redis-client';
+import { connectRedis, connectRedisCluster, type RedisClient } from './redis-client';
 
 /**
  * Every Redis connection of the hub starts here, so each one gets the TLS options of the config
- * (rediss://, redis.tls). Connections made from these (BullMQ's, `duplicate()`) inherit them.
+ * (rediss://, redis.tls), and a Redis Cluster client when `redis.cluster` is set. Connections made from these (BullMQ's, `duplicate()`) inherit them.
  */
 export async function connectConfiguredRedis(
-  redis: RedisTlsSettings,
+  redis: RedisTlsSettings & { cluster?: { nodes: string[] } },
   purpose: string,
   options: RedisOptions = {},
-): Promise<Redis> {
+): Promise<RedisClient> {
   try {
+    if (redis.cluster) {
+      // The nodes' scheme says whether they speak TLS, as redis.url does for one server.
+      const tls = redisTlsOptions({ url: redis.cluster.nodes[0] ?? '', tls: redis.tls });
+      return await connectRedisCluster(redis.cluster.nodes, purpose, { ...tls, ...options });
+    }
     return await connectRedis(redis.url, purpose, { ...redisTlsOptions(redis), ...options });
   } catch (error) {
     if (

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { ConversationLock, LockManager } from '../types';
 import { LuaScript } from './lua';
+import type { RedisClient } from './redis-client';
 
 /**
  * Take the lease and issue the next fencing token atomically, so tokens are ordered exactly like
@@ -33,25 +33,33 @@ return redis.call('DEL', KEYS[1])
 const FENCE_MEMORY_MS = 24 * 3_600_000;
 
 export interface RedisLockManagerOptions {
-  /** Namespace of the lock keys, e.g. "hub:lock". */
-  keyPrefix: string;
+  /**
+   * Namespace of the lock keys, e.g. "hub:lock"; a function gives each key its own (in a Redis
+   * Cluster, one with the key's hash tag, so the lock and its fence share a slot).
+   */
+  keyPrefix: string | ((key: string) => string);
   ownsConnection?: boolean;
 }
 
 /** Leases with SET NX PX and a random owner; fencing tokens from a per-key counter. */
 export class RedisLockManager implements LockManager {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisLockManagerOptions,
   ) {}
 
   lockKey(key: string): string {
-    return `${this.options.keyPrefix}:lock:${key}`;
+    return `${this.prefixOf(key)}:lock:${key}`;
   }
 
   /** Holds the last token issued for `key`; equal to a holder's token while nobody newer took the lock. */
   fenceKey(key: string): string {
-    return `${this.options.keyPrefix}:fence:${key}`;
+    return `${this.prefixOf(key)}:fence:${key}`;
+  }
+
+  private prefixOf(key: string): string {
+    const { keyPrefix } = this.options;
+    return typeof keyPrefix === 'string' ? keyPrefix : keyPrefix(key);
   }
 
   async tryAcquire(key: string, ttlMs: number): Promise<ConversationLock | undefined> {

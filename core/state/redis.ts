@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { AtRest } from '../privacy/at-rest';
 import type { DialogState, StateStore } from '../types';
 import { HubError } from '../types/errors';
 import { fenced } from './fenced';
 import { LuaScript } from './lua';
+import { hashTag, isCluster, type RedisClient } from './redis-client';
 
 /**
  * Save state and keep the highest fencing token seen for the conversation, in one step: a check in
@@ -18,7 +18,7 @@ if token ~= '' then
   redis.call('SET', KEYS[2], token, 'PX', ARGV[2])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('DEL', KEYS[3])
+if KEYS[3] then redis.call('DEL', KEYS[3]) end
 return false
 `);
 
@@ -37,25 +37,38 @@ export interface RedisStateStoreOptions {
 
 /**
  * Dialog state as sealed JSON in Redis, one key per conversation (named by the key's hash),
- * expiring `ttlMs` after the last save.
+ * expiring `ttlMs` after the last save. In a Redis Cluster the hash is a hash tag, so a
+ * conversation's state and fence share the slot the save script needs.
  */
 export class RedisStateStore implements StateStore {
+  private readonly cluster: boolean;
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisStateStoreOptions,
-  ) {}
+  ) {
+    this.cluster = isCluster(redis);
+  }
 
   stateKey(conversationKey: string): string {
-    return `${this.options.keyPrefix}:state:${this.hashed(conversationKey)}`;
+    return `${this.options.keyPrefix}:state:${this.named(conversationKey)}`;
   }
 
   fenceKey(conversationKey: string): string {
-    return `${this.options.keyPrefix}:state-fence:${this.hashed(conversationKey)}`;
+    return `${this.options.keyPrefix}:state-fence:${this.named(conversationKey)}`;
   }
 
-  /** Where the state was kept before it was sealed; read once, deleted by the next save. */
-  private clearKey(conversationKey: string): string {
-    return `${this.options.keyPrefix}:state:${conversationKey}`;
+  /**
+   * Where the state was kept before it was sealed; read once, deleted by the next save. A cluster
+   * has none (states were sealed before the hub spoke to clusters), so no key of another slot.
+   */
+  private clearKey(conversationKey: string): string | undefined {
+    return this.cluster ? undefined : `${this.options.keyPrefix}:state:${conversationKey}`;
+  }
+
+  private named(conversationKey: string): string {
+    const hashed = this.hashed(conversationKey);
+    return this.cluster ? hashTag(hashed) : hashed;
   }
 
   private hashed(conversationKey: string): string {
@@ -64,8 +77,10 @@ export class RedisStateStore implements StateStore {
 
   async load(conversationKey: string): Promise<DialogState | undefined> {
     const sealed = await this.redis.get(this.stateKey(conversationKey));
+    const clearKey = this.clearKey(conversationKey);
     if (sealed === null) {
-      const clear = await this.redis.get(this.clearKey(conversationKey));
+      if (clearKey === undefined) return undefined;
+      const clear = await this.redis.get(clearKey);
       return clear === null ? undefined : (JSON.parse(clear) as DialogState);
     }
     try {
@@ -83,7 +98,7 @@ export class RedisStateStore implements StateStore {
     const token = options.fencingToken;
     const highest = await SAVE.run(
       this.redis,
-      [this.stateKey(key), this.fenceKey(key), this.clearKey(key)],
+      [this.stateKey(key), this.fenceKey(key), ...optional(this.clearKey(key))],
       [
         this.options.atRest.seal(JSON.stringify(state), where(key)),
         this.options.ttlMs,
@@ -95,12 +110,15 @@ export class RedisStateStore implements StateStore {
 
   /** The fence record stays, so a stale writer cannot resurrect a deleted conversation. */
   async delete(conversationKey: string): Promise<void> {
-    await this.redis.del(this.stateKey(conversationKey), this.clearKey(conversationKey));
+    const clearKey = this.clearKey(conversationKey);
+    await this.redis.del(this.stateKey(conversationKey), ...optional(clearKey));
   }
 
   async close(): Promise<void> {
     if (this.options.ownsConnection) await this.redis.quit();
   }
 }
+
+const optional = (key: string | undefined): string[] => (key === undefined ? [] : [key]);
 
 const where = (conversationKey: string) => ({ table: 'redis', column: 'state', row: conversationKey });

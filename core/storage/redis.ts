@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { LuaScript } from '../state/lua';
+import { isCluster, type RedisClient } from '../state/redis-client';
 import { HubError } from '../types/errors';
 import type { KeyValueStore } from '../types/key-value';
 
@@ -18,7 +18,7 @@ return 1
 /** Keys under `<prefix>:`; the connection is the caller's, shared with whatever else it serves. */
 export class RedisKeyValueStore implements KeyValueStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -45,7 +45,12 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async delete(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.run('delete', () => this.redis.del(...keys.map((key) => this.key(key))));
+    const names = keys.map((key) => this.key(key));
+    // A cluster refuses one DEL over keys of several slots: one each there.
+    await this.run('delete', async () => {
+      if (isCluster(this.redis)) await Promise.all(names.map((name) => this.redis.del(name)));
+      else await this.redis.del(...names);
+    });
   }
 
   namespace(name: string): KeyValueStore {

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { AtRest } from '../privacy/at-rest';
 import { atRestOf } from '../store/at-rest';
 import type { Database } from '../store/schema';
-import type { TicketComment } from '../types';
+import type { TicketComment, TicketStatus } from '../types';
 import { type FailureOutcome, LeasedRows, msFromNow } from './lease';
 import { type TicketDatabase, ticketDb } from './schema';
 
@@ -14,6 +14,8 @@ export interface NewTicketComment {
   author: TicketComment['author'];
   body: string;
   public: boolean;
+  /** Set the ticket to this status once the comment is on it (a cancelled handoff: `solved`). */
+  setStatus?: TicketStatus;
 }
 
 export interface ClaimedComment {
@@ -27,6 +29,7 @@ export interface ClaimedComment {
   /** The helpdesk's ticket id: a comment is claimed only once its ticket was delivered. */
   externalId: string;
   comment: TicketComment;
+  setStatus?: TicketStatus;
 }
 
 export interface DeadComment {
@@ -61,8 +64,8 @@ export class TicketCommentOutbox {
    */
   async enqueue(input: NewTicketComment): Promise<{ created: boolean; known: boolean }> {
     const result = await sql<{ id: string }>`
-      insert into ticket_comments (request_id, event_id, author, body, public)
-      select r.id, ${input.eventId}, ${input.author}, ${this.atRest.seal(input.body, commentBody(input.eventId))}, ${input.public}
+      insert into ticket_comments (request_id, event_id, author, body, public, set_status)
+      select r.id, ${input.eventId}, ${input.author}, ${this.atRest.seal(input.body, commentBody(input.eventId))}, ${input.public}, ${input.setStatus ?? null}
         from ticket_requests r
        where r.id = ${input.requestId}
       on conflict (event_id) do nothing
@@ -99,7 +102,7 @@ export class TicketCommentOutbox {
             limit ${limit}
             for update of head skip locked)
       returning c.id::text as id, c.attempts, c.request_id, c.event_id, c.author, c.body, c.public,
-                c.created_at, r.adapter, r.tenant, r.external_id`.execute(this.db);
+                c.set_status, c.created_at, r.adapter, r.tenant, r.external_id`.execute(this.db);
     return [...result.rows]
       .sort((a, b) => Number(a.id) - Number(b.id))
       .map((row) => ({
@@ -116,6 +119,7 @@ export class TicketCommentOutbox {
           public: row.public,
           at: new Date(row.created_at).toISOString(),
         },
+        ...(row.set_status ? { setStatus: row.set_status as TicketStatus } : {}),
       }));
   }
 
@@ -199,6 +203,7 @@ interface CommentRow {
   author: string;
   body: string;
   public: boolean;
+  set_status: string | null;
   created_at: Date;
   adapter: string;
   tenant: string;

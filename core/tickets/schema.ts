@@ -64,6 +64,10 @@ export interface DemoTicketCommentsTable {
   at: CreatedAt;
   /** Migration 0004: what makes a retried addComment find the first one. */
   idempotency_key: ColumnType<string | null, string | null | undefined, never>;
+  /** Migration 0015: reply, note, assign, solve or close for an agent's comment; null otherwise. */
+  kind: ColumnType<string | null, string | null | undefined, never>;
+  /** Migration 0015: the agent who wrote it (their display name). */
+  agent: ColumnType<string | null, string | null | undefined, never>;
 }
 
 /** Migration 0004: the outbox of comments for tickets the hub opened. */
@@ -73,6 +77,8 @@ export interface TicketCommentsTable extends LeaseColumns {
   author: string;
   body: string;
   public: boolean;
+  /** Migration 0016: the ticket status to set once the comment is on the ticket (a cancelled handoff). */
+  set_status: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface TicketDatabase extends Database {

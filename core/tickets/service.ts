@@ -4,7 +4,7 @@ import { errors } from '../metrics';
 import { defaultPiiMasker, type PiiMasker } from '../privacy/mask';
 import { isOutage } from '../resilience/outage';
 import { HubError, type InboundEvent, type TicketDraft } from '../types';
-import type { TicketCommentOutbox } from './comment-outbox';
+import type { NewTicketComment, TicketCommentOutbox } from './comment-outbox';
 import { customerCommentText } from './customer-comment';
 import type { TicketOutbox, TicketRequest } from './outbox';
 import { maskTicketDraft, type TicketPii } from './privacy';
@@ -43,6 +43,11 @@ export class TicketService {
     return this.options.masker ?? defaultPiiMasker;
   }
 
+  /** The detector of `privacy.pii`: a ticket's subject is masked by it whatever `ticketing.pii` says. */
+  get piiMasker(): PiiMasker {
+    return this.masker;
+  }
+
   get adapter(): string {
     return this.options.adapter;
   }
@@ -72,20 +77,47 @@ export class TicketService {
    * and the turn goes on. Returns false when nothing was queued.
    */
   async addCustomerMessage(reference: string, event: InboundEvent): Promise<boolean> {
-    const { comments } = this.options;
     // Cleaned again here: a comment is the helpdesk's record, whatever path the event came by.
     const written = cleanText(customerCommentText(event));
-    const body = this.masked ? this.masker.mask(written, event.ref.tenant) : written;
-    if (!comments || !body) return false;
+    return this.queueComment(reference, event, {
+      requestId: reference,
+      eventId: event.id,
+      author: 'customer',
+      body: this.masked ? this.masker.mask(written, event.ref.tenant) : written,
+      public: true,
+    });
+  }
+
+  /**
+   * The customer called off the handoff while waiting for a person: the bot leaves an internal note
+   * on the ticket (why, and the customer's words) and marks it solved, in that order, through the
+   * comment outbox, so the agent queue does not keep a case nobody waits on. Queued once per event;
+   * a side effect of the turn like `addCustomerMessage`. Returns false when nothing was queued.
+   */
+  async noteHandoffCancelled(reference: string, event: InboundEvent): Promise<boolean> {
+    const words = cleanText(customerCommentText(event));
+    const said = this.masked ? this.masker.mask(words, event.ref.tenant) : words;
+    const note = `The customer cancelled the request for a person while waiting; the bot has the conversation again and this ticket is marked solved.${said ? ` The customer wrote: "${said}"` : ''}`;
+    return this.queueComment(reference, event, {
+      requestId: reference,
+      eventId: `${event.id}:handoff-cancelled`,
+      author: 'bot',
+      body: note,
+      public: false,
+      setStatus: 'solved',
+    });
+  }
+
+  private async queueComment(
+    reference: string,
+    event: InboundEvent,
+    comment: NewTicketComment,
+  ): Promise<boolean> {
+    const { comments } = this.options;
+    if (!comments || !comment.body) return false;
     let result: { created: boolean; known: boolean };
     try {
-      result = await comments.enqueue({
-        requestId: reference,
-        eventId: event.id,
-        author: 'customer',
-        body,
-        public: true,
-      });
+      result = await comments.enqueue(comment);
     } catch (error) {
       if (isOutage(error)) throw error;
       const code = error instanceof HubError ? error.code : ((error as { code?: string })?.code ?? 'unknown');

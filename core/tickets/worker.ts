@@ -160,7 +160,7 @@ export class TicketDeliveryWorker {
       adapter: claimed.adapter,
       queue: comments,
       log,
-      what: 'customer comment',
+      what: `${claimed.comment.author} comment`,
       call: async (adapter, timeoutMs) => {
         if (!(claimed.attempt > 1 && (await this.alreadyAdded(adapter, comments, claimed)))) {
           await adapter.addComment(
@@ -169,12 +169,23 @@ export class TicketDeliveryWorker {
             this.context(claimed.tenant, claimed.eventId, timeoutMs),
           );
         }
+        // After the note, so the agent reads why; setting a status twice is harmless, so a retry just sets it again.
+        if (claimed.setStatus) {
+          await adapter.setStatus(
+            claimed.externalId,
+            claimed.setStatus,
+            this.context(claimed.tenant, `${claimed.eventId}:status`, timeoutMs),
+          );
+        }
       },
       done: async () => {
         this.options.crashHook?.('comment-after-add');
         await comments.markDelivered(claimed);
         this.options.onCommentDelivered?.(claimed);
-        logger.info(log, 'customer comment delivered');
+        logger.info(
+          { ...log, ...(claimed.setStatus ? { status: claimed.setStatus } : {}) },
+          `${claimed.comment.author} comment delivered`,
+        );
       },
     });
   }
@@ -288,7 +299,7 @@ export class TicketDeliveryWorker {
         this.context(claimed.tenant, `read:${claimed.eventId}`),
       );
       const shown = (ticket?.comments ?? []).filter(
-        (c) => c.public && c.text.trim() === claimed.comment.text.trim(),
+        (c) => c.public === claimed.comment.public && c.text.trim() === claimed.comment.text.trim(),
       ).length;
       return shown > (await comments.deliveredTwins(claimed));
     } catch {

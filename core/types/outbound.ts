@@ -40,6 +40,16 @@ export interface OutboundMessage {
   /** How the answer was produced, for metrics and the transcript. */
   source?: 'llm' | 'extractive' | 'flow' | 'system' | 'agent';
   /**
+   * Set when a person wrote the words (an agent's reply from the helpdesk), not the bot: a channel
+   * shows them as the agent's, under the name the helpdesk gave when it gave one.
+   */
+  author?: { kind: 'agent'; name?: string };
+  /**
+   * Set when, after this message, a person is awaited (`waiting`) or owns the conversation (`human`);
+   * absent: the bot answers. A chat channel shows no "typing" while the customer waits for a person.
+   */
+  handoff?: 'waiting' | 'human';
+  /**
    * Set on the reply feed only, never stored: this message is reply `index` (from 0) of the `count`
    * its turn stored, so a process waiting for the turn's answer (the REST channel) has all of it
    * from the feed without reading the database.

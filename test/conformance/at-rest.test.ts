@@ -161,7 +161,7 @@ describe.each([{ driver: 'pglite' as const }, { driver: 'postgres' as const }])(
         await send(phone, `my e-mail is ${EMAIL}, my phone ${PHONE}, card ${CARD}`);
       }
       for (const text of HOSTILE) await send(PHONE, text);
-      // A ticket with the customer's words in clear (ticketing.pii: clear), its comment, an agent's reply.
+      // A ticket with the customer's words in clear (ticketing.pii: clear), its comment, an agent's reply and note.
       await send(PHONE, '转人工');
       await send(PHONE, `still there? reach me at ${EMAIL}`);
       await backOffice.worker.runOnce();
@@ -175,6 +175,8 @@ describe.each([{ driver: 'pglite' as const }, { driver: 'postgres' as const }])(
         { agent: 'agent-1', text: `Hello ${NAME}, we will call ${PHONE}` },
         async () => {},
       );
+      // An agent's internal note (the agent workspace) is the customer's data too.
+      await desk.note(ticket.id, { agent: 'agent-1', text: `Called ${NAME} on ${PHONE}` });
       await new RejectedWebhookStore(store.db).record({
         channel: 'whatsapp',
         reason: 'unreadable',

@@ -6,25 +6,51 @@ import { createChannelStorage } from '../../app/channels';
 import { hubConfigSchema } from '../../core/config/schema';
 import { MemoryKeyValueStore, RedisKeyValueStore } from '../../core/storage';
 import type { KeyValueStore } from '../../core/types';
+import {
+  REDIS_CLUSTER_SKIP_REASON,
+  redisClusterAvailable,
+  startRedisCluster,
+  type TestCluster,
+} from '../support/redis-cluster';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `hub-kv-${randomBytes(4).toString('hex')}`;
 let redis: Redis;
 
-beforeAll(() => {
+/** A Redis Cluster for the file: a delete of several keys spans slots there. */
+let cluster: TestCluster | undefined;
+
+beforeAll(async () => {
   redis = new Redis(REDIS_URL);
-});
+  if (redisClusterAvailable) cluster = await startRedisCluster();
+}, 60_000);
 afterAll(async () => {
   for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
     if ((keys as string[]).length) await redis.del(...(keys as string[]));
   }
   await redis.quit();
+  await cluster?.stop();
 });
 
 const stores: Array<{ name: string; make(): KeyValueStore }> = [
   { name: 'memory', make: () => new MemoryKeyValueStore() },
   { name: 'redis', make: () => new RedisKeyValueStore(redis, `${prefix}-${randomBytes(3).toString('hex')}`) },
+  ...(redisClusterAvailable
+    ? [
+        {
+          name: 'redis-cluster',
+          make: () => {
+            if (!cluster) throw new Error('the Redis Cluster did not start');
+            return new RedisKeyValueStore(cluster.client, `${prefix}-${randomBytes(3).toString('hex')}`);
+          },
+        },
+      ]
+    : []),
 ];
+
+describe.skipIf(redisClusterAvailable)('key-value store conformance: redis-cluster', () => {
+  it.skip(REDIS_CLUSTER_SKIP_REASON, () => {});
+});
 
 describe.each(stores)('key-value store conformance: $name', ({ make }) => {
   it('stores a value until its TTL runs out', async () => {
@@ -66,7 +92,7 @@ describe.each(stores)('key-value store conformance: $name', ({ make }) => {
     await b.set('k', 'from b', { ttlMs: 60_000 });
     expect(await a.get('k')).toBe('from a');
     expect(await store.get('whatsapp:b:k')).toBe('from b');
-    await a.delete('k', 'missing');
+    await a.delete('k', 'missing', 'other');
     expect(await a.get('k')).toBeUndefined();
     expect(await b.get('k')).toBe('from b');
   });

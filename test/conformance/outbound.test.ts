@@ -13,6 +13,12 @@ import {
   type SchedulerPolicy,
 } from '../../core/outbound';
 import { HubError, type OutboundMessage } from '../../core/types';
+import {
+  REDIS_CLUSTER_SKIP_REASON,
+  redisClusterAvailable,
+  startRedisCluster,
+  type TestCluster,
+} from '../support/redis-cluster';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const policy: SchedulerPolicy = {
@@ -59,13 +65,18 @@ interface Driver {
 let redis: Redis;
 const prefix = `hub-test-outbound-${randomUUID().slice(0, 8)}`;
 
-beforeAll(() => {
+/** One Redis Cluster for the file (three masters, one replica each). */
+let cluster: TestCluster | undefined;
+
+beforeAll(async () => {
   redis = new Redis(REDIS_URL);
-});
+  if (redisClusterAvailable) cluster = await startRedisCluster();
+}, 60_000);
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
+  await cluster?.stop();
 });
 
 const drivers: Driver[] = [
@@ -91,7 +102,30 @@ const drivers: Driver[] = [
       return [make(), make()];
     },
   },
+  ...(redisClusterAvailable
+    ? [
+        {
+          name: 'redis-cluster (two replicas)',
+          replicas(): [OutboundScheduler, OutboundScheduler] {
+            if (!cluster) throw new Error('the Redis Cluster did not start');
+            const client = cluster.client;
+            const make = () =>
+              new OutboundScheduler({
+                limiter: new RedisRateLimiter(client, prefix),
+                ledger: new RedisDeliveryLedger(client, prefix),
+                policy,
+                logger,
+              });
+            return [make(), make()];
+          },
+        },
+      ]
+    : []),
 ];
+
+describe.skipIf(redisClusterAvailable)('outbound scheduler on redis-cluster', () => {
+  it.skip(REDIS_CLUSTER_SKIP_REASON, () => {});
+});
 
 describe.each(drivers)('outbound scheduler on $name', (driver) => {
   it('posts a redelivered message once, on either replica', async () => {
@@ -120,6 +154,26 @@ describe.each(drivers)('outbound scheduler on $name', (driver) => {
     const started = Date.now();
     await b.deliver(message('r4', 'w', 'chat-2'), sender);
     expect(Date.now() - started).toBeLessThan(150);
+  });
+
+  it("takes a send's rules together: the bot's limit holds across its chats", async () => {
+    const [a, b] = driver.replicas();
+    const { sender, sent } = recordingSender(`bot-${randomUUID()}`, 1);
+    const botKey = `test:${sender.channel}:bot`;
+    // The bot's rule and each chat's, as the Telegram sender has them (one script on one slot).
+    sender.rules = (outbound) => [
+      { key: botKey, limit: 2, windowMs: 300 },
+      { key: `test:${sender.channel}:chat:${outbound.ref.conversation}`, limit: 1, windowMs: 1 },
+    ];
+    const started = Date.now();
+    await Promise.all([
+      a.deliver(message('b1', 'x', 'chat-1'), sender),
+      b.deliver(message('b2', 'y', 'chat-2'), sender),
+      a.deliver(message('b3', 'z', 'chat-3'), sender),
+    ]);
+    const times = sent.map((s) => s.at - started).sort((x, y) => x - y);
+    expect(times).toHaveLength(3);
+    expect(times[2]).toBeGreaterThanOrEqual(290);
   });
 
   it('honours Retry-After on every replica, then delivers', async () => {

@@ -5,6 +5,12 @@ import { parseConfig } from '../../core/config/load';
 import { createLockManager, createStateStore, type RedisStateStore } from '../../core/state';
 import type { DialogState, LockManager, StateStore } from '../../core/types';
 import { HubError } from '../../core/types/errors';
+import {
+  REDIS_CLUSTER_SKIP_REASON,
+  redisClusterAvailable,
+  startRedisCluster,
+  type TestCluster,
+} from '../support/redis-cluster';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TTL_MS = 300;
@@ -15,7 +21,11 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await admin.quit();
+  await cluster?.stop();
 });
+
+/** One Redis Cluster for the file, started by the suite that needs it. */
+let cluster: TestCluster | undefined;
 
 async function deleteKeys(pattern: string): Promise<void> {
   const keys = await admin.keys(pattern);
@@ -44,14 +54,27 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe.each(['memory', 'redis'] as const)('StateStore and LockManager conformance: %s', (driver) => {
+const drivers = ['memory', 'redis', ...(redisClusterAvailable ? (['redis-cluster'] as const) : [])] as const;
+
+describe.skipIf(redisClusterAvailable)('StateStore and LockManager conformance: redis-cluster', () => {
+  it.skip(REDIS_CLUSTER_SKIP_REASON, () => {});
+});
+
+describe.each(drivers)('StateStore and LockManager conformance: %s', (driver) => {
   const keyPrefix = `test-state-${randomUUID()}`;
-  const config = parseConfig({ redis: { url: REDIS_URL }, state: { driver, ttlHours: TTL_MS / 3_600_000 } });
   let store: StateStore;
   let locks: LockManager;
   const opened: Array<{ close(): Promise<void> }> = [];
 
+  beforeAll(async () => {
+    if (driver === 'redis-cluster') cluster ??= await startRedisCluster();
+  }, 60_000);
+
   async function open() {
+    const redis =
+      driver === 'redis-cluster' ? { cluster: { nodes: cluster?.nodes ?? [] } } : { url: REDIS_URL };
+    const state = { driver: driver === 'memory' ? 'memory' : 'redis', ttlHours: TTL_MS / 3_600_000 };
+    const config = parseConfig({ redis, state });
     store = await createStateStore(config, { keyPrefix });
     locks = await createLockManager(config, { keyPrefix });
     opened.push(store, locks);
@@ -59,7 +82,8 @@ describe.each(['memory', 'redis'] as const)('StateStore and LockManager conforma
 
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((part) => part.close()));
-    await deleteKeys(`${keyPrefix}:*`);
+    if (driver === 'redis-cluster') await cluster?.deleteKeys(keyPrefix);
+    else await deleteKeys(`${keyPrefix}:*`);
   });
 
   it('loads what was saved, and nothing after delete', async () => {

@@ -130,6 +130,50 @@ describe('the dialog turn as stages', () => {
     expect(state.handoff).toBe('human');
   });
 
+  it("marks an agent's reply as the agent's and says a person owns the conversation", async () => {
+    const engine = await engineWith();
+    let state: DialogState = emptyState('k-agent');
+    state = (await engine.respond(message('I want a human'), state)).state;
+    const update = (change: 'reply' | 'assigned', text?: string): InboundEvent => ({
+      ...message(''),
+      kind: 'handoff',
+      text,
+      handoff: { change, adapter: 'demo', ticketId: '7', agentName: 'Sam Wu', ...(text ? { text } : {}) },
+    });
+    const joined = await engine.respond(update('assigned'), state);
+    expect(joined.replies[0]).toMatchObject({ source: 'agent', handoff: 'human' });
+    // Their joining is the bot's notice, not the agent's words.
+    expect(joined.replies[0]?.author).toBeUndefined();
+    const reply = await engine.respond(update('reply', 'Hello, this is Sam.'), joined.state);
+    expect(reply.replies[0]).toMatchObject({
+      source: 'agent',
+      author: { kind: 'agent', name: 'Sam Wu' },
+      handoff: 'human',
+    });
+  });
+
+  it('leaves the current ticket alone when an older ticket is solved', async () => {
+    const engine = await engineWith();
+    const state = emptyState('k-older');
+    state.handoff = 'waiting';
+    state.slots = { 'ticket.reference': 'HUB-NEW' };
+    const solved = (requestId: string): InboundEvent => ({
+      ...message(''),
+      kind: 'handoff',
+      text: undefined,
+      handoff: { change: 'solved', adapter: 'demo', ticketId: '1' },
+      channelData: { helpdesk: { source: 'demo', requestId } },
+    });
+    const older = await engine.respond(solved('HUB-OLD'), state);
+    expect(older.state.handoff).toBe('waiting');
+    expect(older.state.slots['ticket.reference']).toBe('HUB-NEW');
+    expect(older.replies).toEqual([]);
+    const current = await engine.respond(solved('HUB-NEW'), older.state);
+    expect(current.state.handoff).toBe('bot');
+    expect(current.state.slots['ticket.reference']).toBeUndefined();
+    expect(current.replies[0]?.handoff).toBeUndefined();
+  });
+
   it('names the stages when an insertion point does not exist', async () => {
     const engine = engineWith((defaults) =>
       insertBefore(defaults, 'guardrail', { name: 'x', run: (_turn, next) => next() }),

@@ -188,6 +188,8 @@ export function chatKindOf(body: ChatBody): ChatKind {
   if (body.max_tokens === 1) return 'probe';
   const system = body.messages?.find((m) => m.role === 'system')?.content ?? '';
   if (/^Rewrite the customer's last message/.test(system)) return 'rewrite';
+  // A ticket's case summary (core/tickets/case-summary.ts) is no answer to a customer.
+  if (/^You write the case summary/.test(system)) return 'other';
   return body.messages?.length ? 'answer' : 'other';
 }
 

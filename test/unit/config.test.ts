@@ -37,6 +37,15 @@ describe('config', () => {
     expect(config.channels.map((c) => c.type)).toEqual(['rest', 'webchat']);
   });
 
+  it('keeps conversation leases short by default and refuses a renewal interval not shorter than the lease', () => {
+    const { bus } = parseConfig({}, {});
+    expect(bus).toMatchObject({ lockTtlMs: 3_000, stalledIntervalMs: 1_000 });
+    expect(bus.lockRenewMs).toBeUndefined();
+    expect(parseConfig({ bus: { lockTtlMs: 6_000, lockRenewMs: 1_500 } }, {}).bus.lockRenewMs).toBe(1_500);
+    const error = errorOf(() => parseConfig({ bus: { lockTtlMs: 2_000, lockRenewMs: 2_000 } }, {}));
+    expect(error.message).toMatch(/bus\.lockRenewMs: .*shorter than bus\.lockTtlMs/);
+  });
+
   it('takes PORT and HOST from the environment', () => {
     const config = parseConfig({ server: { port: 4000 } }, { PORT: '8080', HOST: '0.0.0.0' });
     expect(config.server).toMatchObject({ port: 8080, host: '0.0.0.0' });

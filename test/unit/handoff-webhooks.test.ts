@@ -363,13 +363,10 @@ describe('agent console of the embedded helpdesk', () => {
       payload: JSON.stringify(body),
     });
 
-  it('serves the page with a strict Content-Security-Policy', async () => {
+  it('sends /agent to the console workspace, where the agents work now', async () => {
     const page = await open.inject({ method: 'GET', url: '/agent' });
-    expect(page.statusCode).toBe(200);
-    expect(page.headers['content-type']).toMatch(/text\/html/);
-    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'; script-src 'self'/);
-    expect(page.body).toContain('/agent/agent.js');
-    expect((await open.inject({ method: 'GET', url: '/agent/agent.js' })).body).toContain('textContent');
+    expect(page.statusCode).toBe(302);
+    expect(page.headers.location).toBe('/console/workspace');
   });
 
   it('without HUB_ADMIN_TOKEN answers loopback clients only', async () => {

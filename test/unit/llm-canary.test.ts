@@ -18,6 +18,7 @@ import { registerModelAdminRoutes } from '../../core/llm/admin-route';
 import { registry } from '../../core/metrics';
 import type { ChatMessage } from '../../core/types';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
+import { redisClusterAvailable, startRedisCluster } from '../support/redis-cluster';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MODEL = 'Qwen/Qwen3-14B';
@@ -243,39 +244,48 @@ describe('automatic rollback', () => {
     expect(main?.rollback).toMatchObject({ reason: 'fallback_rate', window: { requests: 4, fallbacks: 4 } });
   });
 
-  it('shares the rollback through Redis: one process trips it, another routes by it and resets it', async () => {
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const prefix = `test-canary-${process.pid}-${Date.now()}`;
-    try {
-      const config = canaryConfig(1);
-      const store = () => new RedisCanaryStore(redis, prefix, 60_000);
-      const worker = routerWith(config, { canary: createCanaryControl(config, store(), { refreshMs: 0 }) });
-      const other = routerWith(config, { canary: createCanaryControl(config, store(), { refreshMs: 0 }) });
-      canary.fail({ status: 500, times: 10_000 });
-      for (let i = 0; i < 5; i++) await answerIn(worker, `rest:default:w${i}`);
-      expect(canary.chatRequests()).toHaveLength(5);
-      // The other process has not failed once, yet routes nothing to the canary.
-      await answerIn(other, 'rest:default:o1');
-      expect(canary.chatRequests()).toHaveLength(5);
-      const seen = (await other.canary.status()).models[0];
-      expect(seen?.rollback?.reason).toBe('error_rate');
-      expect(seen?.versions[1]?.window).toEqual({ requests: 5, errors: 5, fallbacks: 5 });
-      expect(seen?.versions[0]?.window?.requests).toBe(1);
+  it.each(['redis', ...(redisClusterAvailable ? ['redis-cluster'] : [])])(
+    'shares the rollback through %s: one process trips it, another routes by it and resets it',
+    async (driver) => {
+      // On a cluster one model's counters and rollback share a slot (its MULTI and DEL need one).
+      const cluster = driver === 'redis-cluster' ? await startRedisCluster() : undefined;
+      const redis = cluster?.client ?? new Redis('redis://127.0.0.1:6379');
+      const prefix = `test-canary-${process.pid}-${Date.now()}`;
+      try {
+        const config = canaryConfig(1);
+        const store = () => new RedisCanaryStore(redis, prefix, 60_000);
+        const worker = routerWith(config, { canary: createCanaryControl(config, store(), { refreshMs: 0 }) });
+        const other = routerWith(config, { canary: createCanaryControl(config, store(), { refreshMs: 0 }) });
+        canary.fail({ status: 500, times: 10_000 });
+        for (let i = 0; i < 5; i++) await answerIn(worker, `rest:default:w${i}`);
+        expect(canary.chatRequests()).toHaveLength(5);
+        // The other process has not failed once, yet routes nothing to the canary.
+        await answerIn(other, 'rest:default:o1');
+        expect(canary.chatRequests()).toHaveLength(5);
+        const seen = (await other.canary.status()).models[0];
+        expect(seen?.rollback?.reason).toBe('error_rate');
+        expect(seen?.versions[1]?.window).toEqual({ requests: 5, errors: 5, fallbacks: 5 });
+        expect(seen?.versions[0]?.window?.requests).toBe(1);
 
-      canary.reset();
-      expect(await other.canary.reset('main')).toBe(true);
-      expect((await answerIn(worker, 'rest:default:w9')).release?.version).toBe(CANARY);
-      expect((await worker.canary.status()).models[0]?.versions[1]?.window).toEqual({
-        requests: 1,
-        errors: 0,
-        fallbacks: 0,
-      });
-    } finally {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
-    }
-  });
+        canary.reset();
+        expect(await other.canary.reset('main')).toBe(true);
+        expect((await answerIn(worker, 'rest:default:w9')).release?.version).toBe(CANARY);
+        expect((await worker.canary.status()).models[0]?.versions[1]?.window).toEqual({
+          requests: 1,
+          errors: 0,
+          fallbacks: 0,
+        });
+      } finally {
+        if (cluster) await cluster.stop();
+        else {
+          const keys = await redis.keys(`${prefix}:*`);
+          if (keys.length) await redis.del(...keys);
+          await redis.quit();
+        }
+      }
+    },
+    60_000,
+  );
 });
 
 describe('hub models status', () => {

@@ -44,7 +44,9 @@ class FaultyDesk implements TicketingAdapter {
   readonly name = 'demo';
   createFailures: Error[] = [];
   commentFailures: Error[] = [];
+  statusFailures: Error[] = [];
   commentCalls: string[] = [];
+  statusCalls: string[] = [];
   constructor(private readonly inner: DemoTicketing) {}
   createTicket: TicketingAdapter['createTicket'] = async (d, ctx) => {
     const failure = this.createFailures.shift();
@@ -58,7 +60,12 @@ class FaultyDesk implements TicketingAdapter {
     return this.inner.addComment(id, comment, ctx);
   };
   getTicket: TicketingAdapter['getTicket'] = (id, ctx) => this.inner.getTicket(id, ctx);
-  setStatus: TicketingAdapter['setStatus'] = (id, status, ctx) => this.inner.setStatus(id, status, ctx);
+  setStatus: TicketingAdapter['setStatus'] = async (id, status, ctx) => {
+    this.statusCalls.push(`${ctx.idempotencyKey}=${status}`);
+    const failure = this.statusFailures.shift();
+    if (failure) throw failure;
+    return this.inner.setStatus(id, status, ctx);
+  };
 }
 
 const unavailable = () =>
@@ -300,6 +307,37 @@ describe('customer comments on an open ticket', () => {
     await drain(worker);
     expect(await comments.deadLetters()).toEqual([]);
     expect((await customerComments(request.id)).map((c) => c.text)).toEqual(['second', 'first']);
+  });
+
+  it("a cancelled handoff: the bot's internal note, then the ticket solved, each once despite a failed status call", async () => {
+    const request = await openTicket();
+    const service = new TicketService({ outbox, comments, adapter: 'demo' });
+    const cancel = event('e-cancel', 'never mind, call me on 13800138000 instead');
+    expect(await service.noteHandoffCancelled(request.id, cancel)).toBe(true);
+    // The turn runs again (a redelivery): still one note.
+    expect(await service.noteHandoffCancelled(request.id, cancel)).toBe(true);
+    expect(await comments.pending()).toBe(1);
+
+    const desk = new FaultyDesk(demo);
+    desk.statusFailures.push(unavailable());
+    await drain(workerFor(desk));
+    const externalId = (await outbox.get(request.id))?.externalId as string;
+    const ticket = await demo.getTicket(externalId, { tenant: 'default', idempotencyKey: 'read' });
+    expect(ticket?.status).toBe('solved');
+    const notes = (ticket?.comments ?? []).filter((c) =>
+      c.text.includes('cancelled the request for a person'),
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ author: 'bot', public: false });
+    // ticketing.pii is masked by default: the customer's words are quoted with placeholders.
+    expect(notes[0]?.text).toContain('"never mind, call me on <PHONE_1> instead"');
+    // The retry read the note back instead of adding it twice, then set the status again.
+    expect(desk.commentCalls).toEqual(['e-cancel:handoff-cancelled']);
+    expect(desk.statusCalls).toEqual([
+      'e-cancel:handoff-cancelled:status=solved',
+      'e-cancel:handoff-cancelled:status=solved',
+    ]);
+    expect(await comments.pending()).toBe(0);
   });
 
   it('forwards nothing for an unknown ticket reference', async () => {

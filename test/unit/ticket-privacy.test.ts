@@ -134,9 +134,11 @@ describe('tickets carry masked text', () => {
     expect(draft.customer.email).toBe('alex@example.com');
   });
 
-  it('sends the words as written with ticketing.pii: clear', async () => {
+  it('sends the words as written with ticketing.pii: clear, but never personal data in the subject', async () => {
     const { row, comments } = await helpdeskSees('tp-clear', 'clear');
-    expect(row.subject).toContain('13800138000');
+    expect(row.subject).not.toContain('138-0013-8000');
+    expect(row.subject).toContain('<PHONE_1>');
+    expect(JSON.stringify(row.draft)).toContain('13800138000');
     expect(comments[1]?.text).toContain('5500 0000 0000 0004');
   });
 });

@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HelpdeskRoutes } from '../../../core/handoff/inbound';
@@ -8,18 +5,19 @@ import { helpdeskUpdates } from '../../../core/handoff/metrics';
 import { handoffEventId } from '../../../core/handoff/payload';
 import type { HandoffDeps, HandoffReceiver } from '../../../core/handoff/receiver';
 import { adminGuard, adminTokenFromEnv } from '../../../core/http/admin-auth';
-import { operatorPageHeaders } from '../../../core/http/page-headers';
 import { type OperatorAction, recordOperatorAction } from '../../../core/security/audit';
 import { actorOfCaller, type Caller } from '../../../core/security/caller';
-import { ALL_TENANTS, inTenantScope, PUBLIC } from '../../../core/security/permissions';
+import { inTenantScope, PUBLIC } from '../../../core/security/permissions';
+import { maskPii } from '../../../core/security/pii-mask';
 import { transcriptView } from '../../../core/security/transcripts';
 import { conversationLookup } from '../../../core/store/rows';
 import { DemoDesk, type DeskAction, DeskError, type DeskTicket } from './desk';
-import { consolePageDoc, ticketActionDoc, ticketListDoc } from './openapi';
+import { DeskFeed } from './live';
+import { agentRedirectDoc, ticketActionDoc, ticketListDoc } from './openapi';
+import { registerWorkspaceRoutes } from './workspace';
 
-const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
-
-const PAGE_HEADERS = operatorPageHeaders({ formAction: 'none', cache: 'no-cache' });
+/** How often the live stream reads the ticket changes while someone listens. */
+const FEED_INTERVAL_MS = 1000;
 
 const actionBody = z
   .object({
@@ -31,11 +29,6 @@ const actionBody = z
     text: z.string().trim().max(4000).optional(),
   })
   .default({ agent: 'Agent' });
-
-// The page and its files are public: the page itself sends a signed-out browser to /login.
-const page = (name: string, contentType: string) => ({
-  config: { permission: PUBLIC, openapi: consolePageDoc(name, contentType) },
-});
 
 /** Who acts, and under what name: the session's operator, never a name the request carries. */
 function actorOf(caller: Caller | undefined, bodyAgent: string): { name: string; id: string } {
@@ -64,9 +57,11 @@ const AUDITED_AS: Record<DeskAction, OperatorAction> = {
 };
 
 /**
- * The embedded helpdesk's agent console: `GET /agent` (a page) over `GET /admin/tickets` and
- * `POST /admin/tickets/:id/reply|assign|solve|close`. Each action is written to the demo tables
- * and published as a handoff event in one transaction.
+ * The embedded helpdesk's routes for its agents, who work in the console's workspace
+ * (`/console/workspace`; `GET /agent` redirects there): `GET /admin/tickets` and
+ * `POST /admin/tickets/:id/reply|assign|solve|close`, each action written to the demo tables and
+ * published as a handoff event in one transaction; workspace.ts adds notes, assignment,
+ * suggestions and the live stream.
  */
 export const registerAgentConsole: HelpdeskRoutes = async (
   app: FastifyInstance,
@@ -74,19 +69,11 @@ export const registerAgentConsole: HelpdeskRoutes = async (
   receiver: HandoffReceiver,
 ) => {
   const desk = new DemoDesk(deps.store.db);
+  const feed = new DeskFeed(deps.store.db, { intervalMs: FEED_INTERVAL_MS, logger: deps.logger });
   const token = () => deps.adminToken ?? adminTokenFromEnv();
-  const [html, js, css] = await Promise.all(
-    ['agent.html', 'agent.js', 'agent.css'].map((name) => readFile(join(publicDir, name), 'utf8')),
-  );
-
-  app.get('/agent', page('page', 'text/html'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/html').send(html),
-  );
-  app.get('/agent/agent.js', page('agent.js', 'text/javascript'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(js),
-  );
-  app.get('/agent/agent.css', page('agent.css', 'text/css'), async (_request, reply) =>
-    reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(css),
+  // The agents' page is the console's workspace now (console/src/pages/workspace.tsx); old links still land.
+  app.get('/agent', { config: { permission: PUBLIC, openapi: agentRedirectDoc } }, async (_request, reply) =>
+    reply.redirect('/console/workspace', 302),
   );
 
   await app.register(async (admin) => {
@@ -100,13 +87,11 @@ export const registerAgentConsole: HelpdeskRoutes = async (
       async (request) => {
         const caller = request.caller;
         const visible: DeskTicket[] = [];
-        for (const ticket of await desk.list()) {
-          if (caller && !caller.tenants.includes(ALL_TENANTS)) {
-            const opened = /^\d{1,18}$/.test(ticket.id) ? await receiver.find('demo', ticket.id) : undefined;
-            if (!opened || !inTenantScope(caller.tenants, opened.tenant)) continue;
-          }
+        for (const ticket of await desk.list(50, caller?.tenants)) {
+          // The ticket's tenant is the request's: the adapter wrote the one it was opened for.
+          if (caller && !inTenantScope(caller.tenants, ticket.tenant)) continue;
           if (caller?.role === 'agent' && ticket.assignee && ticket.assignee !== caller.name) continue;
-          visible.push({ ...ticket, transcript: transcriptView(caller, ticket.transcript) });
+          visible.push(operatorView(caller, ticket));
         }
         return { tickets: visible };
       },
@@ -194,9 +179,14 @@ export const registerAgentConsole: HelpdeskRoutes = async (
               conversation: conversationLookup(deps.store.atRest, request.conversationKey),
             },
           });
-          if (!outcome) return reply.code(200).send({ status: 'unchanged', ticket });
+          if (!outcome)
+            return reply
+              .code(200)
+              .send({ status: 'unchanged', ticket: ticket && operatorView(caller, ticket) });
           const eventId = 'eventId' in outcome ? outcome.eventId : undefined;
-          return reply.code(200).send({ status: outcome.status, eventId, ticket });
+          return reply
+            .code(200)
+            .send({ status: outcome.status, eventId, ticket: ticket && operatorView(caller, ticket) });
         } catch (error) {
           if (error instanceof DeskError) {
             helpdeskUpdates.inc({ source: 'demo', outcome: 'bad_request' });
@@ -207,6 +197,26 @@ export const registerAgentConsole: HelpdeskRoutes = async (
         }
       },
     );
+
+    registerWorkspaceRoutes(admin, { desk, receiver, deps, feed });
   });
   return ['/agent', '/admin/tickets'];
 };
+
+/**
+ * A ticket as an operator reads it: through `transcriptView`, so an analyst sees the transcript,
+ * the comments and the entities the customer named with personal data masked.
+ */
+function operatorView(caller: Caller | undefined, ticket: DeskTicket): DeskTicket {
+  const masked = caller?.role === 'analyst';
+  return {
+    ...ticket,
+    transcript: transcriptView(caller, ticket.transcript),
+    comments: transcriptView(caller, ticket.comments),
+    entities: masked
+      ? Object.fromEntries(
+          Object.entries(ticket.entities).map(([kind, values]) => [kind, values.map((v) => maskPii(v))]),
+        )
+      : ticket.entities,
+  };
+}

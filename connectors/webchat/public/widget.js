@@ -15,6 +15,7 @@ const STRINGS = {
     sources: 'Sources',
     sending: 'Sending…',
     failed: 'Not sent',
+    agent: 'Agent',
   },
   zh: {
     title: '在线客服',
@@ -29,6 +30,7 @@ const STRINGS = {
     sources: '来源',
     sending: '发送中…',
     failed: '发送失败',
+    agent: '人工客服',
   },
 };
 
@@ -146,9 +148,16 @@ function link(href, text, className) {
   return anchor;
 }
 
-// A bare URL does not swallow the punctuation that ends its sentence.
-const INLINE =
-  /\*\*([^*]+)\*\*|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"，。])/g;
+// A bare URL does not swallow the punctuation that ends its sentence, nor what follows it without a
+// space in Chinese text: it stops at the first CJK character or full-width sign (（）。，、「」…).
+const NOT_IN_URL = String.raw`\s<>()\u2018-\u201f\u2026\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef`;
+const INLINE = new RegExp(
+  String.raw`\*\*([^*]+)\*\*|` +
+    '`([^`]+)`|' +
+    String.raw`\[([^\]]+)\]\(([^)\s]+)\)|` +
+    String.raw`(https?:\/\/[^${NOT_IN_URL}]*[^${NOT_IN_URL}.,;:!?'"])`,
+  'g',
+);
 
 /** **bold**, `code`, [text](url) and bare URLs, built as DOM nodes; anything else stays literal text. */
 function appendInline(parent, text) {
@@ -270,16 +279,29 @@ function renderCitations(row, citations) {
   row.insertBefore(sources, row.querySelector('.meta'));
 }
 
+/** True while the customer waits for a person or talks to one (the latest reply says so): no typing dots then. */
+let withPerson = false;
+
 function renderReply(message) {
   if (!message?.content || message.content.type === 'typing' || rows.has(`out:${message.id}`)) return;
-  const row = addRow(`out:${message.id}`, 'bot', renderContent(message.content), message.createdAt);
+  // A turn's reply says who owns the conversation now; a notice of the hub's own (rate limit) does not.
+  if (message.inReplyTo) withPerson = message.handoff === 'waiting' || message.handoff === 'human';
+  const byAgent = message.author?.kind === 'agent';
+  const row = addRow(
+    `out:${message.id}`,
+    byAgent ? 'bot agent' : 'bot',
+    renderContent(message.content),
+    message.createdAt,
+  );
+  if (byAgent) row.prepend(el('div', 'author', message.author?.name || t('agent')));
   if (message.citations?.length) renderCitations(row, message.citations);
 }
 
 /* ---------- typing indicator ---------- */
 
 let typingTimer;
-function setTyping(on) {
+function setTyping(wanted) {
+  const on = wanted && !withPerson;
   clearTimeout(typingTimer);
   els.typing.hidden = !on;
   // The server turns it off too; this guards against a lost frame.

@@ -9,7 +9,9 @@ export const helpdeskUpdateStage: NamedStage = {
     if (turn.event.kind !== 'handoff') return next();
     const update = turn.event.handoff;
     if (!update) return;
-    const outcome = applyHelpdeskUpdate(turn.state, update, isoNow(turn));
+    const helpdesk = turn.event.channelData?.helpdesk as { requestId?: unknown } | undefined;
+    const reference = typeof helpdesk?.requestId === 'string' ? helpdesk.requestId : undefined;
+    const outcome = applyHelpdeskUpdate(turn.state, update, isoNow(turn), reference);
     turn.source = outcome.source;
     if (outcome.reply) turn.replies.push(outcome.reply);
   },

@@ -39,7 +39,7 @@ export function defaultStages(deps: StageDeps): NamedStage[] {
     preprocessStage(deps),
     safetyInputStage(deps),
     proofResumeStage(deps),
-    cancelWhileWaitingStage,
+    cancelWhileWaitingStage(deps),
     smallTalkStage(deps),
     rewriteStage(deps),
     recognizeStage(deps),

@@ -47,8 +47,18 @@ function render(turn: TurnContext, catalog: Catalog, historyTurns: number): void
     locale: language,
     createdAt: at,
     source: turn.source,
+    ...authorOf(turn),
+    ...(state.handoff === 'bot' ? {} : { handoff: state.handoff }),
   };
   turn.outbound = text ? [message] : [];
+}
+
+/** An agent's reply carries the agent, so the channel shows who writes (their joining is the bot's notice). */
+function authorOf(turn: TurnContext): Pick<OutboundMessage, 'author'> {
+  const update = turn.event.handoff;
+  if (turn.source !== 'agent' || update?.change !== 'reply') return {};
+  const name = update.agentName?.trim();
+  return { author: { kind: 'agent', ...(name ? { name } : {}) } };
 }
 
 /** Buttons when the last reply — the question the conversation now waits on — offers answers. */

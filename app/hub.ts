@@ -30,6 +30,7 @@ import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-ro
 import { buildServer, type ReadinessCheck } from '../core/http/server';
 import { registerIntentRoutes } from '../core/intents/routes';
 import { IntentReviewStore } from '../core/intents/store';
+import { KnowledgeDraftStore, KnowledgeGaps, registerKnowledgeGapRoutes } from '../core/knowledge-gaps';
 import {
   budgetedLlm,
   type CanaryControl,
@@ -41,7 +42,8 @@ import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
-import { createKnowledge, type Knowledge } from '../core/rag';
+import { PiiMasker } from '../core/privacy/mask';
+import { createEmbedder, createKnowledge, type Knowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
@@ -124,6 +126,8 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     // Every process adds its failed turns and errors to the minutes the console reads.
     closers.push(startSystemMinutes(analytics));
   }
+  // Entries published from the console's knowledge gaps page: a knowledge source of the workers, written by the api.
+  const knowledgeDrafts = new KnowledgeDraftStore(store.db);
   // Past a tenant's backlog limits: REST refused with 503, chat channels told they wait (bus.admission).
   const admission = new Admission({
     bus,
@@ -172,7 +176,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   if (role !== 'api') {
     workers = await startWorkers(
       config,
-      { bus, feed, store, heartbeats, limits, analytics, states },
+      { bus, feed, store, heartbeats, limits, analytics, states, knowledgeDrafts },
       deliver,
       openDraft,
       canary,
@@ -231,13 +235,27 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
       ...(workers ? { reloadIntents: workers.reloadIntents } : {}),
       audit: store,
     });
+    registerKnowledgeGapRoutes(app, {
+      gaps: new KnowledgeGaps(
+        store.db,
+        analytics,
+        createEmbedder(config.knowledge),
+        new PiiMasker(config.privacy.pii),
+      ),
+      drafts: knowledgeDrafts,
+      masker: new PiiMasker(config.privacy.pii),
+      audit: store,
+    });
     // The agent workspace suggests replies from the knowledge base: the workers' index where this
     // process runs them, else one built the first time an agent asks (an api-only process).
     const workersRetriever = workers?.retriever;
     let ownKnowledge: Promise<Knowledge> | undefined;
     const knowledge = async (): Promise<Retriever> => {
       if (workersRetriever) return workersRetriever;
-      ownKnowledge ??= createKnowledge(config, { retrievers: builtinPlugins.retrievers }).catch((error) => {
+      ownKnowledge ??= createKnowledge(config, {
+        retrievers: builtinPlugins.retrievers,
+        sources: [knowledgeDrafts.source()],
+      }).catch((error) => {
         ownKnowledge = undefined; // the next request tries again
         throw error;
       });
@@ -298,6 +316,7 @@ async function startWorkers(
     limits,
     analytics,
     states,
+    knowledgeDrafts,
   }: {
     bus: EventBus;
     feed: OutboundFeed;
@@ -306,6 +325,7 @@ async function startWorkers(
     limits: AccessLimits;
     analytics: AnalyticsStore;
     states: StateStore;
+    knowledgeDrafts: KnowledgeDraftStore;
   },
   deliver: (message: OutboundMessage) => Promise<void>,
   openDraft: TurnDeps['openDraft'],
@@ -316,7 +336,10 @@ async function startWorkers(
     'knowledge',
     `building the knowledge index (${config.knowledge.retriever}, ${config.knowledge.dir})`,
   );
-  const knowledge = await createKnowledge(config, { retrievers: builtinPlugins.retrievers });
+  const knowledge = await createKnowledge(config, {
+    retrievers: builtinPlugins.retrievers,
+    sources: [knowledgeDrafts.source()],
+  });
   // Chunking may have loaded the Qwen3 vocabulary; without the LLM nothing counts tokens until the next reload.
   if (!config.llm.enabled) releaseTokenizer();
   // Every model call of the dialog (intent, rewrite, answer) under the budgets of security.rateLimits.llm.

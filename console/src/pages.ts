@@ -26,16 +26,27 @@ export const PAGES: PageEntry[] = [
     load: () => import('./pages/overview'),
   },
   {
-    path: 'workspace',
-    title: 'Agent workspace',
-    permission: 'tickets.read',
-    load: () => import('./pages/workspace'),
-  },
-  {
     path: 'conversations',
     title: 'Conversations',
     permission: 'conversations.read',
     load: () => import('./pages/conversations'),
   },
-  { path: 'intents', title: 'Intents', permission: 'intents.read', load: () => import('./pages/intents') },
+  {
+    path: 'gaps',
+    title: 'Knowledge gaps',
+    permission: 'knowledge.draft',
+    load: () => import('./pages/gaps'),
+  },
+  {
+    path: 'intents',
+    title: 'Intents',
+    permission: 'intents.read',
+    load: () => import('./pages/intents'),
+  },
+  {
+    path: 'workspace',
+    title: 'Agent workspace',
+    permission: 'tickets.read',
+    load: () => import('./pages/workspace'),
+  },
 ];

@@ -28,7 +28,7 @@ interface Unit {
  */
 export function splitByTokens(text: string, limits: ChunkLimits = DEFAULT_CHUNK_LIMITS): string[] {
   const trimmed = text.trim();
-  if (countTokens(trimmed) <= limits.maxTokens) return trimmed ? [trimmed] : [];
+  if (fitsWithin(trimmed, limits.maxTokens)) return trimmed ? [trimmed] : [];
   const chunks: string[] = [];
   let current: Unit[] = [];
   for (const unit of units(trimmed, limits.maxTokens)) {
@@ -42,6 +42,15 @@ export function splitByTokens(text: string, limits: ChunkLimits = DEFAULT_CHUNK_
   }
   if (current.length > 0) chunks.push(joinUnits(current));
   return chunks;
+}
+
+/**
+ * Qwen3's tokenizer is byte-level BPE: every token covers at least one UTF-8 byte, so a text of at
+ * most `maxTokens` bytes fits without loading the tokenizer (seconds on a first count). A short
+ * entry published from the console is chunked without it.
+ */
+function fitsWithin(text: string, maxTokens: number): boolean {
+  return Buffer.byteLength(text, 'utf8') <= maxTokens || countTokens(text) <= maxTokens;
 }
 
 function joinUnits(parts: Unit[]): string {

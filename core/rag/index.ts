@@ -25,6 +25,7 @@ import {
   type RetrieverRegistry,
   retrievers,
 } from './retrievers';
+import type { KnowledgeSource } from './source';
 import { Synonyms } from './synonyms';
 
 export { AnsweringRetriever, RERANK_MIN_SCORE } from './answering-retriever';
@@ -42,6 +43,7 @@ export { HttpReranker, type Reranker } from './reranker';
 export { type RetrieverRegistry, retrievers } from './retrievers';
 export { ElasticsearchRetriever } from './retrievers/elasticsearch';
 export { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './retrievers/embedded';
+export type { KnowledgeSource } from './source';
 export { Synonyms } from './synonyms';
 
 export interface Knowledge {
@@ -49,7 +51,7 @@ export interface Knowledge {
   retriever: Retriever;
   /** The index underneath (embedded or Elasticsearch). */
   index: KnowledgeIndex;
-  /** The chunks loaded from `knowledge.dir` and the ingest store at the last (re)load. */
+  /** The chunks loaded from `knowledge.dir`, the ingest store and the sources at the last (re)load or refresh. */
   readonly chunks: KnowledgeChunk[];
   /** Read the folder and the store again, swap the index and calibrate again; returns the new chunk count. On error the old index stays. */
   reload(): Promise<number>;
@@ -65,21 +67,37 @@ export interface KnowledgeOptions extends Partial<RetrieverContext>, LoadOptions
   reranker?: Reranker;
   /** Where `knowledge.retriever` is looked up; default the built-in retrievers. */
   retrievers?: RetrieverRegistry;
-  /** How often the embedded hub checks the ingest store for changes (default 2000 ms; 0 = never). */
+  /** How often the embedded hub checks the ingest store, and any hub its sources, for changes (default 2000 ms; 0 = never). */
   watchMs?: number;
+  /** More knowledge beside the folder and the ingest store (the entries published from the console). */
+  sources?: KnowledgeSource[];
 }
 
-/** `knowledge.dir` (Markdown) plus everything `hub kb ingest` stored; a stored chunk wins over one with the same id. */
+/**
+ * `knowledge.dir` (Markdown) plus everything `hub kb ingest` stored plus the sources' chunks; a
+ * stored chunk wins over one with the same id from the folder, a source's over both.
+ */
 export async function loadAllChunks(
   config: HubConfig,
   options: KnowledgeOptions = {},
 ): Promise<KnowledgeChunk[]> {
+  return (await loadParts(config, options)).all;
+}
+
+async function loadParts(
+  config: HubConfig,
+  options: KnowledgeOptions,
+): Promise<{ all: KnowledgeChunk[]; files: KnowledgeChunk[]; fromSources: KnowledgeChunk[][] }> {
   const cwd = options.cwd ?? process.cwd();
   const fromDir = await loadKnowledge(path.resolve(cwd, config.knowledge.dir), options);
   const { chunks: stored } = await new KnowledgeStore(path.resolve(cwd, config.knowledge.storeDir)).read();
   const byId = new Map(fromDir.map((chunk) => [chunk.id, chunk]));
   for (const chunk of stored) byId.set(chunk.id, chunk);
-  return [...byId.values()];
+  const files = [...byId.values()];
+  const fromSources: KnowledgeChunk[][] = [];
+  for (const source of options.sources ?? []) fromSources.push(await source.chunks());
+  for (const chunk of fromSources.flat()) byId.set(chunk.id, chunk);
+  return { all: [...byId.values()], files, fromSources };
 }
 
 /** The threshold calibration chose, and on what. */
@@ -146,6 +164,9 @@ export async function createKnowledge(
     synonyms,
   });
   let chunks: KnowledgeChunk[] = [];
+  // What the folder and the store gave at the last reload, and each source at its last read.
+  let files: KnowledgeChunk[] = [];
+  let fromSources: KnowledgeChunk[][] = [];
   let calibration: Calibration | undefined;
   const recalibrate = async () => {
     // A fixed threshold, or a reranker (each calibration question would be a rerank call): no calibration.
@@ -153,21 +174,72 @@ export async function createKnowledge(
     calibration = await cachedCalibrate(config, options, retriever, chunks, !index.isBuilt);
     if (calibration) retriever.setThreshold(calibration.threshold, calibration.measure);
   };
-  const reload = async () => {
-    const loaded = await loadAllChunks(config, options);
-    await index.replaceAll(loaded);
-    chunks = loaded;
-    await recalibrate();
-    return loaded.length;
+  // One change at a time: a reload and a source's refresh never interleave their index writes.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
   };
-  let timer: NodeJS.Timeout | undefined;
+  const reload = () =>
+    serially(async () => {
+      const loaded = await loadParts(config, options);
+      await index.replaceAll(loaded.all);
+      chunks = loaded.all;
+      files = loaded.files;
+      fromSources = loaded.fromSources;
+      await recalibrate();
+      return loaded.all.length;
+    });
+  const sources = options.sources ?? [];
+  /**
+   * A source changed: its new chunks are indexed and those it no longer has removed, in place, so
+   * the next search finds them; the threshold stays as calibrated until the next reload.
+   */
+  const refresh = (which: number) =>
+    serially(async () => {
+      const source = sources[which] as KnowledgeSource;
+      const next = await source.chunks();
+      const previous = fromSources[which] ?? [];
+      const nextIds = new Set(next.map((c) => c.id));
+      const gone = previous.filter((c) => !nextIds.has(c.id)).map((c) => c.id);
+      const before = new Map(previous.map((c) => [c.id, canonicalJson(c)]));
+      const changed = next.filter((c) => before.get(c.id) !== canonicalJson(c));
+      fromSources[which] = next;
+      const byId = new Map(files.map((chunk) => [chunk.id, chunk]));
+      for (const chunk of fromSources.flat()) byId.set(chunk.id, chunk);
+      // A chunk a source no longer has goes back to the folder's version, if the folder has one.
+      const restored = gone.flatMap((id) => {
+        const chunk = byId.get(id);
+        return chunk ? [chunk] : [];
+      });
+      const removed = gone.filter((id) => !byId.has(id));
+      if (removed.length) await index.remove(removed);
+      if (changed.length || restored.length) await index.index([...changed, ...restored]);
+      chunks = [...byId.values()];
+      if (changed.length || gone.length)
+        logger.info(
+          { source: source.name, indexed: changed.length, removed: gone.length },
+          'knowledge source changed; index updated',
+        );
+    });
+  const timers: NodeJS.Timeout[] = [];
+  const unsubscribe: Array<() => void> = [];
+  const watchMs = options.watchMs ?? 2000;
   if (index.isBuilt) {
     if (!(await index.isBuilt())) await reload();
-    else await recalibrate();
+    else {
+      await recalibrate();
+      // An index that outlives the process has the folder and the store; the sources are indexed over it.
+      for (const which of sources.keys()) await refresh(which);
+    }
   } else {
     await reload();
-    const watchMs = options.watchMs ?? 2000;
-    if (watchMs > 0) timer = watchStore(config, options, watchMs, reload);
+    if (watchMs > 0) timers.push(watchStore(config, options, watchMs, reload));
+  }
+  for (const [which, source] of sources.entries()) {
+    if (watchMs > 0) timers.push(watchSource(source, watchMs, () => refresh(which)));
+    if (source.onChange) unsubscribe.push(source.onChange(() => refresh(which)));
   }
   return {
     retriever,
@@ -180,7 +252,9 @@ export async function createKnowledge(
     },
     reload,
     async close() {
-      if (timer) clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
+      for (const stop of unsubscribe) stop();
+      await queue;
       await index.close();
     },
   };
@@ -353,6 +427,33 @@ async function modelFingerprint(dir: string): Promise<Array<[string, number, num
     if (info) files.push([path.relative(dir, file), info.size, info.mtimeMs]);
   }
   return files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+/** Polls a source's version; a change refreshes its chunks in the index. */
+function watchSource(source: KnowledgeSource, ms: number, refresh: () => Promise<void>) {
+  let seen: string | undefined;
+  let busy = false;
+  void source.version().then(
+    (v) => {
+      seen = v;
+    },
+    () => undefined,
+  );
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const version = await source.version();
+      if (seen !== undefined && version !== seen) await refresh();
+      seen = version;
+    } catch (error) {
+      logger.warn({ err: error, source: source.name }, 'knowledge source check failed; keeping the index');
+    } finally {
+      busy = false;
+    }
+  }, ms);
+  timer.unref();
+  return timer;
 }
 
 function watchStore(config: HubConfig, options: KnowledgeOptions, ms: number, reload: () => Promise<number>) {

@@ -52,7 +52,9 @@ export type OperatorAction =
   | 'intent.label'
   | 'intent.label.approve'
   | 'intent.label.reject'
-  | 'intent.evaluate';
+  | 'intent.evaluate'
+  | 'knowledge.publish'
+  | 'knowledge.reject';
 
 export interface OperatorActionRecord {
   /** Who did it: an operator id, {@link ADMIN_TOKEN_ACTOR} or {@link CLI_ACTOR}. For a failed login, the name tried. */

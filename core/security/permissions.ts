@@ -39,6 +39,13 @@ export const PERMISSIONS = {
   'intents.label': ['admin', 'supervisor'],
   /** Approve or reject labels (approved ones become training examples) and run the offline evaluation. */
   'intents.manage': ['admin', 'supervisor'],
+  /**
+   * The knowledge gaps (questions the bot could not answer, masked) and drafts of entries for them:
+   * agents too, who answer those questions every day; a draft reaches no customer until published.
+   */
+  'knowledge.draft': ['admin', 'supervisor', 'agent'],
+  /** Publish a knowledge draft into the knowledge base (the bot answers from it at once), or reject it. */
+  'knowledge.publish': ['admin', 'supervisor'],
   /** Erase a customer's data (right to be forgotten). */
   'customers.erase': ['admin'],
   /** Prometheus metrics when `security.metricsToken` is not the only way in. */

@@ -10,6 +10,7 @@ import * as rejectedWebhooks from './0008_rejected_webhooks';
 import * as retention from './0010_retention';
 import * as businessMetrics from './0011_business_metrics';
 import * as systemFigures from './0012_system_figures';
+import * as knowledgeDrafts from './0013_knowledge_drafts';
 import * as intentReview from './0014_intent_review';
 import * as deskCommentKind from './0015_desk_comment_kind';
 import * as ticketCommentStatus from './0016_ticket_comment_status';
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '0010_retention': retention,
   '0011_business_metrics': businessMetrics,
   '0012_system_figures': systemFigures,
+  '0013_knowledge_drafts': knowledgeDrafts,
   '0014_intent_review': intentReview,
   '0015_desk_comment_kind': deskCommentKind,
   '0016_ticket_comment_status': ticketCommentStatus,

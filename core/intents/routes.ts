@@ -204,7 +204,12 @@ export const intentsApproveDoc: RouteDoc = {
   tags: ['admin'],
   admin: true,
   params: labelParams,
-  responses: reviewResponses('approved'),
+  responses: {
+    ...reviewResponses('approved'),
+    500: errorResponse(
+      'intents.examples_file_unwritable (approved and audited; the file is written by the next export)',
+    ),
+  },
 };
 
 export const intentsRejectDoc: RouteDoc = {
@@ -486,7 +491,6 @@ export function registerIntentRoutes(
       const example = maskPii(turn.text).trim();
       const label = await store.approve(found.id, actorOf(request), example);
       if (!label) return notPending(reply);
-      const examples = await exportLearnedExamples(store, options.examplesFile);
       if (options.audit) {
         await recordOperatorAction(options.audit, {
           actor: actorOf(request),
@@ -495,6 +499,20 @@ export function registerIntentRoutes(
           tenant: label.tenant,
           details: { intent: label.intent, predicted: label.predicted, labelledBy: label.labelledBy },
         });
+      }
+      let examples: number;
+      try {
+        examples = await exportLearnedExamples(store, options.examplesFile);
+      } catch (error) {
+        // The approval is recorded; the file is written whole from the database by the next approval
+        // or `hub intents labels export`, once it can be.
+        logger.error({ err: error, file: options.examplesFile }, 'intent examples file not written');
+        return fail(
+          reply,
+          500,
+          'intents.examples_file_unwritable',
+          `The label is approved, but ${options.examplesFile} could not be written (dialog.examplesFile); fix its folder's permissions and run hub intents labels export`,
+        );
       }
       reload();
       return { label, examples, examplesFile: options.examplesFile, classifier };

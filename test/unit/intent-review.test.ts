@@ -335,6 +335,42 @@ describe.each(['pglite', 'postgres'] as const)('intent review on %s', (driver) =
       const again = await inject('POST', '/admin/intents/labels', { eventId: 't3', intent: 'order_status' });
       expect(again.statusCode).toBe(409);
     });
+    it('keeps an approval whose examples file cannot be written, and says so with its own code', async () => {
+      const unwritable = Fastify();
+      unwritable.addHook('onRequest', async (request) => {
+        request.caller = caller;
+      });
+      registerIntentRoutes(unwritable, new IntentReviewStore(store.db), {
+        loadIntents: () => loadIntentConfig(hub),
+        // A folder that does not exist stands for a read-only config/ (the image's).
+        examplesFile: join(dir, 'missing-folder', 'intent-examples.yaml'),
+        dataset: 'test config',
+        audit: store,
+        now: () => T0,
+      });
+      const send = (url: string, payload?: unknown) =>
+        unwritable.inject({
+          method: 'POST',
+          url,
+          remoteAddress: '127.0.0.1',
+          headers: { host: 'localhost', ...(payload ? { 'content-type': 'application/json' } : {}) },
+          ...(payload ? { payload: JSON.stringify(payload) } : {}),
+        });
+      caller = as('supervisor');
+      const label = (await send('/admin/intents/labels', { eventId: 't1', intent: 'order_status' })).json();
+      caller = as('admin');
+      const approved = await send(`/admin/intents/labels/${label.id}/approve`);
+      expect(approved.statusCode).toBe(500);
+      expect(approved.json().error.code).toBe('intents.examples_file_unwritable');
+      // Approved and on the audit trail all the same: the next export writes it.
+      expect((await send(`/admin/intents/labels/${label.id}/approve`)).statusCode).toBe(409);
+      const trail = await store.auditTrail({ subject: `intent_label:${label.id}` });
+      expect(trail.map((r) => r.action)).toContain('operator.intent.label.approve');
+      expect((await new IntentReviewStore(store.db).approvedExamples()).order_status).toContain(
+        'where is my order',
+      );
+      await unwritable.close();
+    });
   });
 
   describe('POST /admin/intents/evaluations', () => {

@@ -312,7 +312,7 @@ const fold = (text: string) =>
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '');
 
-/** The customer's text a model request carries: the message classified, rewritten or answered. */
+/** The customer's text a model request carries: the message classified, rewritten, answered or handed over. */
 export function questionOf(served: ServedRequest): string | undefined {
   const text = served.lastUser;
   switch (served.kind) {
@@ -327,6 +327,10 @@ export function questionOf(served: ServedRequest): string | undefined {
       );
       return at > 0 ? text.slice(at) : undefined;
     }
+    case 'other':
+      // A ticket's case summary (core/tickets/case-summary.ts): the conversation it is given ends
+      // with the message that asked for the person, and the turn waits for it.
+      return /\ncustomer: ([^\n]*)$/.exec(text)?.[1];
     default:
       return undefined;
   }

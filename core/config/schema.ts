@@ -300,9 +300,10 @@ export const hubConfigSchema = z.object({
       /** PostgreSQL connection string (driver postgres). */
       url: z.string().optional(),
       /**
-       * Connections each process's PostgreSQL pool may open. Unset: bus.concurrency + 10 (one per
-       * concurrent turn, plus the HTTP side); 10 in an api-only process. Keep the sum over all
-       * processes below the server's max_connections (or put PgBouncer in front).
+       * Connections each process's PostgreSQL pool may open. Unset: min(bus.concurrency, 20) + 10 (one
+       * per concurrent turn up to 20 — a turn holds one only for milliseconds — plus the HTTP side); 10
+       * in an api-only process. Keep the sum over all processes below the server's max_connections
+       * (or put PgBouncer in front).
        */
       poolSize: positiveInt.optional(),
       /** How long a query waits for a free pool connection (or a new one to open) before it fails as an outage. */

@@ -21,11 +21,12 @@ const SOCKET_CODES = new Set([
 ]);
 
 /**
- * PostgreSQL SQLSTATEs of a server going away or not yet back: class 08 (connection exception),
- * 57P01 admin_shutdown (a fast stop), 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up
- * or shutting down).
+ * PostgreSQL SQLSTATEs of a server going away, not yet back or full: class 08 (connection
+ * exception), 57P01 admin_shutdown (a fast stop), 57P02 crash_shutdown, 57P03 cannot_connect_now
+ * (starting up or shutting down), 53300 too_many_connections (every slot of max_connections taken:
+ * the work waits for one, it is not bad).
  */
-const POSTGRES_DOWN = /^(08[0-9A-Z]{3}|57P0[123])$/;
+const POSTGRES_DOWN = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
 
 /**
  * Messages of client libraries that carry no code: node-postgres losing or not getting its socket,

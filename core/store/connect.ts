@@ -29,15 +29,24 @@ export interface PoolSizing {
 const HTTP_SIDE_CONNECTIONS = 10;
 
 /**
+ * Connections for turns, at most. A turn holds one only for its few short statements (milliseconds)
+ * and spends the rest of its time on the model, so hundreds of concurrent turns need a few dozen:
+ * at 200 turns at once against a 64-slot model, 20 connections never made a turn wait (npm run
+ * bench:realistic), while 210 overran PostgreSQL's default max_connections of 100.
+ */
+const TURN_CONNECTIONS_MAX = 20;
+
+/**
  * The pool's size: `database.poolSize`, else one connection per concurrent turn (`bus.concurrency`)
- * plus the HTTP side's; an api-only process runs no turns. A turn holds at most one connection at
- * a time (its queries run one after another), so a pool smaller than the concurrency makes turns
- * queue for connections and, past `poolTimeoutMs`, fail as an outage.
+ * up to {@link TURN_CONNECTIONS_MAX}, plus the HTTP side's; an api-only process runs no turns.
+ * A turn holds at most one connection at a time (its queries run one after another); a turn that
+ * finds none free waits for one, and past `poolTimeoutMs` fails as an outage (it waits on the bus
+ * without spending an attempt).
  */
 export function poolSizeOf(config: Pick<DatabaseConfig, 'poolSize'>, sizing: PoolSizing = {}): number {
   if (config.poolSize) return config.poolSize;
   if (sizing.role === 'api') return HTTP_SIDE_CONNECTIONS;
-  return (sizing.concurrency ?? 0) + HTTP_SIDE_CONNECTIONS;
+  return Math.min(sizing.concurrency ?? 0, TURN_CONNECTIONS_MAX) + HTTP_SIDE_CONNECTIONS;
 }
 
 /** Open the configured database and prove it answers; every failure says what to change. */

@@ -56,6 +56,11 @@ describe('bench:realistic helpers', () => {
       'how long?',
     );
     expect(questionOf(served('answer', '[1] 发货\n\n顾客的问题：发货要多久?', 0, 1))).toBe('发货要多久?');
+    // The case summary of a handoff: the turn that asked for a person waits for it.
+    const summary =
+      'Reason: asked\nConversation:\ncustomer: where is it?\nbot: sorry\ncustomer: I want a person';
+    expect(questionOf(served('other', summary, 0, 1))).toBe('I want a person');
+    expect(questionOf(served('other', 'a probe of some kind', 0, 1))).toBeUndefined();
   });
 
   it("gives each turn the requests with its text inside its window, never another's", () => {

@@ -11,8 +11,9 @@ import { scratchDatabase } from '../support/postgres';
 describe('database.poolSize', () => {
   it('defaults to one connection per concurrent turn plus the HTTP side; 10 for an api-only process', () => {
     const config = hubConfigSchema.parse({ bus: { concurrency: 200 } });
-    expect(poolSizeOf(config.database, { concurrency: config.bus.concurrency, role: 'all' })).toBe(210);
-    expect(poolSizeOf(config.database, { concurrency: 200, role: 'worker' })).toBe(210);
+    expect(poolSizeOf(config.database, { concurrency: config.bus.concurrency, role: 'all' })).toBe(30);
+    expect(poolSizeOf(config.database, { concurrency: 200, role: 'worker' })).toBe(30);
+    expect(poolSizeOf(config.database, { concurrency: 16, role: 'worker' })).toBe(26);
     expect(poolSizeOf(config.database, { concurrency: 200, role: 'api' })).toBe(10);
     expect(poolSizeOf({ poolSize: 40 }, { concurrency: 200, role: 'all' })).toBe(40);
     expect(hubConfigSchema.parse({}).database.poolTimeoutMs).toBe(5_000);

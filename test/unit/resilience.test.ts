@@ -79,6 +79,7 @@ describe('isOutage', () => {
       withCode('the database system is starting up', '57P03'),
       withCode('the database system is shutting down', '57P03'),
       withCode('connection failure', '08006'),
+      withCode('sorry, too many clients already', '53300'),
       new Error('Connection terminated unexpectedly'),
       new Error('Client has encountered a connection error and is not queryable'),
       new Error('Connection is closed.'),

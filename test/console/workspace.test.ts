@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { webchatCustomer } from '../support/webchat-customer';
 import {
   a11y,
   type ConsoleHub,
@@ -23,61 +23,12 @@ import {
  * the customer's next message. A supervisor assigns a second ticket to the agent.
  */
 
-interface Frame {
-  type: string;
-  message?: { content?: { text?: string }; source?: string; author?: { kind: string; name?: string } };
-}
-
 let hub: ConsoleHub;
 let browser: Browser;
 const timings: Record<string, number> = {};
 
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** A web chat customer: what they say, and every frame the hub sends them. */
-async function customer() {
-  const frames: Frame[] = [];
-  const all: Frame[] = [];
-  const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/webchat/webchat/ws`);
-  socket.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as Frame;
-    frames.push(frame);
-    all.push(frame);
-  });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  let seq = 0;
-  return {
-    /** Every frame received, kept. */
-    all,
-    say(text: string) {
-      socket.send(JSON.stringify({ type: 'message', id: `w-${++seq}`, text, locale: 'en' }));
-    },
-    /** The next reply frame's message (frames before it are used up). */
-    nextReply(what: string) {
-      return until(what, () => {
-        const at = frames.findIndex((f) => f.type === 'reply');
-        if (at < 0) return undefined;
-        return frames.splice(0, at + 1).at(-1)?.message ?? {};
-      });
-    },
-    close: () => socket.close(),
-  };
-}
+/** A web chat customer at this test's hub. */
+const customer = () => webchatCustomer(hub.url);
 
 /** The workspace open and listening: the queue rendered and the live stream connected. */
 async function openWorkspace(page: Page): Promise<number> {

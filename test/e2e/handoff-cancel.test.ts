@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
 import { freePort } from '../support/oidc-provider';
+import { type WebchatCustomer, waitFor, webchatCustomer } from '../support/webchat-customer';
 
 /**
  * A web chat customer asks for a person, then calls it off while waiting, through an in-process hub
@@ -20,39 +20,12 @@ interface DeskTicket {
   comments: Array<{ author: string; text: string; public: boolean }>;
 }
 
-interface Frame {
-  type: string;
-  message?: { content?: { text?: string }; source?: string; handoff?: string };
-}
-
 let hub: RunningHub | undefined;
-let socket: WebSocket | undefined;
+let customer: WebchatCustomer | undefined;
 let savedToken: string | undefined;
-const frames: Frame[] = [];
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 45_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const nextReply = (what: string) =>
-  until(what, () => {
-    const at = frames.findIndex((f) => f.type === 'reply');
-    if (at < 0) return undefined;
-    return frames.splice(0, at + 1).at(-1)?.message ?? {};
-  });
-
-const say = (id: string, text: string) =>
-  socket?.send(JSON.stringify({ type: 'message', id, text, locale: 'en' }));
+const until = waitFor;
+const nextReply = (what: string) => (customer as WebchatCustomer).nextReply(what);
+const say = (id: string, text: string) => customer?.say(text, id);
 
 async function deskTicket(reference: string): Promise<DeskTicket | undefined> {
   const { tickets } = (await (await fetch(`${hub?.url}/admin/tickets`)).json()) as { tickets: DeskTicket[] };
@@ -71,16 +44,11 @@ beforeAll(async () => {
       channels: [{ id: 'webchat', type: 'webchat' }],
     }),
   );
-  socket = new WebSocket(`${hub.url?.replace('http', 'ws')}/webchat/webchat/ws`);
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
-  await new Promise((resolve, reject) => {
-    socket?.once('open', resolve);
-    socket?.once('error', reject);
-  });
+  customer = await webchatCustomer(hub.url as string);
 }, 120_000);
 
 afterAll(async () => {
-  socket?.close();
+  customer?.close();
   await hub?.stop();
   if (savedToken === undefined) delete process.env.HUB_ADMIN_TOKEN;
   else process.env.HUB_ADMIN_TOKEN = savedToken;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
 import { freePort, startTestIssuer, type TestIssuer } from '../support/oidc-provider';
+import { type WebchatCustomer, webchatCustomer } from '../support/webchat-customer';
 
 /**
  * Security end to end in a real browser: Debian's Chromium signs in at a real OpenID Connect
@@ -23,39 +23,13 @@ if (!hasChromium) {
 
 const BOOTSTRAP = 'browser-e2e-bootstrap-token-00000000';
 
-interface Frame {
-  type: string;
-  message?: { content?: { text?: string }; source?: string; author?: { kind: string; name?: string } };
-}
-
 let issuer: TestIssuer | undefined;
 let hub: RunningHub | undefined;
 let browser: BrowserContext | undefined;
 let profileDir = '';
-let socket: WebSocket | undefined;
-const frames: Frame[] = [];
+let customer: WebchatCustomer | undefined;
 let savedToken: string | undefined;
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const nextReply = (what: string) =>
-  until(what, () => {
-    const at = frames.findIndex((f) => f.type === 'reply');
-    if (at < 0) return undefined;
-    return frames.splice(0, at + 1).at(-1)?.message ?? {};
-  });
+const nextReply = (what: string) => (customer as WebchatCustomer).nextReply(what);
 
 describe.skipIf(!hasChromium)(
   'OIDC sign-in and the agent workspace in Chromium',
@@ -89,15 +63,8 @@ describe.skipIf(!hasChromium)(
           },
         }),
       );
-      socket = new WebSocket(
-        // No session asked for: the hub names one and sends its signed token in a `session` frame.
-        `${hubUrl.replace('http', 'ws')}/webchat/webchat/ws`,
-      );
-      socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
-      await new Promise((resolve, reject) => {
-        socket?.once('open', resolve);
-        socket?.once('error', reject);
-      });
+      // No session asked for: the hub names one and sends its signed token in a `session` frame.
+      customer = await webchatCustomer(hubUrl);
       profileDir = await mkdtemp(join(tmpdir(), 'hub-chromium-'));
       browser = await chromium.launchPersistentContext(profileDir, {
         executablePath: CHROMIUM,
@@ -118,7 +85,7 @@ describe.skipIf(!hasChromium)(
     }, 120_000);
 
     afterAll(async () => {
-      socket?.close();
+      customer?.close();
       await browser?.close();
       await hub?.stop();
       await issuer?.close();
@@ -129,9 +96,7 @@ describe.skipIf(!hasChromium)(
 
     it('signs in at the issuer, takes and answers a ticket as that agent', async () => {
       const hubUrl = hub?.url as string;
-      socket?.send(
-        JSON.stringify({ type: 'message', id: 'b-1', text: 'I want to talk to a human', locale: 'en' }),
-      );
+      customer?.say('I want to talk to a human', 'b-1');
       const opened = await nextReply('the handoff confirmation');
       const reference = /HUB-[0-9A-Z]{8}/.exec(opened.content?.text ?? '')?.[0] as string;
       expect(reference, opened.content?.text).toBeDefined();

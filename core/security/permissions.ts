@@ -48,8 +48,6 @@ export const PERMISSIONS = {
   'knowledge.publish': ['admin', 'supervisor'],
   /** Erase a customer's data (right to be forgotten). */
   'customers.erase': ['admin'],
-  /** Prometheus metrics when `security.metricsToken` is not the only way in. */
-  'metrics.read': ['admin', 'supervisor', 'analyst'],
   /** One's own session: who am I, log out. */
   'session.self': ['admin', 'supervisor', 'agent', 'analyst'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -146,7 +146,8 @@ export function LineChart({
                   paths: uPlot.paths.bars?.({ size: [0.8, 60] }),
                   points: { show: false },
                 }
-              : {}),
+              : // A value between gaps has no line to either side: its point shows it.
+                { points: { show: true, size: 5 } }),
           })),
         ],
         axes: [{}, { size: 48 }],

@@ -37,6 +37,11 @@ export function describeErasure(report: EraseReport, statesInMemory: boolean): s
       `delete in the helpdesk yourself: ${ticket.adapter} ticket ${ticket.externalId}${ticket.url ? ` (${ticket.url})` : ''}`,
     );
   }
+  if (report.counts.intentLabels > 0) {
+    lines.push(
+      'intent labels of their turns were deleted: run `hub intents labels export` (or approve the next label) so the learned-examples file drops an approved one',
+    );
+  }
   if (statesInMemory) {
     lines.push(
       'state.driver is memory: a running hub keeps its in-memory dialog state until it expires (state.ttlHours) or the hub restarts',

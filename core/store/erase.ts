@@ -38,6 +38,11 @@ export interface EraseCounts {
   businessMetrics: number;
   /** Audit records about the customer's conversations whose subject and details were redacted. */
   auditRecords: number;
+  /**
+   * Intent labels of the customer's turns (core/intents, migration 0014), pending or approved: an
+   * approved one leaves the learned-examples file at its next export (`hub intents labels export`).
+   */
+  intentLabels: number;
 }
 
 export interface EraseReport {
@@ -88,6 +93,7 @@ function emptyCounts(): EraseCounts {
     dialogStates: 0,
     businessMetrics: 0,
     auditRecords: 0,
+    intentLabels: 0,
   };
 }
 
@@ -326,6 +332,12 @@ async function eraseOne(
     }
     if (pseudonym)
       counts.businessMetrics = await eraseBusinessMetrics(plain, ownedClearKeys, inboundIds, pseudonym);
+    if (inboundIds.length > 0) {
+      // The table is core/intents' own (migration 0014): keyed by the turn's event id.
+      const { rows } = await sql`delete from intent_labels where event_id in (${sql.join(inboundIds)})
+        returning 1`.execute(plain);
+      counts.intentLabels = rows.length;
+    }
     const identities = await trx
       .deleteFrom('channel_identities')
       .where('customer_id', '=', customerId)

@@ -413,6 +413,16 @@ describe.each([
       const frankGroup = await say(group, frankId, 1, 'FRANK-TEXT in the group', 'answer to Frank');
       frankGroupEvent = frankGroup.eventId;
       await recordTurn(store, turn(frankGroup.eventId, group));
+      // A supervisor labelled both group turns' intents (core/intents): Erin's goes with her.
+      for (const [id, eventId] of [
+        ['label-erin', erinGroupEvent],
+        ['label-frank', frankGroupEvent],
+      ]) {
+        await sql`insert into intent_labels (id, event_id, tenant, predicted, intent, status, labelled_by, labelled_at)
+          values (${id}, ${eventId}, 'default', 'unknown', 'refund', 'pending', 'operator:sam', now())`.execute(
+          store.db,
+        );
+      }
       const webhookBody = (user: string) =>
         store.atRest.seal(`{"user":"${user}"}`, {
           table: 'rejected_webhooks',
@@ -549,7 +559,9 @@ describe.each([
         dialogStates: 2,
         businessMetrics: 3, // her chat's row and its fact, her own turn's fact in the group
         auditRecords: 4, // her two turns, the download of her photo, the agent's action in her chat
+        intentLabels: 1, // the label of her group turn; Frank's stays
       });
+      expect(await countOf('intent_labels', sql`event_id = ${frankGroupEvent}`)).toBe(1);
       expect(report.sharedConversations).toBe(1);
       expect(report.externalTickets).toEqual([]); // ZD-77 was the demo desk's copy, erased here
 

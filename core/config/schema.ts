@@ -262,7 +262,12 @@ export const hubConfigSchema = z.object({
       dedupeWindowHours: z.coerce.number().positive().default(24),
       maxAttempts: positiveInt.default(5),
       backoffMs: positiveInt.default(500),
-      concurrency: positiveInt.default(16),
+      /**
+       * Turns one process runs at once. A turn mostly waits (on the model, an ERP, a helpdesk), so
+       * this is sized for waiting turns: the limits that matter are `llm.maxConcurrency` (the model
+       * server's batch) and the database pool, which queue the excess cheaply.
+       */
+      concurrency: positiveInt.default(200),
       /**
        * Lease on a conversation while a worker handles it, renewed every lockRenewMs as long as the
        * turn runs (a long model call keeps it). A worker that dies (kill -9) holds its conversations

@@ -16,21 +16,15 @@ import { channelIngress, countedPublish } from '../core/channels/ingress';
 import { RejectedWebhookStore } from '../core/channels/rejected-webhooks';
 import { retentionConfigured } from '../core/config/retention-schema';
 import type { HubConfig } from '../core/config/schema';
-import { registerConversationRoutes } from '../core/console/conversations-routes';
-import { registerOverviewRoute } from '../core/console/overview-route';
-import { knowledgePassages } from '../core/console/passages';
 import { DialogEngine } from '../core/dialog/engine';
-import { loadDialogKit, loadIntentConfig, reloadIntents } from '../core/dialog/setup';
+import { loadDialogKit, reloadIntents } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
-import { registerConsoleRoutes } from '../core/http/console-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
 import { registerRejectedWebhooksRoute } from '../core/http/rejected-webhooks-route';
 import { buildServer, type ReadinessCheck } from '../core/http/server';
-import { registerIntentRoutes } from '../core/intents/routes';
-import { IntentReviewStore } from '../core/intents/store';
-import { KnowledgeDraftStore, KnowledgeGaps, registerKnowledgeGapRoutes } from '../core/knowledge-gaps';
+import { KnowledgeDraftStore } from '../core/knowledge-gaps';
 import {
   budgetedLlm,
   type CanaryControl,
@@ -42,8 +36,7 @@ import { registerModelAdminRoutes } from '../core/llm/admin-route';
 import { releaseTokenizer } from '../core/llm/tokenizer';
 import { logger } from '../core/log';
 import { createOutbound } from '../core/outbound';
-import { PiiMasker } from '../core/privacy/mask';
-import { createEmbedder, createKnowledge, type Knowledge } from '../core/rag';
+import { createKnowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
 import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
@@ -56,6 +49,7 @@ import { RetentionScheduler } from '../core/store/data-protection';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage, Retriever, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
 import { createChannelStorage, createConnectors } from './channels';
+import { registerConsole } from './console';
 import { builtinPlugins, validatePlugins } from './plugins';
 import { createSecurity } from './security';
 import { StartPhases } from './start-phases';
@@ -216,57 +210,24 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
     registerApiKeyAdminRoutes(app, access.apiKeys, store);
     registerRejectedWebhooksRoute(app, rejected);
     registerAnalyticsRoute(app, analytics, { abandonAfterMinutes: config.analytics.abandonAfterMinutes });
-    registerOverviewRoute(app, analytics, {
-      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
-      channels: config.channels.filter((channel) => channel.enabled),
-    });
-    await registerConsoleRoutes(app);
-    registerConversationRoutes(app, store.db, {
-      abandonAfterMinutes: config.analytics.abandonAfterMinutes,
-      passages: knowledgePassages(config),
-      audit: store,
-    });
     registerCustomerEraseRoute(app, store, states);
-    registerIntentRoutes(app, new IntentReviewStore(store.db), {
-      loadIntents: () => loadIntentConfig(config),
-      examplesFile: config.dialog.examplesFile,
-      dataset: `config: ${config.dialog.file} + ${config.dialog.examplesFile}`,
-      // Workers in this process retrain at once; in another process, at their next start.
-      ...(workers ? { reloadIntents: workers.reloadIntents } : {}),
-      audit: store,
+    const { knowledge } = await registerConsole(app, {
+      config,
+      store,
+      analytics,
+      knowledgeDrafts,
+      ...(workers ? { workers } : {}),
     });
-    registerKnowledgeGapRoutes(app, {
-      gaps: new KnowledgeGaps(
-        store.db,
-        analytics,
-        createEmbedder(config.knowledge),
-        new PiiMasker(config.privacy.pii),
-      ),
-      drafts: knowledgeDrafts,
-      masker: new PiiMasker(config.privacy.pii),
-      audit: store,
-    });
-    // The agent workspace suggests replies from the knowledge base: the workers' index where this
-    // process runs them, else one built the first time an agent asks (an api-only process).
-    const workersRetriever = workers?.retriever;
-    let ownKnowledge: Promise<Knowledge> | undefined;
-    const knowledge = async (): Promise<Retriever> => {
-      if (workersRetriever) return workersRetriever;
-      ownKnowledge ??= createKnowledge(config, {
-        retrievers: builtinPlugins.retrievers,
-        sources: [knowledgeDrafts.source()],
-      }).catch((error) => {
-        ownKnowledge = undefined; // the next request tries again
-        throw error;
-      });
-      return (await ownKnowledge).retriever;
-    };
-    closers.push(async () => {
-      if (ownKnowledge) await (await ownKnowledge.catch(() => undefined))?.close();
-    });
+    closers.push(() => knowledge.close());
     await registerHelpdeskWebhooks(
       app,
-      { config, store, accept, logger: logger.child({ component: 'handoff' }), knowledge },
+      {
+        config,
+        store,
+        accept,
+        logger: logger.child({ component: 'handoff' }),
+        knowledge: () => knowledge.retriever(),
+      },
       builtinPlugins.helpdesks.descriptors,
     );
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -305,6 +305,29 @@ export async function openLoop(
   };
 }
 
+/**
+ * A closed-loop window's turns: those answered in it count toward throughput; its latency figures
+ * are read from those also sent in it (`steady`). The turns sent during the warm-up include the first
+ * turn of every conversation, all sent at the same instant to a hub that has just started (its
+ * database pool still opening connections, its code not yet optimized) and answered after the
+ * model's queue: that burst is reported apart (`sentBefore`), not mixed into the steady figures.
+ */
+export function windowTurns(
+  turns: TurnRecord[],
+  windowStart: number,
+  windowEnd: number,
+): { answered: TurnRecord[]; steady: TurnRecord[]; sentBefore: TurnRecord[] } {
+  const answered = turns.filter(
+    (t) =>
+      t.answeredAt !== undefined && t.answeredAt >= windowStart && t.answeredAt < windowEnd && !t.problem,
+  );
+  return {
+    answered,
+    steady: answered.filter((t) => t.sentAt >= windowStart),
+    sentBefore: answered.filter((t) => t.sentAt < windowStart),
+  };
+}
+
 /** Letters and digits only, folded: what survives the hub's cleaning and the prompt's wording. */
 const fold = (text: string) =>
   text
@@ -337,19 +360,64 @@ export function questionOf(served: ServedRequest): string | undefined {
 }
 
 /**
+ * The text as the hub may have changed it before a model saw it, for the second matching pass:
+ * masked values (`<PHONE_1>`) and digits dropped, so "１３８ １２３４ ５６７８" and its masked
+ * prompt both come to nothing, and "是的 我想问下能用支付宝吗" keeps what the hub asks about.
+ */
+const loose = (text: string) => fold(text.replace(/<[A-Z]+_\d+>/g, '').replace(/\p{N}+/gu, ''));
+
+/** Character bigrams of a folded text (a single character is its own). */
+function bigrams(text: string): string[] {
+  const chars = Array.from(text);
+  if (chars.length < 2) return chars;
+  return chars.slice(1).map((char, i) => `${chars[i]}${char}`);
+}
+
+/**
+ * How alike two texts are, 0 to 1 (Dice coefficient of their bigrams); 1 also when one contains the
+ * other (a "yes, ..." or "ok, ..." the hub dropped before asking) or when both are only masked values.
+ */
+export function likeness(a: string, b: string): number {
+  const [x, y] = [loose(a), loose(b)];
+  if (x === y) return 1;
+  if (!x || !y) return 0;
+  if ((x.length >= 4 && y.includes(x)) || (y.length >= 4 && x.includes(y))) return 1;
+  const counts = new Map<string, number>();
+  for (const gram of bigrams(x)) counts.set(gram, (counts.get(gram) ?? 0) + 1);
+  let shared = 0;
+  const ys = bigrams(y);
+  for (const gram of ys) {
+    const left = counts.get(gram) ?? 0;
+    if (left > 0) {
+      shared++;
+      counts.set(gram, left - 1);
+    }
+  }
+  return (2 * shared) / (bigrams(x).length + ys.length);
+}
+
+/** A turn's text and a request's text this alike are taken for the same message, as the hub changed it. */
+const LIKENESS = 0.6;
+
+/**
  * Each answered turn's model requests: those carrying its text, started after it was sent and
  * ended before its answer, at most one of each kind (plus one aborted answer), each used once.
  * Turns are taken in the order they were answered, so a turn with the same text as another that
- * was in flight at the same time takes the earlier requests.
+ * was in flight at the same time takes the earlier requests. A turn left with none then takes, in
+ * a second pass, requests still unused in its window whose text is like its own: the hub asks the
+ * model about the message as it cleaned it (a leading "yes" dropped, personal data masked, a
+ * follow-up rewritten), and without that pass the whole turn would count as the hub's own time.
  */
 export function attributeModelTime(
   turns: TurnRecord[],
   served: ServedRequest[],
 ): Map<TurnRecord, ServedRequest[]> {
   const byText = new Map<string, ServedRequest[]>();
+  const questions = new Map<ServedRequest, string>();
   for (const request of served) {
     const question = questionOf(request);
     if (!question) continue;
+    questions.set(request, question);
     const key = fold(question);
     const list = byText.get(key) ?? [];
     list.push(request);
@@ -360,10 +428,10 @@ export function attributeModelTime(
   const answered = turns
     .filter((t) => t.answeredAt !== undefined)
     .sort((a, b) => (a.answeredAt ?? 0) - (b.answeredAt ?? 0));
-  for (const turn of answered) {
+  const claim = (turn: TurnRecord, candidates: Iterable<ServedRequest>) => {
     const taken: ServedRequest[] = [];
     const kinds = new Set<string>();
-    for (const request of byText.get(fold(turn.text)) ?? []) {
+    for (const request of candidates) {
       if (
         used.has(request) ||
         request.arrivedAt < turn.sentAt ||
@@ -376,7 +444,20 @@ export function attributeModelTime(
       used.add(request);
       taken.push(request);
     }
-    result.set(turn, taken);
+    return taken;
+  };
+  for (const turn of answered) result.set(turn, claim(turn, byText.get(fold(turn.text)) ?? []));
+  const inOrder = [...questions.keys()].sort((a, b) => a.arrivedAt - b.arrivedAt);
+  for (const turn of answered) {
+    if (result.get(turn)?.length) continue;
+    const alike = inOrder.filter(
+      (request) =>
+        !used.has(request) &&
+        request.arrivedAt >= turn.sentAt &&
+        request.endedAt <= (turn.answeredAt ?? 0) + 5 &&
+        likeness(turn.text, questions.get(request) as string) >= LIKENESS,
+    );
+    result.set(turn, claim(turn, alike));
   }
   return result;
 }

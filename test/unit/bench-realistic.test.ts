@@ -4,9 +4,11 @@ import { conversationPool, scriptedConversations } from '../../bench/conversatio
 import {
   AnswerBook,
   attributeModelTime,
+  likeness,
   modelWallMs,
   questionOf,
   type TurnRecord,
+  windowTurns,
 } from '../../bench/realistic-load';
 import type { ServedRequest } from '../emulators/openai-emulator';
 
@@ -80,6 +82,54 @@ describe('bench:realistic helpers', () => {
     expect(found.get(c)).toEqual([log[5]]);
     expect(found.get(a)).toEqual([log[0], log[1], log[2]]);
     expect(found.get(b)).toEqual([log[3], log[4]]);
+  });
+
+  it('takes for the same message a text the hub cleaned before asking the model, and not another', () => {
+    expect(likeness('是的 我想问下能用支付宝吗', '我想问下能用支付宝吗')).toBe(1);
+    expect(likeness('ok, can I get an invoice?', 'can I get an invoice?')).toBe(1);
+    expect(likeness('１３８ １２３４ ５６７８', '<PHONE_1>')).toBe(1);
+    expect(likeness('wrong address, can u change it', 'wrong address, can you change it')).toBeGreaterThan(
+      0.8,
+    );
+    expect(likeness('wrong address, can u change it', 'how long does shipping take')).toBeLessThan(0.3);
+    expect(likeness('运费怎么算', '发货要多久')).toBe(0);
+    expect(likeness('１３８ １２３４ ５６７８', 'how long does shipping take')).toBe(0);
+  });
+
+  it('gives a turn whose text no request carries the unused requests like it, in its window', () => {
+    // `yes` was asked about without its leading "是的"; `phone` was masked; `other` has its own
+    // text and takes its own request first, so the second pass cannot give it to anyone else.
+    const yes = turn('a', '是的 我想问下能用支付宝吗', 0, 3000);
+    const phone = turn('b', '１３８ １２３４ ５６７８', 100, 2000);
+    const other = turn('c', 'can I pay with alipay?', 0, 2500);
+    const late = turn('d', '是的 我想问下能用支付宝吗', 5000, 6000);
+    const log = [
+      served('classify', '我想问下能用支付宝吗', 10, 500),
+      served('answer', '[1] 支付\n\n顾客的问题：我想问下能用支付宝吗', 510, 2900),
+      served('classify', '<PHONE_1>', 150, 900),
+      served('classify', 'can I pay with alipay?', 20, 600),
+      // Before `late` was sent: nobody's.
+      served('answer', '[1] 支付\n\n顾客的问题：我想问下能用支付宝吗', 4000, 4900),
+    ];
+    const found = attributeModelTime([yes, phone, other, late], log);
+    expect(found.get(yes)).toEqual([log[0], log[1]]);
+    expect(found.get(phone)).toEqual([log[2]]);
+    expect(found.get(other)).toEqual([log[3]]);
+    expect(found.get(late)).toEqual([]);
+  });
+
+  it("reads latency from the turns sent in the window, the warm-up's burst apart", () => {
+    // The window is [5000, 35000): `early` was sent in the warm-up and answered in the window,
+    // `late` answered after it, `failed` has a problem.
+    const early = turn('a', 'q', 0, 7000);
+    const steady = turn('b', 'q', 6000, 9000);
+    const late = turn('c', 'q', 30000, 36000);
+    const failed = { ...turn('d', 'q', 6000, 8000), problem: 'no reply' };
+    const unanswered = { ...turn('e', 'q', 6000, 0), answeredAt: undefined };
+    const split = windowTurns([early, steady, late, failed, unanswered], 5000, 35000);
+    expect(split.answered).toEqual([early, steady]);
+    expect(split.steady).toEqual([steady]);
+    expect(split.sentBefore).toEqual([early]);
   });
 
   it('accepts a turn only with its own replies, in order, each once', () => {

@@ -26,10 +26,18 @@ export interface RealisticHubOptions {
   replyTimeoutMs: number;
   llmTimeoutMs: number;
   label: string;
+  /**
+   * Production shape with separate roles: one `--role api` process plus this many `--role worker`
+   * processes on the same config (database, Redis key prefix, queue). Undefined: one `all` process.
+   */
+  workers?: number;
 }
 
 export interface RealisticHub {
+  /** The process that serves HTTP (the `all` one, or the API process). */
   service: Service;
+  /** Every process of the hub: the API process first, then the workers. */
+  services: Service[];
   config: Record<string, unknown>;
   /** Stop the child, drop its database, delete its Redis keys. */
   stop(): Promise<void>;
@@ -79,25 +87,57 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
     await options.admin.query(`drop database if exists ${database} with (force)`);
     await deleteKeys(options.redis, keyPrefix);
   };
-  let service: Service;
-  try {
-    service = await startService(`hub (${options.label})`, {
-      args: [join(options.root, 'bin', 'hub.mjs'), 'start', '--config', configFile],
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' };
+  // No worker HTTP server: N workers would want the same port.
+  delete env.HUB_WORKER_PORT;
+  const start = (name: string, role: string | undefined, ready: RegExp) =>
+    startService(name, {
+      args: [
+        join(options.root, 'bin', 'hub.mjs'),
+        'start',
+        '--config',
+        configFile,
+        ...(role ? ['--role', role] : []),
+      ],
       cwd: options.root,
-      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' },
-      ready: /Hub listening on (\S+)/,
+      env,
+      ready,
       startTimeoutMs: 90_000,
       stopTimeoutMs: 20_000,
     });
+  const services: Service[] = [];
+  const stopAll = async () => {
+    // The API first (no new turns), then the workers finish theirs.
+    await services[0]?.stop();
+    await Promise.all(services.slice(1).map((s) => s.stop()));
+  };
+  try {
+    if (options.workers === undefined) {
+      services.push(await start(`hub (${options.label})`, undefined, /Hub listening on (\S+)/));
+    } else {
+      // The API process first: it migrates the fresh database before the workers open it.
+      services.push(await start(`hub api (${options.label})`, 'api', /Hub listening on (\S+)/));
+      const workers = await Promise.allSettled(
+        Array.from({ length: options.workers }, (_, i) =>
+          start(`hub worker ${i + 1} (${options.label})`, 'worker', /(Hub workers running)/),
+        ),
+      );
+      for (const w of workers) if (w.status === 'fulfilled') services.push(w.value);
+      const failed = workers.find((w) => w.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
   } catch (error) {
+    await stopAll();
     await dropAll();
     throw error;
   }
+  const service = services[0] as Service;
   return {
     service,
+    services,
     config,
     async stop() {
-      await service.stop();
+      await stopAll();
       await dropAll();
     },
   };

@@ -12,6 +12,8 @@
  *          (one hub per value, same run; +light: a light model emulator classifies and rewrites)
  *          --light-ttft-ms 80  --light-token-ms 8
  *          --bus-concurrency (default max(conversations, 2 × cap))  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
+ *          --scale-out 1,2,4 (one API process and N worker processes per value, emulator uncapped:
+ *          --cap 100000, --duration 20 unless given; prints turns/s per N, CPU and load side by side)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,14 @@ import {
   type TurnRecord,
   windowTurns,
 } from './realistic-load';
+import {
+  bottleneckLine,
+  machineCpuS,
+  parseWorkerCounts,
+  processCpuS,
+  type ScaleOutRun,
+  scaleOutTable,
+} from './scale-out';
 
 const ROOT = join(import.meta.dirname, '..');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -52,9 +62,9 @@ export const AIMS = { capacityRatio: 0.95, addedP50Ms: 100, addedP99Ms: 500, ack
 const { values: args } = parseArgs({
   options: {
     conversations: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '60' },
+    duration: { type: 'string' },
     warmup: { type: 'string', default: '5' },
-    cap: { type: 'string', default: '64' },
+    cap: { type: 'string' },
     'ttft-ms': { type: 'string', default: '300' },
     'token-ms': { type: 'string', default: '25' },
     'answer-tokens': { type: 'string', default: '60' },
@@ -67,22 +77,40 @@ const { values: args } = parseArgs({
     drain: { type: 'string' },
     timeout: { type: 'string', default: '120000' },
     json: { type: 'string' },
+    'scale-out': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE]',
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4]',
   );
   process.exit(0);
 }
 
 const bounded = numberArg('bench:realistic');
 const conversations = Math.round(bounded('conversations', args.conversations, 1, 2000));
-const durationS = bounded('duration', args.duration, 1, 600);
+/** Worker counts of a scale-out run (one API process and N workers each); undefined: one `all` hub. */
+let scaleOut: number[] | undefined;
+try {
+  scaleOut = args['scale-out'] === undefined ? undefined : parseWorkerCounts(args['scale-out']);
+} catch (error) {
+  console.error(`bench:realistic: ${(error as Error).message}`);
+  process.exit(2);
+}
+if (scaleOut && (args.overload !== undefined || args['llm-tier']?.includes(','))) {
+  console.error(
+    'bench:realistic: --scale-out runs closed loop on one tier; leave out --overload and give one --llm-tier',
+  );
+  process.exit(2);
+}
+// A scale-out run is short per worker count, and its emulator uncapped: the hub, not the model, limits.
+const durationS = bounded('duration', args.duration ?? (scaleOut ? '20' : '60'), 1, 600);
 const warmupS = bounded('warmup', args.warmup, 0, 120);
-const cap = Math.round(bounded('cap', args.cap, 1, 1024));
+const cap = Math.round(
+  bounded('cap', args.cap ?? (scaleOut ? '100000' : '64'), 1, scaleOut ? 100_000 : 1024),
+);
 const gpu = {
   timeToFirstTokenMs: bounded('ttft-ms', args['ttft-ms'], 0, 10_000),
   tokenMs: bounded('token-ms', args['token-ms'], 0, 1000),
@@ -96,8 +124,14 @@ const lightGpu = {
 };
 const flowShare = bounded('flow-share', args['flow-share'], 0, 1);
 // Every conversation's turn reaches the model at once: waits are then the model's queue, not the bus's.
+// Uncapped (scale-out), every conversation's turn reaches the model at once through any one worker.
 const busConcurrency = Math.round(
-  bounded('bus-concurrency', args['bus-concurrency'] ?? String(Math.max(conversations, 2 * cap)), 1, 4096),
+  bounded(
+    'bus-concurrency',
+    args['bus-concurrency'] ?? String(scaleOut ? conversations : Math.max(conversations, 2 * cap)),
+    1,
+    4096,
+  ),
 );
 const overload = args.overload === undefined ? undefined : bounded('overload', args.overload, 1, 20);
 const timeoutMs = bounded('timeout', args.timeout, 1000, 600_000);
@@ -223,6 +257,7 @@ async function runClosed(
   ctx: LoadContext,
   pid: number,
   label: string,
+  onWindow?: (edge: 'start' | 'end') => void,
 ) {
   let before = emulator.stats();
   let after = before;
@@ -244,6 +279,7 @@ async function runClosed(
         after = emulator.stats();
         lightAfter = light?.stats();
       }
+      onWindow?.(edge);
     },
   );
   rss.stop();
@@ -288,7 +324,9 @@ async function runClosed(
 
   console.log(`\n## ${label}: ${conversations} conversations, closed loop, ${durationS} s measured\n`);
   console.log(
-    `delivered ${fmt(delivered, 2)} turns/s; emulator capacity ${fmt(use.capacity, 2)} turns/s (${cap} slots / ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn): ${fmt(ratio, 3)}x (aim >= ${AIMS.capacityRatio}x: ${mark(ratio >= AIMS.capacityRatio)})`,
+    scaleOut
+      ? `delivered ${fmt(delivered, 2)} turns/s; emulator uncapped (${cap} slots, ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn): the model is no limit here`
+      : `delivered ${fmt(delivered, 2)} turns/s; emulator capacity ${fmt(use.capacity, 2)} turns/s (${cap} slots / ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn): ${fmt(ratio, 3)}x (aim >= ${AIMS.capacityRatio}x: ${mark(ratio >= AIMS.capacityRatio)})`,
   );
   console.log(
     `model requests per turn: ${KINDS.filter((k) => use.requestsPerTurn[k] > 0)
@@ -439,6 +477,104 @@ async function runOverload(
   };
 }
 
+/**
+ * `--scale-out`: per worker count N, a fresh hub of one API process and N worker processes (same
+ * database, key prefix and queue), the closed-loop run against it, and CPU time in its measured
+ * window: the hub's processes, the bench's own (load and emulator, one process) and the machine's.
+ */
+async function runScaleOut(
+  counts: number[],
+  emulator: OpenAiEmulator,
+  light: OpenAiEmulator | undefined,
+  start: (workers: number, label: string) => ReturnType<typeof startRealisticHub>,
+  results: unknown[],
+  pool: LoadContext['pool'],
+): Promise<boolean> {
+  const runs: ScaleOutRun[] = [];
+  let failed = false;
+  const tier = tiers[0];
+  for (const workers of counts) {
+    const label = `${workers} worker${workers === 1 ? '' : 's'}`;
+    const hub = await start(workers, label);
+    try {
+      const pids = hub.services.map((s) => s.pid);
+      const snapshot = () => ({
+        hub: pids.reduce((sum, pid) => sum + processCpuS(pid), 0),
+        bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+        machine: machineCpuS(),
+        at: performance.now(),
+      });
+      let first = snapshot();
+      let last = first;
+      const ctx: LoadContext = {
+        url: hub.service.url,
+        timeoutMs,
+        prefix: `real-scale${workers}-${Date.now().toString(36)}`,
+        pool,
+        book: new AnswerBook(),
+      };
+      const result = await runClosed(
+        emulator,
+        tier?.endsWith('+light') ? light : undefined,
+        ctx,
+        hub.service.pid,
+        label,
+        (edge) => {
+          if (edge === 'start') first = snapshot();
+          else last = snapshot();
+        },
+      );
+      const machineTotal = last.machine.total - first.machine.total;
+      runs.push({
+        workers,
+        turnsPerS: result.delivered,
+        addedP50Ms: result.latency.addedP50,
+        addedP99Ms: result.latency.addedP99,
+        hubCpuS: last.hub - first.hub,
+        benchCpuS: last.bench - first.bench,
+        machineBusy: machineTotal > 0 ? (last.machine.busy - first.machine.busy) / machineTotal : Number.NaN,
+        windowS: (last.at - first.at) / 1000,
+        load1: loadavg()[0] ?? Number.NaN,
+        failed: result.failed,
+      });
+      failed ||= result.failed;
+      results.push({ ...result, workers, cpu: runs.at(-1) });
+      logLines(hub.services.map((s) => s.output()).join('\n'));
+    } finally {
+      await hub.stop();
+    }
+  }
+  console.log(
+    `\n## Scale-out: one API process + N worker processes, one Redis, emulator uncapped (${cap} sequences), ${conversations} conversations, ${durationS} s each\n`,
+  );
+  for (const line of scaleOutTable(runs, cpus().length)) console.log(line);
+  console.log(
+    '\nhub CPU: the API and worker processes together; bench CPU: the load clients and the LLM emulator (one process); rest of machine: Redis, PostgreSQL and anything else running; all in cores (CPU-seconds per second of the measured window).',
+  );
+  console.log(bottleneckLine(runs, cpus().length));
+  return failed;
+}
+
+/** The hub's log lines at warn or above, less the start and stop lines: how many, and the commonest messages. */
+function logLines(output: string): void {
+  const log = output
+    .split('\n')
+    .filter(
+      (line) =>
+        line.trim() && !/^(Hub listening on|Hub workers running|Web chat:|SIG\w+: finishing)/.test(line),
+    );
+  if (!log.length) return;
+  const counts = new Map<string, number>();
+  for (const line of log) {
+    const msg = /"msg":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160);
+    counts.set(msg, (counts.get(msg) ?? 0) + 1);
+  }
+  const common = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  console.log(
+    `hub log: ${log.length} line(s) at warn or above; commonest: ${common.map(([msg, n]) => `${n}x "${msg}"`).join('; ')}`,
+  );
+}
+
 async function main(): Promise<number> {
   const [l1, l5] = loadavg();
   console.log('# Realistic conversations benchmark');
@@ -470,12 +606,38 @@ async function main(): Promise<number> {
     `conversations: ${pool.length} in the pool (${pool.filter((c) => !c.name.startsWith('generated')).length} scripted from test/dialog/conversations, the rest generated from knowledge/eval questions; ${pool.reduce((n, c) => n + c.turns.length, 0)} turns; ${pool.filter((c) => c.language === 'zh').length} Chinese, ${pool.filter((c) => c.language === 'en').length} English, ${pool.filter((c) => c.language === 'mixed').length} mixed)`,
   );
   console.log(
-    `hub: child process, BullMQ bus (concurrency ${busConcurrency}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
+    `hub: ${scaleOut ? `one --role api process + ${scaleOut.join(', then ')} --role worker processes` : 'child process'}, BullMQ bus (concurrency ${busConcurrency}${scaleOut ? ' per worker' : ''}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
   );
   const results: unknown[] = [];
   let failed = false;
   try {
-    for (const tier of tiers) {
+    if (scaleOut) {
+      const tier = tiers[0];
+      failed = await runScaleOut(
+        scaleOut,
+        emulator,
+        light,
+        (workers, label) =>
+          startRealisticHub({
+            root: ROOT,
+            work,
+            redisUrl: REDIS_URL,
+            redis,
+            admin,
+            llmUrl: emulator.url,
+            llmTier: tier?.replace(/\+light$/, ''),
+            lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
+            busConcurrency,
+            replyTimeoutMs: timeoutMs,
+            llmTimeoutMs: 30_000,
+            label: label.replace(/\s/g, ''),
+            workers,
+          }),
+        results,
+        pool,
+      );
+    }
+    for (const tier of scaleOut ? [] : tiers) {
       const label = tier ?? 'default';
       const hub = await startRealisticHub({
         root: ROOT,
@@ -510,17 +672,12 @@ async function main(): Promise<number> {
             );
         failed ||= result.failed;
         results.push(result);
-        const log = hub.service
-          .output()
-          .split('\n')
-          .filter((line) => line.trim() && !/^(Hub listening on|Web chat:|SIG\w+: finishing)/.test(line));
-        if (log.length)
-          console.log(`hub log: ${log.length} line(s) at warn or above, e.g. ${log[0]?.slice(0, 300)}`);
+        logLines(hub.service.output());
       } finally {
         await hub.stop();
       }
     }
-    if (!overload && results.length > 1) {
+    if (!overload && !scaleOut && results.length > 1) {
       console.log('\n## Tiers side by side (same run, same machine)\n');
       console.log(
         '| dialog.llmIntentTier | turns/s | x capacity | GPU-s/turn | light GPU-s/turn | requests/turn | aborted/turn | turn p50 ms | turn p99 ms | hub-added p50 ms | hub-added p99 ms | LLM-tier turns p50 / p99 ms |',
@@ -543,7 +700,7 @@ async function main(): Promise<number> {
   if (args.json) {
     writeFileSync(
       args.json,
-      `${JSON.stringify({ settings: { conversations, durationS, warmupS, gpu, flowShare, busConcurrency, overload, tiers }, results }, null, 2)}\n`,
+      `${JSON.stringify({ settings: { conversations, durationS, warmupS, gpu, flowShare, busConcurrency, overload, tiers, scaleOut }, results }, null, 2)}\n`,
     );
     console.log(`\nresults written to ${args.json}`);
   }

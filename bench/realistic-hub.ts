@@ -31,6 +31,8 @@ export interface RealisticHubOptions {
    * processes on the same config (database, Redis key prefix, queue). Undefined: one `all` process.
    */
   workers?: number;
+  /** `database.poolSize` of every process; undefined keeps the hub's default. */
+  poolSize?: number;
 }
 
 export interface RealisticHub {
@@ -62,7 +64,11 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
     redis: { url: options.redisUrl, keyPrefix },
     bus: { driver: 'bullmq', queue: `bench-real-${id}`, concurrency: options.busConcurrency },
     state: { driver: 'redis' },
-    database: { driver: 'postgres', url: `postgres://postgres@127.0.0.1:5432/${database}` },
+    database: {
+      driver: 'postgres',
+      url: `postgres://postgres@127.0.0.1:5432/${database}`,
+      ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    },
     llm: {
       enabled: true,
       baseUrl: options.llmUrl,

@@ -486,16 +486,30 @@ async function runScaleOut(
   counts: number[],
   emulator: OpenAiEmulator,
   light: OpenAiEmulator | undefined,
-  start: (workers: number, label: string) => ReturnType<typeof startRealisticHub>,
+  start: (
+    workers: number,
+    label: string,
+    poolSize: number | undefined,
+  ) => ReturnType<typeof startRealisticHub>,
   results: unknown[],
   pool: LoadContext['pool'],
+  admin: pg.Client,
 ): Promise<boolean> {
   const runs: ScaleOutRun[] = [];
   let failed = false;
   const tier = tiers[0];
+  // Every process opens its own PostgreSQL pool (30 connections per worker, 10 for the API by
+  // default): sized, as database.poolSize says, so that all of them fit in max_connections.
+  const maxConnections = Number((await admin.query('show max_connections')).rows[0]?.max_connections);
   for (const workers of counts) {
     const label = `${workers} worker${workers === 1 ? '' : 's'}`;
-    const hub = await start(workers, label);
+    const fits = Math.floor((maxConnections - 10) / (workers + 1));
+    const poolSize = Number.isFinite(fits) && fits < 30 ? Math.max(2, fits) : undefined;
+    if (poolSize)
+      console.log(
+        `\n${label}: database.poolSize ${poolSize} per process (${workers + 1} processes, PostgreSQL max_connections ${maxConnections}, 10 left to others)`,
+      );
+    const hub = await start(workers, label, poolSize);
     try {
       const pids = hub.services.map((s) => s.pid);
       const snapshot = () => ({
@@ -566,7 +580,8 @@ function logLines(output: string): void {
   if (!log.length) return;
   const counts = new Map<string, number>();
   for (const line of log) {
-    const msg = /"msg":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160);
+    const err = /"err":\{.*?"(?:message|reason)":"((?:[^"\\]|\\.){0,120})/.exec(line)?.[1];
+    const msg = `${/"msg":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160)}${err ? ` (${err})` : ''}`;
     counts.set(msg, (counts.get(msg) ?? 0) + 1);
   }
   const common = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3);
@@ -617,7 +632,7 @@ async function main(): Promise<number> {
         scaleOut,
         emulator,
         light,
-        (workers, label) =>
+        (workers, label, poolSize) =>
           startRealisticHub({
             root: ROOT,
             work,
@@ -632,9 +647,11 @@ async function main(): Promise<number> {
             llmTimeoutMs: 30_000,
             label: label.replace(/\s/g, ''),
             workers,
+            poolSize,
           }),
         results,
         pool,
+        admin,
       );
     }
     for (const tier of scaleOut ? [] : tiers) {

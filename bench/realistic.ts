@@ -514,7 +514,7 @@ async function runScaleOut(
       const pids = hub.services.map((s) => s.pid);
       const snapshot = () => ({
         hub: pids.reduce((sum, pid) => sum + processCpuS(pid), 0),
-        bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+        bench: ((usage) => (usage.user + usage.system) / 1e6)(process.cpuUsage()),
         machine: machineCpuS(),
         at: performance.now(),
       });

@@ -31,6 +31,8 @@ export interface RealisticHubOptions {
    * processes on the same config (database, Redis key prefix, queue). Undefined: one `all` process.
    */
   workers?: number;
+  /** A Redis Cluster (`redis.cluster.nodes`) instead of the one server of redisUrl, and how to clear its keys. */
+  cluster?: { nodes: string[]; deleteKeys(fragment: string): Promise<void> };
   /** `database.poolSize` of every process; undefined keeps the hub's default. */
   poolSize?: number;
 }
@@ -61,7 +63,11 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
   await options.admin.query(`create database ${database}`);
   const config = {
     server: { host: '127.0.0.1', port: 0, replyTimeoutMs: options.replyTimeoutMs },
-    redis: { url: options.redisUrl, keyPrefix },
+    redis: {
+      url: options.redisUrl,
+      keyPrefix,
+      ...(options.cluster ? { cluster: { nodes: options.cluster.nodes } } : {}),
+    },
     bus: { driver: 'bullmq', queue: `bench-real-${id}`, concurrency: options.busConcurrency },
     state: { driver: 'redis' },
     database: {
@@ -91,7 +97,8 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
   writeFileSync(configFile, stringify(config));
   const dropAll = async () => {
     await options.admin.query(`drop database if exists ${database} with (force)`);
-    await deleteKeys(options.redis, keyPrefix);
+    if (options.cluster) await options.cluster.deleteKeys(keyPrefix);
+    else await deleteKeys(options.redis, keyPrefix);
   };
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' };
   // No worker HTTP server: N workers would want the same port.

@@ -14,6 +14,7 @@
  *          --bus-concurrency (default max(conversations, 2 × cap))  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
  *          --scale-out 1,2,4 (one API process and N worker processes per value, emulator uncapped:
  *          --cap 100000, --duration 20 unless given; prints turns/s per N, CPU and load side by side)
+ *          --redis-cluster (with --scale-out: the same runs again on a local Redis Cluster, 3 masters + 3 replicas)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,12 @@ import {
   type ScriptedReply,
   startOpenAiEmulator,
 } from '../test/emulators/openai-emulator';
+import {
+  REDIS_CLUSTER_SKIP_REASON,
+  redisClusterAvailable,
+  startRedisCluster,
+  type TestCluster,
+} from '../test/support/redis-cluster';
 import { numberArg } from './args';
 import { conversationPool } from './conversations';
 import { percentile } from './load';
@@ -78,13 +85,14 @@ const { values: args } = parseArgs({
     timeout: { type: 'string', default: '120000' },
     json: { type: 'string' },
     'scale-out': { type: 'string' },
+    'redis-cluster': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4]',
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4 [--redis-cluster]]',
   );
   process.exit(0);
 }
@@ -491,6 +499,7 @@ async function runScaleOut(
     label: string,
     poolSize: number | undefined,
   ) => ReturnType<typeof startRealisticHub>,
+  where: string,
   results: unknown[],
   pool: LoadContext['pool'],
   admin: pg.Client,
@@ -502,7 +511,7 @@ async function runScaleOut(
   // default): sized, as database.poolSize says, so that all of them fit in max_connections.
   const maxConnections = Number((await admin.query('show max_connections')).rows[0]?.max_connections);
   for (const workers of counts) {
-    const label = `${workers} worker${workers === 1 ? '' : 's'}`;
+    const label = `${workers} worker${workers === 1 ? '' : 's'}${where === 'one Redis' ? '' : `, ${where}`}`;
     const fits = Math.floor((maxConnections - 10) / (workers + 1));
     const poolSize = Number.isFinite(fits) && fits < 30 ? Math.max(2, fits) : undefined;
     if (poolSize)
@@ -559,7 +568,7 @@ async function runScaleOut(
     }
   }
   console.log(
-    `\n## Scale-out: one API process + N worker processes, one Redis, emulator uncapped (${cap} sequences), ${conversations} conversations, ${durationS} s each\n`,
+    `\n## Scale-out: one API process + N worker processes, ${where}, emulator uncapped (${cap} sequences), ${conversations} conversations, ${durationS} s each\n`,
   );
   for (const line of scaleOutTable(runs, cpus().length)) console.log(line);
   console.log(
@@ -628,11 +637,8 @@ async function main(): Promise<number> {
   try {
     if (scaleOut) {
       const tier = tiers[0];
-      failed = await runScaleOut(
-        scaleOut,
-        emulator,
-        light,
-        (workers, label, poolSize) =>
+      const startOn =
+        (cluster?: TestCluster) => (workers: number, _label: string, poolSize: number | undefined) =>
           startRealisticHub({
             root: ROOT,
             work,
@@ -645,14 +651,34 @@ async function main(): Promise<number> {
             busConcurrency,
             replyTimeoutMs: timeoutMs,
             llmTimeoutMs: 30_000,
-            label: label.replace(/\s/g, ''),
+            label: `${workers}w${cluster ? 'cluster' : ''}`,
             workers,
             poolSize,
-          }),
-        results,
-        pool,
-        admin,
-      );
+            ...(cluster ? { cluster } : {}),
+          });
+      failed = await runScaleOut(scaleOut, emulator, light, startOn(), 'one Redis', results, pool, admin);
+      if (args['redis-cluster']) {
+        if (!redisClusterAvailable) console.log(`\n${REDIS_CLUSTER_SKIP_REASON}`);
+        else {
+          const cluster = await startRedisCluster();
+          try {
+            const where = 'Redis Cluster (3 masters + 3 replicas)';
+            const clusterFailed = await runScaleOut(
+              scaleOut,
+              emulator,
+              light,
+              startOn(cluster),
+              where,
+              results,
+              pool,
+              admin,
+            );
+            failed ||= clusterFailed;
+          } finally {
+            await cluster.stop();
+          }
+        }
+      }
     }
     for (const tier of scaleOut ? [] : tiers) {
       const label = tier ?? 'default';

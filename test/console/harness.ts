@@ -8,6 +8,7 @@ import { hubConfigSchema } from '../../core/config/schema';
 import { OperatorStore } from '../../core/security/operator-store';
 import type { Role } from '../../core/security/permissions';
 import type { KyselyStore } from '../../core/store';
+import { CHROMIUM } from '../support/chromium';
 import { freePort } from '../support/oidc-provider';
 
 /**
@@ -16,7 +17,7 @@ import { freePort } from '../support/oidc-provider';
  * by playwright-core, screenshots under test-results/console/, axe-core for accessibility.
  */
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`console browser tests skipped: ${CHROMIUM} is absent (apt-get install chromium)`);

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { stratifiedFolds } from '../../core/dialog/intent/calibrate';
 import { IntentClassifier } from '../../core/dialog/intent/classifier';
 import type { KyselyStore } from '../../core/store';
+import { MISCLASSIFIED, REVIEW_INTENTS } from '../support/review-intents';
 import {
   a11y,
   type ConsoleHub,
@@ -25,34 +26,7 @@ import {
  * written to the learned-examples file, and recognized right once the hub has retrained.
  */
 
-const INTENTS: Record<string, string[]> = {
-  order_status: [
-    'where is my order',
-    'has my parcel shipped yet',
-    'when will my package arrive',
-    'track my delivery please',
-    'my order has not come yet',
-    'is my shipment on the way',
-  ],
-  refund: [
-    'i want a refund',
-    'give me my money back',
-    'how do i get reimbursed',
-    'refund my payment please',
-    'can i get a refund for this',
-    'return the money to my card',
-  ],
-  opening_hours: [
-    'when are you open',
-    'what are your opening hours',
-    'are you open on sunday',
-    'what time do you close',
-    'opening times of the shop',
-    'is the store open today',
-  ],
-};
-/** Trained on INTENTS alone, the classifier takes this for order_status (about 0.56); it means refund. */
-const MISCLASSIFIED = 'the parcel never came so i want my cash';
+const INTENTS = REVIEW_INTENTS;
 const WITH_EMAIL = 'send the refund note to bob.jones@example.com';
 
 const dir = mkdtempSync(join(tmpdir(), 'console-intents-'));

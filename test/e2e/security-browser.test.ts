@@ -6,6 +6,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium';
 import { freePort, startTestIssuer, type TestIssuer } from '../support/oidc-provider';
 import { type WebchatCustomer, webchatCustomer } from '../support/webchat-customer';
 
@@ -15,7 +16,6 @@ import { type WebchatCustomer, webchatCustomer } from '../support/webchat-custom
  * identity, takes a web chat customer's ticket and replies; the customer sees the agent by the
  * name the issuer vouched for, whatever the page or a request body might claim.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`security-browser e2e skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
@@ -69,16 +69,7 @@ describe.skipIf(!hasChromium)(
       browser = await chromium.launchPersistentContext(profileDir, {
         executablePath: CHROMIUM,
         headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: CHROMIUM_ARGS,
       });
       // The provider's page imports a web font; nothing leaves this machine.
       await browser.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());

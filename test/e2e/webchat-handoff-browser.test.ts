@@ -6,6 +6,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium';
 import { freePort } from '../support/oidc-provider';
 
 /**
@@ -14,7 +15,6 @@ import { freePort } from '../support/oidc-provider';
  * under the agent's name in the agent's colour, and a link followed by full-width punctuation
  * (`）`, `。`) that stops where the URL does. Screenshots go to test-results/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`webchat handoff browser e2e skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
@@ -88,16 +88,7 @@ describe.skipIf(!hasChromium)('the web chat widget through a handoff', { timeout
       headless: true,
       locale: 'en-US',
       viewport: { width: 420, height: 760 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     await browser.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
   }, 120_000);

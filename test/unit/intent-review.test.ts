@@ -19,37 +19,11 @@ import type { KyselyStore } from '../../core/store';
 import { rotateDataKeys } from '../../core/store/key-rotation';
 import type { InboundEvent } from '../../core/types';
 import { openTestStore, type TestStore } from '../support/postgres';
+import { MISCLASSIFIED, REVIEW_INTENTS } from '../support/review-intents';
 
 /** The Intents page's routes on a real store: distribution, review queue, labels, approval into the training file, evaluation. */
 
-const INTENTS: Record<string, string[]> = {
-  order_status: [
-    'where is my order',
-    'has my parcel shipped yet',
-    'when will my package arrive',
-    'track my delivery please',
-    'my order has not come yet',
-    'is my shipment on the way',
-  ],
-  refund: [
-    'i want a refund',
-    'give me my money back',
-    'how do i get reimbursed',
-    'refund my payment please',
-    'can i get a refund for this',
-    'return the money to my card',
-  ],
-  opening_hours: [
-    'when are you open',
-    'what are your opening hours',
-    'are you open on sunday',
-    'what time do you close',
-    'opening times of the shop',
-    'is the store open today',
-  ],
-};
-/** The classifier trained on INTENTS takes this for order_status; it means refund. */
-const MISCLASSIFIED = 'the parcel never came so i want my cash';
+const INTENTS = REVIEW_INTENTS;
 
 const dir = mkdtempSync(join(tmpdir(), 'intent-review-'));
 const dialogFile = join(dir, 'dialog.yaml');

@@ -1,13 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { channelRegistry } from '../connectors/registry';
 import { validateChannelOptions, validateChannels } from '../connectors/validate';
-import {
-  AnalyticsStore,
-  createFactsWriter,
-  loadAnalyticsKey,
-  startBusinessGauges,
-  startSystemMinutes,
-} from '../core/analytics';
+import { AnalyticsStore, loadAnalyticsKey, startBusinessGauges, startSystemMinutes } from '../core/analytics';
 import { createBus, createFeed } from '../core/bus';
 import { reportBusBacklog, reportWorkersAlive } from '../core/bus/backlog-gauge';
 import { createWorkerHeartbeats, startHeartbeat, type WorkerHeartbeats } from '../core/bus/heartbeats';
@@ -19,6 +13,7 @@ import type { HubConfig } from '../core/config/schema';
 import { DialogEngine } from '../core/dialog/engine';
 import { loadDialogKit, reloadIntents } from '../core/dialog/setup';
 import { createTurnHandler, type TurnDeps } from '../core/dialog/turn';
+import { createTurnWriter } from '../core/dialog/turn-write';
 import { registerHelpdeskWebhooks } from '../core/handoff';
 import { registerAnalyticsRoute } from '../core/http/analytics-route';
 import { registerCustomerEraseRoute } from '../core/http/customer-erase-route';
@@ -39,12 +34,12 @@ import { createOutbound } from '../core/outbound';
 import { createKnowledge } from '../core/rag';
 import { type AccessLimits, createAccessLimits } from '../core/security/access-limits';
 import { registerApiKeyAdminRoutes } from '../core/security/api-keys-routes';
-import { recordTurn, type TurnAuditRecord } from '../core/security/audit';
 import { createChannelAccess } from '../core/security/channel-access';
 import { auditOperatorEvents } from '../core/security/events';
 import { serverTlsOptions } from '../core/security/tls';
 import { createStateStore } from '../core/state';
 import { createStore, type KyselyStore } from '../core/store';
+import { AuditSealer } from '../core/store/audit-sealer';
 import { RetentionScheduler } from '../core/store/data-protection';
 import type { EventBus, HubStore, OutboundFeed, OutboundMessage, Retriever, StateStore } from '../core/types';
 import { startBackOffice } from './back-office';
@@ -321,10 +316,16 @@ async function startWorkers(
     dialog,
     commands: backOffice.commands,
   });
-  const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
-  const facts = config.analytics.enabled ? createFactsWriter(analytics) : undefined;
+  // A turn's transcript, audit record and facts in one statement; the audit records wait, pending,
+  // for the sealer (below), which chains them off the turn's path.
+  const write = createTurnWriter(store, {
+    audit: config.audit.turns,
+    ...(config.analytics.enabled ? { analytics } : {}),
+  });
+  const sealer = new AuditSealer(store.auditLog);
+  sealer.start();
   phases.begin('workers', 'starting the dialog workers');
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }));
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, write }));
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {
@@ -332,6 +333,7 @@ async function startWorkers(
     retriever: knowledge.retriever,
     close: async () => {
       await heartbeat.stop();
+      await sealer.stop();
       await backOffice.close();
       await knowledge.close();
     },

@@ -1,4 +1,7 @@
-/** The hub's `hub_stage_latency_seconds` histograms, scraped from /metrics, diffed over a window. */
+/**
+ * The hub's `hub_stage_latency_seconds` histograms and its database statement counter
+ * (`hub_db_statements_total`), scraped from /metrics, diffed over a window.
+ */
 
 export interface Histogram {
   /** Upper bounds in seconds, ascending, ending with Infinity. */
@@ -54,9 +57,28 @@ export function parseStageHistograms(exposition: string): StageHistograms {
   return stages;
 }
 
-export async function scrapeStages(hubUrl: string): Promise<StageHistograms> {
+const STATEMENTS = /^hub_db_statements_total(?:\{[^}]*\})? (\S+)$/;
+
+/** `hub_db_statements_total`, all drivers added up: every statement the hub sent its database. */
+export function parseDbStatements(exposition: string): number {
+  let total = 0;
+  for (const line of exposition.split('\n')) {
+    const match = STATEMENTS.exec(line);
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
+/** One scrape of the hub's /metrics. */
+export interface HubScrape {
+  stages: StageHistograms;
+  dbStatements: number;
+}
+
+export async function scrapeHub(hubUrl: string): Promise<HubScrape> {
   const response = await fetch(`${hubUrl}/metrics`);
-  return parseStageHistograms(await response.text());
+  const text = await response.text();
+  return { stages: parseStageHistograms(text), dbStatements: parseDbStatements(text) };
 }
 
 /** What was observed between two scrapes. */

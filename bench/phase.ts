@@ -2,9 +2,10 @@ import type { OpenAiEmulator } from '../test/emulators/openai-emulator';
 import {
   diffStages,
   type Histogram,
+  type HubScrape,
   histogramQuantile,
   type StageHistograms,
-  scrapeStages,
+  scrapeHub,
 } from './hub-metrics';
 import { type LoadOptions, percentile, runLoad } from './load';
 import type { PhaseResult, StageFigures, Target } from './report';
@@ -55,6 +56,8 @@ export interface Slice {
   load: Awaited<ReturnType<typeof runLoad>>;
   usage: Usage;
   stages?: StageHistograms;
+  /** Statements the hub sent PostgreSQL in the window (`hub_db_statements_total`). */
+  dbStatements?: number;
   llmCalls: number;
   llmBody: { bytes: number; samples: number };
   /** Measured window, process.hrtime.bigint() ns. */
@@ -79,18 +82,18 @@ export async function measureSlice(
   const { hubUrl } = deps;
   // Usage and stages cover the measured window: from the end of warm-up to the last answer, the
   // ones still in flight when the window closed included.
-  let opened: Promise<{ snapshot: Snapshot; stages?: StageHistograms }> | undefined;
+  let opened: Promise<{ snapshot: Snapshot; hub?: HubScrape }> | undefined;
   const result = await runLoad({
     ...load,
     atWindowStart: () => {
-      opened = Promise.all([deps.probe.snapshot(), hubUrl ? scrapeStages(hubUrl) : undefined]).then(
-        ([snapshot, stages]) => ({ snapshot, stages }),
+      opened = Promise.all([deps.probe.snapshot(), hubUrl ? scrapeHub(hubUrl) : undefined]).then(
+        ([snapshot, hub]) => ({ snapshot, hub }),
       );
     },
   });
-  const [after, stagesAfter] = await Promise.all([
+  const [after, hubAfter] = await Promise.all([
     deps.probe.snapshot(),
-    hubUrl ? scrapeStages(hubUrl) : undefined,
+    hubUrl ? scrapeHub(hubUrl) : undefined,
   ]);
   if (!opened) throw new Error('the measured window never opened');
   const before = await opened;
@@ -100,7 +103,8 @@ export async function measureSlice(
     clients: load.concurrency,
     load: result,
     usage: usageBetween(before.snapshot, after),
-    stages: before.stages && stagesAfter ? diffStages(before.stages, stagesAfter) : undefined,
+    stages: before.hub && hubAfter ? diffStages(before.hub.stages, hubAfter.stages) : undefined,
+    ...(before.hub && hubAfter ? { dbStatements: hubAfter.dbStatements - before.hub.dbStatements } : {}),
     llmCalls: deps.llmLog.calls - calls,
     llmBody: deps.llmLog.takeAverageBody(),
     window: [before.snapshot.at, after.at],
@@ -184,5 +188,8 @@ export function mergeSlices(slices: Slice[]): PhaseResult {
     llmRequestBytes: body.samples ? body.bytes / body.samples : 0,
     usage: usage ?? { cpuMs: {}, redisCalls: [], wallMs: 0 },
     stages: stages ? stageFigures(stages) : undefined,
+    ...(slices.some((s) => s.dbStatements !== undefined)
+      ? { dbStatements: slices.reduce((sum, s) => sum + (s.dbStatements ?? 0), 0) }
+      : {}),
   };
 }

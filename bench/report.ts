@@ -36,6 +36,19 @@ export interface PhaseResult {
   usage: Usage;
   /** Hub only: its stage histograms after warm-up (bucket estimates). */
   stages?: Record<string, StageFigures>;
+  /** The hub's `hub_db_statements_total` over the measured window (the hub target only). */
+  dbStatements?: number;
+}
+
+/** "PostgreSQL statements per message": the hub's statement counter over `usageMessages`, per client count. */
+export function statementsLine(results: PhaseResult[]): string | undefined {
+  const hub = results.filter((r) => r.target === 'hub' && r.dbStatements !== undefined);
+  if (hub.length === 0) return undefined;
+  const figures = hub.map(
+    (r) =>
+      `${fixed((r.dbStatements ?? 0) / Math.max(1, r.usageMessages), 2)} at ${r.concurrency} client${r.concurrency === 1 ? '' : 's'}`,
+  );
+  return `PostgreSQL statements per message (measured window, hub_db_statements_total, BEGIN/COMMIT included): ${figures.join(', ')}`;
 }
 
 export interface Comparison {

@@ -35,6 +35,7 @@ import {
   redisTable,
   resultsTable,
   stageTable,
+  statementsLine,
   type Target,
 } from './report';
 import { createProbe } from './resources';
@@ -340,8 +341,10 @@ async function main(): Promise<number> {
     '\n## Redis commands per message (measured window; every client of the server; commands run by scripts included)\n',
   );
   console.log(redisTable(results));
+  const statements = statementsLine(results);
+  if (statements) console.log(`\n${statements}`);
   console.log(
-    `\nPostgreSQL: ${transactions} committed transactions in ${database} for ${hubSent} hub messages: ${(transactions / Math.max(1, hubSent)).toFixed(2)} per message (warm-up and start-up migrations included)`,
+    `${statements ? '' : '\n'}PostgreSQL: ${transactions} committed transactions in ${database} for ${hubSent} hub messages: ${(transactions / Math.max(1, hubSent)).toFixed(2)} per message (warm-up and start-up migrations included)`,
   );
 
   const hubLogLines = hubOutput

@@ -11,6 +11,17 @@ export const messagesIn = new Counter({
   registers: [registry],
 });
 
+/**
+ * Every statement the hub sends to its database, BEGIN/COMMIT/ROLLBACK included (core/store/
+ * connect.ts counts them where Kysely logs each query): `npm run bench` divides it by messages.
+ */
+export const dbStatements = new Counter({
+  name: 'hub_db_statements_total',
+  help: 'SQL statements sent to the database (transaction control included), by driver',
+  labelNames: ['driver'] as const,
+  registers: [registry],
+});
+
 export const messagesOut = new Counter({
   name: 'hub_messages_out_total',
   help: 'Outbound messages produced, by channel and source (llm, extractive, flow, system)',

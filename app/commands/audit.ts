@@ -61,11 +61,17 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
 
   audit
     .command('verify')
-    .description('Check the hash chain; exit 1 at the first edited, deleted or reordered record')
+    .description(
+      'Chain the pending turn records, then check the hash chain; exit 1 at the first edited, deleted, reordered or forged record',
+    )
     .option('-c, --config <file>', 'hub config (YAML)')
     .action(async (options: { config?: string }) => {
       const config = await loadConfig(options.config);
-      const result = await withStore(config, (store) => store.auditLog.verify());
+      // The turns' records wait pending for the workers' sealer: sealed here too, so a stopped hub verifies whole.
+      const result = await withStore(config, async (store) => {
+        await store.auditLog.seal();
+        return store.auditLog.verify();
+      });
       if (result.ok) {
         const redacted = result.redacted ? ` (${result.redacted} redacted by an erasure)` : '';
         console.log(
@@ -107,6 +113,8 @@ export function registerAuditCommands(program: Command, loadConfig: ConfigLoader
       const config = await loadConfig(options.config);
       await withStore(config, async (store) => {
         const window = { since: options.since, ...(options.until ? { until: options.until } : {}) };
+        // Pending turn records are chained first, so the export has them in chain order.
+        await store.auditLog.seal();
         for await (const record of store.auditLog.records(window)) {
           process.stdout.write(`${JSON.stringify(record)}\n`);
         }

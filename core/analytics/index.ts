@@ -18,4 +18,4 @@ export {
 } from './overview';
 export { ANALYTICS_KEY_ENV, AnalyticsStore, loadAnalyticsKey, utcDay } from './store';
 export { SystemMinutes, startSystemMinutes } from './system-minutes';
-export { createFactsWriter } from './writer';
+export { countRecordedFact, createFactsWriter } from './writer';

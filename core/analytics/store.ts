@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { type ColumnType, type Generated, type Kysely, sql } from 'kysely';
+import { type ColumnType, type Generated, type Kysely, type RawBuilder, sql } from 'kysely';
 import { loadServerSecret } from '../security/server-secrets';
 import type { Database } from '../store/schema';
 import type { TurnFact } from './facts';
@@ -98,7 +98,7 @@ export function conversationPseudonym(pseudonymKey: Buffer, conversationKey: str
  * Writes the turn facts and keeps each conversation's row (tables of migration 0011). One call per
  * turn, keyed by the event id: a redelivered turn writes nothing and returns undefined.
  *
- * A conversation starts with a customer message when the conversation key has none yet, when the
+ * The rule, which `factStatement` writes in SQL: a conversation starts with a customer message when the conversation key has none yet, when the
  * last one was idle longer than `abandonAfterMinutes`, or when it was handed off and the customer
  * writes again after the person gave it back to the bot. A rating of the survey never starts one.
  */
@@ -119,107 +119,134 @@ export class AnalyticsStore {
     return conversationPseudonym(this.pseudonymKey, conversationKey);
   }
 
+  /**
+   * Writes the fact and its conversation's row in one statement ({@link factStatement}).
+   * Returns undefined when nothing was written: a redelivery, or a helpdesk update of a
+   * conversation never seen.
+   */
   async record(fact: TurnFact, respondedAt: Date): Promise<RecordedTurn | undefined> {
-    const conversationHash = this.pseudonym(fact.conversationKey);
-    return this.db.transaction().execute(async (trx) => {
-      const latest = await trx
-        .selectFrom('conversation_outcomes')
-        .select(['id', 'last_customer_at', 'handed_off_at'])
-        .where('conversation_hash', '=', conversationHash)
-        .orderBy('started_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const startsNew = fact.customer && fact.csat === undefined && this.startsConversation(fact, latest);
-      if (!startsNew && !latest) return undefined; // a helpdesk update of a conversation never seen: nothing to add to
-      const conversationId = startsNew ? conversationIdOf(conversationHash, fact) : (latest?.id as string);
-      const responseMs =
-        fact.customer && fact.replies > 0 ? Math.max(0, respondedAt.getTime() - fact.at.getTime()) : null;
-      const inserted = await trx
-        .insertInto('turn_facts')
-        .values({
-          event_id: fact.eventId,
-          conversation_id: conversationId,
-          tenant: fact.tenant,
-          channel: fact.channel,
-          customer: fact.customer,
-          language: fact.language ?? null,
-          intent: fact.intent ?? null,
-          confidence_bucket: fact.confidenceBucket ?? null,
-          decision: fact.decision ?? null,
-          answer_ran: fact.answerRan,
-          unanswered: fact.unanswered,
-          llm_fallback: fact.llmFallback ?? null,
-          feedback: fact.feedback ?? null,
-          csat_score: fact.csat?.score ?? null,
-          survey_asked: fact.surveyAsked,
-          handoff: fact.handoff,
-          awaiting: fact.awaiting ?? null,
-          replies: fact.replies,
-          response_ms: responseMs,
-          latency_ms: fact.latencyMs === undefined ? null : Math.max(0, Math.round(fact.latencyMs)),
-          day: utcDay(fact.at),
-          at: fact.at,
-        })
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .returning('event_id')
-        .executeTakeFirst();
-      // Written already (a redelivery): the fact's insert was the only statement, nothing changes.
-      if (!inserted) return undefined;
-      if (startsNew) {
-        await trx
-          .insertInto('conversation_outcomes')
-          .values({
-            id: conversationId,
-            conversation_hash: conversationHash,
-            tenant: fact.tenant,
-            channel: fact.channel,
-            language: fact.language ?? null,
-            intent: knownIntent(fact),
-            day: utcDay(fact.at),
-            started_at: fact.at,
-            last_customer_at: fact.at,
-          })
-          .execute();
-      }
-      await trx
-        .updateTable('conversation_outcomes')
-        .set({
-          ...(fact.customer
-            ? {
-                turns: sql`turns + 1`,
-                last_customer_at: fact.at,
-                // The bot's last word: a question it waits on, or an "I don't know" (see abandoned).
-                left_waiting: fact.awaiting === 'question' || fact.unanswered,
-                language: sql`coalesce(language, ${fact.language ?? null})`,
-                intent: sql`coalesce(intent, ${knownIntent(fact)})`,
-                first_response_ms: sql`coalesce(first_response_ms, ${responseMs})`,
-              }
-            : {}),
-          unanswered_turns: sql`unanswered_turns + ${fact.unanswered ? 1 : 0}`,
-          helpful_yes: sql`helpful_yes + ${fact.feedback === 'helpful' ? 1 : 0}`,
-          helpful_no: sql`helpful_no + ${fact.feedback === 'unhelpful' ? 1 : 0}`,
-          llm_fallbacks: sql`llm_fallbacks + ${fact.llmFallback ? 1 : 0}`,
-          ...(fact.handoff
-            ? { handed_off_at: sql`coalesce(handed_off_at, ${fact.at.toISOString()}::timestamptz)` }
-            : {}),
-          ...(fact.csat ? { csat_score: fact.csat.score, csat_scale: fact.csat.scale } : {}),
-        })
-        .where('id', '=', conversationId)
-        .execute();
-      return { conversationId, startedConversation: startsNew };
-    });
+    const part = this.factStatement(fact, respondedAt);
+    const { rows } = await sql<Record<string, unknown>>`with ${sql.join(part.ctes)} select ${sql.join(
+      part.columns,
+    )}`.execute(this.db);
+    return recordedTurnOf(rows[0]);
   }
 
-  private startsConversation(
+  /**
+   * The fact's part of one SQL statement: common table expressions (named `fact_*`) and the result
+   * columns {@link recordedTurnOf} reads. The turn handler puts them into the turn's one statement
+   * (core/dialog/turn-write.ts); `record` runs them alone.
+   *
+   * The new-or-continue decision (the rule in the class comment) is made in SQL from the
+   * conversation's latest row, read inside the same statement: no read round trip per turn, and no
+   * copy of the row elsewhere (the dialog state expires, and a helpdesk update or survey rating
+   * must see the row the customer's turns left). The turns of one conversation run one at a time
+   * (the bus's conversation lock), so the row read is the one the previous turn wrote.
+   *
+   * One snapshot serves every part of a statement, so a conversation that starts here is inserted
+   * with this turn's figures already counted, and one that continues is updated; never both.
+   */
+  factStatement(
     fact: TurnFact,
-    latest: { last_customer_at: Date; handed_off_at: Date | null } | undefined,
-  ): boolean {
-    if (!latest) return true;
-    if (latest.handed_off_at) return fact.withBotBefore;
-    return (
-      fact.at.getTime() - new Date(latest.last_customer_at).getTime() > this.abandonAfterMinutes * 60_000
-    );
+    respondedAt: Date,
+  ): { ctes: RawBuilder<unknown>[]; columns: RawBuilder<unknown>[] } {
+    const conversationHash = this.pseudonym(fact.conversationKey);
+    const newId = conversationIdOf(conversationHash, fact);
+    const at = fact.at.toISOString();
+    const responseMs =
+      fact.customer && fact.replies > 0 ? Math.max(0, respondedAt.getTime() - fact.at.getTime()) : null;
+    // A rating of the survey, or a helpdesk update, never starts a conversation.
+    const mayStart = fact.customer && fact.csat === undefined;
+    const unanswered = fact.unanswered ? 1 : 0;
+    const helpfulYes = fact.feedback === 'helpful' ? 1 : 0;
+    const helpfulNo = fact.feedback === 'unhelpful' ? 1 : 0;
+    const fallbacks = fact.llmFallback ? 1 : 0;
+    // The bot's last word: a question it waits on, or an "I don't know" (see abandoned).
+    const leftWaiting = fact.awaiting === 'question' || fact.unanswered;
+    const language = fact.language ?? null;
+    const intent = knownIntent(fact);
+    const updates: RawBuilder<unknown>[] = [
+      ...(fact.customer
+        ? [
+            sql`turns = turns + 1`,
+            sql`last_customer_at = ${at}::timestamptz`,
+            sql`left_waiting = ${leftWaiting}::boolean`,
+            sql`language = coalesce(language, ${language}::text)`,
+            sql`intent = coalesce(intent, ${intent}::text)`,
+            sql`first_response_ms = coalesce(first_response_ms, ${responseMs}::integer)`,
+          ]
+        : []),
+      sql`unanswered_turns = unanswered_turns + ${unanswered}::integer`,
+      sql`helpful_yes = helpful_yes + ${helpfulYes}::integer`,
+      sql`helpful_no = helpful_no + ${helpfulNo}::integer`,
+      sql`llm_fallbacks = llm_fallbacks + ${fallbacks}::integer`,
+      ...(fact.handoff ? [sql`handed_off_at = coalesce(handed_off_at, ${at}::timestamptz)`] : []),
+      ...(fact.csat
+        ? [sql`csat_score = ${fact.csat.score}::smallint`, sql`csat_scale = ${fact.csat.scale}::text`]
+        : []),
+    ];
+    const ctes = [
+      sql`fact_latest as (
+        select id, last_customer_at, handed_off_at from conversation_outcomes
+        where conversation_hash = ${conversationHash}::text
+        order by started_at desc limit 1)`,
+      // The rule, in SQL: none yet; or handed off and the turn before was with the bot;
+      // or idle longer than abandonAfterMinutes.
+      sql`fact_decision as (
+        select l.id as latest_id,
+          (${mayStart}::boolean and (l.id is null
+            or (l.handed_off_at is not null and ${fact.withBotBefore}::boolean)
+            or (l.handed_off_at is null and ${at}::timestamptz - l.last_customer_at >
+              ${this.abandonAfterMinutes}::integer * interval '1 minute'))) as starts_new
+        from (select 1) as one left join fact_latest l on true)`,
+      // A helpdesk update of a conversation never seen: nothing to add to, no fact.
+      sql`fact_row as (
+        insert into turn_facts (event_id, conversation_id, tenant, channel, customer, language, intent,
+          confidence_bucket, decision, answer_ran, unanswered, llm_fallback, feedback, csat_score,
+          survey_asked, handoff, awaiting, replies, response_ms, latency_ms, day, at)
+        select ${fact.eventId}::text, case when d.starts_new then ${newId}::text else d.latest_id end,
+          ${fact.tenant}::text, ${fact.channel}::text, ${fact.customer}::boolean, ${language}::text,
+          ${fact.intent ?? null}::text, ${fact.confidenceBucket ?? null}::smallint, ${fact.decision ?? null}::text,
+          ${fact.answerRan}::boolean, ${fact.unanswered}::boolean, ${fact.llmFallback ?? null}::text,
+          ${fact.feedback ?? null}::text, ${fact.csat?.score ?? null}::smallint, ${fact.surveyAsked}::boolean,
+          ${fact.handoff}::boolean, ${fact.awaiting ?? null}::text, ${fact.replies}::smallint,
+          ${responseMs}::integer,
+          ${fact.latencyMs === undefined ? null : Math.max(0, Math.round(fact.latencyMs))}::integer,
+          ${utcDay(fact.at)}::date, ${at}::timestamptz
+        from fact_decision d where d.starts_new or d.latest_id is not null
+        on conflict (event_id) do nothing
+        returning conversation_id)`,
+      // Written already (a redelivery): fact_row is empty, and neither of these writes anything.
+      sql`fact_started as (
+        insert into conversation_outcomes (id, conversation_hash, tenant, channel, language, intent, day,
+          started_at, last_customer_at, turns, first_response_ms, unanswered_turns, left_waiting,
+          handed_off_at, helpful_yes, helpful_no, llm_fallbacks)
+        select ${newId}::text, ${conversationHash}::text, ${fact.tenant}::text, ${fact.channel}::text,
+          ${language}::text, ${intent}::text, ${utcDay(fact.at)}::date, ${at}::timestamptz, ${at}::timestamptz,
+          1, ${responseMs}::integer, ${unanswered}::integer, ${leftWaiting}::boolean,
+          ${fact.handoff ? at : null}::timestamptz, ${helpfulYes}::integer, ${helpfulNo}::integer,
+          ${fallbacks}::integer
+        from fact_decision d join fact_row on true where d.starts_new
+        returning id)`,
+      sql`fact_continued as (
+        update conversation_outcomes set ${sql.join(updates)}
+        from fact_decision d join fact_row on true
+        where conversation_outcomes.id = d.latest_id and not d.starts_new
+        returning conversation_outcomes.id)`,
+    ];
+    const columns = [
+      sql`(select conversation_id from fact_row) as fact_conversation`,
+      sql`exists (select 1 from fact_started) as fact_started`,
+    ];
+    return { ctes, columns };
   }
+}
+
+/** What {@link AnalyticsStore.factStatement}'s columns say: undefined when no fact was written. */
+export function recordedTurnOf(row: Record<string, unknown> | undefined): RecordedTurn | undefined {
+  const conversationId = row?.fact_conversation;
+  if (typeof conversationId !== 'string') return undefined;
+  return { conversationId, startedConversation: row?.fact_started === true };
 }
 
 function knownIntent(fact: TurnFact): string | null {

@@ -10,7 +10,7 @@ import {
   intentConfidence,
   unansweredTurns,
 } from './metrics';
-import type { AnalyticsStore } from './store';
+import type { AnalyticsStore, RecordedTurn } from './store';
 
 /**
  * The turn handler's `facts` hook: write the turn's facts, then move the counters once (a
@@ -32,13 +32,18 @@ export function createFactsWriter(
       logger.warn({ err: error, code: 'analytics.write_failed' }, 'turn facts not written');
       return;
     }
-    if (!recorded) return;
-    const { tenant, channel } = fact;
-    if (recorded.startedConversation) conversationsStarted.inc({ tenant, channel });
-    if (fact.handoff) conversationHandoffs.inc({ tenant, channel });
-    if (fact.unanswered) unansweredTurns.inc({ tenant, channel });
-    if (fact.csat) csatRatings.inc({ tenant, score: String(fact.csat.score) });
-    if (fact.feedback) answerFeedback.inc({ tenant, feedback: fact.feedback });
-    if (fact.customer && fact.confidence !== undefined) intentConfidence.observe({ tenant }, fact.confidence);
+    countRecordedFact(fact, recorded);
   };
+}
+
+/** Moves the counters once for a fact just written (`recorded` undefined: nothing was, nothing counts). */
+export function countRecordedFact(fact: TurnFact, recorded: RecordedTurn | undefined): void {
+  if (!recorded) return;
+  const { tenant, channel } = fact;
+  if (recorded.startedConversation) conversationsStarted.inc({ tenant, channel });
+  if (fact.handoff) conversationHandoffs.inc({ tenant, channel });
+  if (fact.unanswered) unansweredTurns.inc({ tenant, channel });
+  if (fact.csat) csatRatings.inc({ tenant, score: String(fact.csat.score) });
+  if (fact.feedback) answerFeedback.inc({ tenant, feedback: fact.feedback });
+  if (fact.customer && fact.confidence !== undefined) intentConfidence.observe({ tenant }, fact.confidence);
 }

@@ -167,8 +167,12 @@ export class DialogCommands {
     const key = input.state.conversationKey;
     if (store) {
       const entries = await store.transcript(key, { limit: 100 });
-      if (entries.some((e) => e.id === input.event.id)) {
-        return entries.map((e): CaseLine => {
+      // The turn's own message is stored with its replies, after this: it ends the lines here.
+      const current: CaseLine[] = entries.some((e) => e.id === input.event.id)
+        ? []
+        : [{ role: 'customer', text: input.text, at: input.event.receivedAt }];
+      if (entries.length > 0) {
+        const stored = entries.map((e): CaseLine => {
           if (e.direction === 'in') return { role: 'customer', text: e.text, at: e.at };
           const message = e.payload as OutboundMessage;
           const cited = message.citations?.map((c) => c.title).filter(Boolean);
@@ -180,6 +184,7 @@ export class DialogCommands {
             ...(cited?.length ? { cited } : {}),
           };
         });
+        return [...stored, ...current];
       }
     }
     const lines: CaseLine[] = input.state.history.map((t) => ({

@@ -19,6 +19,7 @@ import {
 } from '../types';
 import { type DialogEngine, emptyState, HANDLED_IDS_KEPT, replyIdOf } from './engine';
 import { turnAuditRecord } from './turn-audit';
+import type { TurnWriter } from './turn-write';
 
 export interface TurnDeps {
   engine: DialogEngine;
@@ -40,6 +41,14 @@ export interface TurnDeps {
    * from the same trace; keyed by event id, so a redelivery writes nothing twice.
    */
   facts?: (fact: TurnFact) => Promise<unknown>;
+  /**
+   * Write the whole turn in one statement (./turn-write.ts `createTurnWriter`): the inbound
+   * message, the replies, the audit record and the facts. When set, `audit` and `facts` are not
+   * called and nothing is written before the engine answers: the event stays on the bus until the
+   * turn ends, so a worker that dies first leaves a redelivery, and the transcript still holds
+   * either the whole turn or none of it.
+   */
+  write?: TurnWriter;
 }
 
 /**
@@ -76,7 +85,7 @@ async function runTurn(
   const key = conversationKey(event.ref);
   // A helpdesk update is the agent's, not the customer's: no customer record for the agent.
   const customerId = event.kind === 'handoff' ? undefined : await customers.resolve(event);
-  await deps.store.recordInbound(event, customerId);
+  if (!deps.write) await deps.store.recordInbound(event, customerId);
 
   const state = (await deps.states.load(key)) ?? emptyState(key);
   const handled = state.handledEventIds.includes(event.id);
@@ -86,24 +95,52 @@ async function runTurn(
   if (!handled) {
     const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
     if (next) {
-      await deps.audit?.(turnAuditRecord(event, replies, startedAt));
-      await deps.facts?.({ ...turnFact(event, replies, state, next), latencyMs: Date.now() - startedAt });
+      const audit = turnAuditRecord(event, replies, startedAt);
+      const fact = { ...turnFact(event, replies, state, next), latencyMs: Date.now() - startedAt };
+      // The one statement that stored the replies wrote the rest: this one writes nothing new.
+      if (deps.write) await deps.write({ event, customerId, replies, audit, fact });
+      else {
+        await deps.audit?.(audit);
+        await deps.facts?.(fact);
+      }
       await deps.states.save(next, { fencingToken: ctx.fencingToken });
     } else {
       const turn = await respond(deps, event, state);
       let allInserted = true;
-      for (const reply of turn.replies) {
-        const { inserted } = await deps.store.recordOutbound(reply);
-        if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
-        allInserted &&= inserted;
+      if (deps.write) {
+        // Record and fact describe the replies produced: where any was stored already, an earlier
+        // attempt's statement wrote its own record and fact with them, and these are not written.
+        const { inserted } = await deps.write({
+          event,
+          customerId,
+          replies: turn.replies,
+          audit: turnAuditRecord(event, turn.replies, startedAt, turn.trace),
+          fact: {
+            ...turnFact(event, turn.replies, state, turn.state, turn.trace),
+            latencyMs: Date.now() - startedAt,
+          },
+        });
+        for (const [index, reply] of turn.replies.entries()) {
+          if (inserted[index])
+            messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
+          allInserted &&= inserted[index] === true;
+        }
+      } else {
+        for (const reply of turn.replies) {
+          const { inserted } = await deps.store.recordOutbound(reply);
+          if (inserted) messagesOut.inc({ channel: reply.ref.channel, source: reply.source ?? 'system' });
+          allInserted &&= inserted;
+        }
       }
       // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
       replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
-      await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
-      await deps.facts?.({
-        ...turnFact(event, replies, state, turn.state, turn.trace),
-        latencyMs: Date.now() - startedAt,
-      });
+      if (!deps.write) {
+        await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
+        await deps.facts?.({
+          ...turnFact(event, replies, state, turn.state, turn.trace),
+          latencyMs: Date.now() - startedAt,
+        });
+      }
       await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
     }
   }

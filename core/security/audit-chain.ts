@@ -53,6 +53,43 @@ export function chainHash(key: Buffer, fields: ChainFields): string {
   return createHmac('sha256', key).update(canonicalRecord(fields)).digest('hex');
 }
 
+/** A record written outside the chain, waiting for the sealer: its fields and the key it is deduplicated by. */
+export interface PendingFields {
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  tenant: string | null;
+  details: Record<string, unknown>;
+  dedupeKey: string;
+}
+
+/**
+ * The MAC a pending record carries until it is chained (core/store/audit-log.ts `seal`). It covers
+ * the fields the chain hash will cover and the dedupe key (unique in the table, so a copy of a
+ * pending row cannot be added under its MAC); without the key nobody can forge or edit one.
+ */
+export function pendingMac(key: Buffer, fields: PendingFields): string {
+  return createHmac('sha256', key)
+    .update(
+      JSON.stringify([
+        'pending',
+        fields.at,
+        fields.actor,
+        fields.action,
+        fields.subject,
+        fields.tenant,
+        sortKeys(fields.details),
+        fields.dedupeKey,
+      ]),
+    )
+    .digest('hex');
+}
+
+export function pendingMacMatches(key: Buffer, fields: PendingFields, mac: string): boolean {
+  return constantTimeEqual(pendingMac(key, fields), mac);
+}
+
 /** A retention purge's promise that record `seq` had hash `hash`: where verification starts after it. */
 export interface Checkpoint {
   seq: number;
@@ -95,7 +132,17 @@ export interface StoredChainRecord extends ChainFields {
   hash: string;
 }
 
-export type ChainFaultReason = 'deleted' | 'reordered' | 'edited' | 'unchained' | 'checkpoint' | 'truncated';
+export type ChainFaultReason =
+  | 'deleted'
+  | 'reordered'
+  | 'edited'
+  | 'unchained'
+  | 'checkpoint'
+  | 'truncated'
+  /** A pending record older than the grace period: the sealer has not run (or cannot chain it). */
+  | 'pending'
+  /** A pending record whose MAC does not match its fields: written or edited without the key. */
+  | 'forged';
 
 export interface ChainFault {
   /** The first sequence number that does not verify. */

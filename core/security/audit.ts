@@ -111,13 +111,18 @@ export function recordTurn(
   sink: AuditSink,
   record: TurnAuditRecord,
 ): Promise<{ seq: number; appended: boolean }> {
+  return sink.audit(turnAuditEntry(record));
+}
+
+/** The turn's record as the chain keeps it, keyed `turn:<event id>` (also what the turn's one statement writes pending). */
+export function turnAuditEntry(record: TurnAuditRecord) {
   const { eventId, conversationKey, tenant, ...details } = record;
-  return sink.audit({
+  return {
     actor: BOT_ACTOR,
     action: TURN_ACTION,
     subject: conversationKey,
     tenant,
     dedupeKey: `turn:${eventId}`,
     details: { eventId, ...details },
-  });
+  };
 }

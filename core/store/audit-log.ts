@@ -8,6 +8,9 @@ import {
   checkpointIsSigned,
   checkpointSignature,
   GENESIS_HASH,
+  type PendingFields,
+  pendingMac,
+  pendingMacMatches,
   REDACTED_DETAILS,
   REDACTION_ACTION,
   redactedRecordsOf,
@@ -50,6 +53,24 @@ export interface AuditVerification {
   fault?: ChainFault;
 }
 
+/** A pending record not sealed after this long is a fault of `verify` (the sealer runs every second). */
+export const PENDING_GRACE_MS = 5 * 60_000;
+/** Pending records the sealer chains per transaction. */
+export const SEAL_BATCH = 500;
+
+/** What the turn's statement inserts into audit_log for a record left for the sealer (core/store/turn-write.ts). */
+export interface PendingAuditRow {
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  tenant: string | null;
+  /** JSON text. */
+  details: string;
+  dedupe_key: string;
+  pending_mac: string;
+}
+
 const PAGE = 1_000;
 /** Redacted records listed per redaction record: its details stay a reasonable size. */
 const REDACTION_LIST = 500;
@@ -58,6 +79,11 @@ const REDACTION_LIST = 500;
  * The audit log's hash chain in the database (the chain itself: core/security/audit-chain.ts).
  * Appends lock the chain head row inside one transaction, so any number of hub processes sharing
  * one PostgreSQL append one after another and the chain stays one line.
+ *
+ * A turn's record takes no lock: the turn's one statement inserts it pending ({@link pendingRow},
+ * signed with a MAC under the same key) and the sealer ({@link seal}, run every second by the
+ * worker processes: core/store/audit-sealer.ts) chains the pending records in id order, a batch per
+ * transaction. Appends, redaction and purge seal what is pending first, under the same lock.
  */
 export class AuditLog {
   constructor(
@@ -69,18 +95,148 @@ export class AuditLog {
     return this.db.transaction().execute((trx) => this.appendIn(trx, entry));
   }
 
-  /** Appends inside the caller's transaction (which then holds the chain head until it ends). */
-  private async appendIn(
-    trx: Transaction<Database>,
-    entry: AuditAppend,
-  ): Promise<{ seq: number; appended: boolean }> {
-    const details = JSON.parse(toJson(entry.details ?? {})) as Record<string, unknown>;
-    const head = await trx
+  /**
+   * A record for the turn's one statement: not chained, signed with {@link pendingMac}. The sealer
+   * ({@link seal}) chains it within a second or so; a dedupe key is required (it makes a copy of
+   * the row, MAC and all, a unique-key violation).
+   */
+  pendingRow(entry: AuditAppend & { dedupeKey: string }): PendingAuditRow {
+    const fields: PendingFields = {
+      at: entry.at === undefined ? new Date().toISOString() : isoTime(entry.at, 'audit entry at'),
+      actor: cleanText(entry.actor),
+      action: cleanText(entry.action),
+      subject: entry.subject === undefined ? null : cleanText(entry.subject),
+      tenant: entry.tenant === undefined ? null : cleanText(entry.tenant),
+      details: JSON.parse(toJson(entry.details ?? {})) as Record<string, unknown>,
+      dedupeKey: entry.dedupeKey,
+    };
+    return {
+      at: fields.at,
+      actor: fields.actor,
+      action: fields.action,
+      subject: fields.subject,
+      tenant: fields.tenant,
+      details: JSON.stringify(fields.details),
+      dedupe_key: fields.dedupeKey,
+      pending_mac: pendingMac(this.key, fields),
+    };
+  }
+
+  /** Whether any pending record (a sound one, or one not in `skip`) waits for the sealer: one indexed read. */
+  async hasPending(skip: readonly string[] = []): Promise<boolean> {
+    let query = this.db
+      .selectFrom('audit_log')
+      .select('id')
+      .where('seq', 'is', null)
+      .where('pending_mac', 'is not', null)
+      .limit(1);
+    if (skip.length > 0) query = query.where('id', 'not in', skip);
+    return (await query.executeTakeFirst()) !== undefined;
+  }
+
+  /**
+   * Chains the pending records, oldest id first, in transactions of `batch`: each locks the chain
+   * head, so sealers in several processes (and appends) take turns and the chain stays one line.
+   * A record whose MAC does not match is never chained: it stays pending and `verify` names it.
+   */
+  async seal(batch = SEAL_BATCH): Promise<{ sealed: number; forged: string[] }> {
+    let sealed = 0;
+    const forged = new Set<string>();
+    for (;;) {
+      const round = await this.db.transaction().execute(async (trx) => {
+        const head = await this.lockHead(trx);
+        return this.sealBatch(trx, head, batch);
+      });
+      sealed += round.sealed;
+      for (const id of round.forged) forged.add(id);
+      if (round.read < batch) return { sealed, forged: [...forged] };
+    }
+  }
+
+  private lockHead(trx: Transaction<Database>): Promise<{ seq: string; hash: string }> {
+    return trx
       .selectFrom('audit_chain_head')
       .select(['seq', 'hash'])
       .where('id', '=', 1)
       .forUpdate()
       .executeTakeFirstOrThrow();
+  }
+
+  /** Under the head lock: chains every pending record, and returns the head after them. */
+  private async sealAll(
+    trx: Transaction<Database>,
+    head: { seq: string; hash: string },
+  ): Promise<{ seq: string; hash: string }> {
+    let current = head;
+    for (;;) {
+      const round = await this.sealBatch(trx, current, SEAL_BATCH);
+      current = round.head;
+      if (round.read < SEAL_BATCH) return current;
+    }
+  }
+
+  /**
+   * Under the head lock: chains up to `batch` pending records after `head`, in id order, with one
+   * update that also moves the head. Forged rows (bad MAC) are skipped and reported.
+   */
+  private async sealBatch(
+    trx: Transaction<Database>,
+    head: { seq: string; hash: string },
+    batch: number,
+  ): Promise<{ read: number; sealed: number; forged: string[]; head: { seq: string; hash: string } }> {
+    const rows = await trx
+      .selectFrom('audit_log')
+      .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
+      .where('seq', 'is', null)
+      .where('pending_mac', 'is not', null)
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+    let seq = Number(head.seq);
+    let prevHash = head.hash;
+    const chained: Array<{ id: string; seq: number; prevHash: string; hash: string }> = [];
+    const forged: string[] = [];
+    for (const row of rows) {
+      const fields = { ...pendingFieldsOf(row), seq: seq + 1, prevHash };
+      if (
+        row.dedupe_key === null ||
+        !pendingMacMatches(this.key, pendingFieldsOf(row), row.pending_mac ?? '')
+      ) {
+        forged.push(row.id);
+        continue;
+      }
+      const hash = chainHash(this.key, fields);
+      chained.push({ id: row.id, seq: fields.seq, prevHash, hash });
+      seq = fields.seq;
+      prevHash = hash;
+    }
+    if (chained.length === 0) return { read: rows.length, sealed: 0, forged, head };
+    // The rows and the head in one statement; the head lock makes this the only writer of either.
+    const values = sql.join(
+      chained.map(
+        (r) => sql`(${r.id}::bigint, ${String(r.seq)}::bigint, ${r.prevHash}::text, ${r.hash}::text)`,
+      ),
+    );
+    await sql`
+      with sealed as (
+        update audit_log set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash, pending_mac = null
+        from (values ${values}) as v(id, seq, prev_hash, hash)
+        where audit_log.id = v.id
+      )
+      update audit_chain_head set seq = ${String(seq)}::bigint, hash = ${prevHash} where id = 1`.execute(trx);
+    return { read: rows.length, sealed: chained.length, forged, head: { seq: String(seq), hash: prevHash } };
+  }
+
+  /**
+   * Appends inside the caller's transaction (which then holds the chain head until it ends). The
+   * pending records are chained first, under the same lock, so the chain keeps the order of ids.
+   */
+  private async appendIn(
+    trx: Transaction<Database>,
+    entry: AuditAppend,
+  ): Promise<{ seq: number; appended: boolean }> {
+    const details = JSON.parse(toJson(entry.details ?? {})) as Record<string, unknown>;
+    const head = await this.sealAll(trx, await this.lockHead(trx));
     const fields: ChainFields = {
       seq: Number(head.seq) + 1,
       prevHash: head.hash,
@@ -128,7 +284,8 @@ export class AuditLog {
     const conversations = match.conversations ?? [];
     if (match.subjects.length === 0 && match.eventIds.length === 0 && conversations.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).forUpdate().execute();
+      // Pending records are chained first: a turn's record not sealed yet is redacted like the rest.
+      await this.sealAll(trx, await this.lockHead(trx));
       const found = await trx
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
@@ -208,16 +365,23 @@ export class AuditLog {
     }
   }
 
-  /** Checks every record from the latest checkpoint on, and that the chain head points at the last. */
-  async verify(): Promise<AuditVerification> {
+  /**
+   * Checks every record from the latest checkpoint on, and that the chain head points at the last.
+   * Records still pending (a turn's, waiting for the sealer) are sound while younger than
+   * `pendingGraceMs` and their MAC matches; one older, or with a MAC that does not match (written or
+   * edited without the key), is a fault.
+   */
+  async verify(options: { pendingGraceMs?: number } = {}): Promise<AuditVerification> {
     const start = await this.startingPoint();
     if ('fault' in start) return { ok: false, checked: 0, from: start.fault.seq, fault: start.fault };
     const unchained = await this.db
       .selectFrom('audit_log')
       .select('id')
       .where('seq', 'is', null)
+      .where('pending_mac', 'is', null)
       .orderBy('id')
       .executeTakeFirst();
+    const pendingFault = await this.pendingFault(options.pendingGraceMs ?? PENDING_GRACE_MS);
     const verifier = new ChainVerifier(this.key, start, await this.redactions(start.seq));
     const result = (fault?: ChainFault): AuditVerification => ({
       ok: fault === undefined,
@@ -258,7 +422,49 @@ export class AuditLog {
         message: `row id ${unchained.id} has no sequence number: it was written outside the chain`,
       });
     }
+    if (pendingFault) return result({ ...pendingFault, seq: last.seq + 1 });
     return result();
+  }
+
+  /** The first pending record that is forged (checked first) or older than `graceMs`. */
+  private async pendingFault(graceMs: number): Promise<Omit<ChainFault, 'seq'> | undefined> {
+    let stale: Omit<ChainFault, 'seq'> | undefined;
+    let after = '0';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('audit_log')
+        .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
+        .select(
+          sql<boolean>`at < now() - (${Math.max(0, Math.round(graceMs))}::integer * interval '1 millisecond')`.as(
+            'overdue',
+          ),
+        )
+        .where('seq', 'is', null)
+        .where('pending_mac', 'is not', null)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(PAGE)
+        .execute();
+      for (const row of rows) {
+        if (
+          row.dedupe_key === null ||
+          !pendingMacMatches(this.key, pendingFieldsOf(row), row.pending_mac ?? '')
+        ) {
+          return {
+            reason: 'forged',
+            message: `pending row id ${row.id} does not match its MAC: it was written or edited without the audit key`,
+          };
+        }
+        if (row.overdue && !stale) {
+          stale = {
+            reason: 'pending',
+            message: `pending row id ${row.id} (at ${row.at.toISOString()}) was never chained: is the sealer running?`,
+          };
+        }
+      }
+      if (rows.length < PAGE) return stale;
+      after = rows[rows.length - 1]?.id ?? after;
+    }
   }
 
   /**
@@ -268,7 +474,8 @@ export class AuditLog {
   async purge(before: string): Promise<{ purged: number; checkpoint?: Checkpoint }> {
     const cutoff = isoTime(before, 'purge before');
     return this.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('audit_chain_head').select('seq').where('id', '=', 1).forUpdate().execute();
+      // Pending records are chained first, so none is left outside the chain behind the purged prefix.
+      await this.sealAll(trx, await this.lockHead(trx));
       // The chain is kept whole from the first record at or after the cutoff (times given by callers need not rise).
       const firstKept = await trx
         .selectFrom('audit_log')
@@ -323,6 +530,23 @@ export class AuditLog {
     }
     return { seq: checkpoint.seq, hash: checkpoint.hash };
   }
+}
+
+function pendingFieldsOf(
+  row: Pick<
+    Selectable<AuditLogTable>,
+    'at' | 'actor' | 'action' | 'subject' | 'tenant' | 'details' | 'dedupe_key'
+  >,
+): PendingFields {
+  return {
+    at: row.at.toISOString(),
+    actor: row.actor,
+    action: row.action,
+    subject: row.subject,
+    tenant: row.tenant,
+    details: row.details,
+    dedupeKey: row.dedupe_key ?? '',
+  };
 }
 
 function toRecord(row: Selectable<AuditLogTable>): ChainedAuditRecord {

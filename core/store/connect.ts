@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { HubConfig } from '../config/schema';
+import { dbStatements } from '../metrics';
 import { connectionErrorListener, reportConnectionError } from '../resilience/connection-errors';
 import { isOutage } from '../resilience/outage';
 import { isTlsFailure, type PostgresTlsSettings, postgresConnection } from '../security/tls';
@@ -82,7 +83,7 @@ async function openPostgres(
   pool.on('connect', (client) => client.on('error', onClientError));
   // The pool re-emits an idle client's error, already reported by the client's own listener above.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: countOutageQueries });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: logQueries('postgres') });
   try {
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -90,6 +91,19 @@ async function openPostgres(
     throw postgresError(url, error);
   }
   return db;
+}
+
+/**
+ * Kysely's one hook on every statement it sends, transaction control included (its drivers run
+ * BEGIN/COMMIT/ROLLBACK on the same logged connection): each is counted on
+ * `hub_db_statements_total`, and the failures go on to {@link countOutageQueries}.
+ */
+function logQueries(driver: StoreDriver): (event: LogEvent) => void {
+  const statements = dbStatements.labels({ driver });
+  return (event) => {
+    statements.inc();
+    if (event.level === 'error') countOutageQueries(event);
+  };
 }
 
 /**
@@ -174,5 +188,5 @@ async function openPglite(dataDir: string): Promise<Kysely<Database>> {
       { cause: error },
     );
   }
-  return new Kysely<Database>({ dialect: new PGliteDialect(client), log: countOutageQueries });
+  return new Kysely<Database>({ dialect: new PGliteDialect(client), log: logQueries('pglite') });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { AtRest } from '../privacy/at-rest';
 import { TURN_ACTION } from '../security/audit';
 import type { CustomerIdentity, HubStore, TranscriptEntry } from '../types';
@@ -181,6 +181,78 @@ export class KyselyStore implements HubStore {
         .executeTakeFirst();
       return { inserted: inserted !== undefined };
     });
+  }
+
+  /**
+   * A whole turn in ONE statement (data-modifying CTEs, no BEGIN/COMMIT): the conversation upsert,
+   * the inbound message and every reply (each idempotent on its id, sealed at rest as
+   * recordInbound/recordOutbound seal them), the turn's audit record left pending for the sealer
+   * (core/store/audit-log.ts), and whatever `with` adds (the turn's business facts). Either all of
+   * it is written or none, so a reply is never stored without its audit record and fact. Returns,
+   * per reply, whether it was new (false: an earlier attempt stored it), and the row of `with`'s
+   * columns.
+   */
+  async recordTurn(turn: {
+    event: InboundEvent;
+    customerId?: string;
+    replies: readonly OutboundMessage[];
+    audit?: AuditEntry & { dedupeKey: string };
+    with?: { ctes: RawBuilder<unknown>[]; columns: RawBuilder<unknown>[] };
+  }): Promise<{ inserted: boolean[]; row: Record<string, unknown> }> {
+    const inbound = inboundRow(this.atRest, turn.event, turn.customerId);
+    const rows = [inbound, ...turn.replies.map((reply) => outboundRow(this.atRest, reply))];
+    // ISO-8601 UTC strings (isoTime) sort as the times do; recorded out of order, the row never moves back.
+    const lastActivity =
+      rows
+        .map((row) => row.created_at)
+        .sort()
+        .at(-1) ?? inbound.created_at;
+    const { ref } = turn.event;
+    const key = inbound.conversation_key;
+    const messageValues = sql.join(
+      rows.map(
+        (row) => sql`(${row.id}, ${row.conversation_key}, ${row.direction}, ${row.kind}, ${row.text},
+          ${row.in_reply_to ?? null}, ${row.customer_id ?? null}, ${row.locale ?? null}, ${row.source ?? null},
+          ${row.payload}::jsonb, ${row.created_at}::timestamptz)`,
+      ),
+    );
+    const ctes: RawBuilder<unknown>[] = [
+      sql`turn_conversation as (
+        insert into conversations (key, channel, tenant, conversation, thread, customer_id, created_at, last_activity_at)
+        values (${key}, ${ref.channel}, ${ref.tenant},
+          ${this.atRest.seal(ref.conversation, { table: 'conversations', column: 'conversation', row: key })},
+          ${this.atRest.sealOrNull(ref.thread, { table: 'conversations', column: 'thread', row: key })},
+          ${inbound.customer_id ?? null}, ${inbound.created_at}::timestamptz, ${lastActivity}::timestamptz)
+        on conflict (key) do update set
+          last_activity_at = greatest(conversations.last_activity_at, excluded.last_activity_at),
+          customer_id = coalesce(conversations.customer_id, excluded.customer_id))`,
+      sql`turn_messages as (
+        insert into messages (id, conversation_key, direction, kind, text, in_reply_to, customer_id, locale,
+          source, payload, created_at)
+        values ${messageValues}
+        on conflict (id) do nothing
+        returning id)`,
+    ];
+    if (turn.audit) {
+      const audit = this.auditLog.pendingRow({
+        ...turn.audit,
+        ...(turn.audit.action === TURN_ACTION && turn.audit.subject !== undefined
+          ? { subject: conversationLookup(this.atRest, turn.audit.subject) }
+          : {}),
+      });
+      ctes.push(sql`turn_audit as (
+        insert into audit_log (at, actor, action, subject, tenant, details, dedupe_key, pending_mac)
+        values (${audit.at}::timestamptz, ${audit.actor}, ${audit.action}, ${audit.subject}, ${audit.tenant},
+          ${audit.details}::jsonb, ${audit.dedupe_key}, ${audit.pending_mac})
+        on conflict (dedupe_key) do nothing)`);
+    }
+    ctes.push(...(turn.with?.ctes ?? []));
+    const { rows: result } = await sql<Record<string, unknown>>`with ${sql.join(ctes)}
+      select coalesce((select json_agg(id) from turn_messages), '[]'::json) as turn_inserted
+      ${turn.with ? sql`, ${sql.join(turn.with.columns)}` : sql``}`.execute(this.db);
+    const row = result[0] ?? {};
+    const inserted = new Set(row.turn_inserted as string[]);
+    return { inserted: turn.replies.map((reply) => inserted.has(reply.id)), row };
   }
 
   /** The last `limit` entries (default {@link DEFAULT_TRANSCRIPT_LIMIT}), oldest first. */

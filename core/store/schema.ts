@@ -79,6 +79,11 @@ export interface AuditLogTable {
   hash: string | null;
   tenant: string | null;
   dedupe_key: string | null;
+  /**
+   * A turn's record not chained yet (seq null): HMAC of its fields under the audit key (migration
+   * 0018, core/security/audit-chain.ts `pendingMac`); null once the sealer has chained it.
+   */
+  pending_mac: string | null;
 }
 
 /** The single row (id 1) every chain append locks: the last record's sequence number and hash. */

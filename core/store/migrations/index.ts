@@ -15,6 +15,7 @@ import * as intentReview from './0014_intent_review';
 import * as deskCommentKind from './0015_desk_comment_kind';
 import * as ticketCommentStatus from './0016_ticket_comment_status';
 import * as conversationsRecent from './0017_conversations_recent';
+import * as pendingAudit from './0018_pending_audit';
 
 /**
  * Every migration, in order, imported statically: bundles and `tsx` runs need no filesystem
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '0015_desk_comment_kind': deskCommentKind,
   '0016_ticket_comment_status': ticketCommentStatus,
   '0017_conversations_recent': conversationsRecent,
+  '0018_pending_audit': pendingAudit,
 };
 
 export const migrationProvider: MigrationProvider = {

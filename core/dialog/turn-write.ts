@@ -2,6 +2,9 @@ import type { TurnFact } from '../analytics/facts';
 import type { AnalyticsStore } from '../analytics/store';
 import { recordedTurnOf } from '../analytics/store';
 import { countRecordedFact } from '../analytics/writer';
+import { logger } from '../log';
+import { errors } from '../metrics';
+import { isOutage } from '../resilience/outage';
 import { type TurnAuditRecord, turnAuditEntry } from '../security/audit';
 import type { KyselyStore } from '../store/kysely-store';
 import type { InboundEvent, OutboundMessage } from '../types';
@@ -29,15 +32,26 @@ export function createTurnWriter(
 ): TurnWriter {
   const now = options.now ?? (() => new Date());
   return async (turn) => {
-    const facts = options.analytics?.factStatement(turn.fact, now());
-    const { inserted, row } = await store.recordTurn({
+    const base = {
       event: turn.event,
       ...(turn.customerId === undefined ? {} : { customerId: turn.customerId }),
       replies: turn.replies,
       ...(options.audit ? { audit: turnAuditEntry(turn.audit) } : {}),
-      ...(facts ? { with: facts } : {}),
-    });
-    if (facts) countRecordedFact(turn.fact, recordedTurnOf(row));
-    return { inserted };
+    };
+    const facts = options.analytics?.factStatement(turn.fact, now());
+    if (!facts) return { inserted: (await store.recordTurn(base)).inserted };
+    try {
+      const { inserted, row } = await store.recordTurn({ ...base, with: facts });
+      countRecordedFact(turn.fact, recordedTurnOf(row));
+      return { inserted };
+    } catch (error) {
+      // A measurement never stops an answer: a statement that fails for any reason but an outage
+      // runs again without the facts (logged and counted as createFactsWriter does); an error of
+      // the transcript's own part fails that one too, and the turn with it.
+      if (isOutage(error)) throw error;
+      errors.inc({ stage: 'analytics', code: 'analytics.write_failed' });
+      logger.warn({ err: error, code: 'analytics.write_failed' }, 'turn facts not written');
+      return { inserted: (await store.recordTurn(base)).inserted };
+    }
   };
 }

@@ -7,7 +7,7 @@ import { DialogEngine } from '../../core/dialog/engine';
 import { loadDialogKit } from '../../core/dialog/setup';
 import { createTurnHandler } from '../../core/dialog/turn';
 import { createTurnWriter } from '../../core/dialog/turn-write';
-import { dbStatements } from '../../core/metrics';
+import { dbStatements, errors } from '../../core/metrics';
 import { createKnowledge } from '../../core/rag';
 import { CLI_ACTOR, recordOperatorAction, TURN_ACTION } from '../../core/security/audit';
 import { MemoryStateStore } from '../../core/state';
@@ -137,6 +137,35 @@ describe.each(['pglite', 'postgres'] as const)('the turn in one statement (%s)',
       .where('conversation_hash', '=', analytics.pseudonym(`test:default:crash`))
       .executeTakeFirst();
     expect(outcome?.turns).toBe(1);
+  });
+
+  it('still answers when the facts part fails: the statement runs again without it', async () => {
+    const broken = Object.create(analytics) as AnalyticsStore;
+    broken.factStatement = () => ({
+      ctes: [sql`fact_row as (select 1 / 0 as conversation_id)`],
+      columns: [sql`(select conversation_id from fact_row) as fact_conversation`],
+    });
+    const delivered: OutboundMessage[] = [];
+    const handle = createTurnHandler({
+      engine,
+      states: new MemoryStateStore({ ttlMs: 60_000 }),
+      store: test.store,
+      feed: new MemoryFeed(`turn-statement-broken-${driver}`),
+      deliver: async (reply) => void delivered.push(reply),
+      write: createTurnWriter(test.store, { audit: true, analytics: broken }),
+    });
+    const failures = async () =>
+      (await errors.get()).values.find((v) => v.labels.code === 'analytics.write_failed')?.value ?? 0;
+    const before = await failures();
+    const event = message('facts-broken');
+    await handle(event, ctx());
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(await failures()).toBe(before + 1);
+    expect(await count(`select count(*) as n from messages where in_reply_to = '${event.id}'`)).toBe(
+      delivered.length,
+    );
+    expect(await count(`select count(*) as n from audit_log where dedupe_key = 'turn:${event.id}'`)).toBe(1);
+    expect(await count(`select count(*) as n from turn_facts where event_id = '${event.id}'`)).toBe(0);
   });
 
   it('seals pending records in id order, two sealers at once, and the chain verifies', async () => {

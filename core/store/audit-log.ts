@@ -141,15 +141,18 @@ export class AuditLog {
    */
   async seal(batch = SEAL_BATCH): Promise<{ sealed: number; forged: string[] }> {
     let sealed = 0;
-    const forged = new Set<string>();
+    let after = '0';
+    const forged: string[] = [];
     for (;;) {
+      const from = after;
       const round = await this.db.transaction().execute(async (trx) => {
         const head = await this.lockHead(trx);
-        return this.sealBatch(trx, head, batch);
+        return this.sealBatch(trx, head, batch, from);
       });
       sealed += round.sealed;
-      for (const id of round.forged) forged.add(id);
-      if (round.read < batch) return { sealed, forged: [...forged] };
+      forged.push(...round.forged);
+      if (round.read < batch) return { sealed, forged };
+      after = round.lastId;
     }
   }
 
@@ -168,30 +171,42 @@ export class AuditLog {
     head: { seq: string; hash: string },
   ): Promise<{ seq: string; hash: string }> {
     let current = head;
+    let after = '0';
     for (;;) {
-      const round = await this.sealBatch(trx, current, SEAL_BATCH);
+      const round = await this.sealBatch(trx, current, SEAL_BATCH, after);
       current = round.head;
       if (round.read < SEAL_BATCH) return current;
+      after = round.lastId;
     }
   }
 
   /**
-   * Under the head lock: chains up to `batch` pending records after `head`, in id order, with one
-   * update that also moves the head. Forged rows (bad MAC) are skipped and reported.
+   * Under the head lock: chains up to `batch` pending records after `head`, in id order from
+   * `afterId` on, with one update that also moves the head. Forged rows (bad MAC) are skipped and
+   * reported; the next batch starts after the last row read, so they are never read twice.
    */
   private async sealBatch(
     trx: Transaction<Database>,
     head: { seq: string; hash: string },
     batch: number,
-  ): Promise<{ read: number; sealed: number; forged: string[]; head: { seq: string; hash: string } }> {
+    afterId: string,
+  ): Promise<{
+    read: number;
+    lastId: string;
+    sealed: number;
+    forged: string[];
+    head: { seq: string; hash: string };
+  }> {
     const rows = await trx
       .selectFrom('audit_log')
       .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
       .where('seq', 'is', null)
       .where('pending_mac', 'is not', null)
+      .where('id', '>', afterId)
       .orderBy('id')
       .limit(batch)
       .execute();
+    const lastId = rows.at(-1)?.id ?? afterId;
     let seq = Number(head.seq);
     let prevHash = head.hash;
     const chained: Array<{ id: string; seq: number; prevHash: string; hash: string }> = [];
@@ -210,7 +225,7 @@ export class AuditLog {
       seq = fields.seq;
       prevHash = hash;
     }
-    if (chained.length === 0) return { read: rows.length, sealed: 0, forged, head };
+    if (chained.length === 0) return { read: rows.length, lastId, sealed: 0, forged, head };
     // The rows and the head in one statement; the head lock makes this the only writer of either.
     const values = sql.join(
       chained.map(
@@ -224,7 +239,13 @@ export class AuditLog {
         where audit_log.id = v.id
       )
       update audit_chain_head set seq = ${String(seq)}::bigint, hash = ${prevHash} where id = 1`.execute(trx);
-    return { read: rows.length, sealed: chained.length, forged, head: { seq: String(seq), hash: prevHash } };
+    return {
+      read: rows.length,
+      lastId,
+      sealed: chained.length,
+      forged,
+      head: { seq: String(seq), hash: prevHash },
+    };
   }
 
   /**

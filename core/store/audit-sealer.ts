@@ -43,12 +43,13 @@ export class AuditSealer {
   async sealIfPending(): Promise<number> {
     if (!(await this.log.hasPending(this.forged))) return 0;
     const { sealed, forged } = await this.log.seal();
-    if (forged.length > 0) {
+    const fresh = forged.filter((id) => !this.forged.includes(id));
+    if (fresh.length > 0) {
       logger.error(
-        { ids: forged, code: 'audit.forged_pending' },
+        { ids: fresh, code: 'audit.forged_pending' },
         'pending audit records whose MAC does not match were left unchained: hub audit verify names them',
       );
-      this.forged = [...new Set([...this.forged, ...forged])].slice(-FORGED_KEPT);
+      this.forged = [...this.forged, ...fresh].slice(-FORGED_KEPT);
     }
     return sealed;
   }

@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema } from '../../core/config/schema';
-import { recordOperatorAction } from '../../core/security/audit';
+import { recordOperatorAction, turnAuditEntry } from '../../core/security/audit';
 import { createStore, type KyselyStore } from '../../core/store/index';
+import type { InboundEvent } from '../../core/types';
 import { scratchDatabase } from '../support/postgres';
 import { writeConfig } from './hub-process';
 
@@ -90,5 +91,42 @@ describe('hub audit', { timeout: 180_000 }, () => {
     const broken = await hub('audit', 'verify');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/audit chain broken at record 4 \(edited\)/);
+    await sql`update audit_log set subject = 'ticket:demo:7' where seq = 4`.execute(store.db);
+  });
+
+  it('chains a turn record still pending, then verifies; a pending row forged without the key fails', async () => {
+    const event: InboundEvent = {
+      id: 'cli:pending:1',
+      kind: 'message',
+      ref: { channel: 'test', tenant: 'default', conversation: 'pending' },
+      sender: { id: 'customer-pending' },
+      receivedAt: new Date().toISOString(),
+      text: 'hello',
+    };
+    const audit = turnAuditEntry({
+      eventId: event.id,
+      conversationKey: 'test:default:pending',
+      channel: 'test',
+      tenant: 'default',
+      retrieved: [],
+      actions: [],
+      citations: [],
+      replies: [],
+      latencyMs: 3,
+      outcome: 'silent',
+    });
+    await store.recordTurn({ event, replies: [], audit });
+    const pending = () => store.db.selectFrom('audit_log').select('id').where('seq', 'is', null).execute();
+    expect(await pending()).toHaveLength(1);
+    const verified = await hub('audit', 'verify');
+    expect(verified).toMatchObject({ code: 0 });
+    expect(verified.stdout).toMatch(/audit chain ok: 6 record\(s\) verified from record 3/);
+    expect(await pending()).toHaveLength(0);
+
+    await sql`insert into audit_log (at, actor, action, details, dedupe_key, pending_mac)
+      values (now(), 'bot', 'bot.turn', '{}'::jsonb, 'turn:forged', ${'f'.repeat(64)})`.execute(store.db);
+    const forged = await hub('audit', 'verify');
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toMatch(/\(forged\): pending row id \d+ does not match its MAC/);
   });
 });

@@ -58,7 +58,7 @@ export const PENDING_GRACE_MS = 5 * 60_000;
 /** Pending records the sealer chains per transaction. */
 export const SEAL_BATCH = 500;
 
-/** What the turn's statement inserts into audit_log for a record left for the sealer (core/store/turn-write.ts). */
+/** What the turn's statement (KyselyStore.recordTurn) inserts into audit_log for a record left for the sealer. */
 export interface PendingAuditRow {
   at: string;
   actor: string;

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningHub, startHub } from '../../app/hub';
 import { hubConfigSchema } from '../../core/config/schema';
+import type { KyselyStore } from '../../core/store';
 import { scratchDatabase } from '../support/postgres';
 
 /**
@@ -92,5 +93,24 @@ describe('PostgreSQL statements of a REST turn', () => {
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
     expect(replyReads(statements)).toHaveLength(1);
+  });
+
+  it("the worker's sealer chains the turns' audit records, and the chain verifies", async () => {
+    const store = hub.store as KyselyStore;
+    const counts = () =>
+      store.db
+        .selectFrom('audit_log')
+        .select((eb) => [eb.fn.countAll<string>().as('all'), eb.fn.count<string>('seq').as('chained')])
+        .where('action', '=', 'bot.turn')
+        .executeTakeFirstOrThrow();
+    await vi.waitFor(
+      async () => {
+        const { all, chained } = await counts();
+        expect(Number(all)).toBeGreaterThanOrEqual(3);
+        expect(Number(chained)).toBe(Number(all));
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(await store.auditLog.verify({ pendingGraceMs: 0 })).toMatchObject({ ok: true });
   });
 });

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * A turn's audit record is written in the turn's one statement, outside the chain (core/store/
- * turn-write.ts), and chained later by the sealer (core/store/audit-log.ts `seal`). Until then it
+ * A turn's audit record is written in the turn's one statement, outside the chain
+ * (KyselyStore.recordTurn), and chained later by the sealer (core/store/audit-log.ts `seal`). Until then it
  * has no `seq` and carries `pending_mac`, an HMAC of its fields under the audit key: a pending row
  * written or edited without the key is a fault, and the sealer never chains it. The partial index
  * is what the sealer and its probe walk: only the few rows still pending.

@@ -263,6 +263,22 @@ describe.each(['pglite', 'postgres'] as const)('the turn in one statement (%s)',
     expect(await test.store.auditLog.verify()).toMatchObject({ ok: true });
   });
 
+  it('a purge chains the pending records first and leaves a chain that verifies', async () => {
+    const { handle } = handler();
+    await handle(message('purged'), ctx());
+    expect(await test.store.auditLog.hasPending()).toBe(true);
+    const { purged, checkpoint } = await test.store.auditLog.purge(
+      new Date(Date.now() + 60_000).toISOString(),
+    );
+    expect(purged).toBeGreaterThan(0);
+    expect(await test.store.auditLog.hasPending()).toBe(false);
+    expect(await count(`select count(*) as n from audit_log`)).toBe(0);
+    expect(checkpoint?.seq).toBeGreaterThan(0);
+    await handle(message('after-purge'), ctx());
+    await test.store.auditLog.seal();
+    expect(await test.store.auditLog.verify()).toMatchObject({ ok: true, checked: 1 });
+  });
+
   it('redacts a pending record (it is chained first) and the chain still verifies', async () => {
     const { handle } = handler();
     const event = message('erased');

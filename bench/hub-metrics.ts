@@ -92,3 +92,14 @@ export function histogramQuantile(histogram: Histogram, q: number): number {
   }
   return Number.NaN;
 }
+
+/** The hub's `hub_redis_requests_total` (Redis round trips: a command or a pipeline each), from /metrics. */
+export function parseRedisRequests(exposition: string): number | undefined {
+  const match = /^hub_redis_requests_total (\S+)$/m.exec(exposition);
+  return match ? Number(match[1]) : undefined;
+}
+
+export async function scrapeRedisRequests(hubUrl: string): Promise<number | undefined> {
+  const response = await fetch(`${hubUrl}/metrics`);
+  return parseRedisRequests(await response.text());
+}

@@ -4,6 +4,7 @@ import {
   type Histogram,
   histogramQuantile,
   type StageHistograms,
+  scrapeRedisRequests,
   scrapeStages,
 } from './hub-metrics';
 import { type LoadOptions, percentile, runLoad } from './load';
@@ -55,6 +56,8 @@ export interface Slice {
   load: Awaited<ReturnType<typeof runLoad>>;
   usage: Usage;
   stages?: StageHistograms;
+  /** Requests the hub sent to Redis in the window (its hub_redis_requests_total). */
+  redisRequests?: number;
   llmCalls: number;
   llmBody: { bytes: number; samples: number };
   /** Measured window, process.hrtime.bigint() ns. */
@@ -79,18 +82,21 @@ export async function measureSlice(
   const { hubUrl } = deps;
   // Usage and stages cover the measured window: from the end of warm-up to the last answer, the
   // ones still in flight when the window closed included.
-  let opened: Promise<{ snapshot: Snapshot; stages?: StageHistograms }> | undefined;
+  let opened: Promise<{ snapshot: Snapshot; stages?: StageHistograms; redisRequests?: number }> | undefined;
   const result = await runLoad({
     ...load,
     atWindowStart: () => {
-      opened = Promise.all([deps.probe.snapshot(), hubUrl ? scrapeStages(hubUrl) : undefined]).then(
-        ([snapshot, stages]) => ({ snapshot, stages }),
-      );
+      opened = Promise.all([
+        deps.probe.snapshot(),
+        hubUrl ? scrapeStages(hubUrl) : undefined,
+        hubUrl ? scrapeRedisRequests(hubUrl) : undefined,
+      ]).then(([snapshot, stages, redisRequests]) => ({ snapshot, stages, redisRequests }));
     },
   });
-  const [after, stagesAfter] = await Promise.all([
+  const [after, stagesAfter, redisRequestsAfter] = await Promise.all([
     deps.probe.snapshot(),
     hubUrl ? scrapeStages(hubUrl) : undefined,
+    hubUrl ? scrapeRedisRequests(hubUrl) : undefined,
   ]);
   if (!opened) throw new Error('the measured window never opened');
   const before = await opened;
@@ -101,6 +107,10 @@ export async function measureSlice(
     load: result,
     usage: usageBetween(before.snapshot, after),
     stages: before.stages && stagesAfter ? diffStages(before.stages, stagesAfter) : undefined,
+    redisRequests:
+      before.redisRequests !== undefined && redisRequestsAfter !== undefined
+        ? redisRequestsAfter - before.redisRequests
+        : undefined,
     llmCalls: deps.llmLog.calls - calls,
     llmBody: deps.llmLog.takeAverageBody(),
     window: [before.snapshot.at, after.at],
@@ -184,5 +194,8 @@ export function mergeSlices(slices: Slice[]): PhaseResult {
     llmRequestBytes: body.samples ? body.bytes / body.samples : 0,
     usage: usage ?? { cpuMs: {}, redisCalls: [], wallMs: 0 },
     stages: stages ? stageFigures(stages) : undefined,
+    redisRequests: slices.every((s) => s.redisRequests !== undefined)
+      ? slices.reduce((sum, s) => sum + (s.redisRequests ?? 0), 0)
+      : undefined,
   };
 }

@@ -32,6 +32,7 @@ import {
   cpuTable,
   type PhaseResult,
   profileReport,
+  redisRoundTripsLine,
   redisTable,
   resultsTable,
   stageTable,
@@ -340,6 +341,7 @@ async function main(): Promise<number> {
     '\n## Redis commands per message (measured window; every client of the server; commands run by scripts included)\n',
   );
   console.log(redisTable(results));
+  console.log(redisRoundTripsLine(results));
   console.log(
     `\nPostgreSQL: ${transactions} committed transactions in ${database} for ${hubSent} hub messages: ${(transactions / Math.max(1, hubSent)).toFixed(2)} per message (warm-up and start-up migrations included)`,
   );

@@ -1,4 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Counter } from 'prom-client';
+import { registry } from '../metrics';
 import { connectionErrorListener } from '../resilience/connection-errors';
 import { HubError } from '../types/errors';
 
@@ -29,6 +31,56 @@ export function duplicateClient(redis: RedisClient, options: RedisOptions = {}):
   return redis.duplicate(options);
 }
 
+/**
+ * The option that marks a connection of the hub's: its requests count in hub_redis_requests_total.
+ * An option rather than a flag on the object, so what is made from it inherits it: `duplicate()`
+ * (BullMQ's connections), and a cluster's connections to its nodes (from `redisOptions`).
+ */
+const COUNTED = 'hubCountsRequests';
+
+let requestsSent = 0;
+/** Pipelines (and MULTI blocks, which ioredis sends as pipelines) already counted. */
+const pipelinesSeen = new WeakSet<object>();
+
+/**
+ * Counts requests at their one way out, `Redis.prototype.sendCommand` (a cluster hands each command
+ * to a node's connection there too): a command sent on its own is one request, a pipeline is one
+ * however many commands it holds. A command a cluster redirects or retries counts again, as it costs
+ * another round trip; a command queued while disconnected counts when queued and when sent.
+ */
+function countRequests(): void {
+  const proto = Redis.prototype as unknown as {
+    sendCommand(this: Redis, command: unknown, stream?: { isPipeline?: boolean }): unknown;
+  };
+  const send = proto.sendCommand;
+  proto.sendCommand = function (this: Redis, command, stream) {
+    if ((this.options as Record<string, unknown>)[COUNTED] === true) {
+      if (!stream?.isPipeline) requestsSent++;
+      else if (!pipelinesSeen.has(stream)) {
+        pipelinesSeen.add(stream);
+        requestsSent++;
+      }
+    }
+    return send.call(this, command, stream);
+  };
+}
+countRequests();
+
+/** Requests (round trips) this process's Redis connections have sent so far. */
+export function redisRequestsSent(): number {
+  return requestsSent;
+}
+
+new Counter({
+  name: 'hub_redis_requests_total',
+  help: "Requests sent to Redis by the hub's connections: a command or a pipeline (MULTI included) counts once; commands that scripts run inside Redis do not count",
+  registers: [registry],
+  collect() {
+    this.reset();
+    this.inc(requestsSent);
+  },
+});
+
 /** The URL without its password, so it can go into error messages and logs. */
 export function redactRedisUrl(url: string): string {
   try {
@@ -45,7 +97,12 @@ export function redactRedisUrl(url: string): string {
  * it instead of hanging in ioredis's reconnect loop on the first request.
  */
 export async function connectRedis(url: string, purpose: string, options: RedisOptions = {}): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, ...options });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    ...options,
+    [COUNTED]: true,
+  } as RedisOptions);
   let lastError: Error | undefined;
   // Without a listener ioredis prints every reconnect failure as an unhandled 'error' event.
   const report = connectionErrorListener('redis', purpose);
@@ -109,7 +166,8 @@ export async function connectRedisCluster(
       username: decodeURIComponent(first.username) || undefined,
       password: decodeURIComponent(first.password) || undefined,
       ...options,
-    },
+      [COUNTED]: true,
+    } as RedisOptions,
   });
   let lastError: Error | undefined;
   const report = connectionErrorListener('redis', purpose);

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../../core/metrics';
+import { connectRedis, type RedisClient } from '../../core/state';
+import { connectRedisCluster, duplicateClient, redisRequestsSent } from '../../core/state/redis-client';
+import {
+  REDIS_CLUSTER_SKIP_REASON,
+  redisClusterAvailable,
+  startRedisCluster,
+  type TestCluster,
+} from '../support/redis-cluster';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Requests counted while `work` ran (nothing else in this file sends meanwhile). */
+async function counted(work: () => Promise<unknown>): Promise<number> {
+  const before = redisRequestsSent();
+  await work();
+  return redisRequestsSent() - before;
+}
+
+function requestsSuite(connect: () => Promise<RedisClient>) {
+  let redis: RedisClient;
+  beforeAll(async () => {
+    redis = await connect();
+  }, 60_000);
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  it('counts a command sent on its own once, and a pipeline or MULTI once whatever it holds', async () => {
+    const key = `test-requests-{${Math.random()}}`;
+    expect(await counted(() => redis.set(key, '1', 'PX', 10_000))).toBe(1);
+    expect(await counted(() => Promise.all([redis.get(key), redis.get(key)]))).toBe(2);
+    expect(await counted(() => redis.pipeline().get(key).incr(key).pexpire(key, 10_000).exec())).toBe(1);
+    expect(await counted(() => redis.multi().incr(key).incr(key).exec())).toBe(1);
+    // A script is one request, whatever it runs inside Redis.
+    expect(
+      await counted(() =>
+        redis.eval("redis.call('INCR', KEYS[1]); return redis.call('GET', KEYS[1])", 1, key),
+      ),
+    ).toBe(1);
+    await redis.del(key);
+  });
+
+  it("counts a duplicate's requests too (BullMQ's connections are duplicates)", async () => {
+    const copy = duplicateClient(redis);
+    try {
+      expect(await counted(() => copy.ping())).toBeGreaterThanOrEqual(1);
+    } finally {
+      copy.disconnect();
+    }
+  });
+
+  it('exposes the count as hub_redis_requests_total on /metrics', async () => {
+    await redis.ping();
+    const text = await registry.metrics();
+    const value = Number(/^hub_redis_requests_total (\S+)$/m.exec(text)?.[1]);
+    expect(value).toBe(redisRequestsSent());
+    expect(value).toBeGreaterThan(0);
+  });
+}
+
+describe('hub_redis_requests_total: one Redis server', () => {
+  requestsSuite(() => connectRedis(REDIS_URL, 'test'));
+
+  it('does not count connections the hub did not open', async () => {
+    const { Redis } = await import('ioredis');
+    const foreign = new Redis(REDIS_URL);
+    try {
+      expect(await counted(() => foreign.ping())).toBe(0);
+    } finally {
+      foreign.disconnect();
+    }
+  });
+});
+
+describe.skipIf(redisClusterAvailable)('hub_redis_requests_total: Redis Cluster', () => {
+  it.skip(REDIS_CLUSTER_SKIP_REASON, () => {});
+});
+
+describe.runIf(redisClusterAvailable)('hub_redis_requests_total: Redis Cluster', () => {
+  let cluster: TestCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  requestsSuite(async () => {
+    cluster = await startRedisCluster();
+    return connectRedisCluster(cluster.nodes, 'test');
+  });
+});

@@ -324,7 +324,11 @@ async function startWorkers(
   const audit = config.audit.turns ? (record: TurnAuditRecord) => recordTurn(store, record) : undefined;
   const facts = config.analytics.enabled ? createFactsWriter(analytics) : undefined;
   phases.begin('workers', 'starting the dialog workers');
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }));
+  // The bus reads each turn's state with its event and commits the new state and the replies' feed
+  // messages with the event's settlement (one Redis script on the BullMQ bus).
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, audit, facts }), {
+    commit: { states, feed },
+  });
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

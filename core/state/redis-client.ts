@@ -23,6 +23,26 @@ export function hashTag(name: string): string {
   return `{${name}}`;
 }
 
+/**
+ * Whether two connections speak to the same data: one server (host, port or socket path, database),
+ * or a cluster with a node in common. Scripts of one may then read and write the other's keys.
+ */
+export function sameRedis(a: RedisClient, b: RedisClient): boolean {
+  if (isCluster(a) || isCluster(b)) {
+    if (!isCluster(a) || !isCluster(b)) return false;
+    const address = (node: Redis) => `${node.options.host}:${node.options.port}`;
+    const nodes = new Set(a.nodes().map(address));
+    return b.nodes().some((node) => nodes.has(address(node)));
+  }
+  const { host, port, path, db } = a.options;
+  return (
+    host === b.options.host &&
+    port === b.options.port &&
+    path === b.options.path &&
+    (db ?? 0) === (b.options.db ?? 0)
+  );
+}
+
 /** Another connection like `redis` (same server or cluster, same options) with `options` on top. */
 export function duplicateClient(redis: RedisClient, options: RedisOptions = {}): RedisClient {
   if (isCluster(redis)) {

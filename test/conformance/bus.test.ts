@@ -10,8 +10,10 @@ import { BusKeys } from '../../core/bus/keys';
 import { parseConfig } from '../../core/config/load';
 import type { HubConfig } from '../../core/config/schema';
 import { busDeadLetters } from '../../core/metrics';
-import type { RedisClient } from '../../core/state';
-import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types';
+import { AtRest } from '../../core/privacy/at-rest';
+import { resolveDataKeys } from '../../core/privacy/data-keys';
+import { createStateStore, MemoryStateStore, type RedisClient } from '../../core/state';
+import type { DeliveryContext, DialogState, EventBus, OutboundFeed, StateStore } from '../../core/types';
 import { conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
@@ -74,6 +76,17 @@ function inbound(conversation: string, n: number, text = `message ${n}`): Inboun
     sender: { id: 'customer-1' },
     receivedAt: new Date().toISOString(),
     text,
+  };
+}
+
+function reply(eventId: string, text: string): OutboundMessage {
+  return {
+    id: `${eventId}#0`,
+    ref: { channel: 'test', tenant: 'default', conversation: eventId.split(':')[0] ?? '' },
+    inReplyTo: eventId,
+    content: { type: 'text', text },
+    createdAt: new Date().toISOString(),
+    source: 'system',
   };
 }
 
@@ -164,6 +177,23 @@ class World {
     const bus = await createBus(parseConfig(this.configInput(settings)), { keyPrefix: this.keyPrefix });
     this.opened.push(bus);
     return bus;
+  }
+
+  /** The dialog state store the hub would pair with this bus (Redis for BullMQ: the bus then commits states itself). */
+  async states(): Promise<StateStore> {
+    const config = parseConfig({
+      ...this.configInput(),
+      state: { driver: this.driver === 'memory' ? 'memory' : 'redis' },
+    });
+    const states =
+      this.driver === 'memory'
+        ? new MemoryStateStore({ ttlMs: 60_000 })
+        : await createStateStore(config, {
+            keyPrefix: this.keyPrefix,
+            atRest: new AtRest(await resolveDataKeys({ inMemory: true })),
+          });
+    this.opened.push(states);
+    return states;
   }
 
   async feed(): Promise<OutboundFeed> {
@@ -553,6 +583,53 @@ describe.each(drivers)('EventBus conformance: %s', (driver) => {
     await expect(bus.publish(inbound('a', 3))).rejects.toMatchObject({ code: 'bus.closed' });
   });
 
+  it("commits a turn's state and feed messages with its event, and nothing from a handler that threw", async () => {
+    const bus = await world.bus({ backoffMs: 10 });
+    const states = await world.states();
+    const feed = await world.feed();
+    const received: OutboundMessage[] = [];
+    await feed.subscribe((message) => received.push(message));
+    const seen: Array<{ id: string; count: unknown }> = [];
+    let failedOnce = false;
+    await bus.consume(
+      async (event, ctx) => {
+        const turn = ctx.turn;
+        if (!turn) throw new Error('no TurnCommit although consume was given one');
+        const count = Number(turn.state?.slots.count ?? 0);
+        seen.push({ id: event.id, count: turn.state?.slots.count });
+        const state: DialogState = {
+          conversationKey: conversationKey(event.ref),
+          slots: { count: String(count + 1) },
+          history: [],
+          handoff: 'bot',
+          handledEventIds: [event.id],
+          updatedAt: new Date().toISOString(),
+        };
+        turn.saveState(state);
+        turn.publish(reply(event.id, 'reply'));
+        if (event.id === 'a:2' && !failedOnce) {
+          failedOnce = true;
+          throw new Error('fails after handing over its results');
+        }
+      },
+      { commit: { states, feed } },
+    );
+    for (let n = 1; n <= 3; n++) await bus.publish(inbound('a', n));
+    await waitFor(() => received.length === 3, 'three replies on the feed');
+    // Each turn starts from the state the one before committed; the failed try committed nothing.
+    expect(seen).toEqual([
+      { id: 'a:1', count: undefined },
+      { id: 'a:2', count: '1' },
+      { id: 'a:2', count: '1' },
+      { id: 'a:3', count: '2' },
+    ]);
+    expect(received.map((message) => message.inReplyTo)).toEqual(['a:1', 'a:2', 'a:3']);
+    await waitFor(async () => (await bus.pending()) === 0, 'the inbox to empty');
+    const saved = await states.load(conversationKey(inbound('a', 1).ref));
+    expect(saved?.slots.count).toBe('3');
+    expect(saved?.handledEventIds).toEqual(['a:3']);
+  });
+
   it('answers ping while open', async () => {
     const bus = await world.bus();
     await expect(bus.ping()).resolves.toBeUndefined();
@@ -672,6 +749,72 @@ describe.each(drivers.filter((driver) => driver !== 'memory'))(
       expect(recorder.attempts('a:1')).toEqual([1]);
       expect(recorder.maxInFlightPerConversation).toBe(1);
       expect(recorder.deliveries.every(({ ctx }) => !ctx.signal.aborted)).toBe(true);
+    });
+
+    it('adds one BullMQ job per conversation that becomes ready, not one per event', async () => {
+      const bus = await world.bus();
+      for (let n = 1; n <= 5; n++) await bus.publish(inbound('a', n));
+      await bus.publish(inbound('b', 1));
+      const queue = new Queue(world.queue, {
+        connection: world.redis(),
+        prefix: bullPrefix(world.keyPrefix, Boolean(world.cluster)),
+      });
+      try {
+        const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        expect(Object.values(counts).reduce((sum, n) => sum + n, 0)).toBe(2);
+        const recorder = new Recorder();
+        await bus.consume(recorder.handler());
+        await waitFor(() => recorder.count() === 6, 'six events');
+        expect(recorder.ids('a')).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5']);
+        // Drained to empty, the conversation is ready again with its next event: one job more.
+        await waitFor(
+          async () => (await queue.getJobCounts('completed', 'active', 'waiting')).active === 0,
+          'the jobs to end',
+        );
+        await bus.publish(inbound('a', 6));
+        await waitFor(() => recorder.count() === 7, 'the seventh event');
+        expect(recorder.ids('a').at(-1)).toBe('a:6');
+      } finally {
+        await queue.close();
+      }
+    });
+
+    it('commits nothing from a holder that was taken over: no state, no feed message, the head stays', async () => {
+      const bus = await world.bus({ lockTtlMs: 1_000, backoffMs: 10 });
+      const states = await world.states();
+      const feed = await world.feed();
+      const received: OutboundMessage[] = [];
+      await feed.subscribe((message) => received.push(message));
+      const conversation = conversationKey(inbound('a', 1).ref);
+      const fence = `${world.shardOf(conversation)}:fence:${conversation}`;
+      const startStates: Array<DialogState | undefined> = [];
+      await bus.consume(
+        async (event, ctx) => {
+          const turn = ctx.turn;
+          if (!turn) throw new Error('no TurnCommit');
+          startStates.push(turn.state);
+          const stale = ctx.attempt === 1;
+          turn.saveState({
+            conversationKey: conversation,
+            slots: { by: stale ? 'stale' : 'successor' },
+            history: [],
+            handoff: 'bot',
+            handledEventIds: [event.id],
+            updatedAt: new Date().toISOString(),
+          });
+          turn.publish(reply(event.id, stale ? 'stale' : 'successor'));
+          // A newer holder took the conversation meanwhile (its token is above ours).
+          if (stale) await world.redis().set(fence, String(ctx.fencingToken + 1_000));
+        },
+        { commit: { states, feed } },
+      );
+      await bus.publish(inbound('a', 1));
+      await waitFor(() => received.length === 1, 'the redelivery to commit');
+      await sleep(50);
+      expect(received.map((message) => message.content)).toEqual([{ type: 'text', text: 'successor' }]);
+      // The redelivery started from no state: the stale holder's never landed.
+      expect(startStates).toEqual([undefined, undefined]);
+      expect((await states.load(conversation))?.slots.by).toBe('successor');
     });
 
     it('aborts the signal when the conversation lock is lost, and the next holder redelivers in order', async () => {

@@ -64,9 +64,10 @@ return {pending, math.max(0, nowMs - oldestMs)}
  * start an attempt on it (refused while it backs off), and the conversation's dialog state when the
  * bus commits turns (KEYS 7, and 8: a copy from before sealing, read when 7 is empty). The attempt
  * count lives in Redis so a crash mid-handler still uses up an attempt (a poison event that kills
- * workers ends in the dead-letter queue instead of looping). The token is INCR-like (last + 1) but
- * never below the Redis clock in microseconds (see RedisLockManager's ACQUIRE). The lock is let go
- * at once when there is nothing to run.
+ * workers ends in the dead-letter queue instead of looping). The token is the fence counter plus one
+ * (INCR keeps the key's expiry); a counter that expired starts again from the Redis clock in
+ * microseconds, above any token issued before it (as RedisLockManager's ACQUIRE seeds it), so one
+ * command issues a token. The lock is let go at once when there is nothing to run.
  * KEYS: lock, fence, inbox, attempts, retry-at, outages, [state, [clear state]].
  * ARGV: owner, lock TTL ms, fence memory ms, now ms.
  * Returns {0, inbox length} (lock busy), {1} (inbox empty), {2, retryAt} (the head backs off), or
@@ -87,11 +88,13 @@ if retryAt > tonumber(ARGV[4]) then
   redis.call('DEL', KEYS[1])
   return {2, retryAt}
 end
-local now = redis.call('TIME')
-local seed = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local token = string.format('%.0f', math.max(seed, last + 1))
-redis.call('SET', KEYS[2], token, 'PX', ARGV[3])
+local token = redis.call('INCR', KEYS[2])
+if token == 1 then
+  local now = redis.call('TIME')
+  token = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ARGV[3])
+end
+token = string.format('%.0f', token)
 local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
 local outages = tonumber(redis.call('HGET', KEYS[6], id) or '0')
 local state = ''
@@ -115,7 +118,9 @@ return {3, token, head, attempt, outages, state or '', clear}
  * conversation's letters keep their order whichever worker wrote them), saves the turn's dialog
  * state and publishes its feed messages. Then, when the drain goes on, the next head with its
  * attempt started (the lock renewed), else the lock goes: a publisher that found the inbox not empty
- * relies on exactly this. The tenant's count goes down only for an event it counted.
+ * relies on exactly this. Every taking of the lock issues a new token, so while the fence equals
+ * ours the lock key is ours or lapsed unclaimed: it is renewed or deleted without reading it first.
+ * The tenant's count goes down only for an event it counted.
  * KEYS: fence, inbox, attempts, retry-at, outages, tenant-pending, tenant's accepted, active, dlq,
  * dlq-order, lock, [state, [clear state to drop]].
  * ARGV: token, raw event, event id, now ms, conversation key, dead letter JSON or '', tenant, owner,
@@ -153,7 +158,7 @@ if head then
     local attempt = redis.call('HINCRBY', KEYS[3], id, 1)
     return {1, head, attempt, tonumber(redis.call('HGET', KEYS[5], id) or '0')}
   end
-  if redis.call('GET', KEYS[11]) == ARGV[8] then redis.call('DEL', KEYS[11]) end
+  redis.call('DEL', KEYS[11])
   return {2, retryAt}
 end
 if ARGV[10] == '1' or redis.call('LLEN', KEYS[2]) == 0 then
@@ -161,7 +166,7 @@ if ARGV[10] == '1' or redis.call('LLEN', KEYS[2]) == 0 then
 else
   redis.call('ZADD', KEYS[8], ARGV[4], ARGV[5])
 end
-if redis.call('GET', KEYS[11]) == ARGV[8] then redis.call('DEL', KEYS[11]) end
+redis.call('DEL', KEYS[11])
 return {3}
 `);
 

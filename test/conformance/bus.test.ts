@@ -12,7 +12,7 @@ import type { HubConfig } from '../../core/config/schema';
 import { busDeadLetters } from '../../core/metrics';
 import { AtRest } from '../../core/privacy/at-rest';
 import { resolveDataKeys } from '../../core/privacy/data-keys';
-import { createStateStore, MemoryStateStore, type RedisClient } from '../../core/state';
+import { createStateStore, MemoryStateStore, type RedisClient, RedisStateStore } from '../../core/state';
 import type { DeliveryContext, DialogState, EventBus, OutboundFeed, StateStore } from '../../core/types';
 import { conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';
@@ -179,6 +179,14 @@ class World {
     return bus;
   }
 
+  private sealer?: Promise<AtRest>;
+
+  /** The world's one sealer (fresh keys each world): every state store of it must share it. */
+  atRest(): Promise<AtRest> {
+    this.sealer ??= resolveDataKeys({ inMemory: true }).then((keys) => new AtRest(keys));
+    return this.sealer;
+  }
+
   /** The dialog state store the hub would pair with this bus (Redis for BullMQ: the bus then commits states itself). */
   async states(): Promise<StateStore> {
     const config = parseConfig({
@@ -190,7 +198,7 @@ class World {
         ? new MemoryStateStore({ ttlMs: 60_000 })
         : await createStateStore(config, {
             keyPrefix: this.keyPrefix,
-            atRest: new AtRest(await resolveDataKeys({ inMemory: true })),
+            atRest: await this.atRest(),
           });
     this.opened.push(states);
     return states;
@@ -815,6 +823,46 @@ describe.each(drivers.filter((driver) => driver !== 'memory'))(
       // The redelivery started from no state: the stale holder's never landed.
       expect(startStates).toEqual([undefined, undefined]);
       expect((await states.load(conversation))?.slots.by).toBe('successor');
+    });
+
+    it('hands a turn the state kept before this layout (clear copy, or a cluster key of its own slot) and replaces it with the first save', async () => {
+      const bus = await world.bus();
+      const states = await world.states();
+      const feed = await world.feed();
+      const conversation = conversationKey(inbound('a', 1).ref);
+      const old: DialogState = {
+        conversationKey: conversation,
+        slots: { from: 'before' },
+        history: [],
+        handoff: 'bot',
+        handledEventIds: [],
+        updatedAt: new Date().toISOString(),
+      };
+      const clearKey = `${world.keyPrefix}:state:${conversation}`;
+      if (world.cluster) {
+        const atRest = await world.atRest();
+        // A store without the bus's slots: the layout before, each key under its own hash tag.
+        await new RedisStateStore(world.redis(), { ttlMs: 60_000, keyPrefix: world.keyPrefix, atRest }).save(
+          old,
+        );
+      } else {
+        await world.redis().set(clearKey, JSON.stringify(old));
+      }
+      const seen: Array<Record<string, unknown> | undefined> = [];
+      await bus.consume(
+        async (event, ctx) => {
+          seen.push(ctx.turn?.state?.slots);
+          ctx.turn?.saveState({ ...old, slots: { from: event.id } });
+        },
+        { commit: { states, feed } },
+      );
+      await bus.publish(inbound('a', 1));
+      await waitFor(() => seen.length === 1, 'the first turn');
+      await waitFor(async () => (await states.load(conversation))?.slots.from === 'a:1', 'its state');
+      if (!world.cluster) expect(await world.redis().exists(clearKey)).toBe(0);
+      await bus.publish(inbound('a', 2));
+      await waitFor(() => seen.length === 2, 'the second turn');
+      expect(seen).toEqual([{ from: 'before' }, { from: 'a:1' }]);
     });
 
     it('aborts the signal when the conversation lock is lost, and the next holder redelivers in order', async () => {

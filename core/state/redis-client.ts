@@ -61,6 +61,9 @@ const COUNTED = 'hubCountsRequests';
 let requestsSent = 0;
 /** Pipelines (and MULTI blocks, which ioredis sends as pipelines) already counted. */
 const pipelinesSeen = new WeakSet<object>();
+/** Each connection's own count, as the property of a symbol of this module's. */
+const SENT_HERE = Symbol('requests sent');
+type Counted = { [SENT_HERE]?: number };
 
 /**
  * Counts requests at their one way out, `Redis.prototype.sendCommand` (a cluster hands each command
@@ -74,12 +77,13 @@ function countRequests(): void {
   };
   const send = proto.sendCommand;
   proto.sendCommand = function (this: Redis, command, stream) {
-    if ((this.options as Record<string, unknown>)[COUNTED] === true) {
-      if (!stream?.isPipeline) requestsSent++;
-      else if (!pipelinesSeen.has(stream)) {
-        pipelinesSeen.add(stream);
-        requestsSent++;
-      }
+    if (
+      (this.options as Record<string, unknown>)[COUNTED] === true &&
+      (!stream?.isPipeline || !pipelinesSeen.has(stream))
+    ) {
+      if (stream?.isPipeline) pipelinesSeen.add(stream);
+      requestsSent++;
+      (this as Counted)[SENT_HERE] = ((this as Counted)[SENT_HERE] ?? 0) + 1;
     }
     return send.call(this, command, stream);
   };
@@ -89,6 +93,12 @@ countRequests();
 /** Requests (round trips) this process's Redis connections have sent so far. */
 export function redisRequestsSent(): number {
   return requestsSent;
+}
+
+/** The requests one connection has sent so far (a cluster's: over the node connections it has now). */
+export function redisRequestsSentBy(redis: RedisClient): number {
+  const nodes: Redis[] = isCluster(redis) ? redis.nodes() : [redis];
+  return nodes.reduce((sum, node) => sum + ((node as Counted)[SENT_HERE] ?? 0), 0);
 }
 
 new Counter({

@@ -325,7 +325,11 @@ async function startWorkers(
   const sealer = new AuditSealer(store.auditLog);
   sealer.start();
   phases.begin('workers', 'starting the dialog workers');
-  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, write }));
+  // The bus reads each turn's state with its event and commits the new state and the replies' feed
+  // messages with the event's settlement (one Redis script on the BullMQ bus).
+  await bus.consume(createTurnHandler({ engine, states, store, feed, deliver, openDraft, write }), {
+    commit: { states, feed },
+  });
   const heartbeat = await startHeartbeat(heartbeats, config.bus.heartbeatMs);
   logger.info({ chunks: knowledge.chunks.length, worker: heartbeat.id }, 'dialog workers consuming');
   return {

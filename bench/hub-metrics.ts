@@ -73,12 +73,19 @@ export function parseDbStatements(exposition: string): number {
 export interface HubScrape {
   stages: StageHistograms;
   dbStatements: number;
+  /** Absent from a hub without the counter. */
+  redisRequests?: number;
 }
 
 export async function scrapeHub(hubUrl: string): Promise<HubScrape> {
   const response = await fetch(`${hubUrl}/metrics`);
   const text = await response.text();
-  return { stages: parseStageHistograms(text), dbStatements: parseDbStatements(text) };
+  const redisRequests = parseRedisRequests(text);
+  return {
+    stages: parseStageHistograms(text),
+    dbStatements: parseDbStatements(text),
+    ...(redisRequests === undefined ? {} : { redisRequests }),
+  };
 }
 
 /** What was observed between two scrapes. */
@@ -113,4 +120,10 @@ export function histogramQuantile(histogram: Histogram, q: number): number {
     }
   }
   return Number.NaN;
+}
+
+/** The hub's `hub_redis_requests_total` (Redis round trips: a command or a pipeline each), from /metrics. */
+export function parseRedisRequests(exposition: string): number | undefined {
+  const match = /^hub_redis_requests_total (\S+)$/m.exec(exposition);
+  return match ? Number(match[1]) : undefined;
 }

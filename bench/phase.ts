@@ -58,6 +58,8 @@ export interface Slice {
   stages?: StageHistograms;
   /** Statements the hub sent PostgreSQL in the window (`hub_db_statements_total`). */
   dbStatements?: number;
+  /** Requests the hub sent to Redis in the window (its hub_redis_requests_total). */
+  redisRequests?: number;
   llmCalls: number;
   llmBody: { bytes: number; samples: number };
   /** Measured window, process.hrtime.bigint() ns. */
@@ -105,6 +107,9 @@ export async function measureSlice(
     usage: usageBetween(before.snapshot, after),
     stages: before.hub && hubAfter ? diffStages(before.hub.stages, hubAfter.stages) : undefined,
     ...(before.hub && hubAfter ? { dbStatements: hubAfter.dbStatements - before.hub.dbStatements } : {}),
+    ...(before.hub?.redisRequests !== undefined && hubAfter?.redisRequests !== undefined
+      ? { redisRequests: hubAfter.redisRequests - before.hub.redisRequests }
+      : {}),
     llmCalls: deps.llmLog.calls - calls,
     llmBody: deps.llmLog.takeAverageBody(),
     window: [before.snapshot.at, after.at],
@@ -191,5 +196,8 @@ export function mergeSlices(slices: Slice[]): PhaseResult {
     ...(slices.some((s) => s.dbStatements !== undefined)
       ? { dbStatements: slices.reduce((sum, s) => sum + (s.dbStatements ?? 0), 0) }
       : {}),
+    redisRequests: slices.every((s) => s.redisRequests !== undefined)
+      ? slices.reduce((sum, s) => sum + (s.redisRequests ?? 0), 0)
+      : undefined,
   };
 }

@@ -36,6 +36,8 @@ export interface PhaseResult {
   usage: Usage;
   /** Hub only: its stage histograms after warm-up (bucket estimates). */
   stages?: Record<string, StageFigures>;
+  /** Requests the hub sent to Redis in the measured window (a command or a pipeline each); hub only. */
+  redisRequests?: number;
   /** The hub's `hub_db_statements_total` over the measured window (the hub target only). */
   dbStatements?: number;
 }
@@ -235,6 +237,17 @@ export function redisTable(results: PhaseResult[], limit = 12): string {
     ];
   });
   return table(['target', 'clients', 'all', ...top], rows, 1);
+}
+
+/** The hub's Redis round trips per message (its own count, hub_redis_requests_total), per client count. */
+export function redisRoundTripsLine(results: PhaseResult[]): string {
+  const figures = results
+    .filter((r) => r.redisRequests !== undefined)
+    .map(
+      (r) =>
+        `${fixed((r.redisRequests ?? 0) / Math.max(1, r.usageMessages), 2)} at ${r.concurrency} client${r.concurrency === 1 ? '' : 's'}`,
+    );
+  return `Redis round trips per message (the hub's requests: a command or a pipeline each): ${figures.length ? figures.join(', ') : 'not reported by the hub'}`;
 }
 
 export function profileReport(summary: ProfileSummary): string {

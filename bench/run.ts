@@ -32,6 +32,7 @@ import {
   cpuTable,
   type PhaseResult,
   profileReport,
+  redisRoundTripsLine,
   redisTable,
   resultsTable,
   stageTable,
@@ -341,6 +342,7 @@ async function main(): Promise<number> {
     '\n## Redis commands per message (measured window; every client of the server; commands run by scripts included)\n',
   );
   console.log(redisTable(results));
+  console.log(redisRoundTripsLine(results));
   const statements = statementsLine(results);
   if (statements) console.log(`\n${statements}`);
   console.log(

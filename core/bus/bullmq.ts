@@ -1,18 +1,34 @@
+import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { connectionErrorListener, errorEventListener } from '../resilience/connection-errors';
 import { sleep } from '../resilience/sleep';
-import { duplicateClient, hashTag, isCluster, type RedisClient } from '../state/redis-client';
-import { RedisLockManager } from '../state/redis-lock';
-import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
+import type { RedisStateBinding } from '../state/redis';
+import { RedisStateStore } from '../state/redis';
+import { duplicateClient, hashTag, isCluster, type RedisClient, sameRedis } from '../state/redis-client';
+import { FENCE_MEMORY_MS, RedisLockManager } from '../state/redis-lock';
+import type {
+  ConsumeOptions,
+  DeadLetter,
+  DeliveryContext,
+  DialogState,
+  EventBus,
+  EventHandler,
+  OutboundFeed,
+  OutboundMessage,
+  PublishResult,
+  StateStore,
+  TenantBacklog,
+} from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
+import { RedisFeed } from './feed-redis';
 import { BusKeys } from './keys';
 import { Lease } from './lease';
 import { countTurnFailure, type DeliveryPolicy, deadLetter, judgeFailure, outageDelayMs } from './policy';
-import { RedisInbox } from './redis-inbox';
+import { type AttemptStart, RedisInbox, type StateKeys, type TurnEnd } from './redis-inbox';
 import { tracedHandler } from './trace';
 
 /** Tries to settle a handled event before leaving it to a redelivery. */
@@ -25,6 +41,49 @@ interface JobData {
 
 /** Drained to empty, or come back after this delay (lock busy, backoff, lease lost, shutting down). */
 type DrainOutcome = { done: true } | { retryInMs: number };
+
+/** Where the bus commits turns (ConsumeOptions.commit), and which parts it writes in its own scripts. */
+interface CommitTarget {
+  states: StateStore;
+  feed: OutboundFeed;
+  /** The state store's keys, when it lives on the bus's Redis: states are read and saved by the drain's scripts. */
+  binding?: RedisStateBinding;
+  /** The feed's channel, when it lives on the bus's Redis: messages are published by END_TURN. */
+  channel?: string;
+}
+
+/** One drain: the lock it holds and the conversation's state as its turns leave it. */
+interface Drain {
+  conversation: string;
+  owner: string;
+  lease: Lease;
+  /** Where START_DRAIN read the state and END_TURN saves it; undefined when the store is not the bus's. */
+  stateKeys?: StateKeys;
+  state?: DialogState;
+  /** The state was read from its copy from before sealing, which the next save drops. */
+  clearRead: boolean;
+  /** END_TURN let the lock go (or handed it back): nothing left to release. */
+  released: boolean;
+}
+
+/** What a handler hands ctx.turn, kept until the bus commits it. */
+class TurnBuffer {
+  saved?: DialogState;
+  readonly messages: OutboundMessage[] = [];
+  readonly view: NonNullable<DeliveryContext['turn']>;
+
+  constructor(state: DialogState | undefined) {
+    this.view = {
+      state,
+      saveState: (next) => {
+        this.saved = next;
+      },
+      publish: (message) => {
+        this.messages.push(message);
+      },
+    };
+  }
+}
 
 export interface BullmqBusOptions extends DeliveryPolicy {
   /** BullMQ queue name (no ":"). */
@@ -56,6 +115,7 @@ export function bullPrefix(keyPrefix: string, cluster: boolean): string {
  */
 export class BullmqBus implements EventBus {
   private readonly queue: Queue<JobData>;
+  private readonly keys: BusKeys;
   private readonly inbox: RedisInbox;
   private readonly locks: RedisLockManager;
   private readonly lockRetryMs: number;
@@ -64,6 +124,7 @@ export class BullmqBus implements EventBus {
   private readonly prefix: string;
   private sweeper?: NodeJS.Timeout;
   private handler?: EventHandler;
+  private commit?: CommitTarget;
   private closing = false;
   private closed?: Promise<void>;
 
@@ -73,9 +134,10 @@ export class BullmqBus implements EventBus {
   ) {
     const cluster = isCluster(redis);
     const keys = new BusKeys(`${options.keyPrefix}:bus:${options.queue}`, options.shards ?? 16, cluster);
+    this.keys = keys;
     this.prefix = bullPrefix(options.keyPrefix, cluster);
     this.locks = new RedisLockManager(redis, { keyPrefix: (conversation) => keys.of(conversation) });
-    this.inbox = new RedisInbox(redis, keys, (conversation) => this.locks.fenceKey(conversation));
+    this.inbox = new RedisInbox(redis, keys);
     this.lockRetryMs = Math.min(250, Math.max(25, Math.floor(options.lockTtlMs / 10)));
     this.queue = new Queue<JobData>(options.queue, {
       connection: redis,
@@ -94,10 +156,14 @@ export class BullmqBus implements EventBus {
   async publish(event: InboundEvent): Promise<PublishResult> {
     this.assertOpen();
     const conversation = conversationKey(event.ref);
-    if (!(await this.inbox.append(conversation, event, this.options.dedupeWindowMs))) {
-      return { accepted: false };
-    }
+    const appended = await this.inbox.append(conversation, event, this.options.dedupeWindowMs);
+    if (appended === 'duplicate') return { accepted: false };
+    // Behind other events: the drain that holds or will take the conversation goes on until its inbox
+    // is empty (END_TURN), so this event needs no job of its own.
+    if (appended === 'queued') return { accepted: true };
     try {
+      // One job per time the conversation becomes ready, named by the event that made it so (an id
+      // the dedupe window keeps unique; BullMQ would ignore an add with the id of a job it still has).
       await this.queue.add('deliver', { conversation }, { jobId: `e_${encodeURIComponent(event.id)}` });
     } catch (error) {
       // The event is safe in its inbox; a consumer's sweep will find the conversation and deliver it.
@@ -106,12 +172,13 @@ export class BullmqBus implements EventBus {
     return { accepted: true };
   }
 
-  async consume(untraced: EventHandler): Promise<void> {
+  async consume(untraced: EventHandler, options: ConsumeOptions = {}): Promise<void> {
     this.assertOpen();
     if (this.handler)
       throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
     const handler = tracedHandler(untraced, 'bullmq');
     this.handler = handler;
+    this.commit = options.commit && this.commitTarget(options.commit);
     // BullMQ blocks on its worker connections, which therefore must retry commands forever.
     this.workerConnection = duplicateClient(this.redis, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', connectionErrorListener('redis', 'bus worker'));
@@ -154,12 +221,12 @@ export class BullmqBus implements EventBus {
     return moved;
   }
 
-  pending(): Promise<number> {
-    return this.inbox.pending();
+  async pending(): Promise<number> {
+    return (await this.inbox.backlog()).pending;
   }
 
-  oldestPendingAgeMs(): Promise<number> {
-    return this.inbox.oldestPendingAgeMs();
+  async oldestPendingAgeMs(): Promise<number> {
+    return (await this.inbox.backlog()).oldestAgeMs;
   }
 
   tenantBacklog(tenant: string): Promise<TenantBacklog> {
@@ -204,57 +271,123 @@ export class BullmqBus implements EventBus {
     throw new DelayedError();
   }
 
+  /** The parts of `commit` on this bus's Redis, which the drain's scripts then write themselves. */
+  private commitTarget({ states, feed }: NonNullable<ConsumeOptions['commit']>): CommitTarget {
+    const binding =
+      states instanceof RedisStateStore && sameRedis(states.binding().redis, this.redis)
+        ? states.binding()
+        : undefined;
+    const channel =
+      feed instanceof RedisFeed && sameRedis(feed.binding().redis, this.redis)
+        ? feed.binding().channel
+        : undefined;
+    return { states, feed, binding, ...(channel === undefined ? {} : { channel }) };
+  }
+
+  /** The state's keys for the drain's scripts, when they sit in the conversation's slot (always on one server). */
+  private stateKeysOf(conversation: string): StateKeys | undefined {
+    const binding = this.commit?.binding;
+    if (!binding) return undefined;
+    const state = binding.stateKey(conversation);
+    if (isCluster(this.redis) && !state.startsWith(`${this.keys.of(conversation)}:`)) return undefined;
+    const clear = binding.clearKey(conversation);
+    return clear === undefined ? { state } : { state, clear };
+  }
+
   private async drain(conversation: string, handler: EventHandler): Promise<DrainOutcome> {
-    const lock = await this.locks.tryAcquire(conversation, this.options.lockTtlMs);
-    if (!lock) {
-      // Events are appended before their job is added, so an empty inbox means the holder already
-      // handled this job's event: finish instead of coming back for nothing.
-      if (await this.inbox.isEmpty(conversation)) return { done: true };
-      // The holder may be a worker that died: keep this job alive until it gets the lock itself.
-      return { retryInMs: this.lockRetryMs };
-    }
-    const lease = new Lease(lock, this.options.lockTtlMs, this.renewMs);
+    const owner = randomUUID();
+    const stateKeys = this.stateKeysOf(conversation);
+    const start = await this.inbox.startDrain(
+      conversation,
+      {
+        key: this.locks.lockKey(conversation),
+        fence: this.locks.fenceKey(conversation),
+        owner,
+        ttlMs: this.options.lockTtlMs,
+        fenceMemoryMs: FENCE_MEMORY_MS,
+      },
+      stateKeys,
+    );
+    // Events are appended before their job is added, so an empty inbox means a drain already handled
+    // this job's events: finish instead of coming back for nothing.
+    if ('busy' in start) return start.empty ? { done: true } : { retryInMs: this.lockRetryMs };
+    if ('empty' in start) return { done: true };
+    if ('retryAt' in start) return { retryInMs: start.retryAt - Date.now() };
+    const lease = new Lease(
+      this.locks.held(conversation, owner, start.token),
+      this.options.lockTtlMs,
+      this.renewMs,
+    );
+    const drain: Drain = { conversation, owner, lease, clearRead: false, released: false };
     try {
-      for (;;) {
-        if (this.closing) return { retryInMs: 0 };
-        if (lease.lost) return { retryInMs: this.lockRetryMs };
-        const raw = await this.inbox.head(conversation);
-        if (raw === null) return { done: true };
-        const event = JSON.parse(raw) as InboundEvent;
-        const start = await this.inbox.beginAttempt(conversation, event.id);
-        if ('retryAt' in start) return { retryInMs: start.retryAt - Date.now() };
-        const stop = await this.deliver(conversation, raw, event, start, lease, handler);
-        if (stop) return stop;
+      if (this.commit) await this.readState(drain, stateKeys, start.state);
+      let next: AttemptStart | undefined = start;
+      while (next) {
+        const event = JSON.parse(next.raw) as InboundEvent;
+        const outcome = await this.deliver(drain, next, event, handler);
+        if ('next' in outcome) next = outcome.next;
+        else return outcome;
       }
+      return { done: true };
     } finally {
-      await lease.end();
+      await lease.end({ release: !drain.released });
     }
   }
 
-  /** Runs the handler once; undefined means "go on with the next event". */
+  /** The drain's first state: what START_DRAIN read, else (once, in a cluster) where it was kept before, else the store. */
+  private async readState(
+    drain: Drain,
+    stateKeys: StateKeys | undefined,
+    read: { value: string; clear: boolean } | undefined,
+  ): Promise<void> {
+    const target = this.commit;
+    if (!target) return;
+    if (!stateKeys || !target.binding) {
+      drain.state = await target.states.load(drain.conversation);
+      return;
+    }
+    drain.stateKeys = stateKeys;
+    if (read) {
+      drain.state = target.binding.open(drain.conversation, read.value, read.clear);
+      drain.clearRead = read.clear;
+    } else {
+      drain.state = await target.binding.loadMoved(drain.conversation);
+    }
+  }
+
+  /** Runs the handler once and settles the event: the next event to run, or how the drain ends. */
   private async deliver(
-    conversation: string,
-    raw: string,
+    drain: Drain,
+    { raw, attempt, outages }: AttemptStart,
     event: InboundEvent,
-    { attempt, outages }: { attempt: number; outages: number },
-    lease: Lease,
     handler: EventHandler,
-  ): Promise<DrainOutcome | undefined> {
+  ): Promise<DrainOutcome | { next: AttemptStart }> {
     const { maxAttempts } = this.options;
+    const { conversation, lease } = drain;
     if (attempt > maxAttempts) {
       // Every allowed attempt started and none finished: the event keeps killing its worker.
       const error = 'the worker stopped during every attempt (crash or lost lock)';
       const letter = deadLetter(event, error, maxAttempts, 'bus.worker_stopped');
       countTurnFailure(event, 'dead');
-      return this.settle(conversation, raw, event, lease, letter);
+      return this.settle(drain, raw, event, letter);
     }
+    const turn = this.commit ? new TurnBuffer(drain.state) : undefined;
     try {
       // Deliveries so far, outages included: a handler must see a redelivery as one.
-      const ctx = { attempt: attempt + outages, fencingToken: lease.lock.token, signal: lease.signal };
+      const ctx: DeliveryContext = {
+        attempt: attempt + outages,
+        fencingToken: lease.lock.token,
+        signal: lease.signal,
+        ...(turn ? { turn: turn.view } : {}),
+      };
       await handler(event, ctx);
+      // A state store off the bus's Redis is written before the event goes, as the handler would.
+      if (turn?.saved && !drain.stateKeys) {
+        await this.commit?.states.save(turn.saved, { fencingToken: lease.lock.token });
+      }
     } catch (error) {
       const verdict = judgeFailure(this.options, event, error, attempt);
-      if (verdict.action === 'dead') return this.settle(conversation, raw, event, lease, verdict.letter);
+      if (verdict.action === 'dead') return this.settle(drain, raw, event, verdict.letter);
       let delay: number;
       if (verdict.action === 'outage') {
         // A holder that lost its lease leaves the bookkeeping to the new one.
@@ -271,20 +404,57 @@ export class BullmqBus implements EventBus {
       await this.inbox.scheduleRetry(conversation, event.id, Date.now() + delay);
       return { retryInMs: delay };
     }
-    return this.settle(conversation, raw, event, lease);
+    return this.settle(drain, raw, event, undefined, turn);
   }
 
+  /**
+   * END_TURN: the head settled with the turn's state and feed messages, then the next head or the
+   * lock let go. Nothing is committed when a newer lock holder exists.
+   */
   private async settle(
-    conversation: string,
+    drain: Drain,
     raw: string,
     event: InboundEvent,
-    lease: Lease,
     letter?: DeadLetter,
-  ): Promise<DrainOutcome | undefined> {
-    if (!(await this.removeHead(conversation, raw, event, lease.lock.token, letter))) {
-      // A newer lock holder owns the conversation now and will see this event again.
-      return { retryInMs: this.lockRetryMs };
+    turn?: TurnBuffer,
+  ): Promise<DrainOutcome | { next: AttemptStart }> {
+    const { conversation, lease } = drain;
+    const binding = this.commit?.binding;
+    const channel = this.commit?.channel;
+    const saved = turn?.saved && drain.stateKeys ? turn.saved : undefined;
+    const goOn = !this.closing && !lease.lost;
+    const end: TurnEnd = {
+      token: lease.lock.token,
+      raw,
+      event,
+      owner: drain.owner,
+      lockTtlMs: this.options.lockTtlMs,
+      goOn,
+      ...(letter ? { deadLetter: letter } : {}),
+      ...(saved && binding && drain.stateKeys
+        ? {
+            state: {
+              keys: drain.stateKeys,
+              value: binding.seal(saved),
+              ttlMs: binding.ttlMs,
+              dropClear: drain.clearRead,
+            },
+          }
+        : {}),
+      ...(turn && turn.messages.length > 0 && channel !== undefined
+        ? { feed: { channel, messages: turn.messages.map((message) => JSON.stringify(message)) } }
+        : {}),
+    };
+    const result = await this.endTurn(conversation, end);
+    // A newer lock holder owns the conversation now and will see this event again.
+    if (!result.settled) return { retryInMs: this.lockRetryMs };
+    drain.released = !('next' in result);
+    if (turn?.saved) {
+      // A copy, as a store would give back: the handler cannot change what the next turn starts from.
+      drain.state = JSON.parse(JSON.stringify(turn.saved)) as DialogState;
+      if (saved) drain.clearRead = false;
     }
+    if (turn && channel === undefined) await this.publishAfter(turn.messages);
     if (letter) {
       busDeadLetters.inc();
       logger.error(
@@ -292,18 +462,37 @@ export class BullmqBus implements EventBus {
         'bus event dead-lettered',
       );
     }
-    return undefined;
+    if ('next' in result) return { next: result.next };
+    if ('retryAt' in result) return { retryInMs: result.retryAt - Date.now() };
+    // Released: the inbox was empty, or the drain was told to stop with events left for a later job.
+    return goOn ? { done: true } : { retryInMs: this.closing ? 0 : this.lockRetryMs };
+  }
+
+  /** A feed off the bus's Redis gets the turn's messages once the event is settled (the feed is lossy anyway). */
+  private async publishAfter(messages: OutboundMessage[]): Promise<void> {
+    for (const message of messages) {
+      try {
+        await this.commit?.feed.publish(message);
+      } catch (error) {
+        logger.warn({ err: error, messageId: message.id }, 'outbound feed publish failed');
+      }
+    }
   }
 
   /**
-   * Settle the head, trying again through a Redis blip or failover (about 5 s): the handler has run,
-   * and giving up would deliver the event once more. Safe to repeat: the script removes the event by
+   * END_TURN, trying again through a Redis blip or failover (about 5 s): the handler has run, and
+   * giving up would deliver the event once more. Safe to repeat: the script removes the event by
    * value and only while no newer lock holder exists.
    */
-  private async removeHead(...args: Parameters<RedisInbox['removeHead']>): Promise<boolean> {
+  private async endTurn(conversation: string, end: TurnEnd): ReturnType<RedisInbox['endTurn']> {
     for (let tries = 1; ; tries++) {
       try {
-        return await this.inbox.removeHead(...args);
+        return await this.inbox.endTurn(
+          conversation,
+          this.locks.lockKey(conversation),
+          this.locks.fenceKey(conversation),
+          end,
+        );
       } catch (error) {
         if (tries >= SETTLE_TRIES || this.closing) throw error;
         logger.warn({ err: error, tries }, 'bus could not settle an event; trying again');

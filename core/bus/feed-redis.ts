@@ -27,6 +27,11 @@ export class RedisFeed implements OutboundFeed {
     private readonly options: RedisFeedOptions,
   ) {}
 
+  /** Its connection and channel, for a bus on the same Redis that publishes in its own scripts. */
+  binding(): { redis: RedisClient; channel: string } {
+    return { redis: this.redis, channel: this.options.channel };
+  }
+
   async publish(message: OutboundMessage): Promise<void> {
     await this.redis.publish(this.options.channel, JSON.stringify(message));
   }

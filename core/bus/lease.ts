@@ -43,8 +43,9 @@ export class Lease {
     }
   }
 
-  async end(): Promise<void> {
+  /** Stop renewing, and release the lock unless the caller knows it is gone already (`release: false`). */
+  async end({ release = true }: { release?: boolean } = {}): Promise<void> {
     clearInterval(this.timer);
-    await this.lock.release();
+    if (release) await this.lock.release();
   }
 }

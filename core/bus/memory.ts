@@ -1,7 +1,17 @@
 import { logger } from '../log';
 import { busDeadLetters } from '../metrics';
 import { MonotonicTokens } from '../state/tokens';
-import type { DeadLetter, EventBus, EventHandler, PublishResult, TenantBacklog } from '../types';
+import type {
+  ConsumeOptions,
+  DeadLetter,
+  DeliveryContext,
+  DialogState,
+  EventBus,
+  EventHandler,
+  OutboundMessage,
+  PublishResult,
+  TenantBacklog,
+} from '../types';
 import { conversationKey } from '../types/conversation';
 import { HubError } from '../types/errors';
 import type { InboundEvent } from '../types/events';
@@ -39,6 +49,7 @@ export class MemoryBus implements EventBus {
   private readonly running = new Set<Promise<void>>();
   private readonly tokens = new MonotonicTokens();
   private handler?: EventHandler;
+  private commit?: ConsumeOptions['commit'];
   private pendingCount = 0;
   private closed = false;
 
@@ -58,11 +69,12 @@ export class MemoryBus implements EventBus {
     return { accepted: true };
   }
 
-  async consume(untraced: EventHandler): Promise<void> {
+  async consume(untraced: EventHandler, options: ConsumeOptions = {}): Promise<void> {
     this.assertOpen();
     if (this.handler)
       throw new HubError('bus.consumer_exists', 'This bus already has a handler; use one bus per consumer.');
     const handler = tracedHandler(untraced, 'memory');
+    this.commit = options.commit;
     this.handler = handler;
     this.pump();
   }
@@ -177,14 +189,18 @@ export class MemoryBus implements EventBus {
     const attempt = (this.attempts.get(event.id) ?? 0) + 1;
     const outages = this.outages.get(event.id) ?? 0;
     this.attempts.set(event.id, attempt);
-    const ctx = {
+    const ctx: DeliveryContext = {
       // Deliveries so far, outages included: a handler must see a redelivery as one.
       attempt: attempt + outages,
       fencingToken: this.tokens.next(conversation.key),
       signal: new AbortController().signal,
     };
     try {
+      const commit = this.commit && (await this.turnCommit(conversation.key, this.commit));
+      ctx.turn = commit?.turn;
       await handler(event, ctx);
+      // What the handler gave ctx.turn, before the head goes: a failure here is the handler's.
+      await commit?.apply(ctx.fencingToken);
     } catch (error) {
       const verdict = judgeFailure(this.policy, event, error, attempt);
       if (verdict.action === 'outage') {
@@ -221,6 +237,30 @@ export class MemoryBus implements EventBus {
     this.attempts.delete(event.id);
     this.outages.delete(event.id);
     this.pendingCount--;
+  }
+
+  /** The turn's state read from the store, and what the handler hands back, written to store and feed on apply. */
+  private async turnCommit(
+    conversationKey: string,
+    { states, feed }: NonNullable<ConsumeOptions['commit']>,
+  ): Promise<{ turn: NonNullable<DeliveryContext['turn']>; apply(fencingToken: number): Promise<void> }> {
+    let saved: DialogState | undefined;
+    const messages: OutboundMessage[] = [];
+    return {
+      turn: {
+        state: await states.load(conversationKey),
+        saveState: (state) => {
+          saved = state;
+        },
+        publish: (message) => {
+          messages.push(message);
+        },
+      },
+      apply: async (fencingToken) => {
+        if (saved) await states.save(saved, { fencingToken });
+        for (const message of messages) await feed.publish(message);
+      },
+    };
   }
 
   private backOff(conversation: Conversation, delayMs: number): void {

@@ -87,7 +87,8 @@ async function runTurn(
   const customerId = event.kind === 'handoff' ? undefined : await customers.resolve(event);
   if (!deps.write) await deps.store.recordInbound(event, customerId);
 
-  const state = (await deps.states.load(key)) ?? emptyState(key);
+  // A bus that commits the turn (ctx.turn) read the state with the event; else the store is asked.
+  const state = (ctx.turn ? ctx.turn.state : await deps.states.load(key)) ?? emptyState(key);
   const handled = state.handledEventIds.includes(event.id);
   // Only a redelivery can find replies already stored: a first delivery skips the look-up. (A replayed
   // dead letter starts at attempt 1 again; recordOutbound's idempotency below still sends what is stored.)
@@ -103,7 +104,7 @@ async function runTurn(
         await deps.audit?.(audit);
         await deps.facts?.(fact);
       }
-      await deps.states.save(next, { fencingToken: ctx.fencingToken });
+      await saveState(deps, ctx, next);
     } else {
       const turn = await respond(deps, event, state);
       let allInserted = true;
@@ -141,7 +142,7 @@ async function runTurn(
           latencyMs: Date.now() - startedAt,
         });
       }
-      await deps.states.save(turn.state, { fencingToken: ctx.fencingToken });
+      await saveState(deps, ctx, turn.state);
     }
   }
   span.setAttributes({
@@ -149,9 +150,15 @@ async function runTurn(
     'hub.turn.replies': replies.length,
   });
   for (const [index, reply] of replies.entries()) {
-    await deliverReply(deps, reply, { index, count: replies.length });
+    await deliverReply(deps, ctx, reply, { index, count: replies.length });
   }
   endTurn();
+}
+
+/** To the bus, which saves it with the event's settlement, or to the store now. */
+async function saveState(deps: TurnDeps, ctx: DeliveryContext, state: DialogState): Promise<void> {
+  if (ctx.turn) ctx.turn.saveState(state);
+  else await deps.states.save(state, { fencingToken: ctx.fencingToken });
 }
 
 /**
@@ -161,12 +168,15 @@ async function runTurn(
  */
 function deliverReply(
   deps: TurnDeps,
+  ctx: DeliveryContext,
   reply: OutboundMessage,
   turnReplies: NonNullable<OutboundMessage['turnReplies']>,
 ): Promise<void> {
   const attributes = { 'hub.channel': reply.ref.channel, 'hub.message.id': reply.id };
   return inSpan('outbound.deliver', { attributes }, async () => {
-    await deps.feed.publish({ ...reply, turnReplies });
+    // A bus that commits the turn publishes with the settlement: a holder that was taken over publishes nothing.
+    if (ctx.turn) ctx.turn.publish({ ...reply, turnReplies });
+    else await deps.feed.publish({ ...reply, turnReplies });
     await deps.deliver?.(reply);
   });
 }

@@ -1,3 +1,4 @@
+import { BusKeys } from '../bus/keys';
 import type { HubConfig } from '../config/schema';
 import { AtRest } from '../privacy/at-rest';
 import { resolveDataKeys } from '../privacy/data-keys';
@@ -9,7 +10,7 @@ import { connectConfiguredRedis } from './redis-connect';
 import { RedisLockManager } from './redis-lock';
 
 export { MemoryLockManager, MemoryStateStore } from './memory';
-export { RedisStateStore } from './redis';
+export { type RedisStateBinding, RedisStateStore } from './redis';
 export { connectRedis, hashTag, isCluster, type RedisClient, redactRedisUrl } from './redis-client';
 export { connectConfiguredRedis } from './redis-connect';
 export { RedisLockManager } from './redis-lock';
@@ -36,11 +37,17 @@ export async function createStateStore(config: HubConfig, deps: StateDeps = {}):
       }),
     );
   const redis = await connectConfiguredRedis(config.redis, 'state.driver "redis"');
+  const keyPrefix = deps.keyPrefix ?? 'hub';
+  // In a cluster each state sits in its conversation's bus slot (the BullMQ bus commits it there).
+  const busKeys = config.redis.cluster
+    ? new BusKeys(`${keyPrefix}:bus:${config.bus.queue}`, config.redis.cluster.shards, true)
+    : undefined;
   return new RedisStateStore(redis, {
     ttlMs,
-    keyPrefix: deps.keyPrefix ?? 'hub',
+    keyPrefix,
     ownsConnection: true,
     atRest,
+    ...(busKeys ? { slotOf: (key: string) => busKeys.of(key) } : {}),
   });
 }
 

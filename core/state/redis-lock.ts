@@ -30,7 +30,7 @@ return redis.call('DEL', KEYS[1])
 `);
 
 /** How long the last token is remembered; the clock seed covers anything older. */
-const FENCE_MEMORY_MS = 24 * 3_600_000;
+export const FENCE_MEMORY_MS = 24 * 3_600_000;
 
 export interface RedisLockManagerOptions {
   /**
@@ -71,8 +71,14 @@ export class RedisLockManager implements LockManager {
       [owner, ttlMs, FENCE_MEMORY_MS],
     );
     if (typeof token !== 'string') return undefined;
+    return this.held(key, owner, Number(token));
+  }
+
+  /** A lock that `owner` took (here, or in a script of its own that follows ACQUIRE), to extend and release. */
+  held(key: string, owner: string, token: number): ConversationLock {
+    const lockKey = this.lockKey(key);
     return {
-      token: Number(token),
+      token,
       extend: async (ms: number) => (await EXTEND.run(this.redis, [lockKey], [owner, ms])) === 1,
       release: async () => {
         await RELEASE.run(this.redis, [lockKey], [owner]);

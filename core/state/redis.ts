@@ -8,6 +8,7 @@ import { hashTag, isCluster, type RedisClient } from './redis-client';
 /**
  * Save state and keep the highest fencing token seen for the conversation, in one step: a check in
  * the client followed by a write would let a stalled worker slip its stale state in between.
+ * KEYS[3], when given, is a copy from before sealing that the last load read: dropped once.
  * Returns the highest token when the write is refused.
  */
 const SAVE = new LuaScript(`
@@ -22,6 +23,30 @@ if KEYS[3] then redis.call('DEL', KEYS[3]) end
 return false
 `);
 
+/**
+ * What a bus on the same Redis needs to read and write the store's states in its own scripts (see
+ * TurnCommit): the key of each conversation's state, in the slot of the bus's keys for it.
+ */
+export interface RedisStateBinding {
+  /** The store's connection: the bus checks it speaks to the same server or cluster as its own. */
+  readonly redis: RedisClient;
+  readonly ttlMs: number;
+  stateKey(conversationKey: string): string;
+  /**
+   * One server: where the state was kept before it was sealed, which a script reads when the state
+   * key is empty (and the save after drops). A cluster has none.
+   */
+  clearKey(conversationKey: string): string | undefined;
+  seal(state: DialogState): string;
+  /** The state from the state key's value, or from the clear copy's (`clear`). */
+  open(conversationKey: string, value: string, clear: boolean): DialogState | undefined;
+  /**
+   * A cluster's state from before it moved into the bus's slot, read once when the state key is
+   * empty (its first turn since); undefined on one server and when there is none.
+   */
+  loadMoved(conversationKey: string): Promise<DialogState | undefined>;
+}
+
 export interface RedisStateStoreOptions {
   ttlMs: number;
   /** Namespace of every key, e.g. "hub". */
@@ -33,15 +58,25 @@ export interface RedisStateStoreOptions {
    * hashes the conversation key in key names, which names the customer on some platforms.
    */
   atRest: AtRest;
+  /**
+   * Redis Cluster: the hash-tagged prefix of the bus's keys for a conversation (BusKeys.of). Each
+   * state key then sits in its conversation's bus slot, so the bus's scripts may read and write it
+   * (the state that was kept under the key's own hash tag before is read once, when the new key is
+   * still empty). Without it a state key carries its own hash tag.
+   */
+  slotOf?: (conversationKey: string) => string;
 }
 
 /**
  * Dialog state as sealed JSON in Redis, one key per conversation (named by the key's hash),
- * expiring `ttlMs` after the last save. In a Redis Cluster the hash is a hash tag, so a
- * conversation's state and fence share the slot the save script needs.
+ * expiring `ttlMs` after the last save. In a Redis Cluster the key sits in the slot of the bus's keys
+ * for the conversation (`slotOf`), so the bus can commit a turn's state in the script that settles
+ * its event; the fence record carries the same tag, which the save script needs.
  */
 export class RedisStateStore implements StateStore {
   private readonly cluster: boolean;
+  /** Conversations whose last load read the copy from before sealing: their next save drops it. */
+  private readonly clearCopies = new Set<string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -51,19 +86,32 @@ export class RedisStateStore implements StateStore {
   }
 
   stateKey(conversationKey: string): string {
-    return `${this.options.keyPrefix}:state:${this.named(conversationKey)}`;
+    const { slotOf, keyPrefix } = this.options;
+    if (this.cluster && slotOf) return `${slotOf(conversationKey)}:state:${this.hashed(conversationKey)}`;
+    return `${keyPrefix}:state:${this.named(conversationKey)}`;
   }
 
   fenceKey(conversationKey: string): string {
-    return `${this.options.keyPrefix}:state-fence:${this.named(conversationKey)}`;
+    const { slotOf, keyPrefix } = this.options;
+    if (this.cluster && slotOf)
+      return `${slotOf(conversationKey)}:state-fence:${this.hashed(conversationKey)}`;
+    return `${keyPrefix}:state-fence:${this.named(conversationKey)}`;
   }
 
   /**
-   * Where the state was kept before it was sealed; read once, deleted by the next save. A cluster
-   * has none (states were sealed before the hub spoke to clusters), so no key of another slot.
+   * Where the state was kept before it was sealed; read when the sealed key is empty, dropped by the
+   * next save. A cluster has none (states were sealed before the hub spoke to clusters), so no key
+   * of another slot.
    */
   private clearKey(conversationKey: string): string | undefined {
     return this.cluster ? undefined : `${this.options.keyPrefix}:state:${conversationKey}`;
+  }
+
+  /** A cluster's state key from before it moved into the bus's slot (its own hash tag). */
+  private movedKey(conversationKey: string): string | undefined {
+    return this.cluster && this.options.slotOf
+      ? `${this.options.keyPrefix}:state:${this.named(conversationKey)}`
+      : undefined;
   }
 
   private named(conversationKey: string): string {
@@ -75,14 +123,40 @@ export class RedisStateStore implements StateStore {
     return this.options.atRest.lookup('conversation', conversationKey);
   }
 
+  /** For a bus on the same Redis that commits turns itself (BullmqBus with ConsumeOptions.commit). */
+  binding(): RedisStateBinding {
+    return {
+      redis: this.redis,
+      ttlMs: this.options.ttlMs,
+      stateKey: (key) => this.stateKey(key),
+      clearKey: (key) => this.clearKey(key),
+      seal: (state) => this.seal(state),
+      open: (key, value, clear) => (clear ? (JSON.parse(value) as DialogState) : this.open(key, value)),
+      loadMoved: (key) => this.loadMoved(key),
+    };
+  }
+
   async load(conversationKey: string): Promise<DialogState | undefined> {
     const sealed = await this.redis.get(this.stateKey(conversationKey));
+    if (sealed !== null) return this.open(conversationKey, sealed);
+    const moved = await this.loadMoved(conversationKey);
+    if (moved) return moved;
     const clearKey = this.clearKey(conversationKey);
-    if (sealed === null) {
-      if (clearKey === undefined) return undefined;
-      const clear = await this.redis.get(clearKey);
-      return clear === null ? undefined : (JSON.parse(clear) as DialogState);
-    }
+    if (clearKey === undefined) return undefined;
+    const clear = await this.redis.get(clearKey);
+    if (clear === null) return undefined;
+    this.clearCopies.add(conversationKey);
+    return JSON.parse(clear) as DialogState;
+  }
+
+  private async loadMoved(conversationKey: string): Promise<DialogState | undefined> {
+    const movedKey = this.movedKey(conversationKey);
+    if (movedKey === undefined) return undefined;
+    const sealed = await this.redis.get(movedKey);
+    return sealed === null ? undefined : this.open(conversationKey, sealed);
+  }
+
+  private open(conversationKey: string, sealed: string): DialogState | undefined {
     try {
       return JSON.parse(this.options.atRest.open(sealed, where(conversationKey))) as DialogState;
     } catch (error) {
@@ -93,25 +167,34 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  private seal(state: DialogState): string {
+    return this.options.atRest.seal(JSON.stringify(state), where(state.conversationKey));
+  }
+
   async save(state: DialogState, options: { fencingToken?: number } = {}): Promise<void> {
     const key = state.conversationKey;
     const token = options.fencingToken;
+    const clearKey = this.clearCopies.has(key) ? this.clearKey(key) : undefined;
     const highest = await SAVE.run(
       this.redis,
-      [this.stateKey(key), this.fenceKey(key), ...optional(this.clearKey(key))],
-      [
-        this.options.atRest.seal(JSON.stringify(state), where(key)),
-        this.options.ttlMs,
-        token === undefined ? '' : String(token),
-      ],
+      [this.stateKey(key), this.fenceKey(key), ...optional(clearKey)],
+      [this.seal(state), this.options.ttlMs, token === undefined ? '' : String(token)],
     );
     if (typeof highest === 'string') throw fenced(key, token ?? 0, highest);
+    this.clearCopies.delete(key);
   }
 
   /** The fence record stays, so a stale writer cannot resurrect a deleted conversation. */
   async delete(conversationKey: string): Promise<void> {
-    const clearKey = this.clearKey(conversationKey);
-    await this.redis.del(this.stateKey(conversationKey), ...optional(clearKey));
+    this.clearCopies.delete(conversationKey);
+    // One DEL per key: in a cluster the moved-from key sits in another slot.
+    for (const key of [
+      this.stateKey(conversationKey),
+      ...optional(this.clearKey(conversationKey)),
+      ...optional(this.movedKey(conversationKey)),
+    ]) {
+      await this.redis.del(key);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { InboundEvent } from './events';
 import type { OutboundMessage } from './outbound';
+import type { DialogState, StateStore } from './state';
 
 export interface DeliveryContext {
   /** 1 on first delivery. */
@@ -10,6 +11,36 @@ export interface DeliveryContext {
    */
   fencingToken: number;
   signal: AbortSignal;
+  /**
+   * Present when the consumer was started with `commit` (see ConsumeOptions): the turn's results go
+   * through here instead of the state store and the feed, and the bus commits them in the step that
+   * settles the event.
+   */
+  turn?: TurnCommit;
+}
+
+/**
+ * A turn's dialog state and feed messages, committed by the bus together with the removal of the
+ * event from its conversation (on Redis: in the one script that settles it), and only while this
+ * delivery still holds the conversation: a holder that was taken over commits nothing, and a
+ * handler that throws commits nothing either.
+ */
+export interface TurnCommit {
+  /** The conversation's state as the delivery found it; undefined when it has none yet. */
+  readonly state: DialogState | undefined;
+  /** The state to save with the settlement (the last one given wins). */
+  saveState(state: DialogState): void;
+  /** A message for the outbound feed, published with the settlement, in the order given. */
+  publish(message: OutboundMessage): void;
+}
+
+export interface ConsumeOptions {
+  /**
+   * The state store and feed the handler would write to: the bus reads each delivery's state for it
+   * and commits what the handler gives `ctx.turn` (a Redis bus in the step that settles the event,
+   * where the store and the feed live on its Redis; otherwise through these right before it).
+   */
+  commit?: { states: StateStore; feed: OutboundFeed };
 }
 
 export type EventHandler = (event: InboundEvent, ctx: DeliveryContext) => Promise<void>;
@@ -45,7 +76,7 @@ export interface DeadLetter {
 export interface EventBus {
   publish(event: InboundEvent): Promise<PublishResult>;
   /** Start consuming. One handler per bus instance. */
-  consume(handler: EventHandler): Promise<void>;
+  consume(handler: EventHandler, options?: ConsumeOptions): Promise<void>;
   deadLetters(limit?: number): Promise<DeadLetter[]>;
   /**
    * Re-enqueue dead letters (all, or those with the given event ids); returns how many. Each goes

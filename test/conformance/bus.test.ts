@@ -10,8 +10,10 @@ import { BusKeys } from '../../core/bus/keys';
 import { parseConfig } from '../../core/config/load';
 import type { HubConfig } from '../../core/config/schema';
 import { busDeadLetters } from '../../core/metrics';
-import type { RedisClient } from '../../core/state';
-import type { DeliveryContext, EventBus, OutboundFeed } from '../../core/types';
+import { AtRest } from '../../core/privacy/at-rest';
+import { resolveDataKeys } from '../../core/privacy/data-keys';
+import { createStateStore, MemoryStateStore, type RedisClient, RedisStateStore } from '../../core/state';
+import type { DeliveryContext, DialogState, EventBus, OutboundFeed, StateStore } from '../../core/types';
 import { conversationKey } from '../../core/types/conversation';
 import { HubError } from '../../core/types/errors';
 import type { InboundEvent } from '../../core/types/events';
@@ -74,6 +76,17 @@ function inbound(conversation: string, n: number, text = `message ${n}`): Inboun
     sender: { id: 'customer-1' },
     receivedAt: new Date().toISOString(),
     text,
+  };
+}
+
+function reply(eventId: string, text: string): OutboundMessage {
+  return {
+    id: `${eventId}#0`,
+    ref: { channel: 'test', tenant: 'default', conversation: eventId.split(':')[0] ?? '' },
+    inReplyTo: eventId,
+    content: { type: 'text', text },
+    createdAt: new Date().toISOString(),
+    source: 'system',
   };
 }
 
@@ -164,6 +177,31 @@ class World {
     const bus = await createBus(parseConfig(this.configInput(settings)), { keyPrefix: this.keyPrefix });
     this.opened.push(bus);
     return bus;
+  }
+
+  private sealer?: Promise<AtRest>;
+
+  /** The world's one sealer (fresh keys each world): every state store of it must share it. */
+  atRest(): Promise<AtRest> {
+    this.sealer ??= resolveDataKeys({ inMemory: true }).then((keys) => new AtRest(keys));
+    return this.sealer;
+  }
+
+  /** The dialog state store the hub would pair with this bus (Redis for BullMQ: the bus then commits states itself). */
+  async states(): Promise<StateStore> {
+    const config = parseConfig({
+      ...this.configInput(),
+      state: { driver: this.driver === 'memory' ? 'memory' : 'redis' },
+    });
+    const states =
+      this.driver === 'memory'
+        ? new MemoryStateStore({ ttlMs: 60_000 })
+        : await createStateStore(config, {
+            keyPrefix: this.keyPrefix,
+            atRest: await this.atRest(),
+          });
+    this.opened.push(states);
+    return states;
   }
 
   async feed(): Promise<OutboundFeed> {
@@ -553,6 +591,53 @@ describe.each(drivers)('EventBus conformance: %s', (driver) => {
     await expect(bus.publish(inbound('a', 3))).rejects.toMatchObject({ code: 'bus.closed' });
   });
 
+  it("commits a turn's state and feed messages with its event, and nothing from a handler that threw", async () => {
+    const bus = await world.bus({ backoffMs: 10 });
+    const states = await world.states();
+    const feed = await world.feed();
+    const received: OutboundMessage[] = [];
+    await feed.subscribe((message) => received.push(message));
+    const seen: Array<{ id: string; count: unknown }> = [];
+    let failedOnce = false;
+    await bus.consume(
+      async (event, ctx) => {
+        const turn = ctx.turn;
+        if (!turn) throw new Error('no TurnCommit although consume was given one');
+        const count = Number(turn.state?.slots.count ?? 0);
+        seen.push({ id: event.id, count: turn.state?.slots.count });
+        const state: DialogState = {
+          conversationKey: conversationKey(event.ref),
+          slots: { count: String(count + 1) },
+          history: [],
+          handoff: 'bot',
+          handledEventIds: [event.id],
+          updatedAt: new Date().toISOString(),
+        };
+        turn.saveState(state);
+        turn.publish(reply(event.id, 'reply'));
+        if (event.id === 'a:2' && !failedOnce) {
+          failedOnce = true;
+          throw new Error('fails after handing over its results');
+        }
+      },
+      { commit: { states, feed } },
+    );
+    for (let n = 1; n <= 3; n++) await bus.publish(inbound('a', n));
+    await waitFor(() => received.length === 3, 'three replies on the feed');
+    // Each turn starts from the state the one before committed; the failed try committed nothing.
+    expect(seen).toEqual([
+      { id: 'a:1', count: undefined },
+      { id: 'a:2', count: '1' },
+      { id: 'a:2', count: '1' },
+      { id: 'a:3', count: '2' },
+    ]);
+    expect(received.map((message) => message.inReplyTo)).toEqual(['a:1', 'a:2', 'a:3']);
+    await waitFor(async () => (await bus.pending()) === 0, 'the inbox to empty');
+    const saved = await states.load(conversationKey(inbound('a', 1).ref));
+    expect(saved?.slots.count).toBe('3');
+    expect(saved?.handledEventIds).toEqual(['a:3']);
+  });
+
   it('answers ping while open', async () => {
     const bus = await world.bus();
     await expect(bus.ping()).resolves.toBeUndefined();
@@ -672,6 +757,112 @@ describe.each(drivers.filter((driver) => driver !== 'memory'))(
       expect(recorder.attempts('a:1')).toEqual([1]);
       expect(recorder.maxInFlightPerConversation).toBe(1);
       expect(recorder.deliveries.every(({ ctx }) => !ctx.signal.aborted)).toBe(true);
+    });
+
+    it('adds one BullMQ job per conversation that becomes ready, not one per event', async () => {
+      const bus = await world.bus();
+      for (let n = 1; n <= 5; n++) await bus.publish(inbound('a', n));
+      await bus.publish(inbound('b', 1));
+      const queue = new Queue(world.queue, {
+        connection: world.redis(),
+        prefix: bullPrefix(world.keyPrefix, Boolean(world.cluster)),
+      });
+      try {
+        const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        expect(Object.values(counts).reduce((sum, n) => sum + n, 0)).toBe(2);
+        const recorder = new Recorder();
+        await bus.consume(recorder.handler());
+        await waitFor(() => recorder.count() === 6, 'six events');
+        expect(recorder.ids('a')).toEqual(['a:1', 'a:2', 'a:3', 'a:4', 'a:5']);
+        // Drained to empty, the conversation is ready again with its next event: one job more.
+        await waitFor(
+          async () => (await queue.getJobCounts('completed', 'active', 'waiting')).active === 0,
+          'the jobs to end',
+        );
+        await bus.publish(inbound('a', 6));
+        await waitFor(() => recorder.count() === 7, 'the seventh event');
+        expect(recorder.ids('a').at(-1)).toBe('a:6');
+      } finally {
+        await queue.close();
+      }
+    });
+
+    it('commits nothing from a holder that was taken over: no state, no feed message, the head stays', async () => {
+      const bus = await world.bus({ lockTtlMs: 1_000, backoffMs: 10 });
+      const states = await world.states();
+      const feed = await world.feed();
+      const received: OutboundMessage[] = [];
+      await feed.subscribe((message) => received.push(message));
+      const conversation = conversationKey(inbound('a', 1).ref);
+      const fence = `${world.shardOf(conversation)}:fence:${conversation}`;
+      const startStates: Array<DialogState | undefined> = [];
+      await bus.consume(
+        async (event, ctx) => {
+          const turn = ctx.turn;
+          if (!turn) throw new Error('no TurnCommit');
+          startStates.push(turn.state);
+          const stale = ctx.attempt === 1;
+          turn.saveState({
+            conversationKey: conversation,
+            slots: { by: stale ? 'stale' : 'successor' },
+            history: [],
+            handoff: 'bot',
+            handledEventIds: [event.id],
+            updatedAt: new Date().toISOString(),
+          });
+          turn.publish(reply(event.id, stale ? 'stale' : 'successor'));
+          // A newer holder took the conversation meanwhile (its token is above ours).
+          if (stale) await world.redis().set(fence, String(ctx.fencingToken + 1_000));
+        },
+        { commit: { states, feed } },
+      );
+      await bus.publish(inbound('a', 1));
+      await waitFor(() => received.length === 1, 'the redelivery to commit');
+      await sleep(50);
+      expect(received.map((message) => message.content)).toEqual([{ type: 'text', text: 'successor' }]);
+      // The redelivery started from no state: the stale holder's never landed.
+      expect(startStates).toEqual([undefined, undefined]);
+      expect((await states.load(conversation))?.slots.by).toBe('successor');
+    });
+
+    it('hands a turn the state kept before this layout (clear copy, or a cluster key of its own slot) and replaces it with the first save', async () => {
+      const bus = await world.bus();
+      const states = await world.states();
+      const feed = await world.feed();
+      const conversation = conversationKey(inbound('a', 1).ref);
+      const old: DialogState = {
+        conversationKey: conversation,
+        slots: { from: 'before' },
+        history: [],
+        handoff: 'bot',
+        handledEventIds: [],
+        updatedAt: new Date().toISOString(),
+      };
+      const clearKey = `${world.keyPrefix}:state:${conversation}`;
+      if (world.cluster) {
+        const atRest = await world.atRest();
+        // A store without the bus's slots: the layout before, each key under its own hash tag.
+        await new RedisStateStore(world.redis(), { ttlMs: 60_000, keyPrefix: world.keyPrefix, atRest }).save(
+          old,
+        );
+      } else {
+        await world.redis().set(clearKey, JSON.stringify(old));
+      }
+      const seen: Array<Record<string, unknown> | undefined> = [];
+      await bus.consume(
+        async (event, ctx) => {
+          seen.push(ctx.turn?.state?.slots);
+          ctx.turn?.saveState({ ...old, slots: { from: event.id } });
+        },
+        { commit: { states, feed } },
+      );
+      await bus.publish(inbound('a', 1));
+      await waitFor(() => seen.length === 1, 'the first turn');
+      await waitFor(async () => (await states.load(conversation))?.slots.from === 'a:1', 'its state');
+      if (!world.cluster) expect(await world.redis().exists(clearKey)).toBe(0);
+      await bus.publish(inbound('a', 2));
+      await waitFor(() => seen.length === 2, 'the second turn');
+      expect(seen).toEqual([{ from: 'before' }, { from: 'a:1' }]);
     });
 
     it('aborts the signal when the conversation lock is lost, and the next holder redelivers in order', async () => {

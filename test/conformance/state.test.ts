@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config/load';
-import { createLockManager, createStateStore, type RedisStateStore } from '../../core/state';
+import { AtRest } from '../../core/privacy/at-rest';
+import { resolveDataKeys } from '../../core/privacy/data-keys';
+import { createLockManager, createStateStore, RedisStateStore } from '../../core/state';
 import type { DialogState, LockManager, StateStore } from '../../core/types';
 import { HubError } from '../../core/types/errors';
 import {
@@ -271,9 +273,57 @@ describe('RedisStateStore specifics', () => {
     }
   });
 
+  it('leaves a clear copy it did not read alone: no delete on every save', async () => {
+    const keyPrefix = `test-state-${randomUUID()}`;
+    const config = parseConfig({ redis: { url: REDIS_URL }, state: { driver: 'redis' } });
+    const store = await createStateStore(config, { keyPrefix });
+    try {
+      await store.save(dialogState('webchat:default:new', 'first'));
+      const clearKey = `${keyPrefix}:state:webchat:default:new`;
+      await admin.set(clearKey, 'written after the load');
+      await store.save(dialogState('webchat:default:new', 'second'));
+      expect(await admin.get(clearKey)).toBe('written after the load');
+      expect((await store.load('webchat:default:new'))?.history[0]?.text).toBe('second');
+    } finally {
+      await store.close();
+      await deleteKeys(`${keyPrefix}:*`);
+    }
+  });
+
   it('fails fast with a config error when Redis is unreachable', async () => {
     const config = parseConfig({ redis: { url: 'redis://127.0.0.1:1' }, state: { driver: 'redis' } });
     await expect(createStateStore(config)).rejects.toMatchObject({ code: 'config.redis_unreachable' });
     await expect(createLockManager(config)).rejects.toThrow(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe.runIf(redisClusterAvailable)('RedisStateStore on a Redis Cluster', () => {
+  it("keeps each state in its conversation's bus slot, and reads the one kept under its own hash tag before until the first save", async () => {
+    cluster ??= await startRedisCluster();
+    const keyPrefix = `test-state-${randomUUID()}`;
+    const config = parseConfig({
+      redis: { cluster: { nodes: cluster.nodes, shards: 4 } },
+      state: { driver: 'redis' },
+    });
+    const atRest = new AtRest(await resolveDataKeys({ inMemory: true }));
+    const store = (await createStateStore(config, { keyPrefix, atRest })) as RedisStateStore;
+    // The layout before: each key under its own hash tag.
+    const before = new RedisStateStore(cluster.client, { ttlMs: 60_000, keyPrefix, atRest });
+    try {
+      await before.save(dialogState('webchat:default:c1', 'from before'));
+      expect(store.stateKey('webchat:default:c1')).toMatch(
+        new RegExp(`^\\{${keyPrefix}:bus:hub-inbound:\\d+\\}:state:`),
+      );
+      expect((await store.load('webchat:default:c1'))?.history[0]?.text).toBe('from before');
+      await store.save(dialogState('webchat:default:c1', 'after'));
+      expect((await store.load('webchat:default:c1'))?.history[0]?.text).toBe('after');
+      // Deleting a conversation removes the copy from before too.
+      await store.delete('webchat:default:c1');
+      expect(await store.load('webchat:default:c1')).toBeUndefined();
+      expect(await before.load('webchat:default:c1')).toBeUndefined();
+    } finally {
+      await store.close();
+      await cluster.deleteKeys(keyPrefix);
+    }
   });
 });

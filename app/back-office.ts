@@ -4,7 +4,6 @@ import type { HubConfig } from '../core/config/schema';
 import { DialogCommands } from '../core/dialog/commands';
 import { logger } from '../core/log';
 import { OrderAccess } from '../core/orders/access';
-import { emailCodeSender } from '../core/orders/email-code-sender';
 import { OneTimeCodes } from '../core/orders/one-time-code';
 import { createVerificationLimiter } from '../core/orders/verification-limit';
 import { PiiMasker } from '../core/privacy/mask';
@@ -66,7 +65,10 @@ export async function startBackOffice(
   });
   const verificationLimit = await createVerificationLimiter(config);
   const { phone, otp, email } = config.proof;
-  const mailer = email ? emailCodeSender(email) : undefined;
+  // nodemailer (about 5 MB of heap) is loaded only where codes go out by e-mail.
+  const mailer = email
+    ? (await import('../core/orders/email-code-sender')).emailCodeSender(email)
+    : undefined;
   if (mailer && !otp.secret && config.bus.driver === 'bullmq') {
     logger.warn(
       'proof.otp.secret is unset: a code sent by one worker is refused by another; set it from env',

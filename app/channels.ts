@@ -1,5 +1,5 @@
 import type { Admission } from '../core/channels/admission';
-import { type ChannelRegistry, findChannel } from '../core/channels/descriptor';
+import { type ChannelRegistry, findChannel, loadChannelTypes } from '../core/channels/descriptor';
 import type { ChannelContext, Connector } from '../core/channels/types';
 import type { ChannelConfig, HubConfig } from '../core/config/schema';
 import { logger } from '../core/log';
@@ -56,14 +56,15 @@ function tenantLimited(channel: ChannelConfig, shared: SharedChannelContext): Ch
 /**
  * One connector per enabled channel block, built by its type's descriptor. With `admission`, each
  * channel's `accept` is under the tenant's backlog limits (core/channels/admission.ts) before its
- * webhook limit.
+ * webhook limit. The code of a channel type loaded on demand is imported first, for the types in use only.
  */
-export function createConnectors(
+export async function createConnectors(
   config: HubConfig,
   registry: ChannelRegistry,
   shared: SharedChannelContext,
   admission?: Admission,
-): Connector[] {
+): Promise<Connector[]> {
+  await loadChannelTypes(registry, config.channels);
   return config.channels
     .filter((channel) => channel.enabled)
     .map((channel) => {

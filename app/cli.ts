@@ -49,7 +49,7 @@ program
     const { shutdownTimeoutMs, stopWithin } = await import('./shutdown');
     const drainMs = shutdownTimeoutMs();
     const { startTracing } = await import('./telemetry');
-    const tracing = startTracing(config.telemetry);
+    const tracing = await startTracing(config.telemetry);
     phases.begin('modules', 'loading the hub');
     const { startHub } = await import('./hub');
     const hub = await startHub(config, phases);

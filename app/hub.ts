@@ -131,7 +131,7 @@ export async function startHub(config: HubConfig, phases = new StartPhases()): P
   closers.push(async () => admission.close());
   phases.begin('channels', `creating the channels (${config.channels.map((c) => c.id).join(', ')})`);
   // Built in every role: a worker-only process delivers replies through the connectors' send side.
-  const connectors = createConnectors(
+  const connectors = await createConnectors(
     config,
     channelRegistry,
     {

@@ -42,7 +42,7 @@ export function registerKnowledgeCommands(program: Command): void {
       const { createIndex, loadAllChunks } = await import('../../core/rag/index');
       const store = new KnowledgeStore(path.resolve(hub.knowledge.storeDir));
       // Only an index that outlives the process is written here; an in-process one reads the store.
-      const created = createIndex(hub);
+      const created = await createIndex(hub);
       const index = created.isBuilt ? created : undefined;
       if (!index) await created.close();
       try {
@@ -79,7 +79,7 @@ export function registerKnowledgeCommands(program: Command): void {
     .action(async (options: { config?: string }) => {
       const hub = await config(options.config);
       const { createIndex, loadAllChunks } = await import('../../core/rag/index');
-      const index = createIndex(hub);
+      const index = await createIndex(hub);
       try {
         const started = performance.now();
         const chunks = await loadAllChunks(hub);

@@ -1,11 +1,10 @@
-import type { ChannelDescriptor } from '../../core/channels/descriptor';
-import { createTelegramConnector } from './connector';
-import { checkTelegramOnline } from './online';
+import { type ChannelDescriptor, loadedOnDemand } from '../../core/channels/descriptor';
 import { telegramHints, telegramOptionsSchema } from './options';
 
+/** The connector and its platform SDK are imported only where a telegram block is enabled (or checked online). */
 export const telegramChannel: ChannelDescriptor = {
   type: 'telegram',
   options: { schema: telegramOptionsSchema, hints: telegramHints },
-  create: createTelegramConnector,
-  online: checkTelegramOnline,
+  ...loadedOnDemand('telegram', async () => (await import('./connector')).createTelegramConnector),
+  online: async (config, context) => (await import('./online')).checkTelegramOnline(config, context),
 };

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { logger } from '../log';
 import { llmRequests } from '../metrics';
@@ -19,6 +19,7 @@ import {
   toOpenAiTools,
 } from './openai-mapping';
 import { createLlmRouter } from './router';
+import { lazyOpenAi } from './sdk';
 import type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
 
 export type { EndpointClient, HubLlmClient, LlmClientOptions, LlmConfig } from './types';
@@ -51,12 +52,15 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 10_000;
   // Retries are ours, not the SDK's: each one must be counted, and a stream that already
   // delivered text to the customer must not be replayed.
-  const openai = new OpenAI({
+  const openai = lazyOpenAi({
     baseURL: config.baseUrl,
     apiKey: config.apiKey,
     maxRetries: 0,
     timeout: config.timeoutMs,
   });
+  // Loaded now, in the background, so the first request's deadline does not pay for the import; a
+  // failure to load shows on that request.
+  openai().catch(() => undefined);
   const { probe, ...breakerConfig } = config.breaker;
   const breaker =
     options.breaker ??
@@ -111,11 +115,11 @@ export function createEndpointClient(config: LlmConfig, options: LlmClientOption
       const onDelta = request.onDelta;
       if (!onDelta) {
         return fromCompletion(
-          await openai.chat.completions.create({ ...body, stream: false }, { signal }),
+          await (await openai()).chat.completions.create({ ...body, stream: false }, { signal }),
           model,
         );
       }
-      const stream = await openai.chat.completions.create(
+      const stream = await (await openai()).chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
         { signal },
       );
@@ -217,8 +221,9 @@ function callerAborted(): HubError {
  * generates, which a hung engine behind a live HTTP front (vLLM still lists its models) does not.
  * "models" is GET /v1/models, for servers where even one token is billed.
  */
-function healthCheck(openai: OpenAI, model: string, probe: 'chat' | 'models') {
+function healthCheck(client: () => Promise<OpenAI>, model: string, probe: 'chat' | 'models') {
   return async (signal: AbortSignal): Promise<void> => {
+    const openai = await client();
     if (probe === 'models') {
       await openai.models.list({ signal });
       return;

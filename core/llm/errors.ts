@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 import { HubError } from '../types/errors';
 
 /** Why an attempt ended, as seen from our own abort signals (the SDK cannot tell them apart). */

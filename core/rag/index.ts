@@ -41,7 +41,6 @@ export { createEmbedder, OpenAiEmbedder } from './openai-embedder';
 export { buildRagMessages, type RagPrompt, type RagPromptInput } from './prompt';
 export { HttpReranker, type Reranker } from './reranker';
 export { type RetrieverRegistry, retrievers } from './retrievers';
-export { ElasticsearchRetriever } from './retrievers/elasticsearch';
 export { EmbeddedRetriever, type EmbeddedRetrieverOptions } from './retrievers/embedded';
 export type { KnowledgeSource } from './source';
 export { Synonyms } from './synonyms';
@@ -120,20 +119,23 @@ export function synonymsOf(config: HubConfig): Synonyms {
 }
 
 /** The configured index (`knowledge.retriever`), not yet filled. */
-export function createIndex(config: HubConfig, options: KnowledgeOptions = {}): KnowledgeIndex {
-  return buildIndex(config, options).index;
+export async function createIndex(
+  config: HubConfig,
+  options: KnowledgeOptions = {},
+): Promise<KnowledgeIndex> {
+  return (await buildIndex(config, options)).index;
 }
 
-function buildIndex(
+async function buildIndex(
   config: HubConfig,
   options: KnowledgeOptions,
-): { index: KnowledgeIndex; descriptor: AnyRetrieverDescriptor } {
+): Promise<{ index: KnowledgeIndex; descriptor: AnyRetrieverDescriptor }> {
   const { descriptor, options: retrieverOptions } = (options.retrievers ?? retrievers).resolve(
     config.knowledge,
   );
   const embedder = options.embedder ?? createEmbedder(config.knowledge, options.cwd);
   // The descriptor's own schema produced `retrieverOptions`.
-  const index = descriptor.create(retrieverOptions as never, { ...options, embedder });
+  const index = await descriptor.create(retrieverOptions as never, { ...options, embedder });
   return { index, descriptor };
 }
 
@@ -151,7 +153,7 @@ export async function createKnowledge(
     ...givenOptions,
     cache: givenOptions.cache ?? DerivedCache.fromConfig(config, givenOptions.cwd),
   };
-  const { index, descriptor } = buildIndex(config, options);
+  const { index, descriptor } = await buildIndex(config, options);
   const rerank = config.knowledge.rerank;
   const reranker = options.reranker ?? (rerank ? new HttpReranker(rerank) : undefined);
   const indexMin = descriptor.defaultMinScore;
@@ -303,7 +305,7 @@ async function calibrate(
   if (samples.length < MIN_CALIBRATION_SAMPLES && inProcess) {
     const asked = chunks.flatMap((chunk) => (chunk.questions ?? []).map((question) => ({ chunk, question })));
     if (asked.length >= MIN_CALIBRATION_SAMPLES) {
-      const { index: copy } = buildIndex(config, options);
+      const { index: copy } = await buildIndex(config, options);
       try {
         await copy.replaceAll(chunks.map(({ questions: _, ...chunk }) => chunk));
         const unseen = new AnsweringRetriever(copy, { minScore: 0, synonyms: synonymsOf(config) });

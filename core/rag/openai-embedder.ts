@@ -1,5 +1,6 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { HubConfig } from '../config/schema';
+import { lazyOpenAi } from '../llm/sdk';
 import { HubError } from '../types/errors';
 import type { Embedder } from './embedder';
 import { HashEmbedder } from './hash-embedder';
@@ -16,12 +17,12 @@ export type EmbeddingsConfig = NonNullable<HubConfig['knowledge']['embeddings']>
 export class OpenAiEmbedder implements Embedder {
   readonly name: string;
   readonly dimensions: number;
-  private readonly client: OpenAI;
+  private readonly client: () => Promise<OpenAI>;
 
   constructor(private readonly config: EmbeddingsConfig) {
     this.name = `openai:${config.model}`;
     this.dimensions = config.dimensions;
-    this.client = new OpenAI({
+    this.client = lazyOpenAi({
       baseURL: config.baseUrl,
       apiKey: config.apiKey,
       timeout: config.timeoutMs,
@@ -42,7 +43,7 @@ export class OpenAiEmbedder implements Embedder {
     const safe = input.map((text) => (text.trim() ? text : ' '));
     let response: OpenAI.CreateEmbeddingResponse;
     try {
-      response = await this.client.embeddings.create({
+      response = await (await this.client()).embeddings.create({
         model: this.config.model,
         input: safe,
         encoding_format: 'float',

@@ -95,7 +95,7 @@ export function pushConnectorCases(harness: Harness, registry: ChannelRegistry =
         logger,
       }),
     };
-    [connector] = createConnectors(config, registry, shared) as [Connector];
+    [connector] = (await createConnectors(config, registry, shared)) as [Connector];
     app = Fastify();
     await connector.register(app);
     await app.ready();
@@ -326,7 +326,7 @@ export function pushConnectorCases(harness: Harness, registry: ChannelRegistry =
   });
 
   it('delivers from a connector whose routes were never registered (a worker-only process)', async () => {
-    const [worker] = createConnectors(config, registry, shared);
+    const [worker] = await createConnectors(config, registry, shared);
     const conversation = harness.conversationOf('6000001');
     await harness.customerWrote?.(conversation);
     await worker?.deliver?.({

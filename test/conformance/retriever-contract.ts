@@ -58,7 +58,7 @@ export function retrieverConformance(
     const make = async (embedder: Embedder = new HashEmbedder(256)) => {
       const { options = {}, context = {} } = subject.fresh();
       const config = parseConfig({ knowledge: { retriever: name, [name]: options } }, {});
-      const index = createIndex(config, { ...context, embedder, retrievers: registry });
+      const index = await createIndex(config, { ...context, embedder, retrievers: registry });
       made.push(index);
       return index;
     };

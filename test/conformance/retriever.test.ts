@@ -1,6 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
-import { type ElasticsearchRetriever, elasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import { elasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import type { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch/retriever';
 import { embeddedRetriever } from '../../core/rag/retrievers/embedded';
 import { createElasticsearchEmulator, type ElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 import { retrieverConformance } from './retriever-contract';

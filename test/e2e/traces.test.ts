@@ -6,7 +6,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHub, startHub } from '../../app/hub';
-import { registerTracing, type Tracing } from '../../app/telemetry';
+import { registerTracing, type Tracing } from '../../app/tracing-sdk';
 import { hubConfigSchema } from '../../core/config/schema';
 import { type OpenAiEmulator, startOpenAiEmulator } from '../emulators/openai-emulator';
 import { type ScratchDatabase, scratchDatabase } from '../support/postgres';

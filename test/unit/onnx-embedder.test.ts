@@ -299,13 +299,13 @@ describe('the embedded retriever with the ONNX embedder', () => {
 
   it('is what a config with knowledge.embedder.modelDir builds (modelDir relative to cwd)', async () => {
     const config = parseConfig({ knowledge: { embedder: { modelDir: 'tiny' } } }, {});
-    const index = createIndex(config, { cwd: root });
+    const index = await createIndex(config, { cwd: root });
     await index.replaceAll(chunks);
     expect((await index.search('reimbursement', { k: 3 }))[0]?.id).toBe('refund');
     await index.close();
     // The default lexical index cannot see that meaning: no word of the question is in any chunk,
     // so nothing scores above zero (what it returns is unranked noise under any threshold).
-    const lexical = createIndex(parseConfig({}, {}), { cwd: root });
+    const lexical = await createIndex(parseConfig({}, {}), { cwd: root });
     await lexical.replaceAll(chunks);
     const [lexicalBest] = await lexical.search('reimbursement', { k: 3 });
     expect(lexicalBest?.score ?? 0).toBeLessThanOrEqual(0);

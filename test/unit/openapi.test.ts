@@ -108,7 +108,7 @@ interface OpenApiDocument {
 
 beforeAll(async () => {
   store = await createStore(config);
-  const connectors = createConnectors(config, channelRegistry, {
+  const connectors = await createConnectors(config, channelRegistry, {
     accept: recordingIngress(),
     storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },

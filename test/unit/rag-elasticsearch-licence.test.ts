@@ -6,12 +6,12 @@ import { registry } from '../../core/metrics';
 import { reciprocalRankFusion } from '../../core/rag/fusion';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { loadKnowledge } from '../../core/rag/load';
-import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
 import {
   type ClusterFacts,
   chooseHybridMode,
   detectCluster,
 } from '../../core/rag/retrievers/elasticsearch/cluster';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch/retriever';
 import type { KnowledgeChunk } from '../../core/types';
 import {
   createElasticsearchEmulator,

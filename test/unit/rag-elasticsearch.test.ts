@@ -3,8 +3,8 @@ import { parseConfig } from '../../core/config/load';
 import type { Embedder } from '../../core/rag/embedder';
 import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
-import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
 import { hybridSearchBody } from '../../core/rag/retrievers/elasticsearch/query';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch/retriever';
 import type { KnowledgeChunk } from '../../core/types';
 import { createElasticsearchEmulator, type LicenceType } from '../emulators/elasticsearch-emulator';
 

@@ -9,7 +9,7 @@ import { HashEmbedder } from '../../core/rag/hash-embedder';
 import { createKnowledge } from '../../core/rag/index';
 import { formatSummary, ingest } from '../../core/rag/ingest/ingest';
 import { KnowledgeStore } from '../../core/rag/ingest/store';
-import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch';
+import { ElasticsearchRetriever } from '../../core/rag/retrievers/elasticsearch/retriever';
 import { createElasticsearchEmulator } from '../emulators/elasticsearch-emulator';
 
 /** A one-page PDF with a Type1 font and one line of text, with a correct xref table. */

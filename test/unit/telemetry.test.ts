@@ -64,14 +64,14 @@ const resourceAttribute = (key: string) =>
 
 describe('tracing switch', () => {
   it('is off by default: no SDK, events published as they are', async () => {
-    expect(startTracing(telemetry(), {})).toBeUndefined();
+    expect(await startTracing(telemetry(), {})).toBeUndefined();
     const traced = await inSpan('ingress rest', {}, async () => withTraceContext(event));
     expect(traced).toBe(event);
     expect(traced.trace).toBeUndefined();
   });
 
   it('exports spans over OTLP/HTTP to the configured endpoint, with the service name and version', async () => {
-    running = startTracing(
+    running = await startTracing(
       telemetry({ exporter: 'otlp', endpoint: collectorUrl, serviceName: 'hub-eu' }),
       {},
     );
@@ -93,7 +93,7 @@ describe('tracing switch', () => {
     const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collectorUrl;
     try {
-      running = startTracing(telemetry(), {
+      running = await startTracing(telemetry(), {
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_SERVICE_NAME: 'hub-from-env',
       });
@@ -111,9 +111,11 @@ describe('tracing switch', () => {
 
   it('keeps no new trace at sampleRatio 0, and OTEL_SDK_DISABLED wins over the config', async () => {
     expect(
-      startTracing(telemetry({ exporter: 'otlp', endpoint: collectorUrl }), { OTEL_SDK_DISABLED: 'true' }),
+      await startTracing(telemetry({ exporter: 'otlp', endpoint: collectorUrl }), {
+        OTEL_SDK_DISABLED: 'true',
+      }),
     ).toBeUndefined();
-    running = startTracing(telemetry({ exporter: 'otlp', endpoint: collectorUrl, sampleRatio: 0 }), {});
+    running = await startTracing(telemetry({ exporter: 'otlp', endpoint: collectorUrl, sampleRatio: 0 }), {});
     const published = await inSpan('ingress rest', {}, async () => withTraceContext(event));
     // The decision travels too: the worker drops the rest of the trace.
     expect(published.trace?.traceparent).toMatch(/-00$/);
@@ -122,8 +124,8 @@ describe('tracing switch', () => {
     expect(exportedSpans()).toEqual([]);
   });
 
-  it('refuses an exporter it does not have, and a config typo, saying what to set', () => {
-    expect(() => startTracing(telemetry(), { OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(
+  it('refuses an exporter it does not have, and a config typo, saying what to set', async () => {
+    await expect(startTracing(telemetry(), { OTEL_TRACES_EXPORTER: 'jaeger' })).rejects.toThrow(
       /OTEL_TRACES_EXPORTER=otlp/,
     );
     expect(() => telemetry({ exporter: 'zipkin' })).toThrow();

@@ -69,7 +69,7 @@ const registry: ChannelRegistry = [{ type: 'heron', create: createHeron }];
 let app: Awaited<ReturnType<typeof buildServer>>;
 
 beforeAll(async () => {
-  const connectors = createConnectors(config, registry, {
+  const connectors = await createConnectors(config, registry, {
     accept: recordingIngress(published),
     storage: new MemoryKeyValueStore(),
     feed: { publish: async () => {}, subscribe: async () => async () => {}, close: async () => {} },

@@ -21,7 +21,8 @@ export interface RetrieverContext {
  * in core/rag/retrievers/index.ts.
  */
 export interface RetrieverDescriptor<Options = unknown> extends PluginDescriptor<Options> {
-  create(options: Options, context: RetrieverContext): KnowledgeIndex;
+  /** May load its client library first (a promise), so a hub that does not use it never loads it. */
+  create(options: Options, context: RetrieverContext): KnowledgeIndex | Promise<KnowledgeIndex>;
   /**
    * Best-passage score below which the bot says it does not know, on this index's own score
    * scale, measured on the demo base (`hub kb eval`, test/unit/rag.test.ts).
@@ -32,7 +33,7 @@ export interface RetrieverDescriptor<Options = unknown> extends PluginDescriptor
 /** Any retriever descriptor, as the registry holds it: its factory takes what its own schema parsed. */
 export type AnyRetrieverDescriptor = AnyPluginDescriptor &
   Omit<RetrieverDescriptor, 'create' | 'online'> & {
-    create(options: never, context: RetrieverContext): KnowledgeIndex;
+    create(options: never, context: RetrieverContext): KnowledgeIndex | Promise<KnowledgeIndex>;
   };
 
 /** Types a descriptor's factory by its own schema's output. */

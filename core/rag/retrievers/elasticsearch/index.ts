@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { defineRetriever } from '../descriptor';
 import { checkElasticsearchOnline } from './online';
-import { createElasticsearchClient, ElasticsearchRetriever } from './retriever';
-
-export { BulkIndexError, createElasticsearchClient, ElasticsearchRetriever } from './retriever';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -23,18 +20,24 @@ export const elasticsearchOptionsSchema = z.object({
   bulkSize: positiveInt.default(500),
 });
 
-/** Elasticsearch hybrid search (dense_vector + BM25, fused), blue/green reindexing behind an alias. */
+/**
+ * Elasticsearch hybrid search (dense_vector + BM25, fused), blue/green reindexing behind an alias.
+ * The client library (with undici, about 2.5 MB of JavaScript and 10 MB of heap) is loaded by
+ * `create`, so a hub on the embedded retriever never loads it.
+ */
 export const elasticsearchRetriever = defineRetriever({
   name: 'elasticsearch',
   options: elasticsearchOptionsSchema,
-  create: (options, context) =>
-    new ElasticsearchRetriever({
+  create: async (options, context) => {
+    const { createElasticsearchClient, ElasticsearchRetriever } = await import('./retriever');
+    return new ElasticsearchRetriever({
       client: context.elasticsearchClient ?? createElasticsearchClient(options),
       embedder: context.embedder,
       alias: options.alias,
       analyzer: options.analyzer,
       bulkSize: options.bulkSize,
-    }),
+    });
+  },
   // The normalised RRF score, where 0.5 is "first in one list only" (see query.ts).
   defaultMinScore: 0.51,
   online: checkElasticsearchOnline,

@@ -1,8 +1,6 @@
-import { errors } from '@elastic/elasticsearch';
+import type { errors as ElasticsearchErrors } from '@elastic/elasticsearch';
 import type { OnlineCheckFor } from '../../../config/online';
 import { HubError } from '../../../types/errors';
-import { chooseHybridMode, detectCluster } from './cluster';
-import { createElasticsearchClient } from './retriever';
 
 export interface ElasticsearchConnection {
   url: string;
@@ -22,10 +20,16 @@ export const checkElasticsearchOnline: OnlineCheckFor<ElasticsearchConnection> =
   options,
   { signal },
 ) => {
+  // Loaded here, not at start-up: the client library is only needed where the retriever is used.
+  const [{ errors }, { chooseHybridMode, detectCluster }, { createElasticsearchClient }] = await Promise.all([
+    import('@elastic/elasticsearch'),
+    import('./cluster'),
+    import('./retriever'),
+  ]);
   const client = createElasticsearchClient(options);
   try {
     const info = await client.info({}, { signal, maxRetries: 0 }).catch((error: unknown) => {
-      throw explain('GET /', options.url, error);
+      throw explain('GET /', options.url, error, errors);
     });
     const cluster = `Elasticsearch ${info.version.number} (cluster ${info.cluster_name})`;
     const { mode, facts } = chooseHybridMode(await detectCluster(client, { signal, maxRetries: 0 }));
@@ -38,7 +42,7 @@ export const checkElasticsearchOnline: OnlineCheckFor<ElasticsearchConnection> =
   }
 };
 
-function explain(what: string, url: string, error: unknown): HubError {
+function explain(what: string, url: string, error: unknown, errors: typeof ElasticsearchErrors): HubError {
   const origin = originOf(url);
   if (error instanceof errors.ResponseError) {
     const status = error.statusCode ?? 0;

@@ -172,6 +172,8 @@ function mutate(seed: unknown, edits: Array<{ at: number; value: unknown }>): un
     }
     if (parent === null || typeof parent !== 'object') continue;
     const last = path[path.length - 1] as string | number;
+    // A parent replaced by a value of the other kind (an object's key on an array: `length` := -1 throws).
+    if (Array.isArray(parent) !== (typeof last === 'number')) continue;
     const target = parent as Record<string | number, unknown>;
     if (value === undefined) delete target[last];
     else target[last] = value;

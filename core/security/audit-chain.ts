@@ -54,15 +54,7 @@ export function chainHash(key: Buffer, fields: ChainFields): string {
 }
 
 /** A record written outside the chain, waiting for the sealer: its fields and the key it is deduplicated by. */
-export interface PendingFields {
-  at: string;
-  actor: string;
-  action: string;
-  subject: string | null;
-  tenant: string | null;
-  details: Record<string, unknown>;
-  dedupeKey: string;
-}
+export type PendingFields = Omit<ChainFields, 'seq' | 'prevHash'> & { dedupeKey: string };
 
 /**
  * The MAC a pending record carries until it is chained (core/store/audit-log.ts `seal`). It covers

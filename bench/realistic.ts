@@ -40,7 +40,7 @@ import {
 import { numberArg } from './args';
 import { conversationPool } from './conversations';
 import { percentile } from './load';
-import { rssMiB, startRealisticHub } from './realistic-hub';
+import { type RealisticHubOptions, rssMiB, startRealisticHub } from './realistic-hub';
 import {
   AnswerBook,
   accepted,
@@ -634,24 +634,32 @@ async function main(): Promise<number> {
   );
   const results: unknown[] = [];
   let failed = false;
+  /** The hub of a run: the model tier (`+light`: with the light model), a label, the REST reply wait. */
+  const hubOptions = (
+    tier: string | undefined,
+    label: string,
+    replyTimeoutMs: number,
+  ): RealisticHubOptions => ({
+    root: ROOT,
+    work,
+    redisUrl: REDIS_URL,
+    redis,
+    admin,
+    llmUrl: emulator.url,
+    llmTier: tier?.replace(/\+light$/, ''),
+    lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
+    busConcurrency,
+    replyTimeoutMs,
+    llmTimeoutMs: 30_000,
+    label,
+  });
   try {
     if (scaleOut) {
       const tier = tiers[0];
       const startOn =
         (cluster?: TestCluster) => (workers: number, _label: string, poolSize: number | undefined) =>
           startRealisticHub({
-            root: ROOT,
-            work,
-            redisUrl: REDIS_URL,
-            redis,
-            admin,
-            llmUrl: emulator.url,
-            llmTier: tier?.replace(/\+light$/, ''),
-            lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
-            busConcurrency,
-            replyTimeoutMs: timeoutMs,
-            llmTimeoutMs: 30_000,
-            label: `${workers}w${cluster ? 'cluster' : ''}`,
+            ...hubOptions(tier, `${workers}w${cluster ? 'cluster' : ''}`, timeoutMs),
             workers,
             poolSize,
             ...(cluster ? { cluster } : {}),
@@ -682,20 +690,7 @@ async function main(): Promise<number> {
     }
     for (const tier of scaleOut ? [] : tiers) {
       const label = tier ?? 'default';
-      const hub = await startRealisticHub({
-        root: ROOT,
-        work,
-        redisUrl: REDIS_URL,
-        redis,
-        admin,
-        llmUrl: emulator.url,
-        llmTier: tier?.replace(/\+light$/, ''),
-        lightUrl: tier?.endsWith('+light') ? light?.url : undefined,
-        busConcurrency,
-        replyTimeoutMs: overload ? 1 : timeoutMs,
-        llmTimeoutMs: 30_000,
-        label,
-      });
+      const hub = await startRealisticHub(hubOptions(tier, label, overload ? 1 : timeoutMs));
       try {
         const ctx: LoadContext = {
           url: hub.service.url,

@@ -273,14 +273,10 @@ export class BullmqBus implements EventBus {
 
   /** The parts of `commit` on this bus's Redis, which the drain's scripts then write themselves. */
   private commitTarget({ states, feed }: NonNullable<ConsumeOptions['commit']>): CommitTarget {
-    const binding =
-      states instanceof RedisStateStore && sameRedis(states.binding().redis, this.redis)
-        ? states.binding()
-        : undefined;
-    const channel =
-      feed instanceof RedisFeed && sameRedis(feed.binding().redis, this.redis)
-        ? feed.binding().channel
-        : undefined;
+    const stateBinding = states instanceof RedisStateStore ? states.binding() : undefined;
+    const binding = stateBinding && sameRedis(stateBinding.redis, this.redis) ? stateBinding : undefined;
+    const feedBinding = feed instanceof RedisFeed ? feed.binding() : undefined;
+    const channel = feedBinding && sameRedis(feedBinding.redis, this.redis) ? feedBinding.channel : undefined;
     return { states, feed, binding, ...(channel === undefined ? {} : { channel }) };
   }
 

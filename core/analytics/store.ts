@@ -197,7 +197,7 @@ export class AnalyticsStore {
           (${mayStart}::boolean and (l.id is null
             or (l.handed_off_at is not null and ${fact.withBotBefore}::boolean)
             or (l.handed_off_at is null and ${at}::timestamptz - l.last_customer_at >
-              ${this.abandonAfterMinutes}::integer * interval '1 minute'))) as starts_new
+              ${this.abandonAfterMinutes}::double precision * interval '1 minute'))) as starts_new
         from (select 1) as one left join fact_latest l on true)`,
       // A helpdesk update of a conversation never seen: nothing to add to, no fact.
       sql`fact_row as (

@@ -24,9 +24,9 @@ export const analyticsSectionSchema = z
     /**
      * A conversation with no customer message for this long is over: abandoned when the bot's last
      * turn asked the customer something or could not answer, resolved otherwise. The next message
-     * starts a new conversation.
+     * starts a new conversation. Fractions are minutes too (0.5 is 30 s).
      */
-    abandonAfterMinutes: z.coerce.number().int().positive().default(30),
+    abandonAfterMinutes: z.coerce.number().positive().default(30),
     /** How often the business gauges on /metrics (hub_containment_ratio, hub_csat_average, …) are refreshed. */
     gaugeRefreshSeconds: z.coerce.number().int().min(5).default(60),
     /** The days those gauges cover: conversations started today (UTC) and on the days before, this many in all. */

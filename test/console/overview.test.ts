@@ -14,7 +14,7 @@ import {
 /**
  * The Overview page on conversations played through the hub's REST channel: the figures the page
  * shows must be those this test counts itself from the replies it got (containment, CSAT,
- * handoffs), once the conversations have ended (`abandonAfterMinutes: 1`). A supervisor sees it; an
+ * handoffs), once the conversations have ended (`abandonAfterMinutes: 0.3`, 18 s). A supervisor sees it; an
  * agent is neither offered it nor answered by its route.
  */
 
@@ -24,7 +24,7 @@ let browser: Browser;
 beforeAll(async () => {
   [hub, browser] = await Promise.all([
     startConsoleHub({
-      analytics: { abandonAfterMinutes: 1, csat: { enabled: true, ask: 'after_resolution', scale: '1-5' } },
+      analytics: { abandonAfterMinutes: 0.3, csat: { enabled: true, ask: 'after_resolution', scale: '1-5' } },
       channels: [
         { id: 'rest', type: 'rest', auth: 'none' },
         { id: 'webchat', type: 'webchat' },
@@ -104,8 +104,8 @@ describeBrowser('the Overview page', { timeout: 300_000 }, () => {
     const containment = contained / (contained + handoffs + abandoned);
     const csat = ratings.reduce((sum, r) => sum + r, 0) / ratings.length;
 
-    // The conversations end after a minute without a customer message (abandonAfterMinutes: 1).
-    const wait = lastMessageAt + 61_000 - Date.now();
+    // The conversations end after 18 s without a customer message (abandonAfterMinutes: 0.3).
+    const wait = lastMessageAt + 19_000 - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -17,6 +17,9 @@ import { draft } from '../support/ticket-draft';
  * HUB_RECOVERY_BASELINE=1 also runs the model scenario with the settings the hub had before
  * (resetMs 30 s, no health check, a customer's request as the half-open trial) for comparison.
  */
+/** Scheduling delay allowed on a loaded machine, as a factor of the 500 ms margin (HUB_TEST_SLACK). */
+const SLACK = Number(process.env.HUB_TEST_SLACK ?? 2);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
@@ -122,14 +125,16 @@ describe('the LLM answers again within seconds of the model server recovering', 
   afterAll(() => emulator?.close());
 
   it('costs no customer more than the probe timeout while open, and resumes within 5 s', async () => {
-    // Shipped breaker defaults; a short request timeout so the circuit trips quickly in the test.
+    // Shipped breaker defaults; a request timeout short enough for the circuit to trip quickly in
+    // the test, and well above probe timeout + margin, so a customer held for a whole request fails.
     const config = hubConfigSchema.parse({
-      llm: { enabled: true, baseUrl: emulator.url, timeoutMs: 3_000, maxRetries: 0 },
+      llm: { enabled: true, baseUrl: emulator.url, timeoutMs: 5_000, maxRetries: 0 },
     }).llm;
     const figures = await hangThenRecover(emulator, config, 6_000);
     console.log(`[recovery] llm (breaker ${JSON.stringify(config.breaker)}): ${JSON.stringify(figures)}`);
     expect(figures.customersWhileOpen).toBeGreaterThan(20);
-    expect(figures.longestWaitWhileOpenMs).toBeLessThanOrEqual(config.breaker.probeTimeoutMs + 500);
+    expect(figures.longestWaitWhileOpenMs).toBeLessThanOrEqual(config.breaker.probeTimeoutMs + 500 * SLACK);
+    expect(config.breaker.probeTimeoutMs + 500 * SLACK).toBeLessThan(config.timeoutMs);
     expect(figures.resumeMs).toBeLessThanOrEqual(5_000);
     // The health checks, not customers, went to the hung model: a few one-token probes.
     expect(figures.modelCallsWhileOpen).toBeLessThan(15);
@@ -239,8 +244,12 @@ describe('tickets and comments reach the helpdesk within seconds of its recovery
       expect(figures.commentsDelayMs).toBeLessThanOrEqual(5_000);
       expect(await outbox.deadLetters()).toEqual([]);
       expect(await comments.deadLetters()).toEqual([]);
-      expect(await outbox.pending()).toBe(0);
-      expect(await comments.pending()).toBe(0);
+      // The helpdesk holds a ticket or comment before the worker records its delivery: wait for that.
+      await until(
+        'the outboxes to record every delivery',
+        async () => (await outbox.pending()) === 0 && (await comments.pending()) === 0,
+        10_000,
+      );
     } finally {
       await worker.stop();
     }

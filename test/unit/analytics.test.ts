@@ -69,6 +69,15 @@ describe('the conversation lifecycle', () => {
     expect(c?.conversationId).not.toBe(a?.conversationId);
   });
 
+  it('takes a fraction of a minute as the silence that ends a conversation', async () => {
+    const quick = new AnalyticsStore(test.store.db, 0.5, randomBytes(32));
+    const a = await quick.record(fact('q1', 0), new Date(T0));
+    const b = await quick.record(fact('q1', 20 / 60), new Date(T0 + 20_000));
+    const c = await quick.record(fact('q1', 20 / 60 + 31 / 60), new Date(T0 + 51_000));
+    expect(b).toEqual({ conversationId: a?.conversationId, startedConversation: false });
+    expect(c?.startedConversation).toBe(true);
+  });
+
   it('writes a redelivered turn once', async () => {
     const once = fact('r1', 0);
     expect(await write(once)).toBeDefined();

@@ -35,6 +35,10 @@ export interface RealisticHubOptions {
   cluster?: { nodes: string[]; deleteKeys(fragment: string): Promise<void> };
   /** `database.poolSize` of every process; undefined keeps the hub's default. */
   poolSize?: number;
+  /** `bus.admission` (per-tenant limits); undefined keeps the hub's default (no limits). */
+  admission?: Record<string, unknown>;
+  /** A web chat channel `webchat` beside the REST channel. */
+  webchat?: boolean;
 }
 
 export interface RealisticHub {
@@ -68,7 +72,12 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
       keyPrefix,
       ...(options.cluster ? { cluster: { nodes: options.cluster.nodes } } : {}),
     },
-    bus: { driver: 'bullmq', queue: `bench-real-${id}`, concurrency: options.busConcurrency },
+    bus: {
+      driver: 'bullmq',
+      queue: `bench-real-${id}`,
+      concurrency: options.busConcurrency,
+      ...(options.admission ? { admission: options.admission } : {}),
+    },
     state: { driver: 'redis' },
     database: {
       driver: 'postgres',
@@ -91,7 +100,10 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
     ...(options.llmTier ? { dialog: { llmIntentTier: options.llmTier } } : {}),
     // Load is measured here, not abuse: a bench conversation asks far faster than a person.
     security: { rateLimits: { enabled: false } },
-    channels: [{ id: 'rest', type: 'rest', auth: 'none' }],
+    channels: [
+      { id: 'rest', type: 'rest', auth: 'none' },
+      ...(options.webchat ? [{ id: 'webchat', type: 'webchat' }] : []),
+    ],
   };
   const configFile = join(options.work, `hub-${id}.yaml`);
   writeFileSync(configFile, stringify(config));

@@ -4,14 +4,18 @@
  * timing and a concurrency cap (vLLM's max-num-seqs). Prints delivered turns/s against the
  * emulator's capacity, the latency the hub adds to the model's, model requests and GPU time per
  * turn, exactly-once and order checks and the hub's RSS over time. `--overload F` offers F times the
- * measured capacity, open loop, and checks that nothing accepted is lost. Exits 1 on a wrong,
- * duplicated or lost answer; aims not met are reported, not failed.
+ * measured capacity, open loop, with `bus.admission` limits on the hub and web chat customers beside
+ * the REST load, and checks that nothing accepted is lost and that admission control behaves as
+ * configured. Exits 1 on a wrong, duplicated or lost answer or admission behaving otherwise; aims
+ * not met are reported, not failed.
  *
  * Options: --conversations 200  --duration 60 (s)  --warmup 5 (s)  --cap 64  --ttft-ms 300  --token-ms 25
  *          --answer-tokens 60  --flow-share 0.25  --llm-tier sequential,speculative,sequential+light
  *          (one hub per value, same run; +light: a light model emulator classifies and rewrites)
  *          --light-ttft-ms 80  --light-token-ms 8
  *          --bus-concurrency (default max(conversations, 2 × cap))  --overload F  --drain S  --timeout 120000 (ms)  --json FILE
+ *          with --overload: --admission-age-ms 5000  --admission-backlog 0 (off)  --retry-after 2 (s)  --webchat 10
+ *          (bus.admission of the hub, and web chat customers beside the REST load)
  *          --scale-out 1,2,4 (one API process and N worker processes per value, emulator uncapped:
  *          --cap 100000, --duration 20 unless given; prints turns/s per N, CPU and load side by side)
  *          --redis-cluster (with --scale-out: the same runs again on a local Redis Cluster, 3 masters + 3 replicas)
@@ -60,6 +64,7 @@ import {
   type ScaleOutRun,
   scaleOutTable,
 } from './scale-out';
+import { probeChecks, webchatProbe } from './webchat-probe';
 
 const ROOT = join(import.meta.dirname, '..');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,6 +86,10 @@ const { values: args } = parseArgs({
     'llm-tier': { type: 'string' },
     'bus-concurrency': { type: 'string' },
     overload: { type: 'string' },
+    'admission-age-ms': { type: 'string', default: '5000' },
+    'admission-backlog': { type: 'string', default: '0' },
+    'retry-after': { type: 'string', default: '2' },
+    webchat: { type: 'string', default: '10' },
     drain: { type: 'string' },
     timeout: { type: 'string', default: '120000' },
     json: { type: 'string' },
@@ -92,7 +101,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4 [--redis-cluster]]',
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3 [--admission-age-ms 5000] [--admission-backlog 0] [--retry-after 2] [--webchat 10]] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4 [--redis-cluster]]',
   );
   process.exit(0);
 }
@@ -147,6 +156,13 @@ const timeoutMs = bounded('timeout', args.timeout, 1000, 600_000);
 const tiers: Array<string | undefined> = args['llm-tier']
   ? args['llm-tier'].split(',').map((t) => t.trim())
   : [undefined];
+/** `bus.admission` of an overload run's hub (0: that limit off), and how many web chat customers write beside the REST load. */
+const admission = {
+  maxQueueAgeMs: Math.round(bounded('admission-age-ms', args['admission-age-ms'], 0, 600_000)),
+  maxBacklog: Math.round(bounded('admission-backlog', args['admission-backlog'], 0, 1_000_000)),
+  retryAfterSeconds: Math.round(bounded('retry-after', args['retry-after'], 1, 3600)),
+};
+const webchatCustomers = Math.round(bounded('webchat', args.webchat, 0, 500));
 const drainS =
   args.drain === undefined
     ? ((overload ?? 1) - 1) * durationS * 1.5 + 30
@@ -391,18 +407,94 @@ async function runClosed(
   };
 }
 
-/**
- * What admission control did under overload. Today it is reported only; once `admission` settings
- * exist, assert them HERE: 503 + Retry-After on REST past the configured backlog, the busy message
- * on chat channels, and the configured backlog limit never exceeded.
- */
-function admissionReport(turns: TurnRecord[]): { refused: number; withRetryAfter: number; tooMany: number } {
-  const refused = turns.filter((t) => t.status === 503);
+/** The hub's `bus.admission` in an overload run: the limits given (0 left out), Retry-After, default typing. */
+function admissionSettings(): Record<string, number> {
   return {
-    refused: refused.length,
-    withRetryAfter: refused.filter((t) => t.retryAfter !== undefined).length,
-    tooMany: turns.filter((t) => t.status === 429).length,
+    ...(admission.maxQueueAgeMs ? { maxQueueAgeMs: admission.maxQueueAgeMs } : {}),
+    ...(admission.maxBacklog ? { maxBacklog: admission.maxBacklog } : {}),
+    retryAfterSeconds: admission.retryAfterSeconds,
   };
+}
+
+/** `hub_admission_busy_total` of the hub by channel and outcome (refused, queued), summed over reasons. */
+async function admissionCounts(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(
+    /^hub_admission_busy_total\{channel="([^"]+)",outcome="([^"]+)",reason="[^"]+"\} (\d+)/gm,
+  )) {
+    const key = `${match[1]}:${match[2]}`;
+    counts[key] = (counts[key] ?? 0) + Number(match[3]);
+  }
+  return counts;
+}
+
+/**
+ * The default tenant's backlog and its oldest message's age (s) from /metrics, sampled every 5 s
+ * (a scrape costs the hub's event loop some milliseconds: as often as a Prometheus would, no more).
+ * Also how long the slowest scrape took.
+ */
+function sampleBacklog(url: string): {
+  stop(): Promise<{ maxBacklog: number; maxAgeS: number; slowestScrapeMs: number }>;
+} {
+  let maxBacklog = 0;
+  let maxAgeS = 0;
+  let slowestScrapeMs = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const started = performance.now();
+        const text = await (await fetch(`${url}/metrics`)).text();
+        slowestScrapeMs = Math.max(slowestScrapeMs, performance.now() - started);
+        const backlog = Number(/^hub_bus_tenant_backlog\{tenant="default"\} ([\d.]+)/m.exec(text)?.[1] ?? 0);
+        const age = Number(
+          /^hub_bus_tenant_oldest_age_seconds\{tenant="default"\} ([\d.]+)/m.exec(text)?.[1] ?? 0,
+        );
+        maxBacklog = Math.max(maxBacklog, backlog);
+        maxAgeS = Math.max(maxAgeS, age);
+      } catch {
+        // A scrape that fails under load is skipped; the next one counts.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { maxBacklog, maxAgeS, slowestScrapeMs };
+    },
+  };
+}
+
+/**
+ * What admission control did under overload, against `bus.admission` as configured: with a limit
+ * set and at least twice the capacity offered, REST turns are refused, each with 503 and the
+ * configured Retry-After, as many as the hub counted (`hub_admission_busy_total`); no 429 and no
+ * other refusal. The web chat customers' checks are `probeChecks`.
+ */
+function admissionReport(
+  turns: TurnRecord[],
+  counted: Record<string, number>,
+  factor: number,
+): { refused: number; withRetryAfter: number; tooMany: number; problems: string[] } {
+  const refused = turns.filter((t) => t.status === 503);
+  const tooMany = turns.filter((t) => t.status === 429).length;
+  const expected = String(admission.retryAfterSeconds);
+  const problems: string[] = [];
+  const limited = admission.maxQueueAgeMs > 0 || admission.maxBacklog > 0;
+  if (limited && factor >= 2 && refused.length === 0)
+    problems.push(`no REST turn refused at ${factor}x capacity with a limit set`);
+  if (!limited && refused.length > 0) problems.push(`${refused.length} REST turns refused with no limit set`);
+  const wrongRetry = refused.filter((t) => t.retryAfter !== expected).length;
+  if (wrongRetry) problems.push(`${wrongRetry} refusal(s) without Retry-After: ${expected}`);
+  if (tooMany) problems.push(`${tooMany} REST turns answered 429`);
+  if ((counted['rest:refused'] ?? 0) !== refused.length)
+    problems.push(
+      `the hub counted ${counted['rest:refused'] ?? 0} REST refusals, the bench got ${refused.length}`,
+    );
+  return { refused: refused.length, withRetryAfter: refused.length - wrongRetry, tooMany, problems };
 }
 
 async function runOverload(
@@ -429,21 +521,39 @@ async function runOverload(
   const use = modelUse(before, after, calibrated.length);
   const rate = factor * use.capacity;
   const rss = sampleRss(pid);
-  const result = await openLoop(
-    { ...ctx, prefix: `${ctx.prefix}-over` },
-    rate,
-    durationS * 1000,
-    drainS * 1000,
-    Math.max(20, rate),
-  );
+  const backlog = sampleBacklog(ctx.url);
+  const countedBefore = await admissionCounts(ctx.url);
+  const [result, webchat] = await Promise.all([
+    openLoop(
+      { ...ctx, prefix: `${ctx.prefix}-over` },
+      rate,
+      durationS * 1000,
+      drainS * 1000,
+      Math.max(20, rate),
+    ),
+    webchatProbe({
+      url: ctx.url,
+      channel: 'webchat',
+      conversations: webchatCustomers,
+      durationMs: durationS * 1000,
+      pauseMs: 1_000,
+      answerTimeoutMs: (durationS + drainS) * 1000,
+    }),
+  ]);
   rss.stop();
+  const queue = await backlog.stop();
+  const countedAfter = await admissionCounts(ctx.url);
+  const counted = Object.fromEntries(
+    Object.entries(countedAfter).map(([key, n]) => [key, n - (countedBefore[key] ?? 0)]),
+  );
   emulator.takeServed();
   const acks = result.turns
     .filter((t) => accepted(t) && t.ackAt !== undefined)
     .map((t) => (t.ackAt ?? 0) - t.sentAt)
     .sort((a, b) => a - b);
   const ackP99 = percentile(acks, 0.99);
-  const admission = admissionReport(result.turns);
+  const admitted = admissionReport(result.turns, counted, factor);
+  const chat = probeChecks(webchat, counted['webchat:queued'] ?? 0);
   const lost = result.unanswered.length;
   const checks = checksLine([...calibration.turns, ...result.turns], ctx.book, lost);
   const acceptedCount = result.turns.filter(accepted).length;
@@ -454,7 +564,10 @@ async function runOverload(
     `capacity (closed loop, ${calibrationS} s, ${calibrated.length} turns): ${fmt(use.capacity, 2)} turns/s at ${fmt(use.gpuSPerTurn, 3)} GPU-s per turn; offered ${fmt(rate, 2)} turns/s: ${result.turns.length} turns`,
   );
   console.log(
-    `accepted ${acceptedCount}, refused 503 ${admission.refused} (${admission.withRetryAfter} with Retry-After), 429 ${admission.tooMany}, other failures ${result.turns.filter((t) => !accepted(t) && t.status !== 503 && t.status !== 429).length}`,
+    `bus.admission: ${JSON.stringify(admissionSettings())} (tenant default; typing after the default 2000 ms)`,
+  );
+  console.log(
+    `accepted ${acceptedCount}, refused 503 ${admitted.refused} (${admitted.withRetryAfter} with Retry-After: ${admission.retryAfterSeconds}), 429 ${admitted.tooMany}, other failures ${result.turns.filter((t) => !accepted(t) && t.status !== 503 && t.status !== 429).length}`,
   );
   console.log(
     `ingress ack (REST 202 after server.replyTimeoutMs = 1 ms): p50 ${fmt(percentile(acks, 0.5), 1)} ms, p99 ${fmt(ackP99, 1)} ms (aim <= ${AIMS.ackP99Ms}: ${mark(ackP99 <= AIMS.ackP99Ms)})`,
@@ -463,7 +576,14 @@ async function runOverload(
     `answered ${answered} of ${acceptedCount} accepted; ${lost} lost (accepted, no answer ${fmt(result.drainS, 0)} s after the offer ended; drain limit ${fmt(drainS, 0)} s)`,
   );
   console.log(
-    'admission control: reported only (503 count, Retry-After, 429 above); its configured behaviour is not asserted yet',
+    `queue (hub /metrics, every 5 s): backlog at most ${queue.maxBacklog}, oldest message at most ${fmt(queue.maxAgeS, 1)} s old; slowest scrape ${fmt(queue.slowestScrapeMs, 0)} ms`,
+  );
+  console.log(
+    `web chat beside it: ${webchat.length} customers, ${chat.messages} messages, all accepted; ${counted['webchat:queued'] ?? 0} came in over the limits; ${chat.notified} conversations told once that they wait; typing shown for ${chat.typed} messages; answer p99 ${fmt(chat.answerP99Ms / 1000, 1)} s`,
+  );
+  const admissionProblems = [...admitted.problems, ...chat.problems];
+  console.log(
+    `admission control as configured: ${admissionProblems.length === 0 ? 'yes' : `NO: ${admissionProblems.join('; ')}`}`,
   );
   printChecks(label, result.turns, checks);
   console.log(rssLine(rss.samples));
@@ -476,12 +596,12 @@ async function runOverload(
     answered,
     ackP50: percentile(acks, 0.5),
     ackP99,
-    admission,
+    admission: { ...admitted, counted, queue, webchat: chat },
     lost,
     drainS: result.drainS,
     checks: { problems: checks.problems.length, duplicates: checks.duplicates, lost },
     rss: rss.samples,
-    failed: lost > 0 || checks.duplicates > 0 || checks.problems.length > 0,
+    failed: lost > 0 || checks.duplicates > 0 || checks.problems.length > 0 || admissionProblems.length > 0,
   };
 }
 
@@ -690,7 +810,10 @@ async function main(): Promise<number> {
     }
     for (const tier of scaleOut ? [] : tiers) {
       const label = tier ?? 'default';
-      const hub = await startRealisticHub(hubOptions(tier, label, overload ? 1 : timeoutMs));
+      const hub = await startRealisticHub({
+        ...hubOptions(tier, label, overload ? 1 : timeoutMs),
+        ...(overload ? { admission: admissionSettings(), webchat: webchatCustomers > 0 } : {}),
+      });
       try {
         const ctx: LoadContext = {
           url: hub.service.url,
@@ -742,7 +865,8 @@ async function main(): Promise<number> {
     );
     console.log(`\nresults written to ${args.json}`);
   }
-  if (failed) console.log('\nFAILED: wrong, duplicated or lost answers (above)');
+  if (failed)
+    console.log('\nFAILED: wrong, duplicated or lost answers, or admission not as configured (above)');
   return failed ? 1 : 0;
 }
 

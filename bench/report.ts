@@ -59,11 +59,13 @@ export interface Comparison {
   addedP50Ms: number;
   addedP99Ms: number;
   throughputMet: boolean;
-  latencyMet: boolean;
+  /** The added-latency aim is set at one client only; undefined at other client counts. */
+  latencyMet: boolean | undefined;
 }
 
 export const AIM_THROUGHPUT_RATIO = 0.25;
-export const AIM_ADDED_P99_MS = 25;
+/** Added p99 at one client (a single conversation: nothing but the hub's own path to wait for). */
+export const AIM_ADDED_P99_MS = 15;
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${fixed(value)}`;
@@ -89,7 +91,7 @@ export function compare(baseline: PhaseResult, hub: PhaseResult): Comparison {
     addedP50Ms,
     addedP99Ms,
     throughputMet: throughputRatio >= AIM_THROUGHPUT_RATIO,
-    latencyMet: addedP99Ms <= AIM_ADDED_P99_MS,
+    latencyMet: hub.concurrency === 1 ? addedP99Ms <= AIM_ADDED_P99_MS : undefined,
   };
 }
 
@@ -126,7 +128,7 @@ export function resultsTable(results: PhaseResult[]): string {
 }
 
 export function comparisonTable(comparisons: Comparison[]): string {
-  const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+  const verdict = (met: boolean | undefined) => (met === undefined ? '-' : met ? 'met' : 'NOT met');
   return table(
     [
       'clients',
@@ -134,7 +136,7 @@ export function comparisonTable(comparisons: Comparison[]): string {
       `aim >= ${AIM_THROUGHPUT_RATIO}x`,
       'added p50 ms',
       'added p99 ms',
-      `aim p99 <= ${AIM_ADDED_P99_MS} ms`,
+      `aim p99 <= ${AIM_ADDED_P99_MS} ms at 1 client`,
     ],
     comparisons.map((c) => [
       String(c.concurrency),

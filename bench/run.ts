@@ -313,15 +313,12 @@ async function main(): Promise<number> {
   console.log(
     `\npeak throughput: hub ${peak('hub').toFixed(1)} msgs/s, baseline ${peak('baseline').toFixed(1)} msgs/s: ${peakRatio.toFixed(3)}x (aim >= ${AIM_THROUGHPUT_RATIO}x: ${peakRatio >= AIM_THROUGHPUT_RATIO ? 'met' : 'NOT met'})`,
   );
-  const latencyAll = comparisons.every((c) => c.latencyMet);
+  const oneClient = comparisons.find((c) => c.latencyMet !== undefined);
   console.log(
-    `added p99 latency <= ${AIM_ADDED_P99_MS} ms: ${
-      latencyAll
-        ? 'met at every client count'
-        : `NOT met at ${comparisons
-            .filter((c) => !c.latencyMet)
-            .map((c) => `${c.concurrency}`)
-            .join(', ')} clients`
+    `added p99 latency at one client <= ${AIM_ADDED_P99_MS} ms: ${
+      oneClient === undefined
+        ? 'not measured (no run at 1 client)'
+        : `${oneClient.latencyMet ? 'met' : 'NOT met'} (${oneClient.addedP99Ms.toFixed(1)} ms)`
     }`,
   );
   const llmBytes = (target: Target) => {

@@ -74,7 +74,7 @@ export class Admission {
         throw new HubError(
           INGRESS_BUSY,
           `Too many messages are waiting for an answer (${over === 'backlog' ? 'backlog' : 'queue age'} over the limit); the message was not accepted, send it again later`,
-          { retryable: true, status: 503, retryAfterSeconds: config.retryAfterSeconds },
+          { retryable: true, status: 503, retryAfterSeconds: config.retryAfterSeconds, refusal: true },
         );
       }
       const result = await accept(event);

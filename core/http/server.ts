@@ -88,10 +88,11 @@ export async function buildServer({
       retryAfterSeconds ??= OUTAGE_RETRY_AFTER_SECONDS;
     }
     errors.inc({ stage: 'http', code });
-    if (status >= 500) request.log.error({ err: { code, name: error.name } }, 'request failed');
+    const refusal = error instanceof HubError && error.refusal;
+    if (status >= 500 && !refusal) request.log.error({ err: { code, name: error.name } }, 'request failed');
     else request.log.info({ code, status, url: request.routeOptions.url }, 'request rejected');
-    // Client errors say what was wrong; server errors say nothing about internals.
-    const message = status >= 500 ? 'Internal error' : error.message;
+    // Client errors and refusals say what was wrong; server errors say nothing about internals.
+    const message = status >= 500 && !refusal ? 'Internal error' : error.message;
     if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.code(status).send({ error: { code, message } });
   });

@@ -58,7 +58,10 @@ describe('admission control on a hub whose workers are behind', () => {
     const refused = await post('d', 'Where is my parcel?');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('9');
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ingress.busy');
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('ingress.busy');
+    // A refusal says why and what to do, not "Internal error".
+    expect(body.error.message).toMatch(/not accepted, send it again later/);
     expect(await hub.bus.pending()).toBe(3);
   });
 

@@ -10,6 +10,7 @@ import {
   type TurnRecord,
   windowTurns,
 } from '../../bench/realistic-load';
+import { type ProbeConversation, type ProbeMessage, probeChecks } from '../../bench/webchat-probe';
 import type { ServedRequest } from '../emulators/openai-emulator';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -160,5 +161,64 @@ describe('bench:realistic helpers', () => {
     expect(pool.filter((c) => c.language === 'en').length).toBeGreaterThan(20);
     expect(pool.every((c) => c.turns.length > 0 && c.turns.every((t) => t.trim()))).toBe(true);
     expect(conversationPool(ROOT, 40, 7)).toEqual(pool);
+  });
+});
+
+describe('the web chat checks of an overload run (probeChecks)', () => {
+  const message = (typing: number, answered = true): ProbeMessage => ({
+    clientId: `m${typing}`,
+    sentAt: 0,
+    ...(answered ? { answeredAt: 4_000 } : {}),
+    replies: answered ? ['r'] : [],
+    typing,
+  });
+  const conversation = (over: Partial<ProbeConversation> = {}): ProbeConversation => ({
+    language: 'en',
+    messages: [message(1), message(0)],
+    notices: [{ at: 1, inLanguage: true }],
+    duplicates: 0,
+    errors: [],
+    ...over,
+  });
+
+  it('passes customers told once, in their language, with typing for the messages over the limits', () => {
+    const result = probeChecks([conversation(), conversation({ language: 'zh' })], 2);
+    expect(result.problems).toEqual([]);
+    expect(result).toMatchObject({ messages: 4, notified: 2, typed: 2, answerP99Ms: 4_000 });
+  });
+
+  it('names each way admission can go wrong for a chat customer', () => {
+    const problems = probeChecks(
+      [
+        conversation({
+          notices: [
+            { at: 1, inLanguage: true },
+            { at: 2, inLanguage: true },
+          ],
+        }),
+        conversation({
+          notices: [{ at: 1, inLanguage: false }],
+          messages: [message(0, false)],
+          duplicates: 1,
+        }),
+        conversation({ errors: ['rate_limited'] }),
+      ],
+      5,
+    ).problems.join('\n');
+    expect(problems).toMatch(/1 web chat message\(s\) never answered/);
+    expect(problems).toMatch(/1 web chat reply\(ies\) delivered twice/);
+    expect(problems).toMatch(/error frames: rate_limited/);
+    expect(problems).toMatch(/1 web chat conversation\(s\) told they wait more than once/);
+    expect(problems).toMatch(/not in the conversation's language/);
+    expect(problems).toMatch(/typing shown for 2 message\(s\), fewer than the 5/);
+  });
+
+  it('fails a notice with nothing over the limits, and silence with something over them', () => {
+    expect(probeChecks([conversation()], 0).problems.join('\n')).toMatch(
+      /no message came in over the limits/,
+    );
+    expect(probeChecks([conversation({ notices: [] })], 1).problems.join('\n')).toMatch(
+      /no conversation was told/,
+    );
   });
 });

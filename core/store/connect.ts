@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -80,7 +81,11 @@ async function openPostgres(
   // that kills the process. The pool listens only while a client is idle, so every client gets a
   // listener of its own for its whole life, checked out included; the pool then discards it.
   const onClientError = connectionErrorListener('database');
-  pool.on('connect', (client) => client.on('error', onClientError));
+  const names = new Map<string, string>();
+  pool.on('connect', (client) => {
+    client.on('error', onClientError);
+    preparesMarkedStatements(client, names);
+  });
   // The pool re-emits an idle client's error, already reported by the client's own listener above.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: logQueries('postgres') });
@@ -91,6 +96,39 @@ async function openPostgres(
     throw postgresError(url, error);
   }
   return db;
+}
+
+/**
+ * Leads a statement that PostgreSQL should parse and plan once per connection, not on every call:
+ * a large statement run on every turn (the turn's write). Kysely has no prepared statements; the
+ * pool's clients see the mark and send the statement named (`pg`'s `{ name, text, values }`), so
+ * each connection prepares it on first use and afterwards only binds and executes it. PGlite reads
+ * the mark as the comment it is.
+ */
+export const PREPARED = sql.raw('/* hub:prepared */ ');
+const PREPARED_MARK = '/* hub:prepared */ ';
+/** Distinct prepared texts per pool (the turn's write has a few shapes); past this, texts run unnamed. */
+const MAX_PREPARED = 64;
+
+/**
+ * Wraps a pool client's `query` so a statement that starts with {@link PREPARED}'s mark goes named:
+ * the name is a hash of the text, so one text always has one name on every connection.
+ */
+function preparesMarkedStatements(client: pg.PoolClient, names: Map<string, string>): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const prepared = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED) {
+      name = `hub_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values, ...rest] = args;
+    const name = typeof text === 'string' && text.startsWith(PREPARED_MARK) ? prepared(text) : undefined;
+    return name === undefined ? query(...args) : query({ name, text, values }, ...rest);
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { InboundEvent } from '../types/events';
 import type { OutboundMessage } from '../types/outbound';
 import { bindAtRest } from './at-rest';
 import { type AuditAppend, AuditLog } from './audit-log';
-import type { StoreDriver } from './connect';
+import { PREPARED, type StoreDriver } from './connect';
 import { messageOf, migrateToLatest } from './migrate';
 import {
   cleanText,
@@ -247,7 +247,8 @@ export class KyselyStore implements HubStore {
         on conflict (dedupe_key) do nothing)`);
     }
     ctes.push(...(turn.with?.ctes ?? []));
-    const { rows: result } = await sql<Record<string, unknown>>`with ${sql.join(ctes)}
+    // Parsed and planned once per connection: it runs on every turn.
+    const { rows: result } = await sql<Record<string, unknown>>`${PREPARED}with ${sql.join(ctes)}
       select coalesce((select json_agg(id) from turn_messages), '[]'::json) as turn_inserted
       ${turn.with ? sql`, ${sql.join(turn.with.columns)}` : sql``}`.execute(this.db);
     const row = result[0] ?? {};

@@ -19,6 +19,8 @@
  *          --scale-out 1,2,4 (one API process and N worker processes per value, emulator uncapped:
  *          --cap 100000, --duration 20 unless given; prints turns/s per N, CPU and load side by side)
  *          --redis-cluster (with --scale-out: the same runs again on a local Redis Cluster, 3 masters + 3 replicas)
+ *          --workers N (not with --scale-out: the hub as one --role api process and N --role worker
+ *          processes instead of one process; ingress acks and RSS are the API process's)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,13 +97,14 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     'scale-out': { type: 'string' },
     'redis-cluster': { type: 'boolean', default: false },
+    workers: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3 [--admission-age-ms 5000] [--admission-backlog 0] [--retry-after 2] [--webchat 10]] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4 [--redis-cluster]]',
+    'npm run bench:realistic -- [--conversations 200] [--duration 60] [--warmup 5] [--cap 64] [--ttft-ms 300] [--token-ms 25] [--answer-tokens 60] [--flow-share 0.25] [--llm-tier sequential,speculative,sequential+light] [--light-ttft-ms 80] [--light-token-ms 8] [--bus-concurrency N] [--overload 3 [--admission-age-ms 5000] [--admission-backlog 0] [--retry-after 2] [--webchat 10]] [--drain S] [--timeout 120000] [--json FILE] [--scale-out 1,2,4 [--redis-cluster]] [--workers N]',
   );
   process.exit(0);
 }
@@ -114,6 +117,10 @@ try {
   scaleOut = args['scale-out'] === undefined ? undefined : parseWorkerCounts(args['scale-out']);
 } catch (error) {
   console.error(`bench:realistic: ${(error as Error).message}`);
+  process.exit(2);
+}
+if (scaleOut && args.workers !== undefined) {
+  console.error('bench:realistic: --workers is for one hub; --scale-out gives the worker counts itself');
   process.exit(2);
 }
 if (scaleOut && (args.overload !== undefined || args['llm-tier']?.includes(','))) {
@@ -163,6 +170,9 @@ const admission = {
   retryAfterSeconds: Math.round(bounded('retry-after', args['retry-after'], 1, 3600)),
 };
 const webchatCustomers = Math.round(bounded('webchat', args.webchat, 0, 500));
+/** `--workers N`: the hub as an API process and N worker processes; undefined: one process with both roles. */
+const hubWorkers =
+  args.workers === undefined ? undefined : Math.round(bounded('workers', args.workers, 1, 16));
 const drainS =
   args.drain === undefined
     ? ((overload ?? 1) - 1) * durationS * 1.5 + 30
@@ -750,7 +760,7 @@ async function main(): Promise<number> {
     `conversations: ${pool.length} in the pool (${pool.filter((c) => !c.name.startsWith('generated')).length} scripted from test/dialog/conversations, the rest generated from knowledge/eval questions; ${pool.reduce((n, c) => n + c.turns.length, 0)} turns; ${pool.filter((c) => c.language === 'zh').length} Chinese, ${pool.filter((c) => c.language === 'en').length} English, ${pool.filter((c) => c.language === 'mixed').length} mixed)`,
   );
   console.log(
-    `hub: ${scaleOut ? `one --role api process + ${scaleOut.join(', then ')} --role worker processes` : 'child process'}, BullMQ bus (concurrency ${busConcurrency}${scaleOut ? ' per worker' : ''}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
+    `hub: ${scaleOut ? `one --role api process + ${scaleOut.join(', then ')} --role worker processes` : hubWorkers ? `one --role api process + ${hubWorkers} --role worker process(es)` : 'child process'}, BullMQ bus (concurrency ${busConcurrency}${scaleOut || hubWorkers ? ' per worker' : ''}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
   );
   const results: unknown[] = [];
   let failed = false;
@@ -813,6 +823,7 @@ async function main(): Promise<number> {
       const hub = await startRealisticHub({
         ...hubOptions(tier, label, overload ? 1 : timeoutMs),
         ...(overload ? { admission: admissionSettings(), webchat: webchatCustomers > 0 } : {}),
+        ...(hubWorkers === undefined ? {} : { workers: hubWorkers }),
       });
       try {
         const ctx: LoadContext = {

@@ -105,8 +105,8 @@ async function openPostgres(
  * each connection prepares it on first use and afterwards only binds and executes it. PGlite reads
  * the mark as the comment it is.
  */
-export const PREPARED = sql.raw('/* hub:prepared */ ');
 const PREPARED_MARK = '/* hub:prepared */ ';
+export const PREPARED = sql.raw(PREPARED_MARK);
 /** Distinct prepared texts per pool (the turn's write has a few shapes); past this, texts run unnamed. */
 const MAX_PREPARED = 64;
 

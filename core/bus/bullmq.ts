@@ -441,7 +441,10 @@ export class BullmqBus implements EventBus {
         ? { feed: { channel, messages: turn.messages.map((message) => JSON.stringify(message)) } }
         : {}),
     };
-    const result = await this.endTurn(conversation, end);
+    const result = await lease.settle(
+      () => this.endTurn(conversation, end),
+      (settled) => settled.settled && !('next' in settled),
+    );
     // A newer lock holder owns the conversation now and will see this event again.
     if (!result.settled) return { retryInMs: this.lockRetryMs };
     drain.released = !('next' in result);

@@ -11,6 +11,9 @@ import { HubError } from '../types/errors';
 export class Lease {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  private ended = false;
+  /** The turn's end is being committed: the script may let the lock go, so a renewal may find none. */
+  private settling = false;
 
   constructor(
     readonly lock: ConversationLock,
@@ -30,7 +33,10 @@ export class Lease {
 
   private async renew(ttlMs: number): Promise<void> {
     try {
-      if (this.lost || (await this.lock.extend(ttlMs))) return;
+      if (this.lost || this.ended) return;
+      // A renewal on its way while the turn's end let the lock go, or when the drain ended, finds no
+      // lock: that is the end of the lease, not its loss (the turn-end script checks the fence).
+      if ((await this.lock.extend(ttlMs)) || this.ended || this.settling) return;
       clearInterval(this.timer);
       // Retryable: the next holder of the lock delivers the event again.
       const lost = new HubError('bus.lock_lost', 'The conversation lock was lost mid-delivery.', {
@@ -43,9 +49,30 @@ export class Lease {
     }
   }
 
+  /**
+   * Runs the turn's end (`work`), which may release the lock or hand it on to the next event; a
+   * renewal that finds no lock meanwhile is not a loss, and once `releases` says the lock went, the
+   * lease renews no more.
+   */
+  async settle<T>(work: () => Promise<T>, releases: (result: T) => boolean): Promise<T> {
+    this.settling = true;
+    try {
+      const result = await work();
+      if (releases(result)) this.stop();
+      return result;
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  private stop(): void {
+    this.ended = true;
+    clearInterval(this.timer);
+  }
+
   /** Stop renewing, and release the lock unless the caller knows it is gone already (`release: false`). */
   async end({ release = true }: { release?: boolean } = {}): Promise<void> {
-    clearInterval(this.timer);
+    this.stop();
     if (release) await this.lock.release();
   }
 }

@@ -18,6 +18,23 @@ export interface SpawnOptions {
   stopTimeoutMs?: number;
 }
 
+/** The Node flags of the hub's process in `npm start` (package.json) and the image (Dockerfile ENV). */
+export const HUB_NODE_OPTIONS = '--max-semi-space-size=4';
+/** glibc's trim threshold the same way. */
+export const HUB_MALLOC_TRIM_THRESHOLD = '131072';
+
+/**
+ * The environment `npm start` and the image give the hub: benches run the hub so, to measure what
+ * is deployed. NODE_OPTIONS or MALLOC_TRIM_THRESHOLD_ set by whoever runs the bench win (to compare
+ * settings; they then apply to the bench's own process too).
+ */
+export function hubRuntimeEnv(): { NODE_OPTIONS: string; MALLOC_TRIM_THRESHOLD_: string } {
+  return {
+    NODE_OPTIONS: process.env.NODE_OPTIONS ?? HUB_NODE_OPTIONS,
+    MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? HUB_MALLOC_TRIM_THRESHOLD,
+  };
+}
+
 /** Start `node <args>` and wait until it prints its URL; output is kept (bounded) for error reports. */
 export async function startService(name: string, options: SpawnOptions): Promise<Service> {
   const child = spawn(process.execPath, options.args, {

@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { numberArg } from './args';
-import { type Service, startService } from './children';
+import { hubRuntimeEnv, type Service, startService } from './children';
 import { rssMiB, startRealisticHub } from './realistic-hub';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,8 +31,7 @@ const { values } = parseArgs({ options: { 'idle-s': { type: 'string', default: '
 const idleS = numberArg('bench:idle')('idle-s', values['idle-s'], 1, 600);
 
 // What `npm start` and the Dockerfile give the hub.
-process.env.NODE_OPTIONS ??= '--max-semi-space-size=4';
-process.env.MALLOC_TRIM_THRESHOLD_ ??= '131072';
+Object.assign(process.env, hubRuntimeEnv());
 
 interface Figures {
   label: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { stringify } from 'yaml';
-import { type Service, startService } from './children';
+import { hubRuntimeEnv, type Service, startService } from './children';
 
 export interface RealisticHubOptions {
   root: string;
@@ -112,7 +112,13 @@ export async function startRealisticHub(options: RealisticHubOptions): Promise<R
     if (options.cluster) await options.cluster.deleteKeys(keyPrefix);
     else await deleteKeys(options.redis, keyPrefix);
   };
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...hubRuntimeEnv(),
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+  };
   // No worker HTTP server: N workers would want the same port.
   delete env.HUB_WORKER_PORT;
   const start = (name: string, role: string | undefined, ready: RegExp) =>

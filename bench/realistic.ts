@@ -44,6 +44,7 @@ import {
   type TestCluster,
 } from '../test/support/redis-cluster';
 import { numberArg } from './args';
+import { hubRuntimeEnv } from './children';
 import { conversationPool } from './conversations';
 import { percentile } from './load';
 import { type RealisticHubOptions, rssMiB, startRealisticHub } from './realistic-hub';
@@ -760,7 +761,7 @@ async function main(): Promise<number> {
     `conversations: ${pool.length} in the pool (${pool.filter((c) => !c.name.startsWith('generated')).length} scripted from test/dialog/conversations, the rest generated from knowledge/eval questions; ${pool.reduce((n, c) => n + c.turns.length, 0)} turns; ${pool.filter((c) => c.language === 'zh').length} Chinese, ${pool.filter((c) => c.language === 'en').length} English, ${pool.filter((c) => c.language === 'mixed').length} mixed)`,
   );
   console.log(
-    `hub: ${scaleOut ? `one --role api process + ${scaleOut.join(', then ')} --role worker processes` : hubWorkers ? `one --role api process + ${hubWorkers} --role worker process(es)` : 'child process'}, BullMQ bus (concurrency ${busConcurrency}${scaleOut || hubWorkers ? ' per worker' : ''}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}`,
+    `hub: ${scaleOut ? `one --role api process + ${scaleOut.join(', then ')} --role worker processes` : hubWorkers ? `one --role api process + ${hubWorkers} --role worker process(es)` : 'child process'}, BullMQ bus (concurrency ${busConcurrency}${scaleOut || hubWorkers ? ' per worker' : ''}), Redis state, PostgreSQL; REST channel; dialog.llmIntentTier ${tiers.map((t) => t ?? 'default').join(' then ')}; NODE_OPTIONS=${hubRuntimeEnv().NODE_OPTIONS}, MALLOC_TRIM_THRESHOLD_=${hubRuntimeEnv().MALLOC_TRIM_THRESHOLD_} (npm start's)`,
   );
   const results: unknown[] = [];
   let failed = false;

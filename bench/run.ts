@@ -19,7 +19,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { startOpenAiEmulator } from '../test/emulators/openai-emulator';
 import { numberArg } from './args';
-import { type Service, startService } from './children';
+import { hubRuntimeEnv, type Service, startService } from './children';
 import { summarizeProfile } from './cpu-profile';
 import { BENCH_MESSAGES, checkRestReply, percentile, runLoad } from './load';
 import { LlmLog, measureSlice, mergeSlices, type Slice } from './phase';
@@ -170,7 +170,7 @@ async function main(): Promise<number> {
     `load: closed loop, ${clientCounts.join(' / ')} clients (one sender each, keep-alive, ${timeoutMs} ms timeout); first ${GLOBAL_WARMUP_S} s of warm-up per target, then per client count ${durationS} s measured per target in ${rounds} slices alternating baseline and hub, each after ${warmupS} s of warm-up`,
   );
   console.log(
-    `hub config (child process, LOG_LEVEL=warn, NODE_ENV=production): ${JSON.stringify(hubConfig)}`,
+    `hub config (child process, LOG_LEVEL=warn, NODE_ENV=production, NODE_OPTIONS=${hubRuntimeEnv().NODE_OPTIONS}, MALLOC_TRIM_THRESHOLD_=${hubRuntimeEnv().MALLOC_TRIM_THRESHOLD_}): ${JSON.stringify(hubConfig)}`,
   );
   console.log(
     `baseline (child process): node:http, JSON parse, LPUSH on one ioredis connection + BRPOP on another${baselineLlm ? ', then one chat completion from the same LLM emulator' : ' (no LLM call)'}, JSON array reply`,
@@ -204,7 +204,7 @@ async function main(): Promise<number> {
       configFile,
     ],
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' },
+    env: { ...process.env, ...hubRuntimeEnv(), NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' },
     ready: /Hub listening on (\S+)/,
     startTimeoutMs: 60_000,
     stopTimeoutMs: 20_000,

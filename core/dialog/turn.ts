@@ -17,7 +17,7 @@ import {
   renderAsText,
   type StateStore,
 } from '../types';
-import { type DialogEngine, emptyState, HANDLED_IDS_KEPT, replyIdOf } from './engine';
+import { type DialogEngine, emptyState, HANDLED_IDS_KEPT, replyIdOf, type TurnTrace } from './engine';
 import { turnAuditRecord } from './turn-audit';
 import type { TurnWriter } from './turn-write';
 
@@ -96,8 +96,7 @@ async function runTurn(
   if (!handled) {
     const next = replies.length > 0 ? completeFromTranscript(state, event, replies) : undefined;
     if (next) {
-      const audit = turnAuditRecord(event, replies, startedAt);
-      const fact = { ...turnFact(event, replies, state, next), latencyMs: Date.now() - startedAt };
+      const { audit, fact } = turnRecords(event, replies, state, next, startedAt);
       // The one statement that stored the replies wrote the rest: this one writes nothing new.
       if (deps.write) await deps.write({ event, customerId, replies, audit, fact });
       else {
@@ -115,11 +114,7 @@ async function runTurn(
           event,
           customerId,
           replies: turn.replies,
-          audit: turnAuditRecord(event, turn.replies, startedAt, turn.trace),
-          fact: {
-            ...turnFact(event, turn.replies, state, turn.state, turn.trace),
-            latencyMs: Date.now() - startedAt,
-          },
+          ...turnRecords(event, turn.replies, state, turn.state, startedAt, turn.trace),
         });
         for (const [index, reply] of turn.replies.entries()) {
           if (inserted[index])
@@ -136,11 +131,9 @@ async function runTurn(
       // Another worker (fenced out, or before a replay) may have stored its replies first: what is stored is what is sent.
       replies = allInserted ? turn.replies : await deps.store.repliesTo(event.id);
       if (!deps.write) {
-        await deps.audit?.(turnAuditRecord(event, replies, startedAt, turn.trace));
-        await deps.facts?.({
-          ...turnFact(event, replies, state, turn.state, turn.trace),
-          latencyMs: Date.now() - startedAt,
-        });
+        const { audit, fact } = turnRecords(event, replies, state, turn.state, startedAt, turn.trace);
+        await deps.audit?.(audit);
+        await deps.facts?.(fact);
       }
       await saveState(deps, ctx, turn.state);
     }
@@ -153,6 +146,21 @@ async function runTurn(
     await deliverReply(deps, ctx, reply, { index, count: replies.length });
   }
   endTurn();
+}
+
+/** The turn's audit record and business fact for the replies it stands by, as it leaves the state. */
+function turnRecords(
+  event: InboundEvent,
+  replies: OutboundMessage[],
+  before: DialogState,
+  after: DialogState,
+  startedAt: number,
+  trace?: TurnTrace,
+): { audit: TurnAuditRecord; fact: TurnFact } {
+  return {
+    audit: turnAuditRecord(event, replies, startedAt, trace),
+    fact: { ...turnFact(event, replies, before, after, trace), latencyMs: Date.now() - startedAt },
+  };
 }
 
 /** To the bus, which saves it with the event's settlement, or to the store now. */

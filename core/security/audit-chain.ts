@@ -28,16 +28,12 @@ export interface ChainFields {
  * (jsonb reorders keys): a JSON array of the fields, objects with their keys sorted.
  */
 export function canonicalRecord(fields: ChainFields): string {
-  return JSON.stringify([
-    fields.seq,
-    fields.prevHash,
-    fields.at,
-    fields.actor,
-    fields.action,
-    fields.subject,
-    fields.tenant,
-    sortKeys(fields.details),
-  ]);
+  return JSON.stringify([fields.seq, fields.prevHash, ...recordContent(fields)]);
+}
+
+/** What a record says, in the order both the chain hash and the pending MAC cover it. */
+function recordContent(fields: Omit<ChainFields, 'seq' | 'prevHash'>): unknown[] {
+  return [fields.at, fields.actor, fields.action, fields.subject, fields.tenant, sortKeys(fields.details)];
 }
 
 function sortKeys(value: unknown): unknown {
@@ -63,18 +59,7 @@ export type PendingFields = Omit<ChainFields, 'seq' | 'prevHash'> & { dedupeKey:
  */
 export function pendingMac(key: Buffer, fields: PendingFields): string {
   return createHmac('sha256', key)
-    .update(
-      JSON.stringify([
-        'pending',
-        fields.at,
-        fields.actor,
-        fields.action,
-        fields.subject,
-        fields.tenant,
-        sortKeys(fields.details),
-        fields.dedupeKey,
-      ]),
-    )
+    .update(JSON.stringify(['pending', ...recordContent(fields), fields.dedupeKey]))
     .digest('hex');
 }
 

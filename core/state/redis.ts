@@ -86,16 +86,18 @@ export class RedisStateStore implements StateStore {
   }
 
   stateKey(conversationKey: string): string {
-    const { slotOf, keyPrefix } = this.options;
-    if (this.cluster && slotOf) return `${slotOf(conversationKey)}:state:${this.hashed(conversationKey)}`;
-    return `${keyPrefix}:state:${this.named(conversationKey)}`;
+    return this.keyOf('state', conversationKey);
   }
 
   fenceKey(conversationKey: string): string {
+    return this.keyOf('state-fence', conversationKey);
+  }
+
+  /** In a cluster with `slotOf`, in the conversation's bus slot; else under the store's prefix. */
+  private keyOf(kind: 'state' | 'state-fence', conversationKey: string): string {
     const { slotOf, keyPrefix } = this.options;
-    if (this.cluster && slotOf)
-      return `${slotOf(conversationKey)}:state-fence:${this.hashed(conversationKey)}`;
-    return `${keyPrefix}:state-fence:${this.named(conversationKey)}`;
+    if (this.cluster && slotOf) return `${slotOf(conversationKey)}:${kind}:${this.hashed(conversationKey)}`;
+    return `${keyPrefix}:${kind}:${this.named(conversationKey)}`;
   }
 
   /**

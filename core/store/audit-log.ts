@@ -197,15 +197,7 @@ export class AuditLog {
     forged: string[];
     head: { seq: string; hash: string };
   }> {
-    const rows = await trx
-      .selectFrom('audit_log')
-      .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
-      .where('seq', 'is', null)
-      .where('pending_mac', 'is not', null)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(batch)
-      .execute();
+    const rows = await pendingAfter(trx, afterId, batch).execute();
     const lastId = rows.at(-1)?.id ?? afterId;
     let seq = Number(head.seq);
     let prevHash = head.hash;
@@ -452,19 +444,12 @@ export class AuditLog {
     let stale: Omit<ChainFault, 'seq'> | undefined;
     let after = '0';
     for (;;) {
-      const rows = await this.db
-        .selectFrom('audit_log')
-        .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
+      const rows = await pendingAfter(this.db, after, PAGE)
         .select(
           sql<boolean>`at < now() - (${Math.max(0, Math.round(graceMs))}::integer * interval '1 millisecond')`.as(
             'overdue',
           ),
         )
-        .where('seq', 'is', null)
-        .where('pending_mac', 'is not', null)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(PAGE)
         .execute();
       for (const row of rows) {
         if (
@@ -582,4 +567,16 @@ function toRecord(row: Selectable<AuditLogTable>): ChainedAuditRecord {
     prevHash: row.prev_hash ?? '',
     hash: row.hash ?? '',
   };
+}
+
+/** Pending records (written outside the chain, with a MAC) after `afterId`, in id order, `limit` of them. */
+function pendingAfter(db: Kysely<Database> | Transaction<Database>, afterId: string, limit: number) {
+  return db
+    .selectFrom('audit_log')
+    .select(['id', 'at', 'actor', 'action', 'subject', 'tenant', 'details', 'dedupe_key', 'pending_mac'])
+    .where('seq', 'is', null)
+    .where('pending_mac', 'is not', null)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit);
 }
